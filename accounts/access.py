@@ -1,0 +1,55 @@
+"""The one permission helper: every console view loads objects through it.
+
+`partner_view` requires a logged-in member and puts `request.membership` and
+`request.partner` on the request; querysets are then scoped with `request.partner`,
+so another partner's ids are simply not found (404, existence not leaked).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+
+from accounts.models import Membership
+
+security_log = logging.getLogger("hatchway.security")
+M = TypeVar("M", bound=Model)
+
+
+def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login and membership required; unsafe methods additionally require the admin role."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership = (
+            Membership.objects.select_related("partner").filter(user=request.user).first()
+        )
+        if membership is None:
+            raise PermissionDenied("You are not a member of any partner.")
+        request.membership = membership  # type: ignore[attr-defined]
+        request.partner = membership.partner  # type: ignore[attr-defined]
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not membership.is_admin:
+            security_log.info("viewer %s refused %s %s", request.user.pk, request.method,
+                              request.path)
+            raise PermissionDenied("Viewers cannot change anything.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def get_scoped(queryset: QuerySet[M], request: HttpRequest, **lookup: Any) -> M:
+    """Fetch one object from an already partner-scoped queryset, or 404 (and log it)."""
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        security_log.info("not found or foreign id for user %s: %s %s", request.user.pk,
+                          queryset.model.__name__, lookup)
+        raise Http404(f"No {queryset.model._meta.verbose_name} found.") from None

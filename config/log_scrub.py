@@ -1,0 +1,42 @@
+"""A logging filter that redacts credential-looking values from every record.
+
+Third-party libraries are pinned to WARNING in settings; this is the second line of
+defence for anything that still formats a token, code or secret into a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_SECRET_NAMES = (
+    "access_token|refresh_token|id_token|client_secret|code_verifier|code|oauth_verifier|"
+    "oauth_token_secret|oauth_token|password|api_key|apikey|secret|token|authorization"
+)
+_PATTERNS = [
+    # key=value in query strings and form bodies
+    re.compile(rf"(?i)\b({_SECRET_NAMES})=([^&\s'\"]+)"),
+    # "key": "value" in JSON or dict reprs
+    re.compile(rf"(?i)(['\"](?:{_SECRET_NAMES})['\"]\s*:\s*)(['\"])[^'\"]*\2"),
+    # Authorization headers
+    re.compile(r"(?i)\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9._~+/=\-,\" ]{8,}"),
+]
+REDACTED = "[redacted]"
+
+
+def scrub(text: str) -> str:
+    text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}{m.group(2)}", text)
+    return _PATTERNS[2].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+
+
+class ScrubSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record must not break logging
+            return True
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from accounts.forms import LoginForm
+
+admin.site.site_header = "Hatchway support"
+admin.site.site_title = "Hatchway support"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="connectors:library"), name="home"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm,
+                                                redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("connectors/", include("connectors.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("install/", include("accounts.install_urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.SANDBOX_ENABLED:
+    urlpatterns.append(path("sandbox/", include("sandbox.urls")))

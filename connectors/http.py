@@ -1,0 +1,98 @@
+"""All outbound HTTP to third parties goes through here.
+
+Every session made here has a timeout on every request, refuses unsafe URLs (not
+https, userinfo, private/loopback/link-local addresses -- unless local providers are
+allowed in development or with the sandbox), and uses one transport that tests
+replace (`transport`) to talk to the sandbox in-process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import BaseAdapter, HTTPAdapter
+from requests_oauthlib import OAuth1Session, OAuth2Session
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
+
+
+class UnsafeURL(ValueError):
+    """A URL the server must not call (SSRF protection)."""
+
+
+def _is_public_address(host: str) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        return False
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            return False
+    return True
+
+
+def check_url(url: str) -> None:
+    """Raise UnsafeURL unless the server may send a request to `url`."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise UnsafeURL("URLs must not contain a user name or password.")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise UnsafeURL("The URL has no host.")
+    if settings.ALLOW_LOCAL_PROVIDERS and parts.scheme in ("http", "https") and (
+        host in LOCAL_HOSTS or host.endswith(".localhost")
+    ):
+        return
+    if parts.scheme != "https":
+        raise UnsafeURL("Endpoints must use https://.")
+    if not _is_public_address(host):
+        raise UnsafeURL("Endpoints must be public internet addresses.")
+
+
+def default_transport() -> BaseAdapter:
+    return HTTPAdapter(max_retries=0)
+
+
+# Tests point this at an in-process adapter that serves the sandbox app.
+transport: Callable[[], BaseAdapter] = default_transport
+
+
+class _Guarded:
+    """Mixin for requests.Session subclasses: URL check and a timeout on every send."""
+
+    def _mount_transport(self: Any) -> None:
+        adapter = transport()
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+        self.max_redirects = 3
+
+    def send(self: Any, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        check_url(request.url or "")
+        if not kwargs.get("timeout"):
+            kwargs["timeout"] = settings.OUTBOUND_TIMEOUT
+        return super().send(request, **kwargs)  # type: ignore[misc]
+
+
+class Session(_Guarded, requests.Session):
+    def __init__(self) -> None:
+        super().__init__()
+        self._mount_transport()
+
+
+class OAuth1(_Guarded, OAuth1Session):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._mount_transport()
+
+
+class OAuth2(_Guarded, OAuth2Session):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._mount_transport()

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from connectors.spec import CATALOG_DIR, CatalogError
+from connectors.sync import sync_catalog
+
+
+class Command(BaseCommand):
+    help = "Load connectors/catalog/*.toml into the database (idempotent, one transaction)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--catalog", type=Path, default=CATALOG_DIR,
+                            help="Directory of catalogue files (default: connectors/catalog).")
+
+    def handle(self, *args: Any, catalog: Path, **options: Any) -> None:
+        try:
+            result = sync_catalog(catalog)
+        except CatalogError as exc:
+            raise CommandError(f"Catalogue not loaded, nothing changed. {exc}") from exc
+        self.stdout.write(
+            f"Connectors: {len(result.added)} added, {len(result.updated)} updated, "
+            f"{len(result.unchanged)} unchanged, {len(result.retired)} retired."
+        )

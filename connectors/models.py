@@ -1,0 +1,118 @@
+"""The connector catalogue and the partner-level side of authentication."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, QuerySet
+
+from connectors.crypto import EncryptedJSONField
+from connectors.spec import AUTH_TYPE_LABELS, AUTH_TYPES, ConnectorSpec
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConnectorQuerySet(models.QuerySet):
+    def active(self) -> ConnectorQuerySet:
+        return self.filter(retired_at__isnull=True)
+
+    def with_configured(self, partner: object) -> ConnectorQuerySet:
+        """Annotate `is_configured`: the partner has saved its Authentication Settings."""
+        saved = PartnerAuthSettings.objects.filter(
+            partner=partner, connector=OuterRef("pk"), saved_at__isnull=False
+        )
+        return self.annotate(is_configured=Exists(saved))
+
+
+class Connector(models.Model):
+    """One catalogue entry, synced from `connectors/catalog/<slug>.toml`."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField()
+    categories = models.ManyToManyField(Category, related_name="connectors", blank=True)
+    # Category names, denormalised at sync so the library renders without a join.
+    category_names = models.JSONField(default=list, blank=True)
+    auth_type = models.CharField(max_length=32, choices=[(t, AUTH_TYPE_LABELS[t]) for t in
+                                                         AUTH_TYPES])
+    spec_data = models.JSONField(help_text="The validated catalogue file.")
+    # Lower-cased name, description and categories, for the library's search box.
+    search_text = models.TextField(editable=False, default="")
+    synced_at = models.DateTimeField(auto_now=True)
+    retired_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="Set when the catalogue file was removed.")
+
+    objects = ConnectorQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["auth_type"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def spec(self) -> ConnectorSpec:
+        return ConnectorSpec.from_data(self.slug, self.spec_data)
+
+    @property
+    def auth_type_label(self) -> str:
+        return AUTH_TYPE_LABELS.get(self.auth_type, self.auth_type)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class PartnerAuthSettingsQuerySet(QuerySet):
+    def for_partner(self, partner: object) -> PartnerAuthSettingsQuerySet:
+        return self.filter(partner=partner)
+
+
+class PartnerAuthSettings(models.Model):
+    """A partner's own credentials for one connector (e.g. its OAuth app's key/secret).
+
+    Values left blank are asked for when the connector is installed into an account.
+    Saving at least once closes the padlock in the library (`saved_at`).
+    """
+
+    partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
+                                related_name="auth_settings")
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT,
+                                  related_name="partner_settings")
+    values = models.JSONField(default=dict, blank=True, help_text="Non-secret field values.")
+    secret_values = EncryptedJSONField()
+    saved_at = models.DateTimeField(null=True, blank=True)
+    saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                 null=True, blank=True, related_name="+")
+
+    objects = PartnerAuthSettingsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "partner authentication settings"
+        verbose_name_plural = "partner authentication settings"
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "connector"],
+                                    name="one_auth_settings_per_partner_connector"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector} settings for {self.partner}"
+
+    def value(self, key: str) -> str:
+        """The saved value of a partner-level field, secret or not ('' when blank)."""
+        return self.secret_values.get(key) or self.values.get(key) or ""
+
+    def is_set(self, key: str) -> bool:
+        return bool(self.value(key))

@@ -1,0 +1,72 @@
+"""Loading the catalogue into the database: add, update, retire -- never delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.models import Category, Connector
+from connectors.spec import CATALOG_DIR, load_catalog
+
+
+@dataclass
+class SyncResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+
+def _search_text(data: dict[str, Any]) -> str:
+    return " ".join([data["name"], data.get("description", ""), *data.get("categories", [])]
+                    ).lower()
+
+
+def _columns(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": data["name"],
+        "description": data["description"],
+        "category_names": list(data.get("categories", [])),
+        "auth_type": data["auth"]["type"],
+        "spec_data": data,
+        "search_text": _search_text(data),
+        "retired_at": None,
+    }
+
+
+def sync_catalog(directory: Path = CATALOG_DIR) -> SyncResult:
+    """Validate every file first (raising CatalogError), then apply all in one transaction."""
+    catalog = load_catalog(directory)
+    result = SyncResult()
+    with transaction.atomic():
+        existing = {c.slug: c for c in Connector.objects.select_for_update()}
+        categories = {c.name: c for c in Category.objects.all()}
+        for name in {n for data in catalog.values() for n in data.get("categories", [])}:
+            if name not in categories:
+                categories[name] = Category.objects.create(name=name)
+        for slug, data in catalog.items():
+            columns = _columns(data)
+            connector = existing.get(slug)
+            if connector is None:
+                connector = Connector.objects.create(slug=slug, **columns)
+                result.added.append(slug)
+            elif any(getattr(connector, k) != v for k, v in columns.items()):
+                for key, value in columns.items():
+                    setattr(connector, key, value)
+                connector.save()
+                result.updated.append(slug)
+            else:
+                result.unchanged.append(slug)
+                continue
+            connector.categories.set([categories[n] for n in columns["category_names"]])
+        now = timezone.now()
+        for slug, connector in existing.items():
+            if slug not in catalog and connector.retired_at is None:
+                connector.retired_at = now
+                connector.save(update_fields=["retired_at", "synced_at"])
+                result.retired.append(slug)
+    return result

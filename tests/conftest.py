@@ -1,0 +1,96 @@
+"""Shared fixtures: personas (alice the admin, victor the viewer, mallory at another
+partner), catalogue connectors, and the in-process sandbox transport."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from accounts.models import Membership, Partner, User
+from connectors.models import Connector
+from connectors.spec import validate
+from connectors.sync import sync_catalog
+
+PASSWORD = "correct-horse-battery-staple-test"
+
+
+def make_member(partner: Partner, email: str, role: str) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD)
+    Membership.objects.create(user=user, partner=partner, role=role)
+    return user
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def partner(db) -> Partner:
+    return Partner.objects.create(name="Acme Cloud", slug="acme", display_name="Acme",
+                                  primary_colour="#aa3300", support_email="help@acme.test")
+
+
+@pytest.fixture
+def other_partner(db) -> Partner:
+    return Partner.objects.create(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def alice(partner) -> User:
+    return make_member(partner, "alice@acme.test", Membership.Role.ADMIN)
+
+
+@pytest.fixture
+def victor(partner) -> User:
+    return make_member(partner, "victor@acme.test", Membership.Role.VIEWER)
+
+
+@pytest.fixture
+def mallory(other_partner) -> User:
+    return make_member(other_partner, "mallory@globex.test", Membership.Role.ADMIN)
+
+
+@pytest.fixture
+def admin_client(alice) -> Client:
+    return client_for(alice)
+
+
+@pytest.fixture
+def viewer_client(victor) -> Client:
+    return client_for(victor)
+
+
+@pytest.fixture
+def other_client(mallory) -> Client:
+    return client_for(mallory)
+
+
+def make_connector(slug: str, data: dict[str, Any]) -> Connector:
+    """A Connector row from catalogue data (validated exactly like a catalogue file)."""
+    data = validate(f"{slug}.toml", slug, data)
+    return Connector.objects.create(
+        slug=slug, name=data["name"], description=data["description"],
+        category_names=data.get("categories", []), auth_type=data["auth"]["type"],
+        spec_data=data, search_text=data["name"].lower(),
+    )
+
+
+@pytest.fixture
+def catalog(db) -> None:
+    """The real catalogue, synced."""
+    sync_catalog()
+
+
+@pytest.fixture
+def sandbox_transport(monkeypatch, settings):
+    """Route all outbound HTTP to this app in-process, so the sandbox answers."""
+    from connectors import http
+    from tests.wsgi_transport import WSGITransport
+
+    WSGITransport.calls = []
+    monkeypatch.setattr(http, "transport", WSGITransport)
+    return WSGITransport

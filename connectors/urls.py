@@ -6,4 +6,7 @@ app_name = "connectors"
 
 urlpatterns = [
     path("", views.library, name="library"),
+    path("guides/", views.guides, name="guides"),
+    path("<slug:slug>/settings/", views.auth_settings, name="settings"),
+    path("<slug:slug>/guide/", views.guide, name="guide"),
 ]

@@ -1,0 +1,157 @@
+"""Forms of the connector pages: the library's search and filters, Authentication Settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from connectors.crypto import is_unreadable
+from connectors.models import ConnectorQuerySet, PartnerAuthSettings
+from connectors.spec import AUTH_TYPE_LABELS, AUTH_TYPES, ConnectorSpec, FieldSpec
+
+# Longer than any real key or secret; keeps hostile input a field error, not a 500.
+MAX_VALUE_LENGTH = 2000
+MAX_QUERY_LENGTH = 200
+
+STATUS_CHOICES = [("", "Any status"), ("configured", "Configured"),
+                  ("setup_required", "Setup Required")]
+
+
+class ConnectorSearchForm(forms.Form):
+    """Server-side search: every word must occur in the name, description or categories."""
+
+    q = forms.CharField(label="Search connectors", required=False, max_length=MAX_QUERY_LENGTH,
+                        widget=forms.TextInput(attrs={"type": "search"}))
+
+    def filter(self, connectors: ConnectorQuerySet) -> ConnectorQuerySet:
+        """Apply whatever part of the form is valid; an invalid filter is simply ignored."""
+        self.is_valid()
+        # `search_text` is stored lower-cased, so a lower-cased `contains` is
+        # case-insensitive on every database.
+        for term in self.cleaned_data.get("q", "").lower().split():
+            connectors = connectors.filter(search_text__contains=term)
+        return connectors
+
+
+class LibraryFilterForm(ConnectorSearchForm):
+    """The library's GET form: search plus category, auth type and status filters.
+
+    Category choices are passed in (one query by the view) so validating them costs no
+    further query: the library page must stay at a constant query count.
+    """
+
+    category = forms.ChoiceField(label="Category", required=False)
+    auth_type = forms.ChoiceField(
+        label="Authentication type", required=False,
+        choices=[("", "Any authentication"), *((t, AUTH_TYPE_LABELS[t]) for t in AUTH_TYPES)],
+    )
+    status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES)
+
+    def __init__(self, *args: Any, categories: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "Any category"), *((c, c) for c in categories)]
+
+    def filter(self, connectors: ConnectorQuerySet) -> ConnectorQuerySet:
+        connectors = super().filter(connectors)
+        data = self.cleaned_data
+        if data.get("category"):
+            connectors = connectors.filter(categories__name=data["category"])
+        if data.get("auth_type"):
+            connectors = connectors.filter(auth_type=data["auth_type"])
+        if data.get("status"):
+            connectors = connectors.filter(is_configured=data["status"] == "configured")
+        return connectors
+
+
+def clear_name(key: str) -> str:
+    """Form name of a secret field's "Clear" checkbox ('-' never occurs in a field key)."""
+    return f"clear-{key}"
+
+
+class PatternValidator:
+    """The catalogue's `pattern`, matched against the whole value. Never echoes the value."""
+
+    def __init__(self, field: FieldSpec) -> None:
+        self.regex = re.compile(field.pattern)
+        self.label = field.label
+
+    def __call__(self, value: str) -> None:
+        # Over-long values already fail max_length; do not run a regex over them.
+        if len(value) <= MAX_VALUE_LENGTH and not self.regex.fullmatch(value):
+            raise ValidationError(f"Enter the {self.label} in the format it is issued in.",
+                                  code="pattern")
+
+
+class AuthSettingsForm(forms.Form):
+    """One input per partner-level field of a connector.
+
+    Secret fields are password inputs that never render a stored or submitted value;
+    left blank they keep the stored value, and their "Clear" checkbox removes it.
+    Every field is optional: a value left blank is asked for at install.
+    """
+
+    def __init__(self, data: Any = None, *, spec: ConnectorSpec,
+                 saved: PartnerAuthSettings | None = None, read_only: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.spec = spec
+        self.saved = saved
+        for field in spec.partner_fields:
+            self.fields[field.key] = self._input(field)
+            if field.secret:
+                self.fields[clear_name(field.key)] = forms.BooleanField(
+                    label="Clear", required=False,
+                    help_text=f"Remove the saved {field.label}.",
+                )
+        if read_only:
+            for form_field in self.fields.values():
+                form_field.disabled = True
+
+    def _input(self, field: FieldSpec) -> forms.CharField:
+        described_by = f"id_{field.key}_helptext"
+        if field.secret:
+            described_by += f" id_{field.key}_status"
+            # render_value=False: neither a stored nor a just-submitted secret is echoed.
+            widget = forms.PasswordInput(render_value=False, attrs={
+                "autocomplete": "new-password", "aria-describedby": described_by})
+        else:
+            widget = forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
+                                            "aria-describedby": described_by})
+        return forms.CharField(
+            label=field.label, help_text=field.help, required=False,
+            max_length=MAX_VALUE_LENGTH, widget=widget,
+            initial=None if field.secret or not self.saved else self.saved.values.get(field.key),
+            validators=[PatternValidator(field)] if field.pattern else [],
+        )
+
+    def secret_status(self, key: str) -> str:
+        """'Saved', 'Not set' or 'Unreadable' for a secret field -- never the value."""
+        if self.saved is None:
+            return "Not set"
+        if is_unreadable(self.saved.secret_values):
+            return "Unreadable: enter it again"
+        return "Saved" if self.saved.secret_values.get(key) else "Not set"
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Each partner-level field with what the template needs to render it."""
+        return [
+            {
+                "field": field,
+                "input": self[field.key],
+                "clear": self[clear_name(field.key)] if field.secret else None,
+                "status": self.secret_status(field.key) if field.secret else "",
+            }
+            for field in self.spec.partner_fields
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for field in self.spec.partner_fields:
+            if field.secret and cleaned.get(clear_name(field.key)) and cleaned.get(field.key):
+                self.add_error(clear_name(field.key),
+                               f"Either enter a new {field.label} or clear it, not both.")
+        return cleaned

@@ -94,3 +94,31 @@ def sandbox_transport(monkeypatch, settings):
     WSGITransport.calls = []
     monkeypatch.setattr(http, "transport", WSGITransport)
     return WSGITransport
+
+
+def raw_value(instance: Any, field_name: str) -> bytes | None:
+    """The stored bytes of one column, read with SQL (no decryption on the way)."""
+    from django.db import connection
+
+    meta = instance._meta
+    column = meta.get_field(field_name).column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "{column}" FROM "{meta.db_table}" WHERE "{meta.pk.column}" = %s',
+            [instance.pk],
+        )
+        value = cursor.fetchone()[0]
+    return None if value is None else bytes(value)
+
+
+def write_raw_value(instance: Any, field_name: str, value: bytes) -> None:
+    """Overwrite one column's stored bytes with SQL (to simulate tampering)."""
+    from django.db import connection
+
+    meta = instance._meta
+    column = meta.get_field(field_name).column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{meta.db_table}" SET "{column}" = %s WHERE "{meta.pk.column}" = %s',
+            [value, instance.pk],
+        )

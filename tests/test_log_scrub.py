@@ -1,0 +1,30 @@
+"""The log filter redacts credential-looking values before any handler writes them."""
+
+from __future__ import annotations
+
+import logging
+
+from config.log_scrub import ScrubSecretsFilter, scrub
+
+
+def test_query_and_form_values_are_redacted():
+    """access_token=…, code=…, client_secret=… in URLs and bodies are replaced."""
+    text = scrub("GET /cb?code=fake-code-123&state=s1 body client_secret=fake-cs&x=1")
+    assert "fake-code-123" not in text and "fake-cs" not in text
+    assert "state=s1" in text and "x=1" in text
+
+
+def test_json_and_headers_are_redacted():
+    """JSON token responses and Authorization headers lose their values."""
+    text = scrub('{"access_token": "fake-at-456", "expires_in": 3600} '
+                 "Authorization: Bearer fake-bearer-token-789")
+    assert "fake-at-456" not in text and "fake-bearer-token-789" not in text
+    assert '"expires_in": 3600' in text
+
+
+def test_filter_rewrites_formatted_records():
+    """Arguments are merged and scrubbed, so %-formatting cannot smuggle a secret out."""
+    record = logging.LogRecord("x", logging.DEBUG, __file__, 1, "sent %s", ("token=fake-t0k",),
+                               None)
+    assert ScrubSecretsFilter().filter(record)
+    assert "fake-t0k" not in record.getMessage()

@@ -268,6 +268,10 @@ def _validate_auth(source: str, auth: Any, field_keys: set[str]) -> None:
         _check_type(source, "auth.authorize_params", auth["authorize_params"], dict)
         for value in auth["authorize_params"].values():
             _check_type(source, "auth.authorize_params", value, str)
+            for name in PLACEHOLDER_RE.findall(value):
+                if name not in field_keys and name not in BUILTIN_PLACEHOLDERS:
+                    raise CatalogError(source, "auth.authorize_params",
+                                       f"refers to {{{name}}}, which is not a field")
     if auth_type == "api_key":
         if bool(auth.get("header")) == bool(auth.get("query_param")):
             raise CatalogError(source, "auth.header", "api_key needs exactly one of header or "
@@ -330,4 +334,8 @@ def load_file(path: Path) -> tuple[str, dict[str, Any]]:
 
 def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, dict[str, Any]]:
     """Every catalogue file in `directory`, validated, keyed by slug."""
-    return dict(load_file(path) for path in sorted(directory.glob("*.toml")))
+    paths = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+    if not paths:
+        # A mistyped --catalog must not read as "every connector was removed" and retire all.
+        raise CatalogError(str(directory), "(directory)", "contains no catalogue files (*.toml)")
+    return dict(load_file(path) for path in paths)

@@ -1,0 +1,299 @@
+"""The shipped catalogue: every file validates, the contract entries are exact, and the
+facts that matter for security (secret flags, levels, templated hosts) hold everywhere."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from connectors.models import Connector
+from connectors.spec import AUTH_TYPES, CATALOG_DIR, ConnectorSpec, load_catalog, load_file
+from connectors.templating import spec_urls, url_keys
+
+CATALOG = load_catalog()
+SPECS = {slug: ConnectorSpec.from_data(slug, data) for slug, data in CATALOG.items()}
+SLUGS = sorted(CATALOG)
+SANDBOX = ["sandbox-oauth2", "sandbox-oauth1", "sandbox-client-credentials",
+           "sandbox-api-key", "sandbox-basic"]
+# Field keys whose value is a credential and so must be stored encrypted, never echoed.
+SECRET_KEYS = {"client_secret", "consumer_secret", "api_key", "password"}
+
+
+def fields_by_key(slug: str) -> dict[str, dict[str, Any]]:
+    return {f["key"]: f for f in CATALOG[slug]["fields"]}
+
+
+def test_every_file_validates_one_by_one():
+    """Each *.toml file in connectors/catalog loads on its own, with the stem as slug."""
+    paths = sorted(CATALOG_DIR.glob("*.toml"))
+    loaded = dict(load_file(path) for path in paths)
+    assert sorted(loaded) == SLUGS == sorted(path.stem for path in paths)
+    assert loaded == CATALOG
+
+
+def test_at_least_forty_real_connectors():
+    """Forty or more connectors ship besides the five sandbox entries."""
+    assert len([slug for slug in SLUGS if not slug.startswith("sandbox-")]) >= 40
+
+
+def test_every_auth_type_is_covered():
+    """oauth1, oauth2, client credentials, api_key, basic and none all have entries."""
+    assert {data["auth"]["type"] for data in CATALOG.values()} == set(AUTH_TYPES)
+
+
+@pytest.mark.django_db
+def test_sync_connectors_loads_the_shipped_catalogue():
+    """`manage.py sync_connectors` adds one active Connector per file."""
+    out = StringIO()
+    call_command("sync_connectors", stdout=out)
+    assert f"{len(SLUGS)} added, 0 updated, 0 unchanged, 0 retired" in out.getvalue()
+    assert sorted(Connector.objects.active().values_list("slug", flat=True)) == SLUGS
+    first = Connector.objects.get(slug="1st-connect")
+    assert first.name == "1st Connect" and first.auth_type == "oauth1"
+    assert first.spec.partner_fields[1].label == "Consumer Secret"
+
+
+def test_1st_connect_has_exactly_the_two_partner_fields():
+    """1st Connect asks the partner for Consumer Key and a secret Consumer Secret, nothing else."""
+    spec = SPECS["1st-connect"]
+    assert spec.name == "1st Connect"
+    assert spec.auth.type == "oauth1"
+    assert [(f.key, f.label, f.level, f.secret, f.required) for f in spec.fields] == [
+        ("consumer_key", "Consumer Key", "partner", False, True),
+        ("consumer_secret", "Consumer Secret", "partner", True, True),
+    ]
+    assert spec.account_fields == ()
+
+
+@pytest.mark.parametrize(("slug", "name", "auth"), [
+    ("sandbox-oauth2", "Sandbox (OAuth 2.0)", {
+        "type": "oauth2", "authorize_url": "{public_url}/sandbox/oauth2/authorize",
+        "token_url": "{public_url}/sandbox/oauth2/token",
+        "revoke_url": "{public_url}/sandbox/oauth2/revoke", "scopes": ["read", "write"],
+        "pkce": True, "token_auth": "client_secret_post"}),
+    ("sandbox-oauth1", "Sandbox (OAuth 1.0a)", {
+        "type": "oauth1", "request_token_url": "{public_url}/sandbox/oauth1/request_token",
+        "authorize_url": "{public_url}/sandbox/oauth1/authorize",
+        "access_token_url": "{public_url}/sandbox/oauth1/access_token"}),
+    ("sandbox-client-credentials", "Sandbox (Client credentials)", {
+        "type": "oauth2_client_credentials", "token_url": "{public_url}/sandbox/oauth2/token",
+        "scopes": ["read"]}),
+    ("sandbox-api-key", "Sandbox (API key)", {
+        "type": "api_key", "header": "X-API-Key", "prefix": ""}),
+    ("sandbox-basic", "Sandbox (Basic)", {"type": "basic"}),
+])
+def test_sandbox_entries_match_the_contract(slug, name, auth):
+    """The five sandbox entries point at the sandbox app exactly as agreed."""
+    data = CATALOG[slug]
+    assert data["name"] == name
+    assert data["categories"] == ["Sandbox"]
+    assert data["auth"] == auth
+    assert data["api"] == {"base_url": "{public_url}/sandbox/api", "verify": "GET /me"}
+
+
+@pytest.mark.parametrize(("slug", "expected"), [
+    ("sandbox-oauth2", [("client_id", "Client ID", "partner", False),
+                        ("client_secret", "Client Secret", "partner", True)]),
+    ("sandbox-oauth1", [("consumer_key", "Consumer Key", "partner", False),
+                        ("consumer_secret", "Consumer Secret", "partner", True)]),
+    ("sandbox-client-credentials", [("client_id", "Client ID", "partner", False),
+                                    ("client_secret", "Client Secret", "partner", True)]),
+    ("sandbox-api-key", [("api_key", "API key", "account", True)]),
+    ("sandbox-basic", [("username", "Username", "account", False),
+                       ("password", "Password", "account", True)]),
+])
+def test_sandbox_fields_match_the_contract(slug, expected):
+    """Sandbox field keys, labels, levels and secret flags are the agreed ones."""
+    assert [(f.key, f.label, f.level, f.secret) for f in SPECS[slug].fields] == expected
+
+
+@pytest.mark.parametrize(("slug", "labels"), [
+    ("salesforce", {"client_id": "Consumer Key", "client_secret": "Consumer Secret"}),
+    ("hubspot", {"client_id": "Client ID", "client_secret": "Client secret"}),
+    ("stripe", {"api_key": "Secret key"}),
+    ("pipedrive", {"api_key": "API token"}),
+    ("jira", {"subdomain": "Site name", "username": "Email", "password": "API token"}),
+    ("quickbooks-online", {"realm_id": "Company ID (realm ID)"}),
+    ("twilio", {"username": "Account SID", "password": "Auth Token"}),
+    ("trello", {"consumer_key": "API key", "consumer_secret": "Secret"}),
+    ("dropbox", {"client_id": "App key", "client_secret": "App secret"}),
+    ("docusign", {"client_id": "Integration Key", "client_secret": "Secret Key"}),
+])
+def test_field_labels_are_the_third_partys_own(slug, labels):
+    """Labels read exactly as the third party names the value in its own console."""
+    fields = fields_by_key(slug)
+    assert {key: fields[key]["label"] for key in labels} == labels
+
+
+def test_every_field_is_fully_described():
+    """Every field states its label, help, level, secret and required flags explicitly."""
+    for slug in SLUGS:
+        for field in CATALOG[slug]["fields"]:
+            missing = {"label", "help", "level", "secret", "required"} - set(field)
+            assert not missing, f"{slug}: {field['key']} lacks {missing}"
+            assert field["help"].strip(), f"{slug}: {field['key']} has no help"
+
+
+def test_credential_fields_are_secret():
+    """Client secrets, consumer secrets, API keys and passwords are always marked secret."""
+    for slug in SLUGS:
+        for field in CATALOG[slug]["fields"]:
+            if field["key"] in SECRET_KEYS and (slug, field["key"]) != ("freshdesk", "password"):
+                assert field["secret"] is True, f"{slug}: {field['key']} is not secret"
+
+
+def test_freshdesk_sends_the_api_key_as_user_name():
+    """Freshdesk's API key is the (secret) Basic user name; the password is the literal X."""
+    fields = fields_by_key("freshdesk")
+    assert (fields["username"]["label"], fields["username"]["secret"]) == ("API key", True)
+    assert re.fullmatch(fields["password"]["pattern"], "X")
+    assert not re.fullmatch(fields["password"]["pattern"], "real-password")
+
+
+def test_oauth_app_credentials_are_partner_level():
+    """Browser-flow OAuth app credentials belong to the partner, not to each account."""
+    for slug, spec in SPECS.items():
+        if spec.auth.type in ("oauth1", "oauth2"):
+            for key in ("client_id", "client_secret", "consumer_key", "consumer_secret"):
+                field = spec.field(key)
+                assert field is None or field.level == "partner", f"{slug}: {key}"
+
+
+def test_api_keys_and_basic_credentials_are_account_level():
+    """A customer's own API key or login is asked at install, never stored for the partner."""
+    for slug, spec in SPECS.items():
+        if spec.auth.type in ("api_key", "basic"):
+            assert all(f.level == "account" for f in spec.fields), slug
+
+
+def test_templated_hosts_come_from_account_values_with_a_host_label_pattern():
+    """Every `{key}` in a URL names an account-level field whose pattern admits only host labels."""
+    for slug, spec in SPECS.items():
+        for key in url_keys(spec):
+            field = spec.field(key)
+            assert field is not None and field.level == "account", f"{slug}: {{{key}}}"
+            assert field.pattern, f"{slug}: {key} has no pattern"
+            for hostile in ("evil.com/x", "a b", "acme.zendesk.com", "-acme", "../x", ""):
+                assert not re.fullmatch(field.pattern, hostile), f"{slug}: {key} {hostile!r}"
+
+
+@pytest.mark.parametrize(("slug", "key", "good", "bad"), [
+    ("stripe", "api_key", "sk_test_fake4eC39HqLyjWDarjtT1zdp7dc", "pk_test_fake123"),
+    ("stripe", "api_key", "rk_live_fakeRestricted123", "sk_live_"),
+    ("sendgrid", "api_key", "SG.fake-key_123.fake-secret_456", "SG.only-one-part"),
+    ("pipedrive", "api_key", "0123456789abcdef0123456789abcdef01234567", "not-a-token"),
+    ("twilio", "username", "AC" + "0" * 32, "SK" + "0" * 32),
+    ("twilio", "password", "f" * 32, "F" * 31),
+    ("clickup", "api_key", "pk_1234567_FAKE0TOKEN0VALUE0ONLY0FOR0TESTS", "pk_abc"),
+    ("airtable-pat", "api_key", "patFAKE0000000000.deadbeef", "keyFAKE000000000"),
+    ("quickbooks-online", "realm_id", "9130350000000000", "9130-35"),
+    ("zendesk", "subdomain", "acme-support", "Acme.zendesk.com"),
+    ("shopify", "shop", "acme-store", "acme-store.myshopify.com"),
+    ("microsoft-graph-app", "tenant_id", "00000000-0000-0000-0000-000000000000", "contoso"),
+    ("google-sheets", "client_id", "1234-fakeclient.apps.googleusercontent.com", "1234"),
+    ("slack", "client_id", "1234567890.9876543210", "abc"),
+    ("jira", "username", "alice@example.com", "alice"),
+    ("auth0", "region", "eu", "eu.auth0.com"),
+])
+def test_patterns_accept_real_formats_and_refuse_others(slug, key, good, bad):
+    """Field patterns match the provider's real value format (fake values) and refuse others."""
+    pattern = fields_by_key(slug)[key]["pattern"]
+    assert re.fullmatch(pattern, good)
+    assert not re.fullmatch(pattern, bad)
+
+
+def test_every_pattern_compiles_and_is_anchored():
+    """Patterns are valid regexes anchored at both ends, so a match covers the whole value."""
+    for slug in SLUGS:
+        for field in CATALOG[slug]["fields"]:
+            if "pattern" in field:
+                re.compile(field["pattern"])
+                assert field["pattern"].startswith("^") and field["pattern"].endswith("$"), slug
+
+
+def test_real_connectors_link_their_site_and_docs_over_https():
+    """Every non-sandbox entry has an https website and API docs link and an API base URL."""
+    for slug in SLUGS:
+        if slug.startswith("sandbox-"):
+            continue
+        data = CATALOG[slug]
+        assert data["website"].startswith("https://"), slug
+        assert data["api_docs"].startswith("https://"), slug
+        if slug != "mailchimp":  # its API host is per data centre, learned after the token
+            assert data.get("api", {}).get("base_url", "").startswith("https://"), slug
+
+
+def test_every_endpoint_is_https_outside_the_sandbox():
+    """Auth and API URLs are https everywhere except the sandbox's `{public_url}` ones."""
+    for slug, spec in SPECS.items():
+        for url in spec_urls(spec):
+            if slug.startswith("sandbox-"):
+                assert url.startswith("{public_url}/sandbox/"), slug
+            else:
+                assert url.startswith("https://"), f"{slug}: {url}"
+
+
+def test_every_guide_has_the_three_sections_with_numbered_steps():
+    """Guides say what is needed, how to get the details (as steps) and what installs ask."""
+    for slug in SLUGS:
+        guide = CATALOG[slug]["guide"]
+        assert set(guide) == {"requirements", "credentials", "account_setup"}, slug
+        assert all(text.strip() for text in guide.values()), slug
+        if SPECS[slug].partner_fields:
+            assert re.search(r"^1\. ", guide["credentials"], re.MULTILINE), slug
+        if SPECS[slug].auth.type in ("oauth1", "oauth2"):
+            assert "Callback URL" in guide["credentials"], slug
+
+
+def test_oauth2_entries_name_their_token_authentication_and_pkce():
+    """Every authorization-code entry states pkce and token_auth rather than relying on defaults."""
+    for slug, data in CATALOG.items():
+        if data["auth"]["type"] == "oauth2":
+            assert "pkce" in data["auth"] and "token_auth" in data["auth"], slug
+
+
+@pytest.mark.parametrize(("slug", "auth"), [
+    ("trello", {"request_token_url": "https://trello.com/1/OAuthGetRequestToken",
+                "authorize_url": "https://trello.com/1/OAuthAuthorizeToken",
+                "access_token_url": "https://trello.com/1/OAuthGetAccessToken"}),
+    ("google-sheets", {"revoke_url": "https://oauth2.googleapis.com/revoke",
+                       "authorize_params": {"access_type": "offline", "prompt": "consent"}}),
+    ("zendesk", {"authorize_url": "https://{subdomain}.zendesk.com/oauth/authorizations/new",
+                 "token_url": "https://{subdomain}.zendesk.com/oauth/tokens"}),
+    ("shopify", {"authorize_url": "https://{shop}.myshopify.com/admin/oauth/authorize"}),
+    ("paypal", {"type": "oauth2_client_credentials",
+                "token_url": "https://api-m.paypal.com/v1/oauth2/token",
+                "token_auth": "client_secret_basic"}),
+    ("pipedrive", {"type": "api_key", "query_param": "api_token"}),
+    ("stripe", {"type": "api_key", "header": "Authorization", "prefix": "Bearer "}),
+    ("salesforce", {"token_url": "https://login.salesforce.com/services/oauth2/token"}),
+])
+def test_named_endpoints(slug, auth):
+    """Spot checks of the documented endpoints the issue names."""
+    assert {key: CATALOG[slug]["auth"][key] for key in auth} == auth
+
+
+@pytest.mark.parametrize(("slug", "verify"), [
+    ("stripe", "GET /v1/balance"), ("github", "GET /user"), ("jira", "GET /myself"),
+])
+def test_verify_requests(slug, verify):
+    """Cheap identity endpoints prove credentials where the provider has one."""
+    assert CATALOG[slug]["api"]["verify"] == verify
+
+
+@pytest.mark.django_db
+def test_every_shipped_connector_renders_its_guide_and_settings_pages(admin_client, catalog):
+    """The real catalogue data renders: each guide names its fields, each settings page loads."""
+    for slug, spec in SPECS.items():
+        guide = admin_client.get(reverse("connectors:guide", args=[slug]))
+        assert guide.status_code == 200, slug
+        html = guide.content.decode()
+        assert all(field.label.replace("'", "&#x27;") in html for field in spec.fields), slug
+        settings_page = admin_client.get(reverse("connectors:settings", args=[slug]))
+        assert settings_page.status_code == 200, slug
+        assert f"{spec.name} Authentication Settings" in settings_page.content.decode(), slug

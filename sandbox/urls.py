@@ -1,5 +1,19 @@
-from django.urls import path  # noqa: F401
+"""The sandbox's endpoints. Catalogue entries point at these paths under {public_url}."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
 
 app_name = "sandbox"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("oauth2/authorize", views.oauth2_authorize, name="oauth2_authorize"),
+    path("oauth2/token", views.oauth2_token, name="oauth2_token"),
+    path("oauth2/revoke", views.oauth2_revoke, name="oauth2_revoke"),
+    path("oauth1/request_token", views.oauth1_request_token, name="oauth1_request_token"),
+    path("oauth1/authorize", views.oauth1_authorize, name="oauth1_authorize"),
+    path("oauth1/access_token", views.oauth1_access_token, name="oauth1_access_token"),
+    path("api/me", views.api_me, name="api_me"),
+]

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import requests
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -46,6 +48,9 @@ class WSGITransport(BaseAdapter):
             "CONTENT_LENGTH": str(len(body)),
         }
         for name, value in request.headers.items():
+            # requests-oauthlib's OAuth1 sets Authorization as bytes; WSGI wants str.
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
             key = name.upper().replace("-", "_")
             if key == "CONTENT_TYPE":
                 environ["CONTENT_TYPE"] = value
@@ -56,12 +61,20 @@ class WSGITransport(BaseAdapter):
         def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
             captured["status"], captured["headers"] = status, headers
 
-        chunks = self.app(environ, start_response)
+        # Like Django's test client: a handled request must not close the test's DB
+        # connection (it would end the test transaction on PostgreSQL).
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
         try:
-            content = b"".join(chunks)
+            chunks = self.app(environ, start_response)
+            try:
+                content = b"".join(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
         finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
         response = requests.Response()
         response.status_code = int(str(captured["status"]).split(" ", 1)[0])
         response.reason = str(captured["status"]).split(" ", 1)[1]

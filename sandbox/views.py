@@ -1,0 +1,288 @@
+"""HTTP side of the sandbox: thin adapters between Django requests and oauthlib's endpoints.
+
+Server-to-server endpoints (token, revoke, request token, access token, whoami) are
+CSRF-exempt: they authenticate the client, not a browser session. The consent pages
+are ordinary CSRF-protected forms.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+from oauthlib.common import Request, add_params_to_uri
+from oauthlib.oauth1.rfc5849 import errors as oauth1_errors
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
+
+from . import oauth1
+from .models import SCOPES, OAuth1Token, SandboxClient, SandboxToken, SandboxUser, digest
+from .oauth2 import SandboxServer
+from .services import acting_user
+
+# oauthlib endpoints keep no per-request state on themselves: one server serves all.
+server = SandboxServer()
+
+OAuthArgs = tuple[str, str, str, dict[str, str]]
+
+
+class BadRequest(Exception):
+    """The request cannot even be handed to oauthlib (undecodable body or query)."""
+
+
+def oauthlib_args(request: HttpRequest) -> OAuthArgs:
+    """(uri, method, body, headers) as oauthlib wants them; the URI is the one requested,
+    which is what an OAuth 1.0a client signed."""
+    try:
+        body = request.body.decode("utf-8")
+        uri = request.build_absolute_uri()
+    except UnicodeDecodeError as error:
+        raise BadRequest from error
+    headers = {name: value for name, value in request.headers.items() if name != "Cookie"}
+    return uri, request.method or "GET", body, headers
+
+
+def oauthlib_response(headers: dict[str, str], body: str | None, status: int) -> HttpResponse:
+    response = HttpResponse(body or "", status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def redirect_to(location: str) -> HttpResponse:
+    # Not HttpResponseRedirect: a registered redirect URI may use any scheme.
+    return oauthlib_response({"Location": location}, None, 302)
+
+
+def json_error(error: str, description: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": error, "error_description": description}, status=status)
+
+
+def error_page(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
+    return render(request, "sandbox/error.html", {"message": message}, status=status)
+
+
+def consent_page(request: HttpRequest, *, client: SandboxClient, scopes: list[str],
+                 user: SandboxUser, protocol: str) -> HttpResponse:
+    scope_rows = [(scope, SCOPES.get(scope, scope)) for scope in scopes]
+    return render(request, "sandbox/consent.html", {
+        "client": client, "scopes": scope_rows, "sandbox_user": user, "protocol": protocol,
+        "action": request.get_full_path(),
+    })
+
+
+# -- OAuth 2.0 ------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def oauth2_authorize(request: HttpRequest) -> HttpResponse:
+    """GET: the consent page. POST (the page's form): Allow → code; Deny → access_denied."""
+    uri = request.build_absolute_uri()
+    try:
+        scopes, credentials = server.validate_authorization_request(uri, "GET", None, {})
+    except oauth2_errors.FatalClientError as error:
+        # Unknown client or redirect URI: say so here, never redirect (RFC 6749 §4.1.2.1).
+        return error_page(request, error.description)
+    except oauth2_errors.OAuth2Error as error:
+        if not error.redirect_uri:
+            return error_page(request, error.description)
+        return redirect_to(error.in_uri(error.redirect_uri))
+    except ValueError:
+        return error_page(request, "The authorization request could not be read.")
+    user = acting_user()
+    if request.method == "GET":
+        return consent_page(request, client=credentials["request"].client, scopes=scopes,
+                            user=user, protocol="OAuth 2.0")
+    decision = request.POST.get("decision")
+    if decision == "deny":
+        denied = oauth2_errors.AccessDeniedError(state=credentials["state"])
+        return redirect_to(denied.in_uri(credentials["redirect_uri"]))
+    if decision != "allow":
+        return error_page(request, "Choose Allow or Deny.")
+    try:
+        headers, body, status = server.create_authorization_response(
+            uri, "GET", None, {}, scopes=scopes, credentials={"user": user})
+    except oauth2_errors.FatalClientError as error:
+        return error_page(request, error.description)
+    return oauthlib_response(headers, body, status)
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+@sensitive_post_parameters()
+def oauth2_token(request: HttpRequest) -> HttpResponse:
+    try:
+        uri, method, body, headers = oauthlib_args(request)
+    except BadRequest:
+        return json_error("invalid_request", "The request body is not UTF-8.")
+    return oauthlib_response(*server.create_token_response(uri, method, body, headers))
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+@sensitive_post_parameters()
+def oauth2_revoke(request: HttpRequest) -> HttpResponse:
+    try:
+        uri, method, body, headers = oauthlib_args(request)
+    except BadRequest:
+        return json_error("invalid_request", "The request body is not UTF-8.")
+    return oauthlib_response(*server.create_revocation_response(uri, method, body, headers))
+
+
+# -- OAuth 1.0a -----------------------------------------------------------------------
+
+
+def oauth1_call(request: HttpRequest, endpoint: str) -> HttpResponse:
+    """Run a signed request through the request-token or access-token endpoint."""
+    try:
+        uri, method, body, headers = oauthlib_args(request)
+        server1 = oauth1.endpoints()[endpoint]
+        if endpoint == "request_token":
+            response = server1.create_request_token_response(uri, method, body, headers)
+        else:
+            response = server1.create_access_token_response(uri, method, body, headers)
+    except (BadRequest, ValueError):
+        return HttpResponse("error=invalid_request", status=400,
+                            content_type="application/x-www-form-urlencoded")
+    return oauthlib_response(*response)
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+@sensitive_post_parameters()
+def oauth1_request_token(request: HttpRequest) -> HttpResponse:
+    return oauth1_call(request, "request_token")
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+@sensitive_post_parameters()
+def oauth1_access_token(request: HttpRequest) -> HttpResponse:
+    return oauth1_call(request, "access_token")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def oauth1_authorize(request: HttpRequest) -> HttpResponse:
+    """GET: the consent page. POST: Allow → callback with the verifier; Deny → `denied=`."""
+    uri = request.build_absolute_uri()
+    token = request.GET.get("oauth_token", "")
+    user = acting_user()
+    endpoints = oauth1.endpoints(acting_user=user)
+    try:
+        realms, _ = endpoints["authorize"].get_realms_and_credentials(uri, "GET", None, {})
+        if request.method == "GET":
+            row = OAuth1Token.objects.select_related("client").get(
+                kind=OAuth1Token.Kind.REQUEST, token_hash=digest(token))
+            return consent_page(request, client=row.client, scopes=realms, user=user,
+                                protocol="OAuth 1.0a")
+        decision = request.POST.get("decision")
+        if decision == "deny":
+            validator = endpoints["authorize"].request_validator
+            callback = validator.deny_request_token(token, Request(uri))
+            return redirect_to(add_params_to_uri(callback, [("denied", token)]))
+        if decision != "allow":
+            return error_page(request, "Choose Allow or Deny.")
+        response = endpoints["authorize"].create_authorization_response(uri, "GET", None, {})
+    except (oauth1_errors.OAuth1Error, OAuth1Token.DoesNotExist):
+        return error_page(request, "This authorization link is invalid, expired or already used.")
+    except ValueError:
+        return error_page(request, "The authorization request could not be read.")
+    return oauthlib_response(*response)
+
+
+# -- whoami ---------------------------------------------------------------------------
+
+
+def identity(user: SandboxUser | None, auth: str, *, scope: str | None = None,
+             client: SandboxClient | None = None) -> dict[str, Any]:
+    if user is not None:
+        data: dict[str, Any] = {"id": user.pk, "username": user.username, "auth": auth}
+    else:  # a client-credentials token acts as the client itself
+        data = {"id": f"client:{client.client_id}", "username": client.name, "auth": auth}
+    if scope is not None:
+        data["scope"] = scope
+    return data
+
+
+def whoami_oauth2(request: HttpRequest) -> dict[str, Any] | None:
+    valid, oauth_request = server.verify_request(*oauthlib_args(request), scopes=[])
+    if not valid:
+        return None
+    token: SandboxToken = oauth_request.sandbox_token
+    return identity(token.user, "oauth2", scope=token.scope, client=token.client)
+
+
+def whoami_oauth1(request: HttpRequest) -> dict[str, Any] | None:
+    endpoint = oauth1.endpoints()["resource"]
+    valid, oauth_request = endpoint.validate_protected_resource_request(
+        *oauthlib_args(request), realms=[])
+    if not valid:
+        return None
+    token: OAuth1Token = oauth_request.sandbox_access_token
+    return identity(token.user, "oauth1", scope=token.realms)
+
+
+@sensitive_variables("value", "decoded", "password")
+def whoami_basic(request: HttpRequest) -> dict[str, Any] | None:
+    _, _, value = request.headers["Authorization"].partition(" ")
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return None
+    username, colon, password = decoded.partition(":")
+    user = SandboxUser.objects.filter(username=username).first() if colon else None
+    if user is None or not user.check_password(password):
+        return None
+    return identity(user, "basic")
+
+
+@sensitive_variables("key")
+def whoami_api_key(request: HttpRequest) -> dict[str, Any] | None:
+    key = request.headers.get("X-API-Key") or request.GET.get("api_key") or ""
+    user = SandboxUser.objects.filter(api_key_hash=digest(key)).first() if key else None
+    return identity(user, "api_key") if user else None
+
+
+WHOAMI = {"bearer": whoami_oauth2, "oauth": whoami_oauth1, "basic": whoami_basic}
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def api_me(request: HttpRequest) -> HttpResponse:
+    """Who the credentials belong to: OAuth 2.0 Bearer, OAuth 1.0a, X-API-Key or Basic."""
+    scheme = request.headers.get("Authorization", "").split(" ", 1)[0].lower()
+    if scheme in WHOAMI:
+        check = WHOAMI[scheme]
+    elif "oauth_signature" in request.GET:
+        check = whoami_oauth1
+    elif "X-API-Key" in request.headers or "api_key" in request.GET:
+        check = whoami_api_key
+    else:
+        return unauthorized("Send a Bearer token, an OAuth 1.0a signature, an X-API-Key "
+                            "header or HTTP Basic credentials.")
+    try:
+        found = check(request)
+    except BadRequest:
+        found = None
+    if found is None:
+        return unauthorized("The credentials are invalid, expired or revoked.")
+    return JsonResponse(found)
+
+
+def unauthorized(description: str) -> JsonResponse:
+    response = json_error("invalid_token", description, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="sandbox"'
+    return response

@@ -3,6 +3,10 @@
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from config.log_scrub import scrub
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
@@ -10,6 +14,18 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 accesslog = "-"
 errorlog = "-"
-# Query strings on the callback carry authorization codes: never log them.
+# Query strings on the callback carry authorization codes: the access log has the path
+# only (%(U)s), and install-link tokens in paths are scrubbed by the logger below.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+class ScrubbingLogger(Logger):
+    """gunicorn's access log, with tokens in request paths redacted."""
+
+    def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {k: scrub(v) if isinstance(v, str) else v for k, v in atoms.items()}
+
+
+logger_class = ScrubbingLogger

@@ -20,6 +20,8 @@ _PATTERNS = [
     re.compile(rf"(?i)(['\"](?:{_SECRET_NAMES})['\"]\s*:\s*)(['\"])[^'\"]*\2"),
     # Authorization headers
     re.compile(r"(?i)\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9._~+/=\-,\" ]{8,}"),
+    # Install-link tokens in request paths (django.request logs 4xx paths)
+    re.compile(r"(/install/)[A-Za-z0-9_-]{20,}"),
 ]
 REDACTED = "[redacted]"
 
@@ -27,7 +29,8 @@ REDACTED = "[redacted]"
 def scrub(text: str) -> str:
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}{m.group(2)}", text)
-    return _PATTERNS[2].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _PATTERNS[2].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _PATTERNS[3].sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 
 class ScrubSecretsFilter(logging.Filter):

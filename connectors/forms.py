@@ -21,7 +21,15 @@ STATUS_CHOICES = [("", "Any status"), ("configured", "Configured"),
                   ("setup_required", "Setup Required")]
 
 
-class ConnectorSearchForm(forms.Form):
+class ConsoleForm(forms.Form):
+    """Labels exactly as the product names them: no trailing colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class ConnectorSearchForm(ConsoleForm):
     """Server-side search: every word must occur in the name, description or categories."""
 
     q = forms.CharField(label="Search connectors", required=False, max_length=MAX_QUERY_LENGTH,
@@ -86,7 +94,7 @@ class PatternValidator:
                                   code="pattern")
 
 
-class AuthSettingsForm(forms.Form):
+class AuthSettingsForm(ConsoleForm):
     """One input per partner-level field of a connector.
 
     Secret fields are password inputs that never render a stored or submitted value;
@@ -112,19 +120,21 @@ class AuthSettingsForm(forms.Form):
                 form_field.disabled = True
 
     def _input(self, field: FieldSpec) -> forms.CharField:
-        described_by = f"id_{field.key}_helptext"
+        # Django links help text (and errors) to the input with aria-describedby; a
+        # secret's "Saved" / "Not set" status is rendered inside its help text.
         if field.secret:
-            described_by += f" id_{field.key}_status"
+            help_text = field.help or f"The {field.label} is stored encrypted."
             # render_value=False: neither a stored nor a just-submitted secret is echoed.
-            widget = forms.PasswordInput(render_value=False, attrs={
-                "autocomplete": "new-password", "aria-describedby": described_by})
+            widget = forms.PasswordInput(render_value=False,
+                                         attrs={"autocomplete": "new-password"})
         else:
-            widget = forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
-                                            "aria-describedby": described_by})
+            help_text = field.help
+            widget = forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+        saved_value = self.saved.values.get(field.key) if self.saved else None
         return forms.CharField(
-            label=field.label, help_text=field.help, required=False,
+            label=field.label, help_text=help_text, required=False,
             max_length=MAX_VALUE_LENGTH, widget=widget,
-            initial=None if field.secret or not self.saved else self.saved.values.get(field.key),
+            initial=None if field.secret else saved_value,
             validators=[PatternValidator(field)] if field.pattern else [],
         )
 

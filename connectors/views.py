@@ -17,6 +17,8 @@ from connectors.services import callback_url, save_auth_settings
 PAGE_SIZE = 48
 # What a library card shows; the (large) catalogue data is not loaded for the list.
 CARD_COLUMNS = ("slug", "name", "description", "category_names", "auth_type")
+# Auth types whose provider redirects back to the callback URL.
+BROWSER_FLOWS = ("oauth1", "oauth2")
 
 
 @partner_view
@@ -68,5 +70,5 @@ def guide(request: HttpRequest, slug: str) -> HttpResponse:
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     return render(request, "connectors/guide.html", {
         "connector": connector, "spec": connector.spec, "callback_url": callback_url(),
-        "nav": "guides",
+        "uses_callback": connector.auth_type in BROWSER_FLOWS, "nav": "guides",
     })

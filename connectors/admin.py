@@ -1,0 +1,86 @@
+"""Support staff's view of the catalogue and of partners' Authentication Settings.
+
+Encrypted columns are never part of an admin form, list or search: staff see only which
+secret field NAMES are set (`secret_summary`). Catalogue rows come from the TOML files
+and settings are changed by partners in the console (with an audit event), so both are
+read-only here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from connectors.crypto import is_unreadable
+from connectors.models import Category, Connector, PartnerAuthSettings
+
+
+def secret_summary(value: Any) -> str:
+    """'consumer_secret: set, other: not set' -- the names in an encrypted dict, never values."""
+    if is_unreadable(value):
+        return "unreadable (no configured key decrypts it)"
+    if not value:
+        return "nothing stored"
+    return ", ".join(f"{key}: {'set' if item else 'not set'}" for key, item in sorted(
+        value.items()))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable (and, with the permission, deletable) but never added or edited here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Category)
+class CategoryAdmin(ReadOnlyAdmin):
+    list_display = ("name", "connector_count")
+    search_fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(_connectors=Count("connectors"))
+
+    @admin.display(description="connectors", ordering="_connectors")
+    def connector_count(self, obj: Category) -> int:
+        return obj._connectors
+
+
+@admin.register(Connector)
+class ConnectorAdmin(ReadOnlyAdmin):
+    list_display = ("name", "slug", "auth_type", "categories_list", "retired_at", "synced_at")
+    list_filter = ("auth_type", ("retired_at", admin.EmptyFieldListFilter), "categories")
+    search_fields = ("name", "slug", "search_text")
+    fields = ("name", "slug", "description", "auth_type", "category_names", "spec_data",
+              "synced_at", "retired_at")
+    readonly_fields = fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # retire by removing the catalogue file and syncing
+
+    @admin.display(description="categories")
+    def categories_list(self, obj: Connector) -> str:
+        return ", ".join(obj.category_names)
+
+
+@admin.register(PartnerAuthSettings)
+class PartnerAuthSettingsAdmin(ReadOnlyAdmin):
+    list_display = ("connector", "partner", "saved_at", "saved_by")
+    list_filter = (("saved_at", admin.EmptyFieldListFilter), "connector__auth_type")
+    list_select_related = ("connector", "partner", "saved_by")
+    search_fields = ("partner__name", "partner__slug", "connector__name", "connector__slug")
+    fields = ("partner", "connector", "values", "secret_fields", "saved_at", "saved_by")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The list never decrypts; the change page loads the column for `secret_fields`.
+        return super().get_queryset(request).defer("secret_values")
+
+    @admin.display(description="secret values")
+    def secret_fields(self, obj: PartnerAuthSettings) -> str:
+        return secret_summary(obj.secret_values)

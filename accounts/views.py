@@ -1,23 +1,355 @@
-"""Console views for accounts and installs. (Being built: placeholders are replaced.)"""
+"""Console views for accounts and their installs, and the OAuth callback.
+
+Thin views: load through `partner_view` + `get_scoped` (another partner's ids are a
+404), bind a form, call a service, redirect with a message. Every change is a POST
+with CSRF; `partner_view` refuses it to viewers (403).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import parse_qsl
 
-from accounts.access import partner_view
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import refresh, services
+from accounts.access import get_scoped, partner_view, security_log
+from accounts.forms import AccountForm, InstallForm
+from accounts.models import Account, AuditEvent, Install
+from connectors.auth.base import AuthError, InvalidCallback
+from connectors.models import Connector
+
+PAGE_SIZE = 25
+CONNECTOR_PAGE_SIZE = 30
+AUDIT_ROWS = 20
+
+
+# --- accounts ----------------------------------------------------------------------------
 
 
 @partner_view
 def account_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "base.html", {"nav": "accounts"})
+    """Accounts, searchable by name or external id."""
+    query = request.GET.get("q", "").strip()[:200]
+    accounts = Account.objects.filter(partner=request.partner).annotate(
+        install_count=Count("installs")).order_by("name", "pk")
+    if query:
+        accounts = accounts.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/account_list.html",
+                  {"page": page, "query": query, "nav": "accounts"})
+
+
+@partner_view
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST if request.method == "POST" else None,
+                       partner=request.partner)
+    if form.is_valid():
+        try:
+            account = services.create_account(partner=request.partner, actor=request.user,
+                                              **form.cleaned_data)
+        except services.DuplicateExternalId:
+            form.add_error("external_id", "An account with this external id already exists.")
+        else:
+            messages.success(request, f"Account “{account.name}” created.")
+            return redirect("accounts:detail", account.pk)
+    return render(request, "accounts/account_form.html", {"form": form, "nav": "accounts"})
+
+
+def _account(request: HttpRequest, account_id: int) -> Account:
+    return get_scoped(Account.objects.filter(partner=request.partner), request, pk=account_id)
+
+
+@partner_view
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The account's installs with their status (nothing decrypted) and its recent events."""
+    account = _account(request, account_id)
+    installs = account.installs.without_secrets().select_related("connector")
+    attention = bool(request.GET.get("attention"))
+    if attention:  # "installs needing attention": due, refresh failing, reauth required
+        installs = refresh.needing_attention(installs)
+    events = (AuditEvent.objects.filter(partner=request.partner, account=account)
+              .select_related("actor", "connector")[:AUDIT_ROWS])
+    return render(request, "accounts/account_detail.html", {
+        "account": account, "installs": installs, "events": events, "nav": "accounts",
+        "attention": attention,
+    })
+
+
+# --- installing ----------------------------------------------------------------------------
+
+
+@partner_view
+def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
+    """"Install connector": choose from the library (active connectors, searchable)."""
+    account = _account(request, account_id)
+    query = request.GET.get("q", "").strip()[:200]
+    connectors = (Connector.objects.active().with_configured(request.partner)
+                  .only("slug", "name", "description", "auth_type"))
+    if query:
+        connectors = connectors.filter(search_text__contains=query.lower())
+    page = Paginator(connectors, CONNECTOR_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/install_pick.html",
+                  {"account": account, "page": page, "query": query, "nav": "accounts"})
+
+
+@sensitive_post_parameters()
+@partner_view
+def install_new(request: HttpRequest, account_id: int, slug: str) -> HttpResponse:
+    account = _account(request, account_id)
+    connector = get_scoped(Connector.objects.active(), request, slug=slug)
+    form = InstallForm(request.POST if request.method == "POST" else None,
+                       connector=connector, partner=request.partner)
+    if form.is_valid():
+        install = services.create_install(account=account, connector=connector,
+                                          name=form.install_name, values=form.field_values(),
+                                          actor=request.user)
+        messages.success(request, f"{install.display_name} installed. Authenticate it to "
+                                  "connect.")
+        return redirect(install_url(install))
+    return render(request, "accounts/install_form.html", {
+        "account": account, "connector": connector, "form": form, "nav": "accounts",
+    })
+
+
+def _install(request: HttpRequest, account_id: int, install_id: int) -> Install:
+    return get_scoped(
+        Install.objects.for_partner(request.partner).select_related("account__partner",
+                                                                    "connector"),
+        request, pk=install_id, account_id=account_id)
+
+
+def install_url(install: Install, action: str = "") -> str:
+    """The console URL of an install page (`action`: "edit", "authenticate", …)."""
+    name = f"accounts:install_{action}" if action else "accounts:install"
+    return reverse(name, args=[install.account_id, install.pk])
+
+
+@partner_view
+def install_detail(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    install = _install(request, account_id, install_id)
+    spec = install.connector.spec
+    secret_keys = set(install.secret_values)  # which are set; values are never shown
+    fields = [{"field": f, "value": "" if f.secret else install.values.get(f.key, ""),
+               "is_set": f.key in secret_keys}
+              for f in services.asked_fields(install.connector, install.account.partner)]
+    events = (AuditEvent.objects.filter(partner=request.partner, install=install)
+              .select_related("actor")[:AUDIT_ROWS])
+    return render(request, "accounts/install_detail.html", {
+        "install": install, "account": install.account, "fields": fields, "events": events,
+        "token_info": install.values.get(services.TOKEN_INFO_KEY, {}),
+        "has_credentials": bool(install.credentials),
+        "has_verify": spec.verify_request is not None, "nav": "accounts",
+    })
+
+
+@sensitive_post_parameters()
+@partner_view
+def install_edit(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    """Edit an install's values; with `authenticate`, authenticate right after saving."""
+    install = _install(request, account_id, install_id)
+    form = InstallForm(request.POST if request.method == "POST" else None,
+                       connector=install.connector, partner=install.account.partner,
+                       install=install)
+    then_authenticate = request.GET.get("authenticate") == "1"
+    if form.is_valid():
+        install = services.update_install_values(install=install, name=form.install_name,
+                                                 values=form.field_values(), actor=request.user)
+        if then_authenticate:
+            return _start(request, install)
+        messages.success(request, "Changes saved.")
+        return redirect(install_url(install))
+    return render(request, "accounts/install_edit.html", {
+        "install": install, "account": install.account, "form": form,
+        "then_authenticate": then_authenticate, "nav": "accounts",
+    })
+
+
+@require_POST
+@partner_view
+def install_authenticate(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    """"Authenticate" / "Reauthenticate": the same install, the same id."""
+    return _start(request, _install(request, account_id, install_id))
+
+
+@sensitive_variables()
+def _start(request: HttpRequest, install: Install) -> HttpResponse:
+    try:
+        url = services.start_authentication(install=install, request=request, actor=request.user)
+    except services.MissingValues as error:
+        messages.warning(request, error.message)
+        return redirect(install_url(install, "edit") + "?authenticate=1")
+    except AuthError as error:
+        messages.error(request, f"Authentication failed: {error.message}")
+        return redirect(install_url(install))
+    if url:
+        return redirect(url)
+    messages.success(request, f"{install.display_name} is authenticated.")
+    return redirect(install_url(install))
+
+
+@require_POST
+@partner_view
+def install_test(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    """"Test connection": the connector's verify request with the stored credentials."""
+    install = _install(request, account_id, install_id)
+    result = services.test_connection(install=install, actor=request.user)
+    (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect(install_url(install))
+
+
+DEAUTH_MESSAGES = {
+    "revoked": "The provider revoked the token and the stored credentials were deleted.",
+    "not_supported": "The stored credentials were deleted (this provider offers no "
+                     "revocation; you may also remove the access in its settings).",
+    "unavailable": "The provider could not be reached to revoke the token; the stored "
+                   "credentials were deleted anyway.",
+    "failed": "The provider refused to revoke the token; the stored credentials were "
+              "deleted anyway.",
+    "nothing_to_revoke": "There were no stored credentials to delete.",
+}
+
+
+@require_POST
+@partner_view
+def install_deauthenticate(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    install = _install(request, account_id, install_id)
+    revocation = services.deauthenticate(install=install, actor=request.user)
+    messages.success(request, f"Deauthenticated. {DEAUTH_MESSAGES[revocation]}")
+    return redirect(install_url(install))
+
+
+@partner_view
+def install_delete(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the deletion (POST)."""
+    install = _install(request, account_id, install_id)
+    if request.method == "POST":
+        account = install.account
+        services.delete_install(install=install, actor=request.user)
+        messages.success(request, f"{install.display_name} was deleted.")
+        return redirect("accounts:detail", account.pk)
+    return render(request, "accounts/install_delete.html",
+                  {"install": install, "account": install.account, "nav": "accounts"})
+
+
+# --- needs attention (issue 5) ---------------------------------------------------------------
 
 
 @partner_view
 def needs_attention(request: HttpRequest) -> HttpResponse:
-    return render(request, "base.html", {"nav": "attention"})
+    """Installs across the partner that are due, failing to refresh or need reauthentication."""
+    now = timezone.now()
+    installs = Install.objects.for_partner(request.partner).without_secrets()
+    group = request.GET.get("show", "")
+    group = group if group in refresh.attention_filters() else ""
+    rows = refresh.needing_attention(installs.select_related("account", "connector"), now=now,
+                                     group=group or None)
+    return render(request, "accounts/needs_attention.html", {
+        "nav": "attention",
+        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "counts": refresh.attention_counts(installs, now=now),
+        "show": group,
+        "now": now,
+    })
 
 
-@partner_view
-def branding(request: HttpRequest) -> HttpResponse:
-    return render(request, "base.html", {"nav": "branding"})
+# --- the OAuth callback ------------------------------------------------------------------
+
+
+MAX_CALLBACK_QUERY = 2048
+MAX_CALLBACK_FIELDS = 30
+
+
+class MalformedCallback(ValueError):
+    """Duplicated, oversized, non-UTF-8 or contradictory callback parameters."""
+
+
+def callback_params(request: HttpRequest) -> dict[str, str]:
+    """The callback's query parameters, refusing anything a provider would not send."""
+    raw = request.META.get("QUERY_STRING", "")
+    if len(raw) > MAX_CALLBACK_QUERY or not raw.isascii():
+        raise MalformedCallback("oversized or not ASCII")
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict",
+                          max_num_fields=MAX_CALLBACK_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedCallback("not UTF-8 or too many fields") from None
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise MalformedCallback("duplicated parameter")
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        raise MalformedCallback("NUL character")
+    if "code" in params and "error" in params:
+        raise MalformedCallback("both code and error")
+    return params
+
+
+def no_referrer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Every callback response tells the browser to send no Referer (the URL holds a code)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
+
+
+def _invalid(request: HttpRequest, reason: str) -> HttpResponse:
+    security_log.warning("callback refused: %s", reason)
+    return render(request, "callback/invalid.html",
+                  {"message": services.STALE_MESSAGE}, status=400)
+
+
+@no_referrer
+@never_cache
+@require_GET
+@sensitive_variables()
+def callback(request: HttpRequest) -> HttpResponse:
+    """`<PUBLIC_URL>/connectors/callback`: where every provider sends the browser back.
+
+    The state finds the attempt (for OAuth 1.0a it rides on the callback URL). Anything
+    wrong with the state is a 400 before any token request; the outcome of a good one is
+    a redirect (console) or the install link's result page (customers).
+    """
+    try:
+        params = callback_params(request)
+    except MalformedCallback as exc:
+        return _invalid(request, str(exc))
+    if not params.get("state"):
+        return _invalid(request, "no state")
+    try:
+        attempt = services.claim_attempt(state=params["state"], request=request)
+    except InvalidCallback:
+        return render(request, "callback/invalid.html",
+                      {"message": services.STALE_MESSAGE}, status=400)
+    outcome = services.finish_callback(attempt=attempt, params=params)
+    if attempt.install_link_id:
+        from accounts.links import finish_link_attempt  # the install link pages' own result
+
+        return finish_link_attempt(request, attempt, outcome.outcome, outcome.message)
+    return _console_outcome(request, outcome)
+
+
+def _console_outcome(request: HttpRequest, outcome: services.CallbackOutcome) -> HttpResponse:
+    install = outcome.install
+    if outcome.outcome == "connected":
+        messages.success(request, outcome.message)
+        return redirect(install_url(install))
+    context = {"install": install, "message": outcome.message, "retry": outcome.retry}
+    if outcome.outcome == "cancelled":
+        return render(request, "callback/cancelled.html", context)
+    return render(request, "callback/error.html", context,
+                  status=400 if outcome.bad_request else 200)

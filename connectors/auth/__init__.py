@@ -1,10 +1,33 @@
 """The registry of authentication methods: `auth.type` in the catalogue -> class.
 
-Filled in explicitly as each method module lands; no import-time discovery.
+Explicit on purpose: no import-time discovery.
 """
 
 from __future__ import annotations
 
-from connectors.auth.base import AuthMethod
+from connectors.auth.api_key import APIKey
+from connectors.auth.base import AuthError, AuthMethod, Context
+from connectors.auth.basic import Basic
+from connectors.auth.client_credentials import ClientCredentials
+from connectors.auth.none import NoAuth
+from connectors.auth.oauth1 import OAuth1
+from connectors.auth.oauth2 import OAuth2
 
-AUTH_METHODS: dict[str, type[AuthMethod]] = {}
+AUTH_METHODS: dict[str, type[AuthMethod]] = {
+    "oauth1": OAuth1,
+    "oauth2": OAuth2,
+    "oauth2_client_credentials": ClientCredentials,
+    "api_key": APIKey,
+    "basic": Basic,
+    "none": NoAuth,
+}
+
+
+def build_method(context: Context) -> AuthMethod:
+    """The configured method for a connector spec and its merged values."""
+    try:
+        method_class = AUTH_METHODS[context.spec.auth.type]
+    except KeyError:
+        raise AuthError("This connector's authentication type is not supported.",
+                        kind="configuration") from None
+    return method_class(context)

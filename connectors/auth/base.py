@@ -9,11 +9,20 @@ services in `accounts/services.py` do, in one transaction with an audit event.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
+from django.utils import timezone
+from oauthlib.oauth2 import InsecureTransportError
+
+from connectors.http import UnsafeURL
+from connectors.templating import TemplateValueError, render_url
 
 if TYPE_CHECKING:
     from accounts.models import AuthAttempt, Install
@@ -91,10 +100,59 @@ class AuthMethod:
     browser_flow: bool = False
     #: True when access tokens expire and `refresh` can renew them.
     can_refresh: bool = False
+    #: Field keys whose entered values become the credentials (api_key, basic): the
+    #: services move them from the install's values into its encrypted credentials.
+    credential_keys: tuple[str, ...] = ()
+    #: How failures of the verify request name what was rejected.
+    credential_label: str = "access token"
 
     def __init__(self, context: Context) -> None:
         self.context = context
         self.spec = context.spec
+
+    # --- helpers shared by the methods ---------------------------------------------------
+
+    def value(self, key: str) -> str:
+        return str(self.context.values.get(key) or "")
+
+    def url(self, template: str) -> str:
+        """A catalogue URL with its placeholders filled from validated values."""
+        try:
+            return render_url(template, self.context.values)
+        except TemplateValueError as exc:
+            raise AuthError(f"{exc} Edit the install's details.", kind="configuration") from None
+
+    def authorize_params(self) -> dict[str, str]:
+        """The catalogue's extra parameters, placeholders filled exactly like URLs."""
+        return {key: self.url(value) for key, value in self.spec.auth.authorize_params.items()}
+
+    def api_url(self, path: str) -> str:
+        if path.startswith(("https://", "http://", "{")):
+            return self.url(path)
+        return self.url(self.spec.api_base_url).rstrip("/") + "/" + path.lstrip("/")
+
+    @property
+    def has_verify(self) -> bool:
+        return self.spec.verify_request is not None
+
+    def verify(self, credentials: dict[str, Any]) -> None:
+        """Run the connector's `[api] verify` request; raise AuthError when it fails."""
+        request = self.spec.verify_request
+        if request is None:
+            return
+        verb, path = request
+        url = self.api_url(path)
+        with outbound_errors("The verify request"):
+            response = self.session(credentials).request(verb, url, allow_redirects=False)
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(f"The {self.credential_label} was rejected (HTTP {status}).",
+                            kind="verify_failed")
+        if status == 429 or status >= 500:
+            raise TransientError(f"The provider is unavailable (HTTP {status}); try again later.",
+                                 retry_after=retry_after(response))
+        if status >= 300:
+            raise AuthError(f"The verify request failed (HTTP {status}).", kind="verify_failed")
 
     def begin(self, attempt: AuthAttempt) -> str | None:
         """Start authentication. Return the provider URL to redirect to, or None."""
@@ -114,3 +172,67 @@ class AuthMethod:
     def session(self, credentials: dict[str, Any]) -> requests.Session:
         """An authorised session for verify calls and callers."""
         raise NotImplementedError
+
+
+# --- helpers for mapping outbound failures to safe errors ------------------------------
+
+
+@contextmanager
+def outbound_errors(what: str) -> Iterator[None]:
+    """Turn transport failures into AuthErrors whose messages hold no URL or secret."""
+    try:
+        yield
+    except requests.Timeout:
+        raise TransientError(f"{what} timed out; try again later.", kind="timeout") from None
+    except requests.ConnectionError:
+        raise TransientError(f"{what} could not reach the provider; try again later.") from None
+    except (UnsafeURL, InsecureTransportError):
+        raise AuthError(f"{what} uses an address this server may not call.",
+                        kind="configuration") from None
+    except requests.RequestException:
+        raise AuthError(f"{what} failed.", kind="error") from None
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), if any."""
+    header = response.headers.get("Retry-After", "").strip()
+    if not header:
+        return None
+    if header.isdigit():
+        return float(header)
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max((when - timezone.now()).total_seconds(), 0.0)
+
+
+ERROR_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")
+
+
+def safe_error_code(code: Any) -> str:
+    """A provider's error code if it looks like one; '' otherwise (never echo free text)."""
+    return code if isinstance(code, str) and ERROR_CODE_RE.match(code) else ""
+
+
+SECRET_WORDS = ("token", "secret", "code", "password", "key", "verifier", "session_handle")
+
+
+def public_info(data: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Short scalar metadata from a token response with nothing secret-looking in it."""
+    info: dict[str, Any] = {}
+    for name, value in data.items():
+        lowered = name.lower()
+        if name in skip or any(word in lowered for word in SECRET_WORDS):
+            continue
+        if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 300):
+            info[name] = value
+    return info
+
+
+def expiry(expires_in: Any) -> datetime | None:
+    try:
+        seconds = int(float(expires_in))
+    except (TypeError, ValueError):
+        return None
+    return timezone.now() + timedelta(seconds=seconds) if seconds > 0 else None

@@ -1,0 +1,535 @@
+"""Writes that span accounts, installs, attempts and the audit log -- and the auth flows.
+
+Every function here is keyword-only, does its database writes in one
+`transaction.atomic()` with its audit event, and keeps provider calls (which may take
+up to OUTBOUND_TIMEOUT) outside of any transaction.
+
+Where things live on an install:
+
+- ``Install.values`` -- non-secret values entered at install (e.g. ``subdomain``), plus
+  ``values["_token_info"]``: non-secret facts from authentication (granted ``scope``,
+  Salesforce's ``instance_url``, QuickBooks' ``realmId``), shown on the install page
+  without decrypting anything. Field keys never start with "_", so nothing collides.
+- ``Install.secret_values`` (encrypted) -- secret values entered at install (e.g. a
+  client secret the partner left blank).
+- ``Install.credentials`` (encrypted) -- what authentication produced, per method:
+  oauth2 / client credentials ``{"access_token", "refresh_token", "token_type", "scope"}``,
+  oauth1 ``{"oauth_token", "oauth_token_secret"}``, api_key ``{"api_key"}``, basic
+  ``{"username", "password"}``. For api_key and basic the entered values are *moved*
+  here on success (and dropped when the provider rejects them), so deauthenticating
+  deletes them and reauthenticating asks for them again.
+- ``Install.expires_at`` -- from the token response's ``expires_in``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from oauthlib.oauth2 import OAuth2Error
+
+from accounts import audit
+from accounts.models import Account, AuthAttempt, Install, InstallLink, Partner
+from connectors.auth import build_method
+from connectors.auth.base import (
+    AuthError,
+    AuthMethod,
+    ConsentDenied,
+    Context,
+    Credentials,
+    InvalidCallback,
+    TransientError,
+)
+from connectors.crypto import is_unreadable
+from connectors.models import Connector, PartnerAuthSettings
+from connectors.spec import FieldSpec
+
+log = logging.getLogger("hatchway.auth")
+security_log = logging.getLogger("hatchway.security")
+
+TOKEN_INFO_KEY = "_token_info"
+LINK_ACTOR = "install link"
+STALE_MESSAGE = "This sign-in link is no longer valid — restart the install."
+HAS_CREDENTIALS = (Install.Status.AUTHENTICATED, Install.Status.REFRESH_FAILING)
+
+
+class MissingValues(AuthError):
+    """Authentication needs values nobody has entered yet (or that were consumed)."""
+
+    kind = "missing_values"
+
+    def __init__(self, fields: list[FieldSpec]) -> None:
+        labels = ", ".join(f.label for f in fields)
+        super().__init__(f"Enter {labels} first.")
+        self.fields = fields
+
+
+class DuplicateExternalId(ValueError):
+    """Another account of the partner already has this external id."""
+
+
+# --- values and the configured method --------------------------------------------------
+
+
+def callback_url() -> str:
+    """The one callback URL for every connector, from PUBLIC_URL (never the Host header)."""
+    return f"{settings.PUBLIC_URL}/connectors/callback"
+
+
+def partner_settings(partner: Partner | int, connector: Connector) -> PartnerAuthSettings | None:
+    partner_id = partner if isinstance(partner, int) else partner.pk
+    return PartnerAuthSettings.objects.filter(partner_id=partner_id, connector=connector).first()
+
+
+def asked_fields(connector: Connector, partner: Partner) -> list[FieldSpec]:
+    """What an install asks: every account-level field, and partner-level ones left blank."""
+    saved = partner_settings(partner, connector)
+    return [f for f in connector.spec.fields
+            if not f.is_partner_level or saved is None or not saved.is_set(f.key)]
+
+
+def _readable(values: Any) -> dict[str, Any]:
+    return {} if is_unreadable(values) else dict(values or {})
+
+
+def merged_values(install: Install) -> dict[str, str]:
+    """Partner settings, then install values for the keys the partner left blank."""
+    saved = partner_settings(install.account.partner_id, install.connector)
+    merged: dict[str, str] = {}
+    if saved is not None:
+        merged = {k: str(v) for k, v in {**saved.values, **_readable(saved.secret_values)}.items()
+                  if v}
+    entered = {**install.values, **_readable(install.secret_values)}
+    for key, value in entered.items():
+        if value and not key.startswith("_") and not merged.get(key):
+            merged[key] = str(value)
+    return merged
+
+
+def method_for(install: Install) -> AuthMethod:
+    """The connector's auth method, configured with this install's merged values."""
+    context = Context(spec=install.connector.spec, values=merged_values(install),
+                      install=install, callback_url=callback_url())
+    return build_method(context)
+
+
+def missing_fields(install: Install) -> list[FieldSpec]:
+    values = merged_values(install)
+    return [f for f in install.connector.spec.fields if f.required and not values.get(f.key)]
+
+
+def _fresh(install: Install) -> Install:
+    from accounts.refresh import ensure_fresh  # refresh uses this module: import at call time
+
+    return ensure_fresh(install)
+
+
+def authorised_session(install: Install) -> requests.Session:
+    """An authorised session for calling the provider's API as this install."""
+    install = _fresh(install)
+    if not install.credentials and install.connector.auth_type != "none":
+        raise AuthError("This install is not authenticated.", kind="configuration")
+    return method_for(install).session(dict(install.credentials))
+
+
+def customer_install_form(*, connector: Connector, partner: Partner, data: Any = None) -> Any:
+    """The install form for customer pages: the asked values only, no install name."""
+    from accounts.forms import InstallForm
+
+    return InstallForm(data, connector=connector, partner=partner, ask_name=False)
+
+
+# --- accounts and installs -------------------------------------------------------------
+
+
+def create_account(*, partner: Partner, name: str, external_id: str, actor: Any) -> Account:
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(partner=partner, name=name, external_id=external_id)
+            audit.record("account.created", partner=partner, actor=actor, account=account)
+    except IntegrityError:
+        raise DuplicateExternalId(external_id) from None
+    return account
+
+
+def _actor_label(link: InstallLink | None, actor_label: str = "") -> str:
+    return actor_label or (LINK_ACTOR if link else "")
+
+
+def create_install(*, account: Account, connector: Connector, name: str = "",
+                   values: dict[str, str] | None = None, actor: Any,
+                   link: InstallLink | None = None, form: Any = None,
+                   actor_label: str = "") -> Install:
+    """A pending install with the values it asked for (secrets encrypted).
+
+    `values` are by field key; only the fields the install asks (see `asked_fields`) are
+    kept. A bound, valid InstallForm may be passed as `form` instead of name and values.
+    """
+    if form is not None:
+        name, values = form.install_name, form.field_values()
+    asked = {f.key: f for f in asked_fields(connector, account.partner)}
+    entered = {k: v for k, v in (values or {}).items() if k in asked and v}
+    with transaction.atomic():
+        install = Install.objects.create(
+            account=account, connector=connector, name=name,
+            values={k: v for k, v in entered.items() if not asked[k].secret},
+            secret_values={k: v for k, v in entered.items() if asked[k].secret},
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit.record("install.created", partner=account.partner, actor=actor,
+                     actor_label=_actor_label(link, actor_label), install=install,
+                     fields=sorted(entered))
+    return install
+
+
+def update_install_values(*, install: Install, name: str, values: dict[str, str],
+                          actor: Any, actor_label: str = "") -> Install:
+    """Edit an install's values. A secret left out keeps its stored value."""
+    asked = {f.key: f for f in asked_fields(install.connector, install.account.partner)}
+    with transaction.atomic():
+        install = Install.objects.select_for_update().get(pk=install.pk)
+        plain, secret = dict(install.values), _readable(install.secret_values)
+        changed = []
+        for key, value in values.items():
+            if key not in asked:
+                continue
+            target = secret if asked[key].secret else plain
+            if target.get(key, "") != value:
+                changed.append(key)
+            if value:
+                target[key] = value
+            else:
+                target.pop(key, None)
+        install.name = name
+        install.values = plain
+        # Unreadable secrets are kept as they are until a secret is entered again.
+        if any(asked[key].secret for key in changed) or not is_unreadable(install.secret_values):
+            install.secret_values = secret
+        install.save(update_fields=["name", "values", "secret_values", "updated_at"])
+        audit.record("install.updated", partner=install.account.partner, actor=actor,
+                     actor_label=actor_label, install=install, fields=sorted(changed))
+    return install
+
+
+# --- authentication ----------------------------------------------------------------------
+
+
+def session_hash(request: HttpRequest, *, create: bool = False) -> str:
+    """SHA-256 of the browser's session key; with `create`, make sure there is a session."""
+    if not request.session.session_key:
+        if not create:
+            return ""
+        request.session.save()
+        request.session.modified = True  # so the middleware sends the cookie
+    return hashlib.sha256(request.session.session_key.encode()).hexdigest()
+
+
+@contextmanager
+def _safe_errors(what: str) -> Iterator[None]:
+    """Whatever a provider or a library throws becomes an AuthError: never a 500."""
+    try:
+        yield
+    except AuthError:
+        raise
+    except (OAuth2Error, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        # The type only: the message could quote a response body or a token.
+        log.warning("%s failed with %s", what, type(exc).__name__)
+        raise AuthError(f"{what} failed unexpectedly.", kind="error") from None
+
+
+def start_authentication(*, install: Install, request: HttpRequest, actor: Any = None,
+                         link: InstallLink | None = None) -> str | None:
+    """Start (or redo) authentication of an install.
+
+    Browser flows: create the AuthAttempt bound to this browser session and return the
+    provider URL to redirect to. Client credentials, API key, basic, none: authenticate
+    at once and return None. Raises AuthError (message safe to show) when it cannot
+    start or fails -- already recorded on the install and in the audit log -- and
+    MissingValues when required values must be entered first.
+    """
+    missing = missing_fields(install)
+    if missing:
+        raise MissingValues(missing)
+    method = method_for(install)
+    label = _actor_label(link)
+    if not method.browser_flow:
+        _record_started(install, actor, label, method)
+        _authenticate(install, method, attempt=None, params={}, actor=actor, actor_label=label)
+        return None
+    attempt = AuthAttempt(install=install, session_hash=session_hash(request, create=True),
+                          install_link=link, expires_at=timezone.now() + AuthAttempt.LIFETIME,
+                          created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    try:
+        with _safe_errors("Starting the sign-in"):
+            url = method.begin(attempt)
+    except AuthError as error:
+        _record_failure(install.pk, method, error, actor=actor, actor_label=label, stage="begin")
+        raise
+    with transaction.atomic():
+        # Expired, never-used attempts of this install keep no secrets around.
+        AuthAttempt.objects.filter(install=install, used_at__isnull=True,
+                                   expires_at__lte=timezone.now()).update(
+            used_at=timezone.now(), secrets={})
+        attempt.save()
+        _record_started(install, actor, label, method)
+    log.info("install %s: sign-in started (attempt %s)", install.pk, attempt.pk)
+    return url
+
+
+def _record_started(install: Install, actor: Any, label: str, method: AuthMethod) -> None:
+    audit.record("install.auth_started", partner=install.account.partner, actor=actor,
+                 actor_label=label, install=install, auth_type=method.type)
+
+
+def _authenticate(install: Install, method: AuthMethod, *, attempt: AuthAttempt | None,
+                  params: dict[str, str], actor: Any, actor_label: str) -> Install:
+    """Complete, verify, then store -- or record the failure and raise it."""
+    try:
+        with _safe_errors("The sign-in"):
+            credentials = method.complete(attempt, params)
+            method.verify(credentials.data)
+    except AuthError as error:
+        _record_failure(install.pk, method, error, actor=actor, actor_label=actor_label,
+                        stage="complete")
+        raise
+    return _record_success(install.pk, method, credentials, actor=actor, actor_label=actor_label)
+
+
+def _record_success(install_id: int, method: AuthMethod, credentials: Credentials, *,
+                    actor: Any, actor_label: str) -> Install:
+    now = timezone.now()
+    with transaction.atomic():
+        install = Install.objects.select_for_update().select_related(
+            "account__partner", "connector").get(pk=install_id)
+        previous = install.status
+        values = {k: v for k, v in install.values.items() if k not in method.credential_keys}
+        values.pop(TOKEN_INFO_KEY, None)
+        if credentials.info:
+            values[TOKEN_INFO_KEY] = credentials.info
+        if not is_unreadable(install.secret_values):
+            install.secret_values = {k: v for k, v in install.secret_values.items()
+                                     if k not in method.credential_keys}
+        install.values = values
+        install.credentials = credentials.data
+        install.expires_at = credentials.expires_at
+        install.status = Install.Status.AUTHENTICATED
+        install.last_error = ""
+        install.refresh_failures = 0
+        install.next_refresh_at = None
+        install.authenticated_at = now
+        install.save()
+        audit.record("install.authenticated", partner=install.account.partner, actor=actor,
+                     actor_label=actor_label, install=install, auth_type=method.type,
+                     verified=method.has_verify, previous_status=previous)
+    log.info("install %s: authenticated", install.pk)
+    return install
+
+
+def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, actor: Any,
+                    actor_label: str, stage: str) -> None:
+    """Nothing half-saved: credentials are never touched here.
+
+    A cancelled consent changes nothing. A bad callback is only audited. Other failures
+    set last_error, and "Error" unless the install still has working credentials (a
+    failed reauthentication does not break a working install).
+    """
+    with transaction.atomic():
+        install = Install.objects.select_for_update().select_related(
+            "account__partner", "connector").get(pk=install_id)
+        partner = install.account.partner
+        if isinstance(error, ConsentDenied):
+            audit.record("install.cancelled", partner=partner, actor=actor,
+                         actor_label=actor_label, install=install)
+            return
+        audit.record("install.auth_failed", partner=partner, actor=actor, actor_label=actor_label,
+                     install=install, kind=error.kind, stage=stage)
+        if isinstance(error, InvalidCallback):
+            return
+        if install.status not in HAS_CREDENTIALS:
+            install.status = Install.Status.ERROR
+        install.last_error = error.message[:500]
+        if error.kind == "verify_failed":
+            # Rejected keys or passwords are not kept: reauthenticating asks for them again.
+            install.values = {k: v for k, v in install.values.items()
+                              if k not in method.credential_keys}
+            if not is_unreadable(install.secret_values):
+                install.secret_values = {k: v for k, v in install.secret_values.items()
+                                         if k not in method.credential_keys}
+        install.save()
+    log.info("install %s: authentication failed (%s at %s)", install_id, error.kind, stage)
+
+
+# --- the callback ------------------------------------------------------------------------
+
+
+@dataclass
+class CallbackOutcome:
+    """What the callback view shows: outcome "connected" | "cancelled" | "error"."""
+
+    outcome: str
+    message: str = ""
+    install: Install | None = None
+    retry: bool = False
+    bad_request: bool = False
+
+
+def claim_attempt(*, state: str, request: HttpRequest) -> AuthAttempt:
+    """The attempt `state` names, marked used (single use) with its secrets deleted.
+
+    Raises InvalidCallback when the state is unknown, used, expired or belongs to
+    another browser session. A found attempt is consumed whatever the reason.
+    """
+    attempt = (AuthAttempt.objects.select_related("install__connector", "install__account__partner")
+               .filter(state=state).first())
+    if attempt is None:
+        security_log.warning("callback refused: unknown state")
+        raise InvalidCallback(STALE_MESSAGE)
+    now = timezone.now()
+    # A conditional update: of two concurrent callbacks only one claims the attempt.
+    claimed = AuthAttempt.objects.filter(pk=attempt.pk, used_at__isnull=True).update(
+        used_at=now, secrets={})
+    reason = ""
+    if not claimed:
+        reason = "already used"
+    elif attempt.expires_at <= now:
+        reason = "expired"
+    elif not hmac.compare_digest(attempt.session_hash, session_hash(request)):
+        reason = "another browser session"
+    if reason:
+        security_log.warning("callback refused for attempt %s: %s", attempt.pk, reason)
+        raise InvalidCallback(STALE_MESSAGE)
+    return attempt
+
+
+def finish_callback(*, attempt: AuthAttempt, params: dict[str, str]) -> CallbackOutcome:
+    """Complete a claimed attempt with the provider's callback parameters."""
+    install = attempt.install
+    label = _actor_label(attempt.install_link)
+    try:
+        with _safe_errors("The sign-in"):
+            method = method_for(install)
+        install = _authenticate(install, method, attempt=attempt, params=params,
+                                actor=attempt.created_by, actor_label=label)
+    except ConsentDenied as error:
+        return CallbackOutcome("cancelled", error.message, install)
+    except InvalidCallback as error:
+        return CallbackOutcome("error", error.message, install, bad_request=True)
+    except AuthError as error:
+        return CallbackOutcome("error", error.message, install,
+                               retry=isinstance(error, TransientError))
+    return CallbackOutcome("connected", f"{install.display_name} is connected.", install)
+
+
+# --- using, checking and removing credentials ------------------------------------------
+
+
+@dataclass
+class ConnectionCheck:
+    ok: bool
+    message: str
+
+
+def test_connection(*, install: Install, actor: Any) -> ConnectionCheck:
+    """Run the connector's verify request with the install's (fresh) credentials."""
+    try:
+        install = _fresh(install)
+    except AuthError as error:
+        return ConnectionCheck(False, error.message)
+    if install.credentials_unreadable:
+        return ConnectionCheck(False, "The stored credentials cannot be read — reauthenticate.")
+    method = method_for(install)
+    if not install.credentials and method.type != "none":
+        return ConnectionCheck(False, "This install is not authenticated yet.")
+    if not method.has_verify:
+        return ConnectionCheck(True, "This connector defines no test request; "
+                                "its credentials are stored.")
+    try:
+        with _safe_errors("The test request"):
+            method.verify(dict(install.credentials))
+    except AuthError as error:
+        _record_verify(install.pk, error, actor=actor)
+        return ConnectionCheck(False, error.message)
+    _record_verify(install.pk, None, actor=actor)
+    return ConnectionCheck(True, "Connection works: the provider accepted the credentials.")
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def _record_verify(install_id: int, error: AuthError | None, *, actor: Any) -> None:
+    with transaction.atomic():
+        install = Install.objects.select_for_update().select_related("account__partner",
+                                                                     "connector").get(pk=install_id)
+        partner = install.account.partner
+        if error is None:
+            if install.status == Install.Status.ERROR:
+                install.status, install.last_error = Install.Status.AUTHENTICATED, ""
+                install.save(update_fields=["status", "last_error", "updated_at"])
+            audit.record("install.verified", partner=partner, actor=actor, install=install)
+            return
+        if not isinstance(error, TransientError):
+            install.status, install.last_error = Install.Status.ERROR, error.message[:500]
+            install.save(update_fields=["status", "last_error", "updated_at"])
+        audit.record("install.verify_failed", partner=partner, actor=actor, install=install,
+                     kind=error.kind)
+
+
+def _revoke(install: Install) -> str:
+    """Ask the provider to revoke (RFC 7009). Outcome word for the audit log and message."""
+    if install.credentials_unreadable or not install.credentials:
+        return "nothing_to_revoke"
+    method = method_for(install)
+    if not getattr(method.spec.auth, "revoke_url", ""):
+        return "not_supported"
+    try:
+        with _safe_errors("The revocation"):
+            method.revoke(dict(install.credentials))
+    except TransientError:
+        return "unavailable"
+    except AuthError:
+        return "failed"
+    return "revoked"
+
+
+def deauthenticate(*, install: Install, actor: Any) -> str:
+    """Revoke at the provider where possible, then delete the local credentials either way.
+
+    The install is kept (status "Deauthenticated"). Returns the revocation outcome:
+    "revoked", "not_supported", "unavailable", "failed" or "nothing_to_revoke".
+    """
+    revocation = _revoke(install)
+    with transaction.atomic():
+        install = Install.objects.select_for_update().select_related(
+            "account__partner", "connector").get(pk=install.pk)
+        install.credentials = {}
+        install.expires_at = None
+        install.status = Install.Status.DEAUTHENTICATED
+        install.last_error = ""
+        install.refresh_failures = 0
+        install.next_refresh_at = None
+        install.values = {k: v for k, v in install.values.items() if k != TOKEN_INFO_KEY}
+        install.save()
+        audit.record("install.deauthenticated", partner=install.account.partner, actor=actor,
+                     install=install, revocation=revocation)
+    return revocation
+
+
+def delete_install(*, install: Install, actor: Any) -> str:
+    """Revoke where possible and delete the install. Returns the revocation outcome."""
+    revocation = _revoke(install)
+    with transaction.atomic():
+        audit.record("install.deleted", partner=install.account.partner, actor=actor,
+                     account=install.account, connector=install.connector,
+                     install_id=install.pk, revocation=revocation)
+        install.delete()
+    return revocation

@@ -1,0 +1,33 @@
+"""API key: the key entered at install, sent in a header (with a prefix) or a query parameter.
+
+Credentials stored on the install (encrypted): ``{"api_key": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from connectors import http
+from connectors.auth.base import AuthError, AuthMethod, Credentials
+
+
+class APIKey(AuthMethod):
+    type = "api_key"
+    credential_keys = ("api_key",)
+    credential_label = "API key"
+
+    def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
+        if not self.value("api_key"):
+            raise AuthError("Enter the API key first.", kind="configuration")
+        return Credentials(data={"api_key": self.value("api_key")})
+
+    def session(self, credentials: dict[str, Any]) -> requests.Session:
+        session = http.Session()
+        key = credentials.get("api_key", "")
+        if self.spec.auth.query_param:
+            session.params = {self.spec.auth.query_param: key}
+        else:
+            session.headers[self.spec.auth.header] = f"{self.spec.auth.prefix}{key}"
+        return session

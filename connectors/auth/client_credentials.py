@@ -1,0 +1,42 @@
+"""OAuth 2.0 client credentials grant (RFC 6749 §4.4): no browser step.
+
+The partner's (or the install's) client id and secret buy an access token directly.
+There is no refresh token: `refresh` simply fetches a new token. Stored credentials are
+the same as for the authorization code grant (``access_token``, ``token_type``, ``scope``).
+The connector's ``authorize_params`` are sent as extra token request parameters (for
+providers that want e.g. an ``audience``), since there is no authorization request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauthlib.oauth2 import BackendApplicationClient
+
+from connectors.auth.base import AuthError, Credentials
+from connectors.auth.oauth2 import OAuth2, credentials_from_token, token_errors
+
+
+class ClientCredentials(OAuth2):
+    type = "oauth2_client_credentials"
+    browser_flow = False
+    can_refresh = True  # type: ignore[assignment]
+
+    def begin(self, attempt: Any) -> None:
+        return None
+
+    def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
+        if not self.value("client_secret"):
+            raise AuthError("The Client Secret is missing.", kind="configuration")
+        session = self.oauth_session(BackendApplicationClient(self.client_id))
+        extra: dict[str, Any] = self.authorize_params()
+        if self.scope():
+            extra["scope"] = self.scope()
+        with token_errors():
+            token = session.fetch_token(self.url(self.spec.auth.token_url),
+                                        **self.client_auth(), **extra)
+        return credentials_from_token(dict(token))
+
+    def refresh(self, credentials: dict[str, Any]) -> Credentials:
+        """Client credentials tokens are fetched anew rather than refreshed."""
+        return self.complete(None, {})

@@ -1,0 +1,116 @@
+"""OAuth 1.0a (RFC 5849): request token, authorize redirect, access token exchange.
+
+Credentials stored on the install (encrypted): ``oauth_token`` and ``oauth_token_secret``.
+Other non-secret fields of the access token response (a user id, a screen name) are
+returned as ``Credentials.info``. During the flow the request token is kept on the
+attempt (public) and its secret in the attempt's encrypted ``secrets``; the services
+delete those secrets when the callback is used, whatever the outcome.
+
+One callback URL serves every connector, so the attempt's state rides on it:
+``oauth_callback = <PUBLIC_URL>/connectors/callback?state=<state>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied, VerifierMissing
+
+from connectors import http
+from connectors.auth.base import (
+    AuthError,
+    AuthMethod,
+    ConsentDenied,
+    Credentials,
+    InvalidCallback,
+    TransientError,
+    outbound_errors,
+    public_info,
+    retry_after,
+)
+
+
+@contextmanager
+def token_errors(what: str) -> Iterator[None]:
+    """Map requests-oauthlib's OAuth 1 exceptions (whose messages quote the response)."""
+    with outbound_errors(what):
+        try:
+            yield
+        except TokenRequestDenied as exc:
+            status = exc.status_code
+            if status == 429 or status >= 500:
+                raise TransientError(f"{what} failed: the provider is unavailable "
+                                     f"(HTTP {status}).",
+                                     retry_after=retry_after(exc.response)) from None
+            raise AuthError(f"{what} was refused by the provider (HTTP {status}).",
+                            kind="token_error") from None
+        except (TokenMissing, VerifierMissing):
+            raise AuthError(f"{what} returned no token.", kind="token_error") from None
+        except http.UnsafeURL:
+            raise
+        except ValueError:  # an unreadable (non form-encoded) response
+            raise AuthError(f"{what} returned a response that could not be read.",
+                            kind="token_error") from None
+
+
+class OAuth1(AuthMethod):
+    type = "oauth1"
+    browser_flow = True
+    credential_label = "access token"
+
+    def _session(self, **kwargs: Any) -> http.OAuth1:
+        return http.OAuth1(self.value("consumer_key"),
+                           client_secret=self.value("consumer_secret"), **kwargs)
+
+    def begin(self, attempt: Any) -> str:
+        callback = f"{self.context.callback_url}?{urlencode({'state': attempt.state})}"
+        session = self._session(callback_uri=callback)
+        with token_errors("The request token request"):
+            token = session.fetch_request_token(self.url(self.spec.auth.request_token_url))
+        # RFC 5849 §2.1: without the confirmation the provider did not take our callback.
+        if token.get("oauth_callback_confirmed") != "true":
+            raise AuthError("The provider did not confirm the callback URL "
+                            "(oauth_callback_confirmed), so sign-in was stopped.",
+                            kind="token_error")
+        if not token.get("oauth_token_secret"):
+            raise AuthError("The request token request returned no token.", kind="token_error")
+        attempt.request_token = token["oauth_token"]
+        attempt.secrets = {"request_token_secret": token["oauth_token_secret"]}
+        params = self.authorize_params()
+        if self.spec.auth.scopes and "scope" not in params:
+            params["scope"] = self.spec.auth.scope_separator.join(self.spec.auth.scopes)
+        return session.authorization_url(self.url(self.spec.auth.authorize_url), **params)
+
+    def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
+        if "denied" in params:
+            raise ConsentDenied("You cancelled the sign-in at the provider.")
+        oauth_token = params.get("oauth_token", "")
+        if not oauth_token or not hmac.compare_digest(oauth_token.encode(),
+                                                      attempt.request_token.encode()):
+            raise InvalidCallback("The provider's answer does not belong to this sign-in — "
+                                  "restart the install.")
+        verifier = params.get("oauth_verifier")
+        if not verifier:
+            raise InvalidCallback("The provider's answer has no oauth_verifier — "
+                                  "restart the install.")
+        secret = (attempt.secrets or {}).get("request_token_secret")
+        if not secret:
+            raise InvalidCallback("This sign-in link is no longer valid — restart the install.")
+        session = self._session(resource_owner_key=oauth_token, resource_owner_secret=secret,
+                                verifier=verifier)
+        with token_errors("The access token request"):
+            token = session.fetch_access_token(self.url(self.spec.auth.access_token_url))
+        if not token.get("oauth_token") or not token.get("oauth_token_secret"):
+            raise AuthError("The access token request returned no token.", kind="token_error")
+        data = {"oauth_token": token["oauth_token"],
+                "oauth_token_secret": token["oauth_token_secret"]}
+        return Credentials(data=data, info=public_info(token))
+
+    def session(self, credentials: dict[str, Any]) -> requests.Session:
+        return self._session(resource_owner_key=credentials.get("oauth_token", ""),
+                             resource_owner_secret=credentials.get("oauth_token_secret", ""))

@@ -1,0 +1,242 @@
+"""OAuth 2.0 authorization code grant (RFC 6749 §4.1) with PKCE S256 (RFC 7636).
+
+Credentials stored on the install (encrypted): ``access_token``, ``refresh_token`` (when
+issued), ``token_type`` and ``scope`` (the granted scope, space separated). Non-secret
+token metadata -- granted scope, Salesforce's ``instance_url``, QuickBooks' ``realmId``
+from the callback -- is returned as ``Credentials.info``, which the services keep in
+``Install.values["_token_info"]`` so pages can show it without decrypting anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from oauthlib.oauth2 import (
+    InsecureTransportError,
+    InvalidGrantError,
+    MissingTokenError,
+    OAuth2Error,
+    TokenExpiredError,
+    WebApplicationClient,
+)
+from oauthlib.oauth2.rfc6749.clients.base import Client as OAuthlibClient
+
+from connectors import http
+from connectors.auth.base import (
+    AuthError,
+    AuthMethod,
+    ConsentDenied,
+    Credentials,
+    InvalidCallback,
+    InvalidGrant,
+    TransientError,
+    expiry,
+    outbound_errors,
+    public_info,
+    retry_after,
+    safe_error_code,
+)
+
+# Callback parameters some providers add that are worth keeping (non-secret).
+CALLBACK_INFO_KEYS = ("realmId", "shop", "location", "accounts-server")
+TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "scope")
+RETRYABLE_ERRORS = ("temporarily_unavailable", "server_error")
+
+
+def check_token_response(response: requests.Response, *, refreshing: bool) -> requests.Response:
+    """Classify a token endpoint's HTTP failure before oauthlib parses the body."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise TransientError(f"The provider's token endpoint is unavailable (HTTP {status}); "
+                             "try again later.", retry_after=retry_after(response))
+    if status >= 400:
+        code = _error_code(response)
+        if code == "invalid_grant" or (refreshing and status in (400, 401)):
+            raise InvalidGrant(f"The provider rejected the authorisation ({code or status}); "
+                               "reauthenticate the install.")
+        raise AuthError(f"The provider refused the token request ({code or f'HTTP {status}'}).",
+                        kind="token_error")
+    return response
+
+
+def _error_code(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return safe_error_code(body.get("error")) if isinstance(body, dict) else ""
+
+
+@contextmanager
+def token_errors(what: str = "The token request") -> Iterator[None]:
+    """Map oauthlib's and requests' exceptions from a token request to AuthErrors."""
+    with outbound_errors(what):
+        try:
+            yield
+        except (AuthError, http.UnsafeURL, InsecureTransportError):
+            raise  # already safe, or for outbound_errors to map
+        except InvalidGrantError:
+            raise InvalidGrant("The provider rejected the authorisation (invalid_grant); "
+                               "reauthenticate the install.") from None
+        except MissingTokenError:
+            raise AuthError("The provider's token response had no access token.",
+                            kind="token_error") from None
+        except TokenExpiredError:
+            raise AuthError("The access token has expired.", kind="token_error") from None
+        except OAuth2Error as exc:
+            code = safe_error_code(exc.error) or "error"
+            raise AuthError(f"The provider refused the token request ({code}).",
+                            kind="token_error") from None
+        except ValueError:  # unreadable JSON, an unexpected expires_in, an odd token type
+            raise AuthError("The provider's token response could not be read.",
+                            kind="token_error") from None
+
+
+def credentials_from_token(token: dict[str, Any], *, previous: dict[str, Any] | None = None,
+                           extra_info: dict[str, Any] | None = None) -> Credentials:
+    """Credentials from a token response; a response without a refresh token keeps the old."""
+    previous = previous or {}
+    scope = token.get("scope")
+    scope = " ".join(scope) if isinstance(scope, list | tuple) else (scope or "")
+    data = {
+        "access_token": token["access_token"],
+        "token_type": token.get("token_type") or "Bearer",
+        "refresh_token": token.get("refresh_token") or previous.get("refresh_token", ""),
+        "scope": scope or previous.get("scope", ""),
+    }
+    info = public_info(token, skip=("expires_in", "expires_at", "scope"))
+    info.update(extra_info or {})
+    if data["scope"]:
+        info["scope"] = data["scope"]
+    return Credentials(data={k: v for k, v in data.items() if v}, expires_at=expiry(
+        token.get("expires_in")), info=info)
+
+
+class OAuth2(AuthMethod):
+    type = "oauth2"
+    browser_flow = True
+    credential_label = "access token"
+
+    @property
+    def can_refresh(self) -> bool:  # type: ignore[override]
+        install = self.context.install
+        return bool(install is not None and install.credentials.get("refresh_token"))
+
+    # --- the pieces both OAuth 2.0 grants share -------------------------------------------
+
+    @property
+    def client_id(self) -> str:
+        return self.value("client_id")
+
+    def oauth_session(self, client: OAuthlibClient | None = None, *, refreshing: bool = False,
+                      **kwargs: Any) -> http.OAuth2:
+        session = http.OAuth2(client=client or WebApplicationClient(self.client_id), **kwargs)
+        hook = lambda response: check_token_response(response, refreshing=refreshing)  # noqa: E731
+        session.register_compliance_hook("access_token_response", hook)
+        session.register_compliance_hook("refresh_token_response", hook)
+        return session
+
+    def client_auth(self) -> dict[str, Any]:
+        """Keyword arguments for a token request authenticating the client per `token_auth`."""
+        secret = self.value("client_secret")
+        if self.spec.auth.token_auth == "client_secret_basic" and secret:
+            return {"auth": requests.auth.HTTPBasicAuth(self.client_id, secret)}
+        # client_secret_post, or a public client (PKCE, no secret): id (and secret) in the body.
+        return {"include_client_id": True, "client_secret": secret or None}
+
+    def scope(self) -> str | None:
+        scopes = self.spec.auth.scopes
+        return self.spec.auth.scope_separator.join(scopes) if scopes else None
+
+    # --- the contract -----------------------------------------------------------------------
+
+    def begin(self, attempt: Any) -> str:
+        session = self.oauth_session(redirect_uri=self.context.callback_url, scope=self.scope())
+        params = self.authorize_params()
+        if self.spec.auth.pkce:
+            client = WebApplicationClient(self.client_id)
+            verifier = client.create_code_verifier(64)
+            params["code_challenge"] = client.create_code_challenge(verifier, "S256")
+            params["code_challenge_method"] = "S256"
+            # The verifier stays server-side, encrypted on the attempt.
+            attempt.secrets = {"code_verifier": verifier}
+        url, _state = session.authorization_url(self.url(self.spec.auth.authorize_url),
+                                                state=attempt.state, **params)
+        return url
+
+    def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
+        if params.get("error"):
+            raise callback_error(params)
+        code = params.get("code")
+        if not code:
+            raise InvalidCallback("The provider sent no authorisation code.")
+        verifier = (attempt.secrets or {}).get("code_verifier") if self.spec.auth.pkce else None
+        if self.spec.auth.pkce and not verifier:
+            raise InvalidCallback("This sign-in link is no longer valid — restart the install.")
+        session = self.oauth_session(redirect_uri=self.context.callback_url)
+        extra = {"code_verifier": verifier} if verifier else {}
+        with token_errors():
+            token = session.fetch_token(self.url(self.spec.auth.token_url), code=code,
+                                        **self.client_auth(), **extra)
+        info = {key: params[key] for key in CALLBACK_INFO_KEYS if params.get(key)}
+        return credentials_from_token(dict(token), extra_info=info)
+
+    def refresh(self, credentials: dict[str, Any]) -> Credentials:
+        refresh_token = credentials.get("refresh_token")
+        if not refresh_token:
+            raise InvalidGrant("There is no refresh token; reauthenticate the install.")
+        session = self.oauth_session(refreshing=True)
+        auth = self.client_auth()
+        kwargs: dict[str, Any] = {"auth": auth["auth"]} if "auth" in auth else {
+            "client_id": self.client_id, **({"client_secret": auth["client_secret"]}
+                                            if auth["client_secret"] else {})}
+        with token_errors("The token refresh"):
+            token = session.refresh_token(self.url(self.spec.auth.effective_refresh_url),
+                                          refresh_token=refresh_token, **kwargs)
+        return credentials_from_token(dict(token), previous=credentials)
+
+    def revoke(self, credentials: dict[str, Any]) -> None:
+        """RFC 7009: revoke the refresh token (ending the grant), else the access token."""
+        if not self.spec.auth.revoke_url:
+            return
+        hint = "refresh_token" if credentials.get("refresh_token") else "access_token"
+        token = credentials.get(hint)
+        if not token:
+            return
+        data = {"token": token, "token_type_hint": hint}
+        auth = self.client_auth()
+        if "auth" not in auth:
+            data["client_id"] = self.client_id
+            if auth["client_secret"]:
+                data["client_secret"] = auth["client_secret"]
+        with outbound_errors("The revocation request"):
+            response = http.Session().post(self.url(self.spec.auth.revoke_url), data=data,
+                                           auth=auth.get("auth"), allow_redirects=False)
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientError(f"The provider's revocation endpoint is unavailable "
+                                 f"(HTTP {status}).", retry_after=retry_after(response))
+        if status >= 300:
+            raise AuthError(f"The provider refused the revocation (HTTP {status}).",
+                            kind="revoke_failed")
+
+    def session(self, credentials: dict[str, Any]) -> requests.Session:
+        token = {"access_token": credentials.get("access_token", ""),
+                 "token_type": credentials.get("token_type") or "Bearer"}
+        return http.OAuth2(client_id=self.client_id, token=token)
+
+
+def callback_error(params: dict[str, str]) -> AuthError:
+    """The error a provider reported on the callback, as a safe AuthError."""
+    code = safe_error_code(params.get("error")) or "error"
+    if code == "access_denied":
+        return ConsentDenied("You cancelled the sign-in at the provider.")
+    description = (params.get("error_description") or "").strip()[:200]
+    message = f"The provider reported an error ({code})"
+    message += f": {description}" if description else "."
+    if code in RETRYABLE_ERRORS:
+        return TransientError(message, kind="provider_error")
+    return AuthError(message, kind="provider_error")

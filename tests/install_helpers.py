@@ -1,0 +1,101 @@
+"""Helpers for install tests: sandbox connectors with the partner's settings saved, and a
+browser-less walk through the sandbox's consent page with Django's test client."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Account, Install, Partner
+from connectors.models import Connector, PartnerAuthSettings
+from connectors.spec import CATALOG_DIR
+from tests.conftest import make_connector
+
+CALLBACK = "http://testserver/connectors/callback"
+
+
+def catalogue_connector(slug: str) -> Connector:
+    """One real catalogue entry as a Connector row (without syncing all of them)."""
+    existing = Connector.objects.filter(slug=slug).first()
+    if existing:
+        return existing
+    return make_connector(slug, tomllib.loads((CATALOG_DIR / f"{slug}.toml").read_text()))
+
+
+def save_settings(partner: Partner, connector: Connector, values: dict[str, str] | None = None,
+                  secret_values: dict[str, str] | None = None) -> PartnerAuthSettings:
+    return PartnerAuthSettings.objects.create(
+        partner=partner, connector=connector, values=values or {},
+        secret_values=secret_values or {}, saved_at=timezone.now())
+
+
+def sandbox_oauth2(partner: Partner, *, require_pkce: bool = True) -> Connector:
+    """The "Sandbox (OAuth 2.0)" connector with a registered sandbox client saved."""
+    from sandbox.services import register_client
+
+    connector = catalogue_connector("sandbox-oauth2")
+    client_id, secret = register_client(name=f"{partner.name} app", redirect_uri=CALLBACK,
+                                        require_pkce=require_pkce)
+    save_settings(partner, connector, {"client_id": client_id}, {"client_secret": secret})
+    return connector
+
+
+def sandbox_oauth1(partner: Partner) -> Connector:
+    from sandbox.services import register_client
+
+    connector = catalogue_connector("sandbox-oauth1")
+    key, secret = register_client(name=f"{partner.name} app", redirect_uri=CALLBACK,
+                                  kind="oauth1")
+    save_settings(partner, connector, {"consumer_key": key}, {"consumer_secret": secret})
+    return connector
+
+
+def sandbox_client_credentials(partner: Partner) -> Connector:
+    from sandbox.services import register_client
+
+    connector = catalogue_connector("sandbox-client-credentials")
+    client_id, secret = register_client(name=f"{partner.name} machine", redirect_uri=CALLBACK)
+    save_settings(partner, connector, {"client_id": client_id}, {"client_secret": secret})
+    return connector
+
+
+def new_install(account: Account, connector: Connector, **fields: Any) -> Install:
+    return Install.objects.create(account=account, connector=connector, **fields)
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def authenticate(client: Client, install: Install) -> str:
+    """POST "Authenticate"; return the provider URL it redirects to."""
+    response = client.post(install_path(install, "authenticate"))
+    assert response.status_code == 302, response.status_code
+    return response["Location"]
+
+
+def consent(client: Client, provider_url: str, decision: str = "allow") -> str:
+    """Show the sandbox consent page, press Allow or Deny; return the callback URL."""
+    page = client.get(path_and_query(provider_url))
+    assert page.status_code == 200, page.content[:500]
+    assert b"Allow" in page.content and b"Deny" in page.content
+    response = client.post(path_and_query(provider_url), {"decision": decision})
+    assert response.status_code == 302, response.content[:500]
+    location = response["Location"]
+    assert location.startswith(CALLBACK), location
+    return location
+
+
+def install_path(install: Install, action: str = "") -> str:
+    """The console path of an install's page or of one of its actions."""
+    base = f"/accounts/{install.account_id}/installs/{install.pk}/"
+    return f"{base}{action}/" if action else base

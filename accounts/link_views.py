@@ -1,0 +1,70 @@
+"""Console views for install links: create one for an account (shown once), revoke one."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts import links
+from accounts.access import get_scoped, partner_view
+from accounts.link_forms import InstallLinkForm
+from accounts.models import Account, InstallLink
+
+
+def account_url(account: Account) -> str:
+    """The account page (written alongside), or the account list while it does not exist."""
+    try:
+        return reverse("accounts:detail", args=[account.pk])
+    except NoReverseMatch:
+        return reverse("accounts:list")
+
+
+def _account(request: HttpRequest, account_id: int) -> Account:
+    return get_scoped(Account.objects.filter(partner=request.partner).select_related("partner"),
+                      request, pk=account_id)
+
+
+@never_cache
+@partner_view
+def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The "Create install link" form; on success the URL is shown this once, never again."""
+    account = _account(request, account_id)
+    initial = {"install": request.GET.get("install")} if request.method == "GET" else None
+    form = InstallLinkForm(request.POST or None, account=account, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            link, token = links.create_link(
+                account=account, connectors=form.cleaned_data["connectors"],
+                expires_in=form.expires_in, return_url=form.cleaned_data["return_url"],
+                install=form.cleaned_data["install"], actor=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            # Rendered, not redirected: the token must not travel through a message
+            # cookie or the session store.
+            return render(request, "accounts/install_links_created.html", {
+                "nav": "accounts", "account": account, "link": link,
+                "url": links.link_url(token), "account_url": account_url(account),
+            })
+    return render(request, "accounts/install_links_new.html", {
+        "nav": "accounts", "account": account, "form": form, "account_url": account_url(account),
+    })
+
+
+@require_POST
+@partner_view
+def link_revoke(request: HttpRequest, account_id: int, link_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    link = get_scoped(InstallLink.objects.filter(account=account).select_related(
+        "account__partner"), request, pk=link_id)
+    if links.revoke_link(link=link, actor=request.user):
+        messages.success(request, "Install link revoked. It no longer opens.")
+    else:
+        messages.info(request, "That install link was already revoked.")
+    return redirect(account_url(account))

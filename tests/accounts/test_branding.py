@@ -1,0 +1,189 @@
+"""Branding settings: validation, logo upload and serving, audit, access rules, preview."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from accounts.branding_forms import BrandingForm
+from accounts.models import AuditEvent, Partner
+
+URL = reverse("accounts:branding")
+SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+       b'<script>alert(1)</script></svg>')
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 32)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (170, 51, 0)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def upload(data: bytes, name: str = "logo.png", content_type: str = "image/png"):
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def form(**overrides):
+    data = {"display_name": "Acme Apps", "primary_colour": "#1A73E8",
+            "support_email": "support@acme.test",
+            "allowed_return_origins": "https://app.acme.test\nhttp://localhost:8000",
+            "allowed_frame_origins": ""}
+    data.update(overrides)
+    return data
+
+
+def test_admin_saves_branding(admin_client, partner, alice):
+    """Saving stores normalised values and audits the changed field names only."""
+    response = admin_client.post(URL, form())
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert partner.display_name == "Acme Apps"
+    assert partner.primary_colour == "#1a73e8"
+    assert partner.allowed_return_origins == ["https://app.acme.test", "http://localhost:8000"]
+    event = AuditEvent.objects.get(action="branding.saved")
+    assert event.actor == alice
+    assert set(event.detail["fields"]) == {"display_name", "primary_colour",
+                                           "support_email", "allowed_return_origins"}
+    assert "Acme Apps" not in str(event.detail)
+
+
+def test_page_shows_form_and_preview_link(admin_client, partner):
+    """The page has the fields, Save Changes and a link to the install-page preview."""
+    html = admin_client.get(URL).content.decode()
+    for text in ("Display name", "Logo", "Primary colour", "Support email",
+                 "Allowed return URLs", "Allowed embedding origins", "Save Changes",
+                 reverse("accounts:branding_preview")):
+        assert text in html
+
+
+@pytest.mark.parametrize("colour", ["red", "#12345", "#1234567", "#ggg000", "123456", "#12 456",
+                                    "", "#12345\x00"])
+def test_bad_colour_refused(admin_client, partner, colour):
+    """Only #rrggbb hex colours are accepted."""
+    response = admin_client.post(URL, form(primary_colour=colour))
+    assert response.status_code == 200
+    assert Partner.objects.get(pk=partner.pk).primary_colour == "#aa3300"
+
+
+@pytest.mark.parametrize("origins", ["https://app.acme.test/path", "//evil.com",
+                                     "javascript:alert(1)", "http://app.acme.test",
+                                     "https://user@app.acme.test", "https://*.acme.test",
+                                     "https://a.test 'unsafe-inline'"])
+def test_bad_origins_refused(admin_client, partner, origins):
+    """Allowlists accept only scheme://host[:port] lines; https unless loopback."""
+    for field in ("allowed_return_origins", "allowed_frame_origins"):
+        response = admin_client.post(URL, form(**{field: origins}))
+        assert response.status_code == 200
+        assert "errorlist" in response.content.decode()
+        partner.refresh_from_db()
+        assert partner.allowed_return_origins == [] and partner.allowed_frame_origins == []
+
+
+@pytest.mark.parametrize("fmt,content_type", [("PNG", "image/png"), ("JPEG", "image/jpeg"),
+                                              ("GIF", "image/gif"), ("WEBP", "image/webp")])
+def test_logo_upload_and_serving(admin_client, partner, fmt, content_type):
+    """PNG, JPEG, GIF and WebP logos are stored and served with their type and nosniff."""
+    data = image_bytes(fmt)
+    # The declared type is ignored: the bytes decide.
+    response = admin_client.post(URL, form(logo_file=upload(data, "x.bin", "text/html")))
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert bytes(partner.logo) == data and partner.logo_content_type == content_type
+    served = admin_client.get(reverse("accounts:branding_logo"))
+    assert served["Content-Type"] == content_type
+    assert served["X-Content-Type-Options"] == "nosniff"
+    assert served.content == data
+    assert "logo" in AuditEvent.objects.get(action="branding.saved").detail["fields"]
+
+
+@pytest.mark.parametrize("data,name", [
+    (SVG, "logo.svg"),
+    (b"<html><script>alert(1)</script></html>", "logo.png"),
+    (b"GIF89a not really", "logo.gif"),
+    (image_bytes("BMP"), "logo.bmp"),
+    (image_bytes("PNG", (1025, 10)), "wide.png"),
+    (image_bytes("PNG", (10, 2000)), "tall.png"),
+    (image_bytes("PNG")[:40], "truncated.png"),
+])
+def test_bad_logos_refused(admin_client, partner, data, name):
+    """SVG, non-images, other formats, oversized dimensions and broken files are refused."""
+    response = admin_client.post(URL, form(logo_file=upload(data, name)))
+    assert response.status_code == 200
+    assert "logo" in response.content.decode().lower()
+    partner.refresh_from_db()
+    assert partner.logo is None and partner.logo_content_type == ""
+
+
+def test_logo_over_256_kb_refused(admin_client, partner):
+    """A valid image over 256 KB is refused."""
+    big = image_bytes("PNG", (10, 10)) + b"\x00" * (256 * 1024)
+    response = admin_client.post(URL, form(logo_file=upload(big)))
+    assert "256 KB" in response.content.decode()
+    partner.refresh_from_db()
+    assert partner.logo is None
+
+
+def test_remove_logo(admin_client, partner):
+    """Remove logo deletes the stored image; the logo URL then 404s."""
+    partner.logo, partner.logo_content_type = image_bytes(), "image/png"
+    partner.save()
+    assert admin_client.post(URL, form(remove_logo="on")).status_code == 302
+    partner.refresh_from_db()
+    assert partner.logo is None and partner.logo_content_type == ""
+    assert admin_client.get(reverse("accounts:branding_logo")).status_code == 404
+
+
+def test_viewer_sees_but_cannot_save(viewer_client, partner):
+    """Viewers may look (200) but POST is 403 and nothing changes."""
+    assert viewer_client.get(URL).status_code == 200
+    assert viewer_client.post(URL, form()).status_code == 403
+    assert Partner.objects.get(pk=partner.pk).display_name == "Acme"
+    assert not AuditEvent.objects.exists()
+
+
+def test_branding_is_per_partner(other_client, partner, other_partner):
+    """Another partner's admin edits only its own branding."""
+    other_client.post(URL, form(display_name="Globex Apps"))
+    assert Partner.objects.get(pk=partner.pk).display_name == "Acme"
+    assert Partner.objects.get(pk=other_partner.pk).display_name == "Globex Apps"
+
+
+def test_preview_shows_the_install_page(admin_client, partner):
+    """The preview renders the customer page with the brand name and colour, inert."""
+    html = admin_client.get(reverse("accounts:branding_preview")).content.decode()
+    assert "Acme" in html and "Connect your applications" in html
+    assert reverse("install:theme", args=["aa3300"]) in html
+    assert "Hatchway" not in html
+    assert "<form" not in html
+
+
+def test_theme_stylesheet(client):
+    """The theme stylesheet sets --brand from the URL and picks a readable text colour."""
+    response = client.get(reverse("install:theme", args=["aa3300"]))
+    assert response["Content-Type"].startswith("text/css")
+    assert "--brand: #aa3300" in response.content.decode()
+    assert "--brand-ink: #ffffff" in response.content.decode()
+    light = client.get(reverse("install:theme", args=["ffee00"])).content.decode()
+    assert "--brand-ink: #000000" in light
+    assert client.get("/install/theme/AA3300.css").status_code == 404
+    assert client.get("/install/theme/aa33.css").status_code == 404
+
+
+@hypothesis_settings(max_examples=150, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300))
+def test_property_hostile_text_never_raises(partner, text):
+    """Any text in any field is either accepted cleanly or refused with errors, never raised."""
+    for field in ("display_name", "primary_colour", "support_email", "allowed_return_origins",
+                  "allowed_frame_origins"):
+        bound = BrandingForm(form(**{field: text}), instance=Partner.objects.get(pk=partner.pk))
+        if bound.is_valid() and field.startswith("allowed_"):
+            assert all(o.startswith(("https://", "http://")) for o in
+                       bound.cleaned_data[field])

@@ -1,0 +1,165 @@
+"""Console side of install links: create (shown once), list with state, revoke, access rules."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.template import Context, Template
+from django.urls import reverse
+
+from accounts import links
+from accounts.models import AuditEvent, Install, InstallLink, Membership, hash_token
+from tests.install.helpers import account, connector, make_link
+
+
+@pytest.fixture
+def acct(partner):
+    partner.allowed_return_origins = ["https://app.acme.test"]
+    partner.save()
+    return account(partner)
+
+
+@pytest.fixture
+def crm(partner):
+    return connector("crm-one", "CRM One", partner)
+
+
+def create_url(acct) -> str:
+    return reverse("accounts:link_create", args=[acct.pk])
+
+
+def test_form_offers_configured_connectors_checked(admin_client, acct, crm, partner):
+    """Every configured connector is offered and checked; unconfigured ones are not offered."""
+    connector("not-set-up", "Not Set Up")
+    response = admin_client.get(create_url(acct))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(rf'value="{crm.pk}"[^>]*checked|checked[^>]*value="{crm.pk}"', html)
+    assert "Not Set Up" not in html
+    assert 'value="60"' in html
+
+
+def test_create_shows_the_url_once(admin_client, acct, crm):
+    """The created page shows the full URL with a Copy button; the list never shows it again."""
+    response = admin_client.post(create_url(acct), {
+        "connectors": [crm.pk], "expires_minutes": "30", "return_url": "https://app.acme.test/x",
+    })
+    html = response.content.decode()
+    assert response.status_code == 200
+    token = re.search(r"http://testserver/install/([A-Za-z0-9_-]{43})/", html).group(1)
+    link = InstallLink.objects.get()
+    assert link.token_hash == hash_token(token)
+    assert list(link.connectors.all()) == [crm]
+    assert link.return_url == "https://app.acme.test/x"
+    assert 'data-copy-target="install-link-url"' in html
+    assert "no-store" in response["Cache-Control"]
+    listing = Template("{% load install_links %}{% install_links account %}").render(
+        Context({"account": acct}))
+    assert "Active" in listing and token not in listing
+
+
+@pytest.mark.parametrize("url", ["//evil.com", "///evil.com", "https:evil.com", "\\\\evil.com",
+                                 "javascript:alert(1)", "https://evil.com/"])
+def test_create_refuses_bad_return_urls(admin_client, acct, crm, url):
+    """The form refuses every open-redirect form with a field error; no link is created."""
+    response = admin_client.post(create_url(acct), {
+        "connectors": [crm.pk], "expires_minutes": "60", "return_url": url})
+    assert response.status_code == 200
+    assert "allowed return URLs" in response.content.decode()
+    assert not InstallLink.objects.exists()
+
+
+@pytest.mark.parametrize("minutes", ["0", "10081", "-5", "abc"])
+def test_create_refuses_bad_expiry(admin_client, acct, crm, minutes):
+    """Expiry is 1 minute to 7 days."""
+    response = admin_client.post(create_url(acct), {"connectors": [crm.pk],
+                                                    "expires_minutes": minutes})
+    assert response.status_code == 200
+    assert not InstallLink.objects.exists()
+
+
+def test_create_needs_a_connector(admin_client, acct, crm):
+    """A link that offers nothing is refused."""
+    response = admin_client.post(create_url(acct), {"expires_minutes": "60"})
+    assert "Choose at least one connector" in response.content.decode()
+    assert not InstallLink.objects.exists()
+
+
+def test_create_refuses_unconfigured_connector(admin_client, acct, crm):
+    """A connector without saved Authentication Settings cannot be put on a link."""
+    bare = connector("not-set-up", "Not Set Up")
+    response = admin_client.post(create_url(acct), {"connectors": [bare.pk],
+                                                    "expires_minutes": "60"})
+    assert response.status_code == 200
+    assert not InstallLink.objects.exists()
+
+
+def test_create_reconnect_link(admin_client, acct, crm):
+    """Choosing an install makes a reconnect link for it."""
+    install = Install.objects.create(account=acct, connector=crm)
+    admin_client.post(create_url(acct), {"expires_minutes": "60", "install": install.pk})
+    assert InstallLink.objects.get().install == install
+
+
+def test_create_refuses_other_accounts_install(admin_client, acct, crm, partner):
+    """Another account's install is not a valid choice."""
+    other = account(partner, "Other Co", "cust-2")
+    foreign = Install.objects.create(account=other, connector=crm)
+    admin_client.post(create_url(acct), {"connectors": [crm.pk], "expires_minutes": "60",
+                                         "install": foreign.pk})
+    assert not InstallLink.objects.exists()
+
+
+def test_viewer_cannot_create_or_revoke(viewer_client, acct, crm):
+    """Viewers get 403 on POST and nothing changes."""
+    assert viewer_client.post(create_url(acct), {"connectors": [crm.pk],
+                                                 "expires_minutes": "60"}).status_code == 403
+    link, _ = make_link(acct, [crm])
+    response = viewer_client.post(reverse("accounts:link_revoke", args=[acct.pk, link.pk]))
+    assert response.status_code == 403
+    assert InstallLink.objects.get().revoked_at is None
+
+
+def test_other_partner_gets_404(other_client, acct, crm):
+    """Another partner's account and links are not found."""
+    link, _ = make_link(acct, [crm])
+    assert other_client.get(create_url(acct)).status_code == 404
+    assert other_client.post(create_url(acct), {"expires_minutes": "60"}).status_code == 404
+    response = other_client.post(reverse("accounts:link_revoke", args=[acct.pk, link.pk]))
+    assert response.status_code == 404
+    assert InstallLink.objects.get().revoked_at is None
+
+
+def test_revoke_link_of_another_account_is_404(admin_client, acct, crm, partner):
+    """A link id under the wrong account is not found."""
+    other = account(partner, "Other Co", "cust-2")
+    link, _ = make_link(other, [crm])
+    response = admin_client.post(reverse("accounts:link_revoke", args=[acct.pk, link.pk]))
+    assert response.status_code == 404
+    assert InstallLink.objects.get().revoked_at is None
+
+
+def test_revoke(admin_client, acct, crm, alice):
+    """Revoke is a POST; the link stops opening and the event names the admin."""
+    link, token = make_link(acct, [crm])
+    url = reverse("accounts:link_revoke", args=[acct.pk, link.pk])
+    assert admin_client.get(url).status_code == 405
+    response = admin_client.post(url)
+    assert response.status_code == 302
+    assert links.find_link(token).state == "revoked"
+    assert AuditEvent.objects.get(action="link.revoked").actor == alice
+
+
+def test_links_section_lists_states(acct, crm, alice):
+    """The account page section shows each link's state and Revoke for active ones (admins)."""
+    active, _ = make_link(acct, [crm])
+    revoked, _ = make_link(acct, [crm])
+    links.revoke_link(link=revoked, actor=alice)
+    InstallLink.objects.filter(pk=active.pk).update(use_count=1)
+    html = Template("{% load install_links %}{% install_links account %}").render(Context({
+        "account": acct, "membership": Membership.objects.get(user=alice)}))
+    assert "Active · used by 1 install" in html
+    assert "Revoked" in html
+    assert html.count(">Revoke</button>") == 1
+    assert "Create install link" in html

@@ -68,6 +68,8 @@ class EncryptedJSONField(EncryptedTextField):
             return connection.Database.Binary(value.ciphertext)
         if value is None:
             return None
+        if hasattr(value, "as_sql"):  # an expression in update(): compiled as it is
+            return value
         plaintext = json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True)
         return connection.Database.Binary(self.fernet.encrypt(plaintext.encode()))
 

@@ -1,0 +1,92 @@
+"""`manage.py refresh_tokens`: refresh every due install once, or keep doing it (--loop).
+
+Run as many as you like, on as many machines as you like, against one PostgreSQL: row
+locks (`FOR UPDATE SKIP LOCKED`) make sure no install is refreshed twice. SIGTERM or
+SIGINT finishes the install in hand and exits 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connections
+
+from accounts import refresh
+
+LABELS = {
+    refresh.REFRESHED: "refreshed",
+    refresh.FAILING: "refresh failing",
+    refresh.REAUTH_REQUIRED: "reauthentication required",
+    refresh.SKIPPED_LOCKED: "skipped (locked by another worker)",
+    refresh.NOT_DUE: "not due",
+}
+
+
+class Command(BaseCommand):
+    help = "Refresh access tokens that expire within TOKEN_REFRESH_MARGIN."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", action="store_true",
+                            help="Keep running as a worker until SIGTERM/SIGINT.")
+        parser.add_argument("--interval", type=float, default=30.0,
+                            help="Seconds to sleep between passes with --loop (default 30).")
+        parser.add_argument("--batch-size", type=int, default=1000,
+                            help="At most this many installs per pass (default 1000); with "
+                                 "--loop a full pass is followed at once by the next.")
+
+    def handle(self, *args: Any, loop: bool, interval: float, batch_size: int,
+               **options: Any) -> None:
+        if batch_size < 1 or interval < 0:
+            raise CommandError("--batch-size must be at least 1 and --interval not negative.")
+        self.stopping = threading.Event()
+        if not loop:
+            self._pass(batch_size, loop=False)
+            return
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            while not self.stopping.is_set():
+                counts = self._pass(batch_size, loop=True)
+                if counts is None or sum(counts.values()) < batch_size:
+                    self.stopping.wait(interval)  # caught up (or the database is away): rest
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self.stdout.write("Stopped.")
+
+    def _pass(self, batch_size: int, *, loop: bool) -> Counter[str] | None:
+        _drop_stale_connections()
+        started = time.monotonic()
+        try:
+            counts = refresh.run_pass(batch_size=batch_size, should_stop=self.stopping.is_set)
+        except DatabaseError as exc:
+            if not loop:
+                raise CommandError(f"Database error: {type(exc).__name__}") from exc
+            self.stderr.write(f"Database error, pass abandoned: {type(exc).__name__}")
+            _drop_stale_connections()
+            return None
+        self.stdout.write(self._summary(counts, time.monotonic() - started))
+        return counts
+
+    @staticmethod
+    def _summary(counts: Counter[str], seconds: float) -> str:
+        parts = [f"{counts[outcome]} {label}" for outcome, label in LABELS.items()
+                 if counts[outcome] or outcome == refresh.REFRESHED]
+        return f"Token refresh pass: {', '.join(parts)} in {seconds:.1f} s."
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping.set()
+
+
+def _drop_stale_connections() -> None:
+    """A long-running worker must survive a database restart: reconnect when needed.
+
+    (A connection inside a caller's transaction -- call_command in a test -- is left alone.)
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()

@@ -41,6 +41,9 @@ def browser() -> Iterator[object]:
     if executable is None:
         reason = ("no Chromium found (looked for $CHROMIUM_PATH, /usr/bin/chromium, chromium, "
                   "chromium-browser): install Debian's `chromium` to run browser tests")
+        if os.environ.get("HATCHWAY_REQUIRE_BROWSER"):
+            # CI sets this: there a missing browser is a failure, never a silent skip.
+            pytest.fail(f"HATCHWAY_REQUIRE_BROWSER is set but {reason}")
         print(f"SKIPPED browser tests: {reason}", file=sys.stderr)
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright

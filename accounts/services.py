@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -52,6 +51,7 @@ from connectors.auth.base import (
 )
 from connectors.crypto import is_unreadable
 from connectors.models import Connector, PartnerAuthSettings
+from connectors.services import callback_url
 from connectors.spec import FieldSpec
 
 log = logging.getLogger("hatchway.auth")
@@ -79,11 +79,6 @@ class DuplicateExternalId(ValueError):
 
 
 # --- values and the configured method --------------------------------------------------
-
-
-def callback_url() -> str:
-    """The one callback URL for every connector, from PUBLIC_URL (never the Host header)."""
-    return f"{settings.PUBLIC_URL}/connectors/callback"
 
 
 def partner_settings(partner: Partner | int, connector: Connector) -> PartnerAuthSettings | None:

@@ -1,10 +1,11 @@
 """Support staff's admin for people, partners, accounts and installs.
 
-Encrypted columns (install secrets and credentials, auth-attempt secrets), token hashes
+Encrypted columns (install secrets and credentials, auth-attempt secrets, pending
+revocations' tokens and values), token hashes
 and logos are excluded from every form, list and search; staff see which field NAMES are
 set and nothing else. Installs, auth attempts, install links and audit events change
-only through the console's services (each writing an audit event), so they are read-only
-here.
+only through the console's services (each writing an audit event), and pending
+revocations only through `refresh_tokens`, so they are read-only here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from accounts.models import (
     InstallLink,
     Membership,
     Partner,
+    PendingRevocation,
     User,
 )
 from connectors.admin import ReadOnlyAdmin, secret_summary
@@ -174,6 +176,35 @@ class AuthAttemptAdmin(ReadOnlyAdmin):
     @admin.display(description="secrets")
     def secret_fields(self, obj: AuthAttempt) -> str:
         return secret_summary(obj.secrets)
+
+
+@admin.register(PendingRevocation)
+class PendingRevocationAdmin(ReadOnlyAdmin):
+    """Tokens a provider could not revoke yet; `refresh_tokens` retries them."""
+
+    list_display = ("__str__", "partner", "connector", "install", "attempts", "next_attempt_at",
+                    "created_at")
+    list_filter = ("partner", "connector")
+    list_select_related = ("partner", "connector", "install__connector")
+    search_fields = ("partner__name", "connector__name", "connector__slug", "install__name")
+    fields = ("partner", "connector", "install", "credential_fields", "value_fields", "attempts",
+              "next_attempt_at", "last_error", "created_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The list never decrypts; the change page loads the columns for the summaries.
+        return super().get_queryset(request).defer("credentials", "values", *INSTALL_SECRETS)
+
+    @admin.display(description="credentials")
+    def credential_fields(self, obj: PendingRevocation) -> str:
+        return secret_summary(obj.credentials)
+
+    @admin.display(description="values")
+    def value_fields(self, obj: PendingRevocation) -> str:
+        return secret_summary(obj.values)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # dropping one would leave a token live unaudited; the worker ends them
 
 
 @admin.register(InstallLink)

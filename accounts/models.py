@@ -299,3 +299,34 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor or self.actor_label or 'system'}"
+
+
+class PendingRevocation(models.Model):
+    """A token the provider could not revoke at deauthentication (5xx, 429, timeout).
+
+    The install's own credentials are already deleted; this row keeps, encrypted, only
+    the token `revoke` needs and the merged values to build the method (client id and
+    secret, templated URL values), until `manage.py refresh_tokens` revokes it, the
+    provider refuses it for good, or the attempts run out. See accounts/revocation.py.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE,
+                                related_name="pending_revocations")
+    connector = models.ForeignKey("connectors.Connector", on_delete=models.PROTECT,
+                                  related_name="+")
+    install = models.ForeignKey(Install, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="pending_revocations",
+                                help_text="Empty once the install was deleted.")
+    credentials = EncryptedJSONField(help_text="The token to revoke (and nothing else).")
+    values = EncryptedJSONField(help_text="Merged values that configure the auth method.")
+    attempts = models.PositiveIntegerField(default=1,
+                                           help_text="Revocation requests made so far.")
+    next_attempt_at = models.DateTimeField(db_index=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["next_attempt_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Pending revocation {self.pk} ({self.connector})"

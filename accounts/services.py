@@ -37,7 +37,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error
 
-from accounts import audit
+from accounts import audit, revocation
 from accounts.models import Account, AuthAttempt, Install, InstallLink, Partner
 from connectors.auth import build_method
 from connectors.auth.base import (
@@ -381,10 +381,12 @@ class CallbackOutcome:
 def claim_attempt(*, state: str, request: HttpRequest) -> AuthAttempt:
     """The attempt `state` names, marked used (single use) with its secrets deleted.
 
-    Raises InvalidCallback when the state is unknown, used, expired or belongs to
-    another browser session. A found attempt is consumed whatever the reason.
+    Raises InvalidCallback when the state is unknown, used, expired, belongs to another
+    browser session or was started through an install link revoked since. A found attempt
+    is consumed whatever the reason.
     """
-    attempt = (AuthAttempt.objects.select_related("install__connector", "install__account__partner")
+    attempt = (AuthAttempt.objects.select_related("install__connector", "install__account__partner",
+                                                  "install_link")
                .filter(state=state).first())
     if attempt is None:
         security_log.warning("callback refused: unknown state")
@@ -400,6 +402,9 @@ def claim_attempt(*, state: str, request: HttpRequest) -> AuthAttempt:
         reason = "expired"
     elif not hmac.compare_digest(attempt.session_hash, session_hash(request)):
         reason = "another browser session"
+    elif attempt.install_link is not None and attempt.install_link.revoked_at:
+        # Revoking a link (e.g. one that leaked) also stops sign-ins it already started.
+        reason = "install link revoked"
     if reason:
         security_log.warning("callback refused for attempt %s: %s", attempt.pk, reason)
         raise InvalidCallback(STALE_MESSAGE)
@@ -479,33 +484,49 @@ def _record_verify(install_id: int, error: AuthError | None, *, actor: Any) -> N
                      kind=error.kind)
 
 
-def _revoke(install: Install) -> str:
-    """Ask the provider to revoke (RFC 7009). Outcome word for the audit log and message."""
+def _revoke(install: Install) -> tuple[str, TransientError | None]:
+    """Ask the provider to revoke (RFC 7009). Outcome word for the audit log and message,
+    and the error when the provider was unavailable (the revocation is then retried)."""
     if install.credentials_unreadable or not install.credentials:
-        return "nothing_to_revoke"
+        return "nothing_to_revoke", None
     method = method_for(install)
     if not getattr(method.spec.auth, "revoke_url", ""):
-        return "not_supported"
+        return "not_supported", None
     try:
         with _safe_errors("The revocation"):
             method.revoke(dict(install.credentials))
-    except TransientError:
-        return "unavailable"
+    except TransientError as error:
+        return "unavailable", error
     except AuthError:
-        return "failed"
-    return "revoked"
+        return "failed", None
+    return "revoked", None
+
+
+def _keep_for_retry(install: Install, error: TransientError, *, actor: Any) -> None:
+    """The provider is down: keep what revoking needs (encrypted) for `refresh_tokens`.
+
+    `install` is the locked row: a token refreshed since the failed request is the live one.
+    """
+    if install.credentials_unreadable or not install.credentials:
+        return
+    credentials = method_for(install).revocation_credentials(dict(install.credentials))
+    revocation.schedule(install=install, credentials=credentials, values=merged_values(install),
+                        error=error, actor=actor)
 
 
 def deauthenticate(*, install: Install, actor: Any) -> str:
     """Revoke at the provider where possible, then delete the local credentials either way.
 
     The install is kept (status "Deauthenticated"). Returns the revocation outcome:
-    "revoked", "not_supported", "unavailable", "failed" or "nothing_to_revoke".
+    "revoked", "not_supported", "unavailable" (retried later by `refresh_tokens`), "failed"
+    or "nothing_to_revoke".
     """
-    revocation = _revoke(install)
+    outcome, outage = _revoke(install)
     with transaction.atomic():
         install = Install.objects.select_for_update().select_related(
             "account__partner", "connector").get(pk=install.pk)
+        if outage is not None:
+            _keep_for_retry(install, outage, actor=actor)
         install.credentials = {}
         install.expires_at = None
         install.status = Install.Status.DEAUTHENTICATED
@@ -515,16 +536,26 @@ def deauthenticate(*, install: Install, actor: Any) -> str:
         install.values = {k: v for k, v in install.values.items() if k != TOKEN_INFO_KEY}
         install.save()
         audit.record("install.deauthenticated", partner=install.account.partner, actor=actor,
-                     install=install, revocation=revocation)
-    return revocation
+                     install=install, revocation=outcome)
+    return outcome
 
 
 def delete_install(*, install: Install, actor: Any) -> str:
-    """Revoke where possible and delete the install. Returns the revocation outcome."""
-    revocation = _revoke(install)
+    """Revoke where possible and delete the install. Returns the revocation outcome.
+
+    A revocation the provider could not take now is kept and retried after the install is
+    gone (its pending row then names no install).
+    """
+    outcome, outage = _revoke(install)
     with transaction.atomic():
-        audit.record("install.deleted", partner=install.account.partner, actor=actor,
-                     account=install.account, connector=install.connector,
-                     install_id=install.pk, revocation=revocation)
-        install.delete()
-    return revocation
+        locked = Install.objects.select_for_update().select_related(
+            "account__partner", "connector").filter(pk=install.pk).first()
+        if locked is None:  # deleted meanwhile
+            return outcome
+        if outage is not None:
+            _keep_for_retry(locked, outage, actor=actor)
+        audit.record("install.deleted", partner=locked.account.partner, actor=actor,
+                     account=locked.account, connector=locked.connector,
+                     install_id=locked.pk, revocation=outcome)
+        locked.delete()
+    return outcome

@@ -24,7 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import refresh, services
-from accounts.access import get_scoped, partner_view, security_log
+from accounts.access import admin_view, get_scoped, partner_view, security_log
 from accounts.forms import AccountForm, InstallForm
 from accounts.models import Account, AuditEvent, Install
 from connectors.auth.base import AuthError, InvalidCallback
@@ -51,7 +51,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
                   {"page": page, "query": query, "nav": "accounts"})
 
 
-@partner_view
+@admin_view
 def account_create(request: HttpRequest) -> HttpResponse:
     form = AccountForm(request.POST if request.method == "POST" else None,
                        partner=request.partner)
@@ -90,7 +90,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 # --- installing ----------------------------------------------------------------------------
 
 
-@partner_view
+@admin_view
 def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
     """"Install connector": choose from the library (active connectors, searchable)."""
     account = _account(request, account_id)
@@ -105,7 +105,7 @@ def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @sensitive_post_parameters()
-@partner_view
+@admin_view
 def install_new(request: HttpRequest, account_id: int, slug: str) -> HttpResponse:
     account = _account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
@@ -140,9 +140,12 @@ def install_url(install: Install, action: str = "") -> str:
 def install_detail(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
     install = _install(request, account_id, install_id)
     spec = install.connector.spec
-    secret_keys = set(install.secret_values)  # which are set; values are never shown
-    fields = [{"field": f, "value": "" if f.secret else install.values.get(f.key, ""),
-               "is_set": f.key in secret_keys}
+    # Which secrets are set (values are never shown). API key and basic values move into
+    # the credentials once authenticated, so those count as set too.
+    secret_keys = set(install.secret_values) | set(install.credentials)
+    fields = [{"field": f, "is_set": f.key in secret_keys,
+               "value": "" if f.secret else (install.values.get(f.key)
+                                             or install.credentials.get(f.key, ""))}
               for f in services.asked_fields(install.connector, install.account.partner)]
     events = (AuditEvent.objects.filter(partner=request.partner, install=install)
               .select_related("actor")[:AUDIT_ROWS])
@@ -155,7 +158,7 @@ def install_detail(request: HttpRequest, account_id: int, install_id: int) -> Ht
 
 
 @sensitive_post_parameters()
-@partner_view
+@admin_view
 def install_edit(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
     """Edit an install's values; with `authenticate`, authenticate right after saving."""
     install = _install(request, account_id, install_id)
@@ -214,7 +217,7 @@ DEAUTH_MESSAGES = {
     "not_supported": "The stored credentials were deleted (this provider offers no "
                      "revocation; you may also remove the access in its settings).",
     "unavailable": "The provider could not be reached to revoke the token; the stored "
-                   "credentials were deleted anyway.",
+                   "credentials were deleted anyway and the revocation will be retried.",
     "failed": "The provider refused to revoke the token; the stored credentials were "
               "deleted anyway.",
     "nothing_to_revoke": "There were no stored credentials to delete.",
@@ -230,7 +233,7 @@ def install_deauthenticate(request: HttpRequest, account_id: int, install_id: in
     return redirect(install_url(install))
 
 
-@partner_view
+@admin_view
 def install_delete(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
     """A confirmation page (GET), then the deletion (POST)."""
     install = _install(request, account_id, install_id)

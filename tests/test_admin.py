@@ -19,6 +19,7 @@ from accounts.models import (
     Install,
     InstallLink,
     Partner,
+    PendingRevocation,
     User,
     hash_token,
 )
@@ -74,12 +75,18 @@ def secret_rows(partner, alice):
                                          expires_at=timezone.now() + timedelta(minutes=10))
     link = InstallLink.objects.create(account=account, token_hash=hash_token(LINK_TOKEN),
                                       expires_at=timezone.now() + timedelta(hours=1))
+    pending = PendingRevocation.objects.create(
+        partner=partner, connector=connector, install=install,
+        credentials={"refresh_token": REFRESH_TOKEN},
+        values={"consumer_key": "public-key", "consumer_secret": PARTNER_SECRET},
+        next_attempt_at=timezone.now() + timedelta(minutes=1),
+        last_error="The provider's revocation endpoint is unavailable (HTTP 503).")
     AuditEvent.objects.create(partner=partner, actor=alice, action="settings.saved",
                               connector=connector, detail={"fields": ["consumer_secret"]})
     AuditEvent.objects.create(partner=partner, actor=alice, action="install.authenticated",
                               install=install, account=account, connector=connector)
     return {"settings": settings_row, "install": install, "attempt": attempt, "link": link,
-            "account": account, "connector": connector}
+            "account": account, "connector": connector, "pending": pending}
 
 
 def admin_url(obj: object, view: str) -> str:
@@ -106,7 +113,8 @@ def test_every_model_is_registered():
             assert admin.site.is_registered(model), model.__name__
 
 
-@pytest.mark.parametrize("key", ["settings", "install", "attempt", "link", "account"])
+@pytest.mark.parametrize("key", ["settings", "install", "attempt", "link", "account",
+                                 "pending"])
 def test_changelist_change_search_and_history_show_no_secret(support_client, secret_rows, key):
     """List, change, search and history pages never contain a secret or token hash."""
     obj = secret_rows[key]
@@ -118,7 +126,8 @@ def test_changelist_change_search_and_history_show_no_secret(support_client, sec
     assert_no_secret(support_client.get(admin_url(obj, "history")))
 
 
-@pytest.mark.parametrize("model", [PartnerAuthSettings, Install, AuthAttempt, InstallLink])
+@pytest.mark.parametrize("model", [PartnerAuthSettings, Install, AuthAttempt, InstallLink,
+                                   PendingRevocation])
 def test_secrets_are_not_searchable(support_client, secret_rows, model):
     """Searching for a secret (or a link token) finds nothing."""
     for secret in (PARTNER_SECRET, ACCESS_TOKEN, VERIFIER, hash_token(LINK_TOKEN)):
@@ -136,11 +145,16 @@ def test_change_pages_show_secret_field_names_only(support_client, secret_rows):
     html = support_client.get(admin_url(secret_rows["attempt"], "change")).content.decode()
     assert "code_verifier: set" in html
     assert secret_rows["attempt"].state not in html
+    html = support_client.get(admin_url(secret_rows["pending"], "change")).content.decode()
+    assert "refresh_token: set" in html
+    assert "consumer_key: set, consumer_secret: set" in html
+    assert "public-key" not in html and "HTTP 503" in html
 
 
 def test_secrets_cannot_be_edited_through_the_admin(support_client, secret_rows):
     """Settings and installs are read-only: a POST is refused and the secret is unchanged."""
-    for key, field in (("settings", "secret_values"), ("install", "credentials")):
+    for key, field in (("settings", "secret_values"), ("install", "credentials"),
+                       ("pending", "credentials")):
         obj = secret_rows[key]
         response = support_client.post(admin_url(obj, "change"),
                                        {field: '{"consumer_secret": "fake-overwrite"}'})
@@ -197,7 +211,7 @@ def test_partner_admin_hides_logo(support_client, partner):
 
 
 @pytest.mark.parametrize("model", [PartnerAuthSettings, Install, AuthAttempt, InstallLink,
-                                   AuditEvent, Partner, User, Account])
+                                   AuditEvent, Partner, User, Account, PendingRevocation])
 def test_staff_without_permission_gets_403(db, model):
     """A staff user without the model's permission is refused."""
     staff = User.objects.create_user(email="staff@hatchway.test", password=PASSWORD,
@@ -227,5 +241,6 @@ def test_changelists_do_not_decrypt(support_client, secret_rows, monkeypatch):
         raise AssertionError("a changelist decrypted a secret")
 
     monkeypatch.setattr(crypto, "current_fernet", no_decryption)
-    for model in (PartnerAuthSettings, Install, AuthAttempt, InstallLink, AuditEvent):
+    for model in (PartnerAuthSettings, Install, AuthAttempt, InstallLink, AuditEvent,
+                  PendingRevocation):
         assert support_client.get(changelist(model)).status_code == 200

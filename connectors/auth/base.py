@@ -169,6 +169,10 @@ class AuthMethod:
     def revoke(self, credentials: dict[str, Any]) -> None:
         """Revoke at the provider where it offers revocation (RFC 7009). Raises TransientError."""
 
+    def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
+        """The part of `credentials` that `revoke` needs: kept (encrypted) to retry later."""
+        return dict(credentials)
+
     def session(self, credentials: dict[str, Any]) -> requests.Session:
         """An authorised session for verify calls and callers."""
         raise NotImplementedError

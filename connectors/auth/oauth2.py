@@ -202,10 +202,10 @@ class OAuth2(AuthMethod):
         """RFC 7009: revoke the refresh token (ending the grant), else the access token."""
         if not self.spec.auth.revoke_url:
             return
-        hint = "refresh_token" if credentials.get("refresh_token") else "access_token"
-        token = credentials.get(hint)
-        if not token:
+        wanted = self.revocation_credentials(credentials)
+        if not wanted:
             return
+        hint, token = next(iter(wanted.items()))
         data = {"token": token, "token_type_hint": hint}
         auth = self.client_auth()
         if "auth" not in auth:
@@ -222,6 +222,11 @@ class OAuth2(AuthMethod):
         if status >= 300:
             raise AuthError(f"The provider refused the revocation (HTTP {status}).",
                             kind="revoke_failed")
+
+    def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
+        """The one token `revoke` sends: the refresh token if any (it ends the grant)."""
+        hint = "refresh_token" if credentials.get("refresh_token") else "access_token"
+        return {hint: credentials[hint]} if credentials.get(hint) else {}
 
     def session(self, credentials: dict[str, Any]) -> requests.Session:
         token = {"access_token": credentials.get("access_token", ""),

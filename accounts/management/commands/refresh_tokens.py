@@ -1,8 +1,10 @@
 """`manage.py refresh_tokens`: refresh every due install once, or keep doing it (--loop).
 
-Run as many as you like, on as many machines as you like, against one PostgreSQL: row
-locks (`FOR UPDATE SKIP LOCKED`) make sure no install is refreshed twice. SIGTERM or
-SIGINT finishes the install in hand and exits 0.
+Each pass also retries the revocations a provider could not take at deauthentication
+(accounts/revocation.py). Run as many as you like, on as many machines as you like,
+against one PostgreSQL: row locks (`FOR UPDATE SKIP LOCKED`) make sure no install is
+refreshed, and no revocation sent, twice. SIGTERM or SIGINT finishes the row in hand and
+exits 0.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connections
 
-from accounts import refresh
+from accounts import refresh, revocation
 
 LABELS = {
     refresh.REFRESHED: "refreshed",
@@ -25,10 +27,17 @@ LABELS = {
     refresh.SKIPPED_LOCKED: "skipped (locked by another worker)",
     refresh.NOT_DUE: "not due",
 }
+REVOCATION_LABELS = {
+    revocation.REVOKED: "revoked",
+    revocation.POSTPONED: "retry later",
+    revocation.REFUSED: "refused by the provider",
+    revocation.GAVE_UP: "given up",
+}
 
 
 class Command(BaseCommand):
-    help = "Refresh access tokens that expire within TOKEN_REFRESH_MARGIN."
+    help = ("Refresh access tokens that expire within TOKEN_REFRESH_MARGIN and retry "
+            "pending revocations.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true",
@@ -50,33 +59,46 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             while not self.stopping.is_set():
-                counts = self._pass(batch_size, loop=True)
-                if counts is None or sum(counts.values()) < batch_size:
+                busiest = self._pass(batch_size, loop=True)
+                if busiest is None or busiest < batch_size:
                     self.stopping.wait(interval)  # caught up (or the database is away): rest
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write("Stopped.")
 
-    def _pass(self, batch_size: int, *, loop: bool) -> Counter[str] | None:
+    def _pass(self, batch_size: int, *, loop: bool) -> int | None:
+        """One refresh pass, then one pass over pending revocations; returns the larger of the
+        two row counts (a full batch means more work is waiting)."""
         _drop_stale_connections()
         started = time.monotonic()
         try:
             counts = refresh.run_pass(batch_size=batch_size, should_stop=self.stopping.is_set)
+            self.stdout.write(self._summary(counts, time.monotonic() - started))
+            started = time.monotonic()
+            revoked = revocation.retry_revocations(batch_size=batch_size,
+                                                   should_stop=self.stopping.is_set)
         except DatabaseError as exc:
             if not loop:
                 raise CommandError(f"Database error: {type(exc).__name__}") from exc
             self.stderr.write(f"Database error, pass abandoned: {type(exc).__name__}")
             _drop_stale_connections()
             return None
-        self.stdout.write(self._summary(counts, time.monotonic() - started))
-        return counts
+        if revoked or not loop:  # a quiet worker prints one line per pass
+            self.stdout.write(self._revocation_summary(revoked, time.monotonic() - started))
+        return max(sum(counts.values()), sum(revoked.values()))
 
     @staticmethod
     def _summary(counts: Counter[str], seconds: float) -> str:
         parts = [f"{counts[outcome]} {label}" for outcome, label in LABELS.items()
                  if counts[outcome] or outcome == refresh.REFRESHED]
         return f"Token refresh pass: {', '.join(parts)} in {seconds:.1f} s."
+
+    @staticmethod
+    def _revocation_summary(counts: Counter[str], seconds: float) -> str:
+        parts = [f"{counts[outcome]} {label}" for outcome, label in REVOCATION_LABELS.items()
+                 if counts[outcome] or outcome == revocation.REVOKED]
+        return f"Pending revocations: {', '.join(parts)} in {seconds:.1f} s."
 
     def _stop(self, signum: int, frame: object) -> None:
         self.stopping.set()

@@ -31,6 +31,7 @@ from django.db.models import Case, Count, F, Q, QuerySet, When
 from django.utils import timezone
 
 from accounts import audit
+from accounts.locking import row_lock_scope
 from accounts.models import Install
 from connectors.auth.base import AuthError, AuthMethod, Credentials, InvalidGrant, TransientError
 from connectors.crypto import is_unreadable
@@ -97,7 +98,7 @@ def backoff_seconds(failures: int, *, retry_after: float | None = None,
 
 def refresh_install(install_id: int, *, now: datetime | None = None) -> str:
     """Refresh one install if it is due, unless another worker holds its row right now."""
-    with transaction.atomic():
+    with row_lock_scope():
         install = _locked(Install.objects.filter(pk=install_id), skip_locked=True)
         if install is None:
             gone = not Install.objects.filter(pk=install_id).exists()
@@ -117,7 +118,7 @@ def ensure_fresh(install: Install) -> Install:
     """
     if not is_due(install):
         return install
-    with transaction.atomic():
+    with row_lock_scope():
         locked = _locked(Install.objects.filter(pk=install.pk), skip_locked=False)
         if locked is None:
             return install
@@ -138,7 +139,7 @@ def _locked(queryset: QuerySet[Install], *, skip_locked: bool) -> Install | None
 def _refresh_guarded(install: Install, now: datetime) -> str:
     """`_refresh_locked`, turning an unexpected error into a retry later (never a lost row)."""
     try:
-        with transaction.atomic():  # a savepoint: a failed write leaves the lock usable
+        with row_lock_scope():  # a savepoint: a failed write leaves the lock usable
             return _refresh_locked(install, now)
     except Exception as exc:
         # The type and the code location only: a message could quote a token or a body.
@@ -210,11 +211,12 @@ def _save_refreshed(install: Install, used: dict[str, Any], fresh: Credentials,
     install.next_refresh_at = None
     install.last_refreshed_at = now
     install.last_error = ""
-    install.save(update_fields=["credentials", "expires_at", "status", "refresh_failures",
-                                "next_refresh_at", "last_refreshed_at", "last_error",
-                                "updated_at"])
-    audit.record("install.refreshed", partner=install.account.partner, actor_label=ACTOR,
-                 install=install, status=install.status, previous_status=previous)
+    with transaction.atomic():
+        install.save(update_fields=["credentials", "expires_at", "status", "refresh_failures",
+                                    "next_refresh_at", "last_refreshed_at", "last_error",
+                                    "updated_at"])
+        audit.record("install.refreshed", partner=install.account.partner, actor_label=ACTOR,
+                     install=install, status=install.status, previous_status=previous)
     log.info("install %s: token refreshed", install.pk)
     return REFRESHED
 
@@ -227,12 +229,13 @@ def _mark_failing(install: Install, now: datetime, *, message: str, kind: str,
     install.status = Install.Status.REFRESH_FAILING
     install.next_refresh_at = now + timedelta(seconds=delay)
     install.last_error = message[:500]
-    install.save(update_fields=["status", "refresh_failures", "next_refresh_at", "last_error",
-                                "updated_at"])
-    audit.record("install.refresh_failed", partner=install.account.partner, actor_label=ACTOR,
-                 install=install, kind=kind, status=install.status,
-                 failures=install.refresh_failures,
-                 next_attempt=install.next_refresh_at.isoformat())
+    with transaction.atomic():
+        install.save(update_fields=["status", "refresh_failures", "next_refresh_at",
+                                    "last_error", "updated_at"])
+        audit.record("install.refresh_failed", partner=install.account.partner,
+                     actor_label=ACTOR, install=install, kind=kind, status=install.status,
+                     failures=install.refresh_failures,
+                     next_attempt=install.next_refresh_at.isoformat())
     log.warning("install %s: refresh failing (%s), attempt %s, retry in %.0f s", install.pk,
                 kind, install.refresh_failures, delay)
     return FAILING
@@ -243,9 +246,10 @@ def _mark_reauth(install: Install, *, message: str, kind: str) -> str:
     install.status = Install.Status.REAUTH_REQUIRED
     install.next_refresh_at = None
     install.last_error = message[:500]
-    install.save(update_fields=["status", "next_refresh_at", "last_error", "updated_at"])
-    audit.record("install.refresh_failed", partner=install.account.partner, actor_label=ACTOR,
-                 install=install, kind=kind, status=install.status)
+    with transaction.atomic():
+        install.save(update_fields=["status", "next_refresh_at", "last_error", "updated_at"])
+        audit.record("install.refresh_failed", partner=install.account.partner,
+                     actor_label=ACTOR, install=install, kind=kind, status=install.status)
     security_log.warning("install %s: refresh failed (%s), reauthentication required",
                          install.pk, kind)
     return REAUTH_REQUIRED
@@ -277,7 +281,7 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
     counts: Counter[str] = Counter()
     seen: set[int] = set()
     while sum(counts.values()) < batch_size and not should_stop():
-        with transaction.atomic():
+        with row_lock_scope():
             install = _claim_next(started, clock())
             if install is None:
                 break

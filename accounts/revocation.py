@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.locking import row_lock_scope
 from accounts.models import Install, PendingRevocation
 from accounts.refresh import backoff_seconds
 from connectors.auth import build_method
@@ -91,7 +92,7 @@ def retry_revocations(*, now: datetime | None = None, batch_size: int = 1000,
     counts: Counter[str] = Counter()
     seen: set[int] = set()
     while sum(counts.values()) < batch_size and not should_stop():
-        with transaction.atomic():
+        with row_lock_scope():
             row = _claim_next(clock())
             if row is None:
                 break
@@ -119,7 +120,7 @@ def _claim_next(now: datetime) -> PendingRevocation | None:
 def _retry_guarded(row: PendingRevocation, now: datetime) -> str:
     """`_retry_locked`, turning an unexpected error into a retry later (never a lost row)."""
     try:
-        with transaction.atomic():  # a savepoint: a failed write leaves the lock usable
+        with row_lock_scope():  # a savepoint: a failed write leaves the lock usable
             return _retry_locked(row, now)
     except Exception as exc:
         # The type and the code location only: a message could quote a token or a body.
@@ -180,7 +181,8 @@ def _give_up(row: PendingRevocation, *, kind: str, outcome: str, **detail: Any) 
 
 def _finish(row: PendingRevocation, action: str, **detail: Any) -> None:
     """Delete the row with an audit event naming it (the install may be gone)."""
-    audit.record(action, partner=row.partner, actor_label=ACTOR, install=row.install,
-                 connector=row.connector, pending_id=row.pk, install_id=row.install_id,
-                 attempts=row.attempts, **detail)
-    row.delete()
+    with transaction.atomic():
+        audit.record(action, partner=row.partner, actor_label=ACTOR, install=row.install,
+                     connector=row.connector, pending_id=row.pk, install_id=row.install_id,
+                     attempts=row.attempts, **detail)
+        row.delete()

@@ -38,6 +38,7 @@ from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error
 
 from accounts import audit, revocation
+from accounts.locking import row_lock_scope
 from accounts.models import Account, AuthAttempt, Install, InstallLink, Partner
 from connectors.auth import build_method
 from connectors.auth.base import (
@@ -514,6 +515,13 @@ def _keep_for_retry(install: Install, error: TransientError, *, actor: Any) -> N
                         error=error, actor=actor)
 
 
+def _locked_for_revocation(install: Install) -> Install | None:
+    """The install's row, locked for the whole revocation (see accounts/locking.py): no
+    worker can rotate the token between the revocation and the deletion."""
+    return (Install.objects.select_for_update().select_related("account__partner", "connector")
+            .filter(pk=install.pk).first())
+
+
 def deauthenticate(*, install: Install, actor: Any) -> str:
     """Revoke at the provider where possible, then delete the local credentials either way.
 
@@ -521,22 +529,24 @@ def deauthenticate(*, install: Install, actor: Any) -> str:
     "revoked", "not_supported", "unavailable" (retried later by `refresh_tokens`), "failed"
     or "nothing_to_revoke".
     """
-    outcome, outage = _revoke(install)
-    with transaction.atomic():
-        install = Install.objects.select_for_update().select_related(
-            "account__partner", "connector").get(pk=install.pk)
-        if outage is not None:
-            _keep_for_retry(install, outage, actor=actor)
-        install.credentials = {}
-        install.expires_at = None
-        install.status = Install.Status.DEAUTHENTICATED
-        install.last_error = ""
-        install.refresh_failures = 0
-        install.next_refresh_at = None
-        install.values = {k: v for k, v in install.values.items() if k != TOKEN_INFO_KEY}
-        install.save()
-        audit.record("install.deauthenticated", partner=install.account.partner, actor=actor,
-                     install=install, revocation=outcome)
+    with row_lock_scope():
+        locked = _locked_for_revocation(install)
+        if locked is None:  # deleted meanwhile
+            return "nothing_to_revoke"
+        outcome, outage = _revoke(locked)
+        with transaction.atomic():
+            if outage is not None:
+                _keep_for_retry(locked, outage, actor=actor)
+            locked.credentials = {}
+            locked.expires_at = None
+            locked.status = Install.Status.DEAUTHENTICATED
+            locked.last_error = ""
+            locked.refresh_failures = 0
+            locked.next_refresh_at = None
+            locked.values = {k: v for k, v in locked.values.items() if k != TOKEN_INFO_KEY}
+            locked.save()
+            audit.record("install.deauthenticated", partner=locked.account.partner,
+                         actor=actor, install=locked, revocation=outcome)
     return outcome
 
 
@@ -546,16 +556,16 @@ def delete_install(*, install: Install, actor: Any) -> str:
     A revocation the provider could not take now is kept and retried after the install is
     gone (its pending row then names no install).
     """
-    outcome, outage = _revoke(install)
-    with transaction.atomic():
-        locked = Install.objects.select_for_update().select_related(
-            "account__partner", "connector").filter(pk=install.pk).first()
+    with row_lock_scope():
+        locked = _locked_for_revocation(install)
         if locked is None:  # deleted meanwhile
-            return outcome
-        if outage is not None:
-            _keep_for_retry(locked, outage, actor=actor)
-        audit.record("install.deleted", partner=locked.account.partner, actor=actor,
-                     account=locked.account, connector=locked.connector,
-                     install_id=locked.pk, revocation=outcome)
-        locked.delete()
+            return "nothing_to_revoke"
+        outcome, outage = _revoke(locked)
+        with transaction.atomic():
+            if outage is not None:
+                _keep_for_retry(locked, outage, actor=actor)
+            audit.record("install.deleted", partner=locked.account.partner, actor=actor,
+                         account=locked.account, connector=locked.connector,
+                         install_id=locked.pk, revocation=outcome)
+            locked.delete()
     return outcome

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -410,6 +411,26 @@ def claim_attempt(*, state: str, request: HttpRequest) -> AuthAttempt:
         security_log.warning("callback refused for attempt %s: %s", attempt.pk, reason)
         raise InvalidCallback(STALE_MESSAGE)
     return attempt
+
+
+ATTEMPT_RETENTION = timedelta(days=30)
+
+
+def purge_expired_attempts(*, now: datetime | None = None) -> tuple[int, int]:
+    """Forget sign-ins nobody finished, and old attempt rows.
+
+    An abandoned attempt would otherwise keep its PKCE verifier or OAuth 1.0a
+    request-token secret (encrypted) until its install is authenticated again: expired,
+    unused attempts are consumed with their secrets wiped. Rows older than
+    ATTEMPT_RETENTION are deleted. Returns (wiped, deleted).
+    """
+    now = now or timezone.now()
+    wiped = AuthAttempt.objects.filter(expires_at__lte=now, used_at__isnull=True).update(
+        used_at=now, secrets={})
+    deleted, _ = AuthAttempt.objects.filter(created_at__lt=now - ATTEMPT_RETENTION).delete()
+    if wiped or deleted:
+        log.info("auth attempts: %s expired wiped, %s old deleted", wiped, deleted)
+    return wiped, deleted
 
 
 def finish_callback(*, attempt: AuthAttempt, params: dict[str, str]) -> CallbackOutcome:

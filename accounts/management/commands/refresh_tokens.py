@@ -18,7 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connections
 
-from accounts import refresh, revocation
+from accounts import refresh, revocation, services
 
 LABELS = {
     refresh.REFRESHED: "refreshed",
@@ -78,6 +78,7 @@ class Command(BaseCommand):
             started = time.monotonic()
             revoked = revocation.retry_revocations(batch_size=batch_size,
                                                    should_stop=self.stopping.is_set)
+            services.purge_expired_attempts()
         except DatabaseError as exc:
             if not loop:
                 raise CommandError(f"Database error: {type(exc).__name__}") from exc

@@ -192,5 +192,9 @@ LOGGING = {
         "requests_oauthlib": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "hatchway.security": {"level": "INFO"},
+        # These put request paths (install-link tokens) in 4xx messages: scrub at the
+        # logger, so every handler -- not only the console -- gets the redacted record.
+        "django.request": {"filters": ["scrub_secrets"]},
+        "django.security.csrf": {"filters": ["scrub_secrets"]},
     },
 }

@@ -26,16 +26,29 @@ class UnsafeURL(ValueError):
     """A URL the server must not call (SSRF protection)."""
 
 
+# IPv6 ranges whose last 32 bits are an IPv4 address a gateway or the kernel may reach:
+# IPv4-compatible and -mapped (RFC 4291), SIIT (RFC 2765), NAT64 (RFC 6052, RFC 8215).
+# Python counts some of them as global, so the embedded address is checked too.
+_IPV4_EMBEDDING = [ipaddress.ip_network(net) for net in (
+    "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")]
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.sixtofour  # 6to4 (RFC 3056)
+        if embedded is None and any(address in net for net in _IPV4_EMBEDDING):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and not embedded.is_global:
+            return False
+    return address.is_global
+
+
 def _is_public_address(host: str) -> bool:
     try:
         infos = socket.getaddrinfo(host, None)
     except (socket.gaierror, UnicodeError):
         return False
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
-            return False
-    return True
+    return all(_is_public(ipaddress.ip_address(info[4][0].split("%")[0])) for info in infos)
 
 
 def check_url(url: str) -> None:

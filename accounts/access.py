@@ -45,6 +45,24 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapper
 
 
+def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page that exists only to change something (a form, a confirmation): admins only.
+
+    Viewers get the 403 on GET too, so they never fill in a form that would be refused.
+    """
+
+    @partner_view
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.membership.is_admin:  # type: ignore[attr-defined]
+            security_log.info("viewer %s refused %s %s", request.user.pk, request.method,
+                              request.path)
+            raise PermissionDenied("Only admins can make this change.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def get_scoped(queryset: QuerySet[M], request: HttpRequest, **lookup: Any) -> M:
     """Fetch one object from an already partner-scoped queryset, or 404 (and log it)."""
     try:

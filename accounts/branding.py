@@ -77,6 +77,9 @@ def branding(request: HttpRequest) -> HttpResponse:
     """The Branding settings page; admins save, viewers only look (403 on POST)."""
     partner = request.partner
     form = BrandingForm(request.POST or None, request.FILES or None, instance=partner)
+    if not request.membership.is_admin:  # viewers look: inputs they cannot save are disabled
+        for field in form.fields.values():
+            field.disabled = True
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             changed = form.changed_fields

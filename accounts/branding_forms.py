@@ -94,6 +94,7 @@ class BrandingForm(forms.ModelForm):
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels as the product names them, no colon
         super().__init__(*args, **kwargs)
         self.fields["primary_colour"].widget.attrs.update(
             {"pattern": "#[0-9a-fA-F]{6}", "spellcheck": "false"})

@@ -33,8 +33,12 @@ class AccountForm(forms.ModelForm):
         model = Account
         fields = ["name", "external_id"]
         labels = {"external_id": "External id"}
+        # Said to the partner admin filling the form (the model's text speaks about them).
+        help_texts = {"external_id": "Your own id for this customer, e.g. from your CRM or "
+                                     "billing system. Unique among your accounts."}
 
     def __init__(self, *args: Any, partner: Partner, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels as the product names them, no colon
         super().__init__(*args, **kwargs)
         self.partner = partner
 
@@ -57,6 +61,7 @@ class InstallForm(forms.Form):
 
     def __init__(self, *args: Any, connector: Connector, partner: Partner,
                  install: Install | None = None, ask_name: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.connector, self.install = connector, install
         self.asked = services.asked_fields(connector, partner)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("theme/<colour:colour>.css", install_views.theme, name="theme"),
     path("done/", install_views.result, name="result"),
     path("done/continue/", install_views.continue_to_return_url, name="continue"),
+    path("done/logo/", install_views.result_logo, name="result_logo"),
     path("<str:token>/", install_views.landing, name="landing"),
     path("<str:token>/logo/", install_views.logo, name="logo"),
     path("<str:token>/connect/<slug:slug>/", install_views.connect, name="connect"),

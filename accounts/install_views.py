@@ -217,7 +217,7 @@ def result(request: HttpRequest) -> HttpResponseBase:
         "connector_name": connector.name if connector else "The application",
         "continue_url": reverse("install:continue") if return_url else "",
         "refresh_seconds": RETURN_DELAY,
-        "brand": brand_context(partner, logo_url=""),
+        "brand": brand_context(partner, logo_url=reverse("install:result_logo")),
     }
     return allow_framing(render(request, "install/result.html", context), partner)
 
@@ -250,6 +250,16 @@ def theme(request: HttpRequest, colour: str) -> HttpResponse:
     response = HttpResponse(theme_css(colour), content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+@require_GET
+def result_logo(request: HttpRequest) -> HttpResponse:
+    """The logo for the result page, which has no token: the partner of this browser's
+    last install through a link (the same session entry the result page reads)."""
+    found = _session_result(request)
+    if found is None or not found[1].account.partner.logo:
+        return HttpResponse(status=404)
+    return logo_response(found[1].account.partner)
 
 
 @require_GET

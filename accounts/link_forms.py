@@ -38,6 +38,7 @@ class InstallLinkForm(forms.Form):
     )
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels as the product names them, no colon
         super().__init__(*args, **kwargs)
         self.account = account
         choices = configured_connectors(account.partner).order_by("name")

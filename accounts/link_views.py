@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import links
-from accounts.access import get_scoped, partner_view
+from accounts.access import admin_view, get_scoped, partner_view
 from accounts.link_forms import InstallLinkForm
 from accounts.models import Account, InstallLink
 
@@ -30,7 +30,7 @@ def _account(request: HttpRequest, account_id: int) -> Account:
 
 
 @never_cache
-@partner_view
+@admin_view
 def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
     """The "Create install link" form; on success the URL is shown this once, never again."""
     account = _account(request, account_id)

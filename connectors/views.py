@@ -51,6 +51,7 @@ def auth_settings(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "connectors/settings.html", {
         "connector": connector, "form": form, "saved": saved,
         "callback_url": callback_url(), "nav": "connectors",
+        "uses_callback": connector.auth_type in BROWSER_FLOWS,
     })
 
 

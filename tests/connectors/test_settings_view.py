@@ -300,3 +300,11 @@ def test_hostile_input_never_500_never_echoes_secret(admin_client, partner, data
     secret = post["consumer_secret"]
     assert secret not in html
     assert secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") not in html
+
+
+def test_clear_checkbox_only_when_a_secret_is_saved(admin_client, partner, connector):
+    """Nothing saved: no Clear checkbox to confuse; once saved, Clear is offered."""
+    assert 'name="clear-consumer_secret"' not in admin_client.get(url()).content.decode()
+    save(admin_client, consumer_key=KEY, consumer_secret=SECRET)
+    html = admin_client.get(url()).content.decode()
+    assert 'name="clear-consumer_secret"' in html and SECRET not in html

@@ -30,6 +30,7 @@ from accounts.models import (
     PendingRevocation,
     User,
 )
+from accounts.templatetags.audit_events import audit_action
 from connectors.admin import ReadOnlyAdmin, secret_summary
 
 # The encrypted columns of an install reached through a foreign key.
@@ -220,8 +221,8 @@ class InstallLinkAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "action", "partner", "actor", "actor_label", "account",
-                    "install", "connector")
+    list_display = ("created_at", "what", "action", "partner", "who", "account", "install",
+                    "connector")
     list_filter = ("action", "partner")
     list_select_related = ("partner", "actor", "account", "install__connector", "connector")
     search_fields = ("action", "actor__email", "actor_label", "partner__name", "account__name",
@@ -236,3 +237,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the audit log is append-only
+
+    @admin.display(description="what happened")
+    def what(self, event: AuditEvent) -> str:
+        return audit_action(event.action)
+
+    @admin.display(description="who", ordering="actor__email")
+    def who(self, event: AuditEvent) -> str:
+        return str(event.actor) if event.actor else event.actor_label or "system"

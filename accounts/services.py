@@ -71,8 +71,9 @@ class MissingValues(AuthError):
     kind = "missing_values"
 
     def __init__(self, fields: list[FieldSpec]) -> None:
-        labels = ", ".join(f.label for f in fields)
-        super().__init__(f"Enter {labels} first.")
+        labels = [f.label for f in fields]
+        listed = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+        super().__init__(f"Enter the {listed} first.")
         self.fields = fields
 
 

@@ -252,6 +252,6 @@ def test_authenticate_with_missing_partner_values_asks_for_them(admin_client, ac
     response = admin_client.post(install_path(install, "authenticate"), follow=True)
     html = response.content.decode()
     assert response.redirect_chain[-1][0] == install_path(install, "edit") + "?authenticate=1"
-    assert "Enter Client ID, Client Secret first." in html
+    assert "Enter the Client ID and Client Secret first." in html
     install.refresh_from_db()
     assert install.status == Install.Status.PENDING

@@ -80,3 +80,10 @@ class Command(BaseCommand):
                           "secret_values": {secret_key: client_secret},
                           "saved_at": timezone.now(), "saved_by": user},
             )
+        # API key and Basic have nothing at partner level: saving marks them configured,
+        # so install links offer them too (the customer enters the key or the login).
+        for slug in ("sandbox-api-key", "sandbox-basic"):
+            PartnerAuthSettings.objects.get_or_create(
+                partner=partner, connector=Connector.objects.get(slug=slug),
+                defaults={"saved_at": timezone.now(), "saved_by": user},
+            )

@@ -23,14 +23,24 @@ from django.core.serializers.json import DjangoJSONEncoder
 from fernet_fields import EncryptedTextField, hkdf
 
 
+@lru_cache(maxsize=16)
+def _fernet(key: str) -> Fernet:
+    return Fernet(hkdf.derive_fernet_key(key))
+
+
 @lru_cache(maxsize=8)
 def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
-    return MultiFernet([Fernet(hkdf.derive_fernet_key(key)) for key in keys])
+    return MultiFernet([_fernet(key) for key in keys])
 
 
 def current_fernet() -> MultiFernet:
     """The MultiFernet for the configured keys: the first encrypts, all decrypt."""
     return _fernet_for(tuple(settings.FERNET_KEYS))
+
+
+def first_fernet() -> Fernet:
+    """The key new values are encrypted with (the first of FERNET_KEYS) on its own."""
+    return _fernet(settings.FERNET_KEYS[0])
 
 
 class Unreadable(dict):

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from connectors.crypto import is_unreadable
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
-from connectors.spec import AUTH_TYPE_LABELS, AUTH_TYPES, ConnectorSpec, FieldSpec
+from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec, FieldSpec
 
 # Longer than any real key or secret; keeps hostile input a field error, not a 500.
 MAX_VALUE_LENGTH = 2000
@@ -55,7 +55,7 @@ class LibraryFilterForm(ConnectorSearchForm):
     category = forms.ChoiceField(label="Category", required=False)
     auth_type = forms.ChoiceField(
         label="Authentication type", required=False,
-        choices=[("", "Any authentication"), *((t, AUTH_TYPE_LABELS[t]) for t in AUTH_TYPES)],
+        choices=[("", "Any authentication"), *AUTH_TYPE_LABELS.items()],
     )
     status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES)
 
@@ -139,7 +139,7 @@ class AuthSettingsForm(ConsoleForm):
         )
 
     def secret_status(self, key: str) -> str:
-        """'Saved', 'Not set' or 'Unreadable' for a secret field -- never the value."""
+        """'Saved', 'Not set' or 'Unreadable: enter it again' -- never the value."""
         if self.saved is None:
             return "Not set"
         if is_unreadable(self.saved.secret_values):

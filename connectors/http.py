@@ -78,9 +78,11 @@ transport: Callable[[], BaseAdapter] = default_transport
 
 
 class _Guarded:
-    """Mixin for requests.Session subclasses: URL check and a timeout on every send."""
+    """Mixin for requests.Session subclasses: the replaceable transport, at most three
+    redirects, and a URL check and a timeout on every send."""
 
-    def _mount_transport(self: Any) -> None:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         adapter = transport()
         self.mount("https://", adapter)
         self.mount("http://", adapter)
@@ -94,18 +96,12 @@ class _Guarded:
 
 
 class Session(_Guarded, requests.Session):
-    def __init__(self) -> None:
-        super().__init__()
-        self._mount_transport()
+    """A plain session (API key, basic, verify and revocation requests)."""
 
 
 class OAuth1(_Guarded, OAuth1Session):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._mount_transport()
+    """requests-oauthlib's OAuth 1.0a session, guarded."""
 
 
 class OAuth2(_Guarded, OAuth2Session):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._mount_transport()
+    """requests-oauthlib's OAuth 2.0 session, guarded."""

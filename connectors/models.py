@@ -8,8 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 
+from connectors.auth import AUTH_METHODS
 from connectors.crypto import EncryptedJSONField
-from connectors.spec import AUTH_TYPE_LABELS, AUTH_TYPES, ConnectorSpec
+from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec
 
 
 class Category(models.Model):
@@ -44,8 +45,7 @@ class Connector(models.Model):
     categories = models.ManyToManyField(Category, related_name="connectors", blank=True)
     # Category names, denormalised at sync so the library renders without a join.
     category_names = models.JSONField(default=list, blank=True)
-    auth_type = models.CharField(max_length=32, choices=[(t, AUTH_TYPE_LABELS[t]) for t in
-                                                         AUTH_TYPES])
+    auth_type = models.CharField(max_length=32, choices=list(AUTH_TYPE_LABELS.items()))
     spec_data = models.JSONField(help_text="The validated catalogue file.")
     # Lower-cased name, description and categories, for the library's search box.
     search_text = models.TextField(editable=False, default="")
@@ -71,8 +71,9 @@ class Connector(models.Model):
         return AUTH_TYPE_LABELS.get(self.auth_type, self.auth_type)
 
     @property
-    def is_retired(self) -> bool:
-        return self.retired_at is not None
+    def uses_callback(self) -> bool:
+        """Whether its provider sends people back to the callback URL (a browser flow)."""
+        return AUTH_METHODS[self.auth_type].browser_flow
 
 
 class PartnerAuthSettingsQuerySet(QuerySet):

@@ -21,12 +21,11 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
-from django.conf import settings
 from django.db import models, transaction
 from django.db.models import BinaryField, ExpressionWrapper, F, Value
-from fernet_fields import EncryptedField, hkdf
+from fernet_fields import EncryptedField
 
-from connectors.crypto import rotate_ciphertext
+from connectors.crypto import first_fernet, rotate_ciphertext
 
 log = logging.getLogger("hatchway.security")
 
@@ -88,7 +87,7 @@ def rotate_field(model: type[models.Model], model_field: models.Field, *, batch_
 
     Values already under the first key are left alone, so running it again is cheap.
     """
-    first = first_key()
+    first = first_fernet()
     for batch in _batches(model, model_field, batch_size):
         stale = [(pk, ciphertext) for pk, ciphertext in batch
                  if ciphertext is not None and not _decrypts(first, ciphertext)]
@@ -98,15 +97,10 @@ def rotate_field(model: type[models.Model], model_field: models.Field, *, batch_
         _count_partners(model, rotated, report)
 
 
-def first_key() -> Fernet:
-    """The key new values are encrypted with (the first of FERNET_KEYS)."""
-    return Fernet(hkdf.derive_fernet_key(settings.FERNET_KEYS[0]))
-
-
 def check_all(*, batch_size: int = 500) -> Report:
     """Count values not (yet) encrypted under the first key, and unreadable ones. No writes."""
     report = Report()
-    first = first_key()
+    first = first_fernet()
     for model, model_field in encrypted_fields():
         for batch in _batches(model, model_field, batch_size):
             for pk, ciphertext in batch:

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
-AUTH_TYPES = ("oauth1", "oauth2", "oauth2_client_credentials", "api_key", "basic", "none")
 AUTH_TYPE_LABELS = {
     "oauth1": "OAuth 1.0a",
     "oauth2": "OAuth 2.0",
@@ -26,6 +25,7 @@ AUTH_TYPE_LABELS = {
     "basic": "Basic",
     "none": "No authentication",
 }
+AUTH_TYPES = tuple(AUTH_TYPE_LABELS)
 LEVELS = ("partner", "account")
 TOKEN_AUTH = ("client_secret_post", "client_secret_basic")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -147,11 +147,11 @@ class ConnectorSpec:
 
     @property
     def partner_fields(self) -> tuple[FieldSpec, ...]:
-        return tuple(f for f in self.fields if f.level == "partner")
+        return tuple(f for f in self.fields if f.is_partner_level)
 
     @property
     def account_fields(self) -> tuple[FieldSpec, ...]:
-        return tuple(f for f in self.fields if f.level == "account")
+        return tuple(f for f in self.fields if not f.is_partner_level)
 
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -180,15 +180,18 @@ def _check_text(source: str, key: str, value: Any, *, max_length: int = 2000) ->
         raise CatalogError(source, key, f"must be at most {max_length} characters of text")
 
 
-def _check_url(source: str, key: str, value: Any, field_keys: set[str]) -> None:
-    _check_text(source, key, value, max_length=500)
+def _check_placeholders(source: str, key: str, value: str, field_keys: set[str]) -> None:
     for name in PLACEHOLDER_RE.findall(value):
         if name not in field_keys and name not in BUILTIN_PLACEHOLDERS:
             raise CatalogError(source, key, f"refers to {{{name}}}, which is not a field")
-    probe = PLACEHOLDER_RE.sub("x", value)
-    parts = urlsplit(probe)
+
+
+def _check_url(source: str, key: str, value: Any, field_keys: set[str]) -> None:
+    _check_text(source, key, value, max_length=500)
+    _check_placeholders(source, key, value, field_keys)
     if value.startswith("{public_url}"):
         return
+    parts = urlsplit(PLACEHOLDER_RE.sub("x", value))
     if parts.scheme != "https" or not parts.hostname:
         raise CatalogError(source, key, "must be an https:// URL")
     if parts.username or parts.password:
@@ -268,10 +271,7 @@ def _validate_auth(source: str, auth: Any, field_keys: set[str]) -> None:
         _check_type(source, "auth.authorize_params", auth["authorize_params"], dict)
         for value in auth["authorize_params"].values():
             _check_type(source, "auth.authorize_params", value, str)
-            for name in PLACEHOLDER_RE.findall(value):
-                if name not in field_keys and name not in BUILTIN_PLACEHOLDERS:
-                    raise CatalogError(source, "auth.authorize_params",
-                                       f"refers to {{{name}}}, which is not a field")
+            _check_placeholders(source, "auth.authorize_params", value, field_keys)
     if auth_type == "api_key":
         if bool(auth.get("header")) == bool(auth.get("query_param")):
             raise CatalogError(source, "auth.header", "api_key needs exactly one of header or "

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
-from connectors.spec import PLACEHOLDER_RE, ConnectorSpec
+from connectors.spec import PLACEHOLDER_RE, URL_KEYS, ConnectorSpec
 
 HOST_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE | re.ASCII)
 HOST_LABEL_MESSAGE = ("Enter a plain name: letters, digits and hyphens only "
@@ -39,9 +39,8 @@ def placeholders(template: str) -> set[str]:
 
 
 def spec_urls(spec: ConnectorSpec) -> Iterable[str]:
-    auth = spec.auth
-    urls = (auth.request_token_url, auth.authorize_url, auth.access_token_url, auth.token_url,
-            auth.refresh_url, auth.revoke_url, spec.api_base_url)
+    """Every URL template the connector has: its `[auth]` endpoints and `api.base_url`."""
+    urls = (*(getattr(spec.auth, key) for key in URL_KEYS), spec.api_base_url)
     return (url for url in urls if url)
 
 

@@ -17,8 +17,6 @@ from connectors.services import callback_url, save_auth_settings
 PAGE_SIZE = 48
 # What a library card shows; the (large) catalogue data is not loaded for the list.
 CARD_COLUMNS = ("slug", "name", "description", "category_names", "auth_type")
-# Auth types whose provider redirects back to the callback URL.
-BROWSER_FLOWS = ("oauth1", "oauth2")
 
 
 @partner_view
@@ -51,7 +49,6 @@ def auth_settings(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "connectors/settings.html", {
         "connector": connector, "form": form, "saved": saved,
         "callback_url": callback_url(), "nav": "connectors",
-        "uses_callback": connector.auth_type in BROWSER_FLOWS,
     })
 
 
@@ -71,5 +68,5 @@ def guide(request: HttpRequest, slug: str) -> HttpResponse:
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     return render(request, "connectors/guide.html", {
         "connector": connector, "spec": connector.spec, "callback_url": callback_url(),
-        "uses_callback": connector.auth_type in BROWSER_FLOWS, "nav": "guides",
+        "nav": "guides",
     })

@@ -1,21 +1,16 @@
-"""Read-mostly admin for the sandbox: who and what exists, never a secret or digest."""
+"""Read-mostly admin for the sandbox: who and what exists, never a secret or digest.
+
+Issued codes and tokens are the servers' business: staff see them read-only.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
+from connectors.admin import ReadOnlyAdmin
+
 from .models import AuthorizationCode, OAuth1Token, SandboxClient, SandboxToken, SandboxUser
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Issued codes and tokens are the servers' business: staff look, revoke elsewhere."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(SandboxUser)

@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from oauthlib.common import Request
 from oauthlib.oauth2 import (
     AuthorizationCodeGrant,
@@ -51,6 +52,17 @@ def token_lifetime(request: Request | None = None) -> int:
     return int(getattr(settings, "SANDBOX_TOKEN_LIFETIME", 3600))
 
 
+@sensitive_variables("value", "decoded", "password")
+def decode_basic(value: str) -> tuple[str, str] | None:
+    """(user, password) from the credentials part of an HTTP Basic header; None if malformed."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = decoded.partition(":")
+    return (user, password) if colon else None
+
+
 def presented_client_credentials(request: Request) -> tuple[str | None, str | None]:
     """(client_id, client_secret) from HTTP Basic or the form body; (None, None) if malformed.
 
@@ -59,17 +71,11 @@ def presented_client_credentials(request: Request) -> tuple[str | None, str | No
     scheme, _, value = (request.headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "basic":
         return request.client_id, request.client_secret
-    if request.client_secret is not None:
-        return None, None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, ValueError):
-        return None, None
-    client_id, colon, secret = decoded.partition(":")
-    if not colon:
+    pair = decode_basic(value)
+    if request.client_secret is not None or pair is None:
         return None, None
     # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = (unquote_plus(part) for part in pair)
     if request.client_id and request.client_id != client_id:
         return None, None
     return client_id, secret

@@ -7,8 +7,7 @@ are ordinary CSRF-protected forms.
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -23,7 +22,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from . import oauth1
 from .models import SCOPES, OAuth1Token, SandboxClient, SandboxToken, SandboxUser, digest
-from .oauth2 import SandboxServer
+from .oauth2 import SandboxServer, decode_basic
 from .services import acting_user
 
 # oauthlib endpoints keep no per-request state on themselves: one server serves all.
@@ -53,6 +52,13 @@ def oauthlib_response(headers: dict[str, str], body: str | None, status: int) ->
     for name, value in headers.items():
         response[name] = value
     return response
+
+
+def server_to_server(view: Callable[[HttpRequest], HttpResponse]
+                     ) -> Callable[[HttpRequest], HttpResponse]:
+    """A client-to-server endpoint: POST only, never cached, CSRF-exempt (the client
+    authenticates, not a browser session), its POST body kept out of error reports."""
+    return csrf_exempt(never_cache(require_POST(sensitive_post_parameters()(view))))
 
 
 def redirect_to(location: str) -> HttpResponse:
@@ -114,28 +120,24 @@ def oauth2_authorize(request: HttpRequest) -> HttpResponse:
     return oauthlib_response(headers, body, status)
 
 
-@csrf_exempt
-@never_cache
-@require_POST
-@sensitive_post_parameters()
+def oauth2_call(request: HttpRequest,
+                create_response: Callable[..., tuple[dict[str, str], str, int]]) -> HttpResponse:
+    """Run a client's request through the token or revocation endpoint."""
+    try:
+        uri, method, body, headers = oauthlib_args(request)
+    except BadRequest:
+        return json_error("invalid_request", "The request body is not UTF-8.")
+    return oauthlib_response(*create_response(uri, method, body, headers))
+
+
+@server_to_server
 def oauth2_token(request: HttpRequest) -> HttpResponse:
-    try:
-        uri, method, body, headers = oauthlib_args(request)
-    except BadRequest:
-        return json_error("invalid_request", "The request body is not UTF-8.")
-    return oauthlib_response(*server.create_token_response(uri, method, body, headers))
+    return oauth2_call(request, server.create_token_response)
 
 
-@csrf_exempt
-@never_cache
-@require_POST
-@sensitive_post_parameters()
+@server_to_server
 def oauth2_revoke(request: HttpRequest) -> HttpResponse:
-    try:
-        uri, method, body, headers = oauthlib_args(request)
-    except BadRequest:
-        return json_error("invalid_request", "The request body is not UTF-8.")
-    return oauthlib_response(*server.create_revocation_response(uri, method, body, headers))
+    return oauth2_call(request, server.create_revocation_response)
 
 
 # -- OAuth 1.0a -----------------------------------------------------------------------
@@ -156,18 +158,12 @@ def oauth1_call(request: HttpRequest, endpoint: str) -> HttpResponse:
     return oauthlib_response(*response)
 
 
-@csrf_exempt
-@never_cache
-@require_POST
-@sensitive_post_parameters()
+@server_to_server
 def oauth1_request_token(request: HttpRequest) -> HttpResponse:
     return oauth1_call(request, "request_token")
 
 
-@csrf_exempt
-@never_cache
-@require_POST
-@sensitive_post_parameters()
+@server_to_server
 def oauth1_access_token(request: HttpRequest) -> HttpResponse:
     return oauth1_call(request, "access_token")
 
@@ -234,16 +230,12 @@ def whoami_oauth1(request: HttpRequest) -> dict[str, Any] | None:
     return identity(token.user, "oauth1", scope=token.realms)
 
 
-@sensitive_variables("value", "decoded", "password")
+@sensitive_variables("value", "pair")
 def whoami_basic(request: HttpRequest) -> dict[str, Any] | None:
     _, _, value = request.headers["Authorization"].partition(" ")
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, ValueError):
-        return None
-    username, colon, password = decoded.partition(":")
-    user = SandboxUser.objects.filter(username=username).first() if colon else None
-    if user is None or not user.check_password(password):
+    pair = decode_basic(value)
+    user = SandboxUser.objects.filter(username=pair[0]).first() if pair else None
+    if user is None or not user.check_password(pair[1]):
         return None
     return identity(user, "basic")
 

@@ -10,18 +10,14 @@ from typing import Any
 import requests
 
 from connectors import http
-from connectors.auth.base import AuthError, AuthMethod, Credentials
+from connectors.auth.base import AuthMethod
 
 
 class APIKey(AuthMethod):
     type = "api_key"
     credential_keys = ("api_key",)
+    missing_message = "Enter the API key first."
     credential_label = "API key"
-
-    def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
-        if not self.value("api_key"):
-            raise AuthError("Enter the API key first.", kind="configuration")
-        return Credentials(data={"api_key": self.value("api_key")})
 
     def session(self, credentials: dict[str, Any]) -> requests.Session:
         session = http.Session()

@@ -1,10 +1,22 @@
 """The shape every authentication method shares, and the errors they raise.
 
-A method is a small class found through the explicit registry in
-`connectors/auth/__init__.py`. It gets everything it needs from a `Context`: the
-connector's spec, the merged field values (partner settings, then values entered at
-install), the install, and the callback URL. It never writes to the database itself;
-services in `accounts/services.py` do, in one transaction with an audit event.
+A method is a small class, one module each, found through the explicit registry in
+`connectors/auth/__init__.py`; its class attributes (`browser_flow`, `can_refresh`,
+`credential_keys`, `credential_label` ...) do most of the work. It gets everything else
+from a `Context`: the connector's spec, the merged field values (partner settings, then
+values entered at install), the install, and the callback URL.
+
+- `begin(attempt)` returns the provider URL to redirect to (browser flows); it may fill
+  in the attempt it is given (request token, PKCE verifier) for the service to save;
+- `complete(attempt, params)` returns `Credentials` from the callback parameters -- or,
+  without a browser step, from the entered values;
+- `verify(credentials)` runs the catalogue's `[api] verify` request;
+- `refresh(credentials)` and `revoke(credentials)` where the protocol has them;
+- `session(credentials)` returns an authorised session from `connectors.http`.
+
+A method never writes to the database itself: the services in `accounts/` do, in one
+transaction with an audit event. Failures are raised as `AuthError`s whose messages are
+safe to show.
 """
 
 from __future__ import annotations
@@ -33,8 +45,9 @@ class AuthError(Exception):
     """An authentication problem with a message that is safe to show a person.
 
     `kind` is a short machine word for audit events and tests ("denied", "token_error",
-    "timeout", "unavailable", "invalid_grant", "invalid_callback", "configuration",
-    "verify_failed"). Messages never contain a secret, code or token.
+    "provider_error", "timeout", "unavailable", "invalid_grant", "invalid_callback",
+    "configuration", "verify_failed", "revoke_failed", "error"). Messages never contain a
+    secret, code or token.
     """
 
     kind = "error"
@@ -56,6 +69,9 @@ class ConsentDenied(AuthError):
     """The person cancelled at the provider."""
 
     kind = "denied"
+
+    def __init__(self, message: str = "You cancelled the sign-in at the provider.") -> None:
+        super().__init__(message)
 
 
 class TransientError(AuthError):
@@ -86,6 +102,9 @@ class Credentials:
 
 @dataclass
 class Context:
+    """What a method is configured with. `install` may be None (a revocation retried after
+    the install was deleted); `callback_url` matters to browser flows only."""
+
     spec: ConnectorSpec
     values: dict[str, str]
     install: Install | None = None
@@ -103,6 +122,8 @@ class AuthMethod:
     #: Field keys whose entered values become the credentials (api_key, basic): the
     #: services move them from the install's values into its encrypted credentials.
     credential_keys: tuple[str, ...] = ()
+    #: The error when one of the `credential_keys` has no value.
+    missing_message: str = ""
     #: How failures of the verify request name what was rejected.
     credential_label: str = "access token"
 
@@ -126,6 +147,11 @@ class AuthMethod:
         """The catalogue's extra parameters, placeholders filled exactly like URLs."""
         return {key: self.url(value) for key, value in self.spec.auth.authorize_params.items()}
 
+    def scope(self) -> str | None:
+        """The catalogue's scopes joined by its separator; None when it lists none."""
+        scopes = self.spec.auth.scopes
+        return self.spec.auth.scope_separator.join(scopes) if scopes else None
+
     def api_url(self, path: str) -> str:
         if path.startswith(("https://", "http://", "{")):
             return self.url(path)
@@ -148,9 +174,8 @@ class AuthMethod:
         if status in (401, 403):
             raise AuthError(f"The {self.credential_label} was rejected (HTTP {status}).",
                             kind="verify_failed")
-        if status == 429 or status >= 500:
-            raise TransientError(f"The provider is unavailable (HTTP {status}); try again later.",
-                                 retry_after=retry_after(response))
+        raise_if_unavailable(response, "The provider is unavailable (HTTP {status}); "
+                                       "try again later.")
         if status >= 300:
             raise AuthError(f"The verify request failed (HTTP {status}).", kind="verify_failed")
 
@@ -159,15 +184,24 @@ class AuthMethod:
         return None
 
     def complete(self, attempt: AuthAttempt | None, params: dict[str, str]) -> Credentials:
-        """Finish authentication from callback params (or entered values); return credentials."""
-        raise NotImplementedError
+        """Finish authentication from the callback params; return the credentials.
+
+        Without a browser step the entered values of `credential_keys` are the credentials.
+        """
+        data = {key: self.value(key) for key in self.credential_keys}
+        if not all(data.values()):
+            raise AuthError(self.missing_message, kind="configuration")
+        return Credentials(data=data)
 
     def refresh(self, credentials: dict[str, Any]) -> Credentials:
         """Renew the access token. Raises InvalidGrant or TransientError."""
         raise AuthError("This connector's credentials cannot be refreshed.", kind="configuration")
 
     def revoke(self, credentials: dict[str, Any]) -> None:
-        """Revoke at the provider where it offers revocation (RFC 7009). Raises TransientError."""
+        """Revoke at the provider where it offers revocation (RFC 7009).
+
+        Raises TransientError when the provider may accept it later, AuthError when it refuses.
+        """
 
     def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """The part of `credentials` that `revoke` needs: kept (encrypted) to retry later."""
@@ -179,6 +213,10 @@ class AuthMethod:
 
 
 # --- helpers for mapping outbound failures to safe errors ------------------------------
+
+# Exceptions a protocol's own error mapping lets through: AuthErrors are safe already, and
+# unsafe addresses are `outbound_errors`' to map (UnsafeURL is a ValueError, too).
+ALREADY_MAPPED = (AuthError, UnsafeURL, InsecureTransportError)
 
 
 @contextmanager
@@ -195,6 +233,14 @@ def outbound_errors(what: str) -> Iterator[None]:
                         kind="configuration") from None
     except requests.RequestException:
         raise AuthError(f"{what} failed.", kind="error") from None
+
+
+def raise_if_unavailable(response: requests.Response, message: str) -> None:
+    """On 5xx or 429 raise TransientError: `message`, its `{status}` filled, + Retry-After."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise TransientError(message.format(status=status),
+                             retry_after=retry_after(response)) from None
 
 
 def retry_after(response: requests.Response) -> float | None:

@@ -10,19 +10,14 @@ from typing import Any
 import requests
 
 from connectors import http
-from connectors.auth.base import AuthError, AuthMethod, Credentials
+from connectors.auth.base import AuthMethod
 
 
 class Basic(AuthMethod):
     type = "basic"
     credential_keys = ("username", "password")
+    missing_message = "Enter the user name and password first."
     credential_label = "user name or password"
-
-    def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
-        if not self.value("username") or not self.value("password"):
-            raise AuthError("Enter the user name and password first.", kind="configuration")
-        return Credentials(data={"username": self.value("username"),
-                                 "password": self.value("password")})
 
     def session(self, credentials: dict[str, Any]) -> requests.Session:
         session = http.Session()

@@ -23,6 +23,7 @@ class ClientCredentials(OAuth2):
     can_refresh = True  # type: ignore[assignment]
 
     def begin(self, attempt: Any) -> None:
+        """No browser step (overrides the authorization code grant's redirect)."""
         return None
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:

@@ -7,15 +7,14 @@ from typing import Any
 import requests
 
 from connectors import http
-from connectors.auth.base import AuthMethod, Credentials
+from connectors.auth.base import AuthMethod
 
 
 class NoAuth(AuthMethod):
+    """No credential keys, so `complete` returns empty credentials."""
+
     type = "none"
     credential_label = "request"
-
-    def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
-        return Credentials(data={})
 
     def session(self, credentials: dict[str, Any]) -> requests.Session:
         return http.Session()

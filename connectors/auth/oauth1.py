@@ -23,15 +23,15 @@ from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied, V
 
 from connectors import http
 from connectors.auth.base import (
+    ALREADY_MAPPED,
     AuthError,
     AuthMethod,
     ConsentDenied,
     Credentials,
     InvalidCallback,
-    TransientError,
     outbound_errors,
     public_info,
-    retry_after,
+    raise_if_unavailable,
 )
 
 
@@ -41,18 +41,15 @@ def token_errors(what: str) -> Iterator[None]:
     with outbound_errors(what):
         try:
             yield
+        except ALREADY_MAPPED:
+            raise
         except TokenRequestDenied as exc:
-            status = exc.status_code
-            if status == 429 or status >= 500:
-                raise TransientError(f"{what} failed: the provider is unavailable "
-                                     f"(HTTP {status}).",
-                                     retry_after=retry_after(exc.response)) from None
-            raise AuthError(f"{what} was refused by the provider (HTTP {status}).",
+            raise_if_unavailable(exc.response,
+                                 what + " failed: the provider is unavailable (HTTP {status}).")
+            raise AuthError(f"{what} was refused by the provider (HTTP {exc.status_code}).",
                             kind="token_error") from None
         except (TokenMissing, VerifierMissing):
             raise AuthError(f"{what} returned no token.", kind="token_error") from None
-        except http.UnsafeURL:
-            raise
         except ValueError:  # an unreadable (non form-encoded) response
             raise AuthError(f"{what} returned a response that could not be read.",
                             kind="token_error") from None
@@ -82,13 +79,13 @@ class OAuth1(AuthMethod):
         attempt.request_token = token["oauth_token"]
         attempt.secrets = {"request_token_secret": token["oauth_token_secret"]}
         params = self.authorize_params()
-        if self.spec.auth.scopes and "scope" not in params:
-            params["scope"] = self.spec.auth.scope_separator.join(self.spec.auth.scopes)
+        if self.scope() and "scope" not in params:
+            params["scope"] = self.scope()
         return session.authorization_url(self.url(self.spec.auth.authorize_url), **params)
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
         if "denied" in params:
-            raise ConsentDenied("You cancelled the sign-in at the provider.")
+            raise ConsentDenied()
         oauth_token = params.get("oauth_token", "")
         if not oauth_token or not hmac.compare_digest(oauth_token.encode(),
                                                       attempt.request_token.encode()):

@@ -15,7 +15,6 @@ from typing import Any
 
 import requests
 from oauthlib.oauth2 import (
-    InsecureTransportError,
     InvalidGrantError,
     MissingTokenError,
     OAuth2Error,
@@ -26,6 +25,7 @@ from oauthlib.oauth2.rfc6749.clients.base import Client as OAuthlibClient
 
 from connectors import http
 from connectors.auth.base import (
+    ALREADY_MAPPED,
     AuthError,
     AuthMethod,
     ConsentDenied,
@@ -36,7 +36,7 @@ from connectors.auth.base import (
     expiry,
     outbound_errors,
     public_info,
-    retry_after,
+    raise_if_unavailable,
     safe_error_code,
 )
 
@@ -48,10 +48,9 @@ RETRYABLE_ERRORS = ("temporarily_unavailable", "server_error")
 
 def check_token_response(response: requests.Response, *, refreshing: bool) -> requests.Response:
     """Classify a token endpoint's HTTP failure before oauthlib parses the body."""
+    raise_if_unavailable(response, "The provider's token endpoint is unavailable "
+                                   "(HTTP {status}); try again later.")
     status = response.status_code
-    if status == 429 or status >= 500:
-        raise TransientError(f"The provider's token endpoint is unavailable (HTTP {status}); "
-                             "try again later.", retry_after=retry_after(response))
     if status >= 400:
         code = _error_code(response)
         if code == "invalid_grant" or (refreshing and status in (400, 401)):
@@ -76,8 +75,8 @@ def token_errors(what: str = "The token request") -> Iterator[None]:
     with outbound_errors(what):
         try:
             yield
-        except (AuthError, http.UnsafeURL, InsecureTransportError):
-            raise  # already safe, or for outbound_errors to map
+        except ALREADY_MAPPED:
+            raise
         except InvalidGrantError:
             raise InvalidGrant("The provider rejected the authorisation (invalid_grant); "
                                "reauthenticate the install.") from None
@@ -139,17 +138,27 @@ class OAuth2(AuthMethod):
         session.register_compliance_hook("refresh_token_response", hook)
         return session
 
-    def client_auth(self) -> dict[str, Any]:
-        """Keyword arguments for a token request authenticating the client per `token_auth`."""
+    def basic_auth(self) -> requests.auth.HTTPBasicAuth | None:
+        """HTTP Basic client authentication, when `token_auth` asks for it and there is a secret."""
         secret = self.value("client_secret")
         if self.spec.auth.token_auth == "client_secret_basic" and secret:
-            return {"auth": requests.auth.HTTPBasicAuth(self.client_id, secret)}
-        # client_secret_post, or a public client (PKCE, no secret): id (and secret) in the body.
-        return {"include_client_id": True, "client_secret": secret or None}
+            return requests.auth.HTTPBasicAuth(self.client_id, secret)
+        return None
 
-    def scope(self) -> str | None:
-        scopes = self.spec.auth.scopes
-        return self.spec.auth.scope_separator.join(scopes) if scopes else None
+    def client_params(self) -> dict[str, str]:
+        """The client's id (and secret) as body parameters: client_secret_post, or a public
+        client (PKCE, no secret). Empty when the client authenticates with HTTP Basic."""
+        if self.basic_auth():
+            return {}
+        secret = self.value("client_secret")
+        return {"client_id": self.client_id, **({"client_secret": secret} if secret else {})}
+
+    def client_auth(self) -> dict[str, Any]:
+        """`fetch_token` keyword arguments authenticating the client per `token_auth`."""
+        auth = self.basic_auth()
+        if auth:
+            return {"auth": auth}
+        return {"include_client_id": True, "client_secret": self.value("client_secret") or None}
 
     # --- the contract -----------------------------------------------------------------------
 
@@ -189,13 +198,10 @@ class OAuth2(AuthMethod):
         if not refresh_token:
             raise InvalidGrant("There is no refresh token; reauthenticate the install.")
         session = self.oauth_session(refreshing=True)
-        auth = self.client_auth()
-        kwargs: dict[str, Any] = {"auth": auth["auth"]} if "auth" in auth else {
-            "client_id": self.client_id, **({"client_secret": auth["client_secret"]}
-                                            if auth["client_secret"] else {})}
         with token_errors("The token refresh"):
             token = session.refresh_token(self.url(self.spec.auth.effective_refresh_url),
-                                          refresh_token=refresh_token, **kwargs)
+                                          refresh_token=refresh_token, auth=self.basic_auth(),
+                                          **self.client_params())
         return credentials_from_token(dict(token), previous=credentials)
 
     def revoke(self, credentials: dict[str, Any]) -> None:
@@ -206,21 +212,14 @@ class OAuth2(AuthMethod):
         if not wanted:
             return
         hint, token = next(iter(wanted.items()))
-        data = {"token": token, "token_type_hint": hint}
-        auth = self.client_auth()
-        if "auth" not in auth:
-            data["client_id"] = self.client_id
-            if auth["client_secret"]:
-                data["client_secret"] = auth["client_secret"]
+        data = {"token": token, "token_type_hint": hint, **self.client_params()}
         with outbound_errors("The revocation request"):
             response = http.Session().post(self.url(self.spec.auth.revoke_url), data=data,
-                                           auth=auth.get("auth"), allow_redirects=False)
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise TransientError(f"The provider's revocation endpoint is unavailable "
-                                 f"(HTTP {status}).", retry_after=retry_after(response))
-        if status >= 300:
-            raise AuthError(f"The provider refused the revocation (HTTP {status}).",
+                                           auth=self.basic_auth(), allow_redirects=False)
+        raise_if_unavailable(response, "The provider's revocation endpoint is unavailable "
+                                       "(HTTP {status}).")
+        if response.status_code >= 300:
+            raise AuthError(f"The provider refused the revocation (HTTP {response.status_code}).",
                             kind="revoke_failed")
 
     def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
@@ -238,7 +237,7 @@ def callback_error(params: dict[str, str]) -> AuthError:
     """The error a provider reported on the callback, as a safe AuthError."""
     code = safe_error_code(params.get("error")) or "error"
     if code == "access_denied":
-        return ConsentDenied("You cancelled the sign-in at the provider.")
+        return ConsentDenied()
     description = (params.get("error_description") or "").strip()[:200]
     message = f"The provider reported an error ({code})"
     message += f": {description}" if description else "."

@@ -1,9 +1,11 @@
+"""`manage.py sync_connectors`: load the catalogue files into the database (connectors/sync.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.spec import CATALOG_DIR, CatalogError
 from connectors.sync import sync_catalog
@@ -12,7 +14,7 @@ from connectors.sync import sync_catalog
 class Command(BaseCommand):
     help = "Load connectors/catalog/*.toml into the database (idempotent, one transaction)."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--catalog", type=Path, default=CATALOG_DIR,
                             help="Directory of catalogue files (default: connectors/catalog).")
 

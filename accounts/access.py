@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
-from accounts.models import Membership
+from accounts.models import Account, Membership
 
 security_log = logging.getLogger("hatchway.security")
 M = TypeVar("M", bound=Model)
@@ -37,9 +37,7 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         request.membership = membership  # type: ignore[attr-defined]
         request.partner = membership.partner  # type: ignore[attr-defined]
         if request.method not in ("GET", "HEAD", "OPTIONS") and not membership.is_admin:
-            security_log.info("viewer %s refused %s %s", request.user.pk, request.method,
-                              request.path)
-            raise PermissionDenied("Viewers cannot change anything.")
+            _refuse_viewer(request, "Viewers cannot change anything.")
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -55,12 +53,15 @@ def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.membership.is_admin:  # type: ignore[attr-defined]
-            security_log.info("viewer %s refused %s %s", request.user.pk, request.method,
-                              request.path)
-            raise PermissionDenied("Only admins can make this change.")
+            _refuse_viewer(request, "Only admins can make this change.")
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _refuse_viewer(request: HttpRequest, reason: str) -> NoReturn:
+    security_log.info("viewer %s refused %s %s", request.user.pk, request.method, request.path)
+    raise PermissionDenied(reason)
 
 
 def get_scoped(queryset: QuerySet[M], request: HttpRequest, **lookup: Any) -> M:
@@ -71,3 +72,9 @@ def get_scoped(queryset: QuerySet[M], request: HttpRequest, **lookup: Any) -> M:
         security_log.info("not found or foreign id for user %s: %s %s", request.user.pk,
                           queryset.model.__name__, lookup)
         raise Http404(f"No {queryset.model._meta.verbose_name} found.") from None
+
+
+def get_account(request: HttpRequest, account_id: int) -> Account:
+    """One of the partner's accounts (with its partner loaded), or 404."""
+    return get_scoped(Account.objects.filter(partner=request.partner).select_related("partner"),
+                      request, pk=account_id)

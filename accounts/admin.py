@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import (
+    INSTALL_SECRETS,
     Account,
     AuditEvent,
     AuthAttempt,
@@ -32,9 +33,6 @@ from accounts.models import (
 )
 from accounts.templatetags.audit_events import audit_action
 from connectors.admin import ReadOnlyAdmin, secret_summary
-
-# The encrypted columns of an install reached through a foreign key.
-INSTALL_SECRETS = ("install__secret_values", "install__credentials")
 
 
 class UserCreationForm(AdminUserCreationForm):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.models import Account, AuditEvent, Install, Partner
+from accounts.models import Account, AuditEvent, Install, Partner, User
+
+#: The actor label of what a customer does through an install link (no console login).
+LINK_ACTOR = "install link"
+
+
+def as_user(actor: Any) -> User | None:
+    """The actor when it is a logged-in user; None for anonymous visitors, commands, workers."""
+    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def record(
@@ -21,7 +29,7 @@ def record(
     if install is not None:
         account = account or install.account
         connector = connector or install.connector
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = as_user(actor)
     return AuditEvent.objects.create(
         partner=partner,
         actor=user,

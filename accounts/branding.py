@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from accounts import audit
 from accounts.access import partner_view
 from accounts.branding_forms import BrandingForm
+from accounts.links import configured_connectors
 from accounts.models import Partner
 
 COLOUR_RE = re.compile(r"^[0-9a-f]{6}$")
@@ -72,6 +73,15 @@ def logo_response(partner: Partner) -> HttpResponse:
     return response
 
 
+def save_branding(*, form: BrandingForm, actor: Any) -> Partner:
+    """Save a valid Branding form with its audit event (what changed, never the values)."""
+    with transaction.atomic():
+        changed = form.changed_fields
+        partner = form.save()
+        audit.record("branding.saved", partner=partner, actor=actor, fields=changed)
+    return partner
+
+
 @partner_view
 def branding(request: HttpRequest) -> HttpResponse:
     """The Branding settings page; admins save, viewers only look (403 on POST)."""
@@ -81,10 +91,7 @@ def branding(request: HttpRequest) -> HttpResponse:
         for field in form.fields.values():
             field.disabled = True
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            changed = form.changed_fields
-            form.save()
-            audit.record("branding.saved", partner=partner, actor=request.user, fields=changed)
+        save_branding(form=form, actor=request.user)
         messages.success(request, "Branding saved.")
         return redirect("accounts:branding")
     return render(request, "accounts/branding.html", {
@@ -103,11 +110,8 @@ def branding_logo(request: HttpRequest) -> HttpResponse:
 @partner_view
 def branding_preview(request: HttpRequest) -> HttpResponse:
     """The install page as customers will see it, with sample content and inert buttons."""
-    from connectors.models import Connector
-
     partner = request.partner
-    sample = list(Connector.objects.active().with_configured(partner)
-                  .filter(is_configured=True)[:3])
+    sample = list(configured_connectors(partner)[:3])
     return render(request, "install/landing.html", {
         "brand": brand_context(partner, logo_url=reverse("accounts:branding_logo")),
         "preview": True,

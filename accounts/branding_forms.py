@@ -100,9 +100,6 @@ class BrandingForm(forms.ModelForm):
             {"pattern": "#[0-9a-fA-F]{6}", "spellcheck": "false"})
         self.logo_content_type = ""
 
-    def clean_display_name(self) -> str:
-        return self._plain_text("display_name")
-
     def clean_primary_colour(self) -> str:
         return self.cleaned_data["primary_colour"].lower()
 
@@ -119,12 +116,6 @@ class BrandingForm(forms.ModelForm):
         if cleaned.get("logo_file") and cleaned.get("remove_logo"):
             self.add_error("remove_logo", "Upload a new logo or remove it, not both.")
         return cleaned
-
-    def _plain_text(self, name: str) -> str:
-        value = self.cleaned_data[name]
-        if "\x00" in value:
-            raise ValidationError("Enter text without NUL characters.")
-        return value.strip()
 
     @property
     def changed_fields(self) -> list[str]:

@@ -6,14 +6,17 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 
 from accounts import services
 from accounts.models import Account, Install, Partner
+from connectors.forms import MAX_QUERY_LENGTH, ConsoleForm
 from connectors.models import Connector
 from connectors.spec import FieldSpec
 from connectors.templating import HOST_LABEL_MESSAGE, is_host_label, url_keys
 
 MAX_VALUE_LENGTH = 500
+DUPLICATE_EXTERNAL_ID = "An account with this external id already exists."
 
 
 class LoginForm(AuthenticationForm):
@@ -24,6 +27,22 @@ class LoginForm(AuthenticationForm):
     def clean_username(self) -> str:
         # Emails are stored lower-case (UserManager.create_user): match that at login.
         return self.cleaned_data["username"].lower()
+
+
+class AccountSearchForm(ConsoleForm):
+    """The account list's search: the name or the external id contains the text."""
+
+    q = forms.CharField(label="Search accounts", required=False, max_length=MAX_QUERY_LENGTH,
+                        widget=forms.TextInput(attrs={"type": "search",
+                                                      "placeholder": "Name or external id"}))
+
+    def filter(self, accounts: QuerySet[Account]) -> QuerySet[Account]:
+        """Apply the search when it is valid; an invalid one (too long, NUL) is ignored."""
+        self.is_valid()
+        query = self.cleaned_data.get("q", "")
+        if query:
+            accounts = accounts.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+        return accounts
 
 
 class AccountForm(forms.ModelForm):
@@ -45,12 +64,11 @@ class AccountForm(forms.ModelForm):
     def clean_external_id(self) -> str:
         external_id = self.cleaned_data["external_id"]
         if Account.objects.filter(partner=self.partner, external_id=external_id).exists():
-            raise ValidationError("An account with this external id already exists.",
-                                  code="duplicate")
+            raise ValidationError(DUPLICATE_EXTERNAL_ID, code="duplicate")
         return external_id
 
 
-class InstallForm(forms.Form):
+class InstallForm(ConsoleForm):
     """The values an install needs: every account-level field and every partner-level field
     the partner left blank in its Authentication Settings (never showing what it saved).
 
@@ -61,7 +79,6 @@ class InstallForm(forms.Form):
 
     def __init__(self, *args: Any, connector: Connector, partner: Partner,
                  install: Install | None = None, ask_name: bool = True, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.connector, self.install = connector, install
         self.asked = services.asked_fields(connector, partner)

@@ -108,16 +108,13 @@ def connect(request: HttpRequest, link: InstallLink, token: str, slug: str) -> H
     connector = next((c for c in links.offered_connectors(link) if c.slug == slug), None)
     if connector is None or link.install_id:
         return not_found(request, link, token)
-    partner = link.account.partner
-    form = services.customer_install_form(connector=connector, partner=partner)
-    if form.fields and request.POST.get("step") != "details":
-        return _details_page(request, link, token, connector, form)  # ask first
-    form = services.customer_install_form(connector=connector, partner=partner,
-                                          data=request.POST)
+    form = _customer_form(link, connector, data=request.POST)
+    if form.fields and request.POST.get("step") != "details":  # ask first
+        return _details_page(request, link, token, connector, _customer_form(link, connector))
     if not form.is_valid():
         return _details_page(request, link, token, connector, form)
-    install = services.create_install(account=link.account, connector=connector, form=form,
-                                      actor=None, link=link)
+    install = services.create_install(account=link.account, connector=connector,
+                                      values=form.field_values(), actor=None, link=link)
     response = _authenticate(request, link, install)
     if isinstance(response, services.MissingValues):
         return links.finish_link(request, link=link, install=install, outcome="error",
@@ -140,23 +137,29 @@ def reconnect(request: HttpRequest, link: InstallLink, token: str,
     if install is None or install.connector_id not in offered:
         return not_found(request, link, token)
     if request.POST.get("step") == "details":
-        form = InstallForm(request.POST, connector=install.connector,
-                           partner=link.account.partner, install=install, ask_name=False)
+        form = _customer_form(link, install.connector, install=install, data=request.POST)
         if not form.is_valid():
             return _details_page(request, link, token, install.connector, form)
         install = services.update_install_values(install=install, name=install.name,
-                                                 values=form.field_values(), actor=None)
+                                                 values=form.field_values(), actor=None,
+                                                 link=link)
     response = _authenticate(request, link, install)
     if isinstance(response, services.MissingValues):
-        form = InstallForm(connector=install.connector, partner=link.account.partner,
-                           install=install, ask_name=False)
+        form = _customer_form(link, install.connector, install=install)
         return _details_page(request, link, token, install.connector, form,
                              error=response.message if request.POST.get("step") else "")
     return response
 
 
+def _customer_form(link: InstallLink, connector: Connector, *, install: Install | None = None,
+                   data: Any = None) -> InstallForm:
+    """The values an install through this link asks the customer for (no install name)."""
+    return InstallForm(data, connector=connector, partner=link.account.partner,
+                       install=install, ask_name=False)
+
+
 def _details_page(request: HttpRequest, link: InstallLink, token: str, connector: Connector,
-                  form: Any, *, error: str = "") -> HttpResponseBase:
+                  form: InstallForm, *, error: str = "") -> HttpResponseBase:
     return page(request, link, "install/connect.html", {
         "token": token, "connector": connector, "form": form, "error": error,
     })

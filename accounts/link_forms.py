@@ -10,12 +10,13 @@ from django.core.exceptions import ValidationError
 
 from accounts.links import configured_connectors, validate_return_url
 from accounts.models import Account, Install, InstallLink
+from connectors.forms import ConsoleForm
 
 MAX_MINUTES = int(InstallLink.MAX_LIFETIME.total_seconds() // 60)
 DEFAULT_MINUTES = int(InstallLink.DEFAULT_LIFETIME.total_seconds() // 60)
 
 
-class InstallLinkForm(forms.Form):
+class InstallLinkForm(ConsoleForm):
     connectors = forms.ModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
         label="Connectors the customer may connect",
@@ -38,22 +39,20 @@ class InstallLinkForm(forms.Form):
     )
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")  # labels as the product names them, no colon
         super().__init__(*args, **kwargs)
         self.account = account
         choices = configured_connectors(account.partner).order_by("name")
         self.fields["connectors"].queryset = choices
-        self.fields["connectors"].initial = list(choices)
+        self.configured = list(choices)  # all offered, all checked at first
+        self.fields["connectors"].initial = self.configured
         self.fields["install"].queryset = (Install.objects.without_secrets()
                                            .filter(account=account).select_related("connector"))
         self.fields["install"].label_from_instance = (
             lambda install: f"{install.display_name} ({install.get_status_display()})")
 
     def clean_return_url(self) -> str:
-        url = self.cleaned_data["return_url"]
-        if "\x00" in url:
-            raise ValidationError("Enter a URL without NUL characters.")
-        return validate_return_url(url, self.account.partner)
+        # Django's CharField has already refused NUL characters and stripped the URL.
+        return validate_return_url(self.cleaned_data["return_url"], self.account.partner)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -6,34 +6,20 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import links
-from accounts.access import admin_view, get_scoped, partner_view
+from accounts.access import admin_view, get_account, get_scoped, partner_view
 from accounts.link_forms import InstallLinkForm
-from accounts.models import Account, InstallLink
-
-
-def account_url(account: Account) -> str:
-    """The account page (written alongside), or the account list while it does not exist."""
-    try:
-        return reverse("accounts:detail", args=[account.pk])
-    except NoReverseMatch:
-        return reverse("accounts:list")
-
-
-def _account(request: HttpRequest, account_id: int) -> Account:
-    return get_scoped(Account.objects.filter(partner=request.partner).select_related("partner"),
-                      request, pk=account_id)
+from accounts.models import InstallLink
 
 
 @never_cache
 @admin_view
 def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
     """The "Create install link" form; on success the URL is shown this once, never again."""
-    account = _account(request, account_id)
+    account = get_account(request, account_id)
     initial = {"install": request.GET.get("install")} if request.method == "GET" else None
     form = InstallLinkForm(request.POST or None, account=account, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -50,21 +36,20 @@ def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
             # cookie or the session store.
             return render(request, "accounts/install_links_created.html", {
                 "nav": "accounts", "account": account, "link": link,
-                "url": links.link_url(token), "account_url": account_url(account),
+                "url": links.link_url(token),
             })
-    return render(request, "accounts/install_links_new.html", {
-        "nav": "accounts", "account": account, "form": form, "account_url": account_url(account),
-    })
+    return render(request, "accounts/install_links_new.html",
+                  {"nav": "accounts", "account": account, "form": form})
 
 
 @require_POST
 @partner_view
 def link_revoke(request: HttpRequest, account_id: int, link_id: int) -> HttpResponse:
-    account = _account(request, account_id)
+    account = get_account(request, account_id)
     link = get_scoped(InstallLink.objects.filter(account=account).select_related(
         "account__partner"), request, pk=link_id)
     if links.revoke_link(link=link, actor=request.user):
         messages.success(request, "Install link revoked. It no longer opens.")
     else:
         messages.info(request, "That install link was already revoked.")
-    return redirect(account_url(account))
+    return redirect("accounts:detail", account.pk)

@@ -29,13 +29,21 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import audit
-from accounts.models import Account, AuthAttempt, Install, InstallLink, Partner, hash_token
+from accounts.models import (
+    INSTALL_SECRETS,
+    Account,
+    AuthAttempt,
+    Install,
+    InstallLink,
+    InstallQuerySet,
+    Partner,
+    hash_token,
+)
 from connectors.http import LOCAL_HOSTS
-from connectors.models import Connector
+from connectors.models import Connector, ConnectorQuerySet
 
 security_log = logging.getLogger("hatchway.security")
 
-LINK_ACTOR = "install link"
 OUTCOMES = ("connected", "cancelled", "error")
 MAX_ORIGINS = 20
 # What the browser session remembers: the link it opened last, and the last outcome.
@@ -171,7 +179,7 @@ def link_url(token: str) -> str:
     return f"{settings.PUBLIC_URL}{reverse('install:landing', args=[token])}"
 
 
-def configured_connectors(partner: Partner) -> Any:
+def configured_connectors(partner: Partner) -> ConnectorQuerySet:
     """Connectors a link may offer: active ones whose Authentication Settings are saved."""
     return Connector.objects.active().with_configured(partner).filter(is_configured=True)
 
@@ -200,7 +208,7 @@ def create_link(
         link = InstallLink.objects.create(
             account=account, token_hash=hash_token(token), install=install,
             return_url=return_url, expires_at=timezone.now() + expires_in,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=audit.as_user(actor),
         )
         link.connectors.set(connectors)
         audit.record("link.created", partner=account.partner, actor=actor,
@@ -215,7 +223,7 @@ def find_link(token: str) -> InstallLink | None:
     if not isinstance(token, str) or not TOKEN_RE.match(token):
         return None
     link = (InstallLink.objects.select_related("account__partner", "install__connector")
-            .filter(token_hash=hash_token(token)).first())
+            .defer(*INSTALL_SECRETS).filter(token_hash=hash_token(token)).first())
     if link is None:
         security_log.info("install link not found (malformed or unknown token)")
     return link
@@ -247,7 +255,7 @@ def note_opened(request: HttpRequest, link: InstallLink) -> None:
     if request.session.get(SESSION_LINK) == link.pk:
         return
     request.session[SESSION_LINK] = link.pk
-    audit.record("link.opened", partner=link.account.partner, actor_label=LINK_ACTOR,
+    audit.record("link.opened", partner=link.account.partner, actor_label=audit.LINK_ACTOR,
                  account=link.account, install=link.install, link=link.pk)
 
 
@@ -258,7 +266,7 @@ def offered_connectors(link: InstallLink) -> list[Connector]:
     return list(link.connectors.filter(retired_at__isnull=True).order_by("name"))
 
 
-def link_installs(link: InstallLink) -> Any:
+def link_installs(link: InstallLink) -> InstallQuerySet:
     """The installs a link may reach: only its own account's (and only its target, if set)."""
     installs = Install.objects.without_secrets().filter(account=link.account)
     if link.install_id:
@@ -282,7 +290,7 @@ def finish_link(
     if outcome == "connected":
         with transaction.atomic():
             InstallLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1)
-            audit.record("link.used", partner=link.account.partner, actor_label=LINK_ACTOR,
+            audit.record("link.used", partner=link.account.partner, actor_label=audit.LINK_ACTOR,
                          install=install, link=link.pk)
     request.session[SESSION_LINK] = link.pk
     request.session[SESSION_RESULT] = {
@@ -296,6 +304,5 @@ def finish_link_attempt(
     request: HttpRequest, attempt: AuthAttempt, outcome: str, message: str
 ) -> HttpResponse:
     """Called by the OAuth callback when the attempt was started through an install link."""
-    link = InstallLink.objects.select_related("account__partner").get(pk=attempt.install_link_id)
-    return finish_link(request, link=link, install=attempt.install, outcome=outcome,
-                       message=message)
+    return finish_link(request, link=attempt.install_link, install=attempt.install,
+                       outcome=outcome, message=message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -116,6 +116,10 @@ class Account(models.Model):
         return self.name
 
 
+#: The encrypted columns of an install reached through a foreign key (`defer` them).
+INSTALL_SECRETS = ("install__secret_values", "install__credentials")
+
+
 class InstallQuerySet(models.QuerySet):
     def without_secrets(self) -> InstallQuerySet:
         """For list pages: never load (or decrypt) the encrypted columns."""
@@ -123,6 +127,16 @@ class InstallQuerySet(models.QuerySet):
 
     def for_partner(self, partner: Partner) -> InstallQuerySet:
         return self.filter(account__partner=partner)
+
+    def for_update(self, *, skip_locked: bool = False) -> InstallQuerySet:
+        """Row-locked (`SELECT … FOR UPDATE`) until the transaction ends, with the account,
+        partner and connector that audit events name.
+
+        `of=("self",)`: only the install rows are locked, not the account, partner or
+        connector rows every other install shares.
+        """
+        return (self.select_related("account__partner", "connector")
+                .select_for_update(skip_locked=skip_locked, of=("self",)))
 
 
 class Install(models.Model):
@@ -171,20 +185,11 @@ class Install(models.Model):
         return self.name or str(self.connector)
 
     @property
-    def partner(self) -> Partner:
-        return self.account.partner
-
-    @property
     def credentials_unreadable(self) -> bool:
         """True when stored secrets exist but no configured key decrypts them."""
         return is_unreadable(self.credentials) or is_unreadable(self.secret_values)
 
-    def value(self, key: str) -> str:
-        """An account-level value or partner blank entered at install, secret or not."""
-        secret = self.secret_values if not is_unreadable(self.secret_values) else {}
-        return secret.get(key) or self.values.get(key) or ""
-
-    def is_expiring(self, *, now: object = None, margin: int | None = None) -> bool:
+    def is_expiring(self, *, now: datetime | None = None, margin: int | None = None) -> bool:
         """The access token expires within the refresh margin."""
         if self.expires_at is None:
             return False
@@ -227,10 +232,6 @@ class AuthAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Authentication of {self.install} at {self.created_at:%Y-%m-%d %H:%M}"
-
-    def is_usable(self, *, now: object = None) -> bool:
-        now = now or timezone.now()
-        return self.used_at is None and self.expires_at > now
 
 
 class InstallLink(models.Model):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import random
-import traceback
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,8 +30,8 @@ from django.db.models import Case, Count, F, Q, QuerySet, When
 from django.utils import timezone
 
 from accounts import audit
-from accounts.locking import row_lock_scope
-from accounts.models import Install
+from accounts.locking import in_savepoint, row_lock_scope, work_through
+from accounts.models import Install, InstallQuerySet
 from connectors.auth.base import AuthError, AuthMethod, Credentials, InvalidGrant, TransientError
 from connectors.crypto import is_unreadable
 
@@ -127,26 +126,15 @@ def ensure_fresh(install: Install) -> Install:
     return locked
 
 
-def _locked(queryset: QuerySet[Install], *, skip_locked: bool) -> Install | None:
-    # `of=("self",)`: lock the install row only, not its account or connector.
-    return (
-        queryset.select_related("connector", "account__partner")
-        .select_for_update(skip_locked=skip_locked, of=("self",))
-        .first()
-    )
+def _locked(queryset: InstallQuerySet, *, skip_locked: bool) -> Install | None:
+    return queryset.for_update(skip_locked=skip_locked).first()
 
 
 def _refresh_guarded(install: Install, now: datetime) -> str:
     """`_refresh_locked`, turning an unexpected error into a retry later (never a lost row)."""
-    try:
-        with row_lock_scope():  # a savepoint: a failed write leaves the lock usable
-            return _refresh_locked(install, now)
-    except Exception as exc:
-        # The type and the code location only: a message could quote a token or a body.
-        log.error("install %s: unexpected %s while refreshing\n%s", install.pk,
-                  type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-        install.refresh_from_db()  # drop whatever the failed attempt changed in memory
-        return _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error")
+    return in_savepoint(
+        install, lambda: _refresh_locked(install, now), what="refreshing install",
+        recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error"))
 
 
 def _refresh_locked(install: Install, now: datetime) -> str:
@@ -272,28 +260,19 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
     """Refresh due installs, one row lock at a time, until none is left (or `batch_size`).
 
     Each step claims the most urgent due row nobody else holds
-    (`ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`), so concurrent workers spread
-    over different rows instead of queueing behind each other. `should_stop` is checked
-    between installs: a stop request finishes the current one and returns.
+    (`ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`); see `locking.work_through`.
+    `should_stop` is checked between installs: a stop request finishes the current one.
     """
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
     started = clock()
-    counts: Counter[str] = Counter()
-    seen: set[int] = set()
-    while sum(counts.values()) < batch_size and not should_stop():
-        with row_lock_scope():
-            install = _claim_next(started, clock())
-            if install is None:
-                break
-            if install.pk in seen:  # an outcome that left the row due: a bug, don't spin
-                log.error("install %s is still due after this pass handled it", install.pk)
-                break
-            seen.add(install.pk)
-            at = clock()
-            # PostgreSQL re-evaluated the claim's WHERE on the locked row; check once more here.
-            outcome = _refresh_guarded(install, at) if is_due(install, at) else NOT_DUE
-        counts[outcome] += 1
-    return counts
+
+    def refresh_if_due(install: Install) -> str:
+        at = clock()
+        # PostgreSQL re-evaluated the claim's WHERE on the locked row; check once more here.
+        return _refresh_guarded(install, at) if is_due(install, at) else NOT_DUE
+
+    return work_through(lambda: _claim_next(started, clock()), refresh_if_due,
+                        batch_size=batch_size, should_stop=should_stop, what="install")
 
 
 def _claim_next(started: datetime, now: datetime) -> Install | None:

@@ -18,7 +18,6 @@ requests failed: row deleted). Every end of a row is audited; tokens never are.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
-from accounts.locking import row_lock_scope
+from accounts.locking import in_savepoint, work_through
 from accounts.models import Install, PendingRevocation
 from accounts.refresh import backoff_seconds
 from connectors.auth import build_method
@@ -89,21 +88,9 @@ def retry_revocations(*, now: datetime | None = None, batch_size: int = 1000,
     """Retry due pending revocations, one row lock at a time, until none is due (or
     `batch_size`). `should_stop` is checked between rows."""
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
-    counts: Counter[str] = Counter()
-    seen: set[int] = set()
-    while sum(counts.values()) < batch_size and not should_stop():
-        with row_lock_scope():
-            row = _claim_next(clock())
-            if row is None:
-                break
-            if row.pk in seen:  # an outcome that left the row due: a bug, don't spin
-                log.error("pending revocation %s is still due after this pass handled it",
-                          row.pk)
-                break
-            seen.add(row.pk)
-            outcome = _retry_guarded(row, clock())
-        counts[outcome] += 1
-    return counts
+    return work_through(lambda: _claim_next(clock()), lambda row: _retry_guarded(row, clock()),
+                        batch_size=batch_size, should_stop=should_stop,
+                        what="pending revocation")
 
 
 def _claim_next(now: datetime) -> PendingRevocation | None:
@@ -119,16 +106,12 @@ def _claim_next(now: datetime) -> PendingRevocation | None:
 
 def _retry_guarded(row: PendingRevocation, now: datetime) -> str:
     """`_retry_locked`, turning an unexpected error into a retry later (never a lost row)."""
-    try:
-        with row_lock_scope():  # a savepoint: a failed write leaves the lock usable
-            return _retry_locked(row, now)
-    except Exception as exc:
-        # The type and the code location only: a message could quote a token or a body.
-        log.error("pending revocation %s: unexpected %s\n%s", row.pk, type(exc).__name__,
-                  "".join(traceback.format_tb(exc.__traceback__)))
-        row.refresh_from_db()  # drop whatever the failed attempt changed in memory
+    def postpone() -> str:
         row.attempts += 1
         return _postpone(row, now, message=UNEXPECTED_MESSAGE, kind="error")
+
+    return in_savepoint(row, lambda: _retry_locked(row, now), recover=postpone,
+                        what="pending revocation")
 
 
 def _retry_locked(row: PendingRevocation, now: datetime) -> str:

@@ -26,10 +26,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -38,7 +39,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error
 
-from accounts import audit, revocation
+from accounts import audit, refresh, revocation
 from accounts.locking import row_lock_scope
 from accounts.models import Account, AuthAttempt, Install, InstallLink, Partner
 from connectors.auth import build_method
@@ -60,9 +61,7 @@ log = logging.getLogger("hatchway.auth")
 security_log = logging.getLogger("hatchway.security")
 
 TOKEN_INFO_KEY = "_token_info"
-LINK_ACTOR = "install link"
 STALE_MESSAGE = "This sign-in link is no longer valid — restart the install."
-HAS_CREDENTIALS = (Install.Status.AUTHENTICATED, Install.Status.REFRESH_FAILING)
 
 
 class MissingValues(AuthError):
@@ -126,25 +125,12 @@ def missing_fields(install: Install) -> list[FieldSpec]:
     return [f for f in install.connector.spec.fields if f.required and not values.get(f.key)]
 
 
-def _fresh(install: Install) -> Install:
-    from accounts.refresh import ensure_fresh  # refresh uses this module: import at call time
-
-    return ensure_fresh(install)
-
-
 def authorised_session(install: Install) -> requests.Session:
     """An authorised session for calling the provider's API as this install."""
-    install = _fresh(install)
+    install = refresh.ensure_fresh(install)
     if not install.credentials and install.connector.auth_type != "none":
         raise AuthError("This install is not authenticated.", kind="configuration")
     return method_for(install).session(dict(install.credentials))
-
-
-def customer_install_form(*, connector: Connector, partner: Partner, data: Any = None) -> Any:
-    """The install form for customer pages: the asked values only, no install name."""
-    from accounts.forms import InstallForm
-
-    return InstallForm(data, connector=connector, partner=partner, ask_name=False)
 
 
 # --- accounts and installs -------------------------------------------------------------
@@ -160,21 +146,19 @@ def create_account(*, partner: Partner, name: str, external_id: str, actor: Any)
     return account
 
 
-def _actor_label(link: InstallLink | None, actor_label: str = "") -> str:
-    return actor_label or (LINK_ACTOR if link else "")
+def _actor_label(link: InstallLink | None) -> str:
+    """Who acted, for the audit log, when a customer acts through an install link."""
+    return audit.LINK_ACTOR if link else ""
 
 
 def create_install(*, account: Account, connector: Connector, name: str = "",
                    values: dict[str, str] | None = None, actor: Any,
-                   link: InstallLink | None = None, form: Any = None,
-                   actor_label: str = "") -> Install:
+                   link: InstallLink | None = None) -> Install:
     """A pending install with the values it asked for (secrets encrypted).
 
     `values` are by field key; only the fields the install asks (see `asked_fields`) are
-    kept. A bound, valid InstallForm may be passed as `form` instead of name and values.
+    kept.
     """
-    if form is not None:
-        name, values = form.install_name, form.field_values()
     asked = {f.key: f for f in asked_fields(connector, account.partner)}
     entered = {k: v for k, v in (values or {}).items() if k in asked and v}
     with transaction.atomic():
@@ -182,20 +166,19 @@ def create_install(*, account: Account, connector: Connector, name: str = "",
             account=account, connector=connector, name=name,
             values={k: v for k, v in entered.items() if not asked[k].secret},
             secret_values={k: v for k, v in entered.items() if asked[k].secret},
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=audit.as_user(actor),
         )
         audit.record("install.created", partner=account.partner, actor=actor,
-                     actor_label=_actor_label(link, actor_label), install=install,
-                     fields=sorted(entered))
+                     actor_label=_actor_label(link), install=install, fields=sorted(entered))
     return install
 
 
 def update_install_values(*, install: Install, name: str, values: dict[str, str],
-                          actor: Any, actor_label: str = "") -> Install:
+                          actor: Any, link: InstallLink | None = None) -> Install:
     """Edit an install's values. A secret left out keeps its stored value."""
     asked = {f.key: f for f in asked_fields(install.connector, install.account.partner)}
     with transaction.atomic():
-        install = Install.objects.select_for_update().get(pk=install.pk)
+        install = Install.objects.for_update().get(pk=install.pk)
         plain, secret = dict(install.values), _readable(install.secret_values)
         changed = []
         for key, value in values.items():
@@ -215,7 +198,7 @@ def update_install_values(*, install: Install, name: str, values: dict[str, str]
             install.secret_values = secret
         install.save(update_fields=["name", "values", "secret_values", "updated_at"])
         audit.record("install.updated", partner=install.account.partner, actor=actor,
-                     actor_label=actor_label, install=install, fields=sorted(changed))
+                     actor_label=_actor_label(link), install=install, fields=sorted(changed))
     return install
 
 
@@ -266,7 +249,7 @@ def start_authentication(*, install: Install, request: HttpRequest, actor: Any =
         return None
     attempt = AuthAttempt(install=install, session_hash=session_hash(request, create=True),
                           install_link=link, expires_at=timezone.now() + AuthAttempt.LIFETIME,
-                          created_by=actor if getattr(actor, "is_authenticated", False) else None)
+                          created_by=audit.as_user(actor))
     try:
         with _safe_errors("Starting the sign-in"):
             url = method.begin(attempt)
@@ -307,17 +290,12 @@ def _record_success(install_id: int, method: AuthMethod, credentials: Credential
                     actor: Any, actor_label: str) -> Install:
     now = timezone.now()
     with transaction.atomic():
-        install = Install.objects.select_for_update().select_related(
-            "account__partner", "connector").get(pk=install_id)
+        install = Install.objects.for_update().get(pk=install_id)
         previous = install.status
-        values = {k: v for k, v in install.values.items() if k not in method.credential_keys}
-        values.pop(TOKEN_INFO_KEY, None)
+        _drop_entered_credentials(install, method)  # they are in the credentials now
+        install.values.pop(TOKEN_INFO_KEY, None)
         if credentials.info:
-            values[TOKEN_INFO_KEY] = credentials.info
-        if not is_unreadable(install.secret_values):
-            install.secret_values = {k: v for k, v in install.secret_values.items()
-                                     if k not in method.credential_keys}
-        install.values = values
+            install.values[TOKEN_INFO_KEY] = credentials.info
         install.credentials = credentials.data
         install.expires_at = credentials.expires_at
         install.status = Install.Status.AUTHENTICATED
@@ -333,6 +311,14 @@ def _record_success(install_id: int, method: AuthMethod, credentials: Credential
     return install
 
 
+def _drop_entered_credentials(install: Install, method: AuthMethod) -> None:
+    """Take the entered values that authenticate (api_key, basic) off the install's values."""
+    install.values = {k: v for k, v in install.values.items() if k not in method.credential_keys}
+    if not is_unreadable(install.secret_values):
+        install.secret_values = {k: v for k, v in install.secret_values.items()
+                                 if k not in method.credential_keys}
+
+
 def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, actor: Any,
                     actor_label: str, stage: str) -> None:
     """Nothing half-saved: credentials are never touched here.
@@ -342,8 +328,7 @@ def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, ac
     failed reauthentication does not break a working install).
     """
     with transaction.atomic():
-        install = Install.objects.select_for_update().select_related(
-            "account__partner", "connector").get(pk=install_id)
+        install = Install.objects.for_update().get(pk=install_id)
         partner = install.account.partner
         if isinstance(error, ConsentDenied):
             audit.record("install.cancelled", partner=partner, actor=actor,
@@ -353,16 +338,12 @@ def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, ac
                      install=install, kind=error.kind, stage=stage)
         if isinstance(error, InvalidCallback):
             return
-        if install.status not in HAS_CREDENTIALS:
+        if install.status not in refresh.REFRESHABLE:  # still working: keep its status
             install.status = Install.Status.ERROR
         install.last_error = error.message[:500]
         if error.kind == "verify_failed":
             # Rejected keys or passwords are not kept: reauthenticating asks for them again.
-            install.values = {k: v for k, v in install.values.items()
-                              if k not in method.credential_keys}
-            if not is_unreadable(install.secret_values):
-                install.secret_values = {k: v for k, v in install.secret_values.items()
-                                         if k not in method.credential_keys}
+            _drop_entered_credentials(install, method)
         install.save()
     log.info("install %s: authentication failed (%s at %s)", install_id, error.kind, stage)
 
@@ -389,7 +370,7 @@ def claim_attempt(*, state: str, request: HttpRequest) -> AuthAttempt:
     is consumed whatever the reason.
     """
     attempt = (AuthAttempt.objects.select_related("install__connector", "install__account__partner",
-                                                  "install_link")
+                                                  "install_link__account__partner")
                .filter(state=state).first())
     if attempt is None:
         security_log.warning("callback refused: unknown state")
@@ -465,7 +446,7 @@ class ConnectionCheck:
 def test_connection(*, install: Install, actor: Any) -> ConnectionCheck:
     """Run the connector's verify request with the install's (fresh) credentials."""
     try:
-        install = _fresh(install)
+        install = refresh.ensure_fresh(install)
     except AuthError as error:
         return ConnectionCheck(False, error.message)
     if install.credentials_unreadable:
@@ -491,8 +472,7 @@ test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest t
 
 def _record_verify(install_id: int, error: AuthError | None, *, actor: Any) -> None:
     with transaction.atomic():
-        install = Install.objects.select_for_update().select_related("account__partner",
-                                                                     "connector").get(pk=install_id)
+        install = Install.objects.for_update().get(pk=install_id)
         partner = install.account.partner
         if error is None:
             if install.status == Install.Status.ERROR:
@@ -507,41 +487,45 @@ def _record_verify(install_id: int, error: AuthError | None, *, actor: Any) -> N
                      kind=error.kind)
 
 
-def _revoke(install: Install) -> tuple[str, TransientError | None]:
-    """Ask the provider to revoke (RFC 7009). Outcome word for the audit log and message,
-    and the error when the provider was unavailable (the revocation is then retried)."""
+def _revoke(install: Install) -> tuple[str, Callable[..., object] | None]:
+    """Ask the provider to revoke (RFC 7009). Returns the outcome word for the audit log
+    and the message and, when the provider was unavailable, the call (still wanting the
+    actor) that keeps what revoking needs, encrypted, for `refresh_tokens` to retry."""
     if install.credentials_unreadable or not install.credentials:
         return "nothing_to_revoke", None
     method = method_for(install)
-    if not getattr(method.spec.auth, "revoke_url", ""):
+    if not method.spec.auth.revoke_url:
         return "not_supported", None
     try:
         with _safe_errors("The revocation"):
             method.revoke(dict(install.credentials))
     except TransientError as error:
-        return "unavailable", error
+        return "unavailable", partial(
+            revocation.schedule, install=install, error=error, values=method.context.values,
+            credentials=method.revocation_credentials(dict(install.credentials)))
     except AuthError:
         return "failed", None
     return "revoked", None
 
 
-def _keep_for_retry(install: Install, error: TransientError, *, actor: Any) -> None:
-    """The provider is down: keep what revoking needs (encrypted) for `refresh_tokens`.
+def _revoke_then(install: Install, finish: Callable[[Install, str], None], *,
+                 actor: Any) -> str:
+    """Revoke where possible, then `finish(locked install, outcome)` in one transaction.
 
-    `install` is the locked row: a token refreshed since the failed request is the live one.
+    The install's row stays locked for the whole revocation (see accounts/locking.py), so
+    no worker rotates the token between the revocation and `finish`. A revocation the
+    provider could not take now is kept, in the same transaction, to be retried.
     """
-    if install.credentials_unreadable or not install.credentials:
-        return
-    credentials = method_for(install).revocation_credentials(dict(install.credentials))
-    revocation.schedule(install=install, credentials=credentials, values=merged_values(install),
-                        error=error, actor=actor)
-
-
-def _locked_for_revocation(install: Install) -> Install | None:
-    """The install's row, locked for the whole revocation (see accounts/locking.py): no
-    worker can rotate the token between the revocation and the deletion."""
-    return (Install.objects.select_for_update().select_related("account__partner", "connector")
-            .filter(pk=install.pk).first())
+    with row_lock_scope():
+        locked = Install.objects.for_update().filter(pk=install.pk).first()
+        if locked is None:  # deleted meanwhile
+            return "nothing_to_revoke"
+        outcome, keep_for_retry = _revoke(locked)
+        with transaction.atomic():
+            if keep_for_retry is not None:
+                keep_for_retry(actor=actor)
+            finish(locked, outcome)
+    return outcome
 
 
 def deauthenticate(*, install: Install, actor: Any) -> str:
@@ -551,25 +535,19 @@ def deauthenticate(*, install: Install, actor: Any) -> str:
     "revoked", "not_supported", "unavailable" (retried later by `refresh_tokens`), "failed"
     or "nothing_to_revoke".
     """
-    with row_lock_scope():
-        locked = _locked_for_revocation(install)
-        if locked is None:  # deleted meanwhile
-            return "nothing_to_revoke"
-        outcome, outage = _revoke(locked)
-        with transaction.atomic():
-            if outage is not None:
-                _keep_for_retry(locked, outage, actor=actor)
-            locked.credentials = {}
-            locked.expires_at = None
-            locked.status = Install.Status.DEAUTHENTICATED
-            locked.last_error = ""
-            locked.refresh_failures = 0
-            locked.next_refresh_at = None
-            locked.values = {k: v for k, v in locked.values.items() if k != TOKEN_INFO_KEY}
-            locked.save()
-            audit.record("install.deauthenticated", partner=locked.account.partner,
-                         actor=actor, install=locked, revocation=outcome)
-    return outcome
+    def clear_credentials(locked: Install, outcome: str) -> None:
+        locked.credentials = {}
+        locked.expires_at = None
+        locked.status = Install.Status.DEAUTHENTICATED
+        locked.last_error = ""
+        locked.refresh_failures = 0
+        locked.next_refresh_at = None
+        locked.values = {k: v for k, v in locked.values.items() if k != TOKEN_INFO_KEY}
+        locked.save()
+        audit.record("install.deauthenticated", partner=locked.account.partner,
+                     actor=actor, install=locked, revocation=outcome)
+
+    return _revoke_then(install, clear_credentials, actor=actor)
 
 
 def delete_install(*, install: Install, actor: Any) -> str:
@@ -578,16 +556,10 @@ def delete_install(*, install: Install, actor: Any) -> str:
     A revocation the provider could not take now is kept and retried after the install is
     gone (its pending row then names no install).
     """
-    with row_lock_scope():
-        locked = _locked_for_revocation(install)
-        if locked is None:  # deleted meanwhile
-            return "nothing_to_revoke"
-        outcome, outage = _revoke(locked)
-        with transaction.atomic():
-            if outage is not None:
-                _keep_for_retry(locked, outage, actor=actor)
-            audit.record("install.deleted", partner=locked.account.partner, actor=actor,
-                         account=locked.account, connector=locked.connector,
-                         install_id=locked.pk, revocation=outcome)
-            locked.delete()
-    return outcome
+    def delete(locked: Install, outcome: str) -> None:
+        audit.record("install.deleted", partner=locked.account.partner, actor=actor,
+                     account=locked.account, connector=locked.connector,
+                     install_id=locked.pk, revocation=outcome)
+        locked.delete()
+
+    return _revoke_then(install, delete, actor=actor)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,14 +24,17 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import refresh, services
-from accounts.access import admin_view, get_scoped, partner_view, security_log
-from accounts.forms import AccountForm, InstallForm
+from accounts.access import admin_view, get_account, get_scoped, partner_view, security_log
+from accounts.forms import DUPLICATE_EXTERNAL_ID, AccountForm, AccountSearchForm, InstallForm
+from accounts.links import finish_link_attempt
 from accounts.models import Account, AuditEvent, Install
 from connectors.auth.base import AuthError, InvalidCallback
+from connectors.forms import ConnectorSearchForm
 from connectors.models import Connector
 
 PAGE_SIZE = 25
 CONNECTOR_PAGE_SIZE = 30
+ATTENTION_PAGE_SIZE = 50
 AUDIT_ROWS = 20
 
 
@@ -41,14 +44,13 @@ AUDIT_ROWS = 20
 @partner_view
 def account_list(request: HttpRequest) -> HttpResponse:
     """Accounts, searchable by name or external id."""
-    query = request.GET.get("q", "").strip()[:200]
-    accounts = Account.objects.filter(partner=request.partner).annotate(
-        install_count=Count("installs")).order_by("name", "pk")
-    if query:
-        accounts = accounts.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+    form = AccountSearchForm(request.GET)
+    accounts = form.filter(Account.objects.filter(partner=request.partner).annotate(
+        install_count=Count("installs")).order_by("name", "pk"))
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "accounts/account_list.html",
-                  {"page": page, "query": query, "nav": "accounts"})
+    return render(request, "accounts/account_list.html", {
+        "page": page, "form": form, "query": form.cleaned_data.get("q", ""), "nav": "accounts",
+    })
 
 
 @admin_view
@@ -60,21 +62,17 @@ def account_create(request: HttpRequest) -> HttpResponse:
             account = services.create_account(partner=request.partner, actor=request.user,
                                               **form.cleaned_data)
         except services.DuplicateExternalId:
-            form.add_error("external_id", "An account with this external id already exists.")
+            form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # created meanwhile
         else:
             messages.success(request, f"Account “{account.name}” created.")
             return redirect("accounts:detail", account.pk)
     return render(request, "accounts/account_form.html", {"form": form, "nav": "accounts"})
 
 
-def _account(request: HttpRequest, account_id: int) -> Account:
-    return get_scoped(Account.objects.filter(partner=request.partner), request, pk=account_id)
-
-
 @partner_view
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     """The account's installs with their status (nothing decrypted) and its recent events."""
-    account = _account(request, account_id)
+    account = get_account(request, account_id)
     installs = account.installs.without_secrets().select_related("connector")
     attention = bool(request.GET.get("attention"))
     if attention:  # "installs needing attention": due, refresh failing, reauth required
@@ -93,21 +91,19 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 @admin_view
 def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
     """"Install connector": choose from the library (active connectors, searchable)."""
-    account = _account(request, account_id)
-    query = request.GET.get("q", "").strip()[:200]
-    connectors = (Connector.objects.active().with_configured(request.partner)
-                  .only("slug", "name", "description", "auth_type"))
-    if query:
-        connectors = connectors.filter(search_text__contains=query.lower())
+    account = get_account(request, account_id)
+    form = ConnectorSearchForm(request.GET)
+    connectors = form.filter(Connector.objects.active().with_configured(request.partner)
+                             .only("slug", "name", "description", "auth_type"))
     page = Paginator(connectors, CONNECTOR_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "accounts/install_pick.html",
-                  {"account": account, "page": page, "query": query, "nav": "accounts"})
+                  {"account": account, "page": page, "form": form, "nav": "accounts"})
 
 
 @sensitive_post_parameters()
 @admin_view
 def install_new(request: HttpRequest, account_id: int, slug: str) -> HttpResponse:
-    account = _account(request, account_id)
+    account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=connector, partner=request.partner)
@@ -139,7 +135,6 @@ def install_url(install: Install, action: str = "") -> str:
 @partner_view
 def install_detail(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
     install = _install(request, account_id, install_id)
-    spec = install.connector.spec
     # Which secrets are set (values are never shown). API key and basic values move into
     # the credentials once authenticated, so those count as set too.
     secret_keys = set(install.secret_values) | set(install.credentials)
@@ -152,8 +147,7 @@ def install_detail(request: HttpRequest, account_id: int, install_id: int) -> Ht
     return render(request, "accounts/install_detail.html", {
         "install": install, "account": install.account, "fields": fields, "events": events,
         "token_info": install.values.get(services.TOKEN_INFO_KEY, {}),
-        "has_credentials": bool(install.credentials),
-        "has_verify": spec.verify_request is not None, "nav": "accounts",
+        "has_credentials": bool(install.credentials), "nav": "accounts",
     })
 
 
@@ -260,7 +254,7 @@ def needs_attention(request: HttpRequest) -> HttpResponse:
                                      group=group or None)
     return render(request, "accounts/needs_attention.html", {
         "nav": "attention",
-        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "page": Paginator(rows, ATTENTION_PAGE_SIZE).get_page(request.GET.get("page")),
         "counts": refresh.attention_counts(installs, now=now),
         "show": group,
         "now": now,
@@ -310,8 +304,10 @@ def no_referrer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     return wrapper
 
 
-def _invalid(request: HttpRequest, reason: str) -> HttpResponse:
-    security_log.warning("callback refused: %s", reason)
+def _invalid(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """The 400 page for a callback refused before any token request (`reason` is logged)."""
+    if reason:
+        security_log.warning("callback refused: %s", reason)
     return render(request, "callback/invalid.html",
                   {"message": services.STALE_MESSAGE}, status=400)
 
@@ -335,13 +331,10 @@ def callback(request: HttpRequest) -> HttpResponse:
         return _invalid(request, "no state")
     try:
         attempt = services.claim_attempt(state=params["state"], request=request)
-    except InvalidCallback:
-        return render(request, "callback/invalid.html",
-                      {"message": services.STALE_MESSAGE}, status=400)
+    except InvalidCallback:  # claim_attempt logged why
+        return _invalid(request)
     outcome = services.finish_callback(attempt=attempt, params=params)
-    if attempt.install_link_id:
-        from accounts.links import finish_link_attempt  # the install link pages' own result
-
+    if attempt.install_link_id:  # a customer's sign-in: the install link pages' result
         return finish_link_attempt(request, attempt, outcome.outcome, outcome.message)
     return _console_outcome(request, outcome)
 

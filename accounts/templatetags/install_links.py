@@ -7,15 +7,15 @@ from typing import Any
 from django import template
 
 from accounts.links import state_label
-from accounts.models import Account
+from accounts.models import INSTALL_SECRETS, Account
 
 register = template.Library()
 
 
 @register.inclusion_tag("accounts/install_links_list.html", takes_context=True)
 def install_links(context: dict[str, Any], account: Account) -> dict[str, Any]:
-    rows = [{"link": link, "state": state_label(link)}
-            for link in account.install_links.select_related("install__connector", "created_by")
-            .prefetch_related("connectors")]
+    found = (account.install_links.select_related("install__connector", "created_by")
+             .defer(*INSTALL_SECRETS).prefetch_related("connectors"))
+    rows = [{"link": link, "state": state_label(link)} for link in found]
     return {"account": account, "rows": rows, "membership": context.get("membership"),
             "csrf_token": context.get("csrf_token")}

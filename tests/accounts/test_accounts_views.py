@@ -56,6 +56,15 @@ def test_account_list_searches_and_paginates(admin_client, partner, other_partne
     assert 'aria-current="page">Accounts' in html
 
 
+@pytest.mark.parametrize("query", ["nul\x00byte", "x" * 5000])
+def test_hostile_searches_are_ignored_not_an_error(admin_client, account, helpdesk, query):
+    """A NUL byte (which PostgreSQL refuses) or an overlong search lists everything: no 500."""
+    accounts = admin_client.get("/accounts/", {"q": query})
+    assert accounts.status_code == 200 and "Initech" in accounts.content.decode()
+    picker = admin_client.get(f"/accounts/{account.pk}/install/", {"q": query})
+    assert picker.status_code == 200 and "Helpdesk" in picker.content.decode()
+
+
 def test_create_account_and_duplicate_external_id(admin_client, partner, other_partner):
     """"New account" creates it; a duplicate external id is a friendly field error."""
     Account.objects.create(partner=other_partner, name="Elsewhere", external_id="cust-9")

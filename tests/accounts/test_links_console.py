@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts import links
 from accounts.models import AuditEvent, Install, InstallLink, Membership, hash_token
+from connectors.crypto import EncryptedJSONField
 from tests.install.helpers import account, connector, make_link
 
 
@@ -38,6 +39,13 @@ def test_form_offers_configured_connectors_checked(admin_client, acct, crm, part
     assert re.search(rf'value="{crm.pk}"[^>]*checked|checked[^>]*value="{crm.pk}"', html)
     assert "Not Set Up" not in html
     assert 'value="60"' in html
+
+
+def test_form_says_when_no_connector_is_configured(admin_client, acct):
+    """With no Authentication Settings saved, the form says what to do instead of a list."""
+    connector("not-set-up", "Not Set Up")
+    html = admin_client.get(create_url(acct)).content.decode()
+    assert "No connector is configured yet" in html and "Not Set Up" not in html
 
 
 def test_create_shows_the_url_once(admin_client, acct, crm):
@@ -100,6 +108,22 @@ def test_create_reconnect_link(admin_client, acct, crm):
     install = Install.objects.create(account=acct, connector=crm)
     admin_client.post(create_url(acct), {"expires_minutes": "60", "install": install.pk})
     assert InstallLink.objects.get().install == install
+
+
+def test_pages_showing_a_reconnect_link_decrypt_nothing(admin_client, client, acct, crm,
+                                                       monkeypatch):
+    """The account page and the customer's landing page never load the install's secrets."""
+    install = Install.objects.create(account=acct, connector=crm,
+                                     credentials={"access_token": "fake-token-123"})
+    _link, token = make_link(acct, [crm], install=install)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an encrypted column was loaded")
+
+    monkeypatch.setattr(EncryptedJSONField, "from_db_value", refuse)
+    assert "Reconnect" in admin_client.get(reverse("accounts:detail", args=[acct.pk])
+                                           ).content.decode()
+    assert "Reconnect" in client.get(reverse("install:landing", args=[token])).content.decode()
 
 
 def test_create_refuses_other_accounts_install(admin_client, acct, crm, partner):

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import links
-from accounts.models import Account, InstallLink
-
-MAX_MINUTES = int(InstallLink.MAX_LIFETIME.total_seconds() // 60)
+from accounts.link_forms import DEFAULT_MINUTES, MAX_MINUTES
+from accounts.models import Account
+from connectors.models import Connector
 
 
 class Command(BaseCommand):
@@ -24,9 +24,9 @@ class Command(BaseCommand):
                             help="The partner, when the external id exists at several.")
         parser.add_argument("--connector", metavar="SLUG", action="append", default=[],
                             help="Offer this connector (repeat for several).")
-        parser.add_argument("--expires", metavar="MINUTES", type=int, default=60,
-                            help=f"Minutes until the link expires (default 60, at most "
-                                 f"{MAX_MINUTES}).")
+        parser.add_argument("--expires", metavar="MINUTES", type=int, default=DEFAULT_MINUTES,
+                            help=f"Minutes until the link expires (default {DEFAULT_MINUTES}, "
+                                 f"at most {MAX_MINUTES}).")
         parser.add_argument("--return-url", default="",
                             help="Where customers go afterwards (must be an allowed return URL).")
 
@@ -60,7 +60,7 @@ class Command(BaseCommand):
                                "choose one with --partner SLUG.")
         return found[0]
 
-    def _connectors(self, account: Account, slugs: list[str]) -> list:
+    def _connectors(self, account: Account, slugs: list[str]) -> list[Connector]:
         configured = {c.slug: c for c in links.configured_connectors(account.partner)}
         if not slugs:
             if not configured:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Membership, Partner, User
 from connectors.models import Connector, PartnerAuthSettings
+from connectors.services import callback_url
 
 DEMO_EMAIL = "admin@demo.example"
 SANDBOX_USER = "demo-user"
@@ -61,7 +62,7 @@ class Command(BaseCommand):
         if not SandboxUser.objects.filter(username=SANDBOX_USER).exists():
             services.create_user(username=SANDBOX_USER, password=SANDBOX_PASSWORD,
                                  api_key=SANDBOX_API_KEY)
-        callback = f"{settings.PUBLIC_URL}/connectors/callback"
+        callback = callback_url()
         for slug, kind, id_key, secret_key in (
             ("sandbox-oauth2", "oauth2", "client_id", "client_secret"),
             ("sandbox-client-credentials", "oauth2", "client_id", "client_secret"),

@@ -10,17 +10,16 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account, AuditEvent, AuthAttempt, Install
-from tests.conftest import make_connector
-from tests.fake_provider import FakeProvider, install_fake
+from tests.fake_provider import HOST, FakeProvider, install_fake
 from tests.install_helpers import (
     authenticate,
     consent,
+    fake_oauth1_connector,
     install_path,
     new_install,
     path_and_query,
     query,
     sandbox_oauth1,
-    save_settings,
 )
 
 
@@ -115,8 +114,6 @@ def test_replayed_callback_is_refused(admin_client, install, sandbox_transport):
     assert access_token_requests(sandbox_transport) == 1
 
 
-FAKE = "https://provider.localhost"
-
 
 @pytest.fixture
 def fake(monkeypatch) -> FakeProvider:
@@ -125,21 +122,12 @@ def fake(monkeypatch) -> FakeProvider:
 
 @pytest.fixture
 def fake_install(account) -> Install:
-    connector = make_connector("fake-oauth1", {
-        "name": "Fake OAuth1", "description": "d",
-        "auth": {"type": "oauth1", "request_token_url": f"{FAKE}/request_token",
-                 "authorize_url": f"{FAKE}/authorize", "access_token_url": f"{FAKE}/access_token"},
-        "fields": [{"key": "consumer_key", "label": "Consumer Key"},
-                   {"key": "consumer_secret", "label": "Consumer Secret", "secret": True}],
-    })
-    save_settings(account.partner, connector, {"consumer_key": "fake-consumer-key"},
-                  {"consumer_secret": "fake-consumer-secret-123"})
-    return new_install(account, connector)
+    return new_install(account, fake_oauth1_connector(account.partner))
 
 
 def test_unconfirmed_callback_aborts_before_any_redirect(admin_client, fake, fake_install):
     """oauth_callback_confirmed missing → no redirect to the provider, status Error, no attempt."""
-    fake.add("POST", f"{FAKE}/request_token", text="oauth_token=t&oauth_token_secret=s")
+    fake.add("POST", f"{HOST}/request_token", text="oauth_token=t&oauth_token_secret=s")
     response = admin_client.post(install_path(fake_install, "authenticate"),
                                  follow=True)
     assert response.redirect_chain[-1][0] == install_path(fake_install)
@@ -151,9 +139,9 @@ def test_unconfirmed_callback_aborts_before_any_redirect(admin_client, fake, fak
 
 def test_access_token_failure_deletes_the_request_token_secret(admin_client, fake, fake_install):
     """Access token exchange fails → error page, attempt secret deleted, nothing stored."""
-    fake.add("POST", f"{FAKE}/request_token",
+    fake.add("POST", f"{HOST}/request_token",
              text="oauth_token=fake-rt&oauth_token_secret=fake-rts&oauth_callback_confirmed=true")
-    fake.add("POST", f"{FAKE}/access_token", status=401, text="oauth_problem=nope")
+    fake.add("POST", f"{HOST}/access_token", status=401, text="oauth_problem=nope")
     url = authenticate(admin_client, fake_install)
     state = AuthAttempt.objects.get().state
     assert query(url)["oauth_token"] == "fake-rt"

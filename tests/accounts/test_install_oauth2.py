@@ -12,17 +12,18 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from accounts.models import Account, AuditEvent, AuthAttempt, Install
-from tests.conftest import client_for, make_connector
-from tests.fake_provider import FakeProvider, install_fake
+from tests.conftest import client_for
+from tests.fake_provider import HOST, FakeProvider, install_fake
 from tests.install_helpers import (
+    CLIENT_SECRET,
     authenticate,
     consent,
+    fake_oauth2_connector,
     install_path,
     new_install,
     path_and_query,
     query,
     sandbox_oauth2,
-    save_settings,
 )
 
 STALE = "This sign-in link is no longer valid — restart the install"
@@ -229,8 +230,6 @@ def test_provider_errors_show_an_escaped_description(admin_client, install, erro
 
 # --- token endpoint failures (fake provider) -------------------------------------------
 
-FAKE_BASE = "https://provider.localhost"
-
 
 @pytest.fixture
 def fake(monkeypatch) -> FakeProvider:
@@ -239,16 +238,7 @@ def fake(monkeypatch) -> FakeProvider:
 
 @pytest.fixture
 def fake_install(account) -> Install:
-    connector = make_connector("fake-oauth", {
-        "name": "Fake OAuth", "description": "A fake OAuth 2.0 provider.",
-        "auth": {"type": "oauth2", "authorize_url": f"{FAKE_BASE}/authorize",
-                 "token_url": f"{FAKE_BASE}/token", "revoke_url": f"{FAKE_BASE}/revoke"},
-        "fields": [{"key": "client_id", "label": "Client ID"},
-                   {"key": "client_secret", "label": "Client Secret", "secret": True}],
-    })
-    save_settings(account.partner, connector, {"client_id": "fake-client-id"},
-                  {"client_secret": "fake-client-secret-123"})
-    return new_install(account, connector)
+    return new_install(account, fake_oauth2_connector(account.partner))
 
 
 @pytest.mark.parametrize("canned, message", [
@@ -260,13 +250,13 @@ def fake_install(account) -> Install:
 def test_token_endpoint_failures_leave_nothing_half_saved(admin_client, fake, fake_install,
                                                           canned, message):
     """invalid_grant, 5xx, non-JSON, no access_token: error page, status Error, no credentials."""
-    fake.add("POST", f"{FAKE_BASE}/token", **canned)
+    fake.add("POST", f"{HOST}/token", **canned)
     state = query(authenticate(admin_client, fake_install))["state"]
     response = admin_client.get("/connectors/callback", {"code": "fake-code-1", "state": state})
     html = response.content.decode()
     assert response.status_code == 200
     assert "Sign-in failed" in html and message in html
-    assert "fake-client-secret-123" not in html and "fake-code-1" not in html
+    assert CLIENT_SECRET not in html and "fake-code-1" not in html
     fake_install.refresh_from_db()
     assert fake_install.status == Install.Status.ERROR
     assert message in fake_install.last_error
@@ -279,7 +269,7 @@ def test_token_endpoint_timeout_offers_a_retry(admin_client, fake, fake_install)
     """A timeout: error page with "Try again", nothing stored."""
     import requests
 
-    fake.add("POST", f"{FAKE_BASE}/token", raises=requests.Timeout("slow"))
+    fake.add("POST", f"{HOST}/token", raises=requests.Timeout("slow"))
     state = query(authenticate(admin_client, fake_install))["state"]
     html = admin_client.get("/connectors/callback",
                             {"code": "fake-code-1", "state": state}).content.decode()
@@ -294,7 +284,7 @@ def test_failed_reauthentication_keeps_working_credentials(admin_client, fake, f
     fake_install.refresh_from_db()
     fake_install.credentials = {"access_token": "fake-old-access"}
     fake_install.save()
-    fake.add("POST", f"{FAKE_BASE}/token", status=500)
+    fake.add("POST", f"{HOST}/token", status=500)
     state = query(authenticate(admin_client, fake_install))["state"]
     admin_client.get("/connectors/callback", {"code": "fake-code-1", "state": state})
     fake_install.refresh_from_db()
@@ -346,7 +336,7 @@ def test_deauthenticate_deletes_locally_when_the_provider_is_down(admin_client, 
     fake_install.credentials = {"access_token": "fake-access", "refresh_token": "fake-refresh"}
     fake_install.status = Install.Status.AUTHENTICATED
     fake_install.save()
-    fake.add("POST", f"{FAKE_BASE}/revoke", status=503)
+    fake.add("POST", f"{HOST}/revoke", status=503)
     response = admin_client.post(install_path(fake_install, "deauthenticate"),
                                  follow=True)
     assert "could not be reached" in response.content.decode()

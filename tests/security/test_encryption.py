@@ -8,8 +8,7 @@ import pytest
 
 from accounts.models import AuditEvent, Install
 from tests.conftest import raw_value, write_raw_value
-from tests.install_helpers import install_path
-from tests.security.conftest import fake_oauth2_connector
+from tests.install_helpers import fake_oauth2_connector, install_path
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from django.utils import timezone
 from accounts.models import AuthAttempt, Install
 from tests.conftest import client_for, raw_value
 from tests.fake_provider import HOST
-from tests.install_helpers import authenticate
-from tests.security.conftest import CONSUMER_SECRET
+from tests.install_helpers import CONSUMER_SECRET, authenticate
 
 REQUEST_TOKEN = (
     "oauth_token=fake-rt&oauth_token_secret=fake-rt-secret-9&oauth_callback_confirmed=true")

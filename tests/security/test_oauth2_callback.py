@@ -15,8 +15,15 @@ from accounts.models import AuthAttempt, Install
 from connectors.auth.base import InvalidCallback
 from tests.conftest import client_for
 from tests.fake_provider import HOST
-from tests.install_helpers import authenticate, install_path, new_install, query
-from tests.security.conftest import CLIENT_SECRET, TOKEN_JSON, TOKEN_URL
+from tests.install_helpers import (
+    CLIENT_SECRET,
+    TOKEN_JSON,
+    TOKEN_URL,
+    authenticate,
+    install_path,
+    new_install,
+    query,
+)
 
 CALLBACK = "/connectors/callback"
 

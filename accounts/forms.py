@@ -1,6 +1,7 @@
+"""Console forms of the accounts layer: login, account search, new account."""
+
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
@@ -8,14 +9,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
-from accounts import services
-from accounts.models import Account, Install, Partner
-from connectors.forms import MAX_QUERY_LENGTH, ConsoleForm
-from connectors.models import Connector
-from connectors.spec import FieldSpec
-from connectors.templating import HOST_LABEL_MESSAGE, is_host_label, url_keys
+from accounts.models import Account, Partner
+from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 
-MAX_VALUE_LENGTH = 500
 DUPLICATE_EXTERNAL_ID = "An account with this external id already exists."
 
 
@@ -66,69 +62,3 @@ class AccountForm(forms.ModelForm):
         if Account.objects.filter(partner=self.partner, external_id=external_id).exists():
             raise ValidationError(DUPLICATE_EXTERNAL_ID, code="duplicate")
         return external_id
-
-
-class InstallForm(ConsoleForm):
-    """The values an install needs: every account-level field and every partner-level field
-    the partner left blank in its Authentication Settings (never showing what it saved).
-
-    Secret fields are password inputs that never render a value. With `install` the form
-    edits that install's values: a secret left blank keeps the stored value. Values that
-    go into a URL must be a plain host label (see connectors/templating.py).
-    """
-
-    def __init__(self, *args: Any, connector: Connector, partner: Partner,
-                 install: Install | None = None, ask_name: bool = True, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.connector, self.install = connector, install
-        self.asked = services.asked_fields(connector, partner)
-        self.url_keys = url_keys(connector.spec)
-        if ask_name:
-            self.fields["install_name"] = forms.CharField(
-                label="Name", max_length=200, required=False,
-                initial=install.name if install else "",
-                help_text="Optional: tells several installs of the same connector apart.")
-        stored = set(install.secret_values) if install else set()
-        for spec_field in self.asked:
-            self.fields[spec_field.key] = self._form_field(spec_field, spec_field.key in stored)
-
-    def _form_field(self, spec_field: FieldSpec, stored: bool) -> forms.CharField:
-        help_text = spec_field.help
-        if spec_field.secret:
-            widget: forms.Widget = forms.PasswordInput(render_value=False,
-                                                       attrs={"autocomplete": "new-password"})
-            if stored:
-                help_text = f"{help_text} A value is saved; leave blank to keep it.".strip()
-        else:
-            widget = forms.TextInput(attrs={"autocomplete": "off"})
-        initial = "" if spec_field.secret or not self.install else self.install.values.get(
-            spec_field.key, "")
-        # Editing: secrets are optional (blank keeps the stored value).
-        required = spec_field.required and not (self.install and spec_field.secret)
-        return forms.CharField(label=spec_field.label, help_text=help_text, required=required,
-                               max_length=MAX_VALUE_LENGTH, widget=widget, initial=initial)
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        for spec_field in self.asked:
-            value = cleaned.get(spec_field.key)
-            if not value:
-                continue
-            if spec_field.pattern and not re.fullmatch(spec_field.pattern, value):
-                self.add_error(spec_field.key, f"Enter a valid {spec_field.label}.")
-            elif spec_field.key in self.url_keys and not is_host_label(value):
-                self.add_error(spec_field.key, HOST_LABEL_MESSAGE)
-        return cleaned
-
-    @property
-    def install_name(self) -> str:
-        return self.cleaned_data.get("install_name", "")
-
-    def field_values(self) -> dict[str, str]:
-        """The entered values by field key (blank secrets left out: they keep what is stored)."""
-        values = {}
-        for spec_field in self.asked:
-            value = self.cleaned_data.get(spec_field.key, "")
-            if value or not spec_field.secret:
-                values[spec_field.key] = value
-        return values

@@ -225,8 +225,9 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
            direct: list[str], log: Path) -> None:
     from django.db.models import Count
 
-    from accounts import refresh
-    from accounts.models import AuditEvent, Install
+    from audit.models import AuditEvent
+    from installs import refresh
+    from installs.models import Install
     from sandbox import services as sandbox
     from tests.refresh.seed import accepted_count
 

@@ -61,7 +61,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "core",
     "accounts",
+    "audit",
     "connectors",
+    "installs",
+    "links",
 ]
 if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
@@ -168,6 +171,10 @@ CONTENT_SECURITY_POLICY = {
 
 # Outbound HTTP to third parties (connectors/http.py).
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=10.0)
+
+# How a sign-in started from an install link ends: the link's result page. The OAuth
+# callback (installs/) sits below the install link pages (links/), so it names them here.
+LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
 
 # Token refresh: installs whose access token expires within this many seconds are due.
 TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=600)

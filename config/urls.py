@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.forms import LoginForm
+from installs import callback
 
 admin.site.site_header = "Hatchway support"
 admin.site.site_title = "Hatchway support"
@@ -14,9 +15,12 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm,
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The one callback URL of every connector (see connectors.services.callback_url).
+    path("connectors/callback", callback.callback, name="callback"),
     path("connectors/", include("connectors.urls")),
-    path("accounts/", include("accounts.urls")),
-    path("install/", include("accounts.install_urls")),
+    path("accounts/", include("installs.urls")),
+    path("accounts/", include("links.urls")),
+    path("install/", include("links.customer_urls")),
     path("admin/", admin.site.urls),
 ]
 

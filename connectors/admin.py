@@ -14,28 +14,8 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from connectors.crypto import is_unreadable
 from connectors.models import Category, Connector, PartnerAuthSettings
-
-
-def secret_summary(value: Any) -> str:
-    """'consumer_secret: set, other: not set' -- the names in an encrypted dict, never values."""
-    if is_unreadable(value):
-        return "unreadable (no configured key decrypts it)"
-    if not value:
-        return "nothing stored"
-    return ", ".join(f"{key}: {'set' if item else 'not set'}" for key, item in sorted(
-        value.items()))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable (and, with the permission, deletable) but never added or edited here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from core.admin import ReadOnlyAdmin, secret_summary
 
 
 @admin.register(Category)

@@ -9,24 +9,16 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from connectors.crypto import is_unreadable
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec, FieldSpec
+from core.fields import is_unreadable
+from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 
 # Longer than any real key or secret; keeps hostile input a field error, not a 500.
 MAX_VALUE_LENGTH = 2000
-MAX_QUERY_LENGTH = 200
 
 STATUS_CHOICES = [("", "Any status"), ("configured", "Configured"),
                   ("setup_required", "Setup Required")]
-
-
-class ConsoleForm(forms.Form):
-    """Labels exactly as the product names them: no trailing colon."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
 
 
 class ConnectorSearchForm(ConsoleForm):

@@ -9,8 +9,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 
 from connectors.auth import AUTH_METHODS
-from connectors.crypto import EncryptedJSONField
 from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec
+from core.fields import EncryptedJSONField
 
 
 class Category(models.Model):

@@ -2,55 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit
 from accounts.models import Partner, User
-from connectors.crypto import is_unreadable
+from audit import events as audit
 from connectors.forms import clear_name
 from connectors.models import Connector, PartnerAuthSettings
+from connectors.spec import FieldSpec
+from core.fields import is_unreadable
 
 
 def callback_url() -> str:
-    """The one callback URL of every connector, built from PUBLIC_URL (never the Host header)."""
-    return f"{settings.PUBLIC_URL}/connectors/callback"
+    """The one callback URL of every connector, built from PUBLIC_URL (never the Host header).
 
-
-def _apply(connector: Connector, stored: PartnerAuthSettings, cleaned: dict[str, Any]
-           ) -> list[str]:
-    """Merge cleaned form data into `stored`; return the names of the fields that changed.
-
-    A blank secret keeps the stored one; only its "Clear" checkbox removes it. A secret
-    column no key decrypts is replaced only when a secret is entered or cleared.
+    The view behind it is the sign-in flow's (installs); it is found by its URL name.
     """
-    values = dict(stored.values)
-    unreadable = is_unreadable(stored.secret_values)
-    secrets = {} if unreadable else dict(stored.secret_values)
+    return f"{settings.PUBLIC_URL}{reverse('callback')}"
+
+
+@dataclass
+class Entered:
+    """Stored values after an edit, and the names of the fields that changed."""
+
+    values: dict[str, Any]
+    secret_values: Any
+    changed: list[str]
+
+
+def apply_entered(fields: Iterable[FieldSpec], *, values: dict[str, Any], secret_values: Any,
+                  entered: Mapping[str, str], cleared: Collection[str] = ()) -> Entered:
+    """Merge entered values into stored ones -- for Authentication Settings and installs.
+
+    A blank secret keeps the stored one; only an explicit clear (`cleared`) removes it.
+    A non-secret field that was entered blank is removed. A secret column no key
+    decrypts is replaced only when a secret is entered or cleared.
+    """
+    unreadable = is_unreadable(secret_values)
+    plain = dict(values)
+    secrets = {} if unreadable else dict(secret_values or {})
     changed = []
-    for field in connector.spec.partner_fields:
-        new = cleaned.get(field.key) or ""
+    for field in fields:
+        new = entered.get(field.key) or ""
         if field.secret:
-            if cleaned.get(clear_name(field.key)):
+            if field.key in cleared:
                 if secrets.pop(field.key, None) is not None or unreadable:
                     changed.append(field.key)
             elif new and secrets.get(field.key) != new:
                 secrets[field.key] = new
                 changed.append(field.key)
-        elif values.get(field.key, "") != new:
+        elif field.key in entered and plain.get(field.key, "") != new:
             if new:
-                values[field.key] = new
+                plain[field.key] = new
             else:
-                values.pop(field.key, None)
+                plain.pop(field.key, None)
             changed.append(field.key)
-    stored.values = values
-    if not unreadable or any(f.secret and f.key in changed
-                             for f in connector.spec.partner_fields):
-        stored.secret_values = secrets
-    return changed
+    secret_changed = any(f.secret and f.key in changed for f in fields)
+    return Entered(plain, secrets if not unreadable or secret_changed else secret_values,
+                   changed)
 
 
 def save_auth_settings(*, partner: Partner, connector: Connector, user: User,
@@ -63,10 +78,15 @@ def save_auth_settings(*, partner: Partner, connector: Connector, user: User,
     with transaction.atomic():
         stored, _ = PartnerAuthSettings.objects.select_for_update().get_or_create(
             partner=partner, connector=connector)
-        changed = _apply(connector, stored, cleaned)
+        fields = connector.spec.partner_fields
+        result = apply_entered(
+            fields, values=stored.values, secret_values=stored.secret_values,
+            entered={f.key: cleaned.get(f.key) or "" for f in fields},
+            cleared={f.key for f in fields if f.secret and cleaned.get(clear_name(f.key))})
+        stored.values, stored.secret_values = result.values, result.secret_values
         stored.saved_at = timezone.now()
         stored.saved_by = user
         stored.save()
-        audit.record("settings.saved", partner=partner, actor=user, connector=connector,
-                     fields=changed)
+        audit.record(audit.Action.SETTINGS_SAVED, partner=partner, actor=user, connector=connector,
+                     fields=result.changed)
     return stored

@@ -87,6 +87,11 @@ class FieldSpec:
     def is_partner_level(self) -> bool:
         return self.level == "partner"
 
+    @property
+    def is_captured(self) -> bool:
+        """Filled from the sign-in (token response or callback), never asked."""
+        return self.level == "captured"
+
 
 @dataclass(frozen=True)
 class AuthSpec:

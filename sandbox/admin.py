@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from connectors.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import AuthorizationCode, OAuth1Token, SandboxClient, SandboxToken, SandboxUser
 

@@ -17,7 +17,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from connectors.crypto import EncryptedJSONField
+from core.fields import EncryptedJSONField
 
 #: Scopes (OAuth 2.0) and realms (OAuth 1.0a) the sandbox understands, with the words
 #: the consent page uses for them.

@@ -10,9 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Account, Install, Partner
+from accounts.models import Account, Partner
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.spec import CATALOG_DIR
+from installs.models import Install
 from tests.conftest import make_connector
 from tests.fake_provider import HOST
 

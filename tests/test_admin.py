@@ -12,18 +12,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import (
-    Account,
-    AuditEvent,
-    AuthAttempt,
-    Install,
-    InstallLink,
-    Partner,
-    PendingRevocation,
-    User,
-    hash_token,
-)
+from accounts.models import Account, Partner, User
+from audit.models import AuditEvent
 from connectors.models import PartnerAuthSettings
+from core.tokens import hash_token
+from installs.models import AuthAttempt, Install, PendingRevocation
+from links.models import InstallLink
 from tests.conftest import PASSWORD, make_connector
 
 PARTNER_SECRET = "fake-consumer-secret-123"
@@ -235,7 +229,7 @@ def test_staff_with_view_permission_sees_no_secret(db, secret_rows):
 
 def test_changelists_do_not_decrypt(support_client, secret_rows, monkeypatch):
     """List pages of models with encrypted columns never decrypt them."""
-    from connectors import crypto
+    from core import fields as crypto
 
     def no_decryption():
         raise AssertionError("a changelist decrypted a secret")

@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import Account, Install
-from connectors.crypto import Unreadable, current_fernet, is_unreadable
+from accounts.models import Account
 from connectors.models import PartnerAuthSettings
+from core.fields import Unreadable, current_fernet, is_unreadable
+from installs.models import Install
 from tests.conftest import make_connector, raw_value, write_raw_value
 
 SECRETS = ["fake-consumer-secret-AT-REST-1", "fake-access-token-AT-REST-2",

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from accounts.models import Account, AuditEvent, AuthAttempt, Install
+from accounts.models import Account
+from audit.models import AuditEvent
+from installs.models import AuthAttempt, Install
 from tests.conftest import make_connector
 
 

@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit
-from accounts.models import Account, AuditEvent, Install
-from connectors.crypto import Unreadable
+from accounts.models import Account
+from audit import events as audit
+from audit.models import AuditEvent
+from core.fields import Unreadable
+from installs.models import Install
 from tests.refresh.conftest import foreign_ciphertext, make_install, sandbox_oauth2_connector
 
 URL = reverse("accounts:needs_attention")
@@ -101,7 +103,7 @@ def test_nothing_to_show(admin_client, partner):
 
 def test_constant_queries_and_no_decryption(admin_client, rows, monkeypatch):
     """The query count does not grow with the rows, and no credential is decrypted."""
-    from connectors.crypto import EncryptedJSONField
+    from core.fields import EncryptedJSONField
 
     def refuse(*args):
         raise AssertionError("the page decrypted a secret")

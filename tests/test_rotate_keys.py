@@ -10,10 +10,12 @@ from django.core.management import call_command
 from django.db import models
 from fernet_fields import hkdf
 
-from accounts.models import Account, AuditEvent, AuthAttempt, Install
-from connectors import rotation
-from connectors.crypto import Unreadable
+from accounts.models import Account
+from audit.models import AuditEvent
 from connectors.models import PartnerAuthSettings
+from core.fields import Unreadable
+from installs import rotation
+from installs.models import AuthAttempt, Install
 from tests.refresh.conftest import foreign_ciphertext, make_install, sandbox_oauth2_connector
 
 pytestmark = pytest.mark.django_db
@@ -66,12 +68,12 @@ def test_new_key_rotate_then_remove_old_key(settings, old_key_rows, partner):
     installs, auth_settings, attempt = old_key_rows
     settings.FERNET_KEYS = [NEW_KEY, OLD_KEY]
     out, _ = run("--check")
-    assert "accounts.Install.credentials: 5 under an old key" in out
+    assert "installs.Install.credentials: 5 under an old key" in out
     out, err = run("--batch-size", "2")
-    assert "accounts.Install.credentials: 5 rotated" in out
-    assert "accounts.Install.secret_values: 5 rotated" in out
+    assert "installs.Install.credentials: 5 rotated" in out
+    assert "installs.Install.secret_values: 5 rotated" in out
     assert "connectors.PartnerAuthSettings.secret_values: 1 rotated" in out
-    assert "accounts.AuthAttempt.secrets: 1 rotated" in out
+    assert "installs.AuthAttempt.secrets: 1 rotated" in out
     assert err == ""
     assert under(NEW_KEY, raw(Install, installs[3].pk, "credentials"))
     assert not under(OLD_KEY, raw(Install, installs[3].pk, "credentials"))
@@ -110,10 +112,10 @@ def test_unreadable_value_is_reported_and_install_needs_reauth(settings, old_key
     victim = installs[2]
     Install.objects.filter(pk=victim.pk).update(credentials=Unreadable(foreign))
     out, err = run()
-    assert f"Unreadable (no configured key decrypts it): accounts.Install pk={victim.pk} " \
+    assert f"Unreadable (no configured key decrypts it): installs.Install pk={victim.pk} " \
            "field=credentials — install marked Reauthentication required" in err
     assert "fake-lost-refresh" not in out + err and foreign.decode() not in out + err
-    assert "accounts.Install.credentials: 4 rotated" in out
+    assert "installs.Install.credentials: 4 rotated" in out
     assert raw(Install, victim.pk, "credentials") == foreign  # never silently emptied
     victim.refresh_from_db()
     assert victim.status == Install.Status.REAUTH_REQUIRED
@@ -125,7 +127,7 @@ def test_unreadable_value_is_reported_and_install_needs_reauth(settings, old_key
     _, err = run()
     assert f"pk={victim.pk}" in err
     assert AuditEvent.objects.filter(action="install.credentials_unreadable").count() == 1
-    assert f"accounts.Install pk={victim.pk}" in run("--check")[1]
+    assert f"installs.Install pk={victim.pk}" in run("--check")[1]
 
 
 def test_write_between_read_and_update_is_not_lost(settings, old_key_rows, monkeypatch):
@@ -151,7 +153,7 @@ def test_write_between_read_and_update_is_not_lost(settings, old_key_rows, monke
     monkeypatch.setattr(rotation, "rotate_ciphertext", rotate_while_a_refresh_commits)
     out, _ = run()
     assert raced
-    assert "accounts.Install.credentials: 5 rotated (1 changed meanwhile, rotated again)" in out
+    assert "installs.Install.credentials: 5 rotated (1 changed meanwhile, rotated again)" in out
     settings.FERNET_KEYS = [NEW_KEY]
     target.refresh_from_db()
     assert target.credentials == {"access_token": "fake-raced-access",
@@ -175,6 +177,6 @@ class _old_keys:
 def test_encrypted_fields_include_every_model():
     """Discovery finds the accounts, connectors and sandbox encrypted columns."""
     found = {rotation.label(model, field) for model, field in rotation.encrypted_fields()}
-    assert {"accounts.Install.credentials", "accounts.Install.secret_values",
-            "accounts.AuthAttempt.secrets", "connectors.PartnerAuthSettings.secret_values",
+    assert {"installs.Install.credentials", "installs.Install.secret_values",
+            "installs.AuthAttempt.secrets", "connectors.PartnerAuthSettings.secret_values",
             "sandbox.SandboxClient.secrets"} <= found

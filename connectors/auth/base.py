@@ -4,7 +4,7 @@ A method is a small class, one module each, found through the explicit registry 
 `connectors/auth/__init__.py`; its class attributes (`browser_flow`, `can_refresh`,
 `credential_keys`, `credential_label` ...) do most of the work. It gets everything else
 from a `Context`: the connector's spec, the merged field values (partner settings, then
-values entered at install), the install, and the callback URL.
+values entered at install) and the callback URL. It never sees an install.
 
 - `begin(attempt)` returns the provider URL to redirect to (browser flows); it may fill
   in the attempt it is given (request token, PKCE verifier) for the service to save;
@@ -14,7 +14,7 @@ values entered at install), the install, and the callback URL.
 - `refresh(credentials)` and `revoke(credentials)` where the protocol has them;
 - `session(credentials)` returns an authorised session from `connectors.http`.
 
-A method never writes to the database itself: the services in `accounts/` do, in one
+A method never touches the database: the services in `installs/` do, in one
 transaction with an audit event. Failures are raised as `AuthError`s whose messages are
 safe to show.
 """
@@ -37,7 +37,6 @@ from connectors.http import UnsafeURL
 from connectors.templating import TemplateValueError, render_url
 
 if TYPE_CHECKING:
-    from accounts.models import AuthAttempt, Install
     from connectors.spec import ConnectorSpec
 
 
@@ -102,12 +101,11 @@ class Credentials:
 
 @dataclass
 class Context:
-    """What a method is configured with. `install` may be None (a revocation retried after
-    the install was deleted); `callback_url` matters to browser flows only."""
+    """What a method is configured with: the connector's spec and the merged values;
+    `callback_url` matters to browser flows only."""
 
     spec: ConnectorSpec
     values: dict[str, str]
-    install: Install | None = None
     callback_url: str = ""
 
 
@@ -117,8 +115,8 @@ class AuthMethod:
     type: str = ""
     #: True when authentication needs a browser redirect to the provider.
     browser_flow: bool = False
-    #: True when access tokens expire and `refresh` can renew them.
-    can_refresh: bool = False
+    #: True when access tokens expire and `refresh` can renew them (see `can_refresh`).
+    refreshes: bool = False
     #: Field keys whose entered values become the credentials (api_key, basic): the
     #: services move them from the install's values into its encrypted credentials.
     credential_keys: tuple[str, ...] = ()
@@ -130,6 +128,10 @@ class AuthMethod:
     def __init__(self, context: Context) -> None:
         self.context = context
         self.spec = context.spec
+
+    def can_refresh(self, credentials: Mapping[str, Any]) -> bool:
+        """Whether `refresh` can renew these credentials."""
+        return self.refreshes
 
     # --- helpers shared by the methods ---------------------------------------------------
 
@@ -179,11 +181,11 @@ class AuthMethod:
         if status >= 300:
             raise AuthError(f"The verify request failed (HTTP {status}).", kind="verify_failed")
 
-    def begin(self, attempt: AuthAttempt) -> str | None:
+    def begin(self, attempt: Any) -> str | None:
         """Start authentication. Return the provider URL to redirect to, or None."""
         return None
 
-    def complete(self, attempt: AuthAttempt | None, params: dict[str, str]) -> Credentials:
+    def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
         """Finish authentication from the callback params; return the credentials.
 
         Without a browser step the entered values of `credential_keys` are the credentials.
@@ -278,6 +280,20 @@ def public_info(data: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> dict[
         if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 300):
             info[name] = value
     return info
+
+
+#: RFC 6749 §6 (and §5.1 for scope): what a refresh response may leave out and still mean.
+KEPT_WHEN_UNRETURNED = ("refresh_token", "scope")
+
+
+def keep_unreturned(previous: Mapping[str, Any], fresh: Mapping[str, Any]) -> dict[str, Any]:
+    """Fresh credentials, with the refresh token and scope of `previous` where the
+    provider returned none: the old ones stay valid."""
+    data = dict(fresh)
+    for key in KEPT_WHEN_UNRETURNED:
+        if previous.get(key) and not data.get(key):
+            data[key] = previous[key]
+    return data
 
 
 def expiry(expires_in: Any) -> datetime | None:

@@ -20,7 +20,7 @@ from connectors.auth.oauth2 import OAuth2, credentials_from_token, token_errors
 class ClientCredentials(OAuth2):
     type = "oauth2_client_credentials"
     browser_flow = False
-    can_refresh = True  # type: ignore[assignment]
+    refreshes = True
 
     def begin(self, attempt: Any) -> None:
         """No browser step (overrides the authorization code grant's redirect)."""

@@ -4,12 +4,12 @@ Credentials stored on the install (encrypted): ``access_token``, ``refresh_token
 issued), ``token_type`` and ``scope`` (the granted scope, space separated). Non-secret
 token metadata -- granted scope, Salesforce's ``instance_url``, QuickBooks' ``realmId``
 from the callback -- is returned as ``Credentials.info``, which the services keep in
-``Install.values["_token_info"]`` so pages can show it without decrypting anything.
+``Install.token_info`` so pages can show it without decrypting anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,6 +34,7 @@ from connectors.auth.base import (
     InvalidGrant,
     TransientError,
     expiry,
+    keep_unreturned,
     outbound_errors,
     public_info,
     raise_if_unavailable,
@@ -97,15 +98,14 @@ def token_errors(what: str = "The token request") -> Iterator[None]:
 def credentials_from_token(token: dict[str, Any], *, previous: dict[str, Any] | None = None,
                            extra_info: dict[str, Any] | None = None) -> Credentials:
     """Credentials from a token response; a response without a refresh token keeps the old."""
-    previous = previous or {}
     scope = token.get("scope")
     scope = " ".join(scope) if isinstance(scope, list | tuple) else (scope or "")
-    data = {
+    data = keep_unreturned(previous or {}, {
         "access_token": token["access_token"],
         "token_type": token.get("token_type") or "Bearer",
-        "refresh_token": token.get("refresh_token") or previous.get("refresh_token", ""),
-        "scope": scope or previous.get("scope", ""),
-    }
+        "refresh_token": token.get("refresh_token") or "",
+        "scope": scope,
+    })
     info = public_info(token, skip=("expires_in", "expires_at", "scope"))
     info.update(extra_info or {})
     if data["scope"]:
@@ -119,10 +119,9 @@ class OAuth2(AuthMethod):
     browser_flow = True
     credential_label = "access token"
 
-    @property
-    def can_refresh(self) -> bool:  # type: ignore[override]
-        install = self.context.install
-        return bool(install is not None and install.credentials.get("refresh_token"))
+    def can_refresh(self, credentials: Mapping[str, Any]) -> bool:
+        """With a refresh token (or, for client credentials, always: `refreshes`)."""
+        return self.refreshes or bool(credentials.get("refresh_token"))
 
     # --- the pieces both OAuth 2.0 grants share -------------------------------------------
 

@@ -6,8 +6,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Account, AuditEvent, Install
-from connectors.crypto import EncryptedJSONField
+from accounts.models import Account
+from audit.models import AuditEvent
+from core.fields import EncryptedJSONField
+from installs.models import Install
 from tests.conftest import make_connector
 from tests.install_helpers import install_path, new_install, save_settings
 

@@ -8,7 +8,8 @@ from io import StringIO
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import Account, AuthAttempt, Install
+from accounts.models import Account
+from installs.models import AuthAttempt, Install
 from tests.conftest import make_connector
 
 CONNECTOR = {

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from accounts import audit
-from accounts.models import Account, AuditEvent, Install
-from accounts.templatetags.audit_events import ACTION_LABELS, audit_action, audit_detail
+from accounts.models import Account
+from audit import events as audit
+from audit.models import ACTION_LABELS, AuditEvent
+from installs.models import Install
+from installs.templatetags.audit_events import audit_action, audit_detail
 from tests.conftest import make_connector
 
 API_KEY = {"name": "Desk", "description": "Tickets.", "auth": {"type": "api_key",

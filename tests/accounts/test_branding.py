@@ -12,10 +12,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from accounts.branding_forms import BrandingForm
-from accounts.models import AuditEvent, Partner
+from accounts.models import Partner
+from audit.models import AuditEvent
+from links.branding_forms import BrandingForm
 
-URL = reverse("accounts:branding")
+URL = reverse("links:branding")
 SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
        b'<script>alert(1)</script></svg>')
 
@@ -59,7 +60,7 @@ def test_page_shows_form_and_preview_link(admin_client, partner):
     html = admin_client.get(URL).content.decode()
     for text in ("Display name", "Logo", "Primary colour", "Support email",
                  "Allowed return URLs", "Allowed embedding origins", "Save Changes",
-                 reverse("accounts:branding_preview")):
+                 reverse("links:branding_preview")):
         assert text in html
 
 
@@ -96,7 +97,7 @@ def test_logo_upload_and_serving(admin_client, partner, fmt, content_type):
     assert response.status_code == 302
     partner.refresh_from_db()
     assert bytes(partner.logo) == data and partner.logo_content_type == content_type
-    served = admin_client.get(reverse("accounts:branding_logo"))
+    served = admin_client.get(reverse("links:branding_logo"))
     assert served["Content-Type"] == content_type
     assert served["X-Content-Type-Options"] == "nosniff"
     assert served.content == data
@@ -137,7 +138,7 @@ def test_remove_logo(admin_client, partner):
     assert admin_client.post(URL, form(remove_logo="on")).status_code == 302
     partner.refresh_from_db()
     assert partner.logo is None and partner.logo_content_type == ""
-    assert admin_client.get(reverse("accounts:branding_logo")).status_code == 404
+    assert admin_client.get(reverse("links:branding_logo")).status_code == 404
 
 
 def test_viewer_sees_but_cannot_save(viewer_client, partner):
@@ -157,7 +158,7 @@ def test_branding_is_per_partner(other_client, partner, other_partner):
 
 def test_preview_shows_the_install_page(admin_client, partner):
     """The preview renders the customer page with the brand name and colour, inert."""
-    html = admin_client.get(reverse("accounts:branding_preview")).content.decode()
+    html = admin_client.get(reverse("links:branding_preview")).content.decode()
     assert "Acme" in html and "Connect your applications" in html
     assert reverse("install:theme", args=["aa3300"]) in html
     assert "Hatchway" not in html

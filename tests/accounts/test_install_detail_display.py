@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from accounts.models import Account, Install
-from accounts.templatetags.install_details import info_label
+from accounts.models import Account
+from installs.models import Install
+from installs.templatetags.install_details import info_label
 from tests.conftest import make_connector
 
 BASIC = {"name": "Desk", "description": "Tickets.", "auth": {"type": "basic"},
@@ -21,7 +22,7 @@ def test_moved_credentials_read_as_set(admin_client, partner):
         account=account, connector=make_connector("desk", BASIC),
         status=Install.Status.AUTHENTICATED,
         credentials={"username": "fake-user", "password": "fake-password-123"},
-        values={"_token_info": {"instance_url": "https://eu1.desk.example"}})
+        token_info={"instance_url": "https://eu1.desk.example"})
     html = admin_client.get(reverse("accounts:install", args=[account.pk, install.pk])
                             ).content.decode()
     assert '<th scope="row">Password</th><td>Set</td>' in html

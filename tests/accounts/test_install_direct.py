@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from accounts.models import Account, AuditEvent, AuthAttempt, Install
+from accounts.models import Account
+from audit.models import AuditEvent
+from installs.models import AuthAttempt, Install
 from tests.install_helpers import (
     catalogue_connector,
     install_path,

@@ -9,8 +9,9 @@ import logging
 
 import pytest
 
-from accounts.models import Account, AuthAttempt, Install
+from accounts.models import Account
 from connectors.models import PartnerAuthSettings
+from installs.models import AuthAttempt, Install
 from tests.install_helpers import (
     authenticate,
     catalogue_connector,

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from accounts.models import Account, AuditEvent, AuthAttempt, Install
+from accounts.models import Account
+from audit.models import AuditEvent
+from installs.models import AuthAttempt, Install
 from tests.fake_provider import HOST, FakeProvider, install_fake
 from tests.install_helpers import (
     authenticate,

@@ -14,8 +14,13 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounts import links
-from accounts.models import AuditEvent, Install, InstallLink, Partner, hash_token
+from accounts.models import Partner
+from audit.models import AuditEvent
+from core import origins
+from core.tokens import hash_token
+from installs.models import Install
+from links import services as links
+from links.models import InstallLink
 from tests.install.helpers import account, connector, expire, make_link
 
 BAD_RETURN_URLS = [
@@ -180,7 +185,7 @@ def test_allowlisted_return_urls_pass(setup, url):
 
 def test_return_url_with_outcome_appends_status_and_connector():
     """The outcome goes into the query, existing parameters kept, fragment dropped."""
-    url = links.return_url_with_outcome("https://app.acme.test/back?tab=apps#top",
+    url = origins.return_url_with_outcome("https://app.acme.test/back?tab=apps#top",
                                         outcome="connected", connector_slug="crm-one")
     assert url == "https://app.acme.test/back?tab=apps&status=connected&connector=crm-one"
 
@@ -195,7 +200,7 @@ def test_return_url_with_outcome_appends_status_and_connector():
 ])
 def test_origins_are_normalised(text, origin):
     """Origins are compared in canonical form: lower case, default port dropped."""
-    assert links.normalise_origin(text) == origin
+    assert origins.normalise_origin(text) == origin
 
 
 @pytest.mark.parametrize("text", [
@@ -208,21 +213,21 @@ def test_origins_are_normalised(text, origin):
 def test_bad_origins_are_refused(text):
     """Anything that is not exactly scheme://host[:port] is refused; http only for loopback."""
     with pytest.raises(ValidationError):
-        links.normalise_origin(text)
+        origins.normalise_origin(text)
 
 
 @override_settings(ALLOW_LOCAL_PROVIDERS=False)
 def test_plain_http_needs_local_providers():
     """Without local providers even http://localhost is refused."""
     with pytest.raises(ValidationError):
-        links.normalise_origin("http://localhost:8000")
+        origins.normalise_origin("http://localhost:8000")
 
 
 def test_parse_origins_names_every_bad_line():
     """A multi-line allowlist reports each bad line and de-duplicates good ones."""
-    assert links.parse_origins("https://a.example\n\nhttps://A.example/\r\n") == ["https://a.example"]
+    assert origins.parse_origins("https://a.example\n\nhttps://A.example/\r\n") == ["https://a.example"]
     with pytest.raises(ValidationError) as caught:
-        links.parse_origins("https://ok.example\nnot an origin\nhttps://x.example/path")
+        origins.parse_origins("https://ok.example\nnot an origin\nhttps://x.example/path")
     assert len(caught.value.messages) == 2
 
 
@@ -249,4 +254,12 @@ def test_malformed_hosts_are_refused_not_raised(url, partner):
     partner.allowed_return_origins = ["https://app.acme.test"]
     assert links.is_allowed_return_url(url, partner) is False
     with pytest.raises(ValidationError):
-        links.normalise_origin(url)
+        origins.normalise_origin(url)
+
+
+def test_port_zero_is_not_an_origin(partner):
+    """`:0` is refused: it must not collapse into the default port and pass the allowlist."""
+    partner.allowed_return_origins = ["https://app.acme.test"]
+    assert links.is_allowed_return_url("https://app.acme.test:0/back", partner) is False
+    with pytest.raises(ValidationError):
+        origins.normalise_origin("https://app.acme.test:0")

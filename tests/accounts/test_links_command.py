@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts import links
-from accounts.models import InstallLink
+from links import services as links
+from links.models import InstallLink
 from tests.install.helpers import account, connector
 
 

@@ -8,9 +8,13 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 
-from accounts import links
-from accounts.models import AuditEvent, Install, InstallLink, Membership, hash_token
-from connectors.crypto import EncryptedJSONField
+from accounts.models import Membership
+from audit.models import AuditEvent
+from core.fields import EncryptedJSONField
+from core.tokens import hash_token
+from installs.models import Install
+from links import services as links
+from links.models import InstallLink
 from tests.install.helpers import account, connector, make_link
 
 
@@ -27,7 +31,7 @@ def crm(partner):
 
 
 def create_url(acct) -> str:
-    return reverse("accounts:link_create", args=[acct.pk])
+    return reverse("links:link_create", args=[acct.pk])
 
 
 def test_form_offers_configured_connectors_checked(admin_client, acct, crm, partner):
@@ -140,7 +144,7 @@ def test_viewer_cannot_create_or_revoke(viewer_client, acct, crm):
     assert viewer_client.post(create_url(acct), {"connectors": [crm.pk],
                                                  "expires_minutes": "60"}).status_code == 403
     link, _ = make_link(acct, [crm])
-    response = viewer_client.post(reverse("accounts:link_revoke", args=[acct.pk, link.pk]))
+    response = viewer_client.post(reverse("links:link_revoke", args=[acct.pk, link.pk]))
     assert response.status_code == 403
     assert InstallLink.objects.get().revoked_at is None
 
@@ -150,7 +154,7 @@ def test_other_partner_gets_404(other_client, acct, crm):
     link, _ = make_link(acct, [crm])
     assert other_client.get(create_url(acct)).status_code == 404
     assert other_client.post(create_url(acct), {"expires_minutes": "60"}).status_code == 404
-    response = other_client.post(reverse("accounts:link_revoke", args=[acct.pk, link.pk]))
+    response = other_client.post(reverse("links:link_revoke", args=[acct.pk, link.pk]))
     assert response.status_code == 404
     assert InstallLink.objects.get().revoked_at is None
 
@@ -159,7 +163,7 @@ def test_revoke_link_of_another_account_is_404(admin_client, acct, crm, partner)
     """A link id under the wrong account is not found."""
     other = account(partner, "Other Co", "cust-2")
     link, _ = make_link(other, [crm])
-    response = admin_client.post(reverse("accounts:link_revoke", args=[acct.pk, link.pk]))
+    response = admin_client.post(reverse("links:link_revoke", args=[acct.pk, link.pk]))
     assert response.status_code == 404
     assert InstallLink.objects.get().revoked_at is None
 
@@ -167,7 +171,7 @@ def test_revoke_link_of_another_account_is_404(admin_client, acct, crm, partner)
 def test_revoke(admin_client, acct, crm, alice):
     """Revoke is a POST; the link stops opening and the event names the admin."""
     link, token = make_link(acct, [crm])
-    url = reverse("accounts:link_revoke", args=[acct.pk, link.pk])
+    url = reverse("links:link_revoke", args=[acct.pk, link.pk])
     assert admin_client.get(url).status_code == 405
     response = admin_client.post(url)
     assert response.status_code == 302

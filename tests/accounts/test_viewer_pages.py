@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.models import Account, Install
+from accounts.models import Account
+from installs.models import Install
 from tests.conftest import make_connector
 
 DESK = {"name": "Desk", "description": "Tickets.", "auth": {"type": "api_key",
@@ -27,7 +28,7 @@ def change_pages(install: Install) -> list[str]:
         reverse("accounts:install_new", args=[account_id, "desk"]),
         reverse("accounts:install_edit", args=[account_id, install.pk]),
         reverse("accounts:install_delete", args=[account_id, install.pk]),
-        reverse("accounts:link_create", args=[account_id]),
+        reverse("links:link_create", args=[account_id]),
     ]
 
 
@@ -55,8 +56,8 @@ def test_read_pages_stay_open_to_viewers(viewer_client, install):
 
 def test_branding_is_read_only_for_viewers(viewer_client, admin_client):
     """A viewer sees the branding with disabled inputs; an admin's inputs are enabled."""
-    viewer_html = viewer_client.get(reverse("accounts:branding")).content.decode()
+    viewer_html = viewer_client.get(reverse("links:branding")).content.decode()
     assert 'name="display_name"' in viewer_html
     assert viewer_html.count(" disabled") >= 5
     assert "Only admins can change the branding." in viewer_html
-    assert " disabled" not in admin_client.get(reverse("accounts:branding")).content.decode()
+    assert " disabled" not in admin_client.get(reverse("links:branding")).content.decode()

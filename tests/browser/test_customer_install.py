@@ -10,8 +10,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.models import Install, InstallLink, Membership, Partner, User
+from accounts.models import Membership, Partner, User
 from connectors.sync import sync_catalog
+from installs.models import Install
+from links.models import InstallLink
 from tests.install.helpers import account, configure_sandbox
 
 EMAIL = "admin@acme-browser.test"

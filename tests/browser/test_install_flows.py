@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Account, Install
+from accounts.models import Account
+from installs.models import Install
 from tests.conftest import PASSWORD
 from tests.install_helpers import catalogue_connector, install_path, save_settings
 

@@ -39,7 +39,7 @@ def test_no_browser_step_and_refreshable():
     """Client credentials need no redirect and can always get a new token."""
     method = make_method()
     assert method.browser_flow is False
-    assert method.can_refresh is True
+    assert method.can_refresh({}) is True
     assert method.begin(None) is None
 
 

@@ -10,11 +10,11 @@ import pytest
 import requests
 from django.utils import timezone
 
-from accounts.models import AuthAttempt
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, ConsentDenied, Context, InvalidCallback, TransientError
 from connectors.auth.oauth1 import OAuth1
 from connectors.spec import ConnectorSpec, validate
+from installs.models import AuthAttempt
 from tests.fake_provider import FakeProvider, install_fake
 
 BASE = "https://provider.localhost"

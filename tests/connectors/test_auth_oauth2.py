@@ -12,7 +12,6 @@ import pytest
 import requests
 from django.utils import timezone
 
-from accounts.models import AuthAttempt
 from connectors.auth import AUTH_METHODS, build_method
 from connectors.auth.base import (
     AuthError,
@@ -24,6 +23,7 @@ from connectors.auth.base import (
 )
 from connectors.auth.oauth2 import OAuth2
 from connectors.spec import ConnectorSpec, validate
+from installs.models import AuthAttempt
 from tests.fake_provider import FakeProvider, install_fake
 
 BASE = "https://acme.provider.localhost"
@@ -296,14 +296,8 @@ def test_verify_rejection_names_what_was_rejected(fake):
 
 
 def test_can_refresh_only_with_a_refresh_token():
-    """can_refresh is True for an install holding a refresh token."""
-
-    class Install:
-        credentials: dict[str, str] = {}
-
+    """can_refresh is True for credentials holding a refresh token."""
     method = make_method()
-    assert method.can_refresh is False
-    method.context.install = Install()
-    assert method.can_refresh is False
-    method.context.install.credentials = {"refresh_token": "fake-refresh-1"}
-    assert method.can_refresh is True
+    assert method.can_refresh({}) is False
+    assert method.can_refresh({"access_token": "fake-access-1"}) is False
+    assert method.can_refresh({"refresh_token": "fake-refresh-1"}) is True

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors import crypto
 from connectors.models import Category, Connector, PartnerAuthSettings
 from connectors.sync import sync_catalog
+from core import fields as crypto
 
 URL = reverse("connectors:library")
 

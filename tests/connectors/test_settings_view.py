@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import from_form
 
-from accounts.models import AuditEvent
-from connectors.crypto import Unreadable
+from audit.models import AuditEvent
 from connectors.forms import AuthSettingsForm
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.views import auth_settings
+from core.fields import Unreadable
 from tests.conftest import make_connector, write_raw_value
 
 SECRET = "fake-consumer-secret-123"

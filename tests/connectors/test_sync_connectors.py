@@ -12,9 +12,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.models import Account, Install
+from accounts.models import Account
 from connectors.models import Category, Connector, PartnerAuthSettings
 from connectors.spec import CATALOG_DIR
+from installs.models import Install
 
 VALID_OAUTH2 = """
 name = "Fake CRM"

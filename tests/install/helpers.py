@@ -7,9 +7,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts import links
-from accounts.models import Account, InstallLink, Partner
+from accounts.models import Account, Partner
 from connectors.models import Connector, PartnerAuthSettings
+from links import services as links
+from links.models import InstallLink
 from tests.conftest import make_connector
 
 

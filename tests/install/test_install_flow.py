@@ -8,8 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import AuditEvent, AuthAttempt, Install, InstallLink
+from audit.models import AuditEvent
 from connectors.models import Connector
+from installs.models import AuthAttempt, Install
+from links.models import InstallLink
 from tests.install.helpers import account, configure_sandbox, make_link
 
 RETURN = "https://app.acme.test/integrations"

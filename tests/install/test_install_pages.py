@@ -7,8 +7,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts import links
-from accounts.models import AuditEvent, AuthAttempt, Install, InstallLink
+from audit.models import AuditEvent
+from installs.models import AuthAttempt, Install
+from links import services as links
+from links.models import InstallLink
 from tests.install.helpers import account, connector, expire, make_link
 
 

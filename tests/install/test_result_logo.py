@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from accounts import links
-from accounts.models import Install
+from installs.models import Install
+from links import services as links
 from tests.install.helpers import account, connector, make_link
 
 

@@ -13,11 +13,12 @@ from cryptography.fernet import Fernet
 from django.utils import timezone
 from fernet_fields import hkdf
 
-from accounts import refresh
-from accounts.models import Account, Install, Partner
+from accounts.models import Account, Partner
 from connectors.auth.base import Credentials
 from connectors.models import Connector
 from connectors.spec import CATALOG_DIR
+from installs import refresh
+from installs.models import Install
 from tests.conftest import make_connector
 
 
@@ -59,17 +60,20 @@ def install(account: Account, connector: Connector) -> Install:
 
 @dataclass
 class FakeMethod:
-    """Stands in for `accounts.services.method_for(install)`: scripted refresh outcomes.
+    """Stands in for `installs.values.method_for(install)`: scripted refresh outcomes.
 
     Each call pops the next item of `script`: an exception to raise, a dict of new
     credentials to return, or None for a fresh rotated token pair.
     """
 
-    can_refresh: bool = True
+    refreshes: bool = True
     script: list[Any] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     lifetime: timedelta = timedelta(hours=1)
     side_effect: Any = None
+
+    def can_refresh(self, credentials: dict[str, Any]) -> bool:
+        return self.refreshes
 
     def refresh(self, credentials: dict[str, Any]) -> Credentials:
         self.calls.append(dict(credentials))
@@ -97,5 +101,5 @@ def now_plus(delta: timedelta) -> datetime:
 @pytest.fixture
 def fake_method(monkeypatch) -> FakeMethod:
     method = FakeMethod()
-    monkeypatch.setattr(refresh, "_method_for", lambda install: method)
+    monkeypatch.setattr(refresh, "method_for", lambda install: method)
     return method

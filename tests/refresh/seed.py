@@ -17,10 +17,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import Account, Install, Partner
-from accounts.services import callback_url
+from accounts.models import Account, Partner
 from connectors.models import Connector, PartnerAuthSettings
+from connectors.services import callback_url
 from connectors.spec import CATALOG_DIR, validate
+from installs.models import Install
 from sandbox import services as sandbox
 from sandbox.models import SandboxClient, SandboxToken, digest
 

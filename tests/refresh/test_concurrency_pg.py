@@ -19,9 +19,10 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections
 
-from accounts import refresh
-from accounts.models import AuditEvent, Install
-from connectors import http, rotation
+from audit.models import AuditEvent
+from connectors import http
+from installs import models, refresh, rotation
+from installs.models import Install
 from sandbox import services as sandbox
 from tests.refresh.seed import accepted_count, sandbox_accepts, seed_due_installs
 from tests.test_rotate_keys import NEW_KEY, OLD_KEY, raw, under
@@ -108,7 +109,7 @@ def test_four_worker_processes_refresh_a_thousand_installs_once(transactional_db
 
     statuses = Counter(Install.objects.filter(pk__in=ids).values_list("status", flat=True))
     errors = Counter(Install.objects.filter(pk__in=ids).values_list("last_error", flat=True))
-    still_due = Install.objects.filter(refresh.due_filter(), pk__in=ids).count()
+    still_due = Install.objects.filter(models.due_filter(), pk__in=ids).count()
     diagnosis = (statuses, errors, still_due, [out for out, _ in outputs])
     assert sandbox.refresh_count() - before == INSTALLS, diagnosis  # one upstream call each
     assert statuses == {Install.Status.AUTHENTICATED: INSTALLS}, diagnosis  # 0 reauth/failing
@@ -158,8 +159,8 @@ def test_rotation_during_a_refresh_loses_nothing(transactional_db, partner, slow
                           report=report)
     worker.join(10)
     assert outcome == [refresh.REFRESHED]
-    assert report.retried["accounts.Install.credentials"] == 1
-    assert report.rotated["accounts.Install.credentials"] == 3
+    assert report.retried["installs.Install.credentials"] == 1
+    assert report.rotated["installs.Install.credentials"] == 3
     rotation.rotate_all()  # the other columns
     settings.FERNET_KEYS = [NEW_KEY]
     refreshed = Install.objects.get(pk=target.pk)

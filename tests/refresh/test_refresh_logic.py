@@ -1,4 +1,4 @@
-"""Selection, outcomes, back-off and status logic of accounts.refresh (any database)."""
+"""Selection, outcomes, back-off and status logic of installs.refresh (any database)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts import refresh
-from accounts.models import AuditEvent, Install
+from audit.models import AuditEvent
 from connectors.auth.base import AuthError, InvalidGrant, TransientError
-from connectors.crypto import Unreadable
+from core import backoff
+from core.fields import Unreadable
+from installs import models, refresh
+from installs.models import Install
 from tests.refresh.conftest import foreign_ciphertext, make_install
 
 pytestmark = pytest.mark.django_db
 
 
 def due_ids() -> set[int]:
-    return set(Install.objects.filter(refresh.due_filter()).values_list("pk", flat=True))
+    return set(Install.objects.filter(models.due_filter()).values_list("pk", flat=True))
 
 
 def test_due_filter_selects_expiring_refreshable_installs(account, connector):
@@ -166,15 +168,15 @@ def test_retry_after_is_honoured(install, fake_method):
                                                   (8, 1800, 3600), (30, 1800, 3600)])
 def test_backoff_grows_exponentially_with_jitter_and_a_cap(failures, low, high):
     """Back-off: half to all of 30 s·2^(n-1), capped at an hour."""
-    delays = [refresh.backoff_seconds(failures, rng=random.Random(seed)) for seed in range(50)]
+    delays = [backoff.backoff_seconds(failures, rng=random.Random(seed)) for seed in range(50)]
     assert all(low <= d <= high for d in delays)
     assert len({round(d, 3) for d in delays}) > 40  # jittered, not one fixed value
 
 
 def test_backoff_retry_after_bounds():
     """Retry-After raises the delay but not beyond six hours."""
-    assert refresh.backoff_seconds(1, retry_after=120) >= 120
-    assert refresh.backoff_seconds(1, retry_after=10**9) == refresh.RETRY_AFTER_CAP
+    assert backoff.backoff_seconds(1, retry_after=120) >= 120
+    assert backoff.backoff_seconds(1, retry_after=10**9) == backoff.RETRY_AFTER_CAP
 
 
 def test_unreadable_credentials_require_reentry(install, fake_method):
@@ -214,7 +216,7 @@ def test_configuration_error_requires_reauthentication(install, fake_method):
 
 def test_method_that_cannot_refresh_waits_for_expiry_then_asks(install, fake_method):
     """No refresh possible: look again at expiry; once expired, Reauthentication required."""
-    fake_method.can_refresh = False
+    fake_method.refreshes = False
     assert refresh.refresh_install(install.pk) == refresh.NOT_DUE
     install.refresh_from_db()
     assert install.next_refresh_at == install.expires_at

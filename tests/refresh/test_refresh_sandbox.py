@@ -15,12 +15,13 @@ from django.core.management import call_command
 from django.utils import timezone
 from requests.adapters import BaseAdapter
 
-from accounts import refresh
-from accounts.models import AuditEvent, Install
-from accounts.services import authorised_session
+from audit.models import AuditEvent
 from connectors import http
 from connectors.models import PartnerAuthSettings
 from connectors.spec import CATALOG_DIR
+from installs import refresh
+from installs.models import Install
+from installs.services import authorised_session
 from sandbox import services as sandbox
 from sandbox.models import SandboxToken, digest
 from tests.conftest import make_connector

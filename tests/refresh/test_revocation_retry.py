@@ -19,9 +19,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from accounts import revocation, services
-from accounts.models import AuditEvent, Install, PendingRevocation
+from audit.models import AuditEvent
 from connectors import http
+from installs import revocation, services
+from installs.models import Install, PendingRevocation
 from sandbox.models import SandboxToken, digest
 from tests.conftest import raw_value, write_raw_value
 from tests.install_helpers import install_path

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Account, Install
+from accounts.models import Account
+from installs.models import Install
 from tests.fake_provider import FakeProvider, install_fake
 from tests.install_helpers import fake_oauth1_connector, fake_oauth2_connector, new_install
 

@@ -10,9 +10,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts import links
-from accounts.models import Account, AuditEvent, Install, InstallLink, PendingRevocation
+from accounts.models import Account
+from audit.models import AuditEvent
 from connectors.models import PartnerAuthSettings
+from installs.models import Install, PendingRevocation
+from links import services as links
+from links.models import InstallLink
 from tests.conftest import client_for, make_connector
 from tests.test_isolation import CONNECTOR, build_side
 
@@ -51,8 +54,8 @@ def state() -> tuple:
 
 
 def test_viewers_get_403_on_every_console_post(viewer_client, own, partner):
-    """Each accounts:/connectors: route either refuses POST outright (405) or answers 403."""
-    patterns = named_patterns(("accounts", "connectors"))
+    """Each accounts:/connectors:/links: route either refuses POST outright (405) or answers 403."""
+    patterns = named_patterns(("accounts", "connectors", "links"))
     before, forbidden = state(), []
     data = {"api_key": "fake-key-x", "name": "x", "external_id": "x", "display_name": "x",
             "primary_colour": "#000000", "expires_minutes": "60", "connectors": ["1"]}
@@ -67,7 +70,7 @@ def test_viewers_get_403_on_every_console_post(viewer_client, own, partner):
     assert {"accounts:create", "accounts:install_new", "accounts:install_edit",
             "accounts:install_authenticate", "accounts:install_test",
             "accounts:install_deauthenticate", "accounts:install_delete",
-            "accounts:link_create", "accounts:link_revoke", "accounts:branding",
+            "links:link_create", "links:link_revoke", "links:branding",
             "connectors:settings"} <= set(forbidden)
     assert state() == before
 
@@ -99,12 +102,12 @@ def test_install_links_with_foreign_ids_are_not_found(partner, other_partner, al
     me, them = sides[direction], sides[1 - direction]
     before = state()
     for account in them.accounts:
-        create = reverse("accounts:link_create", args=[account.pk])
+        create = reverse("links:link_create", args=[account.pk])
         assert me.client.get(create).status_code == 404
         assert me.client.post(create, {"connectors": [connector.pk],
                                        "expires_minutes": "60"}).status_code == 404
     for link in InstallLink.objects.filter(account__in=them.accounts):
         for account_id in (link.account_id, me.accounts[0].pk):
-            revoke = reverse("accounts:link_revoke", args=[account_id, link.pk])
+            revoke = reverse("links:link_revoke", args=[account_id, link.pk])
             assert me.client.post(revoke).status_code == 404
     assert state() == before

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import AuditEvent, Install
+from audit.models import AuditEvent
+from installs.models import Install
 from tests.conftest import raw_value, write_raw_value
 from tests.install_helpers import fake_oauth2_connector, install_path
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.views.debug import SafeExceptionReporterFilter
 
-from accounts import links
-from accounts.models import Install
+from installs.models import Install
+from links import services as links
 from tests.conftest import make_connector
 from tests.install_helpers import install_path
 from tests.test_isolation import CONNECTOR

@@ -11,10 +11,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import links
-from accounts.install_views import HEADINGS
-from accounts.models import AuditEvent, AuthAttempt, Install, InstallLink
+from audit.models import AuditEvent
 from connectors.models import PartnerAuthSettings
+from installs.models import AuthAttempt, Install
+from links import services as links
+from links.customer_views import HEADINGS
+from links.models import InstallLink
 from tests.install.helpers import account, connector, expire, make_link
 
 RETURN = "https://app.acme.test/back"

@@ -17,10 +17,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts import links, refresh
-from accounts.models import Account, AuthAttempt, Install
+from accounts.models import Account
 from config.log_scrub import ScrubSecretsFilter
 from connectors.models import PartnerAuthSettings
+from installs import refresh
+from installs.models import AuthAttempt, Install
+from links import services as links
 from tests.install_helpers import (
     authenticate,
     catalogue_connector,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuthAttempt, Install
+from installs.models import AuthAttempt, Install
 from tests.conftest import client_for, raw_value
 from tests.fake_provider import HOST
 from tests.install_helpers import CONSUMER_SECRET, authenticate

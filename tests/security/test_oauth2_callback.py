@@ -10,9 +10,10 @@ import pytest
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from accounts import links, services
-from accounts.models import AuthAttempt, Install
 from connectors.auth.base import InvalidCallback
+from installs import services
+from installs.models import AuthAttempt, Install
+from links import services as links
 from tests.conftest import client_for
 from tests.fake_provider import HOST
 from tests.install_helpers import (

@@ -71,8 +71,8 @@ def csp_directives(header: str) -> dict[str, list[str]]:
 
 def test_console_and_customer_pages_send_the_csp_and_security_headers(admin_client, partner):
     """A console page and a customer page carry the listed CSP directives and headers."""
-    from accounts.links import create_link
     from accounts.models import Account
+    from links.services import create_link
 
     _link, token = create_link(account=Account.objects.create(
         partner=partner, name="Initech", external_id="cust-1"), connectors=[])

@@ -1,0 +1,84 @@
+"""The audit log: who did what to which object, when. Never a secret value.
+
+Rows of the apps above this one (installs, connectors) are referenced by string, so the
+audit log imports nothing above it. Every status change of an install writes its event
+in the same transaction, which makes this table the outbox that webhooks fan out from.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Account, Partner
+
+
+class Action(models.TextChoices):
+    """Every action the console, the API, the customer pages and the workers record.
+
+    The labels are what people read in the audit lists; none equals a status badge's
+    text ("Authenticated"), so pages never read ambiguously.
+    """
+
+    ACCOUNT_CREATED = "account.created", "Account created"
+    ACCOUNT_UPDATED = "account.updated", "Account changed"
+    ACCOUNT_DELETED = "account.deleted", "Account deleted"
+    BRANDING_SAVED = "branding.saved", "Branding saved"
+    SETTINGS_SAVED = "settings.saved", "Authentication Settings saved"
+    INSTALL_CREATED = "install.created", "Installed"
+    INSTALL_UPDATED = "install.updated", "Install details changed"
+    INSTALL_AUTH_STARTED = "install.auth_started", "Authentication started"
+    INSTALL_AUTHENTICATED = "install.authenticated", "Install authenticated"
+    INSTALL_AUTH_FAILED = "install.auth_failed", "Authentication failed"
+    INSTALL_CANCELLED = "install.cancelled", "Authentication cancelled"
+    INSTALL_VERIFIED = "install.verified", "Connection verified"
+    INSTALL_VERIFY_FAILED = "install.verify_failed", "Connection check failed"
+    INSTALL_DEAUTHENTICATED = "install.deauthenticated", "Install deauthenticated"
+    INSTALL_DELETED = "install.deleted", "Install deleted"
+    INSTALL_REFRESHED = "install.refreshed", "Token refreshed"
+    INSTALL_REFRESH_FAILED = "install.refresh_failed", "Token refresh failed"
+    INSTALL_REVOCATION_PENDING = "install.revocation_pending", "Token revocation pending"
+    INSTALL_REVOKED_LATER = "install.revoked_later", "Token revoked (retried)"
+    INSTALL_REVOCATION_FAILED = "install.revocation_failed", "Token revocation failed"
+    INSTALL_CREDENTIALS_UNREADABLE = ("install.credentials_unreadable",
+                                      "Stored credentials unreadable")
+    LINK_CREATED = "link.created", "Install link created"
+    LINK_OPENED = "link.opened", "Install link opened"
+    LINK_USED = "link.used", "Install link used"
+    LINK_REVOKED = "link.revoked", "Install link revoked"
+    KEYS_ROTATED = "keys.rotated", "Encryption keys rotated"
+
+
+ACTION_LABELS = dict(Action.choices)
+
+
+def action_label(action: str) -> str:
+    """The readable name of an action; an unknown one is shown as it is."""
+    return ACTION_LABELS.get(action, action)
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when. Never holds a secret value."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True,
+                                   help_text="Who acted when not a user: system, install link.")
+    action = models.CharField(max_length=60, db_index=True)
+    account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="audit_events")
+    install = models.ForeignKey("installs.Install", on_delete=models.SET_NULL, null=True,
+                                blank=True, related_name="audit_events")
+    connector = models.ForeignKey("connectors.Connector", on_delete=models.SET_NULL, null=True,
+                                  blank=True, related_name="+")
+    detail = models.JSONField(default=dict, blank=True,
+                              help_text="Field names, statuses, error kinds: never values.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "accounts_auditevent"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor or self.actor_label or 'system'}"

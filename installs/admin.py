@@ -1,0 +1,95 @@
+"""Support staff's view of installs, sign-in attempts and pending revocations.
+
+Encrypted columns (install secrets and credentials, auth-attempt secrets, pending
+revocations' tokens and values) are excluded from every form, list and search; staff see
+which field NAMES are set and nothing else. Installs and auth attempts change only
+through the console's services (each writing an audit event), and pending revocations
+only through the workers, so they are read-only here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core.admin import ReadOnlyAdmin, secret_summary
+from installs.models import INSTALL_SECRETS, AuthAttempt, Install, PendingRevocation
+
+
+@admin.register(Install)
+class InstallAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "account", "connector", "status", "expires_at",
+                    "refresh_failures", "updated_at")
+    list_filter = ("status", "connector__auth_type", "account__partner")
+    list_select_related = ("account__partner", "connector")
+    search_fields = ("name", "account__name", "account__external_id", "account__partner__name",
+                     "connector__name", "connector__slug")
+    fields = ("account", "connector", "name", "status", "values", "secret_fields",
+              "credential_fields", "expires_at", "last_error", "refresh_failures",
+              "next_refresh_at", "authenticated_at", "last_refreshed_at", "created_by",
+              "created_at", "updated_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The list never decrypts; the change page loads the columns for the summaries.
+        return super().get_queryset(request).without_secrets()
+
+    @admin.display(description="secret values")
+    def secret_fields(self, obj: Install) -> str:
+        return secret_summary(obj.secret_values)
+
+    @admin.display(description="credentials")
+    def credential_fields(self, obj: Install) -> str:
+        return secret_summary(obj.credentials)
+
+
+@admin.register(AuthAttempt)
+class AuthAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "install", "created_at", "expires_at", "used_at")
+    list_filter = (("used_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("install__connector", "install__account")
+    search_fields = ("install__name", "install__account__name", "install__connector__name")
+    # `state` and the request token are live credentials of a pending flow; not shown.
+    fields = ("install", "install_link", "secret_fields", "created_by", "created_at",
+              "expires_at", "used_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Deferring on the joined install too: select_related would load (and decrypt) it.
+        return super().get_queryset(request).defer("secrets", *INSTALL_SECRETS)
+
+    @admin.display(description="secrets")
+    def secret_fields(self, obj: AuthAttempt) -> str:
+        return secret_summary(obj.secrets)
+
+
+@admin.register(PendingRevocation)
+class PendingRevocationAdmin(ReadOnlyAdmin):
+    """Tokens a provider could not revoke yet; `refresh_tokens` retries them."""
+
+    list_display = ("__str__", "partner", "connector", "install", "attempts", "next_attempt_at",
+                    "created_at")
+    list_filter = ("partner", "connector")
+    list_select_related = ("partner", "connector", "install__connector")
+    search_fields = ("partner__name", "connector__name", "connector__slug", "install__name")
+    fields = ("partner", "connector", "install", "credential_fields", "value_fields", "attempts",
+              "next_attempt_at", "last_error", "created_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The list never decrypts; the change page loads the columns for the summaries.
+        return super().get_queryset(request).defer("credentials", "values", *INSTALL_SECRETS)
+
+    @admin.display(description="credentials")
+    def credential_fields(self, obj: PendingRevocation) -> str:
+        return secret_summary(obj.credentials)
+
+    @admin.display(description="values")
+    def value_fields(self, obj: PendingRevocation) -> str:
+        return secret_summary(obj.values)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # dropping one would leave a token live unaudited; the worker ends them

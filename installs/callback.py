@@ -1,0 +1,122 @@
+"""`<PUBLIC_URL>/connectors/callback`: where every provider sends the browser back.
+
+One URL serves every connector and both kinds of sign-in: the state finds the attempt
+(for OAuth 1.0a it rides on the callback URL). A console sign-in ends on the install's
+page; a customer's, started through an install link, on that link's result page (links/),
+which `settings.LINK_SIGN_IN_FINISHER` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache, wraps
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.module_loading import import_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_GET
+
+from accounts.access import security_log
+from connectors.auth.base import InvalidCallback
+from installs import services
+from installs.models import AuthAttempt, SignInOutcome
+from installs.views import install_url
+
+MAX_CALLBACK_QUERY = 2048
+MAX_CALLBACK_FIELDS = 30
+
+
+class MalformedCallback(ValueError):
+    """Duplicated, oversized, non-UTF-8 or contradictory callback parameters."""
+
+
+def callback_params(request: HttpRequest) -> dict[str, str]:
+    """The callback's query parameters, refusing anything a provider would not send."""
+    raw = request.META.get("QUERY_STRING", "")
+    if len(raw) > MAX_CALLBACK_QUERY or not raw.isascii():
+        raise MalformedCallback("oversized or not ASCII")
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict",
+                          max_num_fields=MAX_CALLBACK_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedCallback("not UTF-8 or too many fields") from None
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise MalformedCallback("duplicated parameter")
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        raise MalformedCallback("NUL character")
+    if "code" in params and "error" in params:
+        raise MalformedCallback("both code and error")
+    return params
+
+
+def no_referrer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Every callback response tells the browser to send no Referer (the URL holds a code)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
+
+
+def _invalid(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """The 400 page for a callback refused before any token request (`reason` is logged)."""
+    if reason:
+        security_log.warning("callback refused: %s", reason)
+    return render(request, "callback/invalid.html",
+                  {"message": services.STALE_MESSAGE}, status=400)
+
+
+@no_referrer
+@never_cache
+@require_GET
+@sensitive_variables()
+def callback(request: HttpRequest) -> HttpResponse:
+    """`<PUBLIC_URL>/connectors/callback`: where every provider sends the browser back.
+
+    The state finds the attempt (for OAuth 1.0a it rides on the callback URL). Anything
+    wrong with the state is a 400 before any token request; the outcome of a good one is
+    a redirect (console) or the install link's result page (customers).
+    """
+    try:
+        params = callback_params(request)
+    except MalformedCallback as exc:
+        return _invalid(request, str(exc))
+    if not params.get("state"):
+        return _invalid(request, "no state")
+    try:
+        attempt = services.claim_attempt(state=params["state"], request=request)
+    except InvalidCallback:  # claim_attempt logged why
+        return _invalid(request)
+    outcome = services.finish_callback(attempt=attempt, params=params)
+    if attempt.install_link_id:  # a customer's sign-in: the install link pages' result
+        return link_finisher()(request, attempt, outcome.outcome, outcome.message)
+    return _console_outcome(request, outcome)
+
+
+@cache
+def link_finisher() -> Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse]:
+    """What ends a customer's sign-in: `settings.LINK_SIGN_IN_FINISHER`, a dotted path
+    (the install link pages sit above this app, so they are named, not imported)."""
+    return import_string(settings.LINK_SIGN_IN_FINISHER)
+
+
+def _console_outcome(request: HttpRequest, outcome: services.CallbackOutcome) -> HttpResponse:
+    install = outcome.install
+    if outcome.outcome == SignInOutcome.CONNECTED:
+        messages.success(request, outcome.message)
+        return redirect(install_url(install))
+    context = {"install": install, "message": outcome.message, "retry": outcome.retry}
+    if outcome.outcome == SignInOutcome.CANCELLED:
+        return render(request, "callback/cancelled.html", context)
+    return render(request, "callback/error.html", context,
+                  status=400 if outcome.bad_request else 200)

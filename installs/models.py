@@ -1,0 +1,360 @@
+"""Installs (a connector installed into an account), their sign-in attempts and the
+revocations retried after an outage.
+
+An install's life is on its model: the `mark_*` methods are the only code that assigns
+`status`. Each sets the error (shortened in one place), the timestamps and the back-off,
+saves, and writes its audit event -- the outbox row webhooks fan out from -- in the same
+transaction. Call them on a row this transaction has locked (`for_update`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Account, Partner
+from audit import events as audit
+from core.fields import EncryptedJSONField, is_unreadable
+from core.tokens import new_state
+
+#: The encrypted columns of an install reached through a foreign key (`defer` them).
+INSTALL_SECRETS = ("install__secret_values", "install__credentials")
+#: `last_error` holds at most this many characters (a provider's message may be long).
+MAX_ERROR_LENGTH = 500
+
+
+def shorten(message: str) -> str:
+    return message[:MAX_ERROR_LENGTH]
+
+
+class RefreshOutcome(models.TextChoices):
+    """What one refresh of one install came to."""
+
+    REFRESHED = "refreshed", "Refreshed"
+    NOT_DUE = "not_due", "Not due"
+    SKIPPED_LOCKED = "skipped_locked", "Skipped (another worker holds it)"
+    REAUTH_REQUIRED = "reauth_required", "Reauthentication required"
+    FAILING = "failing", "Failing, retried later"
+
+
+class Revocation(models.TextChoices):
+    """What became of the token at deauthentication or deletion (RFC 7009)."""
+
+    REVOKED = "revoked", "revoked by the provider"
+    NOT_SUPPORTED = "not_supported", "not offered by the provider"
+    UNAVAILABLE = "unavailable", "provider unreachable, will be retried"
+    FAILED = "failed", "refused by the provider"
+    NOTHING_TO_REVOKE = "nothing_to_revoke", "nothing stored"
+
+
+class RetryOutcome(models.TextChoices):
+    """What one retry of a pending revocation came to."""
+
+    REVOKED = "revoked", "Revoked"
+    REFUSED = "refused", "Refused by the provider"
+    POSTPONED = "postponed", "Postponed"
+    GAVE_UP = "gave_up", "Gave up"
+
+
+class SignInOutcome(models.TextChoices):
+    """How a browser sign-in ended, as the callback (and an install link's result) shows it."""
+
+    CONNECTED = "connected", "Connected"
+    CANCELLED = "cancelled", "Cancelled"
+    ERROR = "error", "Error"
+
+
+class InstallQuerySet(models.QuerySet["Install"]):
+    def without_secrets(self) -> InstallQuerySet:
+        """For list pages: never load (or decrypt) the encrypted columns."""
+        return self.defer("secret_values", "credentials")
+
+    def for_partner(self, partner: Partner) -> InstallQuerySet:
+        return self.filter(account__partner=partner)
+
+    def for_update(self, *, skip_locked: bool = False) -> InstallQuerySet:
+        """Row-locked (`SELECT … FOR UPDATE`) until the transaction ends, with the account,
+        partner and connector that audit events name.
+
+        `of=("self",)`: only the install rows are locked, not the account, partner or
+        connector rows every other install shares.
+        """
+        return (self.select_related("account__partner", "connector")
+                .select_for_update(skip_locked=skip_locked, of=("self",)))
+
+
+class Install(models.Model):
+    """A connector installed into an account, with its account-level values and credentials.
+
+    - `values`: non-secret values entered at install (e.g. ``subdomain``), and captured
+      ones (Salesforce's ``instance_url``);
+    - `secret_values` (encrypted): secret values entered at install (e.g. a client secret
+      the partner left blank);
+    - `credentials` (encrypted): what authentication produced (see connectors/auth/);
+    - `token_info`: non-secret facts from authentication (granted ``scope``, account
+      names), shown on the install page without decrypting anything.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        AUTHENTICATED = "authenticated", "Authenticated"
+        REFRESH_FAILING = "refresh_failing", "Refresh failing"
+        REAUTH_REQUIRED = "reauth_required", "Reauthentication required"
+        ERROR = "error", "Error"
+        DEAUTHENTICATED = "deauthenticated", "Deauthenticated"
+
+    #: Statuses whose tokens the workers keep fresh (the install still works).
+    REFRESHABLE = (Status.AUTHENTICATED, Status.REFRESH_FAILING)
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="installs")
+    connector = models.ForeignKey("connectors.Connector", on_delete=models.PROTECT,
+                                  related_name="installs")
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    values = models.JSONField(default=dict, blank=True,
+                              help_text="Non-secret account-level values (e.g. subdomain).")
+    secret_values = EncryptedJSONField(help_text="Secret values entered at install.")
+    credentials = EncryptedJSONField(help_text="Tokens or keys produced by authentication.")
+    token_info = models.JSONField(default=dict, blank=True,
+                                  help_text="Non-secret facts from authentication (scopes).")
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                      help_text="When the access token expires.")
+    last_error = models.CharField(max_length=MAX_ERROR_LENGTH, blank=True)
+    refresh_failures = models.PositiveIntegerField(default=0)
+    next_refresh_at = models.DateTimeField(null=True, blank=True)
+    authenticated_at = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InstallQuerySet.as_manager()
+
+    class Meta:
+        db_table = "accounts_install"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or str(self.connector)
+
+    @property
+    def credentials_unreadable(self) -> bool:
+        """True when stored secrets exist but no configured key decrypts them."""
+        return is_unreadable(self.credentials) or is_unreadable(self.secret_values)
+
+    @property
+    def is_working(self) -> bool:
+        """Its credentials work (or are being refreshed): a failed reauthentication keeps it."""
+        return self.status in self.REFRESHABLE
+
+    def is_expiring(self, *, now: datetime | None = None, margin: int | None = None) -> bool:
+        """The access token expires within the refresh margin."""
+        if self.expires_at is None:
+            return False
+        now = now or timezone.now()
+        margin = settings.TOKEN_REFRESH_MARGIN if margin is None else margin
+        return self.expires_at <= now + timedelta(seconds=margin)
+
+    def is_due(self, now: datetime | None = None) -> bool:
+        """A worker should refresh it now (the same test as `due_filter`, on a loaded row)."""
+        now = now or timezone.now()
+        return (self.is_working and self.is_expiring(now=now)
+                and (self.next_refresh_at is None or self.next_refresh_at <= now))
+
+    # --- transitions (on a locked row; each saves and writes its audit event) ------------
+
+    def _record(self, action: str, *, actor: Any = None, actor_label: str = "",
+                **detail: Any) -> None:
+        audit.record(action, partner=self.account.partner, actor=actor,
+                     actor_label=actor_label, install=self, **detail)
+
+    def _clear_backoff(self) -> None:
+        self.last_error = ""
+        self.refresh_failures = 0
+        self.next_refresh_at = None
+
+    def mark_authenticated(self, *, credentials: dict[str, Any], expires_at: datetime | None,
+                           token_info: dict[str, Any], actor: Any = None,
+                           actor_label: str = "", **detail: Any) -> None:
+        """A completed sign-in (or reauthentication): new credentials, a clean slate."""
+        previous = self.status
+        self.credentials = credentials
+        self.expires_at = expires_at
+        self.token_info = token_info
+        self.status = self.Status.AUTHENTICATED
+        self._clear_backoff()
+        self.authenticated_at = timezone.now()
+        with transaction.atomic(savepoint=False):
+            self.save()
+            self._record(audit.Action.INSTALL_AUTHENTICATED, actor=actor,
+                         actor_label=actor_label, previous_status=previous, **detail)
+
+    def mark_refreshed(self, *, credentials: dict[str, Any], expires_at: datetime | None,
+                       now: datetime) -> None:
+        """New tokens from a refresh; recovers a failing install."""
+        previous = self.status
+        self.credentials = credentials
+        self.expires_at = expires_at
+        self.status = self.Status.AUTHENTICATED
+        self._clear_backoff()
+        self.last_refreshed_at = now
+        with transaction.atomic(savepoint=False):
+            self.save(update_fields=["credentials", "expires_at", "status", "refresh_failures",
+                                     "next_refresh_at", "last_refreshed_at", "last_error",
+                                     "updated_at"])
+            self._record(audit.Action.INSTALL_REFRESHED, actor_label=REFRESH_ACTOR,
+                         status=self.status, previous_status=previous)
+
+    def mark_refresh_failing(self, *, error: str, kind: str, retry_at: datetime) -> None:
+        """A transient failure: tokens kept, retried at `retry_at` (the back-off)."""
+        self.refresh_failures += 1
+        self.status = self.Status.REFRESH_FAILING
+        self.next_refresh_at = retry_at
+        self.last_error = shorten(error)
+        with transaction.atomic(savepoint=False):
+            self.save(update_fields=["status", "refresh_failures", "next_refresh_at",
+                                     "last_error", "updated_at"])
+            self._record(audit.Action.INSTALL_REFRESH_FAILED, actor_label=REFRESH_ACTOR,
+                         kind=kind, status=self.status, failures=self.refresh_failures,
+                         next_attempt=retry_at.isoformat())
+
+    def mark_reauth_required(self, *, error: str, kind: str) -> None:
+        """A permanent refresh failure: tokens kept for the record, a person must sign in."""
+        self.status = self.Status.REAUTH_REQUIRED
+        self.next_refresh_at = None
+        self.last_error = shorten(error)
+        with transaction.atomic(savepoint=False):
+            self.save(update_fields=["status", "next_refresh_at", "last_error", "updated_at"])
+            self._record(audit.Action.INSTALL_REFRESH_FAILED, actor_label=REFRESH_ACTOR,
+                         kind=kind, status=self.status)
+
+    def mark_auth_failed(self, *, error: str) -> None:
+        """A failed sign-in or check: "Error", unless the install still works (a failed
+        reauthentication does not break working credentials). The caller audits it."""
+        if not self.is_working:
+            self.status = self.Status.ERROR
+        self.last_error = shorten(error)
+        self.save(update_fields=["status", "last_error", "values", "secret_values",
+                                 "updated_at"])
+
+    def mark_verified(self) -> None:
+        """A passing connection check clears an earlier error."""
+        if self.status == self.Status.ERROR:
+            self.status, self.last_error = self.Status.AUTHENTICATED, ""
+            self.save(update_fields=["status", "last_error", "updated_at"])
+
+    def mark_verify_failed(self, *, error: str) -> None:
+        self.status, self.last_error = self.Status.ERROR, shorten(error)
+        self.save(update_fields=["status", "last_error", "updated_at"])
+
+    def mark_deauthenticated(self, *, revocation: str, actor: Any = None,
+                             actor_label: str = "") -> None:
+        """Local credentials deleted (whatever the provider said); the install is kept."""
+        self.credentials = {}
+        self.expires_at = None
+        self.token_info = {}
+        self.status = self.Status.DEAUTHENTICATED
+        self._clear_backoff()
+        with transaction.atomic(savepoint=False):
+            self.save()
+            self._record(audit.Action.INSTALL_DEAUTHENTICATED, actor=actor,
+                         actor_label=actor_label, revocation=revocation)
+
+    def mark_unreadable(self, *, error: str, actor_label: str, **detail: Any) -> None:
+        """Stored secrets no key decrypts: someone must enter the credentials again."""
+        self.status = self.Status.REAUTH_REQUIRED
+        self.next_refresh_at = None
+        self.last_error = shorten(error)
+        with transaction.atomic(savepoint=False):
+            # Only these columns: the unreadable ciphertext stays exactly as it is.
+            self.save(update_fields=["status", "next_refresh_at", "last_error", "updated_at"])
+            self._record(audit.Action.INSTALL_CREDENTIALS_UNREADABLE, actor_label=actor_label,
+                         status=self.status, **detail)
+
+
+#: The actor label of what the refresh workers (and on-demand refreshes) do.
+REFRESH_ACTOR = "token refresh"
+
+
+def due_filter(now: datetime | None = None) -> Q:
+    """Installs whose token a worker should refresh now (`Install.is_due` on a loaded row)."""
+    now = now or timezone.now()
+    soon = now + timedelta(seconds=settings.TOKEN_REFRESH_MARGIN)
+    return (
+        Q(status__in=Install.REFRESHABLE, expires_at__lte=soon)
+        & (Q(next_refresh_at__isnull=True) | Q(next_refresh_at__lte=now))
+    )
+
+
+class AuthAttempt(models.Model):
+    """One pending browser authentication of an install.
+
+    Single use (`used_at`), expiring, bound to the browser session that started it. The
+    PKCE verifier or OAuth 1.0a request-token secret stays here, encrypted.
+    """
+
+    LIFETIME = timedelta(minutes=10)
+
+    state = models.CharField(max_length=100, unique=True, default=new_state)
+    install = models.ForeignKey(Install, on_delete=models.CASCADE, related_name="auth_attempts")
+    session_hash = models.CharField(max_length=64,
+                                    help_text="SHA-256 of the browser session key.")
+    secrets = EncryptedJSONField(help_text="PKCE verifier or request-token secret.")
+    request_token = models.CharField(max_length=500, blank=True,
+                                     help_text="OAuth 1.0a request token (public).")
+    install_link = models.ForeignKey("links.InstallLink", on_delete=models.SET_NULL, null=True,
+                                     blank=True, related_name="auth_attempts")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "accounts_authattempt"
+
+    def __str__(self) -> str:
+        return f"Authentication of {self.install} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PendingRevocation(models.Model):
+    """A token the provider could not revoke at deauthentication (5xx, 429, timeout).
+
+    The install's own credentials are already deleted; this row keeps, encrypted, only
+    the token `revoke` needs and the merged values to build the method (client id and
+    secret, templated URL values), until a worker revokes it, the provider refuses it
+    for good, or the attempts run out. See installs/revocation.py.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE,
+                                related_name="pending_revocations")
+    connector = models.ForeignKey("connectors.Connector", on_delete=models.PROTECT,
+                                  related_name="+")
+    install = models.ForeignKey(Install, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="pending_revocations",
+                                help_text="Empty once the install was deleted.")
+    credentials = EncryptedJSONField(help_text="The token to revoke (and nothing else).")
+    values = EncryptedJSONField(help_text="Merged values that configure the auth method.")
+    attempts = models.PositiveIntegerField(default=1,
+                                           help_text="Revocation requests made so far.")
+    next_attempt_at = models.DateTimeField(db_index=True)
+    last_error = models.CharField(max_length=MAX_ERROR_LENGTH, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "accounts_pendingrevocation"
+        ordering = ["next_attempt_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Pending revocation {self.pk} ({self.connector})"

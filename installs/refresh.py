@@ -1,0 +1,198 @@
+"""Keeping access tokens valid: refresh under a row lock, back off on outages.
+
+Any number of `refresh_tokens` workers on any number of machines share one PostgreSQL.
+Each install is refreshed in ONE transaction that holds its row lock
+(`SELECT … FOR UPDATE SKIP LOCKED`) across the provider call, re-checks expiry after
+taking the lock and saves the new tokens, the status and the audit event before it
+commits. Two workers therefore never refresh the same install (a provider that rotates
+refresh tokens would otherwise invalidate one of them), and none waits for another: a
+locked row is simply skipped. The outbound call is bounded by `OUTBOUND_TIMEOUT`.
+
+On SQLite `select_for_update` is a no-op and the same code runs in one process.
+
+Outcomes of one install: `RefreshOutcome`. The install's status changes are its own
+`mark_*` methods; this module decides which one applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.db.models import Q
+from django.utils import timezone
+
+from connectors.auth.base import AuthError, InvalidGrant, TransientError, keep_unreturned
+from core.backoff import backoff_seconds
+from core.fields import is_unreadable
+from core.locking import in_savepoint, row_lock_scope, work_through
+from installs.models import Install, InstallQuerySet, RefreshOutcome, due_filter
+from installs.values import method_for
+
+log = logging.getLogger("hatchway.refresh")
+security_log = logging.getLogger("hatchway.security")
+
+REFRESHED = RefreshOutcome.REFRESHED
+NOT_DUE = RefreshOutcome.NOT_DUE
+SKIPPED_LOCKED = RefreshOutcome.SKIPPED_LOCKED
+REAUTH_REQUIRED = RefreshOutcome.REAUTH_REQUIRED
+FAILING = RefreshOutcome.FAILING
+
+UNREADABLE_MESSAGE = "Stored credentials could not be decrypted — re-enter credentials"
+INVALID_GRANT_MESSAGE = "The provider rejected the refresh token — reauthenticate this install."
+CANNOT_REFRESH_MESSAGE = (
+    "The access token expired and this connector cannot refresh it — reauthenticate this install."
+)
+UNEXPECTED_MESSAGE = "An unexpected error stopped the token refresh; it will be retried."
+
+
+# --- one install -----------------------------------------------------------------------
+
+
+def refresh_install(install_id: int, *, now: datetime | None = None) -> str:
+    """Refresh one install if it is due, unless another worker holds its row right now."""
+    with row_lock_scope():
+        install = _locked(Install.objects.filter(pk=install_id), skip_locked=True)
+        if install is None:
+            gone = not Install.objects.filter(pk=install_id).exists()
+            return NOT_DUE if gone else SKIPPED_LOCKED
+        now = now or timezone.now()
+        if not install.is_due(now):
+            return NOT_DUE
+        return _refresh_guarded(install, now)
+
+
+def ensure_fresh(install: Install) -> Install:
+    """Before credentials are used: refresh them if they are expiring, return the fresh row.
+
+    Unlike the workers this waits for the row lock, so a caller racing a worker gets the
+    token the worker just saved instead of refreshing a second time. Installs in back-off
+    are left alone (the provider is struggling); callers check `status`.
+    """
+    if not install.is_due():
+        return install
+    with row_lock_scope():
+        locked = _locked(Install.objects.filter(pk=install.pk), skip_locked=False)
+        if locked is None:
+            return install
+        if locked.is_due():
+            _refresh_guarded(locked, timezone.now())
+    return locked
+
+
+def _locked(queryset: InstallQuerySet, *, skip_locked: bool) -> Install | None:
+    return queryset.for_update(skip_locked=skip_locked).first()
+
+
+def _refresh_guarded(install: Install, now: datetime) -> str:
+    """`_refresh_locked`, turning an unexpected error into a retry later (never a lost row)."""
+    return in_savepoint(
+        install, lambda: _refresh_locked(install, now), what="refreshing install",
+        recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error"))
+
+
+def _refresh_locked(install: Install, now: datetime) -> str:
+    """Call the provider for an install whose row this transaction has locked."""
+    if is_unreadable(install.credentials) or is_unreadable(install.secret_values):
+        return _mark_reauth(install, message=UNREADABLE_MESSAGE, kind="credentials_unreadable")
+    used = dict(install.credentials)
+    try:
+        method = method_for(install)
+        if not method.can_refresh(used):
+            return _cannot_refresh(install, now)
+        fresh = method.refresh(used)
+    except InvalidGrant as exc:
+        if _token_changed(install, used):
+            log.info("install %s: refreshed by another worker meanwhile", install.pk)
+            return NOT_DUE
+        return _mark_reauth(install, message=exc.message or INVALID_GRANT_MESSAGE,
+                            kind=exc.kind)
+    except TransientError as exc:
+        return _mark_failing(install, now, message=exc.message, kind=exc.kind,
+                             retry_after=exc.retry_after)
+    except requests.RequestException as exc:  # a method that let one through
+        return _mark_failing(install, now, message="The provider could not be reached.",
+                             kind=type(exc).__name__)
+    except AuthError as exc:  # configuration and other permanent problems
+        return _mark_reauth(install, message=exc.message, kind=exc.kind)
+    return _save_refreshed(install, used, fresh, now)
+
+
+def _token_changed(install: Install, used: dict[str, Any]) -> bool:
+    """Whether the stored credentials differ from the ones the failed refresh used."""
+    current = Install.objects.filter(pk=install.pk).first()
+    if current is None or is_unreadable(current.credentials):
+        return False
+    return current.credentials != used
+
+
+# --- writing outcomes (always under the row lock, with an audit event) ----------------
+
+
+def _save_refreshed(install: Install, used: dict[str, Any], fresh: Any, now: datetime) -> str:
+    install.mark_refreshed(credentials=keep_unreturned(used, fresh.data),
+                           expires_at=fresh.expires_at, now=now)
+    log.info("install %s: token refreshed", install.pk)
+    return REFRESHED
+
+
+def _mark_failing(install: Install, now: datetime, *, message: str, kind: str,
+                  retry_after: float | None = None) -> str:
+    """A transient failure: tokens kept, status "Refresh failing", retried after a back-off."""
+    delay = backoff_seconds(install.refresh_failures + 1, retry_after=retry_after)
+    install.mark_refresh_failing(error=message, kind=kind,
+                                 retry_at=now + timedelta(seconds=delay))
+    log.warning("install %s: refresh failing (%s), attempt %s, retry in %.0f s", install.pk,
+                kind, install.refresh_failures, delay)
+    return FAILING
+
+
+def _mark_reauth(install: Install, *, message: str, kind: str) -> str:
+    """A permanent failure: tokens kept for the record, a person must reauthenticate."""
+    install.mark_reauth_required(error=message, kind=kind)
+    security_log.warning("install %s: refresh failed (%s), reauthentication required",
+                         install.pk, kind)
+    return REAUTH_REQUIRED
+
+
+def _cannot_refresh(install: Install, now: datetime) -> str:
+    """An expiring token the method cannot renew: look again when it expires, then ask."""
+    if install.expires_at and install.expires_at > now:
+        install.next_refresh_at = install.expires_at
+        install.save(update_fields=["next_refresh_at", "updated_at"])
+        return NOT_DUE
+    return _mark_reauth(install, message=CANNOT_REFRESH_MESSAGE, kind="expired")
+
+
+# --- a worker pass ----------------------------------------------------------------------
+
+
+def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
+             should_stop: Callable[[], bool] = lambda: False) -> Counter[str]:
+    """Refresh due installs, one row lock at a time, until none is left (or `batch_size`).
+
+    Each step claims the most urgent due row nobody else holds
+    (`ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`); see `locking.work_through`.
+    `should_stop` is checked between installs: a stop request finishes the current one.
+    """
+    clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
+    started = clock()
+
+    def refresh_if_due(install: Install) -> str:
+        at = clock()
+        # PostgreSQL re-evaluated the claim's WHERE on the locked row; check once more here.
+        return _refresh_guarded(install, at) if install.is_due(at) else NOT_DUE
+
+    return work_through(lambda: _claim_next(started, clock()), refresh_if_due,
+                        batch_size=batch_size, should_stop=should_stop, what="install")
+
+
+def _claim_next(started: datetime, now: datetime) -> Install | None:
+    # Rows refreshed during this pass are excluded even if their new token is short-lived.
+    not_this_pass = Q(last_refreshed_at__isnull=True) | Q(last_refreshed_at__lt=started)
+    queryset = Install.objects.filter(due_filter(now), not_this_pass).order_by("expires_at", "pk")
+    return _locked(queryset, skip_locked=True)

@@ -1,0 +1,463 @@
+"""Writes that span installs, attempts, accounts and the audit log -- and the auth flows.
+
+Every function here is keyword-only, does its database writes in one
+`transaction.atomic()` with its audit event (the install's own transitions are its
+`mark_*` methods), and keeps provider calls (which may take up to OUTBOUND_TIMEOUT)
+outside of any transaction. Where things live on an install: see `installs.models.Install`.
+For api_key and basic the entered values are *moved* into the credentials on success
+(and dropped when the provider rejects them), so deauthenticating deletes them and
+reauthenticating asks for them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import requests
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from oauthlib.oauth2 import OAuth2Error
+
+from accounts.models import Account, Partner
+from audit import events as audit
+from connectors.auth.base import (
+    AuthError,
+    AuthMethod,
+    ConsentDenied,
+    Credentials,
+    InvalidCallback,
+    TransientError,
+)
+from connectors.models import Connector
+from connectors.services import apply_entered
+from core.fields import is_unreadable
+from core.locking import row_lock_scope
+from installs import refresh, revocation
+from installs.models import AuthAttempt, Install, Revocation, SignInOutcome
+from installs.values import MissingValues, Setup, asked_fields
+
+log = logging.getLogger("hatchway.auth")
+security_log = logging.getLogger("hatchway.security")
+
+STALE_MESSAGE = "This sign-in link is no longer valid — restart the install."
+
+
+class DuplicateExternalId(ValueError):
+    """Another account of the partner already has this external id."""
+
+
+def authorised_session(install: Install) -> requests.Session:
+    """An authorised session for calling the provider's API as this install."""
+    install = refresh.ensure_fresh(install)
+    if not install.credentials and install.connector.auth_type != "none":
+        raise AuthError("This install is not authenticated.", kind="configuration")
+    return Setup.of(install).method().session(dict(install.credentials))
+
+
+# --- accounts and installs -------------------------------------------------------------
+
+
+def create_account(*, partner: Partner, name: str, external_id: str, actor: Any) -> Account:
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(partner=partner, name=name, external_id=external_id)
+            audit.record(audit.Action.ACCOUNT_CREATED, partner=partner, actor=actor,
+                         account=account)
+    except IntegrityError:
+        raise DuplicateExternalId(external_id) from None
+    return account
+
+
+def actor_label(link_id: int | None) -> str:
+    """Who acted, for the audit log, when a customer acts through an install link."""
+    return audit.LINK_ACTOR if link_id else ""
+
+
+def create_install(*, account: Account, connector: Connector, name: str = "",
+                   values: dict[str, str] | None = None, actor: Any,
+                   link_id: int | None = None) -> Install:
+    """A pending install with the values it asked for (secrets encrypted).
+
+    `values` are by field key; only the fields the install asks (see `asked_fields`) are
+    kept.
+    """
+    asked = {f.key: f for f in asked_fields(connector, account.partner)}
+    entered = {k: v for k, v in (values or {}).items() if k in asked and v}
+    with transaction.atomic():
+        install = Install.objects.create(
+            account=account, connector=connector, name=name,
+            values={k: v for k, v in entered.items() if not asked[k].secret},
+            secret_values={k: v for k, v in entered.items() if asked[k].secret},
+            created_by=audit.as_user(actor),
+        )
+        audit.record(audit.Action.INSTALL_CREATED, partner=account.partner, actor=actor,
+                     actor_label=actor_label(link_id), install=install, fields=sorted(entered))
+    return install
+
+
+def update_install_values(*, install: Install, name: str, values: dict[str, str],
+                          actor: Any, link_id: int | None = None) -> Install:
+    """Edit an install's values. A secret left out (or blank) keeps its stored value."""
+    asked = asked_fields(install.connector, install.account.partner)
+    with transaction.atomic():
+        install = Install.objects.for_update().get(pk=install.pk)
+        result = apply_entered(asked, values=install.values,
+                               secret_values=install.secret_values, entered=values)
+        install.name = name
+        install.values, install.secret_values = result.values, result.secret_values
+        install.save(update_fields=["name", "values", "secret_values", "updated_at"])
+        audit.record(audit.Action.INSTALL_UPDATED, partner=install.account.partner, actor=actor,
+                     actor_label=actor_label(link_id), install=install,
+                     fields=sorted(result.changed))
+    return install
+
+
+# --- authentication ----------------------------------------------------------------------
+
+
+def session_hash(request: HttpRequest, *, create: bool = False) -> str:
+    """SHA-256 of the browser's session key; with `create`, make sure there is a session."""
+    if not request.session.session_key:
+        if not create:
+            return ""
+        request.session.save()
+        request.session.modified = True  # so the middleware sends the cookie
+    return hashlib.sha256(request.session.session_key.encode()).hexdigest()
+
+
+@contextmanager
+def _safe_errors(what: str) -> Iterator[None]:
+    """Whatever a provider or a library throws becomes an AuthError: never a 500."""
+    try:
+        yield
+    except AuthError:
+        raise
+    except (OAuth2Error, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        # The type only: the message could quote a response body or a token.
+        log.warning("%s failed with %s", what, type(exc).__name__)
+        raise AuthError(f"{what} failed unexpectedly.", kind="error") from None
+
+
+def start_authentication(*, install: Install, request: HttpRequest, actor: Any = None,
+                         link_id: int | None = None) -> str | None:
+    """Start (or redo) authentication of an install.
+
+    Browser flows: create the AuthAttempt bound to this browser session and return the
+    provider URL to redirect to. Client credentials, API key, basic, none: authenticate
+    at once and return None. Raises AuthError (message safe to show) when it cannot
+    start or fails -- already recorded on the install and in the audit log -- and
+    MissingValues when required values must be entered first. `link_id`: the install
+    link a customer acts through.
+    """
+    setup = Setup.of(install)
+    missing = setup.missing()
+    if missing:
+        raise MissingValues(missing)
+    method = setup.method(browser=True)
+    label = actor_label(link_id)
+    if not method.browser_flow:
+        _record_started(install, actor, label, method)
+        _authenticate(install, method, attempt=None, params={}, actor=actor, actor_label=label)
+        return None
+    attempt = AuthAttempt(install=install, session_hash=session_hash(request, create=True),
+                          install_link_id=link_id,
+                          expires_at=timezone.now() + AuthAttempt.LIFETIME,
+                          created_by=audit.as_user(actor))
+    try:
+        with _safe_errors("Starting the sign-in"):
+            url = method.begin(attempt)
+    except AuthError as error:
+        _record_failure(install.pk, method, error, actor=actor, actor_label=label, stage="begin")
+        raise
+    with transaction.atomic():
+        # Expired, never-used attempts of this install keep no secrets around.
+        AuthAttempt.objects.filter(install=install, used_at__isnull=True,
+                                   expires_at__lte=timezone.now()).update(
+            used_at=timezone.now(), secrets={})
+        attempt.save()
+        _record_started(install, actor, label, method)
+    log.info("install %s: sign-in started (attempt %s)", install.pk, attempt.pk)
+    return url
+
+
+def _record_started(install: Install, actor: Any, label: str, method: AuthMethod) -> None:
+    audit.record(audit.Action.INSTALL_AUTH_STARTED, partner=install.account.partner,
+                 actor=actor, actor_label=label, install=install, auth_type=method.type)
+
+
+def _authenticate(install: Install, method: AuthMethod, *, attempt: AuthAttempt | None,
+                  params: dict[str, str], actor: Any, actor_label: str) -> Install:
+    """Complete, verify, then store -- or record the failure and raise it."""
+    try:
+        with _safe_errors("The sign-in"):
+            credentials = method.complete(attempt, params)
+            method.verify(credentials.data)
+    except AuthError as error:
+        _record_failure(install.pk, method, error, actor=actor, actor_label=actor_label,
+                        stage="complete")
+        raise
+    return _record_success(install.pk, method, credentials, actor=actor, actor_label=actor_label)
+
+
+def _record_success(install_id: int, method: AuthMethod, credentials: Credentials, *,
+                    actor: Any, actor_label: str) -> Install:
+    with transaction.atomic():
+        install = Install.objects.for_update().get(pk=install_id)
+        _drop_entered_credentials(install, method)  # they are in the credentials now
+        install.mark_authenticated(credentials=credentials.data,
+                                   expires_at=credentials.expires_at,
+                                   token_info=credentials.info, actor=actor,
+                                   actor_label=actor_label, auth_type=method.type,
+                                   verified=method.has_verify)
+    log.info("install %s: authenticated", install.pk)
+    return install
+
+
+def _drop_entered_credentials(install: Install, method: AuthMethod) -> None:
+    """Take the entered values that authenticate (api_key, basic) off the install's values."""
+    install.values = {k: v for k, v in install.values.items() if k not in method.credential_keys}
+    if not is_unreadable(install.secret_values):
+        install.secret_values = {k: v for k, v in install.secret_values.items()
+                                 if k not in method.credential_keys}
+
+
+def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, actor: Any,
+                    actor_label: str, stage: str) -> None:
+    """Nothing half-saved: credentials are never touched here.
+
+    A cancelled consent changes nothing. A bad callback is only audited. Other failures
+    set last_error, and "Error" unless the install still has working credentials (a
+    failed reauthentication does not break a working install).
+    """
+    with transaction.atomic():
+        install = Install.objects.for_update().get(pk=install_id)
+        partner = install.account.partner
+        if isinstance(error, ConsentDenied):
+            audit.record(audit.Action.INSTALL_CANCELLED, partner=partner, actor=actor,
+                         actor_label=actor_label, install=install)
+            return
+        audit.record(audit.Action.INSTALL_AUTH_FAILED, partner=partner, actor=actor,
+                     actor_label=actor_label, install=install, kind=error.kind, stage=stage)
+        if isinstance(error, InvalidCallback):
+            return
+        if error.kind == "verify_failed":
+            # Rejected keys or passwords are not kept: reauthenticating asks for them again.
+            _drop_entered_credentials(install, method)
+        install.mark_auth_failed(error=error.message)
+    log.info("install %s: authentication failed (%s at %s)", install_id, error.kind, stage)
+
+
+# --- the callback ------------------------------------------------------------------------
+
+
+@dataclass
+class CallbackOutcome:
+    """What the callback view shows."""
+
+    outcome: SignInOutcome
+    message: str = ""
+    install: Install | None = None
+    retry: bool = False
+    bad_request: bool = False
+
+
+def claim_attempt(*, state: str, request: HttpRequest) -> AuthAttempt:
+    """The attempt `state` names, marked used (single use) with its secrets deleted.
+
+    Raises InvalidCallback when the state is unknown, used, expired, belongs to another
+    browser session or was started through an install link revoked since. A found attempt
+    is consumed whatever the reason.
+    """
+    attempt = (AuthAttempt.objects.select_related("install__connector", "install__account__partner",
+                                                  "install_link__account__partner")
+               .filter(state=state).first())
+    if attempt is None:
+        security_log.warning("callback refused: unknown state")
+        raise InvalidCallback(STALE_MESSAGE)
+    now = timezone.now()
+    # A conditional update: of two concurrent callbacks only one claims the attempt.
+    claimed = AuthAttempt.objects.filter(pk=attempt.pk, used_at__isnull=True).update(
+        used_at=now, secrets={})
+    reason = ""
+    if not claimed:
+        reason = "already used"
+    elif attempt.expires_at <= now:
+        reason = "expired"
+    elif not hmac.compare_digest(attempt.session_hash, session_hash(request)):
+        reason = "another browser session"
+    elif attempt.install_link is not None and not attempt.install_link.is_active:
+        # Revoking a link (e.g. one that leaked) also stops sign-ins it already started,
+        # and a sign-in started just before the link expired cannot finish after it.
+        reason = f"install link {attempt.install_link.state}"
+    if reason:
+        security_log.warning("callback refused for attempt %s: %s", attempt.pk, reason)
+        raise InvalidCallback(STALE_MESSAGE)
+    return attempt
+
+
+ATTEMPT_RETENTION = timedelta(days=30)
+
+
+def purge_expired_attempts(*, now: datetime | None = None) -> tuple[int, int]:
+    """Forget sign-ins nobody finished, and old attempt rows.
+
+    An abandoned attempt would otherwise keep its PKCE verifier or OAuth 1.0a
+    request-token secret (encrypted) until its install is authenticated again: expired,
+    unused attempts are consumed with their secrets wiped. Rows older than
+    ATTEMPT_RETENTION are deleted. Returns (wiped, deleted).
+    """
+    now = now or timezone.now()
+    wiped = AuthAttempt.objects.filter(expires_at__lte=now, used_at__isnull=True).update(
+        used_at=now, secrets={})
+    deleted, _ = AuthAttempt.objects.filter(created_at__lt=now - ATTEMPT_RETENTION).delete()
+    if wiped or deleted:
+        log.info("auth attempts: %s expired wiped, %s old deleted", wiped, deleted)
+    return wiped, deleted
+
+
+def finish_callback(*, attempt: AuthAttempt, params: dict[str, str]) -> CallbackOutcome:
+    """Complete a claimed attempt with the provider's callback parameters."""
+    install = attempt.install
+    link_id = attempt.install_link_id
+    try:
+        with _safe_errors("The sign-in"):
+            method = Setup.of(install).method(browser=True)
+        install = _authenticate(install, method, attempt=attempt, params=params,
+                                actor=attempt.created_by, actor_label=actor_label(link_id))
+    except ConsentDenied as error:
+        return CallbackOutcome(SignInOutcome.CANCELLED, error.message, install)
+    except InvalidCallback as error:
+        return CallbackOutcome(SignInOutcome.ERROR, error.message, install, bad_request=True)
+    except AuthError as error:
+        return CallbackOutcome(SignInOutcome.ERROR, error.message, install,
+                               retry=isinstance(error, TransientError))
+    return CallbackOutcome(SignInOutcome.CONNECTED, f"{install.display_name} is connected.",
+                           install)
+
+
+# --- using, checking and removing credentials ------------------------------------------
+
+
+@dataclass
+class ConnectionCheck:
+    ok: bool
+    message: str
+
+
+def test_connection(*, install: Install, actor: Any) -> ConnectionCheck:
+    """Run the connector's verify request with the install's (fresh) credentials."""
+    try:
+        install = refresh.ensure_fresh(install)
+    except AuthError as error:
+        return ConnectionCheck(False, error.message)
+    if install.credentials_unreadable:
+        return ConnectionCheck(False, "The stored credentials cannot be read — reauthenticate.")
+    method = Setup.of(install).method()
+    if not install.credentials and method.type != "none":
+        return ConnectionCheck(False, "This install is not authenticated yet.")
+    if not method.has_verify:
+        return ConnectionCheck(True, "This connector defines no test request; "
+                                "its credentials are stored.")
+    try:
+        with _safe_errors("The test request"):
+            method.verify(dict(install.credentials))
+    except AuthError as error:
+        _record_verify(install.pk, error, actor=actor)
+        return ConnectionCheck(False, error.message)
+    _record_verify(install.pk, None, actor=actor)
+    return ConnectionCheck(True, "Connection works: the provider accepted the credentials.")
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def _record_verify(install_id: int, error: AuthError | None, *, actor: Any) -> None:
+    with transaction.atomic():
+        install = Install.objects.for_update().get(pk=install_id)
+        partner = install.account.partner
+        if error is None:
+            install.mark_verified()
+            audit.record(audit.Action.INSTALL_VERIFIED, partner=partner, actor=actor,
+                         install=install)
+            return
+        if not isinstance(error, TransientError):
+            install.mark_verify_failed(error=error.message)
+        audit.record(audit.Action.INSTALL_VERIFY_FAILED, partner=partner, actor=actor,
+                     install=install, kind=error.kind)
+
+
+def _revoke(install: Install) -> tuple[Revocation, Callable[..., object] | None]:
+    """Ask the provider to revoke (RFC 7009). Returns the outcome for the audit log and,
+    when the provider was unavailable, the call (still wanting the actor) that keeps what
+    revoking needs, encrypted, for the workers to retry."""
+    if install.credentials_unreadable or not install.credentials:
+        return Revocation.NOTHING_TO_REVOKE, None
+    method = Setup.of(install).method()
+    if not method.spec.auth.revoke_url:
+        return Revocation.NOT_SUPPORTED, None
+    try:
+        with _safe_errors("The revocation"):
+            method.revoke(dict(install.credentials))
+    except TransientError as error:
+        return Revocation.UNAVAILABLE, partial(
+            revocation.schedule, install=install, error=error, values=method.context.values,
+            credentials=method.revocation_credentials(dict(install.credentials)))
+    except AuthError:
+        return Revocation.FAILED, None
+    return Revocation.REVOKED, None
+
+
+def _revoke_then(install: Install, finish: Callable[[Install, Revocation], None], *,
+                 actor: Any) -> Revocation:
+    """Revoke where possible, then `finish(locked install, outcome)` in one transaction.
+
+    The install's row stays locked for the whole revocation (see core/locking.py), so
+    no worker rotates the token between the revocation and `finish`. A revocation the
+    provider could not take now is kept, in the same transaction, to be retried.
+    """
+    with row_lock_scope():
+        locked = Install.objects.for_update().filter(pk=install.pk).first()
+        if locked is None:  # deleted meanwhile
+            return Revocation.NOTHING_TO_REVOKE
+        outcome, keep_for_retry = _revoke(locked)
+        with transaction.atomic():
+            if keep_for_retry is not None:
+                keep_for_retry(actor=actor)
+            finish(locked, outcome)
+    return outcome
+
+
+def deauthenticate(*, install: Install, actor: Any, actor_label: str = "") -> Revocation:
+    """Revoke at the provider where possible, then delete the local credentials either way.
+
+    The install is kept (status "Deauthenticated"). Returns the revocation outcome
+    ("unavailable": retried later by the workers).
+    """
+    def clear_credentials(locked: Install, outcome: Revocation) -> None:
+        locked.mark_deauthenticated(revocation=outcome, actor=actor, actor_label=actor_label)
+
+    return _revoke_then(install, clear_credentials, actor=actor)
+
+
+def delete_install(*, install: Install, actor: Any, actor_label: str = "") -> Revocation:
+    """Revoke where possible and delete the install. Returns the revocation outcome.
+
+    A revocation the provider could not take now is kept and retried after the install is
+    gone (its pending row then names no install).
+    """
+    def delete(locked: Install, outcome: Revocation) -> None:
+        audit.record(audit.Action.INSTALL_DELETED, partner=locked.account.partner, actor=actor,
+                     actor_label=actor_label, account=locked.account,
+                     connector=locked.connector, install_id=locked.pk, revocation=outcome)
+        locked.delete()
+
+    return _revoke_then(install, delete, actor=actor)

@@ -1,0 +1,105 @@
+"""What configures an install's auth method: the partner's Authentication Settings, then
+the values entered at install for the keys the partner left blank.
+
+`Setup` reads (and decrypts) the partner's settings once per request or worker step;
+every question about one install -- which fields it asks, which are missing, the merged
+values, the configured method -- is answered from that one read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from accounts.models import Partner
+from connectors.auth import build_method
+from connectors.auth.base import AuthError, AuthMethod, Context
+from connectors.models import Connector, PartnerAuthSettings
+from connectors.services import callback_url
+from connectors.spec import FieldSpec
+from core.fields import is_unreadable
+from installs.models import Install
+
+
+class MissingValues(AuthError):
+    """Authentication needs values nobody has entered yet (or that were consumed)."""
+
+    kind = "missing_values"
+
+    def __init__(self, fields: list[FieldSpec]) -> None:
+        labels = [f.label for f in fields]
+        listed = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+        super().__init__(f"Enter the {listed} first.")
+        self.fields = fields
+
+
+def partner_settings(partner: Partner | int, connector: Connector) -> PartnerAuthSettings | None:
+    partner_id = partner if isinstance(partner, int) else partner.pk
+    return PartnerAuthSettings.objects.filter(partner_id=partner_id, connector=connector).first()
+
+
+def fields_asked(connector: Connector, saved: PartnerAuthSettings | None) -> list[FieldSpec]:
+    """What an install asks: every account-level field, and partner-level ones left blank.
+
+    Captured fields are never asked: the sign-in fills them in.
+    """
+    return [f for f in connector.spec.fields
+            if not f.is_captured
+            and (not f.is_partner_level or saved is None or not saved.is_set(f.key))]
+
+
+def asked_fields(connector: Connector, partner: Partner) -> list[FieldSpec]:
+    return fields_asked(connector, partner_settings(partner, connector))
+
+
+def readable(values: Any) -> dict[str, Any]:
+    """An encrypted dict's contents, or {} when no configured key decrypts it."""
+    return {} if is_unreadable(values) else dict(values or {})
+
+
+@dataclass
+class Setup:
+    """One install's configuration, with the partner's settings read once."""
+
+    install: Install
+    saved: PartnerAuthSettings | None
+
+    @classmethod
+    def of(cls, install: Install) -> Setup:
+        return cls(install, partner_settings(install.account.partner_id, install.connector))
+
+    @cached_property
+    def values(self) -> dict[str, str]:
+        """Partner settings, then install values for the keys the partner left blank."""
+        merged: dict[str, str] = {}
+        if self.saved is not None:
+            merged = {k: str(v) for k, v in
+                      {**self.saved.values, **readable(self.saved.secret_values)}.items() if v}
+        entered = {**self.install.values, **readable(self.install.secret_values)}
+        for key, value in entered.items():
+            if value and not merged.get(key):
+                merged[key] = str(value)
+        return merged
+
+    def asked(self) -> list[FieldSpec]:
+        return fields_asked(self.install.connector, self.saved)
+
+    def missing(self) -> list[FieldSpec]:
+        """Required values nobody has entered (captured ones come with the sign-in)."""
+        return [f for f in self.install.connector.spec.fields
+                if f.required and not f.is_captured and not self.values.get(f.key)]
+
+    def method(self, *, browser: bool = False) -> AuthMethod:
+        """The connector's auth method with the merged values; `browser` adds the callback
+        URL that only sign-ins need (workers never build it)."""
+        context = Context(spec=self.install.connector.spec, values=self.values,
+                          callback_url=callback_url() if browser else "")
+        return build_method(context)
+
+
+def method_for(install: Install, *, browser: bool = False) -> AuthMethod:
+    """The connector's auth method, configured with this install's merged values."""
+    return Setup.of(install).method(browser=browser)
+
+

@@ -1,0 +1,259 @@
+"""Console views for accounts, their installs and "Needs attention".
+
+Thin views: load through `partner_view` + `get_scoped` (another partner's ids are a
+404), bind a form, call a service, redirect with a message. Every change is a POST
+with CSRF; `partner_view` refuses it to viewers (403).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_POST
+
+from accounts.access import admin_view, get_account, get_scoped, partner_view
+from accounts.forms import DUPLICATE_EXTERNAL_ID, AccountForm, AccountSearchForm
+from accounts.models import Account
+from audit.models import AuditEvent
+from connectors.auth.base import AuthError
+from connectors.forms import ConnectorSearchForm
+from connectors.models import Connector
+from installs import services
+from installs.attention import attention_counts, attention_filters, needing_attention
+from installs.forms import InstallForm
+from installs.models import Install, Revocation
+from installs.values import MissingValues, asked_fields
+
+PAGE_SIZE = 25
+CONNECTOR_PAGE_SIZE = 30
+ATTENTION_PAGE_SIZE = 50
+AUDIT_ROWS = 20
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+@partner_view
+def account_list(request: HttpRequest) -> HttpResponse:
+    """Accounts, searchable by name or external id."""
+    form = AccountSearchForm(request.GET)
+    accounts = form.filter(Account.objects.filter(partner=request.partner).annotate(
+        install_count=Count("installs")).order_by("name", "pk"))
+    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/account_list.html", {
+        "page": page, "form": form, "query": form.cleaned_data.get("q", ""), "nav": "accounts",
+    })
+
+
+@admin_view
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST if request.method == "POST" else None,
+                       partner=request.partner)
+    if form.is_valid():
+        try:
+            account = services.create_account(partner=request.partner, actor=request.user,
+                                              **form.cleaned_data)
+        except services.DuplicateExternalId:
+            form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # created meanwhile
+        else:
+            messages.success(request, f"Account “{account.name}” created.")
+            return redirect("accounts:detail", account.pk)
+    return render(request, "accounts/account_form.html", {"form": form, "nav": "accounts"})
+
+
+@partner_view
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The account's installs with their status (nothing decrypted) and its recent events."""
+    account = get_account(request, account_id)
+    installs = account.installs.without_secrets().select_related("connector")
+    attention = bool(request.GET.get("attention"))
+    if attention:  # "installs needing attention": due, refresh failing, reauth required
+        installs = needing_attention(installs)
+    events = (AuditEvent.objects.filter(partner=request.partner, account=account)
+              .select_related("actor", "connector")[:AUDIT_ROWS])
+    return render(request, "accounts/account_detail.html", {
+        "account": account, "installs": installs, "events": events, "nav": "accounts",
+        "attention": attention,
+    })
+
+
+# --- installing ----------------------------------------------------------------------------
+
+
+@admin_view
+def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
+    """"Install connector": choose from the library (active connectors, searchable)."""
+    account = get_account(request, account_id)
+    form = ConnectorSearchForm(request.GET)
+    connectors = form.filter(Connector.objects.active().with_configured(request.partner)
+                             .only("slug", "name", "description", "auth_type"))
+    page = Paginator(connectors, CONNECTOR_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/install_pick.html",
+                  {"account": account, "page": page, "form": form, "nav": "accounts"})
+
+
+@sensitive_post_parameters()
+@admin_view
+def install_new(request: HttpRequest, account_id: int, slug: str) -> HttpResponse:
+    account = get_account(request, account_id)
+    connector = get_scoped(Connector.objects.active(), request, slug=slug)
+    form = InstallForm(request.POST if request.method == "POST" else None,
+                       connector=connector, partner=request.partner)
+    if form.is_valid():
+        install = services.create_install(account=account, connector=connector,
+                                          name=form.install_name, values=form.field_values(),
+                                          actor=request.user)
+        messages.success(request, f"{install.display_name} installed. Authenticate it to "
+                                  "connect.")
+        return redirect(install_url(install))
+    return render(request, "accounts/install_form.html", {
+        "account": account, "connector": connector, "form": form, "nav": "accounts",
+    })
+
+
+def _install(request: HttpRequest, account_id: int, install_id: int) -> Install:
+    return get_scoped(
+        Install.objects.for_partner(request.partner).select_related("account__partner",
+                                                                    "connector"),
+        request, pk=install_id, account_id=account_id)
+
+
+def install_url(install: Install, action: str = "") -> str:
+    """The console URL of an install page (`action`: "edit", "authenticate", …)."""
+    name = f"accounts:install_{action}" if action else "accounts:install"
+    return reverse(name, args=[install.account_id, install.pk])
+
+
+@partner_view
+def install_detail(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    install = _install(request, account_id, install_id)
+    # Which secrets are set (values are never shown). API key and basic values move into
+    # the credentials once authenticated, so those count as set too.
+    secret_keys = set(install.secret_values) | set(install.credentials)
+    fields = [{"field": f, "is_set": f.key in secret_keys,
+               "value": "" if f.secret else (install.values.get(f.key)
+                                             or install.credentials.get(f.key, ""))}
+              for f in asked_fields(install.connector, install.account.partner)]
+    events = (AuditEvent.objects.filter(partner=request.partner, install=install)
+              .select_related("actor")[:AUDIT_ROWS])
+    return render(request, "accounts/install_detail.html", {
+        "install": install, "account": install.account, "fields": fields, "events": events,
+        "token_info": install.token_info,
+        "has_credentials": bool(install.credentials), "nav": "accounts",
+    })
+
+
+@sensitive_post_parameters()
+@admin_view
+def install_edit(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    """Edit an install's values; with `authenticate`, authenticate right after saving."""
+    install = _install(request, account_id, install_id)
+    form = InstallForm(request.POST if request.method == "POST" else None,
+                       connector=install.connector, partner=install.account.partner,
+                       install=install)
+    then_authenticate = request.GET.get("authenticate") == "1"
+    if form.is_valid():
+        install = services.update_install_values(install=install, name=form.install_name,
+                                                 values=form.field_values(), actor=request.user)
+        if then_authenticate:
+            return _start(request, install)
+        messages.success(request, "Changes saved.")
+        return redirect(install_url(install))
+    return render(request, "accounts/install_edit.html", {
+        "install": install, "account": install.account, "form": form,
+        "then_authenticate": then_authenticate, "nav": "accounts",
+    })
+
+
+@require_POST
+@partner_view
+def install_authenticate(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    """"Authenticate" / "Reauthenticate": the same install, the same id."""
+    return _start(request, _install(request, account_id, install_id))
+
+
+@sensitive_variables()
+def _start(request: HttpRequest, install: Install) -> HttpResponse:
+    try:
+        url = services.start_authentication(install=install, request=request, actor=request.user)
+    except MissingValues as error:
+        messages.warning(request, error.message)
+        return redirect(install_url(install, "edit") + "?authenticate=1")
+    except AuthError as error:
+        messages.error(request, f"Authentication failed: {error.message}")
+        return redirect(install_url(install))
+    if url:
+        return redirect(url)
+    messages.success(request, f"{install.display_name} is authenticated.")
+    return redirect(install_url(install))
+
+
+@require_POST
+@partner_view
+def install_test(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    """"Test connection": the connector's verify request with the stored credentials."""
+    install = _install(request, account_id, install_id)
+    result = services.test_connection(install=install, actor=request.user)
+    (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect(install_url(install))
+
+
+DEAUTH_MESSAGES = {
+    Revocation.REVOKED: "The provider revoked the token and the stored credentials were deleted.",
+    Revocation.NOT_SUPPORTED: "The stored credentials were deleted (this provider offers no "
+                     "revocation; you may also remove the access in its settings).",
+    Revocation.UNAVAILABLE: "The provider could not be reached to revoke the token; the stored "
+                   "credentials were deleted anyway and the revocation will be retried.",
+    Revocation.FAILED: "The provider refused to revoke the token; the stored credentials were "
+              "deleted anyway.",
+    Revocation.NOTHING_TO_REVOKE: "There were no stored credentials to delete.",
+}
+
+
+@require_POST
+@partner_view
+def install_deauthenticate(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    install = _install(request, account_id, install_id)
+    revocation = services.deauthenticate(install=install, actor=request.user)
+    messages.success(request, f"Deauthenticated. {DEAUTH_MESSAGES[revocation]}")
+    return redirect(install_url(install))
+
+
+@admin_view
+def install_delete(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the deletion (POST)."""
+    install = _install(request, account_id, install_id)
+    if request.method == "POST":
+        account = install.account
+        services.delete_install(install=install, actor=request.user)
+        messages.success(request, f"{install.display_name} was deleted.")
+        return redirect("accounts:detail", account.pk)
+    return render(request, "accounts/install_delete.html",
+                  {"install": install, "account": install.account, "nav": "accounts"})
+
+
+# --- needs attention ---------------------------------------------------------------
+
+
+@partner_view
+def needs_attention(request: HttpRequest) -> HttpResponse:
+    """Installs across the partner that are due, failing to refresh or need reauthentication."""
+    now = timezone.now()
+    installs = Install.objects.for_partner(request.partner).without_secrets()
+    group = request.GET.get("show", "")
+    group = group if group in attention_filters() else ""
+    rows = needing_attention(installs.select_related("account", "connector"), now=now,
+                                     group=group or None)
+    return render(request, "accounts/needs_attention.html", {
+        "nav": "attention",
+        "page": Paginator(rows, ATTENTION_PAGE_SIZE).get_page(request.GET.get("page")),
+        "counts": attention_counts(installs, now=now),
+        "show": group,
+        "now": now,
+    })

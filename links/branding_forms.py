@@ -1,0 +1,138 @@
+"""The console's Branding form: what customers see on install pages."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image, UnidentifiedImageError
+
+from accounts.models import Partner
+from core.origins import parse_origins
+
+MAX_LOGO_BYTES = 256 * 1024
+MAX_LOGO_SIDE = 1024
+# Pillow's format name -> the content type the logo is served with. Never SVG: it can
+# carry script, and Pillow does not read it anyway.
+LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+def check_logo(data: bytes) -> str:
+    """The logo's content type, judged by its bytes; ValidationError when it is not allowed."""
+    if len(data) > MAX_LOGO_BYTES:
+        raise ValidationError("The logo must be at most 256 KB.")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind, (width, height) = image.format, image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError):
+        kind = None
+    if kind not in LOGO_TYPES:
+        raise ValidationError("Upload a PNG, JPEG, GIF or WebP image.")
+    if width > MAX_LOGO_SIDE or height > MAX_LOGO_SIDE:
+        raise ValidationError("The logo must be at most 1024 × 1024 pixels.")
+    return LOGO_TYPES[kind]
+
+
+class OriginsField(forms.CharField):
+    """One origin per line (scheme://host[:port]); cleans to a list of canonical origins."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, max_length=5000, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value)
+        if "\x00" in text:
+            raise ValidationError("Enter text without NUL characters.")
+        return parse_origins(text)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return self.to_python(data) != (initial or [])
+        except ValidationError:
+            return True
+
+
+class BrandingForm(forms.ModelForm):
+    logo_file = forms.FileField(
+        label="Logo", required=False,
+        help_text="PNG, JPEG, GIF or WebP; at most 256 KB and 1024 × 1024 pixels.",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,"
+                                                         "image/webp"}),
+    )
+    remove_logo = forms.BooleanField(label="Remove logo", required=False)
+    allowed_return_origins = OriginsField(
+        label="Allowed return URLs",
+        help_text="One origin per line, like https://app.example.com. Install links may "
+                  "send customers back only to these.",
+    )
+    allowed_frame_origins = OriginsField(
+        label="Allowed embedding origins",
+        help_text="One origin per line. Only these sites may show install pages in a frame; "
+                  "leave empty to forbid framing.",
+    )
+
+    class Meta:
+        model = Partner
+        fields = ["display_name", "primary_colour", "support_email",
+                  "allowed_return_origins", "allowed_frame_origins"]
+        labels = {"display_name": "Display name", "primary_colour": "Primary colour",
+                  "support_email": "Support email"}
+        help_texts = {
+            "display_name": "Shown to customers on install pages instead of your account name.",
+            "primary_colour": "A hex colour like #1a73e8, used for headings and buttons.",
+            "support_email": "Shown to customers who need help.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels as the product names them, no colon
+        super().__init__(*args, **kwargs)
+        self.fields["primary_colour"].widget.attrs.update(
+            {"pattern": "#[0-9a-fA-F]{6}", "spellcheck": "false"})
+        self.logo_content_type = ""
+
+    def clean_primary_colour(self) -> str:
+        return self.cleaned_data["primary_colour"].lower()
+
+    def clean_logo_file(self) -> UploadedFile | None:
+        upload = self.cleaned_data.get("logo_file")
+        if upload:
+            if upload.size > MAX_LOGO_BYTES:
+                raise ValidationError("The logo must be at most 256 KB.")
+            self.logo_content_type = check_logo(upload.read())
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("logo_file") and cleaned.get("remove_logo"):
+            self.add_error("remove_logo", "Upload a new logo or remove it, not both.")
+        return cleaned
+
+    @property
+    def changed_fields(self) -> list[str]:
+        """Names of what this save changes, for the audit event (never the values)."""
+        names = [n for n in self.changed_data if n not in ("logo_file", "remove_logo")]
+        if self.cleaned_data.get("logo_file") or self.cleaned_data.get("remove_logo"):
+            names.append("logo")
+        return names
+
+    def save(self, commit: bool = True) -> Partner:
+        partner = super().save(commit=False)
+        upload = self.cleaned_data.get("logo_file")
+        if upload:
+            upload.seek(0)
+            partner.logo, partner.logo_content_type = upload.read(), self.logo_content_type
+        elif self.cleaned_data.get("remove_logo"):
+            partner.logo, partner.logo_content_type = None, ""
+        if commit:
+            partner.save()
+        return partner

@@ -1,0 +1,282 @@
+"""Customer-facing install pages, reached through an install link (no console login).
+
+Every page wears the partner's branding and nothing of the platform. A link reaches only
+its own account's installs; anything else is a branded 404, and an expired or revoked
+link a branded 410 -- rendered here rather than raised, so no console error page can
+ever be shown to a customer. Starting anything is a POST with CSRF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Partner
+from connectors.auth.base import AuthError
+from connectors.models import Connector
+from core import origins
+from installs import services
+from installs.forms import InstallForm
+from installs.models import Install, SignInOutcome
+from installs.values import MissingValues
+from links import services as links
+from links.branding import brand_context, logo_response, theme_css
+from links.models import InstallLink
+
+# Seconds the result page shows "Connected" before it takes the customer back.
+RETURN_DELAY = 3
+
+
+def allow_framing(response: HttpResponseBase, partner: Partner | None) -> HttpResponseBase:
+    """Customer pages may be framed only by the origins the partner allowlisted."""
+    origins = list(partner.allowed_frame_origins) if partner else []
+    if origins:
+        response._csp_replace = {"frame-ancestors": origins}  # type: ignore[attr-defined]
+        response.xframe_options_exempt = True  # type: ignore[attr-defined]
+    return response
+
+
+def page(request: HttpRequest, link: InstallLink | None, template: str,
+         context: dict[str, Any], *, status: int = 200) -> HttpResponseBase:
+    """Render a customer page in the link's branding (neutral without a link)."""
+    partner = link.account.partner if link else None
+    logo_url = reverse("install:logo", args=[context["token"]]) if link else ""
+    context = {"brand": brand_context(partner, logo_url=logo_url), **context}
+    return allow_framing(render(request, template, context, status=status), partner)
+
+
+def unavailable(request: HttpRequest, link: InstallLink | None, token: str) -> HttpResponseBase:
+    if link is None:
+        heading, explanation, status = (
+            "Link not found", "This install link is not valid. Check that you copied all of it.",
+            404)
+    elif link.state == "revoked":
+        heading, explanation, status = ("Link revoked", "This install link has been revoked.",
+                                        410)
+    else:
+        heading, explanation, status = ("Link expired", "This install link has expired.", 410)
+    return page(request, link, "install/unavailable.html",
+                {"token": token, "heading": heading, "explanation": explanation}, status=status)
+
+
+def not_found(request: HttpRequest, link: InstallLink, token: str) -> HttpResponseBase:
+    links.security_log.info("install link %s: foreign or unknown object requested", link.pk)
+    return page(request, link, "install/unavailable.html", {
+        "token": token, "heading": "Not found",
+        "explanation": "This link cannot open what was asked for.",
+    }, status=404)
+
+
+def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Resolve the token to an active link (else a branded refusal) and pass it on."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        link = links.find_link(token)
+        if link is None or not link.is_active:
+            return unavailable(request, link, token)
+        return view(request, link, token, *args, **kwargs)
+
+    return never_cache(wrapper)
+
+
+def connection_rows(link: InstallLink) -> list[dict[str, Any]]:
+    """Each offered connector with this account's latest install of it, if any."""
+    latest: dict[int, Install] = {}
+    for install in links.link_installs(link).order_by("created_at", "pk"):
+        latest[install.connector_id] = install
+    return [{"connector": c, "install": latest.get(c.pk)} for c in links.offered_connectors(link)]
+
+
+@require_GET
+@customer_page
+def landing(request: HttpRequest, link: InstallLink, token: str) -> HttpResponseBase:
+    links.note_opened(request, link)
+    return page(request, link, "install/landing.html", {
+        "token": token, "account_name": link.account.name, "rows": connection_rows(link),
+    })
+
+
+@require_POST
+@sensitive_post_parameters()
+@customer_page
+def connect(request: HttpRequest, link: InstallLink, token: str, slug: str) -> HttpResponseBase:
+    """Connect an offered connector: ask what the install needs, then authenticate."""
+    connector = next((c for c in links.offered_connectors(link) if c.slug == slug), None)
+    if connector is None or link.install_id:
+        return not_found(request, link, token)
+    form = _customer_form(link, connector, data=request.POST)
+    if form.fields and request.POST.get("step") != "details":  # ask first
+        return _details_page(request, link, token, connector, _customer_form(link, connector))
+    if not form.is_valid():
+        return _details_page(request, link, token, connector, form)
+    install = services.create_install(account=link.account, connector=connector,
+                                      values=form.field_values(), actor=None, link_id=link.pk)
+    response = _authenticate(request, link, install)
+    if isinstance(response, MissingValues):
+        return links.finish_link(request, link=link, install=install,
+                                 outcome=SignInOutcome.ERROR, message=response.message)
+    return response
+
+
+@require_POST
+@sensitive_post_parameters()
+@customer_page
+def reconnect(request: HttpRequest, link: InstallLink, token: str,
+              install_id: int) -> HttpResponseBase:
+    """Reauthenticate one of this account's installs in place (same install, same id).
+
+    Values the install still holds are reused; when authentication needs some entered
+    again (an API key is consumed by a failed or removed authentication) the form asks.
+    """
+    install = links.link_installs(link).filter(pk=install_id).first()
+    offered = {c.pk for c in links.offered_connectors(link)}
+    if install is None or install.connector_id not in offered:
+        return not_found(request, link, token)
+    if request.POST.get("step") == "details":
+        form = _customer_form(link, install.connector, install=install, data=request.POST)
+        if not form.is_valid():
+            return _details_page(request, link, token, install.connector, form)
+        install = services.update_install_values(install=install, name=install.name,
+                                                 values=form.field_values(), actor=None,
+                                                 link_id=link.pk)
+    response = _authenticate(request, link, install)
+    if isinstance(response, MissingValues):
+        form = _customer_form(link, install.connector, install=install)
+        return _details_page(request, link, token, install.connector, form,
+                             error=response.message if request.POST.get("step") else "")
+    return response
+
+
+def _customer_form(link: InstallLink, connector: Connector, *, install: Install | None = None,
+                   data: Any = None) -> InstallForm:
+    """The values an install through this link asks the customer for (no install name)."""
+    return InstallForm(data, connector=connector, partner=link.account.partner,
+                       install=install, ask_name=False)
+
+
+def _details_page(request: HttpRequest, link: InstallLink, token: str, connector: Connector,
+                  form: InstallForm, *, error: str = "") -> HttpResponseBase:
+    return page(request, link, "install/connect.html", {
+        "token": token, "connector": connector, "form": form, "error": error,
+    })
+
+
+def _authenticate(request: HttpRequest, link: InstallLink,
+                  install: Install) -> HttpResponseBase | MissingValues:
+    """Start the install's authentication: off to the provider, or straight to the result.
+
+    Returns (rather than shows) MissingValues, so the caller can ask for them.
+    """
+    links.note_opened(request, link)
+    try:
+        provider_url = services.start_authentication(install=install, request=request,
+                                                     link_id=link.pk)
+    except MissingValues as missing:
+        return missing
+    except AuthError as exc:
+        return links.finish_link(request, link=link, install=install,
+                                 outcome=SignInOutcome.ERROR, message=exc.message)
+    if provider_url:
+        return redirect(provider_url)
+    return links.finish_link(request, link=link, install=install,
+                             outcome=SignInOutcome.CONNECTED)
+
+
+# --- result and return ------------------------------------------------------------------
+
+
+def _session_result(request: HttpRequest) -> tuple[dict[str, Any], InstallLink] | None:
+    result = request.session.get(links.SESSION_RESULT)
+    if not isinstance(result, dict):
+        return None
+    link = (InstallLink.objects.select_related("account__partner")
+            .filter(pk=result.get("link")).first())
+    return (result, link) if link else None
+
+
+HEADINGS = {SignInOutcome.CONNECTED: "Connected",
+            SignInOutcome.CANCELLED: "Connection cancelled",
+            SignInOutcome.ERROR: "Connection failed"}
+
+
+@never_cache
+@require_GET
+def result(request: HttpRequest) -> HttpResponseBase:
+    """The outcome of the last install this browser made through a link."""
+    found = _session_result(request)
+    if found is None:
+        return page(request, None, "install/unavailable.html", {
+            "token": "", "heading": "Nothing to show",
+            "explanation": "There is no recent connection in this browser.",
+        }, status=404)
+    outcome, link = found
+    connector = Connector.objects.filter(slug=outcome["connector"]).first()
+    return_url = _return_url(link)
+    partner = link.account.partner
+    context = {
+        "heading": HEADINGS.get(outcome["outcome"], "Connection failed"),
+        "outcome": outcome["outcome"], "message": outcome.get("message", ""),
+        "connector_name": connector.name if connector else "The application",
+        "continue_url": reverse("install:continue") if return_url else "",
+        "refresh_seconds": RETURN_DELAY,
+        "brand": brand_context(partner, logo_url=reverse("install:result_logo")),
+    }
+    return allow_framing(render(request, "install/result.html", context), partner)
+
+
+def _return_url(link: InstallLink) -> str:
+    """The link's return URL if it is still on the partner's allowlist (checked again now)."""
+    url = link.return_url
+    return url if url and links.is_allowed_return_url(url, link.account.partner) else ""
+
+
+@never_cache
+@require_GET
+def continue_to_return_url(request: HttpRequest) -> HttpResponseBase:
+    """302 to the link's return URL with `status` and `connector` -- never a credential."""
+    found = _session_result(request)
+    return_url = _return_url(found[1]) if found else ""
+    if not return_url:
+        return redirect("install:result")
+    outcome = found[0]
+    return redirect(origins.return_url_with_outcome(
+        return_url, outcome=outcome["outcome"], connector_slug=outcome["connector"]))
+
+
+# --- assets ----------------------------------------------------------------------------
+
+
+@require_GET
+def theme(request: HttpRequest, colour: str) -> HttpResponse:
+    """The partner colour as CSS custom properties (see links/branding.py for why)."""
+    response = HttpResponse(theme_css(colour), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@require_GET
+def result_logo(request: HttpRequest) -> HttpResponse:
+    """The logo for the result page, which has no token: the partner of this browser's
+    last install through a link (the same session entry the result page reads)."""
+    found = _session_result(request)
+    if found is None or not found[1].account.partner.logo:
+        return HttpResponse(status=404)
+    return logo_response(found[1].account.partner)
+
+
+@require_GET
+def logo(request: HttpRequest, token: str) -> HttpResponse:
+    """The partner's logo for pages of one of its links (expired or revoked ones too)."""
+    link = links.find_link(token)
+    if link is None or not link.account.partner.logo:
+        return HttpResponse(status=404)
+    return logo_response(link.account.partner)

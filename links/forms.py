@@ -1,0 +1,67 @@
+"""The console form that creates an install link for one account."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import Account
+from core.forms import ConsoleForm
+from installs.models import Install
+from links.models import InstallLink
+from links.services import configured_connectors, validate_return_url
+
+MAX_MINUTES = int(InstallLink.MAX_LIFETIME.total_seconds() // 60)
+DEFAULT_MINUTES = int(InstallLink.DEFAULT_LIFETIME.total_seconds() // 60)
+
+
+class InstallLinkForm(ConsoleForm):
+    connectors = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+        label="Connectors the customer may connect",
+        help_text="Only connectors whose Authentication Settings are saved can be offered.",
+    )
+    expires_minutes = forms.IntegerField(
+        label="Expires after (minutes)", initial=DEFAULT_MINUTES, min_value=1,
+        max_value=MAX_MINUTES, help_text="At most 7 days (10080 minutes).",
+    )
+    return_url = forms.CharField(
+        label="Return URL", required=False, max_length=500, strip=True,
+        help_text="Optional. Where the customer goes afterwards; must be on one of the "
+                  "allowed return URLs in Branding.",
+        widget=forms.URLInput(attrs={"spellcheck": "false"}),
+    )
+    install = forms.ModelChoiceField(
+        queryset=None, required=False, label="Reconnect an existing install",
+        empty_label="No: new installs",
+        help_text="Optional. The customer then reauthenticates this install in place.",
+    )
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+        choices = configured_connectors(account.partner).order_by("name")
+        self.fields["connectors"].queryset = choices
+        self.configured = list(choices)  # all offered, all checked at first
+        self.fields["connectors"].initial = self.configured
+        self.fields["install"].queryset = (Install.objects.without_secrets()
+                                           .filter(account=account).select_related("connector"))
+        self.fields["install"].label_from_instance = (
+            lambda install: f"{install.display_name} ({install.get_status_display()})")
+
+    def clean_return_url(self) -> str:
+        # Django's CharField has already refused NUL characters and stripped the URL.
+        return validate_return_url(self.cleaned_data["return_url"], self.account.partner)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("connectors") and not cleaned.get("install") and not self.errors:
+            raise ValidationError("Choose at least one connector, or an install to reconnect.")
+        return cleaned
+
+    @property
+    def expires_in(self) -> timedelta:
+        return timedelta(minutes=self.cleaned_data["expires_minutes"])

@@ -1,0 +1,190 @@
+"""Install links: scoped, expiring, revocable tokens that let a customer complete installs.
+
+A link's token is `secrets.token_urlsafe(32)`, shown once as a URL; only its SHA-256
+(`hash_token`) is stored, so the database never holds a usable link. Lookups go by the
+hash, which makes them independent of how much of a guessed token is right.
+
+Return URLs and embedding origins are checked against the partner's allowlists
+(core/origins.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Account, Partner
+from audit import events as audit
+from connectors.models import Connector, ConnectorQuerySet
+from core import origins
+from core.tokens import hash_token
+from installs.models import INSTALL_SECRETS, AuthAttempt, Install, InstallQuerySet, SignInOutcome
+from links.models import InstallLink
+
+security_log = logging.getLogger("hatchway.security")
+
+# What the browser session remembers: the link it opened last, and the last outcome.
+SESSION_LINK = "install_link_id"
+SESSION_RESULT = "install_result"
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+# --- links -----------------------------------------------------------------------------
+
+
+def is_allowed_return_url(url: str, partner: Partner) -> bool:
+    """The URL is absolute and its origin is exactly one the partner allowlisted."""
+    return origins.is_allowed_return_url(url, partner.allowed_return_origins)
+
+
+def validate_return_url(url: str, partner: Partner) -> str:
+    """The URL unchanged when allowed; ValidationError otherwise ('' passes: no return)."""
+    return origins.validate_return_url(url, partner.allowed_return_origins)
+
+
+def link_url(token: str) -> str:
+    """The customer-facing URL, built from PUBLIC_URL (never the Host header)."""
+    return f"{settings.PUBLIC_URL}{reverse('install:landing', args=[token])}"
+
+
+def configured_connectors(partner: Partner) -> ConnectorQuerySet:
+    """Connectors a link may offer: active ones whose Authentication Settings are saved."""
+    return Connector.objects.active().with_configured(partner).filter(is_configured=True)
+
+
+def create_link(
+    *,
+    account: Account,
+    connectors: Iterable[Connector],
+    expires_in: timedelta = InstallLink.DEFAULT_LIFETIME,
+    return_url: str = "",
+    install: Install | None = None,
+    actor: Any = None,
+    actor_label: str = "",
+) -> tuple[InstallLink, str]:
+    """Create a link; return it and its token (the only time the token exists)."""
+    if not timedelta(0) < expires_in <= InstallLink.MAX_LIFETIME:
+        raise ValidationError("Expiry must be between 1 minute and 7 days.")
+    validate_return_url(return_url, account.partner)
+    if install is not None and install.account_id != account.pk:
+        raise ValidationError("That install belongs to another account.")
+    connectors = list(connectors)
+    if install is not None and install.connector not in connectors:
+        connectors.append(install.connector)
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        link = InstallLink.objects.create(
+            account=account, token_hash=hash_token(token), install=install,
+            return_url=return_url, expires_at=timezone.now() + expires_in,
+            created_by=audit.as_user(actor),
+        )
+        link.connectors.set(connectors)
+        audit.record(audit.Action.LINK_CREATED, partner=account.partner, actor=actor,
+                     actor_label=actor_label, account=account, install=install,
+                     link=link.pk, connectors=sorted(c.slug for c in connectors),
+                     expires_at=link.expires_at.isoformat(), return_url=bool(return_url))
+    return link, token
+
+
+def find_link(token: str) -> InstallLink | None:
+    """The link a token opens, whatever its state; None for a malformed or unknown token."""
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        return None
+    link = (InstallLink.objects.select_related("account__partner", "install__connector")
+            .defer(*INSTALL_SECRETS).filter(token_hash=hash_token(token)).first())
+    if link is None:
+        security_log.info("install link not found (malformed or unknown token)")
+    return link
+
+
+def revoke_link(*, link: InstallLink, actor: Any) -> bool:
+    """Revoke an active link; False when it was already revoked (nothing changes)."""
+    with transaction.atomic():
+        changed = InstallLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now())
+        if changed:
+            audit.record(audit.Action.LINK_REVOKED, partner=link.account.partner, actor=actor,
+                         account=link.account, install=link.install, link=link.pk)
+    link.refresh_from_db(fields=["revoked_at"])
+    return bool(changed)
+
+
+def state_label(link: InstallLink) -> str:
+    """'Active', 'Expired' or 'Revoked', with 'used by N installs' once it has been used."""
+    label = link.state.capitalize()
+    if link.use_count:
+        noun = "install" if link.use_count == 1 else "installs"
+        label += f" · used by {link.use_count} {noun}"
+    return label
+
+
+def note_opened(request: HttpRequest, link: InstallLink) -> None:
+    """Remember the link in the browser session; audit the first opening per session."""
+    if request.session.get(SESSION_LINK) == link.pk:
+        return
+    request.session[SESSION_LINK] = link.pk
+    audit.record(audit.Action.LINK_OPENED, partner=link.account.partner,
+                 actor_label=audit.LINK_ACTOR, account=link.account, install=link.install,
+                 link=link.pk)
+
+
+def offered_connectors(link: InstallLink) -> list[Connector]:
+    """What this link lets the customer connect: its connectors that are still active."""
+    if link.install_id:
+        return [link.install.connector]
+    return list(link.connectors.filter(retired_at__isnull=True).order_by("name"))
+
+
+def link_installs(link: InstallLink) -> InstallQuerySet:
+    """The installs a link may reach: only its own account's (and only its target, if set)."""
+    installs = Install.objects.without_secrets().filter(account=link.account)
+    if link.install_id:
+        installs = installs.filter(pk=link.install_id)
+    return installs.select_related("connector")
+
+
+# --- finishing -------------------------------------------------------------------------
+
+
+def finish_link(
+    request: HttpRequest, *, link: InstallLink, install: Install, outcome: str, message: str = ""
+) -> HttpResponse:
+    """Record the outcome of an install made through a link and show the result page.
+
+    The browser is redirected to the result page (so the provider's callback URL, with
+    its code and state, leaves the address bar at once); the result lives in the session.
+    """
+    if outcome not in SignInOutcome.values:
+        outcome = SignInOutcome.ERROR
+    if outcome == SignInOutcome.CONNECTED:
+        with transaction.atomic():
+            InstallLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1)
+            audit.record(audit.Action.LINK_USED, partner=link.account.partner,
+                         actor_label=audit.LINK_ACTOR, install=install, link=link.pk)
+    request.session[SESSION_LINK] = link.pk
+    request.session[SESSION_RESULT] = {
+        "link": link.pk, "install": install.pk, "connector": install.connector.slug,
+        "outcome": outcome, "message": str(message)[:500],
+    }
+    return redirect("install:result")
+
+
+def finish_link_attempt(
+    request: HttpRequest, attempt: AuthAttempt, outcome: str, message: str
+) -> HttpResponse:
+    """The end of a sign-in started through an install link, handed over by the OAuth
+    callback (installs/, see `installs.services.hand_over_to_link`)."""
+    return finish_link(request, link=attempt.install_link, install=attempt.install,
+                       outcome=outcome, message=message)

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from accounts import services
 from accounts.models import Account, Install, Partner
-from connectors.forms import MAX_QUERY_LENGTH, ConsoleForm
+from connectors.forms import MAX_QUERY_LENGTH, ConsoleForm, choice_field
 from connectors.models import Connector
 from connectors.spec import FieldSpec
 from connectors.templating import HOST_LABEL_MESSAGE, is_host_label, url_keys
@@ -92,7 +92,11 @@ class InstallForm(ConsoleForm):
         for spec_field in self.asked:
             self.fields[spec_field.key] = self._form_field(spec_field, spec_field.key in stored)
 
-    def _form_field(self, spec_field: FieldSpec, stored: bool) -> forms.CharField:
+    def _form_field(self, spec_field: FieldSpec, stored: bool) -> forms.Field:
+        if spec_field.choices:
+            return choice_field(spec_field, required=spec_field.required,
+                                initial=self.install.values.get(spec_field.key, "")
+                                if self.install else "")
         help_text = spec_field.help
         if spec_field.secret:
             widget: forms.Widget = forms.PasswordInput(render_value=False,
@@ -112,7 +116,7 @@ class InstallForm(ConsoleForm):
         cleaned = super().clean()
         for spec_field in self.asked:
             value = cleaned.get(spec_field.key)
-            if not value:
+            if not value or spec_field.choices:  # a select accepts only its listed values
                 continue
             if spec_field.pattern and not re.fullmatch(spec_field.pattern, value):
                 self.add_error(spec_field.key, f"Enter a valid {spec_field.label}.")

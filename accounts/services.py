@@ -18,7 +18,10 @@ Where things live on an install:
   ``{"username", "password"}``. For api_key and basic the entered values are *moved*
   here on success (and dropped when the provider rejects them), so deauthenticating
   deletes them and reauthenticating asks for them again.
-- ``Install.expires_at`` -- from the token response's ``expires_in``.
+- ``Install.values[key]`` for a ``level = "captured"`` field -- filled from the token
+  response or callback at sign-in (e.g. Salesforce's ``instance_url``), never asked.
+- ``Install.expires_at`` -- from the token response's ``expires_in`` (or the catalogue's
+  ``default_expires_in``).
 """
 
 from __future__ import annotations
@@ -89,10 +92,11 @@ def partner_settings(partner: Partner | int, connector: Connector) -> PartnerAut
 
 
 def asked_fields(connector: Connector, partner: Partner) -> list[FieldSpec]:
-    """What an install asks: every account-level field, and partner-level ones left blank."""
+    """What an install asks: every account-level field, and partner-level ones left blank
+    (captured values are never asked: the sign-in fills them)."""
     saved = partner_settings(partner, connector)
-    return [f for f in connector.spec.fields
-            if not f.is_partner_level or saved is None or not saved.is_set(f.key)]
+    return [f for f in connector.spec.fields if not f.is_captured and (
+        not f.is_partner_level or saved is None or not saved.is_set(f.key))]
 
 
 def _readable(values: Any) -> dict[str, Any]:
@@ -122,7 +126,8 @@ def method_for(install: Install) -> AuthMethod:
 
 def missing_fields(install: Install) -> list[FieldSpec]:
     values = merged_values(install)
-    return [f for f in install.connector.spec.fields if f.required and not values.get(f.key)]
+    return [f for f in install.connector.spec.fields
+            if f.required and not f.is_captured and not values.get(f.key)]
 
 
 def authorised_session(install: Install) -> requests.Session:
@@ -296,6 +301,7 @@ def _record_success(install_id: int, method: AuthMethod, credentials: Credential
         install.values.pop(TOKEN_INFO_KEY, None)
         if credentials.info:
             install.values[TOKEN_INFO_KEY] = credentials.info
+        install.values.update(credentials.captured)  # checked against their patterns
         install.credentials = credentials.data
         install.expires_at = credentials.expires_at
         install.status = Install.Status.AUTHENTICATED

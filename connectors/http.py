@@ -139,5 +139,6 @@ class OAuth2(_Signed, OAuth2Session):
                 **kwargs: Any) -> requests.Response:
         if self.json_bodies and isinstance(data, dict):
             headers = {**(headers or {}), "Content-Type": "application/json"}
-            return super().request(method, url, headers=headers, json=data, **kwargs)
+            kwargs["json"] = data
+            return super().request(method, url, headers=headers, **kwargs)
         return super().request(method, url, data=data, headers=headers, **kwargs)

@@ -280,7 +280,8 @@ def anchors_https_host(pattern: str) -> bool:
 
 
 def _check_type(source: str, key: str, value: Any, kind: type | tuple[type, ...]) -> None:
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+    bool_allowed = kind is bool or (isinstance(kind, tuple) and bool in kind)
+    if not isinstance(value, kind) or (not bool_allowed and isinstance(value, bool)):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise CatalogError(source, key, f"must be a {names}")
 

@@ -62,18 +62,22 @@ class OAuth1(AuthMethod):
 
     def _session(self, **kwargs: Any) -> http.OAuth1:
         """Signed with the catalogue's `signature_method` (HMAC-SHA1 by default) and realm."""
-        realm = self.filled({"realm": self.spec.auth.realm})["realm"] if self.spec.auth.realm \
-            else None
         return http.OAuth1(self.value("consumer_key"),
                            client_secret=self.value("consumer_secret"),
-                           signature_method=self.spec.auth.signature_method, realm=realm,
-                           **kwargs)
+                           signature_method=self.spec.auth.signature_method,
+                           realm=self.realm() or None, **kwargs)
+
+    def realm(self) -> str:
+        return self.filled({"realm": self.spec.auth.realm})["realm"] if self.spec.auth.realm \
+            else ""
 
     def begin(self, attempt: Any) -> str:
         callback = f"{self.context.callback_url}?{urlencode({'state': attempt.state})}"
         session = self._session(callback_uri=callback)
         with token_errors("The request token request"):
-            token = session.fetch_request_token(self.url(self.spec.auth.request_token_url))
+            # requests-oauthlib resets the realm here unless it is given again.
+            token = session.fetch_request_token(self.url(self.spec.auth.request_token_url),
+                                                realm=[self.realm()] if self.realm() else None)
         # RFC 5849 §2.1: without the confirmation the provider did not take our callback.
         # The RFC says "true"; Authlib-based providers answer "True".
         if str(token.get("oauth_callback_confirmed", "")).lower() != "true":

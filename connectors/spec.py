@@ -511,6 +511,9 @@ def _validate_api(source: str, api: Any, field_keys: set[str],
             raise CatalogError(source, "api.verify", "must look like 'GET /path'")
         if "base_url" not in api:
             raise CatalogError(source, "api.base_url", "is required when api.verify is set")
+        path = api["verify"].split(" ", 1)[1]
+        if not path.startswith("/"):  # a whole URL, checked like the others
+            _check_url(source, "api.verify", path, field_keys, origin_keys)
     headers = api.get("headers", {})
     _check_type(source, "api.headers", headers, dict)
     for name, value in headers.items():

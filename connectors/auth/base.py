@@ -170,6 +170,8 @@ class AuthMethod:
             source, _, path = spec_field.capture_from.partition(".")
             raw = dotted_get(dict(token), path) if source == "token" else params.get(path)
             value = raw if isinstance(raw, str) else str(raw) if isinstance(raw, int) else ""
+            if spec_field.is_origin:
+                value = value.lower()  # host names are case-insensitive; patterns are not
             if not value:
                 if spec_field.required:
                     raise AuthError(f"The provider did not return the {spec_field.label}, so "

@@ -264,8 +264,9 @@ class OAuth2(AuthMethod):
                 **self.client_params(auth.effective_revoke_auth)}
         body = {"json": data} if auth.effective_revoke_body_format == "json" else {"data": data}
         with outbound_errors("The revocation request"):
+            # The [api] headers too: some revocation endpoints are API calls (Notion-Version).
             response = http.Session().request(
-                auth.revoke_method, self.url(auth.revoke_url), **body,
+                auth.revoke_method, self.url(auth.revoke_url), **body, headers=self.api_headers,
                 auth=self.basic_auth(auth.effective_revoke_auth), allow_redirects=False)
         raise_if_unavailable(response, "The provider's revocation endpoint is unavailable "
                                        "(HTTP {status}).")

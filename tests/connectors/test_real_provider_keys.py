@@ -87,7 +87,8 @@ def test_token_and_refresh_params_reach_the_provider_with_placeholders_filled(fa
 
 def test_json_body_format_sends_token_refresh_and_revoke_requests_as_json(fake):
     """`body_format = "json"`: every token, refresh and revoke body is JSON (Notion)."""
-    data = oauth2_data({"body_format": "json", "token_auth": "client_secret_basic"})
+    data = oauth2_data({"body_format": "json", "token_auth": "client_secret_basic"},
+                       {"headers": {"Notion-Version": "2022-06-28"}})
     fake.add("POST", f"{BASE}/token", json_body=token_json())
     fake.add("POST", f"{BASE}/revoke", status=200, json_body={})
     method = method_for(data)
@@ -104,6 +105,7 @@ def test_json_body_format_sends_token_refresh_and_revoke_requests_as_json(fake):
     assert body_json(refresh) == {"grant_type": "refresh_token",
                                   "refresh_token": "fake-refresh-1"}
     assert body_json(revoke) == {"token": "fake-refresh-1", "token_type_hint": "refresh_token"}
+    assert fake.header(revoke, "Notion-Version") == "2022-06-28"
 
 
 def test_revoke_auth_and_body_format_differ_from_the_token_request(fake):
@@ -279,6 +281,14 @@ def test_captured_instance_url_is_the_base_url_of_verify(fake):
                                     "realm_id": "9130"}
     method.verify(credentials.data)
     assert fake.calls[-1].url == "https://acme.my.provider.localhost/services/data/v61.0/limits"
+
+
+def test_a_captured_origin_is_kept_in_lower_case(fake):
+    """Host names are case-insensitive: an upper-case instance URL is kept lower-cased."""
+    fake.add("POST", f"{BASE}/token",
+             json_body=token_json(instance_url="https://Acme.My.Provider.localhost"))
+    credentials = method_for(captured_data()).complete(new_attempt(), {"code": "fake-code-1"})
+    assert credentials.captured["instance_url"] == "https://acme.my.provider.localhost"
 
 
 @pytest.mark.parametrize("instance_url", [

@@ -262,11 +262,12 @@ class OAuth2(AuthMethod):
         auth = self.spec.auth
         data = {"token": token, "token_type_hint": hint,
                 **self.client_params(auth.effective_revoke_auth)}
-        body = {"json": data} if auth.effective_revoke_body_format == "json" else {"data": data}
+        as_json = auth.effective_revoke_body_format == "json"
         with outbound_errors("The revocation request"):
             # The [api] headers too: some revocation endpoints are API calls (Notion-Version).
             response = http.Session().request(
-                auth.revoke_method, self.url(auth.revoke_url), **body, headers=self.api_headers,
+                auth.revoke_method, self.url(auth.revoke_url), data=None if as_json else data,
+                json=data if as_json else None, headers=self.api_headers,
                 auth=self.basic_auth(auth.effective_revoke_auth), allow_redirects=False)
         raise_if_unavailable(response, "The provider's revocation endpoint is unavailable "
                                        "(HTTP {status}).")

@@ -86,6 +86,14 @@ class PatternValidator:
                                   code="pattern")
 
 
+def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> forms.ChoiceField:
+    """A catalogue field with `choices` as a select: only a listed value is accepted, and
+    the value kept is the mapped one (it goes into URLs)."""
+    options = [("", "Choose…"), *((value, label) for label, value in field.choices.items())]
+    return forms.ChoiceField(label=field.label, help_text=field.help, required=required,
+                             choices=options, initial=initial)
+
+
 class AuthSettingsForm(ConsoleForm):
     """One input per partner-level field of a connector.
 
@@ -111,7 +119,10 @@ class AuthSettingsForm(ConsoleForm):
             for form_field in self.fields.values():
                 form_field.disabled = True
 
-    def _input(self, field: FieldSpec) -> forms.CharField:
+    def _input(self, field: FieldSpec) -> forms.Field:
+        if field.choices:  # blank: asked at install
+            return choice_field(field, required=False,
+                                initial=self.saved.values.get(field.key, "") if self.saved else "")
         # Django links help text (and errors) to the input with aria-describedby; a
         # secret's "Saved" / "Not set" status is rendered inside its help text.
         if field.secret:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests_oauthlib import OAuth1Session, OAuth2Session
 
@@ -24,6 +25,14 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
 
 class UnsafeURL(ValueError):
     """A URL the server must not call (SSRF protection)."""
+
+
+class ProtocolError(requests.RequestException):
+    """oauthlib could not sign or authorise a request (e.g. "Unsupported token type").
+
+    A RequestException, so every caller that maps transport failures maps this too: an
+    error page, never a 500. The message is fixed: oauthlib's may quote a token.
+    """
 
 
 # IPv6 ranges whose last 32 bits are an IPv4 address a gateway or the kernel may reach:
@@ -99,9 +108,37 @@ class Session(_Guarded, requests.Session):
     """A plain session (API key, basic, verify and revocation requests)."""
 
 
-class OAuth1(_Guarded, OAuth1Session):
+class _Signed(_Guarded):
+    """Mixin for the OAuth sessions: oauthlib's complaints while authorising a request
+    (an unsupported token type, an expired token) become a ProtocolError."""
+
+    def request(self: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        try:
+            return super().request(*args, **kwargs)  # type: ignore[misc]
+        except (UnsafeURL, InsecureTransportError, requests.RequestException):
+            raise
+        except (ValueError, OAuth2Error):
+            raise ProtocolError("The request could not be authorised with these "
+                                "credentials.") from None
+
+
+class OAuth1(_Signed, OAuth1Session):
     """requests-oauthlib's OAuth 1.0a session, guarded."""
 
 
-class OAuth2(_Guarded, OAuth2Session):
-    """requests-oauthlib's OAuth 2.0 session, guarded."""
+class OAuth2(_Signed, OAuth2Session):
+    """requests-oauthlib's OAuth 2.0 session, guarded.
+
+    With `json_bodies` the form bodies requests-oauthlib builds (token and refresh
+    requests) are sent as JSON instead, for providers that take only JSON.
+    """
+
+    json_bodies = False
+
+    def request(self, method: str, url: str, data: Any = None, headers: Any = None,
+                **kwargs: Any) -> requests.Response:
+        if self.json_bodies and isinstance(data, dict):
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+            kwargs["json"] = data
+            return super().request(method, url, headers=headers, **kwargs)
+        return super().request(method, url, data=data, headers=headers, **kwargs)

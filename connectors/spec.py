@@ -26,8 +26,20 @@ AUTH_TYPE_LABELS = {
     "none": "No authentication",
 }
 AUTH_TYPES = tuple(AUTH_TYPE_LABELS)
-LEVELS = ("partner", "account")
+LEVELS = ("partner", "account", "captured")
 TOKEN_AUTH = ("client_secret_post", "client_secret_basic")
+BODY_FORMATS = ("form", "json")
+REVOKE_METHODS = ("POST", "DELETE")
+SIGNATURE_METHODS = ("HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT")
+# Where a captured value comes from: the token response (a dotted path) or the callback.
+CAPTURE_RE = re.compile(r"^(token|callback)\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$")
+DOTTED_PATH_RE = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$")
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
+# Headers an [api] table may not set: the auth method and the transport own them.
+RESERVED_HEADERS = {"authorization", "cookie", "host", "content-length", "transfer-encoding",
+                    "connection", "proxy-authorization"}
+# A choice's mapped value goes into URLs: a host name or a plain path segment, nothing more.
+CHOICE_VALUE_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 FIELD_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -58,9 +70,13 @@ URL_KEYS = (
 TOP_KEYS = {"name", "description", "categories", "website", "api_docs", "auth", "api", "fields",
             "guide"}
 AUTH_KEYS = {"type", *URL_KEYS, "scopes", "scope_separator", "pkce", "token_auth",
-             "authorize_params", "header", "prefix", "query_param"}
-API_KEYS = {"base_url", "verify"}
-FIELD_KEYS = {"key", "label", "help", "level", "secret", "required", "pattern"}
+             "authorize_params", "header", "prefix", "query_param", "token_params",
+             "refresh_params", "body_format", "revoke_auth", "revoke_method",
+             "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
+             "signature_method", "realm"}
+API_KEYS = {"base_url", "verify", "headers", "verify_expect"}
+FIELD_KEYS = {"key", "label", "help", "level", "secret", "required", "pattern", "from",
+              "choices"}
 GUIDE_KEYS = {"requirements", "credentials", "account_setup"}
 VERIFY_RE = re.compile(r"^(GET|POST|HEAD) (\S+)$")
 
@@ -82,6 +98,10 @@ class FieldSpec:
     secret: bool = False
     required: bool = True
     pattern: str = ""
+    #: level "captured": where the value comes from ("token.instance_url", "callback.realmId").
+    capture_from: str = ""
+    #: A select: label -> the value stored and put into URLs.
+    choices: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_partner_level(self) -> bool:
@@ -91,6 +111,11 @@ class FieldSpec:
     def is_captured(self) -> bool:
         """Filled from the sign-in (token response or callback), never asked."""
         return self.level == "captured"
+
+    @property
+    def is_origin(self) -> bool:
+        """A captured value that is a whole https origin (it may start a URL)."""
+        return self.is_captured and anchors_https_host(self.pattern)
 
 
 @dataclass(frozen=True)
@@ -110,10 +135,29 @@ class AuthSpec:
     header: str = ""
     prefix: str = ""
     query_param: str = ""
+    token_params: dict[str, str] = field(default_factory=dict)
+    refresh_params: dict[str, str] = field(default_factory=dict)
+    body_format: str = "form"
+    revoke_auth: str = ""
+    revoke_method: str = "POST"
+    revoke_body_format: str = ""
+    default_expires_in: int = 0
+    access_token_path: str = ""
+    token_type: str = ""
+    signature_method: str = "HMAC-SHA1"
+    realm: str = ""
 
     @property
     def effective_refresh_url(self) -> str:
         return self.refresh_url or self.token_url
+
+    @property
+    def effective_revoke_auth(self) -> str:
+        return self.revoke_auth or self.token_auth
+
+    @property
+    def effective_revoke_body_format(self) -> str:
+        return self.revoke_body_format or self.body_format
 
 
 @dataclass(frozen=True)
@@ -128,6 +172,10 @@ class ConnectorSpec:
     api_docs: str = ""
     api_base_url: str = ""
     api_verify: str = ""
+    #: Sent on verify, on authorised sessions and on proxied calls.
+    api_headers: dict[str, str] = field(default_factory=dict)
+    #: Dotted JSON paths -> the values the verify response must hold.
+    api_verify_expect: dict[str, Any] = field(default_factory=dict)
     guide: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -142,11 +190,13 @@ class ConnectorSpec:
             description=data.get("description", ""),
             categories=tuple(data.get("categories", ())),
             auth=AuthSpec(**auth),
-            fields=tuple(FieldSpec(**f) for f in data.get("fields", ())),
+            fields=tuple(_field_spec(f) for f in data.get("fields", ())),
             website=data.get("website", ""),
             api_docs=data.get("api_docs", ""),
             api_base_url=api.get("base_url", ""),
             api_verify=api.get("verify", ""),
+            api_headers=dict(api.get("headers", {})),
+            api_verify_expect=dict(api.get("verify_expect", {})),
             guide=dict(data.get("guide", {})),
         )
 
@@ -156,7 +206,11 @@ class ConnectorSpec:
 
     @property
     def account_fields(self) -> tuple[FieldSpec, ...]:
-        return tuple(f for f in self.fields if not f.is_partner_level)
+        return tuple(f for f in self.fields if f.level == "account")
+
+    @property
+    def captured_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.is_captured)
 
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -168,11 +222,66 @@ class ConnectorSpec:
         return (match.group(1), match.group(2)) if match else None
 
 
+def _field_spec(data: dict[str, Any]) -> FieldSpec:
+    """A FieldSpec from stored field data (`from` is a Python keyword: `capture_from`)."""
+    data = dict(data)
+    capture_from = data.pop("from", "")
+    return FieldSpec(**data, capture_from=capture_from)
+
+
+def dotted_get(data: Any, path: str) -> Any:
+    """`data["a"]["b"]` for the path "a.b"; None where the path does not lead anywhere."""
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+# The end of a pattern that fixes the host's domain: at least two literal labels (or a
+# group of literal alternatives, like Zoho's `\.(com|eu|com\.au)`) right before `$`.
+_LABEL = r"[a-z0-9-]+(?:\\\.[a-z0-9-]+)*"
+HOST_SUFFIX_RE = re.compile(
+    rf"(?:\\\.(?:[a-z0-9-]+|\((?:\?:)?{_LABEL}(?:\|{_LABEL})*\))){{2,}}\$$")
+
+
+def _has_top_level_alternation(pattern: str) -> bool:
+    depth, index, in_class = 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        index += 1
+    return False
+
+
+def anchors_https_host(pattern: str) -> bool:
+    """Whether every value `pattern` fully matches is `https://` on a fixed domain.
+
+    Together with the bare-origin check at sign-in (connectors/templating.py) this keeps a
+    captured base URL on the provider's own domain.
+    """
+    return (pattern.startswith("^https://") and not _has_top_level_alternation(pattern)
+            and bool(HOST_SUFFIX_RE.search(pattern)))
+
+
 # --- validation ------------------------------------------------------------------------
 
 
 def _check_type(source: str, key: str, value: Any, kind: type | tuple[type, ...]) -> None:
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+    bool_allowed = kind is bool or (isinstance(kind, tuple) and bool in kind)
+    if not isinstance(value, kind) or (not bool_allowed and isinstance(value, bool)):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise CatalogError(source, key, f"must be a {names}")
 
@@ -191,10 +300,22 @@ def _check_placeholders(source: str, key: str, value: str, field_keys: set[str])
             raise CatalogError(source, key, f"refers to {{{name}}}, which is not a field")
 
 
-def _check_url(source: str, key: str, value: Any, field_keys: set[str]) -> None:
+def _check_url(source: str, key: str, value: Any, field_keys: set[str],
+               origin_keys: frozenset[str] = frozenset()) -> None:
+    """An https URL template; only a captured origin (or `{public_url}`) may start it."""
     _check_text(source, key, value, max_length=500)
     _check_placeholders(source, key, value, field_keys)
-    if value.startswith("{public_url}"):
+    for name in PLACEHOLDER_RE.findall(value):
+        if name in origin_keys and not value.startswith(f"{{{name}}}"):
+            raise CatalogError(source, key, f"may use {{{name}}} (a whole URL) only at its start")
+    first = PLACEHOLDER_RE.match(value)
+    if first:
+        name = first.group(1)
+        if name != "public_url" and name not in origin_keys:
+            raise CatalogError(source, key, f"may start with {{{name}}} only when it is a "
+                                            "captured field whose pattern anchors an https host")
+        if value[first.end():first.end() + 1] not in ("", "/"):
+            raise CatalogError(source, key, "must continue with '/' after its base URL")
         return
     parts = urlsplit(PLACEHOLDER_RE.sub("x", value))
     if parts.scheme != "https" or not parts.hostname:
@@ -232,7 +353,7 @@ def _validate_fields(source: str, fields: Any) -> list[dict[str, Any]]:
             _check_type(source, f"{where}.help", item["help"], str)
         level = item.get("level", "partner")
         if level not in LEVELS:
-            raise CatalogError(source, f"{where}.level", "must be 'partner' or 'account'")
+            raise CatalogError(source, f"{where}.level", f"must be one of {', '.join(LEVELS)}")
         for flag in ("secret", "required"):
             if flag in item:
                 _check_type(source, f"{where}.{flag}", item[flag], bool)
@@ -242,11 +363,51 @@ def _validate_fields(source: str, fields: Any) -> list[dict[str, Any]]:
                 re.compile(item["pattern"])
             except re.error as exc:
                 raise CatalogError(source, f"{where}.pattern", f"is not a regex: {exc}") from exc
+        _validate_captured(source, where, item, level)
+        _validate_choices(source, where, item)
         cleaned.append({**item, "level": level})
     return cleaned
 
 
-def _validate_auth(source: str, auth: Any, field_keys: set[str]) -> None:
+def _validate_captured(source: str, where: str, item: dict[str, Any], level: str) -> None:
+    """`from` belongs to captured fields, which need it and an anchored pattern."""
+    if level != "captured":
+        if "from" in item:
+            raise CatalogError(source, f"{where}.from", "is only for level = 'captured'")
+        return
+    if not isinstance(item.get("from"), str) or not CAPTURE_RE.match(item["from"]):
+        raise CatalogError(source, f"{where}.from",
+                           "is required: 'token.<path>' or 'callback.<parameter>'")
+    pattern = item.get("pattern", "")
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        raise CatalogError(source, f"{where}.pattern",
+                           "is required for captured values, anchored with ^ and $")
+    if item.get("secret") or "choices" in item:
+        raise CatalogError(source, f"{where}.level", "captured values are non-secret facts, "
+                                                     "not secrets or choices")
+
+
+def _validate_choices(source: str, where: str, item: dict[str, Any]) -> None:
+    if "choices" not in item:
+        return
+    choices = item["choices"]
+    _check_type(source, f"{where}.choices", choices, dict)
+    if not choices:
+        raise CatalogError(source, f"{where}.choices", "must list at least one choice")
+    for label, value in choices.items():
+        _check_text(source, f"{where}.choices", label, max_length=100)
+        _check_type(source, f"{where}.choices", value, str)
+        if not CHOICE_VALUE_RE.match(value):
+            raise CatalogError(source, f"{where}.choices", f"{label!r} must map to a host name "
+                                                           "or a plain name")
+    if len(set(choices.values())) != len(choices):
+        raise CatalogError(source, f"{where}.choices", "maps two labels to the same value")
+    if item.get("secret"):
+        raise CatalogError(source, f"{where}.secret", "a choice is not a secret")
+
+
+def _validate_auth(source: str, auth: Any, field_keys: set[str],
+                   origin_keys: frozenset[str]) -> None:
     _check_type(source, "auth", auth, dict)
     _check_keys(source, "auth.", auth, AUTH_KEYS)
     auth_type = auth.get("type")
@@ -257,7 +418,7 @@ def _validate_auth(source: str, auth: Any, field_keys: set[str]) -> None:
             raise CatalogError(source, f"auth.{key}", f"is required for {auth_type}")
     for key in URL_KEYS:
         if key in auth:
-            _check_url(source, f"auth.{key}", auth[key], field_keys)
+            _check_url(source, f"auth.{key}", auth[key], field_keys, origin_keys)
     for key in REQUIRED_FIELDS.get(auth_type, ()):
         if key not in field_keys:
             raise CatalogError(source, "fields", f"a field with key {key!r} is required")
@@ -272,15 +433,104 @@ def _validate_auth(source: str, auth: Any, field_keys: set[str]) -> None:
         _check_type(source, "auth.pkce", auth["pkce"], bool)
     if auth.get("token_auth", "client_secret_post") not in TOKEN_AUTH:
         raise CatalogError(source, "auth.token_auth", f"must be one of {', '.join(TOKEN_AUTH)}")
-    if "authorize_params" in auth:
-        _check_type(source, "auth.authorize_params", auth["authorize_params"], dict)
-        for value in auth["authorize_params"].values():
-            _check_type(source, "auth.authorize_params", value, str)
-            _check_placeholders(source, "auth.authorize_params", value, field_keys)
+    for key in ("authorize_params", "token_params", "refresh_params"):
+        if key in auth:
+            _check_params(source, f"auth.{key}", auth[key], field_keys)
+    _validate_token_handling(source, auth, field_keys)
     if auth_type == "api_key":
         if bool(auth.get("header")) == bool(auth.get("query_param")):
             raise CatalogError(source, "auth.header", "api_key needs exactly one of header or "
                                                        "query_param")
+
+
+def _check_params(source: str, key: str, params: Any, field_keys: set[str]) -> None:
+    _check_type(source, key, params, dict)
+    for value in params.values():
+        _check_type(source, key, value, str)
+        _check_placeholders(source, key, value, field_keys)
+
+
+def _check_choice(source: str, key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise CatalogError(source, key, f"must be one of {', '.join(allowed)}")
+
+
+OAUTH2_ONLY = ("token_params", "refresh_params", "body_format", "revoke_auth", "revoke_method",
+               "revoke_body_format", "default_expires_in", "access_token_path", "token_type")
+OAUTH1_ONLY = ("signature_method", "realm")
+TOKEN_TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
+
+
+def _validate_token_handling(source: str, auth: dict[str, Any], field_keys: set[str]) -> None:
+    """The keys real providers need around the token, refresh and revoke requests."""
+    auth_type = auth["type"]
+    applies = {"oauth1": OAUTH1_ONLY, "oauth2": OAUTH2_ONLY,
+               "oauth2_client_credentials": OAUTH2_ONLY}.get(auth_type, ())
+    for key in (*OAUTH1_ONLY, *OAUTH2_ONLY):
+        if key in auth and key not in applies:
+            raise CatalogError(source, f"auth.{key}", f"does not apply to {auth_type}")
+    for key in ("body_format", "revoke_body_format"):
+        if key in auth:
+            _check_choice(source, f"auth.{key}", auth[key], BODY_FORMATS)
+    if "revoke_auth" in auth:
+        _check_choice(source, "auth.revoke_auth", auth["revoke_auth"], TOKEN_AUTH)
+    if "revoke_method" in auth:
+        _check_choice(source, "auth.revoke_method", auth["revoke_method"], REVOKE_METHODS)
+    if "signature_method" in auth:
+        _check_choice(source, "auth.signature_method", auth["signature_method"],
+                      SIGNATURE_METHODS)
+    if "default_expires_in" in auth:
+        seconds = auth["default_expires_in"]
+        _check_type(source, "auth.default_expires_in", seconds, int)
+        if not 60 <= seconds <= 366 * 86400:
+            raise CatalogError(source, "auth.default_expires_in",
+                               "must be seconds between 60 and a year")
+    if "access_token_path" in auth:
+        _check_type(source, "auth.access_token_path", auth["access_token_path"], str)
+        if not DOTTED_PATH_RE.match(auth["access_token_path"]):
+            raise CatalogError(source, "auth.access_token_path", "must be a dotted path like "
+                                                                 "'authed_user.access_token'")
+    if "token_type" in auth:
+        _check_type(source, "auth.token_type", auth["token_type"], str)
+        if not TOKEN_TYPE_RE.match(auth["token_type"]):
+            raise CatalogError(source, "auth.token_type", "must be a token type like 'Bearer'")
+    if "realm" in auth:
+        _check_text(source, "auth.realm", auth["realm"], max_length=200)
+        _check_placeholders(source, "auth.realm", auth["realm"], field_keys)
+
+
+def _validate_api(source: str, api: Any, field_keys: set[str],
+                  origin_keys: frozenset[str]) -> None:
+    _check_type(source, "api", api, dict)
+    _check_keys(source, "api.", api, API_KEYS)
+    if "base_url" in api:
+        _check_url(source, "api.base_url", api["base_url"], field_keys, origin_keys)
+    if "verify" in api:
+        _check_type(source, "api.verify", api["verify"], str)
+        if not VERIFY_RE.match(api["verify"]):
+            raise CatalogError(source, "api.verify", "must look like 'GET /path'")
+        if "base_url" not in api:
+            raise CatalogError(source, "api.base_url", "is required when api.verify is set")
+        path = api["verify"].split(" ", 1)[1]
+        if not path.startswith("/"):  # a whole URL, checked like the others
+            _check_url(source, "api.verify", path, field_keys, origin_keys)
+    headers = api.get("headers", {})
+    _check_type(source, "api.headers", headers, dict)
+    for name, value in headers.items():
+        if not HEADER_NAME_RE.match(name) or name.lower() in RESERVED_HEADERS:
+            raise CatalogError(source, f"api.headers.{name}", "is not a header this table "
+                                                              "may set")
+        _check_text(source, f"api.headers.{name}", value, max_length=500)
+        if any(char in value for char in "\r\n") or "{" in value:
+            raise CatalogError(source, f"api.headers.{name}", "must be one line of plain text")
+    expect = api.get("verify_expect", {})
+    _check_type(source, "api.verify_expect", expect, dict)
+    if expect and "verify" not in api:
+        raise CatalogError(source, "api.verify", "is required when api.verify_expect is set")
+    for path, value in expect.items():
+        if not DOTTED_PATH_RE.match(path):
+            raise CatalogError(source, f"api.verify_expect.{path}", "must be a dotted path")
+        _check_type(source, f"api.verify_expect.{path}", value, (str, bool, int))
 
 
 def validate(source: str, slug: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -304,18 +554,10 @@ def validate(source: str, slug: str, data: dict[str, Any]) -> dict[str, Any]:
             _check_url(source, key, data[key], set())
     if "auth" not in data:
         raise CatalogError(source, "auth", "is required")
-    _validate_auth(source, data["auth"], field_keys)
-    api = data.get("api", {})
-    _check_type(source, "api", api, dict)
-    _check_keys(source, "api.", api, API_KEYS)
-    if "base_url" in api:
-        _check_url(source, "api.base_url", api["base_url"], field_keys)
-    if "verify" in api:
-        _check_type(source, "api.verify", api["verify"], str)
-        if not VERIFY_RE.match(api["verify"]):
-            raise CatalogError(source, "api.verify", "must look like 'GET /path'")
-        if "base_url" not in api:
-            raise CatalogError(source, "api.base_url", "is required when api.verify is set")
+    origin_keys = frozenset(f["key"] for f in fields
+                            if f["level"] == "captured" and anchors_https_host(f["pattern"]))
+    _validate_auth(source, data["auth"], field_keys, origin_keys)
+    _validate_api(source, data.get("api", {}), field_keys, origin_keys)
     guide = data.get("guide", {})
     _check_type(source, "guide", guide, dict)
     _check_keys(source, "guide.", guide, GUIDE_KEYS)

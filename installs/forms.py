@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import Partner
+from connectors.forms import choice_field
 from connectors.models import Connector
 from connectors.spec import FieldSpec
 from connectors.templating import HOST_LABEL_MESSAGE, is_host_label, url_keys
@@ -42,7 +43,11 @@ class InstallForm(ConsoleForm):
         for spec_field in self.asked:
             self.fields[spec_field.key] = self._form_field(spec_field, spec_field.key in stored)
 
-    def _form_field(self, spec_field: FieldSpec, stored: bool) -> forms.CharField:
+    def _form_field(self, spec_field: FieldSpec, stored: bool) -> forms.Field:
+        if spec_field.choices:
+            return choice_field(spec_field, required=spec_field.required,
+                                initial=self.install.values.get(spec_field.key, "")
+                                if self.install else "")
         help_text = spec_field.help
         if spec_field.secret:
             widget: forms.Widget = forms.PasswordInput(render_value=False,
@@ -62,7 +67,7 @@ class InstallForm(ConsoleForm):
         cleaned = super().clean()
         for spec_field in self.asked:
             value = cleaned.get(spec_field.key)
-            if not value:
+            if not value or spec_field.choices:  # a select accepts only its listed values
                 continue
             if spec_field.pattern and not re.fullmatch(spec_field.pattern, value):
                 self.add_error(spec_field.key, f"Enter a valid {spec_field.label}.")

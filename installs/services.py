@@ -213,6 +213,7 @@ def _record_success(install_id: int, method: AuthMethod, credentials: Credential
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install_id)
         _drop_entered_credentials(install, method)  # they are in the credentials now
+        install.values.update(credentials.captured)  # checked against their patterns
         install.mark_authenticated(credentials=credentials.data,
                                    expires_at=credentials.expires_at,
                                    token_info=credentials.info, actor=actor,

@@ -19,7 +19,7 @@ class APIKey(AuthMethod):
     missing_message = "Enter the API key first."
     credential_label = "API key"
 
-    def session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
         session = http.Session()
         key = credentials.get("api_key", "")
         if self.spec.auth.query_param:

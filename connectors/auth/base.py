@@ -12,7 +12,10 @@ values entered at install) and the callback URL. It never sees an install.
   without a browser step, from the entered values;
 - `verify(credentials)` runs the catalogue's `[api] verify` request;
 - `refresh(credentials)` and `revoke(credentials)` where the protocol has them;
-- `session(credentials)` returns an authorised session from `connectors.http`.
+- `session(credentials)` returns an authorised session from `connectors.http`, carrying the
+  catalogue's `[api] headers` (methods build it in `open_session`);
+- `captured(token, params)` reads the `level = "captured"` values out of a token response
+  or a callback, checked against their patterns, for `complete` to return.
 
 A method never touches the database: the services in `installs/` do, in one
 transaction with an audit event. Failures are raised as `AuthError`s whose messages are
@@ -33,8 +36,9 @@ import requests
 from django.utils import timezone
 from oauthlib.oauth2 import InsecureTransportError
 
-from connectors.http import UnsafeURL
-from connectors.templating import TemplateValueError, render_url
+from connectors.http import ProtocolError, UnsafeURL
+from connectors.spec import dotted_get
+from connectors.templating import TemplateValueError, is_safe_value, matches_pattern, render_url
 
 if TYPE_CHECKING:
     from connectors.spec import ConnectorSpec
@@ -97,6 +101,9 @@ class Credentials:
     expires_at: datetime | None = None
     # Non-secret facts worth showing (granted scopes, instance URL, account name).
     info: dict[str, Any] = field(default_factory=dict)
+    # The connector's `level = "captured"` values by field key, each matching its pattern:
+    # the services store them with the install's values (URLs use them as `{key}`).
+    captured: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,13 +148,45 @@ class AuthMethod:
     def url(self, template: str) -> str:
         """A catalogue URL with its placeholders filled from validated values."""
         try:
-            return render_url(template, self.context.values)
+            return render_url(template, self.context.values, self.spec.fields)
         except TemplateValueError as exc:
             raise AuthError(f"{exc} Edit the install's details.", kind="configuration") from None
 
+    def filled(self, params: Mapping[str, str]) -> dict[str, str]:
+        """Catalogue parameters with their placeholders filled exactly like URLs."""
+        return {key: self.url(value) for key, value in params.items()}
+
     def authorize_params(self) -> dict[str, str]:
-        """The catalogue's extra parameters, placeholders filled exactly like URLs."""
-        return {key: self.url(value) for key, value in self.spec.auth.authorize_params.items()}
+        """The catalogue's extra parameters for the authorization request."""
+        return self.filled(self.spec.auth.authorize_params)
+
+    def captured(self, token: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, str]:
+        """The captured values from a token response and callback parameters.
+
+        Each must match its field's pattern (and, for a base URL, be a bare https origin);
+        otherwise the sign-in stops here, before anything is stored. The values also join
+        this method's values, so the verify request that follows can use them.
+        """
+        values: dict[str, str] = {}
+        for spec_field in self.spec.captured_fields:
+            source, _, path = spec_field.capture_from.partition(".")
+            raw = dotted_get(dict(token), path) if source == "token" else params.get(path)
+            value = raw if isinstance(raw, str) else str(raw) if isinstance(raw, int) else ""
+            if spec_field.is_origin:
+                value = value.lower()  # host names are case-insensitive; patterns are not
+            if not value:
+                if spec_field.required:
+                    raise AuthError(f"The provider did not return the {spec_field.label}, so "
+                                    "sign-in was stopped.", kind="token_error")
+                continue
+            safe = is_safe_value(spec_field, value, at_start=True) if spec_field.is_origin \
+                else len(value) <= 500 and matches_pattern(spec_field, value)
+            if not safe:
+                raise AuthError(f"The provider returned a {spec_field.label} this connector "
+                                "does not accept, so sign-in was stopped.", kind="token_error")
+            values[spec_field.key] = value
+        self.context.values.update(values)
+        return values
 
     def scope(self) -> str | None:
         """The catalogue's scopes joined by its separator; None when it lists none."""
@@ -180,6 +219,25 @@ class AuthMethod:
                                        "try again later.")
         if status >= 300:
             raise AuthError(f"The verify request failed (HTTP {status}).", kind="verify_failed")
+        self.check_verify_expect(response)
+
+    def check_verify_expect(self, response: requests.Response) -> None:
+        """`[api] verify_expect`: a 200 whose body says failure (Slack's "ok": false) fails."""
+        expect = self.spec.api_verify_expect
+        if not expect:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        for path, wanted in expect.items():
+            found = dotted_get(body, path)
+            # bool is an int: True must not pass for 1, nor 1 for True.
+            if type(found) is not type(wanted) or found != wanted:
+                raise AuthError(f"The provider did not accept the {self.credential_label}: "
+                                f"its answer to the verify request has no {path} = "
+                                f"{str(wanted).lower() if isinstance(wanted, bool) else wanted}.",
+                                kind="verify_failed")
 
     def begin(self, attempt: Any) -> str | None:
         """Start authentication. Return the provider URL to redirect to, or None."""
@@ -210,7 +268,18 @@ class AuthMethod:
         return dict(credentials)
 
     def session(self, credentials: dict[str, Any]) -> requests.Session:
-        """An authorised session for verify calls and callers."""
+        """An authorised session for verify calls, the proxy and callers, with the
+        catalogue's `[api] headers` (which the proxy may also read from `api_headers`)."""
+        session = self.open_session(credentials)
+        session.headers.update(self.api_headers)
+        return session
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return dict(self.spec.api_headers)
+
+    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+        """The method's own authorised session (without the catalogue's headers)."""
         raise NotImplementedError
 
 
@@ -233,6 +302,8 @@ def outbound_errors(what: str) -> Iterator[None]:
     except (UnsafeURL, InsecureTransportError):
         raise AuthError(f"{what} uses an address this server may not call.",
                         kind="configuration") from None
+    except ProtocolError as exc:
+        raise AuthError(f"{what} failed: {exc}", kind="error") from None
     except requests.RequestException:
         raise AuthError(f"{what} failed.", kind="error") from None
 

@@ -19,7 +19,7 @@ class Basic(AuthMethod):
     missing_message = "Enter the user name and password first."
     credential_label = "user name or password"
 
-    def session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
         session = http.Session()
         session.auth = (credentials.get("username", ""), credentials.get("password", ""))
         return session

@@ -30,13 +30,16 @@ class ClientCredentials(OAuth2):
         if not self.value("client_secret"):
             raise AuthError("The Client Secret is missing.", kind="configuration")
         session = self.oauth_session(BackendApplicationClient(self.client_id))
-        extra: dict[str, Any] = self.authorize_params()
+        extra: dict[str, Any] = {**self.authorize_params(),
+                                 **self.filled(self.spec.auth.token_params)}
         if self.scope():
             extra["scope"] = self.scope()
         with token_errors():
             token = session.fetch_token(self.url(self.spec.auth.token_url),
                                         **self.client_auth(), **extra)
-        return credentials_from_token(dict(token))
+        credentials = credentials_from_token(dict(token))
+        credentials.captured = self.captured(dict(token), {})
+        return credentials
 
     def refresh(self, credentials: dict[str, Any]) -> Credentials:
         """Client credentials tokens are fetched anew rather than refreshed."""

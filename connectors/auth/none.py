@@ -16,5 +16,5 @@ class NoAuth(AuthMethod):
     type = "none"
     credential_label = "request"
 
-    def session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
         return http.Session()

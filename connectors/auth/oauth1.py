@@ -61,16 +61,26 @@ class OAuth1(AuthMethod):
     credential_label = "access token"
 
     def _session(self, **kwargs: Any) -> http.OAuth1:
+        """Signed with the catalogue's `signature_method` (HMAC-SHA1 by default) and realm."""
         return http.OAuth1(self.value("consumer_key"),
-                           client_secret=self.value("consumer_secret"), **kwargs)
+                           client_secret=self.value("consumer_secret"),
+                           signature_method=self.spec.auth.signature_method,
+                           realm=self.realm() or None, **kwargs)
+
+    def realm(self) -> str:
+        return self.filled({"realm": self.spec.auth.realm})["realm"] if self.spec.auth.realm \
+            else ""
 
     def begin(self, attempt: Any) -> str:
         callback = f"{self.context.callback_url}?{urlencode({'state': attempt.state})}"
         session = self._session(callback_uri=callback)
         with token_errors("The request token request"):
-            token = session.fetch_request_token(self.url(self.spec.auth.request_token_url))
+            # requests-oauthlib resets the realm here unless it is given again.
+            token = session.fetch_request_token(self.url(self.spec.auth.request_token_url),
+                                                realm=[self.realm()] if self.realm() else None)
         # RFC 5849 §2.1: without the confirmation the provider did not take our callback.
-        if token.get("oauth_callback_confirmed") != "true":
+        # The RFC says "true"; Authlib-based providers answer "True".
+        if str(token.get("oauth_callback_confirmed", "")).lower() != "true":
             raise AuthError("The provider did not confirm the callback URL "
                             "(oauth_callback_confirmed), so sign-in was stopped.",
                             kind="token_error")
@@ -106,8 +116,9 @@ class OAuth1(AuthMethod):
             raise AuthError("The access token request returned no token.", kind="token_error")
         data = {"oauth_token": token["oauth_token"],
                 "oauth_token_secret": token["oauth_token_secret"]}
-        return Credentials(data=data, info=public_info(token))
+        return Credentials(data=data, info=public_info(token),
+                           captured=self.captured(dict(token), params))
 
-    def session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
         return self._session(resource_owner_key=credentials.get("oauth_token", ""),
                              resource_owner_secret=credentials.get("oauth_token_secret", ""))

@@ -9,6 +9,7 @@ from the callback -- is returned as ``Credentials.info``, which the services kee
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -40,11 +41,14 @@ from connectors.auth.base import (
     raise_if_unavailable,
     safe_error_code,
 )
+from connectors.spec import AuthSpec, dotted_get
 
 # Callback parameters some providers add that are worth keeping (non-secret).
 CALLBACK_INFO_KEYS = ("realmId", "shop", "location", "accounts-server")
 TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "scope")
 RETRYABLE_ERRORS = ("temporarily_unavailable", "server_error")
+# Keys lifted from the object `access_token_path` points into (Slack's `authed_user`).
+TOKEN_OBJECT_KEYS = ("refresh_token", "expires_in", "scope", "token_type")
 
 
 def check_token_response(response: requests.Response, *, refreshing: bool) -> requests.Response:
@@ -59,6 +63,38 @@ def check_token_response(response: requests.Response, *, refreshing: bool) -> re
                                "reauthenticate the install.")
         raise AuthError(f"The provider refused the token request ({code or f'HTTP {status}'}).",
                         kind="token_error")
+    return response
+
+
+def normalized_token_response(response: requests.Response, auth: AuthSpec) -> requests.Response:
+    """Rewrite a successful token response into the shape oauthlib reads.
+
+    `access_token_path` moves a nested token (and its sibling refresh token, expiry,
+    scope and type) to the top, `token_type` replaces the provider's word ("bot"), and
+    `default_expires_in` stands in for a missing `expires_in` so the token gets an expiry
+    and the refresh workers pick it up.
+    """
+    if not (auth.access_token_path or auth.token_type or auth.default_expires_in):
+        return response
+    try:
+        body = response.json()
+    except ValueError:
+        return response
+    if not isinstance(body, dict):
+        return response
+    nested = dotted_get(body, auth.access_token_path) if auth.access_token_path else None
+    if isinstance(nested, str) and nested:
+        parent_path = auth.access_token_path.rpartition(".")[0]
+        parent = dotted_get(body, parent_path) if parent_path else body
+        lifted = {key: parent[key] for key in TOKEN_OBJECT_KEYS
+                  if isinstance(parent, dict) and key in parent}
+        body = {**body, **lifted, "access_token": nested}
+    if auth.token_type and body.get("access_token"):
+        body["token_type"] = auth.token_type
+    if auth.default_expires_in and body.get("expires_in") in (None, ""):
+        body["expires_in"] = auth.default_expires_in
+    response._content = json.dumps(body).encode()
+    response.encoding = "utf-8"
     return response
 
 
@@ -132,22 +168,28 @@ class OAuth2(AuthMethod):
     def oauth_session(self, client: OAuthlibClient | None = None, *, refreshing: bool = False,
                       **kwargs: Any) -> http.OAuth2:
         session = http.OAuth2(client=client or WebApplicationClient(self.client_id), **kwargs)
-        hook = lambda response: check_token_response(response, refreshing=refreshing)  # noqa: E731
+        session.json_bodies = self.spec.auth.body_format == "json"
+
+        def hook(response: requests.Response) -> requests.Response:
+            checked = check_token_response(response, refreshing=refreshing)
+            return normalized_token_response(checked, self.spec.auth)
+
         session.register_compliance_hook("access_token_response", hook)
         session.register_compliance_hook("refresh_token_response", hook)
         return session
 
-    def basic_auth(self) -> requests.auth.HTTPBasicAuth | None:
-        """HTTP Basic client authentication, when `token_auth` asks for it and there is a secret."""
+    def basic_auth(self, token_auth: str = "") -> requests.auth.HTTPBasicAuth | None:
+        """HTTP Basic client authentication, when `token_auth` (by default the catalogue's)
+        asks for it and there is a secret."""
         secret = self.value("client_secret")
-        if self.spec.auth.token_auth == "client_secret_basic" and secret:
+        if (token_auth or self.spec.auth.token_auth) == "client_secret_basic" and secret:
             return requests.auth.HTTPBasicAuth(self.client_id, secret)
         return None
 
-    def client_params(self) -> dict[str, str]:
+    def client_params(self, token_auth: str = "") -> dict[str, str]:
         """The client's id (and secret) as body parameters: client_secret_post, or a public
         client (PKCE, no secret). Empty when the client authenticates with HTTP Basic."""
-        if self.basic_auth():
+        if self.basic_auth(token_auth):
             return {}
         secret = self.value("client_secret")
         return {"client_id": self.client_id, **({"client_secret": secret} if secret else {})}
@@ -185,12 +227,16 @@ class OAuth2(AuthMethod):
         if self.spec.auth.pkce and not verifier:
             raise InvalidCallback("This sign-in link is no longer valid — restart the install.")
         session = self.oauth_session(redirect_uri=self.context.callback_url)
-        extra = {"code_verifier": verifier} if verifier else {}
+        extra = self.filled(self.spec.auth.token_params)
+        if verifier:
+            extra["code_verifier"] = verifier
         with token_errors():
             token = session.fetch_token(self.url(self.spec.auth.token_url), code=code,
                                         **self.client_auth(), **extra)
         info = {key: params[key] for key in CALLBACK_INFO_KEYS if params.get(key)}
-        return credentials_from_token(dict(token), extra_info=info)
+        credentials = credentials_from_token(dict(token), extra_info=info)
+        credentials.captured = self.captured(dict(token), params)
+        return credentials
 
     def refresh(self, credentials: dict[str, Any]) -> Credentials:
         refresh_token = credentials.get("refresh_token")
@@ -200,7 +246,8 @@ class OAuth2(AuthMethod):
         with token_errors("The token refresh"):
             token = session.refresh_token(self.url(self.spec.auth.effective_refresh_url),
                                           refresh_token=refresh_token, auth=self.basic_auth(),
-                                          **self.client_params())
+                                          **self.client_params(),
+                                          **self.filled(self.spec.auth.refresh_params))
         return credentials_from_token(dict(token), previous=credentials)
 
     def revoke(self, credentials: dict[str, Any]) -> None:
@@ -211,10 +258,16 @@ class OAuth2(AuthMethod):
         if not wanted:
             return
         hint, token = next(iter(wanted.items()))
-        data = {"token": token, "token_type_hint": hint, **self.client_params()}
+        auth = self.spec.auth
+        data = {"token": token, "token_type_hint": hint,
+                **self.client_params(auth.effective_revoke_auth)}
+        as_json = auth.effective_revoke_body_format == "json"
         with outbound_errors("The revocation request"):
-            response = http.Session().post(self.url(self.spec.auth.revoke_url), data=data,
-                                           auth=self.basic_auth(), allow_redirects=False)
+            # The [api] headers too: some revocation endpoints are API calls (Notion-Version).
+            response = http.Session().request(
+                auth.revoke_method, self.url(auth.revoke_url), data=None if as_json else data,
+                json=data if as_json else None, headers=self.api_headers,
+                auth=self.basic_auth(auth.effective_revoke_auth), allow_redirects=False)
         raise_if_unavailable(response, "The provider's revocation endpoint is unavailable "
                                        "(HTTP {status}).")
         if response.status_code >= 300:
@@ -226,9 +279,9 @@ class OAuth2(AuthMethod):
         hint = "refresh_token" if credentials.get("refresh_token") else "access_token"
         return {hint: credentials[hint]} if credentials.get(hint) else {}
 
-    def session(self, credentials: dict[str, Any]) -> requests.Session:
-        token = {"access_token": credentials.get("access_token", ""),
-                 "token_type": credentials.get("token_type") or "Bearer"}
+    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+        token_type = self.spec.auth.token_type or credentials.get("token_type") or "Bearer"
+        token = {"access_token": credentials.get("access_token", ""), "token_type": token_type}
         return http.OAuth2(client_id=self.client_id, token=token)
 
 

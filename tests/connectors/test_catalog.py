@@ -3,16 +3,26 @@ facts that matter for security (secret flags, levels, templated hosts) hold ever
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from io import StringIO
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
 from connectors.models import Connector
-from connectors.spec import AUTH_TYPES, CATALOG_DIR, ConnectorSpec, load_catalog, load_file
+from connectors.spec import (
+    AUTH_TYPES,
+    CATALOG_DIR,
+    HOST_SUFFIX_RE,
+    ConnectorSpec,
+    anchors_https_host,
+    load_catalog,
+    load_file,
+)
 from connectors.templating import spec_urls, url_keys
 
 CATALOG = load_catalog()
@@ -26,6 +36,13 @@ SECRET_KEYS = {"client_secret", "consumer_secret", "api_key", "password"}
 
 def fields_by_key(slug: str) -> dict[str, dict[str, Any]]:
     return {f["key"]: f for f in CATALOG[slug]["fields"]}
+
+
+def starts_with_captured_origin(spec: ConnectorSpec, url: str) -> bool:
+    """`{key}/…` where `key` is a captured https origin whose pattern anchors the host."""
+    match = re.match(r"^\{([a-z_]+)\}(/|$)", url)
+    field = spec.field(match.group(1)) if match else None
+    return field is not None and field.is_origin
 
 
 def test_every_file_validates_one_by_one():
@@ -171,14 +188,23 @@ def test_api_keys_and_basic_credentials_are_account_level():
             assert all(f.level == "account" for f in spec.fields), slug
 
 
+HOSTILE = ("evil.com/x", "a b", "acme.zendesk.com", "-acme", "../x", "", "https://evil.com")
+
+
 def test_templated_hosts_come_from_account_values_with_a_host_label_pattern():
-    """Every `{key}` in a URL names an account-level field whose pattern admits only host labels."""
+    """Every `{key}` in a URL names an account-level field whose pattern admits only host
+    labels, a select of the catalogue's own hosts, or a captured value with a strict pattern."""
     for slug, spec in SPECS.items():
         for key in url_keys(spec):
             field = spec.field(key)
-            assert field is not None and field.level == "account", f"{slug}: {{{key}}}"
+            assert field is not None and field.level in ("account", "captured"), f"{slug}: {key}"
+            if field.choices:
+                assert field.level == "account", f"{slug}: {key}"
+                continue
             assert field.pattern, f"{slug}: {key} has no pattern"
-            for hostile in ("evil.com/x", "a b", "acme.zendesk.com", "-acme", "../x", ""):
+            if field.is_origin:
+                assert anchors_https_host(field.pattern), f"{slug}: {key}"
+            for hostile in HOSTILE:
                 assert not re.fullmatch(field.pattern, hostile), f"{slug}: {key} {hostile!r}"
 
 
@@ -225,7 +251,9 @@ def test_real_connectors_link_their_site_and_docs_over_https():
         assert data["website"].startswith("https://"), slug
         assert data["api_docs"].startswith("https://"), slug
         if slug != "mailchimp":  # its API host is per data centre, learned after the token
-            assert data.get("api", {}).get("base_url", "").startswith("https://"), slug
+            base_url = data.get("api", {}).get("base_url", "")
+            assert base_url.startswith("https://") or starts_with_captured_origin(
+                SPECS[slug], base_url), slug
 
 
 def test_every_endpoint_is_https_outside_the_sandbox():
@@ -235,7 +263,8 @@ def test_every_endpoint_is_https_outside_the_sandbox():
             if slug.startswith("sandbox-"):
                 assert url.startswith("{public_url}/sandbox/"), slug
             else:
-                assert url.startswith("https://"), f"{slug}: {url}"
+                assert url.startswith("https://") or starts_with_captured_origin(spec, url), (
+                    f"{slug}: {url}")
 
 
 def test_every_guide_has_the_three_sections_with_numbered_steps():
@@ -269,7 +298,18 @@ def test_oauth2_entries_name_their_token_authentication_and_pkce():
     ("paypal", {"type": "oauth2_client_credentials",
                 "token_url": "https://api-m.paypal.com/v1/oauth2/token",
                 "token_auth": "client_secret_basic"}),
-    ("pipedrive", {"type": "api_key", "query_param": "api_token"}),
+    ("pipedrive", {"type": "api_key", "header": "x-api-token", "prefix": ""}),
+    ("hubspot", {"token_url": "https://api.hubapi.com/oauth/2026-03/token",
+                 "revoke_url": "https://api.hubapi.com/oauth/2026-03/token/revoke"}),
+    ("shopify", {"token_params": {"expiring": "1"}}),
+    ("zendesk", {"token_params": {"expires_in": "1800"}, "refresh_params": {"expires_in": "1800"}}),
+    ("slack", {"token_type": "Bearer"}),
+    ("notion", {"body_format": "json", "token_auth": "client_secret_basic",
+                "revoke_url": "https://api.notion.com/v1/oauth/revoke"}),
+    ("calendly", {"token_auth": "client_secret_basic", "revoke_auth": "client_secret_post",
+                  "pkce": True}),
+    ("quickbooks-online", {"revoke_body_format": "json"}),
+    ("salesforce", {"default_expires_in": 3600}),
     ("stripe", {"type": "api_key", "header": "Authorization", "prefix": "Bearer "}),
     ("salesforce", {"token_url": "https://login.salesforce.com/services/oauth2/token"}),
 ])
@@ -297,3 +337,101 @@ def test_every_shipped_connector_renders_its_guide_and_settings_pages(admin_clie
         settings_page = admin_client.get(reverse("connectors:settings", args=[slug]))
         assert settings_page.status_code == 200, slug
         assert f"{spec.name} Authentication Settings" in settings_page.content.decode(), slug
+
+
+# --- every real connector: public https endpoints, a docs link, labels, guides ---------
+
+REAL = [slug for slug in SLUGS if not slug.startswith("sandbox-")]
+# 1st Connect publishes no OAuth documentation: its endpoints are reserved-domain
+# placeholders (see the comment in its file), to be replaced before customers install it.
+PLACEHOLDER_ENDPOINTS = {"1st-connect"}
+NON_PUBLIC_SUFFIXES = (".example", ".invalid", ".localhost", ".local", ".test", ".internal",
+                       ".lan", ".home.arpa")
+
+
+def endpoint_hosts(spec: ConnectorSpec) -> list[str]:
+    """Every endpoint's host, with a choice's listed hosts and a captured origin's domain."""
+    urls = [*spec_urls(spec)]
+    verify = spec.verify_request
+    if verify and not verify[1].startswith("/"):
+        urls.append(verify[1])
+    hosts = []
+    for url in urls:
+        choices = [field for key in re.findall(r"\{([a-z_]+)\}", url)
+                   if (field := spec.field(key)) is not None and field.choices]
+        if choices:
+            hosts += [urlsplit(url.replace(f"{{{field.key}}}", value)).hostname or ""
+                      for field in choices for value in field.choices.values()]
+        elif starts_with_captured_origin(spec, url):
+            hosts += captured_domains(spec.field(url[1:url.index("}")]).pattern)
+        else:
+            hosts.append(urlsplit(re.sub(r"\{[a-z_]+\}", "x", url)).hostname or "")
+    return hosts
+
+
+def captured_domains(pattern: str) -> list[str]:
+    """The fixed domains a captured origin's pattern anchors (`zohoapis.(com|eu)` → two)."""
+    suffix = HOST_SUFFIX_RE.search(pattern).group(0).replace("\\", "").rstrip("$").lstrip(".")
+    head, _, group = suffix.partition("(")
+    if not group:
+        return [suffix]
+    return [head + option for option in group.removeprefix("?:").rstrip(")").split("|")]
+
+
+def is_public_host_name(host: str) -> bool:
+    """A DNS name with a public-looking top-level label: no IP address, no reserved domain."""
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", host) or "." not in host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return False
+    except ValueError:
+        return not host.endswith(NON_PUBLIC_SUFFIXES) and host != "localhost"
+
+
+@pytest.mark.parametrize("slug", REAL)
+def test_real_connector_endpoints_are_https_on_public_host_names(slug):
+    """Every endpoint is https:// on a public DNS name (choices and captured origins too)."""
+    spec = SPECS[slug]
+    for url in spec_urls(spec):
+        assert url.startswith("https://") or starts_with_captured_origin(spec, url), url
+    hosts = endpoint_hosts(spec)
+    assert hosts, slug
+    if slug in PLACEHOLDER_ENDPOINTS:
+        assert all(host.endswith(".example") for host in hosts), hosts
+        return
+    for host in hosts:
+        assert is_public_host_name(host), f"{slug}: {host}"
+
+
+@pytest.mark.parametrize("slug", REAL)
+def test_real_connector_has_a_docs_link_labels_and_guide_sections(slug):
+    """A docs link, a label and help for every field, and three non-empty guide sections."""
+    spec = SPECS[slug]
+    assert spec.api_docs.startswith("https://"), slug
+    for field in spec.fields:
+        assert field.label.strip() and field.help.strip(), f"{slug}: {field.key}"
+        if field.choices:
+            assert all(label.strip() for label in field.choices), f"{slug}: {field.key}"
+    assert set(spec.guide) == {"requirements", "credentials", "account_setup"}, slug
+    assert all(text.strip() for text in spec.guide.values()), slug
+
+
+def test_the_audited_fixes_are_in_the_catalogue():
+    """The issue's fixes: Salesforce expiry and instance URL, Slack verify, QuickBooks realmId,
+    Notion refresh/headers, Asana scopes, region selects."""
+    salesforce = SPECS["salesforce"]
+    assert salesforce.api_base_url == "{instance_url}/services/data/v61.0"
+    assert salesforce.field("instance_url").capture_from == "token.instance_url"
+    assert salesforce.field("instance_url").is_origin
+    assert SPECS["slack"].api_verify_expect == {"ok": True}
+    realm = SPECS["quickbooks-online"].field("realm_id")
+    assert (realm.level, realm.capture_from) == ("captured", "callback.realmId")
+    assert SPECS["notion"].api_headers == {"Notion-Version": "2022-06-28"}
+    assert SPECS["notion"].verify_request == ("GET", "/users/me")
+    assert SPECS["asana"].auth.scopes and SPECS["calendly"].auth.scopes
+    assert SPECS["mailgun"].field("region").choices == {"US": "api.mailgun.net",
+                                                        "EU": "api.eu.mailgun.net"}
+    assert "api.eu.intercom.io" in SPECS["intercom"].field("region").choices.values()
+    assert SPECS["zoho-crm"].field("api_domain").is_origin
+    assert "accounts.zoho.eu" in SPECS["zoho-crm"].field("data_centre").choices.values()

@@ -232,3 +232,27 @@ def test_missing_or_empty_catalogue_directory_retires_nothing(synced, tmp_path, 
         sync(directory)
     assert snapshot() == before
     assert not Connector.objects.filter(retired_at__isnull=False).exists()
+
+
+def check(catalog: Path) -> str:
+    out = StringIO()
+    call_command("sync_connectors", catalog=catalog, check=True, stdout=out)
+    return out.getvalue()
+
+
+def test_check_validates_the_shipped_catalogue_without_writing(db):
+    """`--check` reports the count and writes no row."""
+    assert f"Catalogue valid: {len(list(CATALOG_DIR.glob('*.toml')))} connectors." in check(
+        CATALOG_DIR)
+    assert not Connector.objects.exists() and not Category.objects.exists()
+
+
+def test_check_fails_naming_file_and_key_and_changes_nothing(synced):
+    """A bad file makes `--check` fail (non-zero exit) with file and key; rows stay as they were."""
+    (synced / "zzz-bad.toml").write_text(VALID_OAUTH2.replace(
+        'type = "oauth2"', 'type = "oauth2"\nbody_format = "xml"'))
+    (synced / "stripe.toml").unlink()
+    before = snapshot()
+    with pytest.raises(CommandError, match=r"zzz-bad\.toml: auth\.body_format"):
+        check(synced)
+    assert snapshot() == before

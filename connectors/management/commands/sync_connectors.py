@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from connectors.spec import CATALOG_DIR, CatalogError
+from connectors.spec import CATALOG_DIR, CatalogError, load_catalog
 from connectors.sync import sync_catalog
 
 
@@ -17,8 +17,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--catalog", type=Path, default=CATALOG_DIR,
                             help="Directory of catalogue files (default: connectors/catalog).")
+        parser.add_argument("--check", action="store_true",
+                            help="Only validate the files; write nothing (for CI).")
 
-    def handle(self, *args: Any, catalog: Path, **options: Any) -> None:
+    def handle(self, *args: Any, catalog: Path, check: bool = False, **options: Any) -> None:
+        if check:
+            try:
+                count = len(load_catalog(catalog))
+            except CatalogError as exc:
+                raise CommandError(f"Catalogue invalid. {exc}") from exc
+            self.stdout.write(f"Catalogue valid: {count} connectors.")
+            return
         try:
             result = sync_catalog(catalog)
         except CatalogError as exc:

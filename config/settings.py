@@ -67,8 +67,10 @@ if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,10 +128,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Uploaded files are not written to disk (logos live in the database so any number of
-# web machines serve them); keep request bodies small.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Request bodies are refused over MAX_REQUEST_BODY before they are read (413), except on
+# the pages in UPLOAD_URL_NAMES, the only ones that accept a file part (core/middleware.py).
+# An upload that fits stays in memory: uploaded files are never written to disk (logos
+# live in the database so any number of web machines serve them). Set the reverse proxy's
+# limit to match (nginx: client_max_body_size), see the README.
+MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=256 * 1024)
+MAX_UPLOAD_REQUEST_BODY = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 * 1024)
+UPLOAD_URL_NAMES = ["accounts:branding"]
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # Security headers and cookies. The provider's redirect back to the callback is a
@@ -197,5 +205,9 @@ LOGGING = {
         # logger, so every handler -- not only the console -- gets the redacted record.
         "django.request": {"filters": ["scrub_secrets"]},
         "django.security.csrf": {"filters": ["scrub_secrets"]},
+        # runserver's request lines (install-link tokens, callback codes): Django's default
+        # handler for it does not propagate, so it is replaced by the scrubbed console.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False,
+                          "filters": ["scrub_secrets"]},
     },
 }

@@ -7,7 +7,9 @@ from gunicorn.glogging import Logger
 
 from config.log_scrub import escape_controls, scrub
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Loopback unless told otherwise: the reverse proxy in front (TLS, body limits) is the
+# only client; GUNICORN_BIND=0.0.0.0:8000 when the proxy runs on another machine.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -143,7 +143,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # Security headers and cookies. The provider's redirect back to the callback is a
 # cross-site top-level GET, so the session cookie must be SameSite=Lax, not Strict.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says "https" only when a reverse proxy sets it (and overwrites what a
+# client sent): believed only with BEHIND_PROXY=true, else any client could claim https.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # The preload directive only allows submission to the browsers' list; it submits nothing.

@@ -24,6 +24,8 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 # run with a key that is published in this repository.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
 _DEV_FERNET_KEY = "dev-only-insecure-fernet-key-do-not-use-in-production"
+# `check --deploy` refuses these (and the test run's and the demo's keys): core/checks.py.
+DEVELOPMENT_KEYS = [_DEV_SECRET_KEY, _DEV_FERNET_KEY]
 
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:

@@ -157,11 +157,11 @@ class _Guarded:
     @contextmanager
     def secret_bearing(self: Any) -> Iterator[None]:
         """No redirects for the requests sent inside (token requests carry secrets)."""
-        self.follow_redirects = False
+        previous, self.follow_redirects = self.follow_redirects, False
         try:
             yield
         finally:
-            self.follow_redirects = True
+            self.follow_redirects = previous
 
 
 class Session(_Guarded, requests.Session):

@@ -5,9 +5,11 @@ import os
 
 from gunicorn.glogging import Logger
 
-from config.log_scrub import scrub
+from config.log_scrub import escape_controls, scrub
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Loopback unless told otherwise: the reverse proxy in front (TLS, body limits) is the
+# only client; GUNICORN_BIND=0.0.0.0:8000 when the proxy runs on another machine.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -21,11 +23,13 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 class ScrubbingLogger(Logger):
-    """gunicorn's access log, with tokens in request paths redacted."""
+    """gunicorn's access log, with tokens in request paths redacted and control characters
+    escaped (%(U)s is the decoded path: a %0A in it would write a second, forged line)."""
 
     def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
         atoms = super().atoms(resp, req, environ, request_time)
-        return {k: scrub(v) if isinstance(v, str) else v for k, v in atoms.items()}
+        return {k: escape_controls(scrub(v)) if isinstance(v, str) else v
+                for k, v in atoms.items()}
 
 
 logger_class = ScrubbingLogger

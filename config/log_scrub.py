@@ -1,7 +1,9 @@
-"""A logging filter that redacts credential-looking values from every record.
+"""A logging filter that redacts credential-looking values from every record and escapes
+control characters (a decoded %0A in a logged path must not start a forged line).
 
 Third-party libraries are pinned to WARNING in settings; this is the second line of
-defence for anything that still formats a token, code or secret into a message.
+defence for anything that still formats a token, code or secret into a message. gunicorn's
+access log (config/gunicorn.conf.py) and the development server's log go through it too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ _PATTERNS = [
     re.compile(r"(/install/)[A-Za-z0-9_-]{20,}"),
 ]
 REDACTED = "[redacted]"
+# C0 controls, DEL, C1 controls and the Unicode line and paragraph separators.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters as visible escapes (`\\n`, `\\x1b`): one record, one line."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def scrub(text: str) -> str:
@@ -39,7 +48,7 @@ class ScrubSecretsFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken record must not break logging
             return True
-        cleaned = scrub(message)
+        cleaned = escape_controls(scrub(message))
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

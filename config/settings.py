@@ -24,6 +24,8 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 # run with a key that is published in this repository.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
 _DEV_FERNET_KEY = "dev-only-insecure-fernet-key-do-not-use-in-production"
+# `check --deploy` refuses these (and the test run's and the demo's keys): core/checks.py.
+DEVELOPMENT_KEYS = [_DEV_SECRET_KEY, _DEV_FERNET_KEY]
 
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
@@ -70,8 +72,10 @@ if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,16 +133,25 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Uploaded files are not written to disk (logos live in the database so any number of
-# web machines serve them); keep request bodies small.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Request bodies are refused over MAX_REQUEST_BODY before they are read (413), except on
+# the pages in UPLOAD_URL_NAMES, the only ones that accept a file part (core/middleware.py).
+# An upload that fits stays in memory: uploaded files are never written to disk (logos
+# live in the database so any number of web machines serve them). Set the reverse proxy's
+# limit to match (nginx: client_max_body_size), see the README.
+MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=256 * 1024)
+MAX_UPLOAD_REQUEST_BODY = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 * 1024)
+UPLOAD_URL_NAMES = ["links:branding"]
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # Security headers and cookies. The provider's redirect back to the callback is a
 # cross-site top-level GET, so the session cookie must be SameSite=Lax, not Strict.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says "https" only when a reverse proxy sets it (and overwrites what a
+# client sent): believed only with BEHIND_PROXY=true, else any client could claim https.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # The preload directive only allows submission to the browsers' list; it submits nothing.
@@ -204,5 +217,9 @@ LOGGING = {
         # logger, so every handler -- not only the console -- gets the redacted record.
         "django.request": {"filters": ["scrub_secrets"]},
         "django.security.csrf": {"filters": ["scrub_secrets"]},
+        # runserver's request lines (install-link tokens, callback codes): Django's default
+        # handler for it does not propagate, so it is replaced by the scrubbed console.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False,
+                          "filters": ["scrub_secrets"]},
     },
 }

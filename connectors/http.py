@@ -1,16 +1,21 @@
 """All outbound HTTP to third parties goes through here.
 
 Every session made here has a timeout on every request, refuses unsafe URLs (not
-https, userinfo, private/loopback/link-local addresses -- unless local providers are
-allowed in development or with the sandbox), and uses one transport that tests
-replace (`transport`) to talk to the sandbox in-process.
+https, userinfo, private/loopback/link-local/multicast addresses -- unless local
+providers are allowed in development or with the sandbox), follows at most three
+redirects (each hop checked), none at all while it fetches a token, and uses one
+transport that tests replace (`transport`) to talk to the sandbox in-process.
+
+The default transport connects to the address that passed the check, never to a second
+DNS answer (DNS rebinding), while TLS still sends and verifies the host name.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +26,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests_oauthlib import OAuth1Session, OAuth2Session
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
+MAX_REDIRECTS = 3
 
 
 class UnsafeURL(ValueError):
@@ -35,6 +41,10 @@ class ProtocolError(requests.RequestException):
     """
 
 
+class RedirectRefused(requests.RequestException):
+    """A request carrying a secret was answered with a redirect, which is not followed."""
+
+
 # IPv6 ranges whose last 32 bits are an IPv4 address a gateway or the kernel may reach:
 # IPv4-compatible and -mapped (RFC 4291), SIIT (RFC 2765), NAT64 (RFC 6052, RFC 8215).
 # Python counts some of them as global, so the embedded address is checked too.
@@ -43,25 +53,32 @@ _IPV4_EMBEDDING = [ipaddress.ip_network(net) for net in (
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A global unicast address. Python counts most multicast ranges as global."""
     if isinstance(address, ipaddress.IPv6Address):
         embedded = address.sixtofour  # 6to4 (RFC 3056)
         if embedded is None and any(address in net for net in _IPV4_EMBEDDING):
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None and not embedded.is_global:
+        if embedded is not None and not _is_public(embedded):
             return False
-    return address.is_global
+    return address.is_global and not address.is_multicast
 
 
-def _is_public_address(host: str) -> bool:
+def _public_address(host: str) -> str:
+    """The address to connect to for `host`: its first, when every one it resolves to is
+    public (a name that also resolves to a private address is refused as a whole)."""
     try:
         infos = socket.getaddrinfo(host, None)
     except (socket.gaierror, UnicodeError):
-        return False
-    return all(_is_public(ipaddress.ip_address(info[4][0].split("%")[0])) for info in infos)
+        infos = []
+    addresses = [info[4][0].split("%")[0] for info in infos]
+    if not addresses or not all(_is_public(ipaddress.ip_address(a)) for a in addresses):
+        raise UnsafeURL("Endpoints must be public internet addresses.")
+    return addresses[0]
 
 
-def check_url(url: str) -> None:
-    """Raise UnsafeURL unless the server may send a request to `url`."""
+def checked_address(url: str) -> str | None:
+    """Check `url` (raise UnsafeURL unless the server may call it) and return the address
+    that passed, to connect to; None for a local provider allowed by the settings."""
     parts = urlsplit(url)
     if parts.username or parts.password:
         raise UnsafeURL("URLs must not contain a user name or password.")
@@ -71,15 +88,49 @@ def check_url(url: str) -> None:
     if settings.ALLOW_LOCAL_PROVIDERS and parts.scheme in ("http", "https") and (
         host in LOCAL_HOSTS or host.endswith(".localhost")
     ):
-        return
+        return None
     if parts.scheme != "https":
         raise UnsafeURL("Endpoints must use https://.")
-    if not _is_public_address(host):
-        raise UnsafeURL("Endpoints must be public internet addresses.")
+    return _public_address(host)
+
+
+def check_url(url: str) -> None:
+    """Raise UnsafeURL unless the server may send a request to `url`."""
+    checked_address(url)
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects to the address the check let through, so a name that answers a public
+    address to the check and 127.0.0.1 to the connection cannot reach 127.0.0.1.
+
+    The connection pool is keyed on that address; TLS gets the host name for SNI and for
+    certificate verification, and the Host header names the host. Through an HTTPS proxy
+    the tunnel is opened to the checked address as well.
+    """
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        # A copy: the original request is what redirects are rebuilt from.
+        request = request.copy()
+        request.checked_address = checked_address(request.url or "")  # type: ignore[attr-defined]
+        request.headers["Host"] = urlsplit(request.url or "").netloc
+        return super().send(request, **kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert)
+        address = getattr(request, "checked_address", None)
+        if address is not None:
+            if host_params["scheme"] == "https":
+                pool_kwargs["server_hostname"] = host_params["host"]
+                pool_kwargs["assert_hostname"] = host_params["host"]
+            host_params["host"] = address
+        return host_params, pool_kwargs
 
 
 def default_transport() -> BaseAdapter:
-    return HTTPAdapter(max_retries=0)
+    return PinnedAdapter(max_retries=0)
 
 
 # Tests point this at an in-process adapter that serves the sandbox app.
@@ -90,18 +141,36 @@ class _Guarded:
     """Mixin for requests.Session subclasses: the replaceable transport, at most three
     redirects, and a URL check and a timeout on every send."""
 
+    #: False while a request carrying a secret is sent: a 307 would re-send it elsewhere.
+    follow_redirects = True
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         adapter = transport()
         self.mount("https://", adapter)
         self.mount("http://", adapter)
-        self.max_redirects = 3
+        self.max_redirects = MAX_REDIRECTS
 
     def send(self: Any, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         check_url(request.url or "")
         if not kwargs.get("timeout"):
             kwargs["timeout"] = settings.OUTBOUND_TIMEOUT
-        return super().send(request, **kwargs)  # type: ignore[misc]
+        if not self.follow_redirects:
+            kwargs["allow_redirects"] = False
+        response: requests.Response = super().send(request, **kwargs)  # type: ignore[misc]
+        if not self.follow_redirects and response.is_redirect:
+            raise RedirectRefused(f"HTTP {response.status_code} redirect not followed.",
+                                  response=response)
+        return response
+
+    @contextmanager
+    def secret_bearing(self: Any) -> Iterator[None]:
+        """No redirects for the requests sent inside (token requests carry secrets)."""
+        previous, self.follow_redirects = self.follow_redirects, False
+        try:
+            yield
+        finally:
+            self.follow_redirects = previous
 
 
 class Session(_Guarded, requests.Session):
@@ -123,11 +192,19 @@ class _Signed(_Guarded):
 
 
 class OAuth1(_Signed, OAuth1Session):
-    """requests-oauthlib's OAuth 1.0a session, guarded."""
+    """requests-oauthlib's OAuth 1.0a session, guarded; its token requests never redirect."""
+
+    def fetch_request_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with self.secret_bearing():
+            return super().fetch_request_token(*args, **kwargs)
+
+    def fetch_access_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with self.secret_bearing():
+            return super().fetch_access_token(*args, **kwargs)
 
 
 class OAuth2(_Signed, OAuth2Session):
-    """requests-oauthlib's OAuth 2.0 session, guarded.
+    """requests-oauthlib's OAuth 2.0 session, guarded; its token requests never redirect.
 
     With `json_bodies` the form bodies requests-oauthlib builds (token and refresh
     requests) are sent as JSON instead, for providers that take only JSON.
@@ -142,3 +219,11 @@ class OAuth2(_Signed, OAuth2Session):
             kwargs["json"] = data
             return super().request(method, url, headers=headers, **kwargs)
         return super().request(method, url, data=data, headers=headers, **kwargs)
+
+    def fetch_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with self.secret_bearing():
+            return super().fetch_token(*args, **kwargs)
+
+    def refresh_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with self.secret_bearing():
+            return super().refresh_token(*args, **kwargs)

@@ -9,6 +9,8 @@ wherever code needs it.
 from __future__ import annotations
 
 import re
+import re._constants as sre  # type: ignore[import-not-found]  # the stdlib's own parser:
+import re._parser as sre_parse  # type: ignore[import-not-found]  # no public one exists
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,6 +365,10 @@ def _validate_fields(source: str, fields: Any) -> list[dict[str, Any]]:
                 re.compile(item["pattern"])
             except re.error as exc:
                 raise CatalogError(source, f"{where}.pattern", f"is not a regex: {exc}") from exc
+            if backtracks(item["pattern"]):
+                raise CatalogError(source, f"{where}.pattern", "nests a repetition (or an "
+                                   "alternation) inside a repetition, which can backtrack "
+                                   "for minutes on a hostile value: rewrite it flat")
         _validate_captured(source, where, item, level)
         _validate_choices(source, where, item)
         cleaned.append({**item, "level": level})
@@ -404,6 +410,46 @@ def _validate_choices(source: str, where: str, item: dict[str, Any]) -> None:
         raise CatalogError(source, f"{where}.choices", "maps two labels to the same value")
     if item.get("secret"):
         raise CatalogError(source, f"{where}.secret", "a choice is not a secret")
+
+
+def backtracks(pattern: str) -> bool:
+    """True when `pattern` can backtrack catastrophically: a variable repetition holding
+    another variable one (an optional part too) or an alternation: `(a+)+`, `(\\w+\\s?)*`,
+    `(a?a?)+`, `(a|ab)+`. Fixed counts (`(?:[0-9a-f]{4}-){3}`) and character sets are fine.
+
+    Python's `re` has no time limit, so such patterns are refused when the catalogue is
+    loaded; what is left runs in polynomial time over values the forms cap in length.
+    """
+    return _nested(sre_parse.parse(pattern), repeated=False)
+
+
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+
+
+def _nested(items: Any, *, repeated: bool) -> bool:
+    for op, av in items:
+        if op in _REPEATS:
+            low, high, body = av
+            if low != high and repeated:
+                return True
+            inner = [(body, repeated or (low != high and high > 1))]
+        elif op is sre.BRANCH:
+            if repeated:
+                return True
+            inner = [(branch, False) for branch in av[1]]
+        elif op is sre.SUBPATTERN:
+            inner = [(av[3], repeated)]
+        elif op in (sre.ASSERT, sre.ASSERT_NOT):
+            inner = [(av[1], repeated)]
+        elif op is sre.ATOMIC_GROUP:
+            inner = [(av, repeated)]
+        elif op is sre.GROUPREF_EXISTS:
+            inner = [(branch, repeated) for branch in av[1:] if branch is not None]
+        else:
+            continue
+        if any(_nested(sub, repeated=flag) for sub, flag in inner):
+            return True
+    return False
 
 
 def _validate_auth(source: str, auth: Any, field_keys: set[str],

@@ -12,7 +12,7 @@ PRODUCTION_ENV = {
     "DEBUG": "false",
     "SANDBOX_ENABLED": "false",
     "SECRET_KEY": "prod-like-test-key-" + "k3y" * 20,
-    "FERNET_KEYS": "prod-like-fernet-test-key",
+    "FERNET_KEYS": "prod-like-fernet-test-key-" + "f3rn3t" * 4,
     "ALLOWED_HOSTS": "console.example.com",
     "PUBLIC_URL": "https://console.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://console.example.com",

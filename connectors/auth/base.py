@@ -36,7 +36,7 @@ import requests
 from django.utils import timezone
 from oauthlib.oauth2 import InsecureTransportError
 
-from connectors.http import ProtocolError, UnsafeURL
+from connectors.http import ProtocolError, RedirectRefused, UnsafeURL
 from connectors.spec import dotted_get
 from connectors.templating import TemplateValueError, is_safe_value, matches_pattern, render_url
 
@@ -302,6 +302,9 @@ def outbound_errors(what: str) -> Iterator[None]:
     except (UnsafeURL, InsecureTransportError):
         raise AuthError(f"{what} uses an address this server may not call.",
                         kind="configuration") from None
+    except RedirectRefused:
+        raise AuthError(f"{what} was answered with a redirect, which is not followed for "
+                        "requests carrying secrets.", kind="token_error") from None
     except ProtocolError as exc:
         raise AuthError(f"{what} failed: {exc}", kind="error") from None
     except requests.RequestException:
@@ -338,15 +341,26 @@ def safe_error_code(code: Any) -> str:
     return code if isinstance(code, str) and ERROR_CODE_RE.match(code) else ""
 
 
-SECRET_WORDS = ("token", "secret", "code", "password", "key", "verifier", "session_handle")
+# Token-response keys known to be non-secret, kept in plaintext to show on the install
+# page. An allow-list: a provider's new field (`jwt`, `assertion`, `webhook_url` ...) is
+# stored encrypted with the credentials or not at all, never shown by default.
+PUBLIC_INFO_KEYS = frozenset({
+    "scope", "token_type", "expires_in", "issued_at",
+    "instance_url", "id",                                  # Salesforce
+    "realmId",                                             # QuickBooks (callback)
+    "shop", "location", "accounts-server", "api_domain",   # Shopify, Zoho
+    "user_id", "user_name", "username", "screen_name", "name", "email",
+    "team_id", "team_name", "workspace_id", "workspace_name", "bot_id", "bot_user_id",
+    "app_id", "account_id", "account_name", "organization_id", "enterprise_id",
+    "oauth_authorized_realms", "x_auth_expires", "edam_userId", "edam_shard",
+})
 
 
 def public_info(data: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Short scalar metadata from a token response with nothing secret-looking in it."""
+    """The short scalar values of the allow-listed non-secret keys of a token response."""
     info: dict[str, Any] = {}
     for name, value in data.items():
-        lowered = name.lower()
-        if name in skip or any(word in lowered for word in SECRET_WORDS):
+        if name in skip or name not in PUBLIC_INFO_KEYS:
             continue
         if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 300):
             info[name] = value

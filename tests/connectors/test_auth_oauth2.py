@@ -135,8 +135,8 @@ def test_complete_exchanges_the_code_with_the_verifier_client_secret_post(fake):
     assert credentials.data == {"access_token": "fake-access-1", "refresh_token": "fake-refresh-1",
                                 "token_type": "Bearer", "scope": "read write"}
     assert timedelta(minutes=59) < credentials.expires_at - timezone.now() <= timedelta(hours=1)
-    assert credentials.info == {"scope": "read write", "instance_url": "https://eu1.example",
-                                "realmId": "123"}
+    assert credentials.info == {"scope": "read write", "token_type": "Bearer",
+                                "instance_url": "https://eu1.example", "realmId": "123"}
 
 
 def test_complete_with_client_secret_basic_uses_the_authorization_header(fake):

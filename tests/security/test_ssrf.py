@@ -42,6 +42,13 @@ def production(settings):
     "https://[64:ff9b::7f00:1]/token",            # NAT64 of 127.0.0.1
     "https://[64:ff9b::a9fe:a9fe]/token",         # NAT64 of 169.254.169.254
     "https://[2002:7f00:1::]/token",              # 6to4 of 127.0.0.1
+    "https://224.0.0.1/token",                    # multicast (Python counts it global)
+    "https://233.252.0.1/token",                  # GLOP multicast
+    "https://239.255.255.250/token",              # SSDP multicast
+    "https://255.255.255.255/token",              # broadcast
+    "https://240.0.0.1/token",                    # reserved
+    "https://[ff0e::1]/token",                    # global-scope IPv6 multicast
+    "https://[::ffff:224.0.0.1]/token",           # IPv4-mapped multicast
     "https://no-such-host.invalid/token",         # does not resolve
     "https:///token",                             # no host
     "ftp://93.184.216.34/token",

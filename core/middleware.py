@@ -1,0 +1,95 @@
+"""Request and response rules that hold for every page: bounded request bodies, file
+parts only where an upload is expected, and no caching of pages by default.
+
+Core imports no app of ours: the URL names that take uploads come from the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.urls import Resolver404, resolve
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class FileRefused(Exception):
+    """A multipart body carries a file part where no upload is expected."""
+
+
+class RefuseFilesHandler(FileUploadHandler):
+    """First upload handler outside the upload pages: stops at the first file part, before
+    a byte of it is kept in memory or written to a temporary file by the handlers after."""
+
+    def new_file(self, *args: object, **kwargs: object) -> None:
+        raise FileRefused
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def takes_uploads(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return match.view_name in settings.UPLOAD_URL_NAMES
+
+
+def content_length(request: HttpRequest) -> int:
+    # Django's own reading: a missing or unreadable Content-Length reads no body at all.
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse a body over MAX_REQUEST_BODY (MAX_UPLOAD_REQUEST_BODY on the upload pages)
+    with a 413 before any of it is read, and file parts outside the upload pages with a 400.
+
+    Django reads at most Content-Length bytes of the input (its LimitedStream), so checking
+    the header bounds what is streamed; the file-part refusal happens while the multipart
+    body streams, at the part's headers. First in MIDDLEWARE: nothing reads the body before.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        uploads = takes_uploads(request)
+        limit = settings.MAX_UPLOAD_REQUEST_BODY if uploads else settings.MAX_REQUEST_BODY
+        if content_length(request) > limit:
+            return HttpResponse(f"The request is too large (at most {limit} bytes).",
+                                status=413, content_type="text/plain")
+        if not uploads and request.method == "POST" and (
+                request.content_type == "multipart/form-data"):
+            request.upload_handlers.insert(0, RefuseFilesHandler(request))
+            try:
+                request.POST  # noqa: B018 - parse now, while a refusal can still be answered
+            except FileRefused:
+                return HttpResponse("File uploads are not accepted here.", status=400,
+                                    content_type="text/plain")
+            except UnreadablePostError:  # the client went away mid-body
+                return HttpResponse(status=400)
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every response that does not set its own (console and
+    customer pages hold account data; static files are answered before this runs)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,136 @@
+"""SECURITY.md "Outbound requests": the address that passed the SSRF check is the one
+connected to. A resolver answers a public address to the check and 127.0.0.1 after it;
+the default transport never connects to 127.0.0.1, and where it connects to the checked
+address TLS still sends and verifies the host name (SNI, certificate)."""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import urllib3.util.connection
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from connectors import http as outbound
+
+HOST = "api.rebind.test"
+PUBLIC_IP = "93.184.216.34"
+
+
+@pytest.fixture
+def production(settings):
+    settings.ALLOW_LOCAL_PROVIDERS = False
+
+
+class Network:
+    """A stand-in for DNS and routing: `answers` are what successive lookups of HOST
+    return; a connection to PUBLIC_IP reaches the local test server."""
+
+    def __init__(self, monkeypatch, answers: list[str], server_port: int = 0) -> None:
+        self.answers, self.server_port = answers, server_port
+        self.connected: list[str] = []
+        real_connect = urllib3.util.connection.create_connection
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            address = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+            address = address if host == HOST else host
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))]
+
+        def connect(address, *args, **kwargs):
+            host, port = address
+            ip = getaddrinfo(host, port)[0][4][0]  # what the OS would do with a name
+            self.connected.append(ip)
+            if ip != PUBLIC_IP:
+                raise ConnectionRefusedError("the test network only routes PUBLIC_IP")
+            return real_connect(("127.0.0.1", self.server_port), *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(urllib3.util.connection, "create_connection", connect)
+
+
+def test_a_rebinding_answer_after_the_check_is_never_connected_to(production, monkeypatch):
+    """Public for the check, then 127.0.0.1: the request fails without touching loopback."""
+    network = Network(monkeypatch, [PUBLIC_IP, "127.0.0.1"])
+    with pytest.raises((outbound.UnsafeURL, requests.ConnectionError)):
+        outbound.Session().get(f"https://{HOST}/internal")
+    assert "127.0.0.1" not in network.connected
+
+
+def certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate (and key) for `name`, in PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_server(tmp_path) -> Iterator[dict]:
+    """A local HTTPS server presenting a certificate for HOST; records SNI and Host."""
+    cert_path, key_path = certificate(tmp_path, HOST)
+    seen: dict = {"sni": [], "host": [], "cafile": str(cert_path)}
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    context.sni_callback = lambda sock, name, ctx: seen["sni"].append(name)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen["host"].append(self.headers["Host"])
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    seen["port"] = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_checked_address_is_connected_with_sni_and_verification_on_the_name(
+        production, monkeypatch, tls_server):
+    """The connection goes to the checked IP; SNI, Host and the certificate name HOST."""
+    network = Network(monkeypatch, [PUBLIC_IP], server_port=tls_server["port"])
+    response = outbound.Session().get(f"https://{HOST}/ping", verify=tls_server["cafile"])
+    assert response.text == "ok"
+    assert network.connected == [PUBLIC_IP]
+    assert tls_server["sni"] == [HOST]
+    assert tls_server["host"] == [HOST]
+
+
+def test_a_certificate_for_another_name_is_refused(production, monkeypatch, tls_server,
+                                                    tmp_path):
+    """Certificate checks still apply to the host name, not to the pinned address."""
+    Network(monkeypatch, [PUBLIC_IP], server_port=tls_server["port"])
+    other_ca, _key = certificate(tmp_path, "other.rebind.test")
+    with pytest.raises(requests.exceptions.SSLError):
+        outbound.Session().get(f"https://{HOST}/ping", verify=str(other_ca))

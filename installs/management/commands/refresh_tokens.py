@@ -1,7 +1,7 @@
 """`manage.py refresh_tokens`: refresh every due install once, or keep doing it (--loop).
 
 Each pass also retries the revocations a provider could not take at deauthentication
-(accounts/revocation.py). Run as many as you like, on as many machines as you like,
+(installs/revocation.py). Run as many as you like, on as many machines as you like,
 against one PostgreSQL: row locks (`FOR UPDATE SKIP LOCKED`) make sure no install is
 refreshed, and no revocation sent, twice. SIGTERM or SIGINT finishes the row in hand and
 exits 0.

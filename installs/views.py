@@ -94,7 +94,7 @@ def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
     connectors = form.filter(Connector.objects.active().with_configured(request.partner)
                              .only("slug", "name", "description", "auth_type"))
     page = Paginator(connectors, CONNECTOR_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "accounts/install_pick.html",
+    return render(request, "installs/install_pick.html",
                   {"account": account, "page": page, "form": form, "nav": "accounts"})
 
 
@@ -112,7 +112,7 @@ def install_new(request: HttpRequest, account_id: int, slug: str) -> HttpRespons
         messages.success(request, f"{install.display_name} installed. Authenticate it to "
                                   "connect.")
         return redirect(install_url(install))
-    return render(request, "accounts/install_form.html", {
+    return render(request, "installs/install_form.html", {
         "account": account, "connector": connector, "form": form, "nav": "accounts",
     })
 
@@ -142,7 +142,7 @@ def install_detail(request: HttpRequest, account_id: int, install_id: int) -> Ht
               for f in asked_fields(install.connector, install.account.partner)]
     events = (AuditEvent.objects.filter(partner=request.partner, install=install)
               .select_related("actor")[:AUDIT_ROWS])
-    return render(request, "accounts/install_detail.html", {
+    return render(request, "installs/install_detail.html", {
         "install": install, "account": install.account, "fields": fields, "events": events,
         "token_info": install.token_info,
         "has_credentials": bool(install.credentials), "nav": "accounts",
@@ -165,7 +165,7 @@ def install_edit(request: HttpRequest, account_id: int, install_id: int) -> Http
             return _start(request, install)
         messages.success(request, "Changes saved.")
         return redirect(install_url(install))
-    return render(request, "accounts/install_edit.html", {
+    return render(request, "installs/install_edit.html", {
         "install": install, "account": install.account, "form": form,
         "then_authenticate": then_authenticate, "nav": "accounts",
     })
@@ -234,7 +234,7 @@ def install_delete(request: HttpRequest, account_id: int, install_id: int) -> Ht
         services.delete_install(install=install, actor=request.user)
         messages.success(request, f"{install.display_name} was deleted.")
         return redirect("accounts:detail", account.pk)
-    return render(request, "accounts/install_delete.html",
+    return render(request, "installs/install_delete.html",
                   {"install": install, "account": install.account, "nav": "accounts"})
 
 
@@ -250,7 +250,7 @@ def needs_attention(request: HttpRequest) -> HttpResponse:
     group = group if group in attention_filters() else ""
     rows = needing_attention(installs.select_related("account", "connector"), now=now,
                                      group=group or None)
-    return render(request, "accounts/needs_attention.html", {
+    return render(request, "installs/needs_attention.html", {
         "nav": "attention",
         "page": Paginator(rows, ATTENTION_PAGE_SIZE).get_page(request.GET.get("page")),
         "counts": attention_counts(installs, now=now),

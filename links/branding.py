@@ -94,7 +94,7 @@ def branding(request: HttpRequest) -> HttpResponse:
         save_branding(form=form, actor=request.user)
         messages.success(request, "Branding saved.")
         return redirect("links:branding")
-    return render(request, "accounts/branding.html", {
+    return render(request, "links/branding.html", {
         "nav": "branding", "form": form,
         "brand": brand_context(partner, logo_url=reverse("links:branding_logo")),
     })

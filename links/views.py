@@ -34,11 +34,11 @@ def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
         else:
             # Rendered, not redirected: the token must not travel through a message
             # cookie or the session store.
-            return render(request, "accounts/install_links_created.html", {
+            return render(request, "links/created.html", {
                 "nav": "accounts", "account": account, "link": link,
                 "url": links.link_url(token),
             })
-    return render(request, "accounts/install_links_new.html",
+    return render(request, "links/new.html",
                   {"nav": "accounts", "account": account, "form": form})
 
 

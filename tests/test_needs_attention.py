@@ -139,8 +139,8 @@ def test_audit_events_partial(rows, alice):
     audit.record("settings.saved", partner=install.account.partner, actor=alice,
                  fields=["client_id", "client_secret"])
     events = AuditEvent.objects.select_related("actor", "connector")
-    html = render_to_string("accounts/_audit_events.html", {"events": events})
+    html = render_to_string("audit/_events.html", {"events": events})
     assert "Token refresh failed" in html and "token refresh" in html
     assert "kind:</span> unavailable" in html and "failures:</span> 2" in html
     assert "alice@acme.test" in html and "fields:</span> client_id, client_secret" in html
-    assert "No events yet." in render_to_string("accounts/_audit_events.html", {"events": []})
+    assert "No events yet." in render_to_string("audit/_events.html", {"events": []})

@@ -1,4 +1,4 @@
-"""Filters for templates/accounts/_audit_events.html: readable actions and details.
+"""Filters for templates/audit/_events.html: readable actions and details.
 
 They live above the audit log because details name installs' statuses and auth types.
 """

@@ -13,7 +13,7 @@ from links.services import state_label
 register = template.Library()
 
 
-@register.inclusion_tag("accounts/install_links_list.html", takes_context=True)
+@register.inclusion_tag("links/_list.html", takes_context=True)
 def install_links(context: dict[str, Any], account: Account) -> dict[str, Any]:
     found = (account.install_links.select_related("install__connector", "created_by")
              .defer(*INSTALL_SECRETS).prefetch_related("connectors"))

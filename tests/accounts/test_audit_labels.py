@@ -54,4 +54,4 @@ def test_account_page_shows_labels_and_keeps_codes_for_support(admin_client, par
     assert "auth type:</span> API key" in html and "previous status:</span> Pending" in html
     events = AuditEvent.objects.select_related("actor", "connector")
     assert ">install.authenticated<" not in render_to_string(
-        "accounts/_audit_events.html", {"events": events})
+        "audit/_events.html", {"events": events})

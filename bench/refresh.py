@@ -119,7 +119,7 @@ def seed(installs: int) -> dict[str, Any]:
     from accounts.models import Partner
     from sandbox.models import SandboxToken
     from sandbox.services import acting_user
-    from tests.refresh.seed import issue_pair, seed_due_installs
+    from tests.installs.seed import issue_pair, seed_due_installs
 
     partner = Partner.objects.create(name="Bench", slug=f"bench-{os.urandom(3).hex()}")
     seeded = seed_due_installs(partner, installs)
@@ -229,7 +229,7 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
     from installs import refresh
     from installs.models import Install
     from sandbox import services as sandbox
-    from tests.refresh.seed import accepted_count
+    from tests.installs.seed import accepted_count
 
     print(f"Direct: {len(direct)} refresh requests to the sandbox from {args.workers} threads …",
           flush=True)

@@ -14,7 +14,7 @@ from accounts.models import Membership, Partner, User
 from connectors.sync import sync_catalog
 from installs.models import Install
 from links.models import InstallLink
-from tests.install.helpers import account, configure_sandbox
+from tests.factories import account, configure_sandbox
 
 EMAIL = "admin@acme-browser.test"
 PASSWORD = "fake-browser-password-7731"

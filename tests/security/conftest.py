@@ -7,8 +7,8 @@ import pytest
 
 from accounts.models import Account
 from installs.models import Install
+from tests.factories import fake_oauth1_connector, fake_oauth2_connector, new_install
 from tests.fake_provider import FakeProvider, install_fake
-from tests.install_helpers import fake_oauth1_connector, fake_oauth2_connector, new_install
 
 
 @pytest.fixture

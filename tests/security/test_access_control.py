@@ -17,7 +17,7 @@ from installs.models import Install, PendingRevocation
 from links import services as links
 from links.models import InstallLink
 from tests.conftest import client_for, make_connector
-from tests.test_isolation import CONNECTOR, build_side
+from tests.security.test_isolation import CONNECTOR, build_side
 
 
 def named_patterns(namespaces: tuple[str, ...]) -> list[tuple[str, list[str]]]:

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from links.services import create_link
 from django.test import Client
 
 from accounts.models import Account
+from links.services import create_link
 
 
 def test_console_customer_and_login_pages_are_not_stored(admin_client, partner):
@@ -27,7 +27,7 @@ def test_redirects_and_errors_are_not_stored(admin_client):
 
 def test_a_response_with_its_own_cache_policy_keeps_it(admin_client, partner):
     """The partner's logo sets its own private caching; the middleware leaves it alone."""
-    from tests.accounts.test_branding import form, image_bytes, upload
+    from tests.links.test_branding import form, image_bytes, upload
 
     admin_client.post("/accounts/branding/", form(logo_file=upload(image_bytes())))
     response = admin_client.get("/accounts/branding/logo/")

@@ -10,7 +10,7 @@ import pytest
 from django.core.checks import run_checks
 
 from core.checks import demo_env_keys
-from tests.test_deploy_settings import PRODUCTION_ENV, ROOT, run_manage
+from tests.config.test_deploy_settings import PRODUCTION_ENV, ROOT, run_manage
 
 PYPROJECT_ENV = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"][
     "ini_options"]["env"]

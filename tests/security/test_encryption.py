@@ -9,7 +9,7 @@ import pytest
 from audit.models import AuditEvent
 from installs.models import Install
 from tests.conftest import raw_value, write_raw_value
-from tests.install_helpers import fake_oauth2_connector, install_path
+from tests.factories import fake_oauth2_connector, install_path
 
 
 @pytest.fixture

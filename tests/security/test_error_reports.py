@@ -9,8 +9,8 @@ from django.views.debug import SafeExceptionReporterFilter
 from installs.models import Install
 from links import services as links
 from tests.conftest import make_connector
-from tests.install_helpers import install_path
-from tests.test_isolation import CONNECTOR
+from tests.factories import install_path
+from tests.security.test_isolation import CONNECTOR
 
 SECRET = "fake-posted-secret-err-1"
 
@@ -41,7 +41,7 @@ def secret_posts(account, keyed) -> dict[str, tuple]:
 def test_views_receiving_secrets_hide_them_from_error_reports(client, admin_client, account,
                                                               keyed, sandbox_transport):
     """Login, Authentication Settings, install forms, customer connect: POST data is starred."""
-    from tests.install_helpers import catalogue_connector
+    from tests.factories import catalogue_connector
 
     catalogue_connector("1st-connect")
     for name, (who, path, data) in secret_posts(account, keyed).items():

@@ -17,7 +17,7 @@ from installs.models import AuthAttempt, Install
 from links import services as links
 from links.customer_views import HEADINGS
 from links.models import InstallLink
-from tests.install.helpers import account, connector, expire, make_link
+from tests.factories import account, connector, expire, make_link
 
 RETURN = "https://app.acme.test/back"
 

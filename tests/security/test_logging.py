@@ -23,7 +23,7 @@ from connectors.models import PartnerAuthSettings
 from installs import refresh
 from installs.models import AuthAttempt, Install
 from links import services as links
-from tests.install_helpers import (
+from tests.factories import (
     authenticate,
     catalogue_connector,
     consent,

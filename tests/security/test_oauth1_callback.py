@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from installs.models import AuthAttempt, Install
 from tests.conftest import client_for, raw_value
+from tests.factories import CONSUMER_SECRET, authenticate
 from tests.fake_provider import HOST
-from tests.install_helpers import CONSUMER_SECRET, authenticate
 
 REQUEST_TOKEN = (
     "oauth_token=fake-rt&oauth_token_secret=fake-rt-secret-9&oauth_callback_confirmed=true")

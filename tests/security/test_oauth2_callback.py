@@ -15,8 +15,7 @@ from installs import services
 from installs.models import AuthAttempt, Install
 from links import services as links
 from tests.conftest import client_for
-from tests.fake_provider import HOST
-from tests.install_helpers import (
+from tests.factories import (
     CLIENT_SECRET,
     TOKEN_JSON,
     TOKEN_URL,
@@ -25,6 +24,7 @@ from tests.install_helpers import (
     new_install,
     query,
 )
+from tests.fake_provider import HOST
 
 CALLBACK = "/connectors/callback"
 

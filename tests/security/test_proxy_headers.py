@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import runpy
 
-from tests.test_deploy_settings import run_manage
-from tests.test_gunicorn_config import CONF
+from tests.config.test_deploy_settings import run_manage
+from tests.config.test_gunicorn_config import CONF
 
 READ = ("import json; from django.conf import settings as s; "
         "print(json.dumps(s.SECURE_PROXY_SSL_HEADER))")

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Partner
-from tests.accounts.test_branding import form, image_bytes, upload
+from tests.links.test_branding import form, image_bytes, upload
 
 BRANDING = reverse("links:branding")
 

@@ -9,7 +9,7 @@ import json
 from django.test import Client
 
 from tests.conftest import PASSWORD
-from tests.test_deploy_settings import run_manage
+from tests.config.test_deploy_settings import run_manage
 
 READ_SETTINGS = """
 import json, os

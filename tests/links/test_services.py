@@ -21,7 +21,7 @@ from core.tokens import hash_token
 from installs.models import Install
 from links import services as links
 from links.models import InstallLink
-from tests.install.helpers import account, connector, expire, make_link
+from tests.factories import account, connector, expire, make_link
 
 BAD_RETURN_URLS = [
     "//evil.com",

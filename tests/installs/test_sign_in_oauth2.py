@@ -15,8 +15,7 @@ from accounts.models import Account
 from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
 from tests.conftest import client_for
-from tests.fake_provider import HOST, FakeProvider, install_fake
-from tests.install_helpers import (
+from tests.factories import (
     CLIENT_SECRET,
     authenticate,
     consent,
@@ -27,6 +26,7 @@ from tests.install_helpers import (
     query,
     sandbox_oauth2,
 )
+from tests.fake_provider import HOST, FakeProvider, install_fake
 
 STALE = "This sign-in link is no longer valid — restart the install"
 

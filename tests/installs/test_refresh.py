@@ -15,7 +15,7 @@ from core import backoff
 from core.fields import Unreadable
 from installs import models, refresh
 from installs.models import Install
-from tests.refresh.conftest import foreign_ciphertext, make_install
+from tests.installs.conftest import foreign_ciphertext, make_install
 
 pytestmark = pytest.mark.django_db
 

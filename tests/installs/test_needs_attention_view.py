@@ -16,7 +16,7 @@ from audit import events as audit
 from audit.models import AuditEvent
 from core.fields import Unreadable
 from installs.models import Install
-from tests.refresh.conftest import foreign_ciphertext, make_install, sandbox_oauth2_connector
+from tests.installs.conftest import foreign_ciphertext, make_install, sandbox_oauth2_connector
 
 URL = reverse("accounts:needs_attention")
 

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from connectors.models import Connector
 from installs.models import AuthAttempt, Install
 from links.models import InstallLink
-from tests.install.helpers import account, configure_sandbox, make_link
+from tests.factories import account, configure_sandbox, make_link
 
 RETURN = "https://app.acme.test/integrations"
 

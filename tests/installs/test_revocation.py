@@ -25,9 +25,9 @@ from installs import revocation, services
 from installs.models import Install, PendingRevocation
 from sandbox.models import SandboxToken, digest
 from tests.conftest import raw_value, write_raw_value
-from tests.install_helpers import install_path
-from tests.refresh.conftest import foreign_ciphertext
-from tests.refresh.seed import seed_due_installs
+from tests.factories import install_path
+from tests.installs.conftest import foreign_ciphertext
+from tests.installs.seed import seed_due_installs
 from tests.wsgi_transport import WSGITransport
 
 REVOKE_PATH = "/sandbox/oauth2/revoke"

@@ -15,7 +15,7 @@ from core.tokens import hash_token
 from installs.models import Install
 from links import services as links
 from links.models import InstallLink
-from tests.install.helpers import account, connector, make_link
+from tests.factories import account, connector, make_link
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
 from links import services as links
 from links.models import InstallLink
-from tests.install.helpers import account, connector, expire, make_link
+from tests.factories import account, connector, expire, make_link
 
 
 @pytest.fixture

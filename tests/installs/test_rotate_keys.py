@@ -16,7 +16,7 @@ from connectors.models import PartnerAuthSettings
 from core.fields import Unreadable
 from installs import rotation
 from installs.models import AuthAttempt, Install
-from tests.refresh.conftest import foreign_ciphertext, make_install, sandbox_oauth2_connector
+from tests.installs.conftest import foreign_ciphertext, make_install, sandbox_oauth2_connector
 
 pytestmark = pytest.mark.django_db
 

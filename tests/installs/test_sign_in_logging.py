@@ -12,7 +12,7 @@ import pytest
 from accounts.models import Account
 from connectors.models import PartnerAuthSettings
 from installs.models import AuthAttempt, Install
-from tests.install_helpers import (
+from tests.factories import (
     authenticate,
     catalogue_connector,
     consent,

@@ -12,8 +12,7 @@ from django.utils import timezone
 from accounts.models import Account
 from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
-from tests.fake_provider import HOST, FakeProvider, install_fake
-from tests.install_helpers import (
+from tests.factories import (
     authenticate,
     consent,
     fake_oauth1_connector,
@@ -23,6 +22,7 @@ from tests.install_helpers import (
     query,
     sandbox_oauth1,
 )
+from tests.fake_provider import HOST, FakeProvider, install_fake
 
 
 @pytest.fixture

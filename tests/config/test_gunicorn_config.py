@@ -6,7 +6,7 @@ import runpy
 from pathlib import Path
 from types import SimpleNamespace
 
-CONF = Path(__file__).resolve().parent.parent / "config" / "gunicorn.conf.py"
+CONF = Path(__file__).resolve().parents[2] / "config" / "gunicorn.conf.py"
 
 
 def test_access_log_atoms_are_scrubbed():

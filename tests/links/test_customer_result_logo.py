@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from installs.models import Install
 from links import services as links
-from tests.install.helpers import account, connector, make_link
+from tests.factories import account, connector, make_link
 
 
 def test_result_page_shows_the_partners_logo(client, partner, rf):

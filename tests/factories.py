@@ -1,9 +1,11 @@
-"""Helpers for install tests: sandbox connectors with the partner's settings saved, and a
-browser-less walk through the sandbox's consent page with Django's test client."""
+"""Factories and helpers shared by the tests: sandbox and fake connectors with the
+partner's settings saved, accounts, install links, and a browser-less walk through the
+sandbox's consent page with Django's test client."""
 
 from __future__ import annotations
 
 import tomllib
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +16,8 @@ from accounts.models import Account, Partner
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.spec import CATALOG_DIR
 from installs.models import Install
+from links import services as links
+from links.models import InstallLink
 from tests.conftest import make_connector
 from tests.fake_provider import HOST
 
@@ -137,3 +141,74 @@ def fake_oauth1_connector(partner) -> Connector:
     save_settings(partner, connector, {"consumer_key": "fake-consumer-key"},
                   {"consumer_secret": CONSUMER_SECRET})
     return connector
+
+
+# --- install links -----------------------------------------------------------------
+
+
+def oauth2_data(name: str) -> dict[str, Any]:
+    return {
+        "name": name, "description": f"{name} for tests.", "categories": ["CRM"],
+        "auth": {"type": "oauth2", "authorize_url": "https://auth.example.com/authorize",
+                 "token_url": "https://auth.example.com/token"},
+        "fields": [{"key": "client_id", "label": "Client ID"},
+                   {"key": "client_secret", "label": "Client Secret", "secret": True}],
+    }
+
+
+def api_key_data(name: str) -> dict[str, Any]:
+    return {
+        "name": name, "description": f"{name} for tests.", "categories": ["Support"],
+        "auth": {"type": "api_key", "header": "X-API-Key"},
+        "fields": [{"key": "api_key", "label": "API key", "level": "account", "secret": True}],
+    }
+
+
+def configure(partner: Partner, connector: Connector, **values: str) -> PartnerAuthSettings:
+    """Save the partner's Authentication Settings for a connector (closes the padlock)."""
+    return PartnerAuthSettings.objects.create(
+        partner=partner, connector=connector, values={"client_id": "fake-client-id", **values},
+        secret_values={"client_secret": "fake-client-secret-123"}, saved_at=timezone.now())
+
+
+def connector(slug: str, name: str, partner: Partner | None = None, *, kind: str = "oauth2"
+              ) -> Connector:
+    data = oauth2_data(name) if kind == "oauth2" else api_key_data(name)
+    row = make_connector(slug, data)
+    if partner is not None:
+        configure(partner, row)
+    return row
+
+
+def account(partner: Partner, name: str = "Initech", external_id: str = "cust-1") -> Account:
+    return Account.objects.create(partner=partner, name=name, external_id=external_id)
+
+
+def make_link(account: Account, connectors: list[Connector], **kwargs: Any
+              ) -> tuple[InstallLink, str]:
+    return links.create_link(account=account, connectors=connectors, **kwargs)
+
+
+def expire(link: InstallLink) -> None:
+    InstallLink.objects.filter(pk=link.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1))
+
+
+def configure_sandbox(partner: Partner, *, callback: str) -> None:
+    """Sandbox OAuth 2.0 client registered and saved as the partner's settings; the API-key
+    connector saved as configured (it has no partner-level fields). Needs the catalogue."""
+    from sandbox import services as sandbox
+    from sandbox.models import SandboxUser
+
+    client_id, client_secret = sandbox.register_client(name="Acme integration",
+                                                       redirect_uri=callback)
+    PartnerAuthSettings.objects.create(
+        partner=partner, connector=Connector.objects.get(slug="sandbox-oauth2"),
+        values={"client_id": client_id}, secret_values={"client_secret": client_secret},
+        saved_at=timezone.now())
+    PartnerAuthSettings.objects.create(
+        partner=partner, connector=Connector.objects.get(slug="sandbox-api-key"),
+        saved_at=timezone.now())
+    if not SandboxUser.objects.exists():
+        sandbox.create_user(username="sandy", password="fake-password-123",
+                            api_key="fake-api-key-123")

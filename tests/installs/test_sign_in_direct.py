@@ -9,7 +9,7 @@ from django.db import connection
 from accounts.models import Account
 from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
-from tests.install_helpers import (
+from tests.factories import (
     catalogue_connector,
     install_path,
     new_install,

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from links import services as links
 from links.models import InstallLink
-from tests.install.helpers import account, connector
+from tests.factories import account, connector
 
 
 def run(*args: str) -> str:

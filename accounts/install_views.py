@@ -25,6 +25,7 @@ from accounts.forms import InstallForm
 from accounts.models import Install, InstallLink, Partner
 from connectors.auth.base import AuthError
 from connectors.models import Connector
+from core import request_id
 
 # Seconds the result page shows "Connected" before it takes the customer back.
 RETURN_DELAY = 3
@@ -78,6 +79,7 @@ def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
         link = links.find_link(token)
         if link is None or not link.is_active:
             return unavailable(request, link, token)
+        request_id.bind(partner_id=link.account.partner_id)
         return view(request, link, token, *args, **kwargs)
 
     return never_cache(wrapper)

@@ -67,6 +67,7 @@ if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    "core.request_id.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,6 +159,8 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
+# Probes reach /healthz/ over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -182,18 +185,30 @@ TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=600)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
+# "text" (the default) or "json": one JSON object per line, with the request id and the
+# partner's id where known (config/log_format.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"scrub_secrets": {"()": "config.log_scrub.ScrubSecretsFilter"}},
+    "filters": {
+        "scrub_secrets": {"()": "config.log_scrub.ScrubSecretsFilter"},
+        "request_context": {"()": "core.request_id.RequestContextFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["scrub_secrets"],
-            "formatter": "plain",
+            "filters": ["request_context", "scrub_secrets"],
+            "formatter": LOG_FORMAT,
         },
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "text": {"()": "config.log_format.TextFormatter"},
+        "json": {"()": "config.log_format.JsonFormatter"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Both log tokens and client secrets at DEBUG.

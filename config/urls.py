@@ -5,12 +5,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.forms import LoginForm
+from core import health
 
 admin.site.site_header = "Hatchway support"
 admin.site.site_title = "Hatchway support"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="connectors:library"), name="home"),
+    path("healthz/live", health.live, name="healthz_live"),
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm,
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -40,13 +40,19 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def setup_django(bench_url: str) -> None:
+def bench_environment(bench_url: str, **extra: str) -> dict[str, str]:
+    """Production-like settings with bench-only keys, for this process and its children."""
     os.environ.update({
         "DATABASE_URL": bench_url, "DEBUG": "false", "SANDBOX_ENABLED": "false",
-        "ALLOWED_HOSTS": "testserver", "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING",
+        "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING",
         "SECRET_KEY": "bench-only-secret-key-" + os.urandom(16).hex(),
         "FERNET_KEYS": "bench-only-fernet-key-" + os.urandom(16).hex(),
+        **extra,
     })
+    return {**os.environ}
+
+
+def setup_django() -> None:
     sys.path.insert(0, str(BASE_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -132,7 +138,8 @@ def main() -> None:
     admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
     admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
     try:
-        setup_django(bench_url)
+        bench_environment(bench_url, ALLOWED_HOSTS="testserver")
+        setup_django()
         from django.test import Client
 
         seeded = seed_catalogue(args.connectors)

@@ -3,16 +3,16 @@
 A card shows only catalogue data (name, description, categories, auth type), plus what
 the caller adds to its key (the partner's padlock state, an account id for its links).
 Its cache key is a digest of exactly those values and of the card template's source, so
-a `sync_connectors` that changes a name or description, or a deploy that changes the
-template, simply asks for new keys: nothing has to be invalidated, and nothing stale can
-be served. No secret goes into a card; the partner-level settings are never read.
+a `sync_connectors` that changes a name or description, or an edit of the template,
+simply asks for new keys: nothing has to be invalidated, and nothing stale is served.
+(The `cards` cache is per process, so new Python code, which comes with a restart, starts
+it empty.) No secret goes into a card; the partner-level settings are never read.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from functools import cache
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.core.cache import caches
@@ -27,27 +27,34 @@ CACHE_ALIAS = "cards"
 CARD_COLUMNS = ("slug", "name", "description", "category_names", "auth_type")
 
 
-@cache
-def _template_digest(template_name: str) -> str:
+def template_digest(template_name: str) -> str:
+    """Of the template's source, as the loader has it now (it reloads edits in development)."""
     source = get_template(template_name).template.source  # type: ignore[attr-defined]
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-def card_key(template_name: str, connector: Connector, vary: Sequence[object] = ()) -> str:
+def card_key(template: str, connector: Connector, vary: Sequence[object] = ()) -> str:
+    """`template` is the card template's digest."""
     values = [getattr(connector, name) for name in CARD_COLUMNS]
     digest = hashlib.sha256(repr((values, tuple(vary))).encode()).hexdigest()[:32]
-    return f"card:{_template_digest(template_name)}:{digest}"
+    return f"card:{template}:{digest}"
+
+
+def _nothing_else(connector: Connector) -> Sequence[object]:
+    return ()
 
 
 def render_cards(template_name: str, connectors: Iterable[Connector], *,
                  context: dict[str, Any] | None = None,
-                 vary: Any = lambda connector: ()) -> list[SafeString]:
+                 vary: Callable[[Connector], Sequence[object]] = _nothing_else,
+                 ) -> list[SafeString]:
     """Each connector's card, rendered with `context` only where the cache has none yet.
 
     `vary(connector)` returns whatever else the card depends on (it must be in `context`
     or on the connector); one cache round trip reads every card of the page.
     """
-    keyed = [(card_key(template_name, c, vary(c)), c) for c in connectors]
+    template = template_digest(template_name)
+    keyed = [(card_key(template, c, vary(c)), c) for c in connectors]
     cards = caches[CACHE_ALIAS].get_many([key for key, _ in keyed])
     missing = {key: render_to_string(template_name, {**(context or {}), "connector": c})
                for key, c in keyed if key not in cards}

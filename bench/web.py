@@ -13,12 +13,14 @@ What it does, all on this machine (gunicorn listens on 127.0.0.1 only):
    and an install link for that account;
 2. starts gunicorn with config/gunicorn.conf.py, W sync workers (or --threads), on a free
    loopback port;
-3. loads each page for --duration seconds with wrk when it is on PATH (else a bounded
-   Python loop of C client threads): the "ok" view (/healthz/live), the login page
-   (anonymous), the Application Connector Library (logged in), an install's page (logged
-   in) and the customer landing page (the install link, opened once before so its
-   session exists);
-4. prints requests/s, p50 and p99 of each, and each page's ratio to the login page;
+3. loads each page for --duration seconds, in 3 interleaved rounds (so that a change in
+   the machine's other load falls on every page alike), with wrk when it is on PATH
+   (else a bounded Python loop of C client threads): the "ok" view (/healthz/live), the
+   login page (anonymous), the Application Connector Library (logged in), an install's
+   page (logged in) and the customer landing page (the install link, opened once before
+   so its session exists);
+4. prints requests/s, p50 (the median of the rounds') and p99 (the worst round's) of
+   each, and each page's ratio to the login page;
 5. keeps loading the library until the server has answered 10,000 requests in all, then
    prints each worker's RSS, beside its RSS after the warm-up;
 6. with --compare-connections, starts one gunicorn for each way of connecting to
@@ -51,7 +53,7 @@ from refresh import admin_sql, free_port, scratch_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RSS_AFTER = 10_000  # requests
-ROUNDS = 3  # --compare-connections: each mode gets a share of every round
+ROUNDS = 3  # each page (and mode) gets a third of --duration in each of 3 rounds
 CONNECTION_MODES = {
     "new connection per request": {"CONN_MAX_AGE": "0", "DATABASE_POOL": "false"},
     "CONN_MAX_AGE=60": {"CONN_MAX_AGE": "60", "DATABASE_POOL": "false"},
@@ -266,10 +268,12 @@ class Bench:
         try:
             served = sum(self.load(base, name, 2).requests for name in self.pages)  # warm-up
             warm = {pid: rss_mb(pid) for pid in worker_pids(server)}
-            results = {}
-            for name in self.pages:
-                results[name] = self.load(base, name, self.args.duration)
-                served += results[name].requests
+            rounds: dict[str, list[Result]] = {name: [] for name in self.pages}
+            for _ in range(ROUNDS):  # interleaved, as in compare_connections
+                for name in self.pages:
+                    rounds[name].append(self.load(base, name, self.args.duration / ROUNDS))
+                    served += rounds[name][-1].requests
+            results = {name: combined(each) for name, each in rounds.items()}
             while served < RSS_AFTER:
                 served += self.load(base, "library, logged in", 5).requests
             rss = {pid: rss_mb(pid) for pid in worker_pids(server)}
@@ -281,8 +285,7 @@ class Bench:
             print(f"  worker {pid}: {mb:6.1f} MB  ({warm.get(pid, 0.0):.1f} MB)")
 
     def compare_connections(self) -> None:
-        """All modes' servers at once, loaded in turn for several rounds, so that a change in
-        the machine's other load falls on every mode alike."""
+        """All modes' servers at once, loaded in turn over the rounds."""
         names = ["library, logged in", "install page, logged in", "customer landing"]
         servers = {mode: self.serve(extra_env) for mode, extra_env in CONNECTION_MODES.items()}
         totals = {mode: {name: [0, 0.0] for name in names} for mode in servers}
@@ -308,6 +311,14 @@ class Bench:
         for mode, by_name in rates.items():
             print(f"  {mode:<28}" + "".join(
                 f"{by_name[n]:>17.1f} ({by_name[n] / baseline[n]:4.2f}×)" for n in names))
+
+
+def combined(rounds: list[Result]) -> Result:
+    """One page's rounds together: all requests over all seconds, the median of the rounds'
+    p50 and the worst of their p99."""
+    return Result(sum(r.requests for r in rounds), sum(r.seconds for r in rounds),
+                  statistics.median(r.p50_ms for r in rounds), max(r.p99_ms for r in rounds),
+                  sum(r.errors for r in rounds))
 
 
 def print_results(results: dict[str, Result], reference: str) -> None:

@@ -18,6 +18,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import Account, Membership
+from core import request_id
 
 security_log = logging.getLogger("hatchway.security")
 M = TypeVar("M", bound=Model)
@@ -36,6 +37,7 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             raise PermissionDenied("You are not a member of any partner.")
         request.membership = membership  # type: ignore[attr-defined]
         request.partner = membership.partner  # type: ignore[attr-defined]
+        request_id.bind(partner_id=membership.partner_id)
         if request.method not in ("GET", "HEAD", "OPTIONS") and not membership.is_admin:
             _refuse_viewer(request, "Viewers cannot change anything.")
         return view(request, *args, **kwargs)

@@ -5,6 +5,7 @@ import os
 
 from gunicorn.glogging import Logger
 
+from config.log_format import JsonFormatter
 from config.log_scrub import escape_controls, scrub
 
 # Loopback unless told otherwise: the reverse proxy in front (TLS, body limits) is the
@@ -17,14 +18,22 @@ graceful_timeout = 30
 accesslog = "-"
 errorlog = "-"
 # Query strings on the callback carry authorization codes: the access log has the path
-# only (%(U)s), and install-link tokens in paths are scrubbed by the logger below.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+# only (%(U)s), and install-link tokens in paths are scrubbed by the logger below. The last
+# field is the response's X-Request-ID (core/request_id.py), as in the application's lines.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 class ScrubbingLogger(Logger):
     """gunicorn's access log, with tokens in request paths redacted and control characters
-    escaped (%(U)s is the decoded path: a %0A in it would write a second, forged line)."""
+    escaped (%(U)s is the decoded path: a %0A in it would write a second, forged line);
+    JSON with LOG_FORMAT=json."""
+
+    def setup(self, cfg):  # noqa: ANN001, ANN201
+        super().setup(cfg)
+        if os.environ.get("LOG_FORMAT") == "json":  # one JSON object per line, as Django's
+            for handler in (*self.error_log.handlers, *self.access_log.handlers):
+                handler.setFormatter(JsonFormatter())
 
     def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
         atoms = super().atoms(resp, req, environ, request_time)

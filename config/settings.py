@@ -72,6 +72,7 @@ if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    "core.request_id.RequestIDMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -106,7 +107,25 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections: opening a PostgreSQL connection per request cost a logged-in
+# page about a third of its throughput (README, "Database connections"). Health checks
+# replace a connection the server dropped before a request uses it, not fail the request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Or psycopg's pool (PostgreSQL): no better with sync workers, an option with many threads.
+if env.bool("DATABASE_POOL", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses a pool with persistent ones
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rendered connector cards (connectors/cards.py): catalogue HTML only, keyed by its
+    # content, so each process may keep its own. About 1 KB a card.
+    "cards": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cards",
+              "OPTIONS": {"MAX_ENTRIES": 10000}},
+}
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -166,6 +185,8 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
+# Probes reach /healthz/ over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -194,18 +215,30 @@ TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=600)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
+# "text" (the default) or "json": one JSON object per line, with the request id and the
+# partner's id where known (config/log_format.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"scrub_secrets": {"()": "config.log_scrub.ScrubSecretsFilter"}},
+    "filters": {
+        "scrub_secrets": {"()": "config.log_scrub.ScrubSecretsFilter"},
+        "request_context": {"()": "core.request_id.RequestContextFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["scrub_secrets"],
-            "formatter": "plain",
+            "filters": ["request_context", "scrub_secrets"],
+            "formatter": LOG_FORMAT,
         },
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "text": {"()": "config.log_format.TextFormatter"},
+        "json": {"()": "config.log_format.JsonFormatter"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Both log tokens and client secrets at DEBUG.

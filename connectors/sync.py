@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,10 @@ from django.utils import timezone
 
 from connectors.models import Category, Connector
 from connectors.spec import CATALOG_DIR, load_catalog
+
+PROGRESS_EVERY = 100  # connectors applied between two progress reports
+# (what, connectors applied so far, connectors in the catalogue, counts so far)
+ProgressCallback = Callable[[str, int, int, str], None]
 
 
 @dataclass
@@ -38,7 +43,30 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sync_catalog(directory: Path = CATALOG_DIR) -> SyncResult:
+def _apply(slug: str, data: dict[str, Any], connector: Connector | None,
+           categories: dict[str, Category], result: SyncResult) -> None:
+    """Add or update one connector from its catalogue data, noting which it was."""
+    columns = _columns(data)
+    if connector is None:
+        connector = Connector.objects.create(slug=slug, **columns)
+        result.added.append(slug)
+    elif any(getattr(connector, k) != v for k, v in columns.items()):
+        for key, value in columns.items():
+            setattr(connector, key, value)
+        connector.save()
+        result.updated.append(slug)
+    else:
+        result.unchanged.append(slug)
+        return
+    connector.categories.set([categories[n] for n in columns["category_names"]])
+
+
+def _no_progress(what: str, done: int, total: int, detail: str) -> None:
+    pass
+
+
+def sync_catalog(directory: Path = CATALOG_DIR, *,
+                 progress: ProgressCallback = _no_progress) -> SyncResult:
     """Validate every file first (raising CatalogError), then apply all in one transaction."""
     catalog = load_catalog(directory)
     result = SyncResult()
@@ -48,21 +76,11 @@ def sync_catalog(directory: Path = CATALOG_DIR) -> SyncResult:
         for name in {n for data in catalog.values() for n in data.get("categories", [])}:
             if name not in categories:
                 categories[name] = Category.objects.create(name=name)
-        for slug, data in catalog.items():
-            columns = _columns(data)
-            connector = existing.get(slug)
-            if connector is None:
-                connector = Connector.objects.create(slug=slug, **columns)
-                result.added.append(slug)
-            elif any(getattr(connector, k) != v for k, v in columns.items()):
-                for key, value in columns.items():
-                    setattr(connector, key, value)
-                connector.save()
-                result.updated.append(slug)
-            else:
-                result.unchanged.append(slug)
-                continue
-            connector.categories.set([categories[n] for n in columns["category_names"]])
+        for done, (slug, data) in enumerate(catalog.items(), start=1):
+            _apply(slug, data, existing.get(slug), categories, result)
+            if done % PROGRESS_EVERY == 0 or done == len(catalog):
+                progress("Connectors", done, len(catalog),
+                         f"{len(result.added):,} added, {len(result.updated):,} updated")
         now = timezone.now()
         for slug, connector in existing.items():
             if slug not in catalog and connector.retired_at is None:

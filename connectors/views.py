@@ -10,13 +10,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.access import get_scoped, partner_view
+from connectors.cards import CARD_COLUMNS, render_cards
 from connectors.forms import AuthSettingsForm, ConnectorSearchForm, LibraryFilterForm
 from connectors.models import Category, Connector, PartnerAuthSettings
 from connectors.services import callback_url, save_auth_settings
 
 PAGE_SIZE = 48
-# What a library card shows; the (large) catalogue data is not loaded for the list.
-CARD_COLUMNS = ("slug", "name", "description", "category_names", "auth_type")
 
 
 @partner_view
@@ -27,8 +26,10 @@ def library(request: HttpRequest) -> HttpResponse:
     connectors = form.filter(
         Connector.objects.active().with_configured(request.partner).only(*CARD_COLUMNS))
     page = Paginator(connectors, PAGE_SIZE).get_page(request.GET.get("page"))
+    cards = render_cards("connectors/_library_card.html", page,
+                         vary=lambda connector: (connector.is_configured,))
     return render(request, "connectors/library.html",
-                  {"form": form, "page": page, "nav": "connectors"})
+                  {"form": form, "page": page, "cards": cards, "nav": "connectors"})
 
 
 @sensitive_post_parameters()
@@ -58,8 +59,10 @@ def guides(request: HttpRequest) -> HttpResponse:
     form = ConnectorSearchForm(request.GET)
     connectors = form.filter(Connector.objects.active().only(*CARD_COLUMNS))
     page = Paginator(connectors, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "connectors/guides.html",
-                  {"form": form, "page": page, "nav": "guides"})
+    return render(request, "connectors/guides.html", {
+        "form": form, "page": page, "cards": render_cards("connectors/_guide_card.html", page),
+        "nav": "guides",
+    })
 
 
 @partner_view

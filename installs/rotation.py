@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,13 @@ from installs.refresh import UNREADABLE_MESSAGE
 log = logging.getLogger("hatchway.security")
 
 MAX_ATTEMPTS = 5  # a row rewritten this often while we rotate it is reported, not forced
+
+# Called after each batch: (column, rows read so far, rows in the table, counts so far).
+ProgressCallback = Callable[[str, int, int, str], None]
+
+
+def _no_progress(column: str, done: int, total: int, detail: str) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class Report:
     stale: Counter[str] = field(default_factory=Counter)  # --check: not under the first key
     partner_rows: Counter[int] = field(default_factory=Counter)  # partner id -> rows rotated
     reauth_marked: list[Location] = field(default_factory=list)  # installs sent to reauth
+    values_read: int = 0
 
 
 def encrypted_fields() -> Iterator[tuple[type[models.Model], EncryptedField]]:
@@ -78,35 +86,38 @@ def _raw(model_field: models.Field) -> ExpressionWrapper:
     return ExpressionWrapper(F(model_field.attname), output_field=BinaryField())
 
 
-def rotate_all(*, batch_size: int = 500) -> Report:
+def rotate_all(*, batch_size: int = 500, progress: ProgressCallback = _no_progress) -> Report:
     report = Report()
     for model, model_field in encrypted_fields():
-        rotate_field(model, model_field, batch_size=batch_size, report=report)
+        rotate_field(model, model_field, batch_size=batch_size, report=report, progress=progress)
     return report
 
 
 def rotate_field(model: type[models.Model], model_field: models.Field, *, batch_size: int,
-                 report: Report) -> None:
+                 report: Report, progress: ProgressCallback = _no_progress) -> None:
     """Rotate one column, `batch_size` rows per read, walking the primary key.
 
     Values already under the first key are left alone, so running it again is cheap.
     """
     first = first_fernet()
-    for batch in _batches(model, model_field, batch_size):
+    column = label(model, model_field)
+    for done, total, batch in _counted_batches(model, model_field, batch_size, report):
         stale = [(pk, ciphertext) for pk, ciphertext in batch
                  if ciphertext is not None and not _decrypts(first, ciphertext)]
         rotated = [pk for pk, ciphertext in stale
                    if _rotate_row(model, model_field, pk, ciphertext, report)]
-        report.rotated[label(model, model_field)] += len(rotated)
+        report.rotated[column] += len(rotated)
         _count_partners(model, rotated, report)
+        progress(column, done, total, f"{report.rotated[column]:,} rotated")
 
 
-def check_all(*, batch_size: int = 500) -> Report:
+def check_all(*, batch_size: int = 500, progress: ProgressCallback = _no_progress) -> Report:
     """Count values not (yet) encrypted under the first key, and unreadable ones. No writes."""
     report = Report()
     first = first_fernet()
     for model, model_field in encrypted_fields():
-        for batch in _batches(model, model_field, batch_size):
+        column = label(model, model_field)
+        for done, total, batch in _counted_batches(model, model_field, batch_size, report):
             for pk, ciphertext in batch:
                 if ciphertext is None or _decrypts(first, ciphertext):
                     continue
@@ -115,7 +126,8 @@ def check_all(*, batch_size: int = 500) -> Report:
                 except InvalidToken:
                     report.unreadable.append(Location(model._meta.label, pk, model_field.name))
                 else:
-                    report.stale[label(model, model_field)] += 1
+                    report.stale[column] += 1
+            progress(column, done, total, f"{report.stale[column]:,} under an old key")
     return report
 
 
@@ -125,6 +137,17 @@ def _decrypts(fernet: Fernet, ciphertext: bytes) -> bool:
     except InvalidToken:
         return False
     return True
+
+
+def _counted_batches(model: type[models.Model], model_field: models.Field, batch_size: int,
+                     report: Report) -> Iterator[tuple[int, int, list[tuple[Any, bytes | None]]]]:
+    """Each batch with the rows read so far and the table's row count (for progress)."""
+    total, done = model._base_manager.count(), 0
+    for batch in _batches(model, model_field, batch_size):
+        done += len(batch)
+        report.values_read += len(batch)
+        # Rows inserted meanwhile can take `done` past the count taken at the start.
+        yield done, max(total, done), batch
 
 
 def _batches(model: type[models.Model], model_field: models.Field,

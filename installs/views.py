@@ -22,6 +22,7 @@ from accounts.forms import DUPLICATE_EXTERNAL_ID, AccountForm, AccountSearchForm
 from accounts.models import Account
 from audit.models import AuditEvent
 from connectors.auth.base import AuthError
+from connectors.cards import CARD_COLUMNS, render_cards
 from connectors.forms import ConnectorSearchForm
 from connectors.models import Connector
 from installs import services
@@ -92,10 +93,12 @@ def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
     account = get_account(request, account_id)
     form = ConnectorSearchForm(request.GET)
     connectors = form.filter(Connector.objects.active().with_configured(request.partner)
-                             .only("slug", "name", "description", "auth_type"))
+                             .only(*CARD_COLUMNS))
     page = Paginator(connectors, CONNECTOR_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "installs/install_pick.html",
-                  {"account": account, "page": page, "form": form, "nav": "accounts"})
+    cards = render_cards("installs/_install_pick_card.html", page, context={"account": account},
+                         vary=lambda connector: (connector.is_configured, account.pk))
+    return render(request, "installs/install_pick.html", {
+        "account": account, "page": page, "cards": cards, "form": form, "nav": "accounts"})
 
 
 @sensitive_post_parameters()

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Partner
 from connectors.auth.base import AuthError
 from connectors.models import Connector
-from core import origins
+from core import origins, request_id
 from installs import services
 from installs.forms import InstallForm
 from installs.models import Install, SignInOutcome
@@ -83,6 +83,7 @@ def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
         link = links.find_link(token)
         if link is None or not link.is_active:
             return unavailable(request, link, token)
+        request_id.bind(partner_id=link.account.partner_id)
         return view(request, link, token, *args, **kwargs)
 
     return never_cache(wrapper)

@@ -3,12 +3,16 @@ partner), catalogue connectors, and the in-process sandbox transport."""
 
 from __future__ import annotations
 
+import io
+import logging
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from accounts.models import Membership, Partner, User
+from config.log_format import JsonFormatter
+from config.log_scrub import ScrubSecretsFilter
 from connectors.models import Connector
 from connectors.spec import validate
 from connectors.sync import sync_catalog
@@ -122,3 +126,19 @@ def write_raw_value(instance: Any, field_name: str, value: bytes) -> None:
             f'UPDATE "{meta.db_table}" SET "{column}" = %s WHERE "{meta.pk.column}" = %s',
             [value, instance.pk],
         )
+
+
+def capture_console(monkeypatch: pytest.MonkeyPatch, formatter: logging.Formatter) -> io.StringIO:
+    """Make the settings' console handler, its filters included, write to a buffer."""
+    handler = next(h for h in logging.getLogger().handlers
+                   if any(isinstance(f, ScrubSecretsFilter) for f in h.filters))
+    buffer = io.StringIO()
+    monkeypatch.setattr(handler, "stream", buffer)
+    monkeypatch.setattr(handler, "formatter", formatter)
+    return buffer
+
+
+@pytest.fixture
+def json_log(monkeypatch) -> io.StringIO:
+    """What the console handler writes with LOG_FORMAT=json."""
+    return capture_console(monkeypatch, JsonFormatter())

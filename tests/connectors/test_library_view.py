@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
 
+from connectors import cards
 from connectors.models import Category, Connector, PartnerAuthSettings
 from connectors.sync import sync_catalog
 from core import fields as crypto
@@ -240,3 +242,38 @@ def test_constant_queries_and_no_decryption(admin_client, partner, monkeypatch,
         filtered = admin_client.get(URL, {"q": "bulk 19", "category": "Bulk",
                                           "status": "setup_required", "page": "2"})
     assert filtered.status_code == 200
+
+
+def test_sync_shows_a_changed_name_and_description_at_once(admin_client, tmp_path, db):
+    """Cards are cached, yet a sync that renames or redescribes a connector shows the new text."""
+    write_catalog(tmp_path, {
+        "ledgerly": (API_KEY, "Ledgerly", "Invoices and bookkeeping.", ["Accounting"])})
+    assert "Invoices and bookkeeping." in admin_client.get(URL).content.decode()
+    write_catalog(tmp_path, {
+        "ledgerly": (API_KEY, "Ledgerly Books", "Ledgers and payroll.", ["Accounting"])})
+    html = admin_client.get(URL).content.decode()
+    assert card_names(html) == ["Ledgerly Books"]
+    assert "Ledgers and payroll." in html and "Invoices and bookkeeping." not in html
+    guides = admin_client.get(reverse("connectors:guides")).content.decode()
+    assert "Ledgerly Books Authentication Setup Guide" in guides
+
+
+def test_cards_are_rendered_once_then_served_from_the_cache(admin_client, partner,
+                                                            small_catalog, monkeypatch):
+    """The second visit renders no card; saving settings re-renders only that card."""
+    caches[cards.CACHE_ALIAS].clear()
+    rendered = []
+    render = cards.render_to_string
+    monkeypatch.setattr(cards, "render_to_string",
+                        lambda name, context: rendered.append(context["connector"].slug)
+                        or render(name, context))
+    admin_client.get(URL)
+    assert sorted(rendered) == ["1st-connect", "ledgerly", "pipeworks"]
+    rendered.clear()
+    admin_client.get(URL)
+    assert rendered == []
+    PartnerAuthSettings.objects.create(partner=partner, saved_at=timezone.now(),
+                                       connector=Connector.objects.get(slug="ledgerly"))
+    html = admin_client.get(URL).content.decode()
+    assert rendered == ["ledgerly"]
+    assert html.count('aria-label="Configured"') == 1

@@ -256,3 +256,27 @@ def test_check_fails_naming_file_and_key_and_changes_nothing(synced):
     with pytest.raises(CommandError, match=r"zzz-bad\.toml: auth\.body_format"):
         check(synced)
     assert snapshot() == before
+
+
+BULK = """
+name = "Bulk {n:03d}"
+description = "A bulk connector."
+categories = ["Bulk"]
+
+[auth]
+type = "none"
+"""
+
+
+def test_progress_every_hundred_connectors_then_a_summary(db, tmp_path):
+    """250 files: a progress line with counts at 100, 200 and 250, then the summary."""
+    for n in range(250):
+        (tmp_path / f"bulk-{n:03d}.toml").write_text(BULK.format(n=n))
+    lines = sync(tmp_path).splitlines()
+    assert lines[:3] == [
+        "Connectors: 100/250 (40%), 100 added, 0 updated",
+        "Connectors: 200/250 (80%), 200 added, 0 updated",
+        "Connectors: 250/250 (100%), 250 added, 0 updated",
+    ]
+    assert lines[3].startswith("Connectors: 250 added, 0 updated, 0 unchanged, 0 retired in ")
+    assert len(lines) == 4

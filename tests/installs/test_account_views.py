@@ -138,6 +138,16 @@ def test_install_picker_lists_active_connectors_searchably(admin_client, account
     assert admin_client.get(f"/accounts/{account.pk}/install/retired/").status_code == 404
 
 
+def test_install_picker_cards_link_to_their_own_account(admin_client, partner, account,
+                                                        helpdesk):
+    """Picker cards are cached per account: each account's picker links to its own install."""
+    second = Account.objects.create(partner=partner, name="Hooli", external_id="cust-2")
+    for each in (account, second, account):
+        html = admin_client.get(f"/accounts/{each.pk}/install/").content.decode()
+        assert f'href="/accounts/{each.pk}/install/helpdesk/"' in html
+        assert "Setup Required: its settings will be asked at install" in html
+
+
 def test_install_form_asks_account_fields_and_partner_blanks_only(admin_client, account, helpdesk):
     """Saved partner values are not asked (nor shown); blanks and account fields are."""
     save_settings(account.partner, helpdesk, {"client_id": "partner-client-id"},

@@ -180,3 +180,18 @@ def test_encrypted_fields_include_every_model():
     assert {"installs.Install.credentials", "installs.Install.secret_values",
             "installs.AuthAttempt.secrets", "connectors.PartnerAuthSettings.secret_values",
             "sandbox.SandboxClient.secrets"} <= found
+
+
+def test_progress_per_batch_and_a_summary(settings, old_key_rows):
+    """Each batch prints the rows read of the table and the values rotated so far."""
+    settings.FERNET_KEYS = [NEW_KEY, OLD_KEY]
+    out, _ = run("--check", "--batch-size", "2")
+    assert "installs.Install.credentials: 5/5 (100%), 5 under an old key" in out
+    lines = run("--batch-size", "2")[0].splitlines()
+    assert [line for line in lines if line.startswith("installs.Install.credentials: ")] == [
+        "installs.Install.credentials: 2/5 (40%), 2 rotated",
+        "installs.Install.credentials: 4/5 (80%), 4 rotated",
+        "installs.Install.credentials: 5/5 (100%), 5 rotated",
+        "installs.Install.credentials: 5 rotated",
+    ]
+    assert lines[-1].startswith("Rotated 12 values. ") and "values read in" in lines[-1]

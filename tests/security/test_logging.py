@@ -9,6 +9,7 @@ put request paths into messages scrub at the logger, which is part of what is te
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -18,11 +19,13 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Account
+from config.log_format import JsonFormatter, TextFormatter
 from config.log_scrub import ScrubSecretsFilter
 from connectors.models import PartnerAuthSettings
 from installs import refresh
 from installs.models import AuthAttempt, Install
 from links import services as links
+from tests.conftest import capture_console
 from tests.factories import (
     authenticate,
     catalogue_connector,
@@ -213,3 +216,59 @@ def test_install_link_refusals_are_security_events(client, account, caplog: Any)
     client.get(f"/install/{token}/")
     assert any("install link not found" in m for m in security_messages(caplog))
     assert not any(token in m for m in security_messages(caplog))
+
+
+def written_flows(admin_client: Client, client: Client, account: Account) -> list[str]:
+    """A console OAuth 2.0 flow with a refresh, a customer link flow and a failure logged
+    with its traceback; return every secret involved."""
+    secrets = browser_flow(admin_client, oauth2 := new_install(account,
+                                                                sandbox_oauth2(account.partner)))
+    Install.objects.filter(pk=oauth2.pk).update(expires_at=timezone.now() + timedelta(seconds=5))
+    oauth2.refresh_from_db()
+    refresh.ensure_fresh(oauth2)
+    oauth2.refresh_from_db()
+    secrets += credential_values(oauth2)
+    link, token = links.create_link(account=account, connectors=[oauth2.connector])
+    client.get(f"/install/{token}/")
+    callback = consent(client, client.post(f"/install/{token}/connect/sandbox-oauth2/")["Location"])
+    client.get(path_and_query(callback))
+    secrets += [token, query(callback)["code"], *partner_secrets()]
+    secrets += credential_values(Install.objects.filter(account=account).latest("pk"))
+    try:
+        raise ValueError("token endpoint said access_token=fake-traceback-token-raw-6")
+    except ValueError:
+        logging.getLogger("hatchway.auth").exception("refresh failed")
+    return [*secrets, "fake-traceback-token-raw-6"]
+
+
+@pytest.mark.parametrize("formatter", [JsonFormatter, TextFormatter])
+def test_written_logs_hold_no_secret_in_either_format(admin_client, client, account,
+                                                      sandbox_transport, caplog, monkeypatch,
+                                                      formatter):
+    """At DEBUG, what the console handler writes -- JSON or text, tracebacks included --
+    holds no token, code or secret."""
+    caplog.set_level(logging.DEBUG)
+    written = capture_console(monkeypatch, formatter())
+    secrets = written_flows(admin_client, client, account)
+    text = written.getvalue()
+    assert "hatchway.auth" in text and "refresh failed" in text  # capture works
+    for secret in filter(None, secrets):
+        assert len(secret) >= 8 and secret not in text, secret
+
+
+def test_json_logs_parse_line_by_line(admin_client, client, account, sandbox_transport, caplog,
+                                      json_log):
+    """LOG_FORMAT=json: every line is one object with time, level, logger and message, and
+    request lines carry the request id and the partner's id."""
+    caplog.set_level(logging.DEBUG)
+    written_flows(admin_client, client, account)
+    entries = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    assert len(entries) >= 6
+    for entry in entries:
+        assert {"time", "level", "logger", "message"} <= entry.keys()
+        assert entry["time"].endswith("+00:00") and entry["level"] in (
+            "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    in_requests = [e for e in entries if "request_id" in e]
+    assert in_requests and {e.get("partner_id") for e in in_requests} >= {account.partner_id}
+    failure = next(e for e in entries if e["message"] == "refresh failed")
+    assert failure["level"] == "ERROR" and "ValueError" in failure["exception"]

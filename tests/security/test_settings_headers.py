@@ -8,8 +8,8 @@ import json
 
 from django.test import Client
 
-from tests.conftest import PASSWORD
 from tests.config.test_deploy_settings import run_manage
+from tests.conftest import PASSWORD
 
 READ_SETTINGS = """
 import json, os

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.spec import CATALOG_DIR, CatalogError, load_catalog
 from connectors.sync import sync_catalog
+from core.progress import Progress
 
 
 class Command(BaseCommand):
@@ -28,11 +30,15 @@ class Command(BaseCommand):
                 raise CommandError(f"Catalogue invalid. {exc}") from exc
             self.stdout.write(f"Catalogue valid: {count} connectors.")
             return
+        started, progress = time.monotonic(), Progress(self.stdout)
         try:
-            result = sync_catalog(catalog)
+            result = sync_catalog(catalog, progress=progress.update)
         except CatalogError as exc:
             raise CommandError(f"Catalogue not loaded, nothing changed. {exc}") from exc
+        finally:
+            progress.done()
         self.stdout.write(
             f"Connectors: {len(result.added)} added, {len(result.updated)} updated, "
-            f"{len(result.unchanged)} unchanged, {len(result.retired)} retired."
+            f"{len(result.unchanged)} unchanged, {len(result.retired)} retired "
+            f"in {time.monotonic() - started:.1f} s."
         )

@@ -7,10 +7,12 @@ until it reports 0 values under an old key; only then remove the old key.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.progress import Progress
 from installs import rotation
 
 
@@ -26,24 +28,33 @@ class Command(BaseCommand):
     def handle(self, *args: Any, batch_size: int, check: bool, **options: Any) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        started, progress = time.monotonic(), Progress(self.stdout)
         if check:
-            self._check(batch_size)
+            self._check(batch_size, progress, started)
             return
-        report = rotation.rotate_all(batch_size=batch_size)
+        report = rotation.rotate_all(batch_size=batch_size, progress=progress.update)
+        progress.done()
         rotation.record_rotation(report)
         for column, count in sorted(report.rotated.items()):
             retried = report.retried[column]
             extra = f" ({retried} changed meanwhile, rotated again)" if retried else ""
             self.stdout.write(f"{column}: {count} rotated{extra}")
-        self.stdout.write(f"Rotated {sum(report.rotated.values())} values.")
+        self.stdout.write(f"Rotated {sum(report.rotated.values())} values."
+                          f"{self._read(report, started)}")
         self._problems(report)
 
-    def _check(self, batch_size: int) -> None:
-        report = rotation.check_all(batch_size=batch_size)
+    def _check(self, batch_size: int, progress: Progress, started: float) -> None:
+        report = rotation.check_all(batch_size=batch_size, progress=progress.update)
+        progress.done()
         for column, count in sorted(report.stale.items()):
             self.stdout.write(f"{column}: {count} under an old key")
-        self.stdout.write(f"{sum(report.stale.values())} values under an old key.")
+        self.stdout.write(f"{sum(report.stale.values())} values under an old key."
+                          f"{self._read(report, started)}")
         self._problems(report)
+
+    @staticmethod
+    def _read(report: rotation.Report, started: float) -> str:
+        return f" {report.values_read:,} values read in {time.monotonic() - started:.1f} s."
 
     def _problems(self, report: rotation.Report) -> None:
         for location in report.unreadable:

@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""Time the console's catalogue pages in process: the library, the guides, the install picker.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hatchway \\
+        .venv/bin/python bench/pages.py [--connectors 2000] [--requests 200] [--profile library]
+
+It creates a scratch database `<name>_bench` next to the one DATABASE_URL names (dropped at
+the end unless --keep), migrates it, seeds N connectors, a partner with an admin who saved
+the Authentication Settings of 3 of them and an account, then requests each page through
+Django's test client (middleware, session and user lookups, templates: everything but the
+socket) and prints the median and p90 time per request and the queries per request. The
+first requests warm any cache and are not counted. `--profile PAGE` runs pyinstrument
+over that page instead. Nothing listens on a port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from refresh import admin_sql, scratch_database
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+WARM_UP = 20
+CATEGORIES = 23  # as many as the real catalogue has: each is an option of a filter
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connectors", type=int, default=2000, help="catalogue size (N)")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    parser.add_argument("--profile", choices=["library", "guides", "install_pick"],
+                        help="profile this page with pyinstrument instead of timing all")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    return parser.parse_args()
+
+
+def bench_environment(bench_url: str, **extra: str) -> dict[str, str]:
+    """Production-like settings with bench-only keys, for this process and its children."""
+    os.environ.update({
+        "DATABASE_URL": bench_url, "DEBUG": "false", "SANDBOX_ENABLED": "false",
+        "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": "bench-only-secret-key-" + os.urandom(16).hex(),
+        "FERNET_KEYS": "bench-only-fernet-key-" + os.urandom(16).hex(),
+        **extra,
+    })
+    return {**os.environ}
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(BASE_DIR))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def seed_catalogue(count: int) -> dict[str, Any]:
+    """N connectors in 23 categories; a partner, its admin (3 configured) and an account."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from accounts.models import Account, Membership, Partner, User
+    from connectors.models import Category, Connector, PartnerAuthSettings
+
+    call_command("migrate", verbosity=0)
+    spec = {"name": "x", "description": "x", "auth": {"type": "none"}, "fields": []}
+    categories = [f"Category {i:02d}" for i in range(CATEGORIES)]
+    connectors = Connector.objects.bulk_create(
+        Connector(slug=f"bench-{i:05d}", name=f"Bench {i:05d}",
+                  category_names=[categories[i % CATEGORIES]],
+                  description="A benchmark connector with a description of a usual length, "
+                              "long enough to be truncated on its card in the library.",
+                  auth_type="none", spec_data=spec, search_text=f"bench {i:05d} bench")
+        for i in range(count))
+    Category.objects.bulk_create(Category(name=name) for name in categories)
+    partner = Partner.objects.create(name="Bench", slug="bench")
+    user = User.objects.create_user(email="admin@bench.example", password=os.urandom(8).hex())
+    Membership.objects.create(user=user, partner=partner, role=Membership.Role.ADMIN)
+    for connector in connectors[:3]:
+        PartnerAuthSettings.objects.create(partner=partner, connector=connector,
+                                           saved_at=timezone.now())
+    account = Account.objects.create(partner=partner, name="Bench account", external_id="b-1")
+    return {"user": user, "account": account}
+
+
+def page_urls(account: Any) -> dict[str, str]:
+    from django.urls import reverse
+
+    return {"library": reverse("connectors:library"), "guides": reverse("connectors:guides"),
+            "install_pick": reverse("accounts:install_pick", args=[account.pk])}
+
+
+def time_page(client: Any, url: str, requests: int) -> tuple[list[float], int]:
+    """Seconds per request after the warm-up, and the queries of the last request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(WARM_UP):
+        assert client.get(url).status_code == 200, url
+    seconds = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        client.get(url)
+        seconds.append(time.perf_counter() - started)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return seconds, len(queries)
+
+
+def report(name: str, seconds: list[float], queries: int) -> None:
+    ms = sorted(s * 1000 for s in seconds)
+    p90 = ms[int(len(ms) * 0.9) - 1]
+    print(f"{name:<13} median {statistics.median(ms):6.2f} ms   p90 {p90:6.2f} ms   "
+          f"{queries} queries   ({len(ms)} requests)")
+
+
+def profile(client: Any, url: str, requests: int) -> None:
+    from pyinstrument import Profiler
+
+    for _ in range(WARM_UP):
+        client.get(url)
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        for _ in range(requests):
+            client.get(url)
+    print(profiler.output_text(unicode=True, color=False, show_all=False, timeline=False))
+
+
+def main() -> None:
+    args = parse_args()
+    config, bench_url = scratch_database()
+    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
+    try:
+        bench_environment(bench_url, ALLOWED_HOSTS="testserver")
+        setup_django()
+        from django.test import Client
+
+        seeded = seed_catalogue(args.connectors)
+        client = Client()
+        client.force_login(seeded["user"])
+        urls = page_urls(seeded["account"])
+        print(f"{args.connectors} connectors, in process (test client, no socket):")
+        if args.profile:
+            profile(client, urls[args.profile], args.requests)
+            return
+        for name, url in urls.items():
+            report(name, *time_page(client, url, args.requests))
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if not args.keep:
+            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+
+
+if __name__ == "__main__":
+    main()

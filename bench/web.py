@@ -1,0 +1,361 @@
+#!/usr/bin/env python
+"""Benchmark the console's pages under gunicorn on PostgreSQL: requests/s, p50, p99, RSS.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hatchway \\
+        .venv/bin/python bench/web.py [--duration 10] [--workers 2] [--connections 4]
+                                      [--compare-connections]
+
+What it does, all on this machine (gunicorn listens on 127.0.0.1 only):
+
+1. creates a scratch database `<name>_bench` next to the one DATABASE_URL names (dropped
+   again at the end unless --keep), migrates it and seeds 2,000 connectors (as
+   bench/pages.py does), a partner whose admin is logged in, an account with an install,
+   and an install link for that account;
+2. starts gunicorn with config/gunicorn.conf.py, W sync workers (or --threads), on a free
+   loopback port;
+3. loads each page for --duration seconds, in 3 interleaved rounds (so that a change in
+   the machine's other load falls on every page alike), with wrk when it is on PATH
+   (else a bounded Python loop of C client threads): the "ok" view (/healthz/live), the
+   login page (anonymous), the Application Connector Library (logged in), an install's
+   page (logged in) and the customer landing page (the install link, opened once before
+   so its session exists);
+4. prints requests/s, p50 (the median of the rounds') and p99 (the worst round's) of
+   each, and each page's ratio to the login page;
+5. keeps loading the library until the server has answered 10,000 requests in all, then
+   prints each worker's RSS, beside its RSS after the warm-up;
+6. with --compare-connections, starts one gunicorn for each way of connecting to
+   PostgreSQL -- a new connection per request (CONN_MAX_AGE=0, the baseline), persistent
+   connections (CONN_MAX_AGE=60), psycopg's pool (DATABASE_POOL=true) -- loads them in
+   turn over interleaved rounds, and prints the database pages' rates and their ratios
+   to the baseline.
+
+Every wait is bounded; gunicorn is stopped whatever happens. Secrets are bench-only values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from pages import bench_environment, seed_catalogue, setup_django
+from refresh import admin_sql, free_port, scratch_database
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RSS_AFTER = 10_000  # requests
+ROUNDS = 3  # each page (and mode) gets a third of --duration in each of 3 rounds
+CONNECTION_MODES = {
+    "new connection per request": {"CONN_MAX_AGE": "0", "DATABASE_POOL": "false"},
+    "CONN_MAX_AGE=60": {"CONN_MAX_AGE": "60", "DATABASE_POOL": "false"},
+    "psycopg pool": {"DATABASE_POOL": "true"},
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds of load per page")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (W)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (1: sync workers; more: gthread)")
+    parser.add_argument("--connections", type=int, default=4,
+                        help="concurrent client connections (C)")
+    parser.add_argument("--connectors", type=int, default=2000, help="catalogue size")
+    parser.add_argument("--compare-connections", action="store_true",
+                        help="also compare the ways of connecting to PostgreSQL")
+    parser.add_argument("--python-client", action="store_true",
+                        help="use the Python load loop even when wrk is installed")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    return parser.parse_args()
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx/3xx answers and socket errors
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# --- seeding -------------------------------------------------------------------------------
+
+
+def seed(connectors: int) -> dict[str, Any]:
+    """The catalogue and a logged-in admin (bench/pages.py), an install and an install link."""
+    from django.test import Client
+
+    from connectors.models import Connector
+    from installs.models import Install
+    from links import services as links
+
+    seeded = seed_catalogue(connectors)
+    account, configured = seeded["account"], Connector.objects.order_by("pk").first()
+    install = Install.objects.create(account=account, connector=configured, name="Bench install")
+    _, token = links.create_link(account=account, connectors=[configured])
+    client = Client()
+    client.force_login(seeded["user"])
+    return {"session": client.cookies["sessionid"].value, "account": account,
+            "install": install, "token": token}
+
+
+def pages(seeded: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Page name -> (path, logged in)."""
+    from django.urls import reverse
+
+    install = seeded["install"]
+    return {
+        "ok (/healthz/live)": (reverse("healthz_live"), False),
+        "login, anonymous": (reverse("login"), False),
+        "library, logged in": (reverse("connectors:library"), True),
+        "install page, logged in": (reverse("accounts:install",
+                                            args=[install.account_id, install.pk]), True),
+        "customer landing": (reverse("install:landing", args=[seeded["token"]]), False),
+    }
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+def start_server(env: dict[str, str], port: int, args: argparse.Namespace,
+                 log: Path) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+         "--threads", str(args.threads),
+         "--access-logfile", str(log), "--error-logfile", "-"],
+        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz/live", timeout=2).ok:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    stop_server(server)
+    sys.exit("gunicorn did not start")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def worker_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return sorted(int(pid) for pid in children)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --- load ----------------------------------------------------------------------------------
+
+
+def cookie_header(base: str, path: str, logged_in: bool, session: str) -> str:
+    """The Cookie a browser would send; a customer page is opened once to get its own."""
+    if logged_in:
+        return f"sessionid={session}"
+    response = requests.get(base + path, timeout=10, allow_redirects=False)
+    return "; ".join(f"{c.name}={c.value}" for c in response.cookies)
+
+
+def check_page(url: str, cookie: str) -> None:
+    """A page that redirects (to the login page) or fails would measure the wrong thing."""
+    response = requests.get(url, headers={"Cookie": cookie}, timeout=10, allow_redirects=False)
+    if response.status_code != 200:
+        sys.exit(f"{url} answered {response.status_code}, not 200: not benchmarking it")
+
+
+WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url: str, cookie: str, duration: float, connections: int) -> Result:
+    command = ["wrk", "-t", str(min(2, connections)), "-c", str(connections),
+               "-d", f"{max(1, round(duration))}s", "--latency", "--timeout", "10s", url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30,
+                         check=True).stdout
+    latency = {p: float(v) * UNITS_MS[u] for p, v, u in WRK_LATENCY.findall(out)}
+    done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", out)
+    if done is None or not latency:
+        sys.exit(f"could not read wrk's output:\n{out}")
+    seconds = float(done[2]) * {"ms": 0.001, "s": 1, "m": 60}[done[3]]
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return Result(int(done[1]), seconds, latency["50"], latency["99"], errors)
+
+
+def run_python(url: str, cookie: str, duration: float, connections: int) -> Result:
+    """C threads, each its own HTTP session, until the deadline (or 100,000 requests)."""
+    deadline = time.monotonic() + duration
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client() -> None:
+        session = requests.Session()
+        headers = {"Cookie": cookie} if cookie else {}
+        while time.monotonic() < deadline and len(latencies) < 100_000:
+            started = time.perf_counter()
+            try:
+                ok = session.get(url, headers=headers, timeout=10, allow_redirects=False).ok
+            except requests.RequestException:
+                ok = False
+            with lock:
+                latencies.append(time.perf_counter() - started)
+                errors[0] += not ok
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=duration + 20)
+    ms = sorted(s * 1000 for s in latencies)
+    p99 = ms[max(0, int(len(ms) * 0.99) - 1)] if ms else 0.0
+    return Result(len(ms), time.monotonic() - started, statistics.median(ms) if ms else 0.0,
+                  p99, errors[0])
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, env: dict[str, str], seeded: dict[str, Any],
+                 log: Path) -> None:
+        self.args, self.env, self.seeded, self.log = args, env, seeded, log
+        self.use_wrk = shutil.which("wrk") is not None and not args.python_client
+        self.pages = pages(seeded)
+
+    def load(self, base: str, name: str, duration: float) -> Result:
+        path, logged_in = self.pages[name]
+        cookie = cookie_header(base, path, logged_in, self.seeded["session"])
+        check_page(base + path, cookie)
+        run = run_wrk if self.use_wrk else run_python
+        return run(base + path, cookie, duration, self.args.connections)
+
+    def serve(self, extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+        port = free_port()
+        server = start_server({**self.env, **extra_env}, port, self.args, self.log)
+        return server, f"http://127.0.0.1:{port}"
+
+    def main_run(self) -> None:
+        server, base = self.serve({})
+        try:
+            served = sum(self.load(base, name, 2).requests for name in self.pages)  # warm-up
+            warm = {pid: rss_mb(pid) for pid in worker_pids(server)}
+            rounds: dict[str, list[Result]] = {name: [] for name in self.pages}
+            for _ in range(ROUNDS):  # interleaved, as in compare_connections
+                for name in self.pages:
+                    rounds[name].append(self.load(base, name, self.args.duration / ROUNDS))
+                    served += rounds[name][-1].requests
+            results = {name: combined(each) for name, each in rounds.items()}
+            while served < RSS_AFTER:
+                served += self.load(base, "library, logged in", 5).requests
+            rss = {pid: rss_mb(pid) for pid in worker_pids(server)}
+        finally:
+            stop_server(server)
+        print_results(results, "login, anonymous")
+        print(f"\ngunicorn workers' RSS after {served:,} requests (after the warm-up):")
+        for pid, mb in rss.items():
+            print(f"  worker {pid}: {mb:6.1f} MB  ({warm.get(pid, 0.0):.1f} MB)")
+
+    def compare_connections(self) -> None:
+        """All modes' servers at once, loaded in turn over the rounds."""
+        names = ["library, logged in", "install page, logged in", "customer landing"]
+        servers = {mode: self.serve(extra_env) for mode, extra_env in CONNECTION_MODES.items()}
+        totals = {mode: {name: [0, 0.0] for name in names} for mode in servers}
+        try:
+            for _, base in servers.values():
+                for name in names:
+                    self.load(base, name, 1)  # warm-up
+            for _ in range(ROUNDS):
+                for name in names:
+                    for mode, (_, base) in servers.items():
+                        result = self.load(base, name, max(1.0, self.args.duration / ROUNDS))
+                        totals[mode][name][0] += result.requests
+                        totals[mode][name][1] += result.seconds
+        finally:
+            for server, _ in servers.values():
+                stop_server(server)
+        rates = {mode: {n: done / seconds for n, (done, seconds) in by_name.items()}
+                 for mode, by_name in totals.items()}
+        baseline = rates[next(iter(CONNECTION_MODES))]
+        print(f"\nConnecting to PostgreSQL ({ROUNDS} interleaved rounds): req/s, and the ratio "
+              "to a new connection per request")
+        print(f"  {'':<28}" + "".join(f"{name:>26}" for name in names))
+        for mode, by_name in rates.items():
+            print(f"  {mode:<28}" + "".join(
+                f"{by_name[n]:>17.1f} ({by_name[n] / baseline[n]:4.2f}×)" for n in names))
+
+
+def combined(rounds: list[Result]) -> Result:
+    """One page's rounds together: all requests over all seconds, the median of the rounds'
+    p50 and the worst of their p99."""
+    return Result(sum(r.requests for r in rounds), sum(r.seconds for r in rounds),
+                  statistics.median(r.p50_ms for r in rounds), max(r.p99_ms for r in rounds),
+                  sum(r.errors for r in rounds))
+
+
+def print_results(results: dict[str, Result], reference: str) -> None:
+    base = results[reference].rate
+    print(f"\n{'page':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'× login':>9}{'errors':>8}")
+    for name, result in results.items():
+        print(f"{name:<26}{result.rate:>9.1f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
+              f"{result.rate / base:>9.2f}{result.errors:>8}")
+
+
+def main() -> None:
+    args = parse_args()
+    config, bench_url = scratch_database()
+    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
+    workdir = Path(tempfile.mkdtemp(prefix="hatchway-web-bench-"))
+    try:
+        env = bench_environment(bench_url, ALLOWED_HOSTS="127.0.0.1")
+        setup_django()
+        print(f"Seeding {args.connectors} connectors in {config['NAME']} …", flush=True)
+        bench = Bench(args, env, seed(args.connectors), workdir / "access.log")
+        client = "wrk" if bench.use_wrk else "the Python load loop"
+        kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
+        print(f"gunicorn: {args.workers} {kind} workers; {client}, {args.connections} "
+              f"connections, {args.duration:g} s a page; all on 127.0.0.1", flush=True)
+        bench.main_run()
+        if args.compare_connections:
+            bench.compare_connections()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if not args.keep:
+            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+
+
+if __name__ == "__main__":
+    main()

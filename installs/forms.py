@@ -29,10 +29,11 @@ class InstallForm(ConsoleForm):
     """
 
     def __init__(self, *args: Any, connector: Connector, partner: Partner,
-                 install: Install | None = None, ask_name: bool = True, **kwargs: Any) -> None:
+                 install: Install | None = None, ask_name: bool = True,
+                 saved: values.Saved | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connector, self.install = connector, install
-        self.asked = values.asked_fields(connector, partner)
+        self.asked = values.asked_fields(connector, partner, saved=saved)
         self.url_keys = url_keys(connector.spec)
         if ask_name:
             self.fields["install_name"] = forms.CharField(

@@ -43,7 +43,7 @@ from core.fields import is_unreadable
 from core.locking import row_lock_scope
 from installs import refresh, revocation
 from installs.models import AuthAttempt, Install, Revocation, SignInOutcome
-from installs.values import MissingValues, Setup, asked_fields
+from installs.values import MissingValues, Saved, Setup, asked_fields
 
 log = logging.getLogger("hatchway.auth")
 security_log = logging.getLogger("hatchway.security")
@@ -84,13 +84,13 @@ def actor_label(link_id: int | None) -> str:
 
 def create_install(*, account: Account, connector: Connector, name: str = "",
                    values: dict[str, str] | None = None, actor: Any,
-                   link_id: int | None = None) -> Install:
+                   link_id: int | None = None, saved: Saved | None = None) -> Install:
     """A pending install with the values it asked for (secrets encrypted).
 
     `values` are by field key; only the fields the install asks (see `asked_fields`) are
     kept.
     """
-    asked = {f.key: f for f in asked_fields(connector, account.partner)}
+    asked = {f.key: f for f in asked_fields(connector, account.partner, saved=saved)}
     entered = {k: v for k, v in (values or {}).items() if k in asked and v}
     with transaction.atomic():
         install = Install.objects.create(
@@ -105,9 +105,10 @@ def create_install(*, account: Account, connector: Connector, name: str = "",
 
 
 def update_install_values(*, install: Install, name: str, values: dict[str, str],
-                          actor: Any, link_id: int | None = None) -> Install:
+                          actor: Any, link_id: int | None = None,
+                          saved: Saved | None = None) -> Install:
     """Edit an install's values. A secret left out (or blank) keeps its stored value."""
-    asked = asked_fields(install.connector, install.account.partner)
+    asked = asked_fields(install.connector, install.account.partner, saved=saved)
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install.pk)
         result = apply_entered(asked, values=install.values,
@@ -148,7 +149,7 @@ def _safe_errors(what: str) -> Iterator[None]:
 
 
 def start_authentication(*, install: Install, request: HttpRequest, actor: Any = None,
-                         link_id: int | None = None) -> str | None:
+                         link_id: int | None = None, saved: Saved | None = None) -> str | None:
     """Start (or redo) authentication of an install.
 
     Browser flows: create the AuthAttempt bound to this browser session and return the
@@ -156,9 +157,9 @@ def start_authentication(*, install: Install, request: HttpRequest, actor: Any =
     at once and return None. Raises AuthError (message safe to show) when it cannot
     start or fails -- already recorded on the install and in the audit log -- and
     MissingValues when required values must be entered first. `link_id`: the install
-    link a customer acts through.
+    link a customer acts through; `saved`: the partner's settings, if already read.
     """
-    setup = Setup.of(install)
+    setup = Setup.of(install, saved=saved)
     missing = setup.missing()
     if missing:
         raise MissingValues(missing)

@@ -39,6 +39,18 @@ def partner_settings(partner: Partner | int, connector: Connector) -> PartnerAut
     return PartnerAuthSettings.objects.filter(partner_id=partner_id, connector=connector).first()
 
 
+@dataclass(frozen=True)
+class Saved:
+    """The partner's Authentication Settings for one connector, read (and decrypted) once
+    per request and handed to the form and the services that need them."""
+
+    settings: PartnerAuthSettings | None
+
+    @classmethod
+    def read(cls, partner: Partner | int, connector: Connector) -> Saved:
+        return cls(partner_settings(partner, connector))
+
+
 def fields_asked(connector: Connector, saved: PartnerAuthSettings | None) -> list[FieldSpec]:
     """What an install asks: every account-level field, and partner-level ones left blank.
 
@@ -49,8 +61,9 @@ def fields_asked(connector: Connector, saved: PartnerAuthSettings | None) -> lis
             and (not f.is_partner_level or saved is None or not saved.is_set(f.key))]
 
 
-def asked_fields(connector: Connector, partner: Partner) -> list[FieldSpec]:
-    return fields_asked(connector, partner_settings(partner, connector))
+def asked_fields(connector: Connector, partner: Partner, *,
+                 saved: Saved | None = None) -> list[FieldSpec]:
+    return fields_asked(connector, (saved or Saved.read(partner, connector)).settings)
 
 
 def readable(values: Any) -> dict[str, Any]:
@@ -66,8 +79,10 @@ class Setup:
     saved: PartnerAuthSettings | None
 
     @classmethod
-    def of(cls, install: Install) -> Setup:
-        return cls(install, partner_settings(install.account.partner_id, install.connector))
+    def of(cls, install: Install, *, saved: Saved | None = None) -> Setup:
+        if saved is None:
+            saved = Saved.read(install.account.partner_id, install.connector)
+        return cls(install, saved.settings)
 
     @cached_property
     def values(self) -> dict[str, str]:

@@ -29,7 +29,7 @@ from installs import services
 from installs.attention import attention_counts, attention_filters, needing_attention
 from installs.forms import InstallForm
 from installs.models import Install, Revocation
-from installs.values import MissingValues, asked_fields
+from installs.values import MissingValues, Saved, asked_fields
 
 PAGE_SIZE = 25
 CONNECTOR_PAGE_SIZE = 30
@@ -106,12 +106,13 @@ def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
 def install_new(request: HttpRequest, account_id: int, slug: str) -> HttpResponse:
     account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
+    saved = Saved.read(request.partner, connector)
     form = InstallForm(request.POST if request.method == "POST" else None,
-                       connector=connector, partner=request.partner)
+                       connector=connector, partner=request.partner, saved=saved)
     if form.is_valid():
         install = services.create_install(account=account, connector=connector,
                                           name=form.install_name, values=form.field_values(),
-                                          actor=request.user)
+                                          actor=request.user, saved=saved)
         messages.success(request, f"{install.display_name} installed. Authenticate it to "
                                   "connect.")
         return redirect(install_url(install))
@@ -157,15 +158,17 @@ def install_detail(request: HttpRequest, account_id: int, install_id: int) -> Ht
 def install_edit(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
     """Edit an install's values; with `authenticate`, authenticate right after saving."""
     install = _install(request, account_id, install_id)
+    saved = Saved.read(request.partner, install.connector)
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=install.connector, partner=install.account.partner,
-                       install=install)
+                       install=install, saved=saved)
     then_authenticate = request.GET.get("authenticate") == "1"
     if form.is_valid():
         install = services.update_install_values(install=install, name=form.install_name,
-                                                 values=form.field_values(), actor=request.user)
+                                                 values=form.field_values(), actor=request.user,
+                                                 saved=saved)
         if then_authenticate:
-            return _start(request, install)
+            return _start(request, install, saved=saved)
         messages.success(request, "Changes saved.")
         return redirect(install_url(install))
     return render(request, "installs/install_edit.html", {
@@ -182,9 +185,11 @@ def install_authenticate(request: HttpRequest, account_id: int, install_id: int)
 
 
 @sensitive_variables()
-def _start(request: HttpRequest, install: Install) -> HttpResponse:
+def _start(request: HttpRequest, install: Install, *, saved: Saved | None = None
+           ) -> HttpResponse:
     try:
-        url = services.start_authentication(install=install, request=request, actor=request.user)
+        url = services.start_authentication(install=install, request=request, actor=request.user,
+                                            saved=saved)
     except MissingValues as error:
         messages.warning(request, error.message)
         return redirect(install_url(install, "edit") + "?authenticate=1")

@@ -26,7 +26,7 @@ from core import origins, request_id
 from installs import services
 from installs.forms import InstallForm
 from installs.models import Install, SignInOutcome
-from installs.values import MissingValues
+from installs.values import MissingValues, Saved
 from links import services as links
 from links.branding import brand_context, logo_response, theme_css
 from links.models import InstallLink
@@ -114,14 +114,17 @@ def connect(request: HttpRequest, link: InstallLink, token: str, slug: str) -> H
     connector = next((c for c in links.offered_connectors(link) if c.slug == slug), None)
     if connector is None or link.install_id:
         return not_found(request, link, token)
-    form = _customer_form(link, connector, data=request.POST)
+    saved = Saved.read(link.account.partner_id, connector)
+    form = _customer_form(link, connector, saved, data=request.POST)
     if form.fields and request.POST.get("step") != "details":  # ask first
-        return _details_page(request, link, token, connector, _customer_form(link, connector))
+        return _details_page(request, link, token, connector,
+                             _customer_form(link, connector, saved))
     if not form.is_valid():
         return _details_page(request, link, token, connector, form)
     install = services.create_install(account=link.account, connector=connector,
-                                      values=form.field_values(), actor=None, link_id=link.pk)
-    response = _authenticate(request, link, install)
+                                      values=form.field_values(), actor=None, link_id=link.pk,
+                                      saved=saved)
+    response = _authenticate(request, link, install, saved)
     if isinstance(response, MissingValues):
         return links.finish_link(request, link=link, install=install,
                                  outcome=SignInOutcome.ERROR, message=response.message)
@@ -142,26 +145,28 @@ def reconnect(request: HttpRequest, link: InstallLink, token: str,
     offered = {c.pk for c in links.offered_connectors(link)}
     if install is None or install.connector_id not in offered:
         return not_found(request, link, token)
+    saved = Saved.read(link.account.partner_id, install.connector)
     if request.POST.get("step") == "details":
-        form = _customer_form(link, install.connector, install=install, data=request.POST)
+        form = _customer_form(link, install.connector, saved, install=install,
+                              data=request.POST)
         if not form.is_valid():
             return _details_page(request, link, token, install.connector, form)
         install = services.update_install_values(install=install, name=install.name,
                                                  values=form.field_values(), actor=None,
-                                                 link_id=link.pk)
-    response = _authenticate(request, link, install)
+                                                 link_id=link.pk, saved=saved)
+    response = _authenticate(request, link, install, saved)
     if isinstance(response, MissingValues):
-        form = _customer_form(link, install.connector, install=install)
+        form = _customer_form(link, install.connector, saved, install=install)
         return _details_page(request, link, token, install.connector, form,
                              error=response.message if request.POST.get("step") else "")
     return response
 
 
-def _customer_form(link: InstallLink, connector: Connector, *, install: Install | None = None,
-                   data: Any = None) -> InstallForm:
+def _customer_form(link: InstallLink, connector: Connector, saved: Saved, *,
+                   install: Install | None = None, data: Any = None) -> InstallForm:
     """The values an install through this link asks the customer for (no install name)."""
     return InstallForm(data, connector=connector, partner=link.account.partner,
-                       install=install, ask_name=False)
+                       install=install, ask_name=False, saved=saved)
 
 
 def _details_page(request: HttpRequest, link: InstallLink, token: str, connector: Connector,
@@ -171,8 +176,8 @@ def _details_page(request: HttpRequest, link: InstallLink, token: str, connector
     })
 
 
-def _authenticate(request: HttpRequest, link: InstallLink,
-                  install: Install) -> HttpResponseBase | MissingValues:
+def _authenticate(request: HttpRequest, link: InstallLink, install: Install,
+                  saved: Saved) -> HttpResponseBase | MissingValues:
     """Start the install's authentication: off to the provider, or straight to the result.
 
     Returns (rather than shows) MissingValues, so the caller can ask for them.
@@ -180,7 +185,7 @@ def _authenticate(request: HttpRequest, link: InstallLink,
     links.note_opened(request, link)
     try:
         provider_url = services.start_authentication(install=install, request=request,
-                                                     link_id=link.pk)
+                                                     link_id=link.pk, saved=saved)
     except MissingValues as missing:
         return missing
     except AuthError as exc:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent
@@ -181,3 +183,19 @@ def test_refused_paths_are_scrubbed_in_logs(client, setup):
     _, _, token = setup
     assert token not in scrub(f"Method Not Allowed: /install/{token}/connect/sandbox-oauth2/")
     assert scrub("GET /install/theme/aa3300.css") == "GET /install/theme/aa3300.css"
+
+
+def settings_reads(queries) -> int:
+    return sum('FROM "connectors_partnerauthsettings"' in q["sql"] for q in queries)
+
+
+def test_one_connect_click_reads_the_partner_settings_once(client, setup):
+    """Connect with an API key: the form, the install and the sign-in share one read."""
+    _, _, token = setup
+    url = reverse("install:connect", args=[token, "sandbox-api-key"])
+    client.get(reverse("install:landing", args=[token]))
+    with CaptureQueriesContext(connection) as queries:
+        done = client.post(url, {"step": "details", "api_key": "fake-api-key-123"})
+    assert done.status_code == 302
+    assert Install.objects.get().status == Install.Status.AUTHENTICATED
+    assert settings_reads(queries.captured_queries) == 1

@@ -43,9 +43,9 @@ SESSION_RESULT = "install_result"
 SESSION_POPUP = "install_popup"
 
 # The event a popup's opener receives for each outcome.
-POPUP_EVENTS = {SignInOutcome.CONNECTED: "install.completed",
-                SignInOutcome.CANCELLED: "install.cancelled",
-                SignInOutcome.ERROR: "install.failed"}
+POPUP_EVENTS: dict[str, str] = {SignInOutcome.CONNECTED: "install.completed",
+                                SignInOutcome.CANCELLED: "install.cancelled",
+                                SignInOutcome.ERROR: "install.failed"}
 
 Response = TypeVar("Response", bound=HttpResponseBase)
 
@@ -201,8 +201,9 @@ def session_popup_origin(request: HttpRequest, link: InstallLink) -> str:
     if not isinstance(popup, dict) or popup.get("link") != link.pk:
         return ""
     origin = popup.get("origin")
-    allowed = isinstance(origin, str) and origin in link.account.partner.allowed_return_origins
-    return origin if allowed else ""
+    if not isinstance(origin, str) or origin not in link.account.partner.allowed_return_origins:
+        return ""
+    return origin
 
 
 def popup_message(request: HttpRequest, link: InstallLink,
@@ -213,7 +214,7 @@ def popup_message(request: HttpRequest, link: InstallLink,
     if not origin:
         return None
     return {"origin": origin, "message": {
-        "event": POPUP_EVENTS.get(result.get("outcome"), POPUP_EVENTS[SignInOutcome.ERROR]),
+        "event": POPUP_EVENTS.get(str(result.get("outcome")), POPUP_EVENTS[SignInOutcome.ERROR]),
         "connector": result.get("connector"), "install": result.get("install"),
         "account": link.account.external_id,
     }}
@@ -225,8 +226,9 @@ def keep_opener(request: HttpRequest, link: InstallLink, response: Response) -> 
     Every other page is sent with `Cross-Origin-Opener-Policy: same-origin`, under which
     the browser moves a window opened from another origin into a new browsing context
     group and `window.opener` becomes null: the result page could not post its message.
-    Set on redirects too, since the browser checks the policy of each response. Only an
-    allowlisted opener gets this, and it still receives nothing but the message.
+    Set on redirects too, since the browser checks the policy of each response. Only a
+    link opened with an allowlisted `?popup=` gets this (its opener held the link's
+    token), and the message itself is posted to that origin alone.
     """
     if session_popup_origin(request, link):
         response["Cross-Origin-Opener-Policy"] = "unsafe-none"

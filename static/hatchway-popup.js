@@ -4,7 +4,7 @@
  *   button.addEventListener("click", () => {
  *     Hatchway.openInstall(linkUrl, {
  *       onMessage: (m) => { ... },  // {event, connector, install, account}
- *       onClose: () => { ... },     // closed without a message (optional)
+ *       onClose: () => { ... },     // closed (or cut off) without a message; optional
  *     });
  *   });
  *

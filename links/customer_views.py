@@ -76,7 +76,8 @@ def not_found(request: HttpRequest, link: InstallLink, token: str) -> HttpRespon
 
 
 def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Resolve the token to an active link (else a branded refusal) and pass it on."""
+    """Resolve the token to an active link (else a branded refusal) and pass it on; in
+    popup mode its answers keep the window's opener (see `links.keep_opener`)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -84,7 +85,7 @@ def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
         if link is None or not link.is_active:
             return unavailable(request, link, token)
         request_id.bind(partner_id=link.account.partner_id)
-        return view(request, link, token, *args, **kwargs)
+        return links.keep_opener(request, link, view(request, link, token, *args, **kwargs))
 
     return never_cache(wrapper)
 
@@ -100,7 +101,9 @@ def connection_rows(link: InstallLink) -> list[dict[str, Any]]:
 @require_GET
 @customer_page
 def landing(request: HttpRequest, link: InstallLink, token: str) -> HttpResponseBase:
+    """The link's page; `?popup=<origin>` opens it as a popup of a page at that origin."""
     links.note_opened(request, link)
+    links.note_popup(request, link, request.GET.get("popup"))
     return page(request, link, "install/landing.html", {
         "token": token, "account_name": link.account.name, "rows": connection_rows(link),
     })
@@ -235,8 +238,10 @@ def result(request: HttpRequest) -> HttpResponseBase:
         "continue_url": reverse("install:continue") if return_url else "",
         "refresh_seconds": RETURN_DELAY,
         "brand": brand_context(partner, logo_url=reverse("install:result_logo")),
+        "popup": links.popup_message(request, link, outcome),
     }
-    return allow_framing(render(request, "install/result.html", context), partner)
+    response = render(request, "install/result.html", context)
+    return allow_framing(links.keep_opener(request, link, response), partner)
 
 
 def _return_url(link: InstallLink) -> str:

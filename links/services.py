@@ -5,7 +5,7 @@ A link's token is `secrets.token_urlsafe(32)`, shown once as a URL; only its SHA
 hash, which makes them independent of how much of a guessed token is right.
 
 Return URLs and embedding origins are checked against the partner's allowlists
-(core/origins.py).
+(core/origins.py), and so is the origin of a page that opens a link as a popup.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -36,9 +36,18 @@ from links.models import InstallLink
 
 security_log = logging.getLogger("hatchway.security")
 
-# What the browser session remembers: the link it opened last, and the last outcome.
+# What the browser session remembers: the link it opened last, the last outcome, and
+# the partner origin a link was opened from as a popup.
 SESSION_LINK = "install_link_id"
 SESSION_RESULT = "install_result"
+SESSION_POPUP = "install_popup"
+
+# The event a popup's opener receives for each outcome.
+POPUP_EVENTS: dict[str, str] = {SignInOutcome.CONNECTED: "install.completed",
+                                SignInOutcome.CANCELLED: "install.cancelled",
+                                SignInOutcome.ERROR: "install.failed"}
+
+Response = TypeVar("Response", bound=HttpResponseBase)
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 # --- links -----------------------------------------------------------------------------
@@ -155,6 +164,77 @@ def link_installs(link: InstallLink) -> InstallQuerySet:
     return installs.select_related("connector")
 
 
+# --- popup mode ------------------------------------------------------------------------
+
+
+def popup_origin(text: str, partner: Partner) -> str:
+    """The canonical origin `text` names when it is one of the partner's allowed return
+    origins (an exact match after `normalise_origin`), else ''."""
+    try:
+        origin = origins.normalise_origin(text)
+    except ValidationError:
+        return ""
+    return origin if origin in partner.allowed_return_origins else ""
+
+
+def note_popup(request: HttpRequest, link: InstallLink, requested: str | None) -> None:
+    """Remember the origin a link was opened from as a popup (`?popup=<origin>`).
+
+    Kept in the session, like the link and its result, so it survives the round trip to
+    the provider. Opened again without the parameter (the Back link) nothing changes; a
+    value not on the allowlist ends popup mode and is never stored or shown.
+    """
+    if requested is None:
+        return
+    origin = popup_origin(requested, link.account.partner)
+    if origin:
+        request.session[SESSION_POPUP] = {"link": link.pk, "origin": origin}
+        return
+    request.session.pop(SESSION_POPUP, None)
+    security_log.info("install link %s: popup origin not on the allowlist", link.pk)
+
+
+def session_popup_origin(request: HttpRequest, link: InstallLink) -> str:
+    """The origin this browser opened `link` from as a popup, if still allowed (checked
+    again now: the partner may have changed the allowlist since)."""
+    popup = request.session.get(SESSION_POPUP)
+    if not isinstance(popup, dict) or popup.get("link") != link.pk:
+        return ""
+    origin = popup.get("origin")
+    if not isinstance(origin, str) or origin not in link.account.partner.allowed_return_origins:
+        return ""
+    return origin
+
+
+def popup_message(request: HttpRequest, link: InstallLink,
+                  result: dict[str, Any]) -> dict[str, Any] | None:
+    """What the result page posts to its opener, and the one origin it may post to; None
+    outside popup mode. Ids and the outcome only: never a value or credential."""
+    origin = session_popup_origin(request, link)
+    if not origin:
+        return None
+    return {"origin": origin, "message": {
+        "event": POPUP_EVENTS.get(str(result.get("outcome")), POPUP_EVENTS[SignInOutcome.ERROR]),
+        "connector": result.get("connector"), "install": result.get("install"),
+        "account": link.account.external_id,
+    }}
+
+
+def keep_opener(request: HttpRequest, link: InstallLink, response: Response) -> Response:
+    """In popup mode, let the opening page keep its handle on this window.
+
+    Every other page is sent with `Cross-Origin-Opener-Policy: same-origin`, under which
+    the browser moves a window opened from another origin into a new browsing context
+    group and `window.opener` becomes null: the result page could not post its message.
+    Set on redirects too, since the browser checks the policy of each response. Only a
+    link opened with an allowlisted `?popup=` gets this (its opener held the link's
+    token), and the message itself is posted to that origin alone.
+    """
+    if session_popup_origin(request, link):
+        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
+
+
 # --- finishing -------------------------------------------------------------------------
 
 
@@ -178,7 +258,7 @@ def finish_link(
         "link": link.pk, "install": install.pk, "connector": install.connector.slug,
         "outcome": outcome, "message": str(message)[:500],
     }
-    return redirect("install:result")
+    return keep_opener(request, link, redirect("install:result"))
 
 
 def finish_link_attempt(

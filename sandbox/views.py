@@ -8,6 +8,7 @@ are ordinary CSRF-protected forms.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -61,6 +62,21 @@ def server_to_server(view: Callable[[HttpRequest], HttpResponse]
     return csrf_exempt(never_cache(require_POST(sensitive_post_parameters()(view))))
 
 
+def popup_friendly(view: Callable[[HttpRequest], HttpResponse]
+                   ) -> Callable[[HttpRequest], HttpResponse]:
+    """Consent pages keep `window.opener`, as a third party's sign-in pages do: a partner
+    that opens an install link as a popup (links/) gets its message at the end. The site's
+    own `Cross-Origin-Opener-Policy: same-origin` would sever the opener here."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        response = view(request)
+        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+        return response
+
+    return wrapper
+
+
 def redirect_to(location: str) -> HttpResponse:
     # Not HttpResponseRedirect: a registered redirect URI may use any scheme.
     return oauthlib_response({"Location": location}, None, 302)
@@ -86,6 +102,7 @@ def consent_page(request: HttpRequest, *, client: SandboxClient, scopes: list[st
 # -- OAuth 2.0 ------------------------------------------------------------------------
 
 
+@popup_friendly
 @never_cache
 @require_http_methods(["GET", "POST"])
 def oauth2_authorize(request: HttpRequest) -> HttpResponse:
@@ -168,6 +185,7 @@ def oauth1_access_token(request: HttpRequest) -> HttpResponse:
     return oauth1_call(request, "access_token")
 
 
+@popup_friendly
 @never_cache
 @require_http_methods(["GET", "POST"])
 def oauth1_authorize(request: HttpRequest) -> HttpResponse:

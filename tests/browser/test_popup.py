@@ -126,3 +126,34 @@ def test_origin_off_the_allowlist_receives_nothing(page, live_server, transactio
     assert origin not in popup.content()
     page.wait_for_timeout(500)
     assert page.locator("#received").text_content() == ""
+
+
+def test_oauth_sign_in_in_the_popup_reaches_the_partner(page, live_server, transactional_db,
+                                                         settings, sandbox_transport,
+                                                         partner_site):
+    """OAuth 2.0 through the provider's consent page keeps the opener: install.completed."""
+    from playwright.sync_api import expect
+
+    settings.PUBLIC_URL = live_server.url
+    origin, content = partner_site
+    sync_catalog()
+    partner = Partner.objects.create(name="Acme Cloud", slug="acme",
+                                     allowed_return_origins=[origin])
+    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
+    customer = account(partner, "Initech", "cust-42")
+    _, token = make_link(customer, [Connector.objects.get(slug="sandbox-oauth2")])
+    content["html"] = PARTNER_PAGE.format(live=live_server.url,
+                                          link=f"{live_server.url}/install/{token}/")
+    page.goto(f"{origin}/integrations")
+
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Connect an app").click()
+    popup = opened.value
+    popup.get_by_role("button", name="Connect").click()
+    with popup.expect_event("close"):
+        popup.get_by_role("button", name="Allow").click()
+
+    expect(page.locator("#received")).not_to_be_empty()
+    install = Install.objects.get(account=customer)
+    assert install.status == Install.Status.AUTHENTICATED
+    assert json.loads(page.locator("#received").text_content())["event"] == "install.completed"

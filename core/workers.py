@@ -45,6 +45,10 @@ class WorkerCommand(BaseCommand):
 
     jobs: Sequence[Job] = ()
     loop_by_default = False
+    #: Seconds the loop rests once caught up (`--interval`).
+    default_interval = 30.0
+    #: In the loop, print only the jobs that did something (one process runs many).
+    quiet = False
 
     def add_arguments(self, parser: CommandParser) -> None:
         if self.loop_by_default:
@@ -53,8 +57,9 @@ class WorkerCommand(BaseCommand):
         else:
             parser.add_argument("--loop", action="store_true",
                                 help="Keep running as a worker until SIGTERM/SIGINT.")
-        parser.add_argument("--interval", type=float, default=30.0,
-                            help="Seconds to sleep between passes in the loop (default 30).")
+        parser.add_argument("--interval", type=float, default=self.default_interval,
+                            help="Seconds to sleep between passes in the loop "
+                                 f"(default {self.default_interval:g}).")
         parser.add_argument("--batch-size", type=int, default=1000,
                             help="At most this many rows per job and pass (default 1000); in "
                                  "the loop a full pass is followed at once by the next.")
@@ -83,7 +88,7 @@ class WorkerCommand(BaseCommand):
             for job in self.jobs:
                 started = time.monotonic()
                 counts = job.run(batch_size, self.stopping.is_set)
-                if job.always_report or counts or not loop:
+                if counts or not loop or (job.always_report and not self.quiet):
                     self.stdout.write(summary(job.title, counts, job.labels,
                                               time.monotonic() - started))
                 busiest = max(busiest, sum(counts.values()))

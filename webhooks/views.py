@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accounts.access import admin_view, get_scoped, partner_view
@@ -36,6 +37,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     })
 
 
+@sensitive_variables("endpoint", "secret")
 @never_cache
 @admin_view
 def endpoint_create(request: HttpRequest) -> HttpResponse:
@@ -49,6 +51,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
     return render(request, "webhooks/endpoint_form.html", {"nav": "webhooks", "form": form})
 
 
+@sensitive_variables("secret")
 def _show_secret(request: HttpRequest, endpoint: WebhookEndpoint, secret: str, *,
                  created: bool) -> HttpResponse:
     return render(request, "webhooks/endpoint_secret.html", {
@@ -86,6 +89,7 @@ def endpoint_edit(request: HttpRequest, endpoint_id: int) -> HttpResponse:
                   {"nav": "webhooks", "form": form, "endpoint": endpoint})
 
 
+@sensitive_variables("endpoint", "secret")
 @never_cache
 @require_POST
 @partner_view

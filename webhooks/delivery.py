@@ -80,6 +80,7 @@ def attempt(delivery: WebhookDelivery, *, now: datetime) -> str:
     secrets = [] if endpoint.secret_unreadable else endpoint.signing_secrets(now)
     if not secrets:
         return _record(delivery, Attempt(ok=False, error=UNREADABLE_SECRET), now)
+    # The wall clock, not the pass's `now`: receivers refuse timestamps 5 minutes off.
     headers = signing.headers(secrets, msg_id=event.public_id,
                               timestamp=int(timezone.now().timestamp()), body=event.body)
     return _record(delivery, post(endpoint.url, event, headers), now)

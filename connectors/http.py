@@ -257,13 +257,16 @@ def post_untrusted(url: str, *, data: bytes, headers: dict[str, str], timeout: f
 
 
 def _read_at_most(response: requests.Response, max_bytes: int, *, deadline: float) -> bytes:
+    """`read1`: whatever one socket read brings (`read` would wait for a whole buffer,
+    however slowly it trickles in), so the deadline is checked between any two reads."""
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.raw.stream(8192, decode_content=False):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= max_bytes:
-            break
+    while size < max_bytes:
         if time.monotonic() > deadline:
             raise requests.Timeout("The response took longer than the timeout.")
-    return b"".join(chunks)[:max_bytes]
+        chunk = response.raw.read1(min(8192, max_bytes - size), decode_content=False)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

@@ -20,13 +20,15 @@ from webhooks.models import WebhookEndpoint
 
 @dataclass
 class Reply:
-    """One scripted answer: status, headers, body (`chunks` more times), before `delay` s."""
+    """One scripted answer: status, headers, body (`chunks` times, `chunk_delay` s apart),
+    after `delay` s."""
 
     status: int = 200
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     chunks: int = 1
+    chunk_delay: float = 0.0
 
 
 @dataclass
@@ -75,6 +77,8 @@ class Receiver:
                     self.end_headers()
                     for _ in range(reply.chunks):
                         self.wfile.write(reply.body)
+                        self.wfile.flush()
+                        time.sleep(reply.chunk_delay)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client stopped reading: what a bounded read does
 

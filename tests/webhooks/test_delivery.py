@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -163,6 +164,32 @@ def test_slow_receiver_is_cut_at_the_timeout_and_retried(endpoint, receiver, acc
     deliver_all(now=later(5))
     row.refresh_from_db()
     assert row.status == WebhookDelivery.Status.DELIVERED and row.attempts == 2
+
+
+def test_trickling_receiver_is_cut_at_the_timeout(endpoint, receiver, account, settings):
+    """Headers at once, then a byte every 0.2 s: cut at WEBHOOK_TIMEOUT in all, retried."""
+    settings.WEBHOOK_TIMEOUT = 1
+    receiver.script = [Reply(200, b"x", chunks=50, chunk_delay=0.2)]
+    row = one_event(account)
+    started = timezone.now()
+    deliver_all()
+    assert (timezone.now() - started).total_seconds() < 2.5
+    row.refresh_from_db()
+    assert row.status == WebhookDelivery.Status.PENDING and row.last_error == (
+        "No answer within 1 s.")
+
+
+def test_no_secret_in_logs_at_debug(endpoint, receiver, account, caplog):
+    """A failing and a succeeding delivery logged at DEBUG: the signing secret never appears."""
+    receiver.script = [Reply(500, b"no"), Reply()]
+    with caplog.at_level(logging.DEBUG):
+        row = one_event(account)
+        deliver_all()
+        deliver_all(now=later(5))
+    row.refresh_from_db()
+    assert row.status == WebhookDelivery.Status.DELIVERED
+    secret = endpoint.secret.removeprefix("whsec_")
+    assert caplog.records and not any(secret in r.getMessage() for r in caplog.records)
 
 
 def test_huge_body_is_not_read_whole(endpoint, receiver, account, monkeypatch):

@@ -106,15 +106,14 @@ def test_refresh_worker_failing_then_recovered(worker_install, endpoint):
     """Outage: one install.refresh_failing however many retries fail, then one
     install.recovered; a plain refresh sends nothing."""
     install, method = worker_install
-    refresh.refresh_install(install.pk)
+    assert refresh.run_pass() == {refresh.REFRESHED: 1}
     assert sent() == {}  # a routine refresh is not news
-    Install.objects.filter(pk=install.pk).update(expires_at=install.expires_at)
     method.script = [TransientError("The provider answered 503."),
                      TransientError("The provider answered 503."), None]
-    for _ in range(3):
+    for outcome in (refresh.FAILING, refresh.FAILING, refresh.REFRESHED):
         Install.objects.filter(pk=install.pk).update(next_refresh_at=None,
                                                      expires_at=install.expires_at)
-        refresh.refresh_install(install.pk)
+        assert refresh.run_pass() == {outcome: 1}
     assert sent() == {"install.refresh_failing": 1, "install.recovered": 1}
     failing, recovered = bodies()
     assert failing["data"]["install"]["status"] == "refresh_failing"
@@ -128,7 +127,7 @@ def test_refresh_worker_reauth_required_then_reauthenticated(worker_install, end
     again afterwards is install.recovered."""
     install, method = worker_install
     method.script = [InvalidGrant("The provider rejected the refresh token (invalid_grant).")]
-    refresh.refresh_install(install.pk)
+    assert refresh.run_pass() == {refresh.REAUTH_REQUIRED: 1}
     assert sent() == {"install.reauth_required": 1}
     with transaction.atomic():
         locked = Install.objects.for_update().get(pk=install.pk)

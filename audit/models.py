@@ -2,7 +2,8 @@
 
 Rows of the apps above this one (installs, connectors) are referenced by string, so the
 audit log imports nothing above it. Every status change of an install writes its event
-in the same transaction, which makes this table the outbox that webhooks fan out from.
+in the same transaction, which makes this table the outbox that webhooks fan out from:
+`relayed_at` is empty until a relay has taken the event (this app never reads it).
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ class Action(models.TextChoices):
     LINK_USED = "link.used", "Install link used"
     LINK_REVOKED = "link.revoked", "Install link revoked"
     KEYS_ROTATED = "keys.rotated", "Encryption keys rotated"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created", "Webhook endpoint added"
+    WEBHOOK_ENDPOINT_UPDATED = "webhook_endpoint.updated", "Webhook endpoint changed"
+    WEBHOOK_SECRET_ROTATED = "webhook_endpoint.secret_rotated", "Webhook signing secret rotated"
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", "Webhook endpoint deleted"
+    WEBHOOK_ENDPOINT_DISABLED = ("webhook_endpoint.disabled",
+                                 "Webhook endpoint disabled after failing")
 
 
 ACTION_LABELS = dict(Action.choices)
@@ -75,10 +82,18 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True,
                               help_text="Field names, statuses, error kinds: never values.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    relayed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When a relay above this app (webhooks) took the event; empty until then.")
 
     class Meta:
         db_table = "accounts_auditevent"
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The relay's queue: only the few events not taken yet are in it.
+            models.Index(fields=["id"], condition=models.Q(relayed_at__isnull=True),
+                         name="auditevent_unrelayed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor or self.actor_label or 'system'}"

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "connectors",
     "installs",
     "links",
+    "webhooks",
 ]
 if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
@@ -212,6 +213,13 @@ LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
 
 # Token refresh: installs whose access token expires within this many seconds are due.
 TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=600)
+
+# Webhooks (webhooks/): seconds for one delivery, the first retry's wait (doubling up to
+# the cap, with jitter, for 3 days), and how long deliveries are kept.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=30.0)
+WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=3600.0)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 

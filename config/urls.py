@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("installs.urls")),
     path("accounts/", include("links.urls")),
     path("install/", include("links.customer_urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -227,3 +229,44 @@ class OAuth2(_Signed, OAuth2Session):
     def refresh_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         with self.secret_bearing():
             return super().refresh_token(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a URL someone else chose answered: the status and the first bytes of the body."""
+
+    status_code: int
+    body: bytes
+    seconds: float
+
+
+def post_untrusted(url: str, *, data: bytes, headers: dict[str, str], timeout: float,
+                   max_bytes: int) -> Answer:
+    """POST to a URL a partner entered (a webhook endpoint): checked and pinned like every
+    request, never redirected (RedirectRefused), at most `max_bytes` of the answer read
+    (undecoded, so a compressed bomb stays small) and `timeout` seconds in all -- a
+    receiver trickling an endless body is cut off too (requests.Timeout)."""
+    started = time.monotonic()
+    with Session() as session, session.secret_bearing():
+        response = session.post(url, data=data, headers=headers, timeout=timeout, stream=True)
+        try:
+            body = _read_at_most(response, max_bytes, deadline=started + timeout)
+        finally:
+            response.close()
+    return Answer(response.status_code, body, time.monotonic() - started)
+
+
+def _read_at_most(response: requests.Response, max_bytes: int, *, deadline: float) -> bytes:
+    """`read1`: whatever one socket read brings (`read` would wait for a whole buffer,
+    however slowly it trickles in), so the deadline is checked between any two reads."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < max_bytes:
+        if time.monotonic() > deadline:
+            raise requests.Timeout("The response took longer than the timeout.")
+        chunk = response.raw.read1(min(8192, max_bytes - size), decode_content=False)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

@@ -218,6 +218,7 @@ class Install(models.Model):
 
     def mark_refresh_failing(self, *, error: str, kind: str, retry_at: datetime) -> None:
         """A transient failure: tokens kept, retried at `retry_at` (the back-off)."""
+        previous = self.status
         self.refresh_failures += 1
         self.status = self.Status.REFRESH_FAILING
         self.next_refresh_at = retry_at
@@ -226,18 +227,19 @@ class Install(models.Model):
             self.save(update_fields=["status", "refresh_failures", "next_refresh_at",
                                      "last_error", "updated_at"])
             self._record(audit.Action.INSTALL_REFRESH_FAILED, actor_label=REFRESH_ACTOR,
-                         kind=kind, status=self.status, failures=self.refresh_failures,
-                         next_attempt=retry_at.isoformat())
+                         kind=kind, status=self.status, previous_status=previous,
+                         failures=self.refresh_failures, next_attempt=retry_at.isoformat())
 
     def mark_reauth_required(self, *, error: str, kind: str) -> None:
         """A permanent refresh failure: tokens kept for the record, a person must sign in."""
+        previous = self.status
         self.status = self.Status.REAUTH_REQUIRED
         self.next_refresh_at = None
         self.last_error = shorten(error)
         with transaction.atomic(savepoint=False):
             self.save(update_fields=["status", "next_refresh_at", "last_error", "updated_at"])
             self._record(audit.Action.INSTALL_REFRESH_FAILED, actor_label=REFRESH_ACTOR,
-                         kind=kind, status=self.status)
+                         kind=kind, status=self.status, previous_status=previous)
 
     def mark_auth_failed(self, *, error: str) -> None:
         """A failed sign-in or check: "Error", unless the install still works (a failed
@@ -273,6 +275,7 @@ class Install(models.Model):
 
     def mark_unreadable(self, *, error: str, actor_label: str, **detail: Any) -> None:
         """Stored secrets no key decrypts: someone must enter the credentials again."""
+        previous = self.status
         self.status = self.Status.REAUTH_REQUIRED
         self.next_refresh_at = None
         self.last_error = shorten(error)
@@ -280,7 +283,7 @@ class Install(models.Model):
             # Only these columns: the unreadable ciphertext stays exactly as it is.
             self.save(update_fields=["status", "next_refresh_at", "last_error", "updated_at"])
             self._record(audit.Action.INSTALL_CREDENTIALS_UNREADABLE, actor_label=actor_label,
-                         status=self.status, **detail)
+                         status=self.status, previous_status=previous, **detail)
 
 
 #: The actor label of what the refresh workers (and on-demand refreshes) do.

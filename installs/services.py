@@ -387,9 +387,10 @@ def _record_verify(install_id: int, error: AuthError | None, *, actor: Any) -> N
         install = Install.objects.for_update().get(pk=install_id)
         partner = install.account.partner
         if error is None:
+            previous = install.status
             install.mark_verified()
             audit.record(audit.Action.INSTALL_VERIFIED, partner=partner, actor=actor,
-                         install=install)
+                         install=install, status=install.status, previous_status=previous)
             return
         if not isinstance(error, TransientError):
             install.mark_verify_failed(error=error.message)
@@ -459,7 +460,8 @@ def delete_install(*, install: Install, actor: Any, actor_label: str = "") -> Re
     def delete(locked: Install, outcome: Revocation) -> None:
         audit.record(audit.Action.INSTALL_DELETED, partner=locked.account.partner, actor=actor,
                      actor_label=actor_label, account=locked.account,
-                     connector=locked.connector, install_id=locked.pk, revocation=outcome)
+                     connector=locked.connector, install_id=locked.pk, revocation=outcome,
+                     name=locked.name, status=locked.status)
         locked.delete()
 
     return _revoke_then(install, delete, actor=actor)

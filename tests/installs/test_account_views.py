@@ -263,7 +263,8 @@ def test_delete_asks_for_confirmation_then_deletes(admin_client, account, helpde
     assert response["Location"] == f"/accounts/{account.pk}/"
     assert not Install.objects.filter(pk=install.pk).exists()
     event = AuditEvent.objects.get(action="install.deleted")
-    assert event.detail == {"install_id": install.pk, "revocation": "nothing_to_revoke"}
+    assert event.detail == {"install_id": install.pk, "revocation": "nothing_to_revoke",
+                            "name": "Old desk", "status": "pending"}
     assert event.account == account
 
 

@@ -95,7 +95,8 @@ def test_invalid_grant_requires_reauthentication(install, fake_method, caplog):
     assert install.credentials["refresh_token"] == "fake-refresh-1"  # kept for the record
     assert "invalid_grant" in install.last_error
     event = AuditEvent.objects.get(action="install.refresh_failed")
-    assert event.detail == {"kind": "invalid_grant", "status": "reauth_required"}
+    assert event.detail == {"kind": "invalid_grant", "status": "reauth_required",
+                            "previous_status": "authenticated"}
     assert any(r.name == "hatchway.security" and "invalid_grant" in r.getMessage()
                for r in caplog.records)
     assert refresh.refresh_install(install.pk) == refresh.NOT_DUE  # no longer retried

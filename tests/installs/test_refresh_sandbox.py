@@ -127,7 +127,8 @@ def test_rejected_refresh_token_requires_reauthentication(seeded, sandbox_transp
     assert "invalid_grant" in install.last_error
     assert len(sandbox_transport.calls) == 1
     event = AuditEvent.objects.get(action="install.refresh_failed")
-    assert event.detail == {"kind": "invalid_grant", "status": "reauth_required"}
+    assert event.detail == {"kind": "invalid_grant", "status": "reauth_required",
+                            "previous_status": "authenticated"}
 
 
 def test_ensure_fresh_through_authorised_session(seeded, sandbox_transport):

@@ -251,7 +251,8 @@ def test_delete_install_during_outage_keeps_retrying(provider, install, alice):
     pending = AuditEvent.objects.get(action="install.revocation_pending")
     assert pending.detail["install_id"] == install.pk
     assert AuditEvent.objects.get(action="install.deleted").detail == {
-        "install_id": install.pk, "revocation": "unavailable"}
+        "install_id": install.pk, "revocation": "unavailable", "name": install.name,
+        "status": "authenticated"}
     provider.status = None
     assert revocation.retry_revocations(now=later(2)) == {revocation.REVOKED: 1}
     assert whoami(tokens["access_token"]) == 401

@@ -122,7 +122,8 @@ def test_unreadable_value_is_reported_and_install_needs_reauth(settings, old_key
     assert victim.last_error == "Stored credentials could not be decrypted — re-enter credentials"
     event = AuditEvent.objects.get(action="install.credentials_unreadable")
     assert event.install == victim and event.detail == {"field": "credentials",
-                                                        "status": "reauth_required"}
+                                                        "status": "reauth_required",
+                                                        "previous_status": "authenticated"}
     # A second run reports it again but does not repeat the audit event.
     _, err = run()
     assert f"pk={victim.pk}" in err

@@ -1,0 +1,30 @@
+"""The background jobs of webhooks, as worker commands run them (core/workers.py): the
+outbox relay, deliveries, and the pruning of old deliveries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from core.workers import Job
+from webhooks import delivery, relay
+
+
+def _relay(batch_size: int, should_stop: Callable[[], bool]) -> Counter[str]:
+    return relay.relay_pass(batch_size=batch_size, should_stop=should_stop)
+
+
+def _deliver(batch_size: int, should_stop: Callable[[], bool]) -> Counter[str]:
+    return delivery.deliver_pass(batch_size=batch_size, should_stop=should_stop)
+
+
+def _prune(batch_size: int, should_stop: Callable[[], bool]) -> Counter[str]:
+    pruned = delivery.prune(batch_size=batch_size)
+    return Counter({"events": pruned} if pruned else {})
+
+
+RELAY = Job("Webhook relay", _relay, relay.LABELS)
+DELIVER = Job("Webhook deliveries", _deliver, delivery.LABELS)
+PRUNE = Job("Old webhook deliveries", _prune, delivery.PRUNED_LABELS)
+
+JOBS = (RELAY, DELIVER, PRUNE)

@@ -9,8 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Lets the classes django-stubs types generically (ModelAdmin, ModelForm, ...) be
+# subscripted at run time as they are for mypy: `class InstallAdmin(ModelAdmin[Install])`.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.access import get_scoped, partner_view
+from accounts.access import PartnerRequest, get_scoped, partner_view
 from connectors.forms import AuthSettingsForm, ConnectorSearchForm, LibraryFilterForm
 from connectors.models import Category, Connector, PartnerAuthSettings
 from connectors.services import callback_url, save_auth_settings
@@ -20,7 +20,7 @@ CARD_COLUMNS = ("slug", "name", "description", "category_names", "auth_type")
 
 
 @partner_view
-def library(request: HttpRequest) -> HttpResponse:
+def library(request: PartnerRequest) -> HttpResponse:
     """The catalogue with the partner's padlocks, in a constant number of queries."""
     categories = list(Category.objects.values_list("name", flat=True))
     form = LibraryFilterForm(request.GET, categories=categories)
@@ -33,7 +33,7 @@ def library(request: HttpRequest) -> HttpResponse:
 
 @sensitive_post_parameters()
 @partner_view
-def auth_settings(request: HttpRequest, slug: str) -> HttpResponse:
+def auth_settings(request: PartnerRequest, slug: str) -> HttpResponse:
     """The partner's Authentication Settings for one connector (admins save, viewers read)."""
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     saved = PartnerAuthSettings.objects.for_partner(request.partner).filter(
@@ -53,7 +53,7 @@ def auth_settings(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @partner_view
-def guides(request: HttpRequest) -> HttpResponse:
+def guides(request: PartnerRequest) -> HttpResponse:
     """The "Connector guides" index, searchable like the library."""
     form = ConnectorSearchForm(request.GET)
     connectors = form.filter(Connector.objects.active().only(*CARD_COLUMNS))
@@ -63,7 +63,7 @@ def guides(request: HttpRequest) -> HttpResponse:
 
 
 @partner_view
-def guide(request: HttpRequest, slug: str) -> HttpResponse:
+def guide(request: PartnerRequest, slug: str) -> HttpResponse:
     """One connector's Authentication Setup Guide, from its `[guide]` text and fields."""
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     return render(request, "connectors/guide.html", {

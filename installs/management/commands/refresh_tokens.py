@@ -20,14 +20,14 @@ from django.db import DatabaseError, connections
 
 from installs import refresh, revocation, services
 
-LABELS = {
+LABELS: dict[str, str] = {
     refresh.REFRESHED: "refreshed",
     refresh.FAILING: "refresh failing",
     refresh.REAUTH_REQUIRED: "reauthentication required",
     refresh.SKIPPED_LOCKED: "skipped (locked by another worker)",
     refresh.NOT_DUE: "not due",
 }
-REVOCATION_LABELS = {
+REVOCATION_LABELS: dict[str, str] = {
     revocation.REVOKED: "revoked",
     revocation.POSTPONED: "retry later",
     revocation.REFUSED: "refused by the provider",

@@ -13,15 +13,23 @@ from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
-from accounts.models import Account, Membership
+from accounts.models import Account, Membership, Partner, User
 from core import request_id
 
 security_log = logging.getLogger("hatchway.security")
 M = TypeVar("M", bound=Model)
+
+
+class PartnerRequest(HttpRequest):
+    """The request a `partner_view` sees: a logged-in member, with their partner on it."""
+
+    user: User
+    membership: Membership
+    partner: Partner
 
 
 def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -29,14 +37,15 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: PartnerRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Typed as what it becomes here: login_required let a User through, the two below.
         membership = (
             Membership.objects.select_related("partner").filter(user=request.user).first()
         )
         if membership is None:
             raise PermissionDenied("You are not a member of any partner.")
-        request.membership = membership  # type: ignore[attr-defined]
-        request.partner = membership.partner  # type: ignore[attr-defined]
+        request.membership = membership
+        request.partner = membership.partner
         request_id.bind(partner_id=membership.partner_id)
         if request.method not in ("GET", "HEAD", "OPTIONS") and not membership.is_admin:
             _refuse_viewer(request, "Viewers cannot change anything.")
@@ -53,8 +62,8 @@ def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
     @partner_view
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.membership.is_admin:  # type: ignore[attr-defined]
+    def wrapper(request: PartnerRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.membership.is_admin:
             _refuse_viewer(request, "Only admins can make this change.")
         return view(request, *args, **kwargs)
 
@@ -70,13 +79,13 @@ def get_scoped(queryset: QuerySet[M], request: HttpRequest, **lookup: Any) -> M:
     """Fetch one object from an already partner-scoped queryset, or 404 (and log it)."""
     try:
         return queryset.get(**lookup)
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:  # the base of queryset.model.DoesNotExist
         security_log.info("not found or foreign id for user %s: %s %s", request.user.pk,
                           queryset.model.__name__, lookup)
         raise Http404(f"No {queryset.model._meta.verbose_name} found.") from None
 
 
-def get_account(request: HttpRequest, account_id: int) -> Account:
+def get_account(request: PartnerRequest, account_id: int) -> Account:
     """One of the partner's accounts (with its partner loaded), or 404."""
     return get_scoped(Account.objects.filter(partner=request.partner).select_related("partner"),
                       request, pk=account_id)

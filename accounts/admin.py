@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from accounts.models import Account, Membership, Partner, User
 
 
-class UserCreationForm(AdminUserCreationForm):
+class UserCreationForm(AdminUserCreationForm[User]):
     class Meta:
         model = User
         fields = ("email",)
@@ -30,14 +30,14 @@ class UserCreationForm(AdminUserCreationForm):
         return email
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(UserChangeForm[User]):
     class Meta:
         model = User
         fields = "__all__"
         field_classes: dict[str, Any] = {}
 
 
-class MembershipInline(admin.StackedInline):
+class MembershipInline(admin.StackedInline[Membership, User]):
     model = Membership
     extra = 0
     max_num = 1
@@ -45,7 +45,7 @@ class MembershipInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     """Django's user admin with the email address as the login name."""
 
     form = UserEditForm
@@ -78,7 +78,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(admin.ModelAdmin[Partner]):
     list_display = ("name", "slug", "display_name", "support_email", "logo_status",
                     "created_at")
     search_fields = ("name", "slug", "display_name", "support_email")
@@ -87,7 +87,7 @@ class PartnerAdmin(admin.ModelAdmin):
               "allowed_return_origins", "allowed_frame_origins", "logo_status", "created_at")
     readonly_fields = ("logo_status", "created_at")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
         return super().get_queryset(request).defer("logo")
 
     @admin.display(description="logo")
@@ -96,7 +96,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_display = ("user", "partner", "role", "created_at")
     list_filter = ("role", "partner")
     list_select_related = ("user", "partner")
@@ -105,7 +105,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(admin.ModelAdmin[Account]):
     list_display = ("name", "external_id", "partner", "created_at")
     list_filter = ("partner",)
     list_select_related = ("partner",)

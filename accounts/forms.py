@@ -22,7 +22,8 @@ class LoginForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         # Emails are stored lower-case (UserManager.create_user): match that at login.
-        return self.cleaned_data["username"].lower()
+        username: str = self.cleaned_data["username"]
+        return username.lower()
 
 
 class AccountSearchForm(ConsoleForm):
@@ -41,7 +42,7 @@ class AccountSearchForm(ConsoleForm):
         return accounts
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(forms.ModelForm[Account]):
     """"New account": a customer's name and the partner's own id for it."""
 
     class Meta:
@@ -58,7 +59,7 @@ class AccountForm(forms.ModelForm):
         self.partner = partner
 
     def clean_external_id(self) -> str:
-        external_id = self.cleaned_data["external_id"]
+        external_id: str = self.cleaned_data["external_id"]
         if Account.objects.filter(partner=self.partner, external_id=external_id).exists():
             raise ValidationError(DUPLICATE_EXTERNAL_ID, code="duplicate")
         return external_id

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import RegexValidator
 from django.db import models
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
@@ -27,13 +29,15 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A person who logs in with an email address and a password."""
 
-    username = None
+    username = None  # type: ignore[assignment]  # Django's documented way to drop a field
     email = models.EmailField("email", unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # django-stubs types AbstractUser.objects as contrib's username-based UserManager; an
+    # email-login user replaces it, as Django's docs on custom users say to.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     def __str__(self) -> str:
         return self.email

@@ -13,7 +13,7 @@ from core.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
     list_display = ("created_at", "what", "action", "partner", "who", "account", "install",
                     "connector")
     list_filter = ("action", "partner")
@@ -25,7 +25,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
               "connector", "detail")
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         # The joined install's encrypted columns are never loaded (or decrypted).
         return super().get_queryset(request).defer("install__secret_values",
                                                    "install__credentials")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Model
 
@@ -13,6 +13,16 @@ __all__ = ["LINK_ACTOR", "Action", "as_user", "record"]
 
 #: The actor label of what a customer does through an install link (no console login).
 LINK_ACTOR = "install link"
+
+
+class Installed(Protocol):
+    """What record() reads from an install (installs.Install, a layer above this one)."""
+
+    @property
+    def account(self) -> Account: ...
+
+    @property
+    def connector(self) -> Model: ...
 
 
 def as_user(actor: Any) -> User | None:
@@ -27,15 +37,17 @@ def record(
     actor: Any = None,
     actor_label: str = "",
     account: Account | None = None,
-    install: Model | None = None,
+    install: Installed | None = None,
     connector: Model | None = None,
     **detail: Any,
 ) -> AuditEvent:
     if install is not None:
-        account = account or install.account  # type: ignore[attr-defined]
-        connector = connector or install.connector  # type: ignore[attr-defined]
+        account = account or install.account
+        connector = connector or install.connector
     user = as_user(actor)
-    return AuditEvent.objects.create(
+    # The event's install and connector are foreign keys by name to the layers above, which
+    # django-stubs types as their models; this layer may name them only as what it reads.
+    return AuditEvent.objects.create(  # type: ignore[misc]
         partner=partner,
         actor=user,
         actor_label=actor_label or ("" if user else "system"),

@@ -1,12 +1,24 @@
 """gunicorn settings for production; every value can be overridden from the environment."""
 
+from __future__ import annotations
+
 import multiprocessing
 import os
+from typing import TYPE_CHECKING, Any, cast
 
 from gunicorn.glogging import Logger
 
 from config.log_format import JsonFormatter
 from config.log_scrub import escape_controls, scrub
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import _AtomsDict
+    from gunicorn.http import Request
+    from gunicorn.http.wsgi import Response
 
 # Loopback unless told otherwise: the reverse proxy in front (TLS, body limits) is the
 # only client; GUNICORN_BIND=0.0.0.0:8000 when the proxy runs on another machine.
@@ -29,16 +41,18 @@ class ScrubbingLogger(Logger):
     escaped (%(U)s is the decoded path: a %0A in it would write a second, forged line);
     JSON with LOG_FORMAT=json."""
 
-    def setup(self, cfg):  # noqa: ANN001, ANN201
+    def setup(self, cfg: Config) -> None:
         super().setup(cfg)
         if os.environ.get("LOG_FORMAT") == "json":  # one JSON object per line, as Django's
             for handler in (*self.error_log.handlers, *self.access_log.handlers):
                 handler.setFormatter(JsonFormatter())
 
-    def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
+    def atoms(self, resp: Response, req: Request, environ: MutableMapping[str, Any],
+              request_time: timedelta) -> _AtomsDict:
         atoms = super().atoms(resp, req, environ, request_time)
-        return {k: escape_controls(scrub(v)) if isinstance(v, str) else v
-                for k, v in atoms.items()}
+        # The same keys, each string value scrubbed: still the atoms gunicorn expects.
+        return cast("_AtomsDict", {k: escape_controls(scrub(v)) if isinstance(v, str) else v
+                                   for k, v in atoms.items()})
 
 
 logger_class = ScrubbingLogger

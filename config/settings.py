@@ -9,16 +9,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Lets the classes django-stubs types generically (ModelAdmin, ModelForm, ...) be
+# subscripted at run time as they are for mypy: `class InstallAdmin(ModelAdmin[Install])`.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=False)
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
+DEBUG: bool = env.bool("DEBUG", default=False)
+SANDBOX_ENABLED: bool = env.bool("SANDBOX_ENABLED", default=False)
 
 # Development-only fallbacks. They are refused outside DEBUG so production can never
 # run with a key that is published in this repository.
@@ -27,23 +32,23 @@ _DEV_FERNET_KEY = "dev-only-insecure-fernet-key-do-not-use-in-production"
 # `check --deploy` refuses these (and the test run's and the demo's keys): core/checks.py.
 DEVELOPMENT_KEYS = [_DEV_SECRET_KEY, _DEV_FERNET_KEY]
 
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+SECRET_KEY: str = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
-SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+SECRET_KEY_FALLBACKS: list[str] = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 # Keys for encrypting secrets at rest, separate from SECRET_KEY. The first key encrypts,
 # every key decrypts: put a new key first, run `manage.py rotate_keys`, then drop the old.
-FERNET_KEYS = env.list("FERNET_KEYS", default=[_DEV_FERNET_KEY] if DEBUG else [])
+FERNET_KEYS: list[str] = env.list("FERNET_KEYS", default=[_DEV_FERNET_KEY] if DEBUG else [])
 if not FERNET_KEYS:
     raise ImproperlyConfigured("Set FERNET_KEYS (or DEBUG=true for local development).")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The external base URL of the console. Callback URLs are built from it, never from the
 # Host header of a request.
-PUBLIC_URL = env.str("PUBLIC_URL", default="http://localhost:8000").rstrip("/")
+PUBLIC_URL: str = env.str("PUBLIC_URL", default="http://localhost:8000").rstrip("/")
 
 # oauthlib refuses http:// unless this variable exists -- with *any* value, even "0" --
 # so it is set only when local providers are legitimately in use, and removed otherwise.
@@ -158,8 +163,8 @@ STORAGES = {
 # An upload that fits stays in memory: uploaded files are never written to disk (logos
 # live in the database so any number of web machines serve them). Set the reverse proxy's
 # limit to match (nginx: client_max_body_size), see the README.
-MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=256 * 1024)
-MAX_UPLOAD_REQUEST_BODY = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 * 1024)
+MAX_REQUEST_BODY: int = env.int("MAX_REQUEST_BODY", default=256 * 1024)
+MAX_UPLOAD_REQUEST_BODY: int = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 * 1024)
 UPLOAD_URL_NAMES = ["links:branding"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
@@ -167,19 +172,19 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # Security headers and cookies. The provider's redirect back to the callback is a
 # cross-site top-level GET, so the session cookie must be SameSite=Lax, not Strict.
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # X-Forwarded-Proto says "https" only when a reverse proxy sets it (and overwrites what a
 # client sent): believed only with BEHIND_PROXY=true, else any client could claim https.
-BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+BEHIND_PROXY: bool = env.bool("BEHIND_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # The preload directive only allows submission to the browsers' list; it submits nothing.
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -205,14 +210,14 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Outbound HTTP to third parties (connectors/http.py).
-OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=10.0)
+OUTBOUND_TIMEOUT: float = env.float("OUTBOUND_TIMEOUT", default=10.0)
 
 # How a sign-in started from an install link ends: the link's result page. The OAuth
 # callback (installs/) sits below the install link pages (links/), so it names them here.
 LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
 
 # Token refresh: installs whose access token expires within this many seconds are due.
-TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=600)
+TOKEN_REFRESH_MARGIN: int = env.int("TOKEN_REFRESH_MARGIN", default=600)
 
 # Webhooks (webhooks/): seconds for one delivery, the first retry's wait (doubling up to
 # the cap, with jitter, for 3 days), and how long deliveries are kept.

@@ -8,31 +8,36 @@ read-only here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django_stubs_ext import WithAnnotations
 
 from connectors.models import Category, Connector, PartnerAuthSettings
 from core.admin import ReadOnlyAdmin, secret_summary
 
 
+class _Counted(TypedDict):
+    _connectors: int
+
+
 @admin.register(Category)
-class CategoryAdmin(ReadOnlyAdmin):
+class CategoryAdmin(ReadOnlyAdmin[Category]):
     list_display = ("name", "connector_count")
     search_fields = ("name",)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         return super().get_queryset(request).annotate(_connectors=Count("connectors"))
 
     @admin.display(description="connectors", ordering="_connectors")
-    def connector_count(self, obj: Category) -> int:
+    def connector_count(self, obj: WithAnnotations[Category, _Counted]) -> int:
         return obj._connectors
 
 
 @admin.register(Connector)
-class ConnectorAdmin(ReadOnlyAdmin):
+class ConnectorAdmin(ReadOnlyAdmin[Connector]):
     list_display = ("name", "slug", "auth_type", "categories_list", "retired_at", "synced_at")
     list_filter = ("auth_type", ("retired_at", admin.EmptyFieldListFilter), "categories")
     search_fields = ("name", "slug", "search_text")
@@ -49,7 +54,7 @@ class ConnectorAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PartnerAuthSettings)
-class PartnerAuthSettingsAdmin(ReadOnlyAdmin):
+class PartnerAuthSettingsAdmin(ReadOnlyAdmin[PartnerAuthSettings]):
     list_display = ("connector", "partner", "saved_at", "saved_by")
     list_filter = (("saved_at", admin.EmptyFieldListFilter), "connector__auth_type")
     list_select_related = ("connector", "partner", "saved_by")
@@ -57,7 +62,7 @@ class PartnerAuthSettingsAdmin(ReadOnlyAdmin):
     fields = ("partner", "connector", "values", "secret_fields", "saved_at", "saved_by")
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PartnerAuthSettings]:
         # The list never decrypts; the change page loads the column for `secret_fields`.
         return super().get_queryset(request).defer("secret_values")
 

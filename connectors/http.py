@@ -72,7 +72,7 @@ def _public_address(host: str) -> str:
         infos = socket.getaddrinfo(host, None)
     except (socket.gaierror, UnicodeError):
         infos = []
-    addresses = [info[4][0].split("%")[0] for info in infos]
+    addresses = [str(info[4][0]).split("%")[0] for info in infos]
     if not addresses or not all(_is_public(ipaddress.ip_address(a)) for a in addresses):
         raise UnsafeURL("Endpoints must be public internet addresses.")
     return addresses[0]
@@ -110,12 +110,15 @@ class PinnedAdapter(HTTPAdapter):
     the tunnel is opened to the checked address as well.
     """
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: float | tuple[float | None, float | None] | None = None,
+             verify: bool | str = True, cert: str | tuple[str, str] | None = None,
+             proxies: dict[str, str] | None = None) -> requests.Response:
         # A copy: the original request is what redirects are rebuilt from.
         request = request.copy()
         request.checked_address = checked_address(request.url or "")  # type: ignore[attr-defined]
         request.headers["Host"] = urlsplit(request.url or "").netloc
-        return super().send(request, **kwargs)
+        return super().send(request, stream, timeout, verify, cert, proxies)
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None,
@@ -159,6 +162,7 @@ class _Guarded:
             kwargs["timeout"] = settings.OUTBOUND_TIMEOUT
         if not self.follow_redirects:
             kwargs["allow_redirects"] = False
+        # A mixin: mypy cannot see the requests.Session after it in every subclass's MRO.
         response: requests.Response = super().send(request, **kwargs)  # type: ignore[misc]
         if not self.follow_redirects and response.is_redirect:
             raise RedirectRefused(f"HTTP {response.status_code} redirect not followed.",
@@ -185,7 +189,8 @@ class _Signed(_Guarded):
 
     def request(self: Any, *args: Any, **kwargs: Any) -> requests.Response:
         try:
-            return super().request(*args, **kwargs)  # type: ignore[misc]
+            # A mixin: mypy cannot see the session class after it in every subclass's MRO.
+            return super().request(*args, **kwargs)  # type: ignore[misc, no-any-return]
         except (UnsafeURL, InsecureTransportError, requests.RequestException):
             raise
         except (ValueError, OAuth2Error):
@@ -214,13 +219,16 @@ class OAuth2(_Signed, OAuth2Session):
 
     json_bodies = False
 
-    def request(self, method: str, url: str, data: Any = None, headers: Any = None,
-                **kwargs: Any) -> requests.Response:
+    # OAuth2Session.request takes Session.request's arguments in another order (its stubs
+    # ignore that override too); this one takes OAuth2Session's.
+    def request(  # type: ignore[override]
+            self, method: str | bytes, url: str | bytes, data: Any = None,
+            headers: Any = None, *args: Any, **kwargs: Any) -> requests.Response:
         if self.json_bodies and isinstance(data, dict):
             headers = {**(headers or {}), "Content-Type": "application/json"}
             kwargs["json"] = data
-            return super().request(method, url, headers=headers, **kwargs)
-        return super().request(method, url, data=data, headers=headers, **kwargs)
+            return super().request(method, url, None, headers, *args, **kwargs)
+        return super().request(method, url, data, headers, *args, **kwargs)
 
     def fetch_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         with self.secret_bearing():

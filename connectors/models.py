@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 
+from accounts.models import Partner
 from connectors.auth import AUTH_METHODS
 from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec
 from core.fields import EncryptedJSONField
@@ -24,11 +25,11 @@ class Category(models.Model):
         return self.name
 
 
-class ConnectorQuerySet(models.QuerySet):
+class ConnectorQuerySet(models.QuerySet["Connector"]):
     def active(self) -> ConnectorQuerySet:
         return self.filter(retired_at__isnull=True)
 
-    def with_configured(self, partner: object) -> ConnectorQuerySet:
+    def with_configured(self, partner: Partner) -> ConnectorQuerySet:
         """Annotate `is_configured`: the partner has saved its Authentication Settings."""
         saved = PartnerAuthSettings.objects.filter(
             partner=partner, connector=OuterRef("pk"), saved_at__isnull=False
@@ -76,8 +77,8 @@ class Connector(models.Model):
         return AUTH_METHODS[self.auth_type].browser_flow
 
 
-class PartnerAuthSettingsQuerySet(QuerySet):
-    def for_partner(self, partner: object) -> PartnerAuthSettingsQuerySet:
+class PartnerAuthSettingsQuerySet(QuerySet["PartnerAuthSettings"]):
+    def for_partner(self, partner: Partner) -> PartnerAuthSettingsQuerySet:
         return self.filter(partner=partner)
 
 

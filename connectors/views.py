@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.access import get_scoped, partner_view
+from accounts.access import PartnerRequest, get_scoped, partner_view
 from connectors.cards import CARD_COLUMNS, render_cards
 from connectors.forms import AuthSettingsForm, ConnectorSearchForm, LibraryFilterForm
 from connectors.models import Category, Connector, PartnerAuthSettings
@@ -19,7 +19,7 @@ PAGE_SIZE = 48
 
 
 @partner_view
-def library(request: HttpRequest) -> HttpResponse:
+def library(request: PartnerRequest) -> HttpResponse:
     """The catalogue with the partner's padlocks, in a constant number of queries."""
     categories = list(Category.objects.values_list("name", flat=True))
     form = LibraryFilterForm(request.GET, categories=categories)
@@ -27,14 +27,14 @@ def library(request: HttpRequest) -> HttpResponse:
         Connector.objects.active().with_configured(request.partner).only(*CARD_COLUMNS))
     page = Paginator(connectors, PAGE_SIZE).get_page(request.GET.get("page"))
     cards = render_cards("connectors/_library_card.html", page,
-                         vary=lambda connector: (connector.is_configured,))
+                         vary=lambda connector: (connector.is_configured,))  # type: ignore[attr-defined]  # with_configured() annotates it
     return render(request, "connectors/library.html",
                   {"form": form, "page": page, "cards": cards, "nav": "connectors"})
 
 
 @sensitive_post_parameters()
 @partner_view
-def auth_settings(request: HttpRequest, slug: str) -> HttpResponse:
+def auth_settings(request: PartnerRequest, slug: str) -> HttpResponse:
     """The partner's Authentication Settings for one connector (admins save, viewers read)."""
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     saved = PartnerAuthSettings.objects.for_partner(request.partner).filter(
@@ -54,7 +54,7 @@ def auth_settings(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @partner_view
-def guides(request: HttpRequest) -> HttpResponse:
+def guides(request: PartnerRequest) -> HttpResponse:
     """The "Connector guides" index, searchable like the library."""
     form = ConnectorSearchForm(request.GET)
     connectors = form.filter(Connector.objects.active().only(*CARD_COLUMNS))
@@ -66,7 +66,7 @@ def guides(request: HttpRequest) -> HttpResponse:
 
 
 @partner_view
-def guide(request: HttpRequest, slug: str) -> HttpResponse:
+def guide(request: PartnerRequest, slug: str) -> HttpResponse:
     """One connector's Authentication Setup Guide, from its `[guide]` text and fields."""
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     return render(request, "connectors/guide.html", {

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 
 from core.fields import is_unreadable
@@ -20,7 +21,10 @@ def secret_summary(value: Any) -> str:
         value.items()))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+_M = TypeVar("_M", bound=Model)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     """Viewable (and, with the permission, deletable) but never added or edited here."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

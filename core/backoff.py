@@ -15,8 +15,8 @@ def backoff_seconds(failures: int, *, retry_after: float | None = None,
                     cap: float = BACKOFF_CAP) -> float:
     """Between half and all of `base` · 2^(failures-1), capped at `cap`; never sooner
     than the other side's Retry-After (itself capped at six hours)."""
-    ceiling = min(cap, base * 2 ** max(failures - 1, 0))
-    delay = ceiling * (0.5 + 0.5 * (rng or random).random())
+    ceiling: float = min(cap, base * 2 ** max(failures - 1, 0))
+    delay = ceiling * (0.5 + 0.5 * (rng.random() if rng else random.random()))
     if retry_after:
         delay = max(delay, min(float(retry_after), RETRY_AFTER_CAP))
     return delay

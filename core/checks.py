@@ -79,7 +79,7 @@ def check_development_keys(app_configs: Any = None, **kwargs: Any) -> list[Check
 
 
 def check_fernet_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    errors = []
+    errors: list[CheckMessage] = []
     signing = {settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS}
     if signing.intersection(settings.FERNET_KEYS):
         errors.append(Error("FERNET_KEYS contains SECRET_KEY: the key that signs sessions "

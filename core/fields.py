@@ -20,6 +20,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models.expressions import Combinable
 from fernet_fields import EncryptedTextField, hkdf
 
 
@@ -43,7 +44,7 @@ def first_fernet() -> Fernet:
     return _fernet(settings.FERNET_KEYS[0])
 
 
-class Unreadable(dict):
+class Unreadable(dict[str, Any]):
     """A stored secret that no configured key decrypts. Empty to read, kept on save."""
 
     def __init__(self, ciphertext: bytes) -> None:
@@ -61,7 +62,7 @@ def is_unreadable(value: Any) -> bool:
     return isinstance(value, Unreadable)
 
 
-class EncryptedJSONField(EncryptedTextField):
+class EncryptedJSONField(EncryptedTextField[dict[str, Any] | Combinable, dict[str, Any]]):
     """A dict of secrets, JSON-encoded then Fernet-encrypted into one binary column."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -70,7 +71,7 @@ class EncryptedJSONField(EncryptedTextField):
         super().__init__(*args, **kwargs)
 
     @property
-    def fernet(self) -> MultiFernet:  # type: ignore[override]
+    def fernet(self) -> MultiFernet:
         return current_fernet()
 
     def get_db_prep_save(self, value: Any, connection: Any) -> Any:

@@ -6,6 +6,7 @@ a log collector (one "line" of thousands of redraws), so the choice follows `isa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 BAR_WIDTH = 30
@@ -14,7 +15,8 @@ BAR_WIDTH = 30
 class Output(Protocol):
     """What a management command's `self.stdout` (an OutputWrapper) offers."""
 
-    def write(self, msg: str = "", style_func: object = None, ending: str | None = None) -> None:
+    def write(self, msg: str = "", style_func: Callable[[str], str] | None = None,
+              ending: str | None = None) -> None:
         ...
 
     def isatty(self) -> bool:

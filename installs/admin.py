@@ -9,18 +9,24 @@ only through the workers, so they are read-only here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdmin, secret_summary
-from installs.models import INSTALL_SECRETS, AuthAttempt, Install, PendingRevocation
+from installs.models import (
+    INSTALL_SECRETS,
+    AuthAttempt,
+    Install,
+    InstallQuerySet,
+    PendingRevocation,
+)
 
 
 @admin.register(Install)
-class InstallAdmin(ReadOnlyAdmin):
+class InstallAdmin(ReadOnlyAdmin[Install]):
     list_display = ("__str__", "account", "connector", "status", "expires_at",
                     "refresh_failures", "updated_at")
     list_filter = ("status", "connector__auth_type", "account__partner")
@@ -33,9 +39,10 @@ class InstallAdmin(ReadOnlyAdmin):
               "created_at", "updated_at")
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Install]:
         # The list never decrypts; the change page loads the columns for the summaries.
-        return super().get_queryset(request).without_secrets()
+        # The default manager's queryset, which the stubs type as a plain QuerySet.
+        return cast(InstallQuerySet, super().get_queryset(request)).without_secrets()
 
     @admin.display(description="secret values")
     def secret_fields(self, obj: Install) -> str:
@@ -47,7 +54,7 @@ class InstallAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AuthAttempt)
-class AuthAttemptAdmin(ReadOnlyAdmin):
+class AuthAttemptAdmin(ReadOnlyAdmin[AuthAttempt]):
     list_display = ("__str__", "install", "created_at", "expires_at", "used_at")
     list_filter = (("used_at", admin.EmptyFieldListFilter),)
     list_select_related = ("install__connector", "install__account")
@@ -57,7 +64,7 @@ class AuthAttemptAdmin(ReadOnlyAdmin):
               "expires_at", "used_at")
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuthAttempt]:
         # Deferring on the joined install too: select_related would load (and decrypt) it.
         return super().get_queryset(request).defer("secrets", *INSTALL_SECRETS)
 
@@ -67,7 +74,7 @@ class AuthAttemptAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PendingRevocation)
-class PendingRevocationAdmin(ReadOnlyAdmin):
+class PendingRevocationAdmin(ReadOnlyAdmin[PendingRevocation]):
     """Tokens a provider could not revoke yet; `refresh_tokens` retries them."""
 
     list_display = ("__str__", "partner", "connector", "install", "attempts", "next_attempt_at",
@@ -79,7 +86,7 @@ class PendingRevocationAdmin(ReadOnlyAdmin):
               "next_attempt_at", "last_error", "created_at")
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PendingRevocation]:
         # The list never decrypts; the change page loads the columns for the summaries.
         return super().get_queryset(request).defer("credentials", "values", *INSTALL_SECRETS)
 

@@ -107,12 +107,15 @@ def callback(request: HttpRequest) -> HttpResponse:
 def link_finisher() -> Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse]:
     """What ends a customer's sign-in: `settings.LINK_SIGN_IN_FINISHER`, a dotted path
     (the install link pages sit above this app, so they are named, not imported)."""
-    return import_string(settings.LINK_SIGN_IN_FINISHER)
+    finisher: Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse] = import_string(
+        settings.LINK_SIGN_IN_FINISHER)
+    return finisher
 
 
 def _console_outcome(request: HttpRequest, outcome: services.CallbackOutcome) -> HttpResponse:
     install = outcome.install
     if outcome.outcome == SignInOutcome.CONNECTED:
+        assert install is not None  # a connected outcome always has its install
         messages.success(request, outcome.message)
         return redirect(install_url(install))
     context = {"install": install, "message": outcome.message, "retry": outcome.retry}

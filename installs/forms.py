@@ -65,7 +65,8 @@ class InstallForm(ConsoleForm):
                                max_length=MAX_VALUE_LENGTH, widget=widget, initial=initial)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean returns (its stubs allow None)
         for spec_field in self.asked:
             value = cleaned.get(spec_field.key)
             if not value or spec_field.choices:  # a select accepts only its listed values
@@ -78,7 +79,8 @@ class InstallForm(ConsoleForm):
 
     @property
     def install_name(self) -> str:
-        return self.cleaned_data.get("install_name", "")
+        name: str = self.cleaned_data.get("install_name", "")
+        return name
 
     def field_values(self) -> dict[str, str]:
         """The entered values by field key (blank secrets left out: they keep what is stored)."""

@@ -77,11 +77,11 @@ def encrypted_fields() -> Iterator[tuple[type[models.Model], EncryptedField]]:
                 yield model, model_field
 
 
-def label(model: type[models.Model], model_field: models.Field) -> str:
+def label(model: type[models.Model], model_field: models.Field[Any, Any]) -> str:
     return f"{model._meta.label}.{model_field.name}"
 
 
-def _raw(model_field: models.Field) -> ExpressionWrapper:
+def _raw(model_field: models.Field[Any, Any]) -> ExpressionWrapper[F]:
     # The column as plain bytes: the encrypted field's own decryption never runs.
     return ExpressionWrapper(F(model_field.attname), output_field=BinaryField())
 
@@ -93,7 +93,7 @@ def rotate_all(*, batch_size: int = 500, progress: ProgressCallback = _no_progre
     return report
 
 
-def rotate_field(model: type[models.Model], model_field: models.Field, *, batch_size: int,
+def rotate_field(model: type[models.Model], model_field: models.Field[Any, Any], *, batch_size: int,
                  report: Report, progress: ProgressCallback = _no_progress) -> None:
     """Rotate one column, `batch_size` rows per read, walking the primary key.
 
@@ -139,8 +139,9 @@ def _decrypts(fernet: Fernet, ciphertext: bytes) -> bool:
     return True
 
 
-def _counted_batches(model: type[models.Model], model_field: models.Field, batch_size: int,
-                     report: Report) -> Iterator[tuple[int, int, list[tuple[Any, bytes | None]]]]:
+def _counted_batches(model: type[models.Model], model_field: models.Field[Any, Any],
+                     batch_size: int, report: Report
+                     ) -> Iterator[tuple[int, int, list[tuple[Any, bytes | None]]]]:
     """Each batch with the rows read so far and the table's row count (for progress)."""
     total, done = model._base_manager.count(), 0
     for batch in _batches(model, model_field, batch_size):
@@ -150,7 +151,7 @@ def _counted_batches(model: type[models.Model], model_field: models.Field, batch
         yield done, max(total, done), batch
 
 
-def _batches(model: type[models.Model], model_field: models.Field,
+def _batches(model: type[models.Model], model_field: models.Field[Any, Any],
              batch_size: int) -> Iterator[list[tuple[Any, bytes | None]]]:
     manager = model._base_manager
     last_pk = None
@@ -166,7 +167,7 @@ def _batches(model: type[models.Model], model_field: models.Field,
         last_pk = rows[-1][0]
 
 
-def _rotate_row(model: type[models.Model], model_field: models.Field, pk: Any,
+def _rotate_row(model: type[models.Model], model_field: models.Field[Any, Any], pk: Any,
                 ciphertext: bytes | None, report: Report) -> bool:
     """Rotate one value with a conditional update; True when a new ciphertext was written."""
     where = model._base_manager.filter(pk=pk).annotate(_ciphertext=_raw(model_field))
@@ -194,7 +195,7 @@ def _rotate_row(model: type[models.Model], model_field: models.Field, pk: Any,
     return False
 
 
-def _unreadable(model: type[models.Model], model_field: models.Field, pk: Any,
+def _unreadable(model: type[models.Model], model_field: models.Field[Any, Any], pk: Any,
                 ciphertext: bytes, report: Report) -> None:
     """Report the location (never the value) and send a person to re-enter credentials."""
     location = Location(model._meta.label, pk, model_field.name)
@@ -205,7 +206,8 @@ def _unreadable(model: type[models.Model], model_field: models.Field, pk: Any,
         report.reauth_marked.append(location)
 
 
-def _mark_install_reauth(install_id: Any, model_field: models.Field, ciphertext: bytes) -> bool:
+def _mark_install_reauth(install_id: Any, model_field: models.Field[Any, Any],
+                         ciphertext: bytes) -> bool:
     """Send the install to "Reauthentication required" -- unless its credentials were
     entered again meanwhile (the ciphertext changed) or nobody uses them any more."""
     with transaction.atomic():

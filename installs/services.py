@@ -132,7 +132,9 @@ def session_hash(request: HttpRequest, *, create: bool = False) -> str:
             return ""
         request.session.save()
         request.session.modified = True  # so the middleware sends the cookie
-    return hashlib.sha256(request.session.session_key.encode()).hexdigest()
+    session_key = request.session.session_key
+    assert session_key is not None  # save() above gave the session one
+    return hashlib.sha256(session_key.encode()).hexdigest()
 
 
 @contextmanager

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, QuerySet
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from accounts.access import admin_view, get_account, get_scoped, partner_view
+from accounts.access import PartnerRequest, admin_view, get_account, get_scoped, partner_view
 from accounts.forms import DUPLICATE_EXTERNAL_ID, AccountForm, AccountSearchForm
 from accounts.models import Account
 from audit.models import AuditEvent
@@ -41,7 +41,7 @@ AUDIT_ROWS = 20
 
 
 @partner_view
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: PartnerRequest) -> HttpResponse:
     """Accounts, searchable by name or external id."""
     form = AccountSearchForm(request.GET)
     accounts = form.filter(Account.objects.filter(partner=request.partner).annotate(
@@ -53,7 +53,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_view
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: PartnerRequest) -> HttpResponse:
     form = AccountForm(request.POST if request.method == "POST" else None,
                        partner=request.partner)
     if form.is_valid():
@@ -69,10 +69,10 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
 
 @partner_view
-def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_detail(request: PartnerRequest, account_id: int) -> HttpResponse:
     """The account's installs with their status (nothing decrypted) and its recent events."""
     account = get_account(request, account_id)
-    installs = account.installs.without_secrets().select_related("connector")
+    installs: QuerySet[Install] = account.installs.without_secrets().select_related("connector")
     attention = bool(request.GET.get("attention"))
     if attention:  # "installs needing attention": due, refresh failing, reauth required
         installs = needing_attention(installs)
@@ -88,7 +88,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @admin_view
-def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
+def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
     """"Install connector": choose from the library (active connectors, searchable)."""
     account = get_account(request, account_id)
     form = ConnectorSearchForm(request.GET)
@@ -96,14 +96,15 @@ def install_pick(request: HttpRequest, account_id: int) -> HttpResponse:
                              .only(*CARD_COLUMNS))
     page = Paginator(connectors, CONNECTOR_PAGE_SIZE).get_page(request.GET.get("page"))
     cards = render_cards("installs/_install_pick_card.html", page, context={"account": account},
-                         vary=lambda connector: (connector.is_configured, account.pk))
+                         vary=lambda connector: (connector.is_configured,  # type: ignore[attr-defined]  # annotated
+                                                  account.pk))
     return render(request, "installs/install_pick.html", {
         "account": account, "page": page, "cards": cards, "form": form, "nav": "accounts"})
 
 
 @sensitive_post_parameters()
 @admin_view
-def install_new(request: HttpRequest, account_id: int, slug: str) -> HttpResponse:
+def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResponse:
     account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     saved = Saved.read(request.partner, connector)
@@ -121,7 +122,7 @@ def install_new(request: HttpRequest, account_id: int, slug: str) -> HttpRespons
     })
 
 
-def _install(request: HttpRequest, account_id: int, install_id: int) -> Install:
+def _install(request: PartnerRequest, account_id: int, install_id: int) -> Install:
     return get_scoped(
         Install.objects.for_partner(request.partner).select_related("account__partner",
                                                                     "connector"),
@@ -135,7 +136,7 @@ def install_url(install: Install, action: str = "") -> str:
 
 
 @partner_view
-def install_detail(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+def install_detail(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     install = _install(request, account_id, install_id)
     # Which secrets are set (values are never shown). API key and basic values move into
     # the credentials once authenticated, so those count as set too.
@@ -155,7 +156,7 @@ def install_detail(request: HttpRequest, account_id: int, install_id: int) -> Ht
 
 @sensitive_post_parameters()
 @admin_view
-def install_edit(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+def install_edit(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """Edit an install's values; with `authenticate`, authenticate right after saving."""
     install = _install(request, account_id, install_id)
     saved = Saved.read(request.partner, install.connector)
@@ -179,13 +180,13 @@ def install_edit(request: HttpRequest, account_id: int, install_id: int) -> Http
 
 @require_POST
 @partner_view
-def install_authenticate(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+def install_authenticate(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """"Authenticate" / "Reauthenticate": the same install, the same id."""
     return _start(request, _install(request, account_id, install_id))
 
 
 @sensitive_variables()
-def _start(request: HttpRequest, install: Install, *, saved: Saved | None = None
+def _start(request: PartnerRequest, install: Install, *, saved: Saved | None = None
            ) -> HttpResponse:
     try:
         url = services.start_authentication(install=install, request=request, actor=request.user,
@@ -204,7 +205,7 @@ def _start(request: HttpRequest, install: Install, *, saved: Saved | None = None
 
 @require_POST
 @partner_view
-def install_test(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+def install_test(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """"Test connection": the connector's verify request with the stored credentials."""
     install = _install(request, account_id, install_id)
     result = services.test_connection(install=install, actor=request.user)
@@ -226,7 +227,8 @@ DEAUTH_MESSAGES = {
 
 @require_POST
 @partner_view
-def install_deauthenticate(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+def install_deauthenticate(request: PartnerRequest, account_id: int,
+                           install_id: int) -> HttpResponse:
     install = _install(request, account_id, install_id)
     revocation = services.deauthenticate(install=install, actor=request.user)
     messages.success(request, f"Deauthenticated. {DEAUTH_MESSAGES[revocation]}")
@@ -234,7 +236,7 @@ def install_deauthenticate(request: HttpRequest, account_id: int, install_id: in
 
 
 @admin_view
-def install_delete(request: HttpRequest, account_id: int, install_id: int) -> HttpResponse:
+def install_delete(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """A confirmation page (GET), then the deletion (POST)."""
     install = _install(request, account_id, install_id)
     if request.method == "POST":
@@ -250,7 +252,7 @@ def install_delete(request: HttpRequest, account_id: int, install_id: int) -> Ht
 
 
 @partner_view
-def needs_attention(request: HttpRequest) -> HttpResponse:
+def needs_attention(request: PartnerRequest) -> HttpResponse:
     """Installs across the partner that are due, failing to refresh or need reauthentication."""
     now = timezone.now()
     installs = Install.objects.for_partner(request.partner).without_secrets()

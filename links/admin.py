@@ -9,7 +9,7 @@ from links.models import InstallLink
 
 
 @admin.register(InstallLink)
-class InstallLinkAdmin(ReadOnlyAdmin):
+class InstallLinkAdmin(ReadOnlyAdmin[InstallLink]):
     list_display = ("__str__", "account", "state", "use_count", "expires_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "account__partner")
     list_select_related = ("account",)

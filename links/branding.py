@@ -14,12 +14,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from accounts.access import partner_view
+from accounts.access import PartnerRequest, partner_view
 from accounts.models import Partner
 from audit import events as audit
 from links.branding_forms import BrandingForm
@@ -83,7 +83,7 @@ def save_branding(*, form: BrandingForm, actor: Any) -> Partner:
 
 
 @partner_view
-def branding(request: HttpRequest) -> HttpResponse:
+def branding(request: PartnerRequest) -> HttpResponse:
     """The Branding settings page; admins save, viewers only look (403 on POST)."""
     partner = request.partner
     form = BrandingForm(request.POST or None, request.FILES or None, instance=partner)
@@ -102,13 +102,13 @@ def branding(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @partner_view
-def branding_logo(request: HttpRequest) -> HttpResponse:
+def branding_logo(request: PartnerRequest) -> HttpResponse:
     return logo_response(request.partner)
 
 
 @require_GET
 @partner_view
-def branding_preview(request: HttpRequest) -> HttpResponse:
+def branding_preview(request: PartnerRequest) -> HttpResponse:
     """The install page as customers will see it, with sample content and inert buttons."""
     partner = request.partner
     sample = list(configured_connectors(partner)[:3])

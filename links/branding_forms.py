@@ -49,8 +49,8 @@ class OriginsField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return "\n".join(value) if isinstance(value, list) else value
 
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        text = super().to_python(value)
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # a list, not a str
+        text = super().to_python(value) or ""  # empty_value is "": never None
         if "\x00" in text:
             raise ValidationError("Enter text without NUL characters.")
         return parse_origins(text)
@@ -62,7 +62,7 @@ class OriginsField(forms.CharField):
             return True
 
 
-class BrandingForm(forms.ModelForm):
+class BrandingForm(forms.ModelForm[Partner]):
     logo_file = forms.FileField(
         label="Logo", required=False,
         help_text="PNG, JPEG, GIF or WebP; at most 256 KB and 1024 × 1024 pixels.",
@@ -101,9 +101,10 @@ class BrandingForm(forms.ModelForm):
         self.logo_content_type = ""
 
     def clean_primary_colour(self) -> str:
-        return self.cleaned_data["primary_colour"].lower()
+        colour: str = self.cleaned_data["primary_colour"]
+        return colour.lower()
 
-    def clean_logo_file(self) -> UploadedFile | None:
+    def clean_logo_file(self) -> UploadedFile[bytes] | None:
         upload = self.cleaned_data.get("logo_file")
         if upload:
             if upload.size > MAX_LOGO_BYTES:
@@ -112,7 +113,8 @@ class BrandingForm(forms.ModelForm):
         return upload
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean returns (its stubs allow None)
         if cleaned.get("logo_file") and cleaned.get("remove_logo"):
             self.add_error("remove_logo", "Upload a new logo or remove it, not both.")
         return cleaned

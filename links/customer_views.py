@@ -208,7 +208,8 @@ def _session_result(request: HttpRequest) -> tuple[dict[str, Any], InstallLink] 
     if not isinstance(result, dict):
         return None
     link = (InstallLink.objects.select_related("account__partner")
-            .filter(pk=result.get("link")).first())
+            # Django takes None for an exact lookup (IS NULL: no link); the stubs do not.
+            .filter(pk=result.get("link")).first())  # type: ignore[misc]
     return (result, link) if link else None
 
 
@@ -256,7 +257,7 @@ def continue_to_return_url(request: HttpRequest) -> HttpResponseBase:
     """302 to the link's return URL with `status` and `connector` -- never a credential."""
     found = _session_result(request)
     return_url = _return_url(found[1]) if found else ""
-    if not return_url:
+    if found is None or not return_url:
         return redirect("install:result")
     outcome = found[0]
     return redirect(origins.return_url_with_outcome(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Account
+from connectors.models import Connector
 from core.forms import ConsoleForm
 from installs.models import Install
 from links.models import InstallLink
@@ -18,8 +19,15 @@ MAX_MINUTES = int(InstallLink.MAX_LIFETIME.total_seconds() // 60)
 DEFAULT_MINUTES = int(InstallLink.DEFAULT_LIFETIME.total_seconds() // 60)
 
 
+class InstallChoiceField(forms.ModelChoiceField[Install]):
+    """The install to reconnect, each shown with its status."""
+
+    def label_from_instance(self, obj: Install) -> str:
+        return f"{obj.display_name} ({obj.get_status_display()})"
+
+
 class InstallLinkForm(ConsoleForm):
-    connectors = forms.ModelMultipleChoiceField(
+    connectors: forms.ModelMultipleChoiceField[Connector] = forms.ModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
         label="Connectors the customer may connect",
         help_text="Only connectors whose Authentication Settings are saved can be offered.",
@@ -34,7 +42,7 @@ class InstallLinkForm(ConsoleForm):
                   "allowed return URLs in Branding.",
         widget=forms.URLInput(attrs={"spellcheck": "false"}),
     )
-    install = forms.ModelChoiceField(
+    install = InstallChoiceField(
         queryset=None, required=False, label="Reconnect an existing install",
         empty_label="No: new installs",
         help_text="Optional. The customer then reauthenticates this install in place.",
@@ -44,20 +52,22 @@ class InstallLinkForm(ConsoleForm):
         super().__init__(*args, **kwargs)
         self.account = account
         choices = configured_connectors(account.partner).order_by("name")
-        self.fields["connectors"].queryset = choices
+        connectors_field = cast("forms.ModelMultipleChoiceField[Connector]",
+                                self.fields["connectors"])
+        connectors_field.queryset = choices
         self.configured = list(choices)  # all offered, all checked at first
-        self.fields["connectors"].initial = self.configured
-        self.fields["install"].queryset = (Install.objects.without_secrets()
-                                           .filter(account=account).select_related("connector"))
-        self.fields["install"].label_from_instance = (
-            lambda install: f"{install.display_name} ({install.get_status_display()})")
+        connectors_field.initial = self.configured
+        install_field = cast("InstallChoiceField", self.fields["install"])
+        install_field.queryset = (Install.objects.without_secrets()
+                                  .filter(account=account).select_related("connector"))
 
     def clean_return_url(self) -> str:
         # Django's CharField has already refused NUL characters and stripped the URL.
         return validate_return_url(self.cleaned_data["return_url"], self.account.partner)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean returns (its stubs allow None)
         if not cleaned.get("connectors") and not cleaned.get("install") and not self.errors:
             raise ValidationError("Choose at least one connector, or an install to reconnect.")
         return cleaned

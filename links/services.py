@@ -70,7 +70,9 @@ def link_url(token: str) -> str:
 
 def configured_connectors(partner: Partner) -> ConnectorQuerySet:
     """Connectors a link may offer: active ones whose Authentication Settings are saved."""
-    return Connector.objects.active().with_configured(partner).filter(is_configured=True)
+    # Annotated by with_configured(), which the plugin does not follow into this type.
+    return Connector.objects.active().with_configured(partner).filter(  # type: ignore[misc]
+        is_configured=True)
 
 
 def create_link(
@@ -151,7 +153,7 @@ def note_opened(request: HttpRequest, link: InstallLink) -> None:
 
 def offered_connectors(link: InstallLink) -> list[Connector]:
     """What this link lets the customer connect: its connectors that are still active."""
-    if link.install_id:
+    if link.install is not None:
         return [link.install.connector]
     return list(link.connectors.filter(retired_at__isnull=True).order_by("name"))
 
@@ -266,5 +268,6 @@ def finish_link_attempt(
 ) -> HttpResponse:
     """The end of a sign-in started through an install link, handed over by the OAuth
     callback (installs/, see `installs.services.hand_over_to_link`)."""
+    assert attempt.install_link is not None  # the callback hands over only link attempts
     return finish_link(request, link=attempt.install_link, install=attempt.install,
                        outcome=outcome, message=message)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.access import admin_view, get_account, get_scoped, partner_view
+from accounts.access import PartnerRequest, admin_view, get_account, get_scoped, partner_view
 from links import services as links
 from links.forms import InstallLinkForm
 from links.models import InstallLink
@@ -17,7 +17,7 @@ from links.models import InstallLink
 
 @never_cache
 @admin_view
-def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
+def link_create(request: PartnerRequest, account_id: int) -> HttpResponse:
     """The "Create install link" form; on success the URL is shown this once, never again."""
     account = get_account(request, account_id)
     initial = {"install": request.GET.get("install")} if request.method == "GET" else None
@@ -44,7 +44,7 @@ def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @require_POST
 @partner_view
-def link_revoke(request: HttpRequest, account_id: int, link_id: int) -> HttpResponse:
+def link_revoke(request: PartnerRequest, account_id: int, link_id: int) -> HttpResponse:
     account = get_account(request, account_id)
     link = get_scoped(InstallLink.objects.filter(account=account).select_related(
         "account__partner"), request, pk=link_id)

@@ -14,7 +14,7 @@ from .models import AuthorizationCode, OAuth1Token, SandboxClient, SandboxToken,
 
 
 @admin.register(SandboxUser)
-class SandboxUserAdmin(admin.ModelAdmin):
+class SandboxUserAdmin(admin.ModelAdmin[SandboxUser]):
     list_display = ["username", "created_at"]
     search_fields = ["username"]
     fields = ["username", "created_at"]
@@ -25,7 +25,7 @@ class SandboxUserAdmin(admin.ModelAdmin):
 
 
 @admin.register(SandboxClient)
-class SandboxClientAdmin(admin.ModelAdmin):
+class SandboxClientAdmin(admin.ModelAdmin[SandboxClient]):
     list_display = ["name", "kind", "client_id", "require_pkce", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "client_id"]
@@ -37,21 +37,20 @@ class SandboxClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(SandboxToken)
-class SandboxTokenAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "grant_type", "client", "user", "scope", "expires_at", "used_at",
-                    "revoked_at", "created_at"]
+class SandboxTokenAdmin(ReadOnlyAdmin[SandboxToken]):
+    list_display = fields = ("kind", "grant_type", "client", "user", "scope", "expires_at",
+                             "used_at", "revoked_at", "created_at")
     list_filter = ["kind", "grant_type"]
-    fields = list_display
 
 
 @admin.register(AuthorizationCode)
-class AuthorizationCodeAdmin(ReadOnlyAdmin):
-    list_display = ["client", "user", "scope", "code_challenge_method", "expires_at", "used_at"]
-    fields = list_display
+class AuthorizationCodeAdmin(ReadOnlyAdmin[AuthorizationCode]):
+    list_display = fields = ("client", "user", "scope", "code_challenge_method", "expires_at",
+                             "used_at")
 
 
 @admin.register(OAuth1Token)
-class OAuth1TokenAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "client", "user", "realms", "authorized_at", "used_at", "created_at"]
+class OAuth1TokenAdmin(ReadOnlyAdmin[OAuth1Token]):
+    list_display = fields = ("kind", "client", "user", "realms", "authorized_at", "used_at",
+                             "created_at")
     list_filter = ["kind"]
-    fields = list_display

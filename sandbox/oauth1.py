@@ -55,6 +55,13 @@ def same_endpoint(callback: str, registered: str) -> bool:
     return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path) and not a.fragment
 
 
+class SandboxRequest(Request):
+    """oauthlib's request as this validator sees it: the rows it found are put on it."""
+
+    sandbox_client: SandboxClient
+    sandbox_request_token: OAuth1Token
+
+
 class OAuth1Validator(RequestValidator):
     """oauthlib's storage and policy hooks, answered from the sandbox models.
 
@@ -91,8 +98,8 @@ class OAuth1Validator(RequestValidator):
 
     # -- lookups (cached on the oauthlib request) -----------------------------
 
-    def _consumer(self, client_key: str | None, request: Request) -> SandboxClient | None:
-        cached = getattr(request, "sandbox_client", None)
+    def _consumer(self, client_key: str | None, request: SandboxRequest) -> SandboxClient | None:
+        cached: SandboxClient | None = getattr(request, "sandbox_client", None)
         if cached is not None and cached.client_id == client_key:
             return cached
         client = SandboxClient.objects.filter(kind=SandboxClient.Kind.OAUTH1,
@@ -102,9 +109,9 @@ class OAuth1Validator(RequestValidator):
         return client
 
     def _token(self, kind: str, client_key: str | None, token: str | None,
-               request: Request) -> OAuth1Token | None:
+               request: SandboxRequest) -> OAuth1Token | None:
         cache = f"sandbox_{kind}_token"
-        cached = getattr(request, cache, None)
+        cached: OAuth1Token | None = getattr(request, cache, None)
         if cached is not None and same_digest(token, cached.token_hash):
             return cached
         row = (OAuth1Token.objects.select_related("client", "user")
@@ -114,86 +121,88 @@ class OAuth1Validator(RequestValidator):
         setattr(request, cache, row)
         return row
 
-    def _request_token(self, token: str | None, request: Request,
+    def _request_token(self, token: str | None, request: SandboxRequest,
                        client_key: str | None = None) -> OAuth1Token | None:
         row = self._token(OAuth1Token.Kind.REQUEST, client_key, token, request)
         return row if row is not None and row.is_pending() else None
 
     # -- secrets ---------------------------------------------------------------
 
-    def get_client_secret(self, client_key: str, request: Request) -> str:
+    def get_client_secret(self, client_key: str, request: SandboxRequest) -> str:
         client = self._consumer(client_key, request)
         return (client.secrets.get("consumer_secret") if client else None) or DUMMY_SECRET
 
-    def get_request_token_secret(self, client_key: str, token: str, request: Request) -> str:
+    def get_request_token_secret(self, client_key: str, token: str, request: SandboxRequest) -> str:
         row = self._token(OAuth1Token.Kind.REQUEST, client_key, token, request)
         return (row.secrets.get("token_secret") if row else None) or DUMMY_SECRET
 
-    def get_access_token_secret(self, client_key: str, token: str, request: Request) -> str:
+    def get_access_token_secret(self, client_key: str, token: str, request: SandboxRequest) -> str:
         row = self._token(OAuth1Token.Kind.ACCESS, client_key, token, request)
         return (row.secrets.get("token_secret") if row else None) or DUMMY_SECRET
 
-    def get_rsa_key(self, client_key: str, request: Request) -> None:
+    def get_rsa_key(self, client_key: str, request: SandboxRequest) -> None:
         """Never called: RSA methods are not in `allowed_signature_methods`."""
         return None
 
     # -- realms and callbacks ----------------------------------------------------
 
-    def get_default_realms(self, client_key: str, request: Request) -> list[str]:
+    def get_default_realms(self, client_key: str, request: SandboxRequest) -> list[str]:
         return list(DEFAULT_SCOPES)
 
-    def get_realms(self, token: str, request: Request) -> list[str]:
+    def get_realms(self, token: str, request: SandboxRequest) -> list[str]:
         row = self._token(OAuth1Token.Kind.REQUEST, None, token, request)
         return row.realms.split() if row else []
 
-    def get_redirect_uri(self, token: str, request: Request) -> str:
+    def get_redirect_uri(self, token: str, request: SandboxRequest) -> str:
         row = self._token(OAuth1Token.Kind.REQUEST, None, token, request)
-        return row.secrets["callback"]
+        assert row is not None  # asked only once the request token was verified
+        callback: str = row.secrets["callback"]
+        return callback
 
     def validate_redirect_uri(self, client_key: str, redirect_uri: str,
-                              request: Request) -> bool:
+                              request: SandboxRequest) -> bool:
         client = self._consumer(client_key, request)
-        return bool(client) and same_endpoint(redirect_uri, client.redirect_uri)
+        return client is not None and same_endpoint(redirect_uri, client.redirect_uri)
 
     def validate_requested_realms(self, client_key: str, realms: list[str],
-                                  request: Request) -> bool:
+                                  request: SandboxRequest) -> bool:
         return set(realms) <= set(SCOPES)
 
-    def validate_realms(self, client_key: str, token: str, request: Request,
+    def validate_realms(self, client_key: str, token: str, request: SandboxRequest,
                         uri: str | None = None, realms: list[str] | None = None) -> bool:
         row = self._token(OAuth1Token.Kind.ACCESS, client_key, token, request)
         return row is not None and set(realms or []) <= set(row.realms.split())
 
-    def verify_realms(self, token: str, realms: list[str], request: Request) -> bool:
+    def verify_realms(self, token: str, realms: list[str], request: SandboxRequest) -> bool:
         row = self._request_token(token, request)
         return row is not None and set(realms) <= set(row.realms.split())
 
     # -- validation --------------------------------------------------------------
 
-    def validate_client_key(self, client_key: str, request: Request) -> bool:
+    def validate_client_key(self, client_key: str, request: SandboxRequest) -> bool:
         return self._consumer(client_key, request) is not None
 
-    def validate_request_token(self, client_key: str, token: str, request: Request) -> bool:
+    def validate_request_token(self, client_key: str, token: str, request: SandboxRequest) -> bool:
         return self._request_token(token, request, client_key) is not None
 
-    def validate_access_token(self, client_key: str, token: str, request: Request) -> bool:
+    def validate_access_token(self, client_key: str, token: str, request: SandboxRequest) -> bool:
         row = self._token(OAuth1Token.Kind.ACCESS, client_key, token, request)
         return row is not None and row.revoked_at is None
 
-    def verify_request_token(self, token: str | None, request: Request) -> bool:
+    def verify_request_token(self, token: str | None, request: SandboxRequest) -> bool:
         """The consent page's check: a pending request token not yet authorized."""
         row = self._request_token(token, request)
         return row is not None and row.authorized_at is None
 
     def validate_verifier(self, client_key: str, token: str, verifier: str,
-                          request: Request) -> bool:
+                          request: SandboxRequest) -> bool:
         row = self._request_token(token, request, client_key)
         stored = row.verifier_hash if row is not None and row.user_id else ""
         # Compare even when there is nothing to compare with, to keep the timing flat.
         return same_digest(verifier, stored or digest(DUMMY_SECRET)) and bool(stored)
 
     def validate_timestamp_and_nonce(self, client_key: str, timestamp: str, nonce: str,
-                                     request: Request, request_token: str | None = None,
+                                     request: SandboxRequest, request_token: str | None = None,
                                      access_token: str | None = None) -> bool:
         """Record the nonce; a second sighting with the same timestamp, client and token
         is a replay. (oauthlib has already refused timestamps older than 10 minutes.)"""
@@ -210,7 +219,7 @@ class OAuth1Validator(RequestValidator):
 
     # -- saving --------------------------------------------------------------------
 
-    def save_request_token(self, token: dict[str, str], request: Request) -> None:
+    def save_request_token(self, token: dict[str, str], request: SandboxRequest) -> None:
         OAuth1Token.objects.create(
             client=request.sandbox_client, kind=OAuth1Token.Kind.REQUEST,
             token_hash=digest(token["oauth_token"]),
@@ -220,12 +229,12 @@ class OAuth1Validator(RequestValidator):
             expires_at=timezone.now() + REQUEST_TOKEN_LIFETIME,
         )
 
-    def save_verifier(self, token: str, verifier: dict[str, str], request: Request) -> None:
+    def save_verifier(self, token: str, verifier: dict[str, str], request: SandboxRequest) -> None:
         OAuth1Token.objects.filter(kind=OAuth1Token.Kind.REQUEST, token_hash=digest(token)).update(
             user=self.acting_user, verifier_hash=digest(verifier["oauth_verifier"]),
             authorized_at=timezone.now())
 
-    def save_access_token(self, token: dict[str, str], request: Request) -> None:
+    def save_access_token(self, token: dict[str, str], request: SandboxRequest) -> None:
         """Use up the request token (atomically: a racing twin loses), then store the
         access token for the user who authorized it."""
         source = request.sandbox_request_token
@@ -241,17 +250,18 @@ class OAuth1Validator(RequestValidator):
         )
 
     def invalidate_request_token(self, client_key: str, request_token: str,
-                                 request: Request) -> None:
+                                 request: SandboxRequest) -> None:
         OAuth1Token.objects.filter(kind=OAuth1Token.Kind.REQUEST, token_hash=digest(request_token),
                                    used_at__isnull=True).update(used_at=timezone.now())
 
-    def deny_request_token(self, token: str, request: Request) -> str:
+    def deny_request_token(self, token: str, request: SandboxRequest) -> str:
         """The user said no: use up the token and return the callback to tell the client."""
         row = self._request_token(token, request)
         if row is None or row.authorized_at is not None:
             raise errors.InvalidClientError()
         OAuth1Token.objects.filter(pk=row.pk).update(used_at=timezone.now())
-        return row.secrets["callback"]
+        callback: str = row.secrets["callback"]
+        return callback
 
 
 def endpoints(acting_user: SandboxUser | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import base64
 import binascii
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_plus
 
 from django.conf import settings
@@ -43,6 +43,21 @@ from .models import (
     digest,
 )
 
+
+class SandboxRequest(Request):
+    """oauthlib's request as this validator sees it: the rows it found are put on it."""
+
+    client: SandboxClient
+    user: SandboxUser | None
+    # Set by oauthlib (a client's default when none was sent) before a code is saved.
+    redirect_uri: str
+    code_challenge_method: str
+    sandbox_code: AuthorizationCode
+    sandbox_grant: uuid.UUID
+    sandbox_token: SandboxToken
+    sandbox_refresh: SandboxToken
+
+
 CODE_LIFETIME = timedelta(minutes=10)
 GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
 
@@ -63,7 +78,7 @@ def decode_basic(value: str) -> tuple[str, str] | None:
     return (user, password) if colon else None
 
 
-def presented_client_credentials(request: Request) -> tuple[str | None, str | None]:
+def presented_client_credentials(request: SandboxRequest) -> tuple[str | None, str | None]:
     """(client_id, client_secret) from HTTP Basic or the form body; (None, None) if malformed.
 
     Using both methods at once is refused (RFC 6749 §2.3: only one per request).
@@ -86,7 +101,7 @@ class OAuth2Validator(RequestValidator):
 
     # -- clients --------------------------------------------------------------
 
-    def _client(self, client_id: str | None, request: Request) -> SandboxClient | None:
+    def _client(self, client_id: str | None, request: SandboxRequest) -> SandboxClient | None:
         cached = getattr(request, "client", None)
         if isinstance(cached, SandboxClient) and cached.client_id == client_id:
             return cached
@@ -95,10 +110,11 @@ class OAuth2Validator(RequestValidator):
         return SandboxClient.objects.filter(kind=SandboxClient.Kind.OAUTH2,
                                             client_id=client_id).first()
 
-    def client_authentication_required(self, request: Request, *args: Any, **kwargs: Any) -> bool:
+    def client_authentication_required(self, request: SandboxRequest, *args: Any,
+                                       **kwargs: Any) -> bool:
         return True  # every sandbox client is confidential
 
-    def authenticate_client(self, request: Request, *args: Any, **kwargs: Any) -> bool:
+    def authenticate_client(self, request: SandboxRequest, *args: Any, **kwargs: Any) -> bool:
         client_id, secret = presented_client_credentials(request)
         client = self._client(client_id, request)
         if client is None or not client.check_secret(secret):
@@ -106,11 +122,11 @@ class OAuth2Validator(RequestValidator):
         request.client, request.client_id = client, client.client_id
         return True
 
-    def authenticate_client_id(self, client_id: str, request: Request, *args: Any,
+    def authenticate_client_id(self, client_id: str, request: SandboxRequest, *args: Any,
                                **kwargs: Any) -> bool:
         return False  # no public clients
 
-    def validate_client_id(self, client_id: str, request: Request, *args: Any,
+    def validate_client_id(self, client_id: str, request: SandboxRequest, *args: Any,
                            **kwargs: Any) -> bool:
         client = self._client(client_id, request)
         if client is None:
@@ -119,32 +135,32 @@ class OAuth2Validator(RequestValidator):
         return True
 
     def validate_grant_type(self, client_id: str, grant_type: str, client: SandboxClient,
-                            request: Request, *args: Any, **kwargs: Any) -> bool:
+                            request: SandboxRequest, *args: Any, **kwargs: Any) -> bool:
         return client.kind == SandboxClient.Kind.OAUTH2 and grant_type in GRANT_TYPES
 
     def validate_response_type(self, client_id: str, response_type: str, client: SandboxClient,
-                               request: Request, *args: Any, **kwargs: Any) -> bool:
+                               request: SandboxRequest, *args: Any, **kwargs: Any) -> bool:
         return response_type == "code"
 
-    def is_pkce_required(self, client_id: str, request: Request) -> bool:
+    def is_pkce_required(self, client_id: str, request: SandboxRequest) -> bool:
         client = self._client(client_id, request)
         return bool(client and client.require_pkce)
 
     # -- redirect URIs and scopes ---------------------------------------------
 
-    def get_default_redirect_uri(self, client_id: str, request: Request, *args: Any,
+    def get_default_redirect_uri(self, client_id: str, request: SandboxRequest, *args: Any,
                                  **kwargs: Any) -> str | None:
         client = self._client(client_id, request)
         return (client.redirect_uri or None) if client else None
 
-    def validate_redirect_uri(self, client_id: str, redirect_uri: str, request: Request,
+    def validate_redirect_uri(self, client_id: str, redirect_uri: str, request: SandboxRequest,
                               *args: Any, **kwargs: Any) -> bool:
         # Exact string matching (RFC 9700 §4.1.3): no prefixes, no wildcards.
         client = self._client(client_id, request)
         return bool(client and client.redirect_uri and redirect_uri == client.redirect_uri)
 
     def confirm_redirect_uri(self, client_id: str, code: str, redirect_uri: str,
-                             client: SandboxClient, request: Request, *args: Any,
+                             client: SandboxClient, request: SandboxRequest, *args: Any,
                              **kwargs: Any) -> bool:
         row: AuthorizationCode = request.sandbox_code
         if not row.redirect_uri:
@@ -152,19 +168,20 @@ class OAuth2Validator(RequestValidator):
         # Sent with the authorization request, so required and identical now (§4.1.3).
         return not request.using_default_redirect_uri and redirect_uri == row.redirect_uri
 
-    def get_default_scopes(self, client_id: str, request: Request, *args: Any,
+    def get_default_scopes(self, client_id: str, request: SandboxRequest, *args: Any,
                            **kwargs: Any) -> list[str]:
         return list(DEFAULT_SCOPES)
 
     def validate_scopes(self, client_id: str, scopes: list[str], client: SandboxClient,
-                        request: Request, *args: Any, **kwargs: Any) -> bool:
+                        request: SandboxRequest, *args: Any, **kwargs: Any) -> bool:
         return set(scopes) <= set(SCOPES)
 
     # -- authorization codes and PKCE ------------------------------------------
 
-    def save_authorization_code(self, client_id: str, code: dict[str, str], request: Request,
+    def save_authorization_code(self, client_id: str, code: dict[str, str], request: SandboxRequest,
                                 *args: Any, **kwargs: Any) -> None:
         challenge = request.code_challenge
+        assert request.user is not None  # the consent page passes its user in credentials
         AuthorizationCode.objects.create(
             client=request.client, user=request.user, code_hash=digest(code["code"]),
             redirect_uri="" if request.using_default_redirect_uri else request.redirect_uri,
@@ -174,8 +191,8 @@ class OAuth2Validator(RequestValidator):
             expires_at=timezone.now() + CODE_LIFETIME,
         )
 
-    def validate_code(self, client_id: str, code: str, client: SandboxClient, request: Request,
-                      *args: Any, **kwargs: Any) -> bool:
+    def validate_code(self, client_id: str, code: str, client: SandboxClient,
+                      request: SandboxRequest, *args: Any, **kwargs: Any) -> bool:
         row = (AuthorizationCode.objects.select_related("user")
                .filter(code_hash=digest(code or "")).first())
         if row is None or row.client_id != client.pk:
@@ -190,30 +207,30 @@ class OAuth2Validator(RequestValidator):
         request.sandbox_code, request.sandbox_grant = row, row.grant
         return True
 
-    def get_code_challenge(self, code: str, request: Request) -> str | None:
+    def get_code_challenge(self, code: str, request: SandboxRequest) -> str | None:
         row = getattr(request, "sandbox_code", None)
         return row.secrets.get("code_challenge") if row and row.code_challenge_method else None
 
-    def get_code_challenge_method(self, code: str, request: Request) -> str | None:
+    def get_code_challenge_method(self, code: str, request: SandboxRequest) -> str | None:
         row = getattr(request, "sandbox_code", None)
         return (row.code_challenge_method or None) if row else None
 
     def claim_code(self, request: Request) -> None:
         """Mark the code used, atomically, once every check passed: a racing twin loses."""
         claimed = AuthorizationCode.objects.filter(
-            pk=request.sandbox_code.pk, used_at__isnull=True,
+            pk=cast(SandboxRequest, request).sandbox_code.pk, used_at__isnull=True,
         ).update(used_at=timezone.now())
         if not claimed:
             raise errors.InvalidGrantError(request=request)
 
-    def invalidate_authorization_code(self, client_id: str, code: str, request: Request,
+    def invalidate_authorization_code(self, client_id: str, code: str, request: SandboxRequest,
                                       *args: Any, **kwargs: Any) -> None:
         AuthorizationCode.objects.filter(code_hash=digest(code), used_at__isnull=True).update(
             used_at=timezone.now())
 
     # -- tokens ----------------------------------------------------------------
 
-    def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any,
+    def save_bearer_token(self, token: dict[str, Any], request: SandboxRequest, *args: Any,
                           **kwargs: Any) -> None:
         now = timezone.now()
         user = request.user if isinstance(request.user, SandboxUser) else None
@@ -231,7 +248,7 @@ class OAuth2Validator(RequestValidator):
                                             token_hash=digest(token["refresh_token"]), **common)
 
     def validate_bearer_token(self, token: str, scopes: list[str] | None,
-                              request: Request) -> bool:
+                              request: SandboxRequest) -> bool:
         row = (SandboxToken.objects.select_related("user", "client")
                .filter(kind=SandboxToken.Kind.ACCESS, token_hash=digest(token or "")).first())
         if row is None or not row.is_usable():
@@ -244,7 +261,7 @@ class OAuth2Validator(RequestValidator):
         return True
 
     def validate_refresh_token(self, refresh_token: str, client: SandboxClient,
-                               request: Request, *args: Any, **kwargs: Any) -> bool:
+                               request: SandboxRequest, *args: Any, **kwargs: Any) -> bool:
         row = (SandboxToken.objects.select_related("user")
                .filter(kind=SandboxToken.Kind.REFRESH, token_hash=digest(refresh_token or ""))
                .first())
@@ -257,22 +274,23 @@ class OAuth2Validator(RequestValidator):
         request.user, request.sandbox_refresh, request.sandbox_grant = row.user, row, row.grant
         return True
 
-    def get_original_scopes(self, refresh_token: str, request: Request, *args: Any,
+    def get_original_scopes(self, refresh_token: str, request: SandboxRequest, *args: Any,
                             **kwargs: Any) -> list[str]:
         return request.sandbox_refresh.scope.split()
 
-    def rotate_refresh_token(self, request: Request) -> bool:
+    def rotate_refresh_token(self, request: SandboxRequest) -> bool:
         return True
 
     def claim_refresh_token(self, request: Request) -> None:
         """Use up the refresh token atomically once the request is valid (rotation)."""
         claimed = SandboxToken.objects.filter(
-            pk=request.sandbox_refresh.pk, used_at__isnull=True, revoked_at__isnull=True,
+            pk=cast(SandboxRequest, request).sandbox_refresh.pk, used_at__isnull=True,
+            revoked_at__isnull=True,
         ).update(used_at=timezone.now())
         if not claimed:
             raise errors.InvalidGrantError(request=request)
 
-    def revoke_token(self, token: str, token_type_hint: str | None, request: Request,
+    def revoke_token(self, token: str, token_type_hint: str | None, request: SandboxRequest,
                      *args: Any, **kwargs: Any) -> None:
         """RFC 7009: look where the hint points first, then everywhere; only the caller's own.
 
@@ -317,12 +335,14 @@ class SandboxServer(AuthorizationEndpoint, TokenEndpoint, ResourceEndpoint, Revo
         self.bearer = BearerToken(validator, expires_in=token_lifetime)
         AuthorizationEndpoint.__init__(self, default_response_type="code",
                                        response_types={"code": self.auth_grant},
-                                       default_token_type=self.bearer)
+                                       # oauthlib's own Server passes the token handler;
+                                       # its stubs say a str.
+                                       default_token_type=self.bearer)  # type: ignore[arg-type]
         TokenEndpoint.__init__(self, default_grant_type="authorization_code",
                                grant_types={"authorization_code": self.auth_grant,
                                             "refresh_token": self.refresh_grant,
                                             "client_credentials": self.credentials_grant},
-                               default_token_type=self.bearer)
+                               default_token_type=self.bearer)  # type: ignore[arg-type]
         ResourceEndpoint.__init__(self, default_token="Bearer",
                                   token_types={"Bearer": self.bearer})
         RevocationEndpoint.__init__(self, validator)

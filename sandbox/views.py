@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -21,8 +21,8 @@ from oauthlib.common import Request, add_params_to_uri
 from oauthlib.oauth1.rfc5849 import errors as oauth1_errors
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
-from . import oauth1
-from .models import SCOPES, OAuth1Token, SandboxClient, SandboxToken, SandboxUser, digest
+from . import oauth1, oauth2
+from .models import SCOPES, OAuth1Token, SandboxClient, SandboxUser, digest
 from .oauth2 import SandboxServer, decode_basic
 from .services import acting_user
 
@@ -224,6 +224,7 @@ def identity(user: SandboxUser | None, auth: str, *, scope: str | None = None,
     if user is not None:
         data: dict[str, Any] = {"id": user.pk, "username": user.username, "auth": auth}
     else:  # a client-credentials token acts as the client itself
+        assert client is not None  # a token without a user is its client's
         data = {"id": f"client:{client.client_id}", "username": client.name, "auth": auth}
     if scope is not None:
         data["scope"] = scope
@@ -231,10 +232,12 @@ def identity(user: SandboxUser | None, auth: str, *, scope: str | None = None,
 
 
 def whoami_oauth2(request: HttpRequest) -> dict[str, Any] | None:
-    valid, oauth_request = server.verify_request(*oauthlib_args(request), scopes=[])
+    # The stubs want the method as a Literal; oauthlib takes the request's str as it is.
+    valid, oauth_request = server.verify_request(
+        *oauthlib_args(request), scopes=[])  # type: ignore[arg-type]
     if not valid:
         return None
-    token: SandboxToken = oauth_request.sandbox_token
+    token = cast(oauth2.SandboxRequest, oauth_request).sandbox_token
     return identity(token.user, "oauth2", scope=token.scope, client=token.client)
 
 
@@ -253,7 +256,7 @@ def whoami_basic(request: HttpRequest) -> dict[str, Any] | None:
     _, _, value = request.headers["Authorization"].partition(" ")
     pair = decode_basic(value)
     user = SandboxUser.objects.filter(username=pair[0]).first() if pair else None
-    if user is None or not user.check_password(pair[1]):
+    if user is None or pair is None or not user.check_password(pair[1]):
         return None
     return identity(user, "basic")
 

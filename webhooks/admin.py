@@ -13,7 +13,7 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ReadOnlyAdmin):
+class WebhookEndpointAdmin(ReadOnlyAdmin[WebhookEndpoint]):
     list_display = ("__str__", "partner", "enabled", "failing_since", "disabled_at")
     list_filter = ("enabled", "partner")
     list_select_related = ("partner",)
@@ -23,7 +23,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
               "updated_at")
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEndpoint]:
         # The list never decrypts; the change page loads the column for the summary.
         return super().get_queryset(request).defer("secrets")
 
@@ -33,7 +33,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
+class WebhookEventAdmin(ReadOnlyAdmin[WebhookEvent]):
     list_display = ("public_id", "type", "partner", "created_at")
     list_filter = ("type", "partner")
     list_select_related = ("partner",)
@@ -43,7 +43,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin[WebhookDelivery]):
     list_display = ("__str__", "status", "attempts", "last_status_code", "next_attempt_at",
                     "created_at")
     list_filter = ("status",)
@@ -54,5 +54,5 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
               "last_response_body", "delivered_at", "created_at")
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
         return super().get_queryset(request).defer("endpoint__secrets")

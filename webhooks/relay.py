@@ -42,7 +42,7 @@ Status = Install.Status
 #: An install leaving one of these for "Authenticated" has recovered.
 TROUBLED = {Status.REFRESH_FAILING, Status.REAUTH_REQUIRED}
 #: The install's status each event type reports (others: what the audit event says).
-STATUS_OF = {
+STATUS_OF: dict[str, str] = {
     EventType.INSTALL_AUTHENTICATED: Status.AUTHENTICATED,
     EventType.INSTALL_RECOVERED: Status.AUTHENTICATED,
     EventType.INSTALL_REFRESH_FAILING: Status.REFRESH_FAILING,
@@ -50,11 +50,11 @@ STATUS_OF = {
     EventType.INSTALL_DEAUTHENTICATED: Status.DEAUTHENTICATED,
 }
 #: Plain words for the error of a failing install, when its own message is gone.
-ERRORS = {
+ERRORS: dict[str, str] = {
     EventType.INSTALL_REFRESH_FAILING: "The token refresh failed; it is retried.",
     EventType.INSTALL_REAUTH_REQUIRED: "The install must be authenticated again.",
 }
-PLAIN = {
+PLAIN: dict[str, str] = {
     Action.ACCOUNT_CREATED: EventType.ACCOUNT_CREATED,
     Action.ACCOUNT_DELETED: EventType.ACCOUNT_DELETED,
     Action.INSTALL_CREATED: EventType.INSTALL_CREATED,

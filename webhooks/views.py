@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from accounts.access import admin_view, get_scoped, partner_view
+from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
 from webhooks import services
 from webhooks.forms import EndpointForm
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
@@ -23,13 +23,13 @@ from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
 DELIVERY_PAGE_SIZE = 50
 
 
-def _endpoint(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
+def _endpoint(request: PartnerRequest, endpoint_id: int) -> WebhookEndpoint:
     return get_scoped(WebhookEndpoint.objects.filter(partner=request.partner)
                       .select_related("partner"), request, pk=endpoint_id)
 
 
 @partner_view
-def endpoint_list(request: HttpRequest) -> HttpResponse:
+def endpoint_list(request: PartnerRequest) -> HttpResponse:
     endpoints = WebhookEndpoint.objects.filter(partner=request.partner).defer("secrets")
     return render(request, "webhooks/endpoint_list.html", {
         "nav": "webhooks", "endpoints": endpoints,
@@ -40,7 +40,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 @sensitive_variables("endpoint", "secret")
 @never_cache
 @admin_view
-def endpoint_create(request: HttpRequest) -> HttpResponse:
+def endpoint_create(request: PartnerRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None, creating=True)
     if request.method == "POST" and form.is_valid():
         endpoint, secret = services.create_endpoint(
@@ -52,14 +52,14 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_variables("secret")
-def _show_secret(request: HttpRequest, endpoint: WebhookEndpoint, secret: str, *,
+def _show_secret(request: PartnerRequest, endpoint: WebhookEndpoint, secret: str, *,
                  created: bool) -> HttpResponse:
     return render(request, "webhooks/endpoint_secret.html", {
         "nav": "webhooks", "endpoint": endpoint, "secret": secret, "created": created})
 
 
 @partner_view
-def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def endpoint_detail(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
     """The endpoint's settings and its delivery log (`?failed=1`: failed ones only)."""
     endpoint = _endpoint(request, endpoint_id)
     failed = request.GET.get("failed") == "1"
@@ -75,7 +75,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 
 @admin_view
-def endpoint_edit(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def endpoint_edit(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     initial = {"url": endpoint.url, "description": endpoint.description,
                "event_types": endpoint.event_types, "enabled": endpoint.enabled}
@@ -93,7 +93,7 @@ def endpoint_edit(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @never_cache
 @require_POST
 @partner_view
-def endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def endpoint_rotate(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     secret = services.rotate_secret(endpoint=endpoint, actor=request.user)
     return _show_secret(request, endpoint, secret, created=False)
@@ -101,7 +101,7 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 @require_POST
 @partner_view
-def endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def endpoint_test(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     services.send_test(endpoint=endpoint)
     note = "" if endpoint.enabled else " It is sent once the endpoint is enabled."
@@ -110,7 +110,7 @@ def endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 
 @admin_view
-def endpoint_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def endpoint_delete(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
     """A confirmation page (GET), then the deletion (POST)."""
     endpoint = _endpoint(request, endpoint_id)
     if request.method == "POST":
@@ -123,7 +123,7 @@ def endpoint_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 @require_POST
 @partner_view
-def delivery_resend(request: HttpRequest, endpoint_id: int, delivery_id: int) -> HttpResponse:
+def delivery_resend(request: PartnerRequest, endpoint_id: int, delivery_id: int) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     delivery = get_scoped(endpoint.deliveries.all(), request, pk=delivery_id)
     services.resend(delivery=delivery)

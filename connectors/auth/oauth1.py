@@ -89,8 +89,9 @@ class OAuth1(AuthMethod):
         attempt.request_token = token["oauth_token"]
         attempt.secrets = {"request_token_secret": token["oauth_token_secret"]}
         params = self.authorize_params()
-        if self.scope() and "scope" not in params:
-            params["scope"] = self.scope()
+        scope = self.scope()
+        if scope and "scope" not in params:
+            params["scope"] = scope
         return session.authorization_url(self.url(self.spec.auth.authorize_url), **params)
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:

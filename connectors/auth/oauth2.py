@@ -203,7 +203,7 @@ class OAuth2(AuthMethod):
 
     # --- the contract -----------------------------------------------------------------------
 
-    def begin(self, attempt: Any) -> str:
+    def begin(self, attempt: Any) -> str | None:
         session = self.oauth_session(redirect_uri=self.context.callback_url, scope=self.scope())
         params = self.authorize_params()
         if self.spec.auth.pkce:

@@ -31,7 +31,7 @@ class Command(BaseCommand):
                              "event_types": [e.strip() for e in events.split(",") if e.strip()]},
                             creating=True)
         if not form.is_valid():
-            problems = "; ".join(f"{name}: {' '.join(errors)}"
+            problems = "; ".join(f"{name}: {' '.join(str(e) for e in errors)}"
                                  for name, errors in form.errors.items())
             raise CommandError(problems)
         _, secret = services.create_endpoint(

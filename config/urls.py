@@ -21,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("installs.urls")),
     path("accounts/", include("links.urls")),
     path("install/", include("links.customer_urls")),
+    path("api-keys/", include("api.console_urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
 

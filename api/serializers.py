@@ -25,6 +25,17 @@ def partner_of(serializer: serializers.Serializer) -> Partner:
     return serializer.context["partner"]
 
 
+def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema's shape of a list page of `item`s (api.pagination.Cursor)."""
+    name = item.__name__.removesuffix("Serializer")
+    return type(f"{name}Page", (serializers.Serializer,), {
+        "results": item(many=True),
+        "next": serializers.URLField(allow_null=True,
+                                     help_text="The next page, or null on the last one."),
+        "__doc__": f"One page of {name} rows, newest or by slug; follow `next`.",
+    })
+
+
 # --- connectors ------------------------------------------------------------------------
 
 
@@ -229,9 +240,10 @@ class EventQuery(serializers.Serializer):
 
 class EventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
-    account = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
-    connector = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    install = serializers.PrimaryKeyRelatedField(read_only=True)
+    account = serializers.SlugRelatedField(slug_field="external_id", read_only=True,
+                                           allow_null=True)
+    connector = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    install = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     detail = serializers.DictField(read_only=True, help_text="Field names, statuses, error "
                                    "kinds, counts: never a value.")
 

@@ -49,6 +49,12 @@ def problems(*codes: int) -> dict[Any, Any]:
             for code in sorted({401, 403, 429, *codes})}
 
 
+PAGE_PARAMETERS = [
+    OpenApiParameter("cursor", str, description="From the previous page's `next`."),
+    OpenApiParameter("limit", int, description=f"Rows per page (at most {Cursor.max_page_size})."),
+]
+
+
 def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[Any, Any]:
     return {ok_status: ok, **problems(*codes)}
 
@@ -116,8 +122,8 @@ def install_data(install: Install) -> dict[str, Any]:
 
 class ConnectorList(ApiView):
     @extend_schema(operation_id="connectors_list", summary="The connector library",
-                   parameters=[shapes.ConnectorQuery],
-                   responses=answers(shapes.ConnectorSerializer(many=True), 400))
+                   parameters=[shapes.ConnectorQuery, *PAGE_PARAMETERS],
+                   responses=answers(shapes.page_of(shapes.ConnectorSerializer), 400))
     def get(self, request: Request) -> Response:
         query = self.query(shapes.ConnectorQuery)
         connectors = Connector.objects.active().with_configured(self.partner).defer(
@@ -145,8 +151,8 @@ class ConnectorDetail(ApiView):
 
 class AccountList(ApiView):
     @extend_schema(operation_id="accounts_list", summary="Accounts",
-                   parameters=[shapes.AccountQuery],
-                   responses=answers(shapes.AccountSerializer(many=True), 400))
+                   parameters=[shapes.AccountQuery, *PAGE_PARAMETERS],
+                   responses=answers(shapes.page_of(shapes.AccountSerializer), 400))
     def get(self, request: Request) -> Response:
         query = self.query(shapes.AccountQuery)
         accounts = Account.objects.filter(partner=self.partner)
@@ -213,7 +219,8 @@ class AccountDetail(ApiView):
 
 class AccountInstalls(ApiView):
     @extend_schema(operation_id="installs_list", summary="An account's installs",
-                   responses=answers(shapes.InstallSerializer(many=True), 404))
+                   parameters=PAGE_PARAMETERS,
+                   responses=answers(shapes.page_of(shapes.InstallSerializer), 404))
     def get(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
         installs = (Install.objects.without_secrets().filter(account=account)
@@ -343,8 +350,8 @@ class InstallLinkDetail(ApiView):
 
 class EventList(ApiView):
     @extend_schema(operation_id="events_list", summary="The audit log",
-                   parameters=[shapes.EventQuery],
-                   responses=answers(shapes.EventSerializer(many=True), 400))
+                   parameters=[shapes.EventQuery, *PAGE_PARAMETERS],
+                   responses=answers(shapes.page_of(shapes.EventSerializer), 400))
     def get(self, request: Request) -> Response:
         query = self.query(shapes.EventQuery)
         events = AuditEvent.objects.filter(partner=self.partner).select_related(

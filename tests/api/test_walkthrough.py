@@ -16,10 +16,10 @@ from audit.models import AuditEvent
 from installs.models import Install
 from sandbox import services as sandbox
 from sandbox.models import SandboxToken, digest
+from tests.api.helpers import bearer, call, make_key
 from tests.install_helpers import path_and_query, sandbox_oauth2
 from tests.refresh.seed import sandbox_accepts, seed_due_installs
 from tests.refresh.test_concurrency_pg import in_thread, slow_sandbox  # noqa: F401 (fixture)
-from tests.api.helpers import bearer, call, make_key
 
 
 def customer_signs_in(link_url: str) -> None:

@@ -8,7 +8,7 @@ answers with a serializer. The audit log names the key (`ApiKey.actor_label`).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -40,7 +40,7 @@ from links import services as links
 from links.models import InstallLink
 
 security_log = logging.getLogger("hatchway.security")
-M = Any
+M = TypeVar("M", bound=Model)
 
 
 def problems(*codes: int) -> dict[Any, Any]:
@@ -72,7 +72,7 @@ class ApiView(APIView):
     def partner(self) -> Partner:
         return self.key.partner
 
-    def scoped(self, queryset: QuerySet[Model], **lookup: Any) -> M:
+    def scoped(self, queryset: QuerySet[M], **lookup: Any) -> M:
         """One of the partner's objects from a partner-scoped queryset, or 404 (logged)."""
         found = queryset.filter(**lookup).first()
         if found is None:
@@ -104,7 +104,7 @@ class ApiView(APIView):
         body.is_valid(raise_exception=True)
         return body
 
-    def page(self, queryset: QuerySet[Model], serializer_class: type[serializers.Serializer],
+    def page(self, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer],
              paginator_class: type[Cursor] = Cursor) -> Response:
         paginator = paginator_class()
         rows = paginator.paginate_queryset(queryset, self.request, view=self)
@@ -395,7 +395,8 @@ class Proxy(ApiView):
     def forward(self, request: Request, install_id: int, path: str) -> HttpResponse:
         install = self.install(install_id)
         max_body = int(settings.PROXY_MAX_BODY)
-        body = request._request.read(max_body + 1)  # bounded; Content-Length checked before
+        # Content-Length was checked against the limit before the body was read (middleware).
+        body = request.stream.read(max_body + 1) if request.stream else b""
         if len(body) > max_body:
             raise Problem(413, f"The request body is over {max_body} bytes.",
                           code="request_too_large")

@@ -89,9 +89,10 @@ class ProblemSerializer(serializers.Serializer):
     title = serializers.CharField(help_text="The HTTP status phrase.")
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="What went wrong, safe to show.")
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                   required=False,
-                                   help_text="Validation errors: messages per field.")
+    # A field named like Serializer.errors: DRF keeps declared fields apart, the stubs do not.
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="Validation errors: messages per field.")
     install_status = serializers.CharField(required=False,
                                            help_text="409 on an install: its status.")
 

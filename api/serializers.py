@@ -3,7 +3,6 @@ credentials endpoint's answer (`CredentialsSerializer`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from rest_framework import serializers
@@ -51,10 +50,11 @@ class ConnectorQuery(serializers.Serializer):
 
 class FieldSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # `label` and `required` are also Field attributes: the stubs see a clash, DRF does not.
+    label = serializers.CharField()  # type: ignore[assignment]
     level = serializers.ChoiceField(choices=["partner", "account", "captured"])
     secret = serializers.BooleanField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
 
 
 class ConnectorSerializer(serializers.Serializer):
@@ -101,8 +101,10 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class InstallSerializer(serializers.ModelSerializer):
-    connector = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    account = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    connector: serializers.SlugRelatedField[Connector] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True)
+    account: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True)
     token_info = serializers.DictField(read_only=True, help_text="Non-secret facts from "
                                        "authentication: granted scope, account names.")
     values = serializers.SerializerMethodField(help_text="Non-secret values: entered at "
@@ -137,7 +139,8 @@ class InstallCreateSerializer(serializers.Serializer):
         errors = {f"values.{key}": ["This connector asks for no such value."] for key in unknown}
         if not form.is_valid():
             for key, messages in form.errors.items():
-                errors["name" if key == "install_name" else f"values.{key}"] = list(messages)
+                errors["name" if key == "install_name" else f"values.{key}"] = [
+                    str(m) for m in messages]
         if errors:
             raise serializers.ValidationError(errors)
         attrs["values"] = form.field_values()
@@ -215,10 +218,6 @@ class InstallLinkCreateSerializer(serializers.Serializer):
                                               "to reconnect.")
         return attrs
 
-    @property
-    def expires_in(self) -> timedelta:
-        return timedelta(minutes=self.validated_data["expires_minutes"])
-
 
 class InstallLinkSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -240,10 +239,12 @@ class EventQuery(serializers.Serializer):
 
 class EventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
-    account = serializers.SlugRelatedField(slug_field="external_id", read_only=True,
-                                           allow_null=True)
-    connector = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
-    install = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    account: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True, allow_null=True)
+    connector: serializers.SlugRelatedField[Connector] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True)
+    install: serializers.PrimaryKeyRelatedField[Install] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True)
     detail = serializers.DictField(read_only=True, help_text="Field names, statuses, error "
                                    "kinds, counts: never a value.")
 

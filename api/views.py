@@ -8,12 +8,13 @@ answers with a serializer. The audit log names the key (`ApiKey.actor_label`).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -322,11 +323,11 @@ class AccountInstallLinks(ApiView):
                    responses=answers(shapes.InstallLinkSerializer, 400, 404, ok_status=201))
     def post(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
-        body = self.body(shapes.InstallLinkCreateSerializer, account=account)
-        data = body.validated_data
+        data = self.body(shapes.InstallLinkCreateSerializer, account=account).validated_data
         try:
             link, token = links.create_link(
-                account=account, connectors=data["connectors"], expires_in=body.expires_in,
+                account=account, connectors=data["connectors"],
+                expires_in=timedelta(minutes=data["expires_minutes"]),
                 return_url=data["return_url"], install=data["reconnect_install"], actor=None,
                 actor_label=self.key.actor_label)
         except DjangoValidationError as error:
@@ -392,7 +393,7 @@ class Proxy(ApiView):
                                                              "answer, whatever its status."),
                               **problems(400, 404, 409, 413, 502, 504)},
                    methods=[m.upper() for m in PROXY_METHODS])
-    def forward(self, request: Request, install_id: int, path: str) -> HttpResponse:
+    def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
         install = self.install(install_id)
         max_body = int(settings.PROXY_MAX_BODY)
         # Content-Length was checked against the limit before the body was read (middleware).
@@ -415,7 +416,8 @@ class Proxy(ApiView):
             response["Content-Length"] = str(answer.length)
         return response
 
-    get = post = put = patch = delete = head = options = forward
+    get = post = put = patch = delete = head = forward
+    options = forward  # type: ignore[assignment]  # forwarded too, not DRF's metadata
 
 
 @extend_schema(exclude=True)

@@ -56,6 +56,16 @@ PAGE_PARAMETERS = [
 ]
 
 
+#: The path parameters, described once.
+ACCOUNT = OpenApiParameter("external_id", str, OpenApiParameter.PATH,
+                           description="The account's external id: your own id for it.")
+INSTALL = OpenApiParameter("install_id", int, OpenApiParameter.PATH,
+                           description="The install's id (from its account's install list).")
+LINK = OpenApiParameter("link_id", int, OpenApiParameter.PATH,
+                        description="The install link's id (from its creation).")
+SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The connector's slug.")
+
+
 def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[Any, Any]:
     return {ok_status: ok, **problems(*codes)}
 
@@ -139,7 +149,8 @@ class ConnectorList(ApiView):
 
 
 class ConnectorDetail(ApiView):
-    @extend_schema(operation_id="connectors_retrieve", summary="One connector and its fields",
+    @extend_schema(operation_id="connectors_retrieve", parameters=[SLUG],
+                   summary="One connector and its fields",
                    responses=answers(shapes.ConnectorDetailSerializer, 404))
     def get(self, request: Request, slug: str) -> Response:
         connector = self.scoped(Connector.objects.active().with_configured(self.partner),
@@ -184,13 +195,15 @@ def duplicate() -> Problem:
 
 
 class AccountDetail(ApiView):
-    @extend_schema(operation_id="accounts_retrieve", summary="One account",
+    @extend_schema(operation_id="accounts_retrieve", parameters=[ACCOUNT],
+                   summary="One account",
                    responses=answers(shapes.AccountSerializer, 404))
     def get(self, request: Request, external_id: str) -> Response:
         return Response(shapes.AccountSerializer(self.account(external_id)).data)
 
-    @extend_schema(operation_id="accounts_update", summary="Rename an account or change "
-                   "its external id", request=shapes.AccountSerializer(partial=True),
+    @extend_schema(operation_id="accounts_update", parameters=[ACCOUNT],
+                   summary="Rename an account or change its external id",
+                   request=shapes.AccountSerializer(partial=True),
                    responses=answers(shapes.AccountSerializer, 400, 404, 409))
     def patch(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
@@ -206,9 +219,9 @@ class AccountDetail(ApiView):
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data)
 
-    @extend_schema(operation_id="accounts_destroy", summary="Delete an account: its "
-                   "installs are revoked and deleted", responses=answers(None, 404,
-                                                                         ok_status=204))
+    @extend_schema(operation_id="accounts_destroy", parameters=[ACCOUNT],
+                   summary="Delete an account: its installs are revoked and deleted",
+                   responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, external_id: str) -> Response:
         services.delete_account(account=self.account(external_id), actor=None,
                                 actor_label=self.key.actor_label)
@@ -220,7 +233,7 @@ class AccountDetail(ApiView):
 
 class AccountInstalls(ApiView):
     @extend_schema(operation_id="installs_list", summary="An account's installs",
-                   parameters=PAGE_PARAMETERS,
+                   parameters=[ACCOUNT, *PAGE_PARAMETERS],
                    responses=answers(shapes.page_of(shapes.InstallSerializer), 404))
     def get(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
@@ -228,7 +241,8 @@ class AccountInstalls(ApiView):
                     .select_related("account", "connector"))
         return self.page(installs, shapes.InstallSerializer)
 
-    @extend_schema(operation_id="installs_create", summary="Install a connector",
+    @extend_schema(operation_id="installs_create", parameters=[ACCOUNT],
+                   summary="Install a connector",
                    description="API key, basic, client credentials and none authenticate at "
                                "once (201 `authenticated`, or 422 and nothing saved); browser "
                                "flows answer 201 `pending`, to complete through an install "
@@ -253,12 +267,14 @@ class AccountInstalls(ApiView):
 
 
 class InstallDetail(ApiView):
-    @extend_schema(operation_id="installs_retrieve", summary="One install (never a secret)",
+    @extend_schema(operation_id="installs_retrieve", parameters=[INSTALL],
+                   summary="One install (never a secret)",
                    responses=answers(shapes.InstallSerializer, 404))
     def get(self, request: Request, install_id: int) -> Response:
         return Response(shapes.InstallSerializer(self.install(install_id, secrets=False)).data)
 
-    @extend_schema(operation_id="installs_destroy", summary="Revoke and delete an install",
+    @extend_schema(operation_id="installs_destroy", parameters=[INSTALL],
+                   summary="Revoke and delete an install",
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, install_id: int) -> Response:
         services.delete_install(install=self.install(install_id), actor=None,
@@ -267,7 +283,8 @@ class InstallDetail(ApiView):
 
 
 class InstallVerify(ApiView):
-    @extend_schema(operation_id="installs_verify", summary="Test connection", request=None,
+    @extend_schema(operation_id="installs_verify", parameters=[INSTALL],
+                   summary="Test connection", request=None,
                    responses=answers(shapes.VerifySerializer, 404))
     def post(self, request: Request, install_id: int) -> Response:
         install = self.install(install_id)
@@ -278,8 +295,9 @@ class InstallVerify(ApiView):
 
 
 class InstallDeauthenticate(ApiView):
-    @extend_schema(operation_id="installs_deauthenticate", summary="Deauthenticate: revoke "
-                   "at the provider where possible, delete the credentials", request=None,
+    @extend_schema(operation_id="installs_deauthenticate", parameters=[INSTALL],
+                   summary="Deauthenticate: revoke at the provider where possible, delete "
+                           "the credentials", request=None,
                    responses=answers(shapes.DeauthenticateSerializer, 404))
     def post(self, request: Request, install_id: int) -> Response:
         install = self.install(install_id)
@@ -294,7 +312,7 @@ class InstallCredentials(ApiView):
     @extend_schema(operation_id="installs_credentials", summary="Fresh credentials",
                    description="Refreshed first when due (or with `force_refresh`); "
                                "`Cache-Control: no-store`; every read is audited.",
-                   parameters=[shapes.CredentialsQuery],
+                   parameters=[INSTALL, shapes.CredentialsQuery],
                    responses=answers(shapes.CredentialsSerializer, 400, 404, 409))
     def get(self, request: Request, install_id: int) -> Response:
         force = self.query(shapes.CredentialsQuery)["force_refresh"]
@@ -318,7 +336,8 @@ def not_working(install: Install) -> Problem:
 
 
 class AccountInstallLinks(ApiView):
-    @extend_schema(operation_id="install_links_create", summary="Create an install link",
+    @extend_schema(operation_id="install_links_create", parameters=[ACCOUNT],
+                   summary="Create an install link",
                    request=shapes.InstallLinkCreateSerializer,
                    responses=answers(shapes.InstallLinkSerializer, 400, 404, ok_status=201))
     def post(self, request: Request, external_id: str) -> Response:
@@ -337,7 +356,8 @@ class AccountInstallLinks(ApiView):
 
 
 class InstallLinkDetail(ApiView):
-    @extend_schema(operation_id="install_links_destroy", summary="Revoke an install link",
+    @extend_schema(operation_id="install_links_destroy", parameters=[LINK],
+                   summary="Revoke an install link",
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, link_id: int) -> Response:
         link = self.scoped(InstallLink.objects.filter(account__partner=self.partner)
@@ -386,7 +406,7 @@ class Proxy(ApiView):
                                "(query string kept), with the install's authentication. "
                                "Answers with the provider's status, body and safe headers.",
                    request={"*/*": OpenApiTypes.BINARY},
-                   parameters=[OpenApiParameter("path", str, OpenApiParameter.PATH,
+                   parameters=[INSTALL, OpenApiParameter("path", str, OpenApiParameter.PATH,
                                                 description="Under the API base URL.")],
                    responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY,
                                                              description="The provider's "

@@ -10,7 +10,11 @@ from audit.models import AuditEvent
 from installs.models import Install
 from sandbox import services as sandbox
 from tests.api.helpers import call
-from tests.install_helpers import catalogue_connector, sandbox_oauth2
+from tests.install_helpers import (
+    catalogue_connector,
+    sandbox_client_credentials,
+    sandbox_oauth2,
+)
 
 SANDBOX_KEY = "fake-api-key-123"
 CREATE = "/api/v1/accounts/cust-1/installs"
@@ -62,6 +66,14 @@ def test_unknown_connector_is_400(api, account):
     """A slug that is no connector: 400 on `connector`."""
     code, problem = call(api, "post", CREATE, {"connector": "nope"})
     assert code == 400 and "connector" in problem["errors"]
+
+
+def test_client_credentials_fetch_a_token_at_once(api, account, partner):
+    """Client credentials: the token is fetched from the sandbox, 201 authenticated."""
+    sandbox_client_credentials(partner)
+    code, body = call(api, "post", CREATE, {"connector": "sandbox-client-credentials"})
+    assert code == 201 and body["status"] == "authenticated", body
+    assert Install.objects.get().credentials["access_token"] not in str(body)
 
 
 def test_browser_flow_is_pending(api, account, partner):

@@ -104,6 +104,7 @@ DESCRIPTIONS = {
     status.HTTP_403_FORBIDDEN: "The API key lacks this endpoint's scope.",
     status.HTTP_404_NOT_FOUND: "Not found (or another partner's).",
     status.HTTP_409_CONFLICT: "Conflicts with the current state.",
+    status.HTTP_411_LENGTH_REQUIRED: "A body without Content-Length (chunked).",
     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "A body over PROXY_MAX_BODY.",
     status.HTTP_422_UNPROCESSABLE_ENTITY: "The provider rejected the credentials.",
     status.HTTP_429_TOO_MANY_REQUESTS: "Rate limit (API_RATE_LIMIT) exceeded; see Retry-After.",

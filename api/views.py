@@ -34,6 +34,7 @@ from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
 from audit.models import AuditEvent
 from connectors.auth.base import AuthError
 from connectors.models import Connector
+from core.middleware import content_length
 from installs import proxy, services
 from installs.models import Install
 from installs.values import MissingValues
@@ -411,10 +412,12 @@ class Proxy(ApiView):
                    responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY,
                                                              description="The provider's "
                                                              "answer, whatever its status."),
-                              **problems(400, 404, 409, 413, 502, 504)},
+                              **problems(400, 404, 409, 411, 413, 502, 504)},
                    methods=[m.upper() for m in PROXY_METHODS])
     def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
         install = self.install(install_id)
+        if "HTTP_TRANSFER_ENCODING" in request.META and not content_length(request._request):
+            raise Problem(411, "Send the body with a Content-Length.", code="length_required")
         max_body = int(settings.PROXY_MAX_BODY)
         # Content-Length was checked against the limit before the body was read (middleware).
         body = request.stream.read(max_body + 1) if request.stream else b""

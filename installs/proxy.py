@@ -7,9 +7,11 @@ connectors/http.py: the SSRF guard, the pinned address and the timeout. The toke
 refreshed first when due; a 401 forces one refresh and one retry. Redirects are passed
 back, never followed (a followed redirect would carry the key to another host).
 
-Bodies are bounded both ways by `max_body`: the request's (already refused over it by
-core/middleware.py before it is read), and the response's, which is streamed when the
-provider says its length and read up to the limit otherwise.
+Bodies are bounded both ways by `max_body`. The response is streamed when the provider
+says its length, and read up to the limit otherwise (so an answer over it can still be
+refused with 413). The request body arrives read, up to the limit (core/middleware.py
+refuses a larger Content-Length before a byte is read): a retry after a 401 sends it
+again, and an OAuth 1.0a signature covers a form body, so it cannot be a one-pass stream.
 """
 
 from __future__ import annotations

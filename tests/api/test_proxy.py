@@ -99,6 +99,13 @@ def test_oversize_request_body_is_413(proxy, install, provider, settings):
     assert response.status_code == 413 and provider.calls == []
 
 
+def test_chunked_request_body_is_411(proxy, install, provider):
+    """A body without Content-Length (chunked) is refused, not forwarded empty."""
+    response = proxy.generic("POST", f"/api/v1/proxy/{install.pk}/upload", b"",
+                             headers={"Transfer-Encoding": "chunked"})
+    assert response.status_code == 411 and provider.calls == []
+
+
 def test_proxy_body_limit_is_its_own(proxy, install, provider, settings):
     """The proxy takes bodies over MAX_REQUEST_BODY (the console's limit) up to its own."""
     settings.MAX_REQUEST_BODY = 1024

@@ -8,7 +8,9 @@ from io import StringIO
 import pytest
 import schemathesis
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -43,7 +45,18 @@ def test_every_operation_documents_its_errors():
 
 
 @pytest.fixture
-def world(partner, key_token, sandbox_transport):
+def keep_test_connection():
+    """Like Django's test client: a request schemathesis sends through the WSGI app must not
+    close the test's database connection (on PostgreSQL that ends the test transaction)."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(partner, key_token, sandbox_transport, keep_test_connection):
     """Some rows for generated calls to find: an account and an authenticated install."""
     account = Account.objects.create(partner=partner, name="Initech", external_id="cust-1")
     Install.objects.create(account=account, connector=catalogue_connector("sandbox-api-key"),
@@ -57,10 +70,12 @@ def world(partner, key_token, sandbox_transport):
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, world):
-    """Generated requests with a valid key: never a 5xx, every answer as documented."""
-    case.call_and_validate(headers={"Authorization": f"Bearer {world}"},
-                           checks=[not_a_server_error, response_schema_conformance,
-                                   content_type_conformance])
+    """Generated requests with a valid key: never a 5xx, every answer as documented (the
+    proxy's answers are the provider's own, whatever their type)."""
+    checks = [not_a_server_error, response_schema_conformance, content_type_conformance]
+    if case.operation.path.startswith("/api/v1/proxy/"):
+        checks = [not_a_server_error]
+    case.call_and_validate(headers={"Authorization": f"Bearer {world}"}, checks=checks)
 
 
 def test_docs_page_loads_from_this_server_under_the_csp(client):
@@ -70,8 +85,8 @@ def test_docs_page_loads_from_this_server_under_the_csp(client):
     assert page.status_code == 200
     assert "<script>" not in html and "<style>" not in html  # nothing inline
     assert "cdn" not in html.lower() and "https://" not in html
-    csp = page["Content-Security-Policy"]
-    assert "script-src 'self';" in csp and "style-src 'self';" in csp
+    csp = dict(d.strip().split(" ", 1) for d in page["Content-Security-Policy"].split(";"))
+    assert csp["script-src"] == csp["style-src"] == csp["default-src"] == "'self'"
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
     assert "/api/v1/schema/" in script.content.decode()

@@ -63,9 +63,9 @@ class NotWorking(Exception):
         self.install = install
 
 
-def authorised_session(install: Install, *, force_refresh: bool = False) -> requests.Session:
+def authorised_session(install: Install) -> requests.Session:
     """An authorised session for calling the provider's API as this install."""
-    install = refresh.ensure_fresh(install, force=force_refresh)
+    install = refresh.ensure_fresh(install)
     if not install.credentials and install.connector.auth_type != "none":
         raise AuthError("This install is not authenticated.", kind="configuration")
     return Setup.of(install).method().session(dict(install.credentials))
@@ -139,7 +139,8 @@ def update_account(*, account: Account, actor: Any, actor_label: str = "",
 
 
 def delete_account(*, account: Account, actor: Any, actor_label: str = "") -> None:
-    """What the console's deletion does: revoke and delete each install, then the account."""
+    """Delete an account: each install revoked where possible and deleted (`delete_install`,
+    as the console deletes one), then the account with its install links; all audited."""
     for install in account.installs.select_related("account__partner", "connector"):
         delete_install(install=install, actor=actor, actor_label=actor_label)
     with transaction.atomic():

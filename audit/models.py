@@ -21,6 +21,8 @@ class Action(models.TextChoices):
     text ("Authenticated"), so pages never read ambiguously.
     """
 
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
     ACCOUNT_CREATED = "account.created", "Account created"
     ACCOUNT_UPDATED = "account.updated", "Account changed"
     ACCOUNT_DELETED = "account.deleted", "Account deleted"
@@ -41,6 +43,7 @@ class Action(models.TextChoices):
     INSTALL_REVOCATION_PENDING = "install.revocation_pending", "Token revocation pending"
     INSTALL_REVOKED_LATER = "install.revoked_later", "Token revoked (retried)"
     INSTALL_REVOCATION_FAILED = "install.revocation_failed", "Token revocation failed"
+    INSTALL_CREDENTIALS_READ = "install.credentials_read", "Credentials read through the API"
     INSTALL_CREDENTIALS_UNREADABLE = ("install.credentials_unreadable",
                                       "Stored credentials unreadable")
     LINK_CREATED = "link.created", "Install link created"

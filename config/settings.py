@@ -73,6 +73,10 @@ INSTALLED_APPS = [
     "installs",
     "links",
     "webhooks",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
@@ -159,13 +163,19 @@ STORAGES = {
 }
 
 # Request bodies are refused over MAX_REQUEST_BODY before they are read (413), except on
-# the pages in UPLOAD_URL_NAMES, the only ones that accept a file part (core/middleware.py).
+# the URLs in BODY_LIMIT_SETTINGS (URL name -> the setting with its limit). File parts are
+# accepted only on the pages in UPLOAD_URL_NAMES; the API's proxy passes bodies through
+# unparsed (PASS_THROUGH_URL_NAMES), up to PROXY_MAX_BODY (core/middleware.py).
 # An upload that fits stays in memory: uploaded files are never written to disk (logos
 # live in the database so any number of web machines serve them). Set the reverse proxy's
 # limit to match (nginx: client_max_body_size), see the README.
 MAX_REQUEST_BODY: int = env.int("MAX_REQUEST_BODY", default=256 * 1024)
 MAX_UPLOAD_REQUEST_BODY: int = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 * 1024)
+PROXY_MAX_BODY: int = env.int("PROXY_MAX_BODY", default=10 * 1024 * 1024)
+BODY_LIMIT_SETTINGS = {"links:branding": "MAX_UPLOAD_REQUEST_BODY",
+                       "api:proxy": "PROXY_MAX_BODY"}
 UPLOAD_URL_NAMES = ["links:branding"]
+PASS_THROUGH_URL_NAMES = ["api:proxy"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
@@ -215,6 +225,38 @@ OUTBOUND_TIMEOUT: float = env.float("OUTBOUND_TIMEOUT", default=10.0)
 # How a sign-in started from an install link ends: the link's result page. The OAuth
 # callback (installs/) sits below the install link pages (links/), so it names them here.
 LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
+
+# The partner API (api/): requests per API key (DRF's rate syntax: "6000/min", "100/s").
+# Counted in the default cache: with several processes or machines configure a shared one
+# (CACHES, e.g. the database cache or Redis), or each process counts on its own.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="6000/min")
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.CanManage"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.authentication.KeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.handle",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hatchway partner API",
+    "DESCRIPTION": "Accounts, installs, install links, fresh credentials and an authenticated "
+                   "proxy for the partner's backend. Send `Authorization: Bearer <API key>`. "
+                   "Errors are RFC 9457 problem details.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"InstallStatus": "installs.models.Install.Status",
+                            "AuthTypeEnum": "api.serializers.AUTH_TYPES"},
+}
 
 # Token refresh: installs whose access token expires within this many seconds are due.
 TOKEN_REFRESH_MARGIN: int = env.int("TOKEN_REFRESH_MARGIN", default=600)

@@ -24,6 +24,8 @@ urlpatterns = [
     path("accounts/", include("links.urls")),
     path("install/", include("links.customer_urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("api-keys/", include("api.console_urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
 

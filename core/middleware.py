@@ -1,7 +1,8 @@
 """Request and response rules that hold for every page: bounded request bodies, file
 parts only where an upload is expected, and no caching of pages by default.
 
-Core imports no app of ours: the URL names that take uploads come from the settings.
+Core imports no app of ours: the URL names with their own body limit, that take uploads
+or that pass bodies through unparsed come from the settings.
 """
 
 from __future__ import annotations
@@ -34,12 +35,16 @@ class RefuseFilesHandler(FileUploadHandler):
         return None
 
 
-def takes_uploads(request: HttpRequest) -> bool:
+def view_name(request: HttpRequest) -> str:
     try:
-        match = resolve(request.path_info)
+        return resolve(request.path_info).view_name
     except Resolver404:
-        return False
-    return match.view_name in settings.UPLOAD_URL_NAMES
+        return ""
+
+
+def body_limit(name: str) -> int:
+    """MAX_REQUEST_BODY, or the setting BODY_LIMIT_SETTINGS names for this URL name."""
+    return int(getattr(settings, settings.BODY_LIMIT_SETTINGS.get(name, "MAX_REQUEST_BODY")))
 
 
 def content_length(request: HttpRequest) -> int:
@@ -51,8 +56,9 @@ def content_length(request: HttpRequest) -> int:
 
 
 class RequestBodyLimitMiddleware:
-    """Refuse a body over MAX_REQUEST_BODY (MAX_UPLOAD_REQUEST_BODY on the upload pages)
-    with a 413 before any of it is read, and file parts outside the upload pages with a 400.
+    """Refuse a body over MAX_REQUEST_BODY (or the URL's own limit, BODY_LIMIT_SETTINGS)
+    with a 413 before any of it is read, and file parts outside the upload pages with a 400
+    -- except where the body is passed on unparsed (PASS_THROUGH_URL_NAMES: the API's proxy).
 
     Django reads at most Content-Length bytes of the input (its LimitedStream), so checking
     the header bounds what is streamed; the file-part refusal happens while the multipart
@@ -63,12 +69,13 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        uploads = takes_uploads(request)
-        limit = settings.MAX_UPLOAD_REQUEST_BODY if uploads else settings.MAX_REQUEST_BODY
+        name = view_name(request)
+        limit = body_limit(name)
         if content_length(request) > limit:
             return HttpResponse(f"The request is too large (at most {limit} bytes).",
                                 status=413, content_type="text/plain")
-        if not uploads and request.method == "POST" and (
+        parsed = name not in settings.UPLOAD_URL_NAMES + settings.PASS_THROUGH_URL_NAMES
+        if parsed and request.method == "POST" and (
                 request.content_type == "multipart/form-data"):
             request.upload_handlers.insert(0, RefuseFilesHandler(request))
             try:

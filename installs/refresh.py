@@ -66,22 +66,39 @@ def refresh_install(install_id: int, *, now: datetime | None = None) -> str:
         return _refresh_guarded(install, now)
 
 
-def ensure_fresh(install: Install) -> Install:
+def ensure_fresh(install: Install, *, force: bool = False) -> Install:
     """Before credentials are used: refresh them if they are expiring, return the fresh row.
 
     Unlike the workers this waits for the row lock, so a caller racing a worker gets the
     token the worker just saved instead of refreshing a second time. Installs in back-off
     are left alone (the provider is struggling); callers check `status`.
+
+    `force` refreshes a working install whose token is not due yet (the provider refused
+    it) -- unless, once the lock is held, the stored token is no longer the one `install`
+    carries: then someone refreshed it meanwhile, and that token is returned instead.
     """
-    if not install.is_due():
+    if not (install.is_due() or force and install.is_working):
         return install
     with row_lock_scope():
         locked = _locked(Install.objects.filter(pk=install.pk), skip_locked=False)
         if locked is None:
             return install
-        if locked.is_due():
+        if locked.is_due() or force and _may_force(locked, install):
             _refresh_guarded(locked, timezone.now())
     return locked
+
+
+def _may_force(locked: Install, seen: Install) -> bool:
+    """A forced refresh: a working install, still holding the token the caller saw, whose
+    method can renew it (forcing a key that cannot be refreshed would only break it)."""
+    if not locked.is_working or locked.credentials_unreadable:
+        return False
+    if locked.credentials != seen.credentials:
+        return False
+    try:
+        return method_for(locked).can_refresh(dict(locked.credentials))
+    except AuthError:
+        return False
 
 
 def _locked(queryset: InstallQuerySet, *, skip_locked: bool) -> Install | None:

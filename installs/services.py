@@ -55,6 +55,14 @@ class DuplicateExternalId(ValueError):
     """Another account of the partner already has this external id."""
 
 
+class NotWorking(Exception):
+    """The install has no working credentials (not authenticated, or needing a person)."""
+
+    def __init__(self, install: Install) -> None:
+        super().__init__(f"This install is {install.get_status_display().lower()}.")
+        self.install = install
+
+
 def authorised_session(install: Install) -> requests.Session:
     """An authorised session for calling the provider's API as this install."""
     install = refresh.ensure_fresh(install)
@@ -63,28 +71,94 @@ def authorised_session(install: Install) -> requests.Session:
     return Setup.of(install).method().session(dict(install.credentials))
 
 
+@dataclass
+class SharedCredentials:
+    """What the partner API hands out: the keys calling the provider needs (see
+    `AuthMethod.shared_keys`), when they expire, and where the provider's API is."""
+
+    type: str
+    credentials: dict[str, Any]
+    expires_at: datetime | None
+    base_url: str
+
+
+def working(install: Install, *, force_refresh: bool = False) -> Install:
+    """The install refreshed first when due (or forced); NotWorking unless it works."""
+    install = refresh.ensure_fresh(install, force=force_refresh)
+    if not install.is_working or install.credentials_unreadable:
+        raise NotWorking(install)
+    return install
+
+
+def share_credentials(*, install: Install, actor_label: str,
+                      force_refresh: bool = False) -> SharedCredentials:
+    """Fresh decrypted credentials for the partner's backend; every read is audited
+    (counted per reader, install and minute -- the value never)."""
+    install = working(install, force_refresh=force_refresh)
+    method = Setup.of(install).method()
+    data = dict(install.credentials)
+    audit.record_counted(audit.Action.INSTALL_CREDENTIALS_READ, partner=install.account.partner,
+                         actor_label=actor_label, install=install)
+    return SharedCredentials(type=method.type,
+                             credentials={k: data[k] for k in method.shared_keys if k in data},
+                             expires_at=install.expires_at, base_url=method.base_url)
+
+
 # --- accounts and installs -------------------------------------------------------------
 
 
-def create_account(*, partner: Partner, name: str, external_id: str, actor: Any) -> Account:
+def create_account(*, partner: Partner, name: str, external_id: str, actor: Any,
+                   actor_label: str = "") -> Account:
     try:
         with transaction.atomic():
             account = Account.objects.create(partner=partner, name=name, external_id=external_id)
             audit.record(audit.Action.ACCOUNT_CREATED, partner=partner, actor=actor,
-                         account=account)
+                         actor_label=actor_label, account=account)
     except IntegrityError:
         raise DuplicateExternalId(external_id) from None
     return account
 
 
-def actor_label(link_id: int | None) -> str:
-    """Who acted, for the audit log, when a customer acts through an install link."""
-    return audit.LINK_ACTOR if link_id else ""
+def update_account(*, account: Account, actor: Any, actor_label: str = "",
+                   **changes: str) -> Account:
+    """Rename an account or change its external id (`name`, `external_id`)."""
+    changed = sorted(k for k, v in changes.items() if getattr(account, k) != v)
+    if not changed:
+        return account
+    try:
+        with transaction.atomic():
+            for key in changed:
+                setattr(account, key, changes[key])
+            account.save(update_fields=changed)
+            audit.record(audit.Action.ACCOUNT_UPDATED, partner=account.partner, actor=actor,
+                         actor_label=actor_label, account=account, fields=changed)
+    except IntegrityError:
+        account.refresh_from_db()
+        raise DuplicateExternalId(changes.get("external_id", "")) from None
+    return account
+
+
+def delete_account(*, account: Account, actor: Any, actor_label: str = "") -> None:
+    """Delete an account: each install revoked where possible and deleted (`delete_install`,
+    as the console deletes one), then the account with its install links; all audited."""
+    for install in account.installs.select_related("account__partner", "connector"):
+        delete_install(install=install, actor=actor, actor_label=actor_label)
+    with transaction.atomic():
+        audit.record(audit.Action.ACCOUNT_DELETED, partner=account.partner, actor=actor,
+                     actor_label=actor_label, external_id=account.external_id)
+        account.delete()
+
+
+def link_actor_label(link_id: int | None, label: str = "") -> str:
+    """Who acted, for the audit log: `label` (e.g. an API key), or the install link a
+    customer acts through."""
+    return label or (audit.LINK_ACTOR if link_id else "")
 
 
 def create_install(*, account: Account, connector: Connector, name: str = "",
                    values: dict[str, str] | None = None, actor: Any,
-                   link_id: int | None = None, saved: Saved | None = None) -> Install:
+                   link_id: int | None = None, actor_label: str = "",
+                   saved: Saved | None = None) -> Install:
     """A pending install with the values it asked for (secrets encrypted).
 
     `values` are by field key; only the fields the install asks (see `asked_fields`) are
@@ -100,7 +174,8 @@ def create_install(*, account: Account, connector: Connector, name: str = "",
             created_by=audit.as_user(actor),
         )
         audit.record(audit.Action.INSTALL_CREATED, partner=account.partner, actor=actor,
-                     actor_label=actor_label(link_id), install=install, fields=sorted(entered))
+                     actor_label=link_actor_label(link_id, actor_label), install=install,
+                     fields=sorted(entered))
     return install
 
 
@@ -117,7 +192,7 @@ def update_install_values(*, install: Install, name: str, values: dict[str, str]
         install.values, install.secret_values = result.values, result.secret_values
         install.save(update_fields=["name", "values", "secret_values", "updated_at"])
         audit.record(audit.Action.INSTALL_UPDATED, partner=install.account.partner, actor=actor,
-                     actor_label=actor_label(link_id), install=install,
+                     actor_label=link_actor_label(link_id), install=install,
                      fields=sorted(result.changed))
     return install
 
@@ -161,15 +236,10 @@ def start_authentication(*, install: Install, request: HttpRequest, actor: Any =
     MissingValues when required values must be entered first. `link_id`: the install
     link a customer acts through; `saved`: the partner's settings, if already read.
     """
-    setup = Setup.of(install, saved=saved)
-    missing = setup.missing()
-    if missing:
-        raise MissingValues(missing)
-    method = setup.method(browser=True)
-    label = actor_label(link_id)
+    method = _ready_method(install, saved=saved)
+    label = link_actor_label(link_id)
     if not method.browser_flow:
-        _record_started(install, actor, label, method)
-        _authenticate(install, method, attempt=None, params={}, actor=actor, actor_label=label)
+        _authenticate_at_once(install, method, actor=actor, actor_label=label)
         return None
     attempt = AuthAttempt(install=install, session_hash=session_hash(request, create=True),
                           install_link_id=link_id,
@@ -190,6 +260,52 @@ def start_authentication(*, install: Install, request: HttpRequest, actor: Any =
         _record_started(install, actor, label, method)
     log.info("install %s: sign-in started (attempt %s)", install.pk, attempt.pk)
     return url
+
+
+def authenticate_now(*, install: Install, actor: Any, actor_label: str = "") -> Install:
+    """Authenticate an install whose method needs no browser (the partner API's path).
+
+    The same steps as `start_authentication` without a browser request: complete, verify,
+    store -- or record the failure and raise it. A browser flow raises AuthError.
+    """
+    method = _ready_method(install)
+    if method.browser_flow:
+        raise AuthError("This connector signs in through a browser: use an install link.",
+                        kind="configuration")
+    return _authenticate_at_once(install, method, actor=actor, actor_label=actor_label)
+
+
+def create_authenticated_install(*, account: Account, connector: Connector, name: str = "",
+                                 values: dict[str, str] | None = None, actor: Any,
+                                 actor_label: str = "") -> Install:
+    """Create an install of a browser-less method and authenticate it at once.
+
+    When authentication fails the install is deleted again (nothing half-saved; the
+    audit log keeps the attempt) and the AuthError (or MissingValues) is raised.
+    """
+    install = create_install(account=account, connector=connector, name=name, values=values,
+                             actor=actor, actor_label=actor_label)
+    try:
+        return authenticate_now(install=install, actor=actor, actor_label=actor_label)
+    except AuthError:
+        delete_install(install=install, actor=actor, actor_label=actor_label)
+        raise
+
+
+def _ready_method(install: Install, *, saved: Saved | None = None) -> AuthMethod:
+    """The install's configured method, once every required value is entered."""
+    setup = Setup.of(install, saved=saved)
+    missing = setup.missing()
+    if missing:
+        raise MissingValues(missing)
+    return setup.method(browser=True)
+
+
+def _authenticate_at_once(install: Install, method: AuthMethod, *, actor: Any,
+                          actor_label: str) -> Install:
+    _record_started(install, actor, actor_label, method)
+    return _authenticate(install, method, attempt=None, params={}, actor=actor,
+                         actor_label=actor_label)
 
 
 def _record_started(install: Install, actor: Any, label: str, method: AuthMethod) -> None:
@@ -336,7 +452,8 @@ def finish_callback(*, attempt: AuthAttempt, params: dict[str, str]) -> Callback
         with _safe_errors("The sign-in"):
             method = Setup.of(install).method(browser=True)
         install = _authenticate(install, method, attempt=attempt, params=params,
-                                actor=attempt.created_by, actor_label=actor_label(link_id))
+                                actor=attempt.created_by,
+                                actor_label=link_actor_label(link_id))
     except ConsentDenied as error:
         return CallbackOutcome(SignInOutcome.CANCELLED, error.message, install)
     except InvalidCallback as error:
@@ -357,7 +474,7 @@ class ConnectionCheck:
     message: str
 
 
-def test_connection(*, install: Install, actor: Any) -> ConnectionCheck:
+def test_connection(*, install: Install, actor: Any, actor_label: str = "") -> ConnectionCheck:
     """Run the connector's verify request with the install's (fresh) credentials."""
     try:
         install = refresh.ensure_fresh(install)
@@ -375,16 +492,17 @@ def test_connection(*, install: Install, actor: Any) -> ConnectionCheck:
         with _safe_errors("The test request"):
             method.verify(dict(install.credentials))
     except AuthError as error:
-        _record_verify(install.pk, error, actor=actor)
+        _record_verify(install.pk, error, actor=actor, actor_label=actor_label)
         return ConnectionCheck(False, error.message)
-    _record_verify(install.pk, None, actor=actor)
+    _record_verify(install.pk, None, actor=actor, actor_label=actor_label)
     return ConnectionCheck(True, "Connection works: the provider accepted the credentials.")
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-def _record_verify(install_id: int, error: AuthError | None, *, actor: Any) -> None:
+def _record_verify(install_id: int, error: AuthError | None, *, actor: Any,
+                   actor_label: str = "") -> None:
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install_id)
         partner = install.account.partner
@@ -392,12 +510,13 @@ def _record_verify(install_id: int, error: AuthError | None, *, actor: Any) -> N
             previous = install.status
             install.mark_verified()
             audit.record(audit.Action.INSTALL_VERIFIED, partner=partner, actor=actor,
-                         install=install, status=install.status, previous_status=previous)
+                         actor_label=actor_label, install=install, status=install.status,
+                         previous_status=previous)
             return
         if not isinstance(error, TransientError):
             install.mark_verify_failed(error=error.message)
         audit.record(audit.Action.INSTALL_VERIFY_FAILED, partner=partner, actor=actor,
-                     install=install, kind=error.kind)
+                     actor_label=actor_label, install=install, kind=error.kind)
 
 
 def _revoke(install: Install) -> tuple[Revocation, Callable[..., object] | None]:

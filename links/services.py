@@ -120,14 +120,15 @@ def find_link(token: str) -> InstallLink | None:
     return link
 
 
-def revoke_link(*, link: InstallLink, actor: Any) -> bool:
+def revoke_link(*, link: InstallLink, actor: Any, actor_label: str = "") -> bool:
     """Revoke an active link; False when it was already revoked (nothing changes)."""
     with transaction.atomic():
         changed = InstallLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now())
         if changed:
             audit.record(audit.Action.LINK_REVOKED, partner=link.account.partner, actor=actor,
-                         account=link.account, install=link.install, link=link.pk)
+                         actor_label=actor_label, account=link.account, install=link.install,
+                         link=link.pk)
     link.refresh_from_db(fields=["revoked_at"])
     return bool(changed)
 

@@ -83,6 +83,7 @@ class FakeProvider(BaseAdapter):
         response.status_code = canned.status
         body = canned.body
         response._content = body.encode() if isinstance(body, str) else body
+        response._content_consumed = True  # read already: iter_content and close() work too
         response.headers = CaseInsensitiveDict(canned.headers)
         response.url = request.url
         response.request = request

@@ -80,6 +80,7 @@ class WSGITransport(BaseAdapter):
         response.reason = str(captured["status"]).split(" ", 1)[1]
         response.headers = CaseInsensitiveDict(captured["headers"])
         response._content = content
+        response._content_consumed = True  # read already: iter_content and close() work too
         response.url = request.url
         response.request = request
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)

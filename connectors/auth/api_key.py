@@ -15,7 +15,7 @@ from connectors.auth.base import AuthMethod
 
 class APIKey(AuthMethod):
     type = "api_key"
-    credential_keys = ("api_key",)
+    credential_keys = shared_keys = ("api_key",)
     missing_message = "Enter the API key first."
     credential_label = "API key"
 

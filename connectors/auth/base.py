@@ -131,6 +131,9 @@ class AuthMethod:
     missing_message: str = ""
     #: How failures of the verify request name what was rejected.
     credential_label: str = "access token"
+    #: The credential keys the partner API hands out (`GET /credentials`): what calling
+    #: the provider needs, never what only Hatchway uses (a refresh token).
+    shared_keys: tuple[str, ...] = ()
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -197,6 +200,11 @@ class AuthMethod:
         if path.startswith(("https://", "http://", "{")):
             return self.url(path)
         return self.url(self.spec.api_base_url).rstrip("/") + "/" + path.lstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """The connector's API base URL, its placeholders filled ('' when it has none)."""
+        return self.url(self.spec.api_base_url).rstrip("/") if self.spec.api_base_url else ""
 
     @property
     def has_verify(self) -> bool:

@@ -15,7 +15,7 @@ from connectors.auth.base import AuthMethod
 
 class Basic(AuthMethod):
     type = "basic"
-    credential_keys = ("username", "password")
+    credential_keys = shared_keys = ("username", "password")
     missing_message = "Enter the user name and password first."
     credential_label = "user name or password"
 

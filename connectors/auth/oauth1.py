@@ -57,6 +57,7 @@ def token_errors(what: str) -> Iterator[None]:
 
 class OAuth1(AuthMethod):
     type = "oauth1"
+    shared_keys = ("oauth_token", "oauth_token_secret")
     browser_flow = True
     credential_label = "access token"
 

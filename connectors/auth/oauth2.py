@@ -152,6 +152,7 @@ def credentials_from_token(token: dict[str, Any], *, previous: dict[str, Any] | 
 
 class OAuth2(AuthMethod):
     type = "oauth2"
+    shared_keys = ("access_token", "token_type", "scope")
     browser_flow = True
     credential_label = "access token"
 

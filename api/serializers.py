@@ -1,0 +1,259 @@
+"""The API's shapes: what each endpoint takes and answers. Never a secret, except the
+credentials endpoint's answer (`CredentialsSerializer`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import Account, Partner
+from audit.models import Action, AuditEvent
+from connectors.models import Connector
+from connectors.spec import AUTH_TYPE_LABELS
+from core.forms import MAX_QUERY_LENGTH
+from installs.forms import MAX_VALUE_LENGTH, InstallForm
+from installs.models import Install
+from links.forms import DEFAULT_MINUTES, MAX_MINUTES
+from links.services import configured_connectors, validate_return_url
+
+AUTH_TYPES = list(AUTH_TYPE_LABELS)
+
+
+def partner_of(serializer: serializers.Serializer[Any]) -> Partner:
+    partner: Partner = serializer.context["partner"]
+    return partner
+
+
+def page_of(item: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
+    """The schema's shape of a list page of `item`s (api.pagination.Cursor)."""
+    name = item.__name__.removesuffix("Serializer")
+    return type(f"{name}Page", (serializers.Serializer,), {
+        "results": item(many=True),
+        "next": serializers.URLField(allow_null=True,
+                                     help_text="The next page, or null on the last one."),
+        "__doc__": f"One page of {name} rows, newest or by slug; follow `next`.",
+    })
+
+
+# --- connectors ------------------------------------------------------------------------
+
+
+class ConnectorQuery(serializers.Serializer[Any]):
+    q = serializers.CharField(required=False, max_length=MAX_QUERY_LENGTH,
+                              help_text="Every word must occur in the name, description or "
+                                        "categories.")
+    auth_type = serializers.ChoiceField(choices=AUTH_TYPES, required=False)
+    configured = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                          help_text="Whether the Authentication Settings "
+                                                    "are saved.")
+
+
+class FieldSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    # `label` and `required` are also Field attributes: the stubs see a clash, DRF does not.
+    label = serializers.CharField()  # type: ignore[assignment]
+    level = serializers.ChoiceField(choices=["partner", "account", "captured"])
+    secret = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
+
+
+class ConnectorSerializer(serializers.Serializer[Any]):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField(), source="category_names")
+    auth_type = serializers.ChoiceField(choices=AUTH_TYPES)
+    configured = serializers.BooleanField(source="is_configured",
+                                          help_text="The partner's Authentication Settings "
+                                                    "are saved.")
+
+
+class ConnectorDetailSerializer(ConnectorSerializer):
+    """A connector with its fields (what they are, never a value)."""
+
+
+# "fields" is a Serializer attribute, so the field of that name is declared this way.
+ConnectorDetailSerializer._declared_fields["fields"] = FieldSerializer(many=True,
+                                                                       source="spec.fields")
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+class AccountQuery(serializers.Serializer[Any]):
+    external_id = serializers.CharField(required=False, max_length=200)
+    q = serializers.CharField(required=False, max_length=MAX_QUERY_LENGTH,
+                              help_text="The name or the external id contains this text.")
+
+
+class AccountSerializer(serializers.ModelSerializer[Account]):
+    class Meta:
+        model = Account
+        fields = ["external_id", "name", "created_at"]
+        read_only_fields = ["created_at"]
+        # Uniqueness is the service's answer (409), not a validation error.
+        validators: list[Any] = []
+        extra_kwargs = {"external_id": {"validators": [],
+                                        "help_text": "Your own id for this customer."}}
+
+
+# --- installs --------------------------------------------------------------------------
+
+
+class InstallSerializer(serializers.ModelSerializer[Install]):
+    connector: serializers.SlugRelatedField[Connector] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True)
+    account: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True)
+    token_info = serializers.DictField(read_only=True, help_text="Non-secret facts from "
+                                       "authentication: granted scope, account names.")
+    values = serializers.SerializerMethodField(help_text="Non-secret values: entered at "
+                                               "install and captured (e.g. instance_url).")
+
+    class Meta:
+        model = Install
+        fields = ["id", "connector", "account", "name", "status", "expires_at", "last_error",
+                  "token_info", "values", "created_at"]
+        read_only_fields = fields
+
+    def get_values(self, install: Install) -> dict[str, str]:
+        secret = {f.key for f in install.connector.spec.fields if f.secret}
+        return {k: v for k, v in install.values.items() if k not in secret}
+
+
+class InstallCreateSerializer(serializers.Serializer[Any]):
+    connector = serializers.SlugRelatedField(slug_field="slug",
+                                             queryset=Connector.objects.active())
+    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    values = serializers.DictField(child=serializers.CharField(max_length=MAX_VALUE_LENGTH,
+                                                               allow_blank=True),
+                                   required=False, default=dict,
+                                   help_text="The install's values by field key (see the "
+                                             "connector's `fields`).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The console's install form checks the values: the same rules, the same words."""
+        form = InstallForm({"install_name": attrs["name"], **attrs["values"]},
+                           connector=attrs["connector"], partner=partner_of(self))
+        unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked})
+        errors = {f"values.{key}": ["This connector asks for no such value."] for key in unknown}
+        if not form.is_valid():
+            for key, messages in form.errors.items():
+                errors["name" if key == "install_name" else f"values.{key}"] = [
+                    str(m) for m in messages]
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs["values"] = form.field_values()
+        return attrs
+
+
+class CredentialsQuery(serializers.Serializer[Any]):
+    force_refresh = serializers.BooleanField(required=False, default=False,
+                                             help_text="Refresh the token even when not due.")
+
+
+class CredentialsSerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(choices=AUTH_TYPES)
+    credentials = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="OAuth 2.0: access_token, token_type, scope; OAuth 1.0a: oauth_token, "
+                  "oauth_token_secret; API key: api_key; basic: username, password.")
+    expires_at = serializers.DateTimeField(allow_null=True)
+    base_url = serializers.CharField(allow_blank=True, help_text="The provider's API base URL.")
+
+
+class VerifySerializer(serializers.Serializer[Any]):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+    install = InstallSerializer()
+
+
+class DeauthenticateSerializer(serializers.Serializer[Any]):
+    revocation = serializers.CharField(help_text="revoked, not_supported, unavailable "
+                                                 "(retried later), failed, nothing_to_revoke.")
+    install = InstallSerializer()
+
+
+# --- install links ---------------------------------------------------------------------
+
+
+class InstallLinkCreateSerializer(serializers.Serializer[Any]):
+    connectors = serializers.ListField(child=serializers.SlugField(), required=False,
+                                       default=list, max_length=200,
+                                       help_text="Slugs of configured connectors.")
+    expires_minutes = serializers.IntegerField(required=False, default=DEFAULT_MINUTES,
+                                               min_value=1, max_value=MAX_MINUTES)
+    return_url = serializers.CharField(required=False, allow_blank=True, default="",
+                                       max_length=500,
+                                       help_text="On one of the allowed return URLs.")
+    reconnect_install = serializers.IntegerField(required=False, allow_null=True,
+                                                 default=None, min_value=1,
+                                                 help_text="An install of this account to "
+                                                           "reauthenticate in place.")
+
+    def validate_connectors(self, slugs: list[str]) -> list[Connector]:
+        found = {c.slug: c for c in configured_connectors(partner_of(self)).filter(
+            slug__in=slugs)}
+        missing = sorted(set(slugs) - set(found))
+        if missing:
+            raise serializers.ValidationError(
+                f"Not a configured connector: {', '.join(missing)}.")
+        return list(found.values())
+
+    def validate_return_url(self, url: str) -> str:
+        return validate_return_url(url.strip(), partner_of(self))
+
+    def validate_reconnect_install(self, install_id: int | None) -> Install | None:
+        if install_id is None:
+            return None
+        install = (Install.objects.without_secrets().select_related("connector")
+                   .filter(account=self.context["account"], pk=install_id).first())
+        if install is None:
+            raise serializers.ValidationError("No such install in this account.")
+        return install
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs["connectors"] and attrs["reconnect_install"] is None:
+            raise serializers.ValidationError("Choose at least one connector, or an install "
+                                              "to reconnect.")
+        return attrs
+
+
+class InstallLinkSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    url = serializers.URLField(help_text="Shown this once: only its hash is stored.")
+    expires_at = serializers.DateTimeField()
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+class EventQuery(serializers.Serializer[Any]):
+    account = serializers.CharField(required=False, max_length=200,
+                                    help_text="An account's external id.")
+    install = serializers.IntegerField(required=False, min_value=1)
+    action = serializers.ChoiceField(choices=Action.values, required=False)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+class EventSerializer(serializers.ModelSerializer[AuditEvent]):
+    actor = serializers.SerializerMethodField()
+    account: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True, allow_null=True)
+    connector: serializers.SlugRelatedField[Connector] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True)
+    install: serializers.PrimaryKeyRelatedField[Install] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True)
+    detail = serializers.DictField(read_only=True, help_text="Field names, statuses, error "
+                                   "kinds, counts: never a value.")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "action", "created_at", "actor", "account", "install", "connector",
+                  "detail"]
+        read_only_fields = fields
+
+    def get_actor(self, event: AuditEvent) -> str:
+        return event.actor.email if event.actor else event.actor_label

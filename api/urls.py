@@ -1,0 +1,35 @@
+"""The partner API under /api/v1/, its schema, and the docs under /api/docs/."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/connectors", views.ConnectorList.as_view(), name="connectors"),
+    path("v1/connectors/<slug:slug>", views.ConnectorDetail.as_view(), name="connector"),
+    path("v1/accounts", views.AccountList.as_view(), name="accounts"),
+    path("v1/accounts/<str:external_id>", views.AccountDetail.as_view(), name="account"),
+    path("v1/accounts/<str:external_id>/installs", views.AccountInstalls.as_view(),
+         name="account_installs"),
+    path("v1/accounts/<str:external_id>/install-links", views.AccountInstallLinks.as_view(),
+         name="account_install_links"),
+    path("v1/installs/<int:install_id>", views.InstallDetail.as_view(), name="install"),
+    path("v1/installs/<int:install_id>/verify", views.InstallVerify.as_view(),
+         name="install_verify"),
+    path("v1/installs/<int:install_id>/deauthenticate", views.InstallDeauthenticate.as_view(),
+         name="install_deauthenticate"),
+    path("v1/installs/<int:install_id>/credentials", views.InstallCredentials.as_view(),
+         name="install_credentials"),
+    path("v1/install-links/<int:link_id>", views.InstallLinkDetail.as_view(),
+         name="install_link"),
+    path("v1/events", views.EventList.as_view(), name="events"),
+    path("v1/proxy/<int:install_id>/<path:path>", views.Proxy.as_view(), name="proxy"),
+    path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", views.ApiDocs.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^v1/", views.NotFoundView.as_view(), name="not_found"),
+]

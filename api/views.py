@@ -1,0 +1,464 @@
+"""The partner API's views: thin, over the same services as the console.
+
+Each view loads its objects among the key's partner's own (`scoped`: another partner's
+ids are a 404), validates with a serializer, calls a service from installs/ or links/ and
+answers with a serializer. The audit log names the key (`ApiKey.actor_label`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, QuerySet
+from django.http import HttpResponseBase, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Account, Partner
+from api import serializers as shapes
+from api.authentication import CanManage, CanProxy, CanReadCredentials
+from api.models import ApiKey
+from api.pagination import BySlug, Cursor
+from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
+from audit.models import AuditEvent
+from connectors.auth.base import AuthError
+from connectors.models import Connector
+from core.middleware import content_length
+from installs import proxy, services
+from installs.models import Install
+from installs.values import MissingValues
+from links import services as links
+from links.models import InstallLink
+
+security_log = logging.getLogger("hatchway.security")
+M = TypeVar("M", bound=Model)
+
+
+def problems(*codes: int) -> dict[Any, Any]:
+    """The schema's error responses: problem details for each status (401, 403, 429 always)."""
+    return {(code, MEDIA_TYPE): OpenApiResponse(ProblemSerializer, description=DESCRIPTIONS[code])
+            for code in sorted({401, 403, 429, *codes})}
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("cursor", str, description="From the previous page's `next`."),
+    OpenApiParameter("limit", int, description=f"Rows per page (at most {Cursor.max_page_size})."),
+]
+
+
+#: The path parameters, described once.
+ACCOUNT = OpenApiParameter("external_id", str, OpenApiParameter.PATH,
+                           description="The account's external id: your own id for it.")
+INSTALL = OpenApiParameter("install_id", int, OpenApiParameter.PATH,
+                           description="The install's id (from its account's install list).")
+LINK = OpenApiParameter("link_id", int, OpenApiParameter.PATH,
+                        description="The install link's id (from its creation).")
+SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The connector's slug.")
+
+
+def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[Any, Any]:
+    return {ok_status: ok, **problems(*codes)}
+
+
+class ApiView(APIView):
+    """Base of the API's views: scope Manage unless a view says otherwise."""
+
+    permission_classes: list[type[BasePermission]] = [CanManage]
+
+    @property
+    def key(self) -> ApiKey:
+        return self.request.auth  # type: ignore[return-value]
+
+    @property
+    def partner(self) -> Partner:
+        return self.key.partner
+
+    def scoped(self, queryset: QuerySet[M], **lookup: Any) -> M:
+        """One of the partner's objects from a partner-scoped queryset, or 404 (logged)."""
+        found = queryset.filter(**lookup).first()
+        if found is None:
+            security_log.info("API key %s: not found or foreign id: %s %s", self.key.prefix,
+                              queryset.model.__name__, lookup)
+            raise NotFound(f"No {queryset.model._meta.verbose_name} found.")
+        return found
+
+    def account(self, external_id: str) -> Account:
+        return self.scoped(Account.objects.filter(partner=self.partner)
+                           .select_related("partner"), external_id=external_id)
+
+    def install(self, install_id: int, *, secrets: bool = True) -> Install:
+        installs = Install.objects.for_partner(self.partner).select_related(
+            "account__partner", "connector")
+        return self.scoped(installs if secrets else installs.without_secrets(), pk=install_id)
+
+    def query(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+        query = serializer_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return dict(query.validated_data)
+
+    def body(self, serializer_class: type[serializers.Serializer[Any]],
+             **context: Any) -> serializers.Serializer[Any]:
+        if not isinstance(self.request.data, dict):
+            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        body = serializer_class(data=self.request.data,
+                                context={"partner": self.partner, **context})
+        body.is_valid(raise_exception=True)
+        return body
+
+    def page(self, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer[Any]],
+             paginator_class: type[Cursor] = Cursor) -> Response:
+        paginator = paginator_class()
+        rows = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(rows, many=True).data)
+
+
+def install_data(install: Install) -> dict[str, Any]:
+    fresh = Install.objects.without_secrets().select_related("account", "connector").get(
+        pk=install.pk)
+    return shapes.InstallSerializer(fresh).data
+
+
+# --- connectors ------------------------------------------------------------------------
+
+
+class ConnectorList(ApiView):
+    @extend_schema(operation_id="connectors_list", summary="The connector library",
+                   parameters=[shapes.ConnectorQuery, *PAGE_PARAMETERS],
+                   responses=answers(shapes.page_of(shapes.ConnectorSerializer), 400))
+    def get(self, request: Request) -> Response:
+        query = self.query(shapes.ConnectorQuery)
+        connectors = Connector.objects.active().with_configured(self.partner).defer(
+            "spec_data")
+        for term in query.get("q", "").lower().split():
+            connectors = connectors.filter(search_text__contains=term)
+        if query.get("auth_type"):
+            connectors = connectors.filter(auth_type=query["auth_type"])
+        if query.get("configured") is not None:
+            # `is_configured` is with_configured()'s annotation, unknown to the stubs.
+            connectors = connectors.filter(is_configured=query["configured"])  # type: ignore[misc]
+        return self.page(connectors, shapes.ConnectorSerializer, BySlug)
+
+
+class ConnectorDetail(ApiView):
+    @extend_schema(operation_id="connectors_retrieve", parameters=[SLUG],
+                   summary="One connector and its fields",
+                   responses=answers(shapes.ConnectorDetailSerializer, 404))
+    def get(self, request: Request, slug: str) -> Response:
+        connector = self.scoped(Connector.objects.active().with_configured(self.partner),
+                                slug=slug)
+        return Response(shapes.ConnectorDetailSerializer(connector).data)
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+class AccountList(ApiView):
+    @extend_schema(operation_id="accounts_list", summary="Accounts",
+                   parameters=[shapes.AccountQuery, *PAGE_PARAMETERS],
+                   responses=answers(shapes.page_of(shapes.AccountSerializer), 400))
+    def get(self, request: Request) -> Response:
+        query = self.query(shapes.AccountQuery)
+        accounts = Account.objects.filter(partner=self.partner)
+        if "external_id" in query:
+            accounts = accounts.filter(external_id=query["external_id"])
+        if query.get("q"):
+            accounts = (accounts.filter(name__icontains=query["q"])
+                        | accounts.filter(external_id__icontains=query["q"]))
+        return self.page(accounts, shapes.AccountSerializer)
+
+    @extend_schema(operation_id="accounts_create", summary="Create an account",
+                   request=shapes.AccountSerializer,
+                   responses=answers(shapes.AccountSerializer, 400, 409, ok_status=201))
+    def post(self, request: Request) -> Response:
+        body = self.body(shapes.AccountSerializer)
+        try:
+            account = services.create_account(partner=self.partner, actor=None,
+                                              actor_label=self.key.actor_label,
+                                              **body.validated_data)
+        except services.DuplicateExternalId:
+            raise duplicate() from None
+        return Response(shapes.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+def duplicate() -> Problem:
+    return Problem(409, "An account with this external id already exists.",
+                   code="duplicate_external_id")
+
+
+class AccountDetail(ApiView):
+    @extend_schema(operation_id="accounts_retrieve", parameters=[ACCOUNT],
+                   summary="One account",
+                   responses=answers(shapes.AccountSerializer, 404))
+    def get(self, request: Request, external_id: str) -> Response:
+        return Response(shapes.AccountSerializer(self.account(external_id)).data)
+
+    @extend_schema(operation_id="accounts_update", parameters=[ACCOUNT],
+                   summary="Rename an account or change its external id",
+                   request=shapes.AccountSerializer(partial=True),
+                   responses=answers(shapes.AccountSerializer, 400, 404, 409))
+    def patch(self, request: Request, external_id: str) -> Response:
+        account = self.account(external_id)
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        body = shapes.AccountSerializer(account, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        try:
+            account = services.update_account(account=account, actor=None,
+                                              actor_label=self.key.actor_label,
+                                              **body.validated_data)
+        except services.DuplicateExternalId:
+            raise duplicate() from None
+        return Response(shapes.AccountSerializer(account).data)
+
+    @extend_schema(operation_id="accounts_destroy", parameters=[ACCOUNT],
+                   summary="Delete an account: its installs are revoked and deleted",
+                   responses=answers(None, 404, ok_status=204))
+    def delete(self, request: Request, external_id: str) -> Response:
+        services.delete_account(account=self.account(external_id), actor=None,
+                                actor_label=self.key.actor_label)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- installs --------------------------------------------------------------------------
+
+
+class AccountInstalls(ApiView):
+    @extend_schema(operation_id="installs_list", summary="An account's installs",
+                   parameters=[ACCOUNT, *PAGE_PARAMETERS],
+                   responses=answers(shapes.page_of(shapes.InstallSerializer), 404))
+    def get(self, request: Request, external_id: str) -> Response:
+        account = self.account(external_id)
+        installs = (Install.objects.without_secrets().filter(account=account)
+                    .select_related("account", "connector"))
+        return self.page(installs, shapes.InstallSerializer)
+
+    @extend_schema(operation_id="installs_create", parameters=[ACCOUNT],
+                   summary="Install a connector",
+                   description="API key, basic, client credentials and none authenticate at "
+                               "once (201 `authenticated`, or 422 and nothing saved); browser "
+                               "flows answer 201 `pending`, to complete through an install "
+                               "link.",
+                   request=shapes.InstallCreateSerializer,
+                   responses=answers(shapes.InstallSerializer, 400, 404, 422, ok_status=201))
+    def post(self, request: Request, external_id: str) -> Response:
+        account = self.account(external_id)
+        data = self.body(shapes.InstallCreateSerializer).validated_data
+        create = (services.create_install if data["connector"].uses_callback
+                  else services.create_authenticated_install)
+        try:
+            install = create(account=account, connector=data["connector"], name=data["name"],
+                             values=data["values"], actor=None,
+                             actor_label=self.key.actor_label)
+        except MissingValues as error:
+            raise ValidationError({f"values.{f.key}": [error.message]
+                                   for f in error.fields}) from None
+        except AuthError as error:
+            raise Problem(422, error.message, code=error.kind) from None
+        return Response(install_data(install), status=status.HTTP_201_CREATED)
+
+
+class InstallDetail(ApiView):
+    @extend_schema(operation_id="installs_retrieve", parameters=[INSTALL],
+                   summary="One install (never a secret)",
+                   responses=answers(shapes.InstallSerializer, 404))
+    def get(self, request: Request, install_id: int) -> Response:
+        return Response(shapes.InstallSerializer(self.install(install_id, secrets=False)).data)
+
+    @extend_schema(operation_id="installs_destroy", parameters=[INSTALL],
+                   summary="Revoke and delete an install",
+                   responses=answers(None, 404, ok_status=204))
+    def delete(self, request: Request, install_id: int) -> Response:
+        services.delete_install(install=self.install(install_id), actor=None,
+                                actor_label=self.key.actor_label)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InstallVerify(ApiView):
+    @extend_schema(operation_id="installs_verify", parameters=[INSTALL],
+                   summary="Test connection", request=None,
+                   responses=answers(shapes.VerifySerializer, 404))
+    def post(self, request: Request, install_id: int) -> Response:
+        install = self.install(install_id)
+        check = services.test_connection(install=install, actor=None,
+                                         actor_label=self.key.actor_label)
+        return Response({"ok": check.ok, "message": check.message,
+                         "install": install_data(install)})
+
+
+class InstallDeauthenticate(ApiView):
+    @extend_schema(operation_id="installs_deauthenticate", parameters=[INSTALL],
+                   summary="Deauthenticate: revoke at the provider where possible, delete "
+                           "the credentials", request=None,
+                   responses=answers(shapes.DeauthenticateSerializer, 404))
+    def post(self, request: Request, install_id: int) -> Response:
+        install = self.install(install_id)
+        revocation = services.deauthenticate(install=install, actor=None,
+                                             actor_label=self.key.actor_label)
+        return Response({"revocation": revocation, "install": install_data(install)})
+
+
+class InstallCredentials(ApiView):
+    permission_classes = [CanReadCredentials]
+
+    @extend_schema(operation_id="installs_credentials", summary="Fresh credentials",
+                   description="Refreshed first when due (or with `force_refresh`); "
+                               "`Cache-Control: no-store`; every read is audited.",
+                   parameters=[INSTALL, shapes.CredentialsQuery],
+                   responses=answers(shapes.CredentialsSerializer, 400, 404, 409))
+    def get(self, request: Request, install_id: int) -> Response:
+        force = self.query(shapes.CredentialsQuery)["force_refresh"]
+        try:
+            shared = services.share_credentials(install=self.install(install_id),
+                                                actor_label=self.key.actor_label,
+                                                force_refresh=force)
+        except services.NotWorking as error:
+            raise not_working(error.install) from None
+        response = Response(shapes.CredentialsSerializer(shared).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def not_working(install: Install) -> Problem:
+    return Problem(409, f"This install is not authenticated (status {install.status}).",
+                   code="not_authenticated", extra={"install_status": install.status})
+
+
+# --- install links ---------------------------------------------------------------------
+
+
+class AccountInstallLinks(ApiView):
+    @extend_schema(operation_id="install_links_create", parameters=[ACCOUNT],
+                   summary="Create an install link",
+                   request=shapes.InstallLinkCreateSerializer,
+                   responses=answers(shapes.InstallLinkSerializer, 400, 404, ok_status=201))
+    def post(self, request: Request, external_id: str) -> Response:
+        account = self.account(external_id)
+        data = self.body(shapes.InstallLinkCreateSerializer, account=account).validated_data
+        try:
+            link, token = links.create_link(
+                account=account, connectors=data["connectors"],
+                expires_in=timedelta(minutes=data["expires_minutes"]),
+                return_url=data["return_url"], install=data["reconnect_install"], actor=None,
+                actor_label=self.key.actor_label)
+        except DjangoValidationError as error:
+            raise ValidationError({"non_field_errors": error.messages}) from None
+        return Response({"id": link.pk, "url": links.link_url(token),
+                         "expires_at": link.expires_at}, status=status.HTTP_201_CREATED)
+
+
+class InstallLinkDetail(ApiView):
+    @extend_schema(operation_id="install_links_destroy", parameters=[LINK],
+                   summary="Revoke an install link",
+                   responses=answers(None, 404, ok_status=204))
+    def delete(self, request: Request, link_id: int) -> Response:
+        link = self.scoped(InstallLink.objects.filter(account__partner=self.partner)
+                           .select_related("account__partner", "install"), pk=link_id)
+        links.revoke_link(link=link, actor=None, actor_label=self.key.actor_label)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+class EventList(ApiView):
+    @extend_schema(operation_id="events_list", summary="The audit log",
+                   parameters=[shapes.EventQuery, *PAGE_PARAMETERS],
+                   responses=answers(shapes.page_of(shapes.EventSerializer), 400))
+    def get(self, request: Request) -> Response:
+        query = self.query(shapes.EventQuery)
+        events = AuditEvent.objects.filter(partner=self.partner).select_related(
+            "actor", "account", "connector")
+        if "account" in query:
+            events = events.filter(account__external_id=query["account"])
+        if "install" in query:
+            events = events.filter(install_id=query["install"])
+        if "action" in query:
+            events = events.filter(action=query["action"])
+        if "since" in query:
+            events = events.filter(created_at__gte=query["since"])
+        if "until" in query:
+            events = events.filter(created_at__lt=query["until"])
+        return self.page(events, shapes.EventSerializer)
+
+
+# --- the proxy -------------------------------------------------------------------------
+
+PROXY_METHODS = ["get", "post", "put", "patch", "delete"]
+
+
+class Proxy(ApiView):
+    """Call the provider's API as the install: `/proxy/{install_id}/{path}`."""
+
+    permission_classes = [CanProxy]
+    http_method_names = [*PROXY_METHODS, "head", "options"]  # any method is forwarded
+
+    @extend_schema(summary="Call the provider's API as the install",
+                   description="Forwards to the connector's API base URL joined with `path` "
+                               "(query string kept), with the install's authentication. "
+                               "Answers with the provider's status, body and safe headers.",
+                   request={"*/*": OpenApiTypes.BINARY},
+                   parameters=[INSTALL, OpenApiParameter("path", str, OpenApiParameter.PATH,
+                                                description="Under the API base URL.")],
+                   responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY,
+                                                             description="The provider's "
+                                                             "answer, whatever its status."),
+                              **problems(400, 404, 409, 411, 413, 502, 504)},
+                   methods=[m.upper() for m in PROXY_METHODS])
+    def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
+        install = self.install(install_id)
+        if "HTTP_TRANSFER_ENCODING" in request.META and not content_length(request._request):
+            raise Problem(411, "Send the body with a Content-Length.", code="length_required")
+        max_body = int(settings.PROXY_MAX_BODY)
+        # Content-Length was checked against the limit before the body was read (middleware).
+        body = request.stream.read(max_body + 1) if request.stream else b""
+        if len(body) > max_body:
+            raise Problem(413, f"The request body is over {max_body} bytes.",
+                          code="request_too_large")
+        try:
+            answer = proxy.call(install=install, verb=request.method or "GET", path=path,
+                                query=request.META.get("QUERY_STRING", ""),
+                                headers=request.headers, body=body, max_body=max_body)
+        except proxy.ProxyRefused as refused:
+            extra = {"install_status": install.status} if refused.status == 409 else None
+            raise Problem(refused.status, refused.message, code=refused.code,
+                          extra=extra) from None
+        response = StreamingHttpResponse(answer.body, status=answer.status)
+        for name, value in answer.headers.items():
+            response[name] = value
+        if answer.length is not None:
+            response["Content-Length"] = str(answer.length)
+        return response
+
+    get = post = put = patch = delete = head = forward
+    options = forward  # type: ignore[assignment]  # forwarded too, not DRF's metadata
+
+
+@extend_schema(exclude=True)
+class NotFoundView(APIView):
+    """Any other path under /api/v1/: a problem-details 404 (not the console's page)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[type[BasePermission]] = []
+    throttle_classes: list[Any] = []
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        raise NotFound("There is no such endpoint.")
+
+
+class ApiDocs(SpectacularSwaggerSplitView):
+    """Swagger UI from drf-spectacular-sidecar (this server's static files, no CDN), its
+    start-up script a separate request: the CSP stays 'self' (templates/api/docs.html)."""
+
+    template_name = "api/docs.html"
+    title = "Hatchway partner API"

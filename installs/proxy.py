@@ -1,0 +1,198 @@
+"""Calling a provider's API as an install, for the partner's backend (the API's proxy).
+
+The request goes to the connector's API base URL joined with a path that cannot leave it,
+through the install's authorised session (`AuthMethod.session`: bearer token, OAuth 1.0a
+signature, API key, basic -- plus the catalogue's `[api] headers`), so every call passes
+connectors/http.py: the SSRF guard, the pinned address and the timeout. The token is
+refreshed first when due; a 401 forces one refresh and one retry. Redirects are passed
+back, never followed (a followed redirect would carry the key to another host).
+
+Bodies are bounded both ways by `max_body`. The response is streamed when the provider
+says its length, and read up to the limit otherwise (so an answer over it can still be
+refused with 413). The request body arrives read, up to the limit (core/middleware.py
+refuses a larger Content-Length before a byte is read): a retry after a 401 sends it
+again, and an OAuth 1.0a signature covers a form body, so it cannot be a one-pass stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+import requests
+from oauthlib.oauth2 import InsecureTransportError
+
+from connectors.http import UnsafeURL
+from installs.models import Install
+from installs.services import NotWorking, working
+from installs.values import Setup
+
+log = logging.getLogger("hatchway.proxy")
+
+CHUNK = 64 * 1024
+#: Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the proxy sets itself.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+                        "proxy-connection", "te", "trailer", "trailers", "transfer-encoding",
+                        "upgrade", "content-length", "content-encoding"})
+#: The partner's credentials for Hatchway, and what names the host: never forwarded.
+NOT_FORWARDED = HOP_BY_HOP | {"authorization", "cookie", "host", "accept-encoding"}
+NOT_RETURNED = HOP_BY_HOP | {"set-cookie", "set-cookie2"}
+SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+UNSAFE_CHARACTERS = frozenset("\\\r\n\t\0?#")
+
+
+class ProxyRefused(Exception):
+    """The call was not (or could not be) made; `status` and a message safe to show."""
+
+    def __init__(self, status: int, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+
+
+@dataclass
+class Answer:
+    """The provider's answer: status, the headers safe to return, the body (bounded)."""
+
+    status: int
+    headers: dict[str, str]
+    body: Iterator[bytes]
+    length: int | None
+
+
+def is_safe_path(path: str) -> bool:
+    """The path stays under the base URL however often it is percent-decoded: no `..` or
+    `.` segment, no `//`, no leading slash, no scheme, no backslash, query or control."""
+    for _ in range(4):
+        if (path.startswith("/") or "//" in path or SCHEME_RE.match(path)
+                or UNSAFE_CHARACTERS.intersection(path)
+                or any(segment in (".", "..") for segment in path.split("/"))):
+            return False
+        decoded = unquote(path)
+        if decoded == path:
+            return True
+        path = decoded
+    return False  # still encoded after four rounds: nobody legitimate sends that
+
+
+def target_url(base_url: str, path: str, query: str) -> str:
+    if not base_url:
+        raise ProxyRefused(409, "This connector has no API base URL to call.",
+                           code="no_base_url")
+    if not is_safe_path(path):
+        raise ProxyRefused(400, "The path must stay under the connector's API base URL: "
+                                "no '..', '//', absolute URL or encoded variant.",
+                           code="unsafe_path")
+    return f"{base_url}/{path}" + (f"?{query}" if query else "")
+
+
+def forwarded_headers(headers: Mapping[str, str], *, keep_out: set[str]) -> dict[str, str]:
+    """The caller's headers minus credentials, hop-by-hop ones and those the install's
+    session sets (`keep_out`: its authentication and the catalogue's headers win)."""
+    listed = {h.strip().lower() for h in headers.get("Connection", "").split(",")}
+    forwarded = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered in NOT_FORWARDED or lowered in listed or lowered in keep_out:
+            continue
+        if any(c in value for c in "\r\n\0"):
+            raise ProxyRefused(400, f"The header {name} holds a line break.",
+                               code="invalid_header")
+        forwarded[name] = value
+    return forwarded
+
+
+def call(*, install: Install, verb: str, path: str, query: str, headers: Mapping[str, str],
+         body: bytes, max_body: int) -> Answer:
+    """Forward one request as `install`; raise ProxyRefused for what is not the
+    provider's own answer (unsafe path, not authenticated, timeout, unreachable)."""
+    fresh = _working(install)
+    response = _send(fresh, verb, path, query, headers, body)
+    if response.status_code == 401:
+        renewed = _working(fresh, force_refresh=True)
+        if renewed.credentials != fresh.credentials:  # refreshed: retry once
+            response.close()
+            log.info("install %s: provider answered 401, retried with a new token", install.pk)
+            response = _send(renewed, verb, path, query, headers, body)
+    return _answer(response, max_body)
+
+
+def _working(install: Install, *, force_refresh: bool = False) -> Install:
+    try:
+        return working(install, force_refresh=force_refresh)
+    except NotWorking as exc:
+        raise ProxyRefused(409, str(exc), code="not_authenticated") from None
+
+
+def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[str, str],
+          body: bytes) -> requests.Response:
+    method = Setup.of(install).method()
+    url = target_url(method.base_url, path, query)
+    session = method.session(dict(install.credentials))
+    session.headers["Accept-Encoding"] = "identity"  # bytes returned exactly as sent
+    keep_out = {name.lower() for name in session.headers}
+    try:
+        return session.request(verb, url, data=body or None, stream=True,
+                               allow_redirects=False,
+                               headers=forwarded_headers(headers, keep_out=keep_out))
+    except requests.Timeout:
+        raise ProxyRefused(504, "The provider did not answer in time.", code="timeout") from None
+    except (UnsafeURL, InsecureTransportError):
+        raise ProxyRefused(502, "The connector's API is at an address this server may not "
+                                "call.", code="unsafe_url") from None
+    except requests.RequestException as exc:
+        log.warning("install %s: proxied call failed with %s", install.pk, type(exc).__name__)
+        raise ProxyRefused(502, "The provider could not be reached.",
+                           code="unreachable") from None
+
+
+def _answer(response: requests.Response, max_body: int) -> Answer:
+    headers = {name: value for name, value in response.headers.items()
+               if name.lower() not in NOT_RETURNED}
+    length = _declared_length(response)
+    if length is not None and length > max_body:
+        response.close()
+        raise _too_large(max_body)
+    if length is None:  # read up to the limit before answering: the status can still change
+        try:
+            content = _read_at_most(response, max_body)
+        except requests.RequestException:
+            raise ProxyRefused(502, "The provider's answer broke off.", code="unreachable") \
+                from None
+        return Answer(response.status_code, headers, iter([content]), len(content))
+    return Answer(response.status_code, headers, _stream(response), length)
+
+
+def _declared_length(response: requests.Response) -> int | None:
+    if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+        return None  # decoded on the way: the declared length is not what is returned
+    value = response.headers.get("Content-Length", "")
+    return int(value) if value.isdigit() else None
+
+
+def _read_at_most(response: requests.Response, max_body: int) -> bytes:
+    content = bytearray()
+    try:
+        for chunk in response.iter_content(CHUNK):
+            content += chunk
+            if len(content) > max_body:
+                raise _too_large(max_body)
+    finally:
+        response.close()
+    return bytes(content)
+
+
+def _stream(response: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from response.iter_content(CHUNK)
+    except requests.RequestException as exc:  # the status is sent already: just stop
+        log.warning("proxied answer broke off (%s)", type(exc).__name__)
+    finally:
+        response.close()
+
+
+def _too_large(max_body: int) -> ProxyRefused:
+    return ProxyRefused(413, f"The provider's answer is larger than the proxy's limit "
+                             f"({max_body} bytes).", code="response_too_large")

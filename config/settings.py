@@ -129,8 +129,10 @@ if env.bool("DATABASE_POOL", default=False):
         "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The default cache counts API requests per key (API_RATE_LIMIT): with several processes
+# set CACHE_URL to a shared one (the database cache or Redis), or each counts on its own.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "default": env.cache("CACHE_URL", default="locmemcache://"),
     # Rendered connector cards (connectors/cards.py): catalogue HTML only, keyed by its
     # content, so each process may keep its own. About 1 KB a card.
     "cards": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cards",
@@ -230,7 +232,6 @@ LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
 # Counted in the default cache: with several processes or machines configure a shared one
 # (CACHES, e.g. the database cache or Redis), or each process counts on its own.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="6000/min")
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerKeyAuthentication"],

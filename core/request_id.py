@@ -59,7 +59,9 @@ class RequestIDMiddleware:
         request.request_id = request_id  # type: ignore[attr-defined]
         _context.set({"request_id": request_id})  # cleared by `clear` at request_finished
         response = self.get_response(request)
-        response[HEADER] = request_id
+        # An answer relayed from a provider (the API's proxy) keeps the provider's own id,
+        # which the provider's support asks for; Hatchway's is in the logs either way.
+        response.setdefault(HEADER, request_id)
         return response
 
 

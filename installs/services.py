@@ -145,7 +145,8 @@ def delete_account(*, account: Account, actor: Any, actor_label: str = "") -> No
         delete_install(install=install, actor=actor, actor_label=actor_label)
     with transaction.atomic():
         audit.record(audit.Action.ACCOUNT_DELETED, partner=account.partner, actor=actor,
-                     actor_label=actor_label, external_id=account.external_id)
+                     actor_label=actor_label, external_id=account.external_id,
+                     name=account.name)
         account.delete()
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.test import Client
 
 from accounts.models import Account
+from api.models import Scope
 from audit.models import AuditEvent
 from connectors import http
 from connectors.auth.base import InvalidGrant, TransientError
@@ -18,6 +19,7 @@ from connectors.models import Connector
 from installs import refresh
 from installs import services as install_services
 from installs.models import Install
+from tests.api.helpers import bearer, call, make_key
 from tests.factories import catalogue_connector, configure_sandbox, install_path, make_link
 from tests.installs.conftest import FakeMethod, make_install, sandbox_oauth2_connector
 from tests.links.test_customer_flow import connect_oauth2
@@ -215,3 +217,19 @@ def test_account_deleted_from_the_event(partner, endpoint):
     assert sent() == {"account.deleted": 1}
     assert bodies()[0]["data"] == {"account": {"external_id": "cust-7", "name": "Gone Ltd"},
                                    "install": None}
+
+
+def test_api_calls_send_one_event_each(partner, endpoint, sandbox_user):
+    """Through the partner API: create, install (API key) and delete the account."""
+    api = bearer(make_key(partner, Scope.MANAGE)[1])
+    assert call(api, "post", "/api/v1/accounts",
+                {"name": "Initech", "external_id": "cust-9"})[0] == 201
+    catalogue_connector("sandbox-api-key")
+    status, body = call(api, "post", "/api/v1/accounts/cust-9/installs",
+                        {"connector": "sandbox-api-key", "values": {"api_key": API_KEY}})
+    assert (status, body["status"]) == (201, "authenticated")
+    assert call(api, "delete", "/api/v1/accounts/cust-9")[0] == 204
+    assert sent() == {"account.created": 1, "install.created": 1, "install.authenticated": 1,
+                      "install.deleted": 1, "account.deleted": 1}
+    deleted = next(b for b in bodies() if b["type"] == "account.deleted")
+    assert deleted["data"]["account"] == {"external_id": "cust-9", "name": "Initech"}

@@ -37,6 +37,8 @@ SIGNATURE_METHODS = ("HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT")
 CAPTURE_RE = re.compile(r"^(token|callback)\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$")
 DOTTED_PATH_RE = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$")
 HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
+# RFC 9110 field values: no control character but the tab (CR, LF and NUL above all).
+HEADER_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Headers an [api] table may not set: the auth method and the transport own them.
 RESERVED_HEADERS = {"authorization", "cookie", "host", "content-length", "transfer-encoding",
                     "connection", "proxy-authorization"}
@@ -61,6 +63,9 @@ REQUIRED_FIELDS = {
     "api_key": ("api_key",),
     "basic": ("username", "password"),
 }
+# The fields api_key and basic move from the values into the credentials (their methods'
+# `credential_keys`): they are not there for an `[api] headers` placeholder to use.
+CREDENTIAL_FIELDS = {auth_type: REQUIRED_FIELDS[auth_type] for auth_type in ("api_key", "basic")}
 URL_KEYS = (
     "request_token_url",
     "authorize_url",
@@ -545,8 +550,34 @@ def _validate_token_handling(source: str, auth: dict[str, Any], field_keys: set[
         _check_placeholders(source, "auth.realm", auth["realm"], field_keys)
 
 
+def _validate_headers(source: str, headers: Any, field_keys: set[str], auth_type: str) -> None:
+    """`[api] headers`: one line of text each, with `{key}` placeholders naming fields.
+
+    A placeholder may name a secret (a developer token is sent to the provider, never shown)
+    but not a credential the method moves out of the values (`api_key`, `password`).
+    """
+    _check_type(source, "api.headers", headers, dict)
+    moved = CREDENTIAL_FIELDS.get(auth_type, ())
+    for name, value in headers.items():
+        key = f"api.headers.{name}"
+        if not HEADER_NAME_RE.match(name) or name.lower() in RESERVED_HEADERS:
+            raise CatalogError(source, key, "is not a header this table may set")
+        _check_text(source, key, value, max_length=500)
+        plain = PLACEHOLDER_RE.sub("", value)
+        if HEADER_CONTROL_RE.search(value) or "{" in plain or "}" in plain:
+            raise CatalogError(source, key, "must be one line of plain text with {field} "
+                                            "placeholders only")
+        for placeholder in PLACEHOLDER_RE.findall(value):
+            if placeholder not in field_keys:
+                raise CatalogError(source, key, f"refers to {{{placeholder}}}, which is not "
+                                                "a field")
+            if placeholder in moved:
+                raise CatalogError(source, key, f"may not use {{{placeholder}}}: {auth_type} "
+                                                "sends it as the credentials")
+
+
 def _validate_api(source: str, api: Any, field_keys: set[str],
-                  origin_keys: frozenset[str]) -> None:
+                  origin_keys: frozenset[str], auth_type: str) -> None:
     _check_type(source, "api", api, dict)
     _check_keys(source, "api.", api, API_KEYS)
     if "base_url" in api:
@@ -560,15 +591,7 @@ def _validate_api(source: str, api: Any, field_keys: set[str],
         path = api["verify"].split(" ", 1)[1]
         if not path.startswith("/"):  # a whole URL, checked like the others
             _check_url(source, "api.verify", path, field_keys, origin_keys)
-    headers = api.get("headers", {})
-    _check_type(source, "api.headers", headers, dict)
-    for name, value in headers.items():
-        if not HEADER_NAME_RE.match(name) or name.lower() in RESERVED_HEADERS:
-            raise CatalogError(source, f"api.headers.{name}", "is not a header this table "
-                                                              "may set")
-        _check_text(source, f"api.headers.{name}", value, max_length=500)
-        if any(char in value for char in "\r\n") or "{" in value:
-            raise CatalogError(source, f"api.headers.{name}", "must be one line of plain text")
+    _validate_headers(source, api.get("headers", {}), field_keys, auth_type)
     expect = api.get("verify_expect", {})
     _check_type(source, "api.verify_expect", expect, dict)
     if expect and "verify" not in api:
@@ -603,7 +626,7 @@ def validate(source: str, slug: str, data: dict[str, Any]) -> dict[str, Any]:
     origin_keys = frozenset(f["key"] for f in fields
                             if f["level"] == "captured" and anchors_https_host(f["pattern"]))
     _validate_auth(source, data["auth"], field_keys, origin_keys)
-    _validate_api(source, data.get("api", {}), field_keys, origin_keys)
+    _validate_api(source, data.get("api", {}), field_keys, origin_keys, data["auth"]["type"])
     guide = data.get("guide", {})
     _check_type(source, "guide", guide, dict)
     _check_keys(source, "guide.", guide, GUIDE_KEYS)

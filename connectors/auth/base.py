@@ -37,7 +37,7 @@ from django.utils import timezone
 from oauthlib.oauth2 import InsecureTransportError
 
 from connectors.http import ProtocolError, RedirectRefused, UnsafeURL
-from connectors.spec import dotted_get
+from connectors.spec import HEADER_CONTROL_RE, PLACEHOLDER_RE, dotted_get
 from connectors.templating import TemplateValueError, is_safe_value, matches_pattern, render_url
 
 if TYPE_CHECKING:
@@ -284,7 +284,28 @@ class AuthMethod:
 
     @property
     def api_headers(self) -> dict[str, str]:
-        return dict(self.spec.api_headers)
+        """The catalogue's `[api] headers` with their `{key}` placeholders filled from the
+        merged values (Twitch's `Client-Id`, Google Ads' `developer-token`)."""
+        return {name: self.header_value(name, template)
+                for name, template in self.spec.api_headers.items()}
+
+    def header_value(self, name: str, template: str) -> str:
+        """One filled header; a value that could end the header line (CR, LF, NUL and other
+        control characters: header injection) is refused. Errors never hold the value."""
+
+        def fill(match: re.Match[str]) -> str:
+            key = match.group(1)
+            value = self.value(key)
+            if not value:
+                raise AuthError(f"The value for “{key}” is missing. Edit the install's "
+                                "details.", kind="configuration")
+            if HEADER_CONTROL_RE.search(value):
+                raise AuthError(f"The value for “{key}” cannot be sent in the {name} header: "
+                                "it holds a line break or another control character. Edit "
+                                "the install's details.", kind="configuration")
+            return value
+
+        return PLACEHOLDER_RE.sub(fill, template)
 
     def open_session(self, credentials: dict[str, Any]) -> requests.Session:
         """The method's own authorised session (without the catalogue's headers)."""

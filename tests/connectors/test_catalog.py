@@ -312,6 +312,12 @@ def test_oauth2_entries_name_their_token_authentication_and_pkce():
     ("salesforce", {"default_expires_in": 3600}),
     ("stripe", {"type": "api_key", "header": "Authorization", "prefix": "Bearer "}),
     ("salesforce", {"token_url": "https://login.salesforce.com/services/oauth2/token"}),
+    ("discord", {"pkce": True}),
+    ("docusign", {"pkce": True, "token_auth": "client_secret_basic"}),
+    ("jira-cloud", {"body_format": "json"}),
+    ("twitch", {"token_url": "https://id.twitch.tv/oauth2/token", "pkce": False}),
+    ("harvest", {"token_url": "https://id.getharvest.com/api/v2/oauth2/token"}),
+    ("algolia", {"type": "api_key", "header": "X-Algolia-API-Key", "prefix": ""}),
 ])
 def test_named_endpoints(slug, auth):
     """Spot checks of the documented endpoints the issue names."""
@@ -320,6 +326,9 @@ def test_named_endpoints(slug, auth):
 
 @pytest.mark.parametrize(("slug", "verify"), [
     ("stripe", "GET /v1/balance"), ("github", "GET /user"), ("jira", "GET /myself"),
+    ("twitch", "GET /users"), ("harvest", "GET /users/me"), ("algolia", "GET /1/indexes"),
+    ("google-ads", "GET /customers:listAccessibleCustomers"), ("etsy", "GET /users/me"),
+    ("deel", "GET /organizations"),
 ])
 def test_verify_requests(slug, verify):
     """Cheap identity endpoints prove credentials where the provider has one."""

@@ -255,6 +255,53 @@ def test_api_headers_apply_to_api_key_sessions_too(fake):
     assert fake.header(fake.calls[0], "X-API-Key") == "fake-key"
 
 
+def header_data() -> dict[str, Any]:
+    """Twitch- and Google Ads-shaped: the client ID and a secret partner value in headers."""
+    return oauth2_data(api={"headers": {"Client-Id": "{client_id}",
+                                        "developer-token": "{developer_token}"}},
+                       fields=[{"key": "developer_token", "label": "Developer token",
+                                "secret": True}])
+
+
+def test_api_header_placeholders_are_filled_on_verify_sessions_and_revocation(fake):
+    """`{client_id}` and a secret `{developer_token}` reach the provider, filled."""
+    fake.add("GET", f"{BASE}/api/me", json_body={})
+    fake.add("GET", f"{BASE}/api/campaigns", json_body={})
+    fake.add("POST", f"{BASE}/revoke", json_body={})
+    method = method_for(header_data(), {"developer_token": "fake-dev-token"})
+    credentials = {"access_token": "fake-at", "token_type": "Bearer"}
+    method.verify(credentials)
+    method.session(credentials).get(f"{BASE}/api/campaigns")
+    method.revoke(credentials)
+    assert len(fake.calls) == 3
+    for call in fake.calls:
+        assert fake.header(call, "Client-Id") == "fake-client-id"
+        assert fake.header(call, "developer-token") == "fake-dev-token"
+
+
+@pytest.mark.parametrize("hostile", ["fake\r\nX-Evil: 1", "fake\nX-Evil: 1", "fake\x00",
+                                     "fake\rX"])
+def test_a_header_value_with_a_line_break_or_nul_is_refused(fake, hostile):
+    """Header injection: nothing is sent, and the error names the field, not the value."""
+    method = method_for(header_data(), {"developer_token": hostile})
+    with pytest.raises(AuthError) as raised:
+        method.verify({"access_token": "fake-at", "token_type": "Bearer"})
+    assert raised.value.kind == "configuration"
+    assert "developer_token" in raised.value.message
+    assert "developer-token header" in raised.value.message
+    assert "X-Evil" not in raised.value.message and "fake" not in raised.value.message
+    assert fake.calls == []
+
+
+def test_a_header_placeholder_without_a_value_is_a_configuration_error(fake):
+    """A blank value is not sent as an empty header: the install's details need it."""
+    method = method_for(header_data())
+    with pytest.raises(AuthError, match="developer_token.*missing") as raised:
+        method.session({"access_token": "fake-at"})
+    assert raised.value.kind == "configuration"
+    assert fake.calls == []
+
+
 # --- captured values ------------------------------------------------------------------
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from connectors.spec import CatalogError, ConnectorSpec, anchors_https_host, validate
+from connectors.auth import AUTH_METHODS
+from connectors.spec import (
+    CREDENTIAL_FIELDS,
+    CatalogError,
+    ConnectorSpec,
+    anchors_https_host,
+    validate,
+)
 from connectors.templating import TemplateValueError, render_url
 
 INSTANCE_PATTERN = "^https://[a-z0-9-]+\\.my\\.salesforce\\.com$"
@@ -80,6 +87,15 @@ CASES: dict[str, tuple[Any, str]] = {
                             "api.headers.Authorization"),
     "api header newline": (lambda d: d["api"].update(headers={"X-A": "a\r\nX-B: b"}),
                            "api.headers.X-A"),
+    "api header placeholder not a field": (
+        lambda d: d["api"].update(headers={"Client-Id": "{nope}"}), "api.headers.Client-Id"),
+    "api header public_url": (
+        lambda d: d["api"].update(headers={"X-Origin": "{public_url}"}), "api.headers.X-Origin"),
+    "api header stray brace": (
+        lambda d: d["api"].update(headers={"X-A": "{client_id}}"}), "api.headers.X-A"),
+    "api header NUL": (lambda d: d["api"].update(headers={"X-A": "a\x00b"}), "api.headers.X-A"),
+    "api header tab-less control": (lambda d: d["api"].update(headers={"X-A": "a\x1bb"}),
+                                    "api.headers.X-A"),
     "verify_expect path": (lambda d: d["api"].update(verify_expect={"a b": True}),
                            "api.verify_expect.a b"),
     "verify_expect value": (lambda d: d["api"].update(verify_expect={"ok": [1]}),
@@ -168,3 +184,35 @@ def test_a_captured_base_url_must_be_a_bare_origin_matching_its_pattern(value):
     with pytest.raises(TemplateValueError) as raised:
         render_url(spec.api_base_url, {"instance_url": value}, spec.fields)
     assert value not in str(raised.value)
+
+
+def test_api_header_placeholders_may_name_any_field_kind():
+    """Partner, secret, account, captured and choices fields may fill a header."""
+    data = edited(lambda d: d["fields"].append(
+        {"key": "developer_token", "label": "Developer token", "secret": True}))
+    data["api"]["headers"] = {"Client-Id": "{client_id}", "developer-token": "{developer_token}",
+                              "X-Region": "{region}", "X-Instance": "id={instance_url}"}
+    spec = ConnectorSpec.from_data("fake", validate("fake.toml", "fake", data))
+    assert spec.api_headers["developer-token"] == "{developer_token}"
+
+
+@pytest.mark.parametrize(("auth_type", "key"), [("api_key", "api_key"), ("basic", "password")])
+def test_api_header_placeholders_may_not_name_the_moved_credentials(auth_type, key):
+    """api_key and basic move those values into the credentials: no header can use them."""
+    data = {"name": "Keyed", "description": "Keys.",
+            "auth": {"type": auth_type, "header": "X-Key"} if auth_type == "api_key"
+            else {"type": auth_type},
+            "api": {"headers": {"X-Copy": f"{{{key}}}"}},
+            "fields": [{"key": "api_key", "label": "API key", "secret": True},
+                       {"key": "username", "label": "User name"},
+                       {"key": "password", "label": "Password", "secret": True}]}
+    with pytest.raises(CatalogError) as raised:
+        validate("keyed.toml", "keyed", data)
+    assert (raised.value.source, raised.value.key) == ("keyed.toml", "api.headers.X-Copy")
+    assert "credentials" in str(raised.value)
+
+
+def test_credential_fields_match_the_methods_credential_keys():
+    """The spec's list of moved fields is each method's own `credential_keys`."""
+    for auth_type, keys in CREDENTIAL_FIELDS.items():
+        assert AUTH_METHODS[auth_type].credential_keys == keys

@@ -16,6 +16,8 @@ from django.utils import timezone
 from accounts.models import Account, Membership, Partner, User
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.services import callback_url
+from sandbox import services
+from sandbox.models import SandboxUser
 
 DEMO_EMAIL = "admin@demo.example"
 SANDBOX_USER = "demo-user"
@@ -56,9 +58,6 @@ class Command(BaseCommand):
                           f"API key {SANDBOX_API_KEY!r} (for the Basic and API key installs)")
 
     def _sandbox(self, partner: Partner, user: User) -> None:
-        from sandbox import services
-        from sandbox.models import SandboxUser
-
         if not SandboxUser.objects.filter(username=SANDBOX_USER).exists():
             services.create_user(username=SANDBOX_USER, password=SANDBOX_PASSWORD,
                                  api_key=SANDBOX_API_KEY)

@@ -2,6 +2,10 @@
 
 Logos are excluded from every form, list and search. Installs (installs/admin.py),
 install links (links/admin.py) and audit events (audit/admin.py) have their own.
+
+Only superusers change people (users, passwords, `is_staff`, `is_superuser`) and
+memberships: staff with `change_user` could otherwise set a partner admin's password, or
+join a partner as its admin, and log in to its console.
 """
 
 from __future__ import annotations
@@ -16,6 +20,20 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import Account, Membership, Partner, User
+from core.origins import parse_origin_list
+
+
+class SuperuserChangesOnly:
+    """Staff may view (with the permission); only superusers add, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -37,7 +55,7 @@ class UserEditForm(UserChangeForm):
         field_classes: dict[str, Any] = {}
 
 
-class MembershipInline(admin.StackedInline):
+class MembershipInline(SuperuserChangesOnly, admin.StackedInline):
     model = Membership
     extra = 0
     max_num = 1
@@ -45,8 +63,9 @@ class MembershipInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    """Django's user admin with the email address as the login name."""
+class UserAdmin(SuperuserChangesOnly, DjangoUserAdmin):
+    """Django's user admin with the email address as the login name (the password change
+    page asks `has_change_permission` too)."""
 
     form = UserEditForm
     add_form = UserCreationForm
@@ -77,8 +96,29 @@ class UserAdmin(DjangoUserAdmin):
         return membership.get_role_display() if membership else "—"
 
 
+class PartnerAdminForm(forms.ModelForm):
+    """The origin lists are checked by the Branding page's parser: a `;`, a `*`, a
+    non-list or a non-origin is a form error, never a stored CSP directive."""
+
+    class Meta:
+        model = Partner
+        fields = ["name", "slug", "display_name", "primary_colour", "support_email",
+                  "allowed_return_origins", "allowed_frame_origins"]
+
+    def clean_allowed_return_origins(self) -> list[str]:
+        return self._origins("allowed_return_origins")
+
+    def clean_allowed_frame_origins(self) -> list[str]:
+        return self._origins("allowed_frame_origins")
+
+    def _origins(self, name: str) -> list[str]:
+        value = self.cleaned_data[name]
+        return parse_origin_list([] if value is None else value)  # None: left empty
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
+    form = PartnerAdminForm
     list_display = ("name", "slug", "display_name", "support_email", "logo_status",
                     "created_at")
     search_fields = ("name", "slug", "display_name", "support_email")
@@ -96,7 +136,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SuperuserChangesOnly, admin.ModelAdmin):
     list_display = ("user", "partner", "role", "created_at")
     list_filter = ("role", "partner")
     list_select_related = ("user", "partner")

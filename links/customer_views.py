@@ -36,10 +36,11 @@ RETURN_DELAY = 3
 
 
 def allow_framing(response: HttpResponseBase, partner: Partner | None) -> HttpResponseBase:
-    """Customer pages may be framed only by the origins the partner allowlisted."""
-    origins = list(partner.allowed_frame_origins) if partner else []
-    if origins:
-        response._csp_replace = {"frame-ancestors": origins}  # type: ignore[attr-defined]
+    """Customer pages may be framed only by the origins the partner allowlisted (parsed
+    again here: a stored value that is not an origin never reaches the header)."""
+    allowed = origins.stored_origins(partner.allowed_frame_origins) if partner else []
+    if allowed:
+        response._csp_replace = {"frame-ancestors": allowed}  # type: ignore[attr-defined]
         response.xframe_options_exempt = True  # type: ignore[attr-defined]
     return response
 

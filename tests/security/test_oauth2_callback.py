@@ -4,6 +4,7 @@ install, the Host header, Referrer-Policy on every outcome, links revoked mid-fl
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -197,6 +198,19 @@ def test_link_revoked_while_at_the_provider_connects_nothing(client, fake, link_
     response = client.get(CALLBACK, {"code": "fake-code-1", "state": state})
     assert response.status_code == 400
     assert response["Referrer-Policy"] == "no-referrer"
+    assert fake.calls_to(TOKEN_URL) == []
+    install = Install.objects.exclude(name="Fake CRM").get()
+    assert install.status == Install.Status.PENDING and install.credentials == {}
+    assert AuthAttempt.objects.get(install=install).secrets == {}
+
+
+def test_link_expired_while_at_the_provider_connects_nothing(client, fake, link_token):
+    """Started before the link expired, the sign-in cannot complete after it: 400, no token."""
+    state = start_through_link(client, link_token)
+    links.InstallLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    fake.add("POST", TOKEN_URL, json_body=TOKEN_JSON)
+    response = client.get(CALLBACK, {"code": "fake-code-1", "state": state})
+    assert response.status_code == 400
     assert fake.calls_to(TOKEN_URL) == []
     install = Install.objects.exclude(name="Fake CRM").get()
     assert install.status == Install.Status.PENDING and install.credentials == {}

@@ -1,6 +1,7 @@
 """Support staff's admin for people, partners and accounts.
 
-Logos are excluded from every form, list and search. Installs (installs/admin.py),
+Logos are excluded from every form, list and search. Accounts and installs
+(installs/admin.py: deleting them revokes at the provider through the installs services),
 install links (links/admin.py) and audit events (audit/admin.py) have their own.
 
 Only superusers change people (users, passwords, `is_staff`, `is_superuser`) and
@@ -19,7 +20,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Account, Membership, Partner, User
+from accounts.models import Membership, Partner, User
 from core.origins import parse_origin_list
 
 
@@ -130,6 +131,15 @@ class PartnerAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("logo")
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
+        """A partner with accounts is protected: its installs' tokens would stay live at the
+        providers, unaudited. Delete its accounts first (each revokes its installs)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        with_accounts = [p for p in objs if p.accounts.exists()]
+        protected = [*protected, *(f"{p}: delete its accounts first, which revokes their "
+                                   "installs at the providers" for p in with_accounts)]
+        return deleted, counts, perms_needed, protected
+
     @admin.display(description="logo")
     def logo_status(self, obj: Partner) -> str:
         return f"set ({obj.logo_content_type})" if obj.logo_content_type else "not set"
@@ -142,12 +152,3 @@ class MembershipAdmin(SuperuserChangesOnly, admin.ModelAdmin):
     list_select_related = ("user", "partner")
     search_fields = ("user__email", "partner__name", "partner__slug")
     autocomplete_fields = ("user", "partner")
-
-
-@admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
-    list_display = ("name", "external_id", "partner", "created_at")
-    list_filter = ("partner",)
-    list_select_related = ("partner",)
-    search_fields = ("name", "external_id", "partner__name")
-    autocomplete_fields = ("partner",)

@@ -462,3 +462,27 @@ def delete_install(*, install: Install, actor: Any, actor_label: str = "") -> Re
         locked.delete()
 
     return _revoke_then(install, delete, actor=actor)
+
+
+def delete_account(*, account: Account, actor: Any, actor_label: str = "") -> list[Revocation]:
+    """Delete every install of the account through `delete_install`, then the account.
+
+    Returns the installs' revocation outcomes. The account's row is locked while it is
+    deleted, so an install created meanwhile is found (and deleted the same way) rather
+    than cascaded away with its tokens still live at the provider.
+    """
+    outcomes: list[Revocation] = []
+    while True:
+        for install in account.installs.without_secrets():
+            outcomes.append(delete_install(install=install, actor=actor,
+                                           actor_label=actor_label))
+        with transaction.atomic():
+            locked = Account.objects.select_for_update().filter(pk=account.pk).first()
+            if locked is None:  # deleted meanwhile
+                return outcomes
+            if not locked.installs.exists():
+                audit.record(audit.Action.ACCOUNT_DELETED, partner=locked.partner, actor=actor,
+                             actor_label=actor_label, account_id=locked.pk,
+                             installs=len(outcomes))
+                locked.delete()
+                return outcomes

@@ -47,6 +47,8 @@ class Action(models.TextChoices):
     LINK_USED = "link.used", "Install link used"
     LINK_REVOKED = "link.revoked", "Install link revoked"
     KEYS_ROTATED = "keys.rotated", "Encryption keys rotated"
+    LOGIN_FAILED = "login.failed", "Login failed"
+    LOGIN_LOCKED_OUT = "login.locked_out", "Login locked after repeated failures"
 
 
 ACTION_LABELS = dict(Action.choices)

@@ -7,6 +7,7 @@ all the console runs on SQLite in DEBUG mode so a fresh checkout just works.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "core",
     "accounts",
     "audit",
@@ -83,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so it sees the flag the login failure set and answers 429 (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -109,6 +113,12 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# AxesStandaloneBackend first: it refuses every login -- right password included -- of an
+# email or an address that is locked out, before ModelBackend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connectors:library"
 LOGOUT_REDIRECT_URL = "login"
@@ -181,6 +191,22 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'none'"],
     },
 }
+
+# Login throttling (django-axes), for the console's and the admin's login alike: after
+# LOGIN_FAILURE_LIMIT failures for one email, or from one address, logins from it are
+# refused with a 429 for LOGIN_LOCKOUT_MINUTES (every further failure restarts the wait).
+# Unknown emails count exactly like known ones, so the answer reveals nothing.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_USERNAME_FORM_FIELD = "username"  # both login forms' field (axes would say "email")
+AXES_USERNAME_CALLABLE = "audit.logins.login_email"
+AXES_HANDLER = "audit.logins.LoginFailureHandler"
+AXES_LOCKOUT_CALLABLE = "audit.logins.locked_out"
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# The client address: the socket's, or with BEHIND_PROXY the one the proxy put in
+# X-Forwarded-For (audit/logins.py); a client could forge any other.
+AXES_CLIENT_IP_CALLABLE = "audit.logins.client_address"
 
 # Outbound HTTP to third parties (connectors/http.py).
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=10.0)

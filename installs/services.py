@@ -41,6 +41,7 @@ from connectors.models import Connector
 from connectors.services import apply_entered
 from core.fields import is_unreadable
 from core.locking import row_lock_scope
+from core.text import validate_name
 from installs import refresh, revocation
 from installs.models import AuthAttempt, Install, Revocation, SignInOutcome
 from installs.values import MissingValues, Setup, asked_fields
@@ -67,6 +68,8 @@ def authorised_session(install: Install) -> requests.Session:
 
 
 def create_account(*, partner: Partner, name: str, external_id: str, actor: Any) -> Account:
+    """A new account; ValidationError for a name with hidden characters (core/text.py)."""
+    validate_name(name)
     try:
         with transaction.atomic():
             account = Account.objects.create(partner=partner, name=name, external_id=external_id)
@@ -88,8 +91,9 @@ def create_install(*, account: Account, connector: Connector, name: str = "",
     """A pending install with the values it asked for (secrets encrypted).
 
     `values` are by field key; only the fields the install asks (see `asked_fields`) are
-    kept.
+    kept. A name with hidden characters is a ValidationError (core/text.py).
     """
+    validate_name(name)
     asked = {f.key: f for f in asked_fields(connector, account.partner)}
     entered = {k: v for k, v in (values or {}).items() if k in asked and v}
     with transaction.atomic():
@@ -107,6 +111,7 @@ def create_install(*, account: Account, connector: Connector, name: str = "",
 def update_install_values(*, install: Install, name: str, values: dict[str, str],
                           actor: Any, link_id: int | None = None) -> Install:
     """Edit an install's values. A secret left out (or blank) keeps its stored value."""
+    validate_name(name)
     asked = asked_fields(install.connector, install.account.partner)
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install.pk)

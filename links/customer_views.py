@@ -119,8 +119,8 @@ def connect(request: HttpRequest, link: InstallLink, token: str, slug: str) -> H
         return _details_page(request, link, token, connector, _customer_form(link, connector))
     if not form.is_valid():
         return _details_page(request, link, token, connector, form)
-    install = services.create_install(account=link.account, connector=connector,
-                                      values=form.field_values(), actor=None, link_id=link.pk)
+    install = links.install_to_connect(link=link, connector=connector,
+                                       values=form.field_values())
     response = _authenticate(request, link, install)
     if isinstance(response, MissingValues):
         return links.finish_link(request, link=link, install=install,

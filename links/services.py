@@ -31,6 +31,7 @@ from audit import events as audit
 from connectors.models import Connector, ConnectorQuerySet
 from core import origins
 from core.tokens import hash_token
+from installs import services as installs
 from installs.models import INSTALL_SECRETS, AuthAttempt, Install, InstallQuerySet, SignInOutcome
 from links.models import InstallLink
 
@@ -145,6 +146,30 @@ def offered_connectors(link: InstallLink) -> list[Connector]:
     if link.install_id:
         return [link.install.connector]
     return list(link.connectors.filter(retired_at__isnull=True).order_by("name"))
+
+
+def install_to_connect(*, link: InstallLink, connector: Connector,
+                       values: dict[str, str]) -> Install:
+    """The install a Connect through this link authenticates: the pending one an earlier
+    Connect through this link started signing in (its values updated), else a new one.
+
+    So pressing Connect again -- after going back from the provider, or twice at once
+    (the link's row lock serialises them) -- never leaves a trail of pending installs.
+    Installs made elsewhere (the console, another link) are never taken over.
+    """
+    with transaction.atomic():
+        InstallLink.objects.select_for_update().filter(pk=link.pk).first()
+        pending = (link_installs(link)
+                   .filter(connector=connector, status=Install.Status.PENDING,
+                           auth_attempts__install_link=link)
+                   .order_by("-created_at", "-pk").first())
+        if pending is None:
+            return installs.create_install(account=link.account, connector=connector,
+                                           values=values, actor=None, link_id=link.pk)
+    if not values:
+        return pending
+    return installs.update_install_values(install=pending, name=pending.name, values=values,
+                                          actor=None, link_id=link.pk)
 
 
 def link_installs(link: InstallLink) -> InstallQuerySet:

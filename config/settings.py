@@ -210,6 +210,9 @@ AXES_CLIENT_IP_CALLABLE = "audit.logins.client_address"
 
 # Outbound HTTP to third parties (connectors/http.py).
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=10.0)
+# Refresh requests wait longer: a provider that rotates refresh tokens has spent the old
+# one once it answers, so giving up on a slow answer loses the grant (connectors/http.py).
+REFRESH_TIMEOUT = env.float("REFRESH_TIMEOUT", default=30.0)
 
 # How a sign-in started from an install link ends: the link's result page. The OAuth
 # callback (installs/) sits below the install link pages (links/), so it names them here.

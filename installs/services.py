@@ -201,16 +201,43 @@ def _record_started(install: Install, actor: Any, label: str, method: AuthMethod
 
 def _authenticate(install: Install, method: AuthMethod, *, attempt: AuthAttempt | None,
                   params: dict[str, str], actor: Any, actor_label: str) -> Install:
-    """Complete, verify, then store -- or record the failure and raise it."""
+    """Complete, commit the credentials, verify, then mark -- or record the failure and
+    raise it.
+
+    The credentials are committed as soon as the provider has handed them over, before
+    the verify request (up to OUTBOUND_TIMEOUT), with the install's status unchanged: it
+    reads "Authenticated" only once the check passed, and a failed check puts the earlier
+    credentials back (nothing half-saved).
+    """
     try:
         with _safe_errors("The sign-in"):
             credentials = method.complete(attempt, params)
-            method.verify(credentials.data)
     except AuthError as error:
         _record_failure(install.pk, method, error, actor=actor, actor_label=actor_label,
                         stage="complete")
         raise
+    earlier = _store_received(install.pk, credentials)
+    try:
+        with _safe_errors("The sign-in"):
+            method.verify(credentials.data)
+    except AuthError as error:
+        _record_failure(install.pk, method, error, actor=actor, actor_label=actor_label,
+                        stage="complete", put_back=(credentials, earlier))
+        raise
     return _record_success(install.pk, method, credentials, actor=actor, actor_label=actor_label)
+
+
+def _store_received(install_id: int, credentials: Credentials) -> Credentials:
+    """Commit a sign-in's new credentials; return the install's earlier ones (to put back)."""
+    with transaction.atomic():
+        install = Install.objects.for_update().get(pk=install_id)
+        readable = not is_unreadable(install.credentials)
+        earlier = Credentials(data=dict(install.credentials) if readable else {},
+                              expires_at=install.expires_at,
+                              info=dict(install.token_info or {}))
+        install.store_credentials(credentials=credentials.data,
+                                  expires_at=credentials.expires_at, token_info=credentials.info)
+    return earlier
 
 
 def _record_success(install_id: int, method: AuthMethod, credentials: Credentials, *,
@@ -237,8 +264,11 @@ def _drop_entered_credentials(install: Install, method: AuthMethod) -> None:
 
 
 def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, actor: Any,
-                    actor_label: str, stage: str) -> None:
-    """Nothing half-saved: credentials are never touched here.
+                    actor_label: str, stage: str,
+                    put_back: tuple[Credentials, Credentials] | None = None) -> None:
+    """Nothing half-saved: the only credentials touched are the `put_back` pair's (the
+    rejected ones committed before the verify request, and the earlier ones they replace,
+    restored unless a refresh has changed them since).
 
     A cancelled consent changes nothing. A bad callback is only audited. Other failures
     set last_error, and "Error" unless the install still has working credentials (a
@@ -247,6 +277,10 @@ def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, ac
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install_id)
         partner = install.account.partner
+        if put_back is not None and install.credentials == put_back[0].data:
+            earlier = put_back[1]
+            install.store_credentials(credentials=earlier.data, expires_at=earlier.expires_at,
+                                      token_info=earlier.info)
         if isinstance(error, ConsentDenied):
             audit.record(audit.Action.INSTALL_CANCELLED, partner=partner, actor=actor,
                          actor_label=actor_label, install=install)

@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.NoStoreMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.sessions.SessionMiddleware",  # the console's session and the customer pages'
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -174,6 +174,14 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Customer install pages (/install/) have their own session under their own cookie,
+# SameSite=None; Secure, so they work inside a partner's allowlisted iframe on another
+# site; the console's cookie stays Lax (core/sessions.py). The CSRF secret is kept in the
+# session, so each side's CSRF protection rides on its own cookie.
+CUSTOMER_PATH_PREFIX = "/install/"
+CUSTOMER_SESSION_COOKIE_NAME = "install_session"
+CSRF_USE_SESSIONS = True
+CSRF_FAILURE_VIEW = "links.customer_views.csrf_failure"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
 

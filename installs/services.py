@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any
 
 import requests
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -41,6 +42,7 @@ from connectors.models import Connector
 from connectors.services import apply_entered
 from core.fields import is_unreadable
 from core.locking import row_lock_scope
+from core.sessions import customer_session
 from core.text import validate_name
 from installs import refresh, revocation
 from installs.models import AuthAttempt, Install, Revocation, SignInOutcome
@@ -129,14 +131,14 @@ def update_install_values(*, install: Install, name: str, values: dict[str, str]
 # --- authentication ----------------------------------------------------------------------
 
 
-def session_hash(request: HttpRequest, *, create: bool = False) -> str:
+def session_hash(session: SessionBase, *, create: bool = False) -> str:
     """SHA-256 of the browser's session key; with `create`, make sure there is a session."""
-    if not request.session.session_key:
+    if not session.session_key:
         if not create:
             return ""
-        request.session.save()
-        request.session.modified = True  # so the middleware sends the cookie
-    return hashlib.sha256(request.session.session_key.encode()).hexdigest()
+        session.save()
+        session.modified = True  # so the middleware sends the cookie
+    return hashlib.sha256(session.session_key.encode()).hexdigest()
 
 
 @contextmanager
@@ -173,7 +175,9 @@ def start_authentication(*, install: Install, request: HttpRequest, actor: Any =
         _record_started(install, actor, label, method)
         _authenticate(install, method, attempt=None, params={}, actor=actor, actor_label=label)
         return None
-    attempt = AuthAttempt(install=install, session_hash=session_hash(request, create=True),
+    # On the customer pages request.session is the customer session (core/sessions.py).
+    attempt = AuthAttempt(install=install, session_hash=session_hash(request.session,
+                                                                     create=True),
                           install_link_id=link_id,
                           expires_at=timezone.now() + AuthAttempt.LIFETIME,
                           created_by=audit.as_user(actor))
@@ -332,7 +336,8 @@ def claim_attempt(*, state: str, request: HttpRequest) -> AuthAttempt:
         reason = "already used"
     elif attempt.expires_at <= now:
         reason = "expired"
-    elif not hmac.compare_digest(attempt.session_hash, session_hash(request)):
+    elif not hmac.compare_digest(attempt.session_hash, session_hash(
+            customer_session(request) if attempt.install_link_id else request.session)):
         reason = "another browser session"
     elif attempt.install_link is not None and not attempt.install_link.is_active:
         # Revoking a link (e.g. one that leaked) also stops sign-ins it already started,

@@ -30,6 +30,7 @@ from accounts.models import Account, Partner
 from audit import events as audit
 from connectors.models import Connector, ConnectorQuerySet
 from core import origins
+from core.sessions import customer_session
 from core.tokens import hash_token
 from installs import services as installs
 from installs.models import INSTALL_SECRETS, AuthAttempt, Install, InstallQuerySet, SignInOutcome
@@ -133,9 +134,10 @@ def state_label(link: InstallLink) -> str:
 
 def note_opened(request: HttpRequest, link: InstallLink) -> None:
     """Remember the link in the browser session; audit the first opening per session."""
-    if request.session.get(SESSION_LINK) == link.pk:
+    session = customer_session(request)
+    if session.get(SESSION_LINK) == link.pk:
         return
-    request.session[SESSION_LINK] = link.pk
+    session[SESSION_LINK] = link.pk
     audit.record(audit.Action.LINK_OPENED, partner=link.account.partner,
                  actor_label=audit.LINK_ACTOR, account=link.account, install=link.install,
                  link=link.pk)
@@ -198,8 +200,9 @@ def finish_link(
             InstallLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1)
             audit.record(audit.Action.LINK_USED, partner=link.account.partner,
                          actor_label=audit.LINK_ACTOR, install=install, link=link.pk)
-    request.session[SESSION_LINK] = link.pk
-    request.session[SESSION_RESULT] = {
+    session = customer_session(request)  # the callback's request.session is the console's
+    session[SESSION_LINK] = link.pk
+    session[SESSION_RESULT] = {
         "link": link.pk, "install": install.pk, "connector": install.connector.slug,
         "outcome": outcome, "message": str(message)[:500],
     }

@@ -16,6 +16,7 @@ from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
 from tests.conftest import client_for
 from tests.fake_provider import HOST, FakeProvider, install_fake
+from tests.install.helpers import customer_session
 from tests.install_helpers import (
     CLIENT_SECRET,
     authenticate,
@@ -391,7 +392,7 @@ def test_link_attempts_finish_on_the_install_link_pages(client, account, install
 
     link, _token = links.create_link(account=account, connectors=[install.connector])
     request = RequestFactory().post("/install/")  # what the customer page hands over
-    request.session = client.session  # the customer's browser session (anonymous)
+    request.session = customer_session(client)  # the customer's browser session (anonymous)
     url = services.start_authentication(install=install, request=request, link_id=link.pk)
     attempt = AuthAttempt.objects.get()
     assert attempt.install_link == link and attempt.created_by is None

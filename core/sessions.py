@@ -5,8 +5,8 @@ The console's session cookie is SameSite=Lax: it never goes with a cross-site re
 pages must also work inside a partner's iframe on another site, where a Lax cookie is
 never sent -- so they have a session of their own, under its own cookie
 (CUSTOMER_SESSION_COOKIE_NAME, SameSite=None; Secure; HttpOnly; Partitioned), that holds
-nothing of the console's. With CSRF_USE_SESSIONS the CSRF secret lives in whichever session the page
-uses, so each side has its own CSRF "cookie" too.
+nothing of the console's. Their CSRF secret is kept in that session too
+(`CsrfViewMiddleware`), while the console keeps Django's Lax `csrftoken` cookie.
 
 On customer paths (CUSTOMER_PATH_PREFIX) `request.session` is the customer session;
 everywhere else it is the console's, and `customer_session(request)` reaches the
@@ -22,6 +22,8 @@ from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CSRF_SESSION_KEY, CSRF_TOKEN_LENGTH, _unmask_cipher_token
+from django.middleware.csrf import CsrfViewMiddleware as DjangoCsrfViewMiddleware
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
@@ -94,3 +96,23 @@ def save_session(request: HttpRequest, response: HttpResponse, session: SessionB
                         path=settings.SESSION_COOKIE_PATH, secure=secure or None,
                         httponly=settings.SESSION_COOKIE_HTTPONLY or None, samesite=samesite)
     patch_vary_headers(response, ("Cookie",))
+
+
+class CsrfViewMiddleware(DjangoCsrfViewMiddleware):
+    """Django's CSRF protection; on customer pages the secret is kept in the customer
+    session (what CSRF_USE_SESSIONS does, for those pages only) instead of the Lax
+    `csrftoken` cookie a cross-site frame would never send."""
+
+    def _get_secret(self, request: HttpRequest) -> str | None:
+        if not is_customer_path(request.path_info):
+            return super()._get_secret(request)  # type: ignore[misc]
+        secret = request.session.get(CSRF_SESSION_KEY)
+        if not isinstance(secret, str):
+            return None
+        return _unmask_cipher_token(secret) if len(secret) == CSRF_TOKEN_LENGTH else secret
+
+    def _set_csrf_cookie(self, request: HttpRequest, response: HttpResponse) -> None:
+        if not is_customer_path(request.path_info):
+            super()._set_csrf_cookie(request, response)  # type: ignore[misc]
+        elif request.session.get(CSRF_SESSION_KEY) != request.META["CSRF_COOKIE"]:
+            request.session[CSRF_SESSION_KEY] = request.META["CSRF_COOKIE"]

@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "core.middleware.NoStoreMiddleware",
     "core.sessions.SessionMiddleware",  # the console's session and the customer pages'
     "django.middleware.common.CommonMiddleware",
-    "core.sessions.CsrfViewMiddleware",  # customer pages keep it in their own session
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -176,10 +176,10 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Customer install pages (/install/) have their own session under their own cookie,
 # SameSite=None; Secure, so they work inside a partner's allowlisted iframe on another
-# site; the console's cookie stays Lax (core/sessions.py). Their CSRF secret is kept in
-# that session; the console's csrftoken cookie stays Lax too.
+# site, and their own CSRF cookie; the console's cookies stay Lax (core/sessions.py).
 CUSTOMER_PATH_PREFIX = "/install/"
 CUSTOMER_SESSION_COOKIE_NAME = "install_session"
+CUSTOMER_CSRF_COOKIE_NAME = "install_csrftoken"
 CSRF_FAILURE_VIEW = "links.customer_views.csrf_failure"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"

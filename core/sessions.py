@@ -5,8 +5,10 @@ The console's session cookie is SameSite=Lax: it never goes with a cross-site re
 pages must also work inside a partner's iframe on another site, where a Lax cookie is
 never sent -- so they have a session of their own, under its own cookie
 (CUSTOMER_SESSION_COOKIE_NAME, SameSite=None; Secure; HttpOnly; Partitioned), that holds
-nothing of the console's. Their CSRF secret is kept in that session too
-(`CsrfViewMiddleware`), while the console keeps Django's Lax `csrftoken` cookie.
+nothing of the console's, and their own CSRF cookie (CUSTOMER_CSRF_COOKIE_NAME, the same
+attributes): Django's CsrfViewMiddleware, placed after this one, reads and writes
+`csrftoken` as always, and on customer paths this middleware hands it the customer's
+cookie and renames what it sets. The console's cookies stay SameSite=Lax.
 
 On customer paths (CUSTOMER_PATH_PREFIX) `request.session` is the customer session;
 everywhere else it is the console's, and `customer_session(request)` reaches the
@@ -22,8 +24,6 @@ from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CSRF_SESSION_KEY, CSRF_TOKEN_LENGTH, _unmask_cipher_token
-from django.middleware.csrf import CsrfViewMiddleware as DjangoCsrfViewMiddleware
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
@@ -48,6 +48,12 @@ class SessionMiddleware(DjangoSessionMiddleware):
             request.COOKIES.get(settings.CUSTOMER_SESSION_COOKIE_NAME))
         if is_customer_path(request.path_info):
             request.session = request.customer_session  # type: ignore[attr-defined]
+            cookies = dict(request.COOKIES)  # the console's csrftoken never counts here
+            cookies.pop(settings.CSRF_COOKIE_NAME, None)
+            customer_csrf = cookies.get(settings.CUSTOMER_CSRF_COOKIE_NAME)
+            if customer_csrf is not None:
+                cookies[settings.CSRF_COOKIE_NAME] = customer_csrf
+            request.COOKIES = cookies
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         console = getattr(request, "console_session", None)
@@ -59,12 +65,23 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if customer is not None:
             name = settings.CUSTOMER_SESSION_COOKIE_NAME
             save_session(request, response, customer, name=name, secure=True, samesite="None")
-            if name in response.cookies:
-                # CHIPS: browsers that block third-party cookies (Chrome's incognito,
-                # Safari, Firefox) still keep a Partitioned one, for this embedding site
-                # only. Python < 3.14 has no attribute for it, so it rides on SameSite's.
-                response.cookies[name]["samesite"] = "None; Partitioned"
+            partition(response, name)
+        if is_customer_path(request.path_info) and settings.CSRF_COOKIE_NAME in response.cookies:
+            morsel = response.cookies.pop(settings.CSRF_COOKIE_NAME)
+            response.set_cookie(settings.CUSTOMER_CSRF_COOKIE_NAME, morsel.value,
+                                max_age=settings.CSRF_COOKIE_AGE, path=settings.CSRF_COOKIE_PATH,
+                                domain=settings.CSRF_COOKIE_DOMAIN, secure=True,
+                                httponly=settings.CSRF_COOKIE_HTTPONLY or None, samesite="None")
+            partition(response, settings.CUSTOMER_CSRF_COOKIE_NAME)
         return response
+
+
+def partition(response: HttpResponse, name: str) -> None:
+    """CHIPS: browsers that block third-party cookies (Chrome's incognito, Safari, Firefox)
+    still keep a Partitioned one, for that embedding site only. Python < 3.14 has no
+    attribute for it, so it rides on SameSite's."""
+    if name in response.cookies:
+        response.cookies[name]["samesite"] = "None; Partitioned"
 
 
 def save_session(request: HttpRequest, response: HttpResponse, session: SessionBase, *,
@@ -97,22 +114,3 @@ def save_session(request: HttpRequest, response: HttpResponse, session: SessionB
                         httponly=settings.SESSION_COOKIE_HTTPONLY or None, samesite=samesite)
     patch_vary_headers(response, ("Cookie",))
 
-
-class CsrfViewMiddleware(DjangoCsrfViewMiddleware):
-    """Django's CSRF protection; on customer pages the secret is kept in the customer
-    session (what CSRF_USE_SESSIONS does, for those pages only) instead of the Lax
-    `csrftoken` cookie a cross-site frame would never send."""
-
-    def _get_secret(self, request: HttpRequest) -> str | None:
-        if not is_customer_path(request.path_info):
-            return super()._get_secret(request)  # type: ignore[misc]
-        secret = request.session.get(CSRF_SESSION_KEY)
-        if not isinstance(secret, str):
-            return None
-        return _unmask_cipher_token(secret) if len(secret) == CSRF_TOKEN_LENGTH else secret
-
-    def _set_csrf_cookie(self, request: HttpRequest, response: HttpResponse) -> None:
-        if not is_customer_path(request.path_info):
-            super()._set_csrf_cookie(request, response)  # type: ignore[misc]
-        elif request.session.get(CSRF_SESSION_KEY) != request.META["CSRF_COOKIE"]:
-            request.session[CSRF_SESSION_KEY] = request.META["CSRF_COOKIE"]

@@ -36,6 +36,8 @@ def test_customer_pages_have_their_own_none_secure_cookie(link_token):
     assert "SameSite=None; Partitioned" in cookie.OutputString()
     assert cookie["secure"] is True
     assert cookie["httponly"] is True and cookie["path"] == "/"
+    csrf = response.cookies["install_csrftoken"]
+    assert "SameSite=None; Partitioned" in csrf.OutputString() and csrf["secure"] is True
     assert "sessionid" not in response.cookies and "csrftoken" not in response.cookies
 
 
@@ -44,7 +46,7 @@ def test_connect_works_with_the_customer_cookie_alone(link_token):
     client = Client(enforce_csrf_checks=True)
     landing = client.get(reverse("install:landing", args=[link_token]))
     token = CSRF_RE.search(landing.content.decode()).group(1)
-    assert set(client.cookies) == {"install_session"}
+    assert set(client.cookies) == {"install_session", "install_csrftoken"}
     response = client.post(reverse("install:connect", args=[link_token, "crm-one"]),
                            {"csrfmiddlewaretoken": token})
     assert response.status_code == 302

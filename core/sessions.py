@@ -18,6 +18,7 @@ customer's (the OAuth callback ends customers' sign-ins too).
 from __future__ import annotations
 
 import time
+from typing import Literal, cast
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
@@ -34,7 +35,7 @@ def is_customer_path(path: str) -> bool:
 
 def customer_session(request: HttpRequest) -> SessionBase:
     """The customer pages' session (the request's own session where no middleware ran)."""
-    return getattr(request, "customer_session", request.session)
+    return cast(SessionBase, getattr(request, "customer_session", request.session))
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
@@ -71,7 +72,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
             response.set_cookie(settings.CUSTOMER_CSRF_COOKIE_NAME, morsel.value,
                                 max_age=settings.CSRF_COOKIE_AGE, path=settings.CSRF_COOKIE_PATH,
                                 domain=settings.CSRF_COOKIE_DOMAIN, secure=True,
-                                httponly=settings.CSRF_COOKIE_HTTPONLY or None, samesite="None")
+                                httponly=bool(settings.CSRF_COOKIE_HTTPONLY), samesite="None")
             partition(response, settings.CUSTOMER_CSRF_COOKIE_NAME)
         return response
 
@@ -85,7 +86,7 @@ def partition(response: HttpResponse, name: str) -> None:
 
 
 def save_session(request: HttpRequest, response: HttpResponse, session: SessionBase, *,
-                 name: str, secure: bool, samesite: str) -> None:
+                 name: str, secure: bool, samesite: Literal["Lax", "Strict", "None"]) -> None:
     """Django's SessionMiddleware.process_response for one session and its cookie."""
     if name in request.COOKIES and session.is_empty():
         response.delete_cookie(name, path=settings.SESSION_COOKIE_PATH,
@@ -108,9 +109,9 @@ def save_session(request: HttpRequest, response: HttpResponse, session: SessionB
     except UpdateError:
         raise SessionInterrupted("The request's session was deleted before the request "
                                  "completed.") from None
-    response.set_cookie(name, session.session_key, max_age=max_age, expires=expires,
+    response.set_cookie(name, str(session.session_key), max_age=max_age, expires=expires,
                         domain=settings.SESSION_COOKIE_DOMAIN,
-                        path=settings.SESSION_COOKIE_PATH, secure=secure or None,
-                        httponly=settings.SESSION_COOKIE_HTTPONLY or None, samesite=samesite)
+                        path=settings.SESSION_COOKIE_PATH, secure=secure,
+                        httponly=bool(settings.SESSION_COOKIE_HTTPONLY), samesite=samesite)
     patch_vary_headers(response, ("Cookie",))
 

@@ -1,7 +1,12 @@
 """Support staff's admin for people, partners and accounts.
 
-Logos are excluded from every form, list and search. Installs (installs/admin.py),
+Logos are excluded from every form, list and search. Accounts and installs
+(installs/admin.py: deleting them revokes at the provider through the installs services),
 install links (links/admin.py) and audit events (audit/admin.py) have their own.
+
+Only superusers change people (users, passwords, `is_staff`, `is_superuser`) and
+memberships: staff with `change_user` could otherwise set a partner admin's password, or
+join a partner as its admin, and log in to its console.
 """
 
 from __future__ import annotations
@@ -15,7 +20,21 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Account, Membership, Partner, User
+from accounts.models import Membership, Partner, User
+from core.origins import parse_origin_list
+
+
+class SuperuserChangesOnly:
+    """Staff may view (with the permission); only superusers add, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
 
 
 class UserCreationForm(AdminUserCreationForm[User]):
@@ -37,7 +56,7 @@ class UserEditForm(UserChangeForm[User]):
         field_classes: dict[str, Any] = {}
 
 
-class MembershipInline(admin.StackedInline[Membership, User]):
+class MembershipInline(SuperuserChangesOnly, admin.StackedInline[Membership, User]):
     model = Membership
     extra = 0
     max_num = 1
@@ -45,8 +64,9 @@ class MembershipInline(admin.StackedInline[Membership, User]):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin[User]):
-    """Django's user admin with the email address as the login name."""
+class UserAdmin(SuperuserChangesOnly, DjangoUserAdmin[User]):
+    """Django's user admin with the email address as the login name (the password change
+    page asks `has_change_permission` too)."""
 
     form = UserEditForm
     add_form = UserCreationForm
@@ -77,8 +97,29 @@ class UserAdmin(DjangoUserAdmin[User]):
         return membership.get_role_display() if membership else "—"
 
 
+class PartnerAdminForm(forms.ModelForm[Partner]):
+    """The origin lists are checked by the Branding page's parser: a `;`, a `*`, a
+    non-list or a non-origin is a form error, never a stored CSP directive."""
+
+    class Meta:
+        model = Partner
+        fields = ["name", "slug", "display_name", "primary_colour", "support_email",
+                  "allowed_return_origins", "allowed_frame_origins"]
+
+    def clean_allowed_return_origins(self) -> list[str]:
+        return self._origins("allowed_return_origins")
+
+    def clean_allowed_frame_origins(self) -> list[str]:
+        return self._origins("allowed_frame_origins")
+
+    def _origins(self, name: str) -> list[str]:
+        value = self.cleaned_data[name]
+        return parse_origin_list([] if value is None else value)  # None: left empty
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin[Partner]):
+    form = PartnerAdminForm
     list_display = ("name", "slug", "display_name", "support_email", "logo_status",
                     "created_at")
     search_fields = ("name", "slug", "display_name", "support_email")
@@ -90,24 +131,24 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
         return super().get_queryset(request).defer("logo")
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
+        """A partner with accounts is protected: its installs' tokens would stay live at the
+        providers, unaudited. Delete its accounts first (each revokes its installs)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        with_accounts = [p for p in objs if p.accounts.exists()]
+        protected = [*protected, *(f"{p}: delete its accounts first, which revokes their "
+                                   "installs at the providers" for p in with_accounts)]
+        return deleted, counts, perms_needed, protected
+
     @admin.display(description="logo")
     def logo_status(self, obj: Partner) -> str:
         return f"set ({obj.logo_content_type})" if obj.logo_content_type else "not set"
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin[Membership]):
+class MembershipAdmin(SuperuserChangesOnly, admin.ModelAdmin[Membership]):
     list_display = ("user", "partner", "role", "created_at")
     list_filter = ("role", "partner")
     list_select_related = ("user", "partner")
     search_fields = ("user__email", "partner__name", "partner__slug")
     autocomplete_fields = ("user", "partner")
-
-
-@admin.register(Account)
-class AccountAdmin(admin.ModelAdmin[Account]):
-    list_display = ("name", "external_id", "partner", "created_at")
-    list_filter = ("partner",)
-    list_select_related = ("partner",)
-    search_fields = ("name", "external_id", "partner__name")
-    autocomplete_fields = ("partner",)

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Account, Partner
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
+from core.text import validate_name
 
 DUPLICATE_EXTERNAL_ID = "An account with this external id already exists."
 
@@ -57,6 +58,11 @@ class AccountForm(forms.ModelForm[Account]):
         kwargs.setdefault("label_suffix", "")  # labels as the product names them, no colon
         super().__init__(*args, **kwargs)
         self.partner = partner
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        validate_name(name)
+        return name
 
     def clean_external_id(self) -> str:
         external_id: str = self.cleaned_data["external_id"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -43,6 +44,10 @@ def problem_response(status_code: int, detail: str, *, code: str,
 def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: DRF's own handling (status, Retry-After, WWW-Authenticate),
     then the body rewritten as a problem; None (a 500) for what is not a refusal."""
+    if isinstance(exc, DjangoValidationError):  # a service's own refusal (e.g. a hidden
+        # character in a name, core/text.py) is a 400 like the serializers' checks
+        exc = exceptions.ValidationError(
+            detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     response = exception_handler(exc, context)
     if response is None:
         return None

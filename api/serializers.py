@@ -12,6 +12,7 @@ from audit.models import Action, AuditEvent
 from connectors.models import Connector
 from connectors.spec import AUTH_TYPE_LABELS
 from core.forms import MAX_QUERY_LENGTH
+from core.text import validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
@@ -95,7 +96,8 @@ class AccountSerializer(serializers.ModelSerializer[Account]):
         # Uniqueness is the service's answer (409), not a validation error.
         validators: list[Any] = []
         extra_kwargs = {"external_id": {"validators": [],
-                                        "help_text": "Your own id for this customer."}}
+                                        "help_text": "Your own id for this customer."},
+                        "name": {"validators": [validate_name]}}
 
 
 # --- installs --------------------------------------------------------------------------

@@ -57,6 +57,8 @@ class Action(models.TextChoices):
     WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", "Webhook endpoint deleted"
     WEBHOOK_ENDPOINT_DISABLED = ("webhook_endpoint.disabled",
                                  "Webhook endpoint disabled after failing")
+    LOGIN_FAILED = "login.failed", "Login failed"
+    LOGIN_LOCKED_OUT = "login.locked_out", "Login locked after repeated failures"
 
 
 ACTION_LABELS = dict(Action.choices)

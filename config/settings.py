@@ -7,6 +7,7 @@ all the console runs on SQLite in DEBUG mode so a fresh checkout just works.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "core",
     "accounts",
     "audit",
@@ -87,13 +89,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.NoStoreMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.sessions.SessionMiddleware",  # the console's session and the customer pages'
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so it sees the flag the login failure set and answers 429 (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -140,6 +144,12 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+# AxesStandaloneBackend first: it refuses every login -- right password included -- of an
+# email or an address that is locked out, before ModelBackend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connectors:library"
 LOGOUT_REDIRECT_URL = "login"
@@ -201,6 +211,13 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Customer install pages (/install/) have their own session under their own cookie,
+# SameSite=None; Secure, so they work inside a partner's allowlisted iframe on another
+# site, and their own CSRF cookie; the console's cookies stay Lax (core/sessions.py).
+CUSTOMER_PATH_PREFIX = "/install/"
+CUSTOMER_SESSION_COOKIE_NAME = "install_session"
+CUSTOMER_CSRF_COOKIE_NAME = "install_csrftoken"
+CSRF_FAILURE_VIEW = "links.customer_views.csrf_failure"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
 # Probes reach /healthz/ over plain http inside the network.
@@ -221,8 +238,27 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Login throttling (django-axes), for the console's and the admin's login alike: after
+# LOGIN_FAILURE_LIMIT failures for one email, or from one address, logins from it are
+# refused with a 429 for LOGIN_LOCKOUT_MINUTES (every further failure restarts the wait).
+# Unknown emails count exactly like known ones, so the answer reveals nothing.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_USERNAME_FORM_FIELD = "username"  # both login forms' field (axes would say "email")
+AXES_USERNAME_CALLABLE = "audit.logins.login_email"
+AXES_HANDLER = "audit.logins.LoginFailureHandler"
+AXES_LOCKOUT_CALLABLE = "audit.logins.locked_out"
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# The client address: the socket's, or with BEHIND_PROXY the one the proxy put in
+# X-Forwarded-For (audit/logins.py); a client could forge any other.
+AXES_CLIENT_IP_CALLABLE = "audit.logins.client_address"
+
 # Outbound HTTP to third parties (connectors/http.py).
 OUTBOUND_TIMEOUT: float = env.float("OUTBOUND_TIMEOUT", default=10.0)
+# Refresh requests wait longer: a provider that rotates refresh tokens has spent the old
+# one once it answers, so giving up on a slow answer loses the grant (connectors/http.py).
+REFRESH_TIMEOUT: float = env.float("REFRESH_TIMEOUT", default=30.0)
 
 # How a sign-in started from an install link ends: the link's result page. The OAuth
 # callback (installs/) sits below the install link pages (links/), so it names them here.

@@ -1,8 +1,9 @@
 """All outbound HTTP to third parties goes through here.
 
-Every session made here has a timeout on every request, refuses unsafe URLs (not
-https, userinfo, private/loopback/link-local/multicast addresses -- unless local
-providers are allowed in development or with the sandbox), follows at most three
+Every session made here has a timeout on every request (OUTBOUND_TIMEOUT, token refreshes
+REFRESH_TIMEOUT), refuses unsafe URLs (not https, userinfo,
+private/loopback/link-local/multicast addresses -- unless local providers are allowed in
+development or with the sandbox), follows at most three
 redirects (each hop checked), none at all while it fetches a token, and uses one
 transport that tests replace (`transport`) to talk to the sandbox in-process.
 
@@ -235,6 +236,10 @@ class OAuth2(_Signed, OAuth2Session):
             return super().fetch_token(*args, **kwargs)
 
     def refresh_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """A refresh gets REFRESH_TIMEOUT (longer than OUTBOUND_TIMEOUT): a provider that
+        rotates refresh tokens invalidates the old one when it answers, so an answer given
+        up on loses the grant."""
+        kwargs.setdefault("timeout", settings.REFRESH_TIMEOUT)
         with self.secret_bearing():
             return super().refresh_token(*args, **kwargs)
 

@@ -9,6 +9,7 @@ allowed (DEBUG or the sandbox).
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -84,6 +85,35 @@ def parse_origins(text: str) -> list[str]:
     return origins
 
 
+def parse_origin_list(value: Any) -> list[str]:
+    """A JSON list of origins (the admin's form) → canonical list, like `parse_origins`.
+
+    Anything but a list of strings is refused, and every item must be an origin.
+    """
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError('Enter a list of origins, like ["https://app.example.com"].')
+    return parse_origins("\n".join(value))
+
+
+def stored_origins(value: Any) -> list[str]:
+    """The origins of a stored allowlist that still parse, canonical; the rest is dropped.
+
+    Headers (CSP `frame-ancestors`) and return-URL checks read allowlists through this,
+    so a row written past the forms cannot inject a directive or cause a 500.
+    """
+    if not isinstance(value, list):
+        return []
+    found: list[str] = []
+    for item in value:
+        try:
+            origin = normalise_origin(item) if isinstance(item, str) else ""
+        except ValidationError:
+            continue
+        if origin and origin not in found:
+            found.append(origin)
+    return found[:MAX_ORIGINS]
+
+
 def return_url_origin(url: str) -> str | None:
     """The origin of an absolute, well-formed return URL, or None when it is anything else.
 
@@ -115,7 +145,7 @@ def return_url_origin(url: str) -> str | None:
 def is_allowed_return_url(url: str, allowed_origins: list[str]) -> bool:
     """The URL is absolute and its origin is exactly one of `allowed_origins`."""
     origin = return_url_origin(url)
-    return origin is not None and origin in allowed_origins
+    return origin is not None and origin in stored_origins(allowed_origins)
 
 
 def validate_return_url(url: str, allowed_origins: list[str]) -> str:

@@ -5,24 +5,65 @@ revocations' tokens and values) are excluded from every form, list and search; s
 which field NAMES are set and nothing else. Installs and auth attempts change only
 through the console's services (each writing an audit event), and pending revocations
 only through the workers, so they are read-only here.
+
+Deleting an install or an account here -- one, or the bulk "delete selected" action --
+goes through `services.delete_install` / `services.delete_account`, exactly as the
+console does: revoked at the provider (or kept for the workers to retry) and audited.
+The account admin lives here rather than in accounts/ because its deletion is an
+installs-level write.
 """
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.models import Account
 from core.admin import ReadOnlyAdmin, secret_summary
+from installs import services
 from installs.models import (
     INSTALL_SECRETS,
     AuthAttempt,
     Install,
     InstallQuerySet,
     PendingRevocation,
+    Revocation,
 )
+
+
+def report_revocations(admin_: admin.ModelAdmin[Any], request: HttpRequest,
+                       outcomes: list[Revocation]) -> None:
+    """Say what the providers answered, so staff know a token may still be live."""
+    pending = outcomes.count(Revocation.UNAVAILABLE)
+    failed = outcomes.count(Revocation.FAILED)
+    if pending:
+        admin_.message_user(request, f"{pending} token revocation(s) could not reach the "
+                            "provider and will be retried by the workers.", messages.WARNING)
+    if failed:
+        admin_.message_user(request, f"{failed} token revocation(s) were refused by the "
+                            "provider; the local credentials are deleted.", messages.WARNING)
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin[Account]):
+    list_display = ("name", "external_id", "partner", "created_at")
+    list_filter = ("partner",)
+    list_select_related = ("partner",)
+    search_fields = ("name", "external_id", "partner__name")
+    autocomplete_fields = ("partner",)
+
+    def delete_model(self, request: HttpRequest, obj: Account) -> None:
+        report_revocations(self, request, services.delete_account(account=obj,
+                                                                  actor=request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        outcomes: list[Revocation] = []
+        for account in queryset:
+            outcomes += services.delete_account(account=account, actor=request.user)
+        report_revocations(self, request, outcomes)
 
 
 @admin.register(Install)
@@ -47,6 +88,15 @@ class InstallAdmin(ReadOnlyAdmin[Install]):
     @admin.display(description="secret values")
     def secret_fields(self, obj: Install) -> str:
         return secret_summary(obj.secret_values)
+
+    def delete_model(self, request: HttpRequest, obj: Install) -> None:
+        report_revocations(self, request, [services.delete_install(install=obj,
+                                                                   actor=request.user)])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Install]) -> None:
+        report_revocations(self, request, [services.delete_install(install=install,
+                                                                   actor=request.user)
+                                           for install in queryset])
 
     @admin.display(description="credentials")
     def credential_fields(self, obj: Install) -> str:

@@ -13,6 +13,7 @@ from connectors.models import Connector
 from connectors.spec import FieldSpec
 from connectors.templating import HOST_LABEL_MESSAGE, is_host_label, url_keys
 from core.forms import ConsoleForm
+from core.text import validate_name
 from installs import values
 from installs.models import Install
 
@@ -37,7 +38,7 @@ class InstallForm(ConsoleForm):
         self.url_keys = url_keys(connector.spec)
         if ask_name:
             self.fields["install_name"] = forms.CharField(
-                label="Name", max_length=200, required=False,
+                label="Name", max_length=200, required=False, validators=[validate_name],
                 initial=install.name if install else "",
                 help_text="Optional: tells several installs of the same connector apart.")
         stored = set(install.secret_values) if install else set()

@@ -200,6 +200,18 @@ class Install(models.Model):
             self._record(audit.Action.INSTALL_AUTHENTICATED, actor=actor,
                          actor_label=actor_label, previous_status=previous, **detail)
 
+    def store_credentials(self, *, credentials: dict[str, Any], expires_at: datetime | None,
+                          token_info: dict[str, Any]) -> None:
+        """Credentials saved with no status change and no audit event: a sign-in's tokens
+        the moment the provider hands them over -- before its verify request, so a crash or
+        a slow check cannot lose a token the provider has already rotated -- or the earlier
+        ones put back when that request fails. `mark_authenticated` / `mark_auth_failed`
+        follow with the status and the event."""
+        self.credentials = credentials
+        self.expires_at = expires_at
+        self.token_info = token_info
+        self.save(update_fields=["credentials", "expires_at", "token_info", "updated_at"])
+
     def mark_refreshed(self, *, credentials: dict[str, Any], expires_at: datetime | None,
                        now: datetime) -> None:
         """New tokens from a refresh; recovers a failing install."""

@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any
 
 import requests
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -41,6 +42,8 @@ from connectors.models import Connector
 from connectors.services import apply_entered
 from core.fields import is_unreadable
 from core.locking import row_lock_scope
+from core.sessions import customer_session
+from core.text import validate_name
 from installs import refresh, revocation
 from installs.models import AuthAttempt, Install, Revocation, SignInOutcome
 from installs.values import MissingValues, Saved, Setup, asked_fields
@@ -109,6 +112,8 @@ def share_credentials(*, install: Install, actor_label: str,
 
 def create_account(*, partner: Partner, name: str, external_id: str, actor: Any,
                    actor_label: str = "") -> Account:
+    """A new account; ValidationError for a name with hidden characters (core/text.py)."""
+    validate_name(name)
     try:
         with transaction.atomic():
             account = Account.objects.create(partner=partner, name=name, external_id=external_id)
@@ -138,18 +143,6 @@ def update_account(*, account: Account, actor: Any, actor_label: str = "",
     return account
 
 
-def delete_account(*, account: Account, actor: Any, actor_label: str = "") -> None:
-    """Delete an account: each install revoked where possible and deleted (`delete_install`,
-    as the console deletes one), then the account with its install links; all audited."""
-    for install in account.installs.select_related("account__partner", "connector"):
-        delete_install(install=install, actor=actor, actor_label=actor_label)
-    with transaction.atomic():
-        audit.record(audit.Action.ACCOUNT_DELETED, partner=account.partner, actor=actor,
-                     actor_label=actor_label, external_id=account.external_id,
-                     name=account.name)
-        account.delete()
-
-
 def link_actor_label(link_id: int | None, label: str = "") -> str:
     """Who acted, for the audit log: `label` (e.g. an API key), or the install link a
     customer acts through."""
@@ -163,8 +156,9 @@ def create_install(*, account: Account, connector: Connector, name: str = "",
     """A pending install with the values it asked for (secrets encrypted).
 
     `values` are by field key; only the fields the install asks (see `asked_fields`) are
-    kept.
+    kept. A name with hidden characters is a ValidationError (core/text.py).
     """
+    validate_name(name)
     asked = {f.key: f for f in asked_fields(connector, account.partner, saved=saved)}
     entered = {k: v for k, v in (values or {}).items() if k in asked and v}
     with transaction.atomic():
@@ -184,6 +178,7 @@ def update_install_values(*, install: Install, name: str, values: dict[str, str]
                           actor: Any, link_id: int | None = None,
                           saved: Saved | None = None) -> Install:
     """Edit an install's values. A secret left out (or blank) keeps its stored value."""
+    validate_name(name)
     asked = asked_fields(install.connector, install.account.partner, saved=saved)
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install.pk)
@@ -201,14 +196,14 @@ def update_install_values(*, install: Install, name: str, values: dict[str, str]
 # --- authentication ----------------------------------------------------------------------
 
 
-def session_hash(request: HttpRequest, *, create: bool = False) -> str:
+def session_hash(session: SessionBase, *, create: bool = False) -> str:
     """SHA-256 of the browser's session key; with `create`, make sure there is a session."""
-    if not request.session.session_key:
+    if not session.session_key:
         if not create:
             return ""
-        request.session.save()
-        request.session.modified = True  # so the middleware sends the cookie
-    session_key = request.session.session_key
+        session.save()
+        session.modified = True  # so the middleware sends the cookie
+    session_key = session.session_key
     assert session_key is not None  # save() above gave the session one
     return hashlib.sha256(session_key.encode()).hexdigest()
 
@@ -242,7 +237,9 @@ def start_authentication(*, install: Install, request: HttpRequest, actor: Any =
     if not method.browser_flow:
         _authenticate_at_once(install, method, actor=actor, actor_label=label)
         return None
-    attempt = AuthAttempt(install=install, session_hash=session_hash(request, create=True),
+    # On the customer pages request.session is the customer session (core/sessions.py).
+    attempt = AuthAttempt(install=install, session_hash=session_hash(request.session,
+                                                                     create=True),
                           install_link_id=link_id,
                           expires_at=timezone.now() + AuthAttempt.LIFETIME,
                           created_by=audit.as_user(actor))
@@ -316,16 +313,43 @@ def _record_started(install: Install, actor: Any, label: str, method: AuthMethod
 
 def _authenticate(install: Install, method: AuthMethod, *, attempt: AuthAttempt | None,
                   params: dict[str, str], actor: Any, actor_label: str) -> Install:
-    """Complete, verify, then store -- or record the failure and raise it."""
+    """Complete, commit the credentials, verify, then mark -- or record the failure and
+    raise it.
+
+    The credentials are committed as soon as the provider has handed them over, before
+    the verify request (up to OUTBOUND_TIMEOUT), with the install's status unchanged: it
+    reads "Authenticated" only once the check passed, and a failed check puts the earlier
+    credentials back (nothing half-saved).
+    """
     try:
         with _safe_errors("The sign-in"):
             credentials = method.complete(attempt, params)
-            method.verify(credentials.data)
     except AuthError as error:
         _record_failure(install.pk, method, error, actor=actor, actor_label=actor_label,
                         stage="complete")
         raise
+    earlier = _store_received(install.pk, credentials)
+    try:
+        with _safe_errors("The sign-in"):
+            method.verify(credentials.data)
+    except AuthError as error:
+        _record_failure(install.pk, method, error, actor=actor, actor_label=actor_label,
+                        stage="complete", put_back=(credentials, earlier))
+        raise
     return _record_success(install.pk, method, credentials, actor=actor, actor_label=actor_label)
+
+
+def _store_received(install_id: int, credentials: Credentials) -> Credentials:
+    """Commit a sign-in's new credentials; return the install's earlier ones (to put back)."""
+    with transaction.atomic():
+        install = Install.objects.for_update().get(pk=install_id)
+        readable = not is_unreadable(install.credentials)
+        earlier = Credentials(data=dict(install.credentials) if readable else {},
+                              expires_at=install.expires_at,
+                              info=dict(install.token_info or {}))
+        install.store_credentials(credentials=credentials.data,
+                                  expires_at=credentials.expires_at, token_info=credentials.info)
+    return earlier
 
 
 def _record_success(install_id: int, method: AuthMethod, credentials: Credentials, *,
@@ -352,8 +376,11 @@ def _drop_entered_credentials(install: Install, method: AuthMethod) -> None:
 
 
 def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, actor: Any,
-                    actor_label: str, stage: str) -> None:
-    """Nothing half-saved: credentials are never touched here.
+                    actor_label: str, stage: str,
+                    put_back: tuple[Credentials, Credentials] | None = None) -> None:
+    """Nothing half-saved: the only credentials touched are the `put_back` pair's (the
+    rejected ones committed before the verify request, and the earlier ones they replace,
+    restored unless a refresh has changed them since).
 
     A cancelled consent changes nothing. A bad callback is only audited. Other failures
     set last_error, and "Error" unless the install still has working credentials (a
@@ -362,6 +389,10 @@ def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, ac
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install_id)
         partner = install.account.partner
+        if put_back is not None and install.credentials == put_back[0].data:
+            earlier = put_back[1]
+            install.store_credentials(credentials=earlier.data, expires_at=earlier.expires_at,
+                                      token_info=earlier.info)
         if isinstance(error, ConsentDenied):
             audit.record(audit.Action.INSTALL_CANCELLED, partner=partner, actor=actor,
                          actor_label=actor_label, install=install)
@@ -413,7 +444,8 @@ def claim_attempt(*, state: str, request: HttpRequest) -> AuthAttempt:
         reason = "already used"
     elif attempt.expires_at <= now:
         reason = "expired"
-    elif not hmac.compare_digest(attempt.session_hash, session_hash(request)):
+    elif not hmac.compare_digest(attempt.session_hash, session_hash(
+            customer_session(request) if attempt.install_link_id else request.session)):
         reason = "another browser session"
     elif attempt.install_link is not None and not attempt.install_link.is_active:
         # Revoking a link (e.g. one that leaked) also stops sign-ins it already started,
@@ -587,3 +619,29 @@ def delete_install(*, install: Install, actor: Any, actor_label: str = "") -> Re
         locked.delete()
 
     return _revoke_then(install, delete, actor=actor)
+
+
+def delete_account(*, account: Account, actor: Any, actor_label: str = "") -> list[Revocation]:
+    """Delete every install of the account through `delete_install`, then the account.
+
+    Returns the installs' revocation outcomes. The account's row is locked while it is
+    deleted, so an install created meanwhile is found (and deleted the same way) rather
+    than cascaded away with its tokens still live at the provider.
+    """
+    outcomes: list[Revocation] = []
+    while True:
+        for install in account.installs.without_secrets():
+            outcomes.append(delete_install(install=install, actor=actor,
+                                           actor_label=actor_label))
+        with transaction.atomic():
+            locked = Account.objects.select_for_update().filter(pk=account.pk).first()
+            if locked is None:  # deleted meanwhile
+                return outcomes
+            if not locked.installs.exists():
+                # The names stay in the event: the webhook reports them after the row is gone.
+                audit.record(audit.Action.ACCOUNT_DELETED, partner=locked.partner, actor=actor,
+                             actor_label=actor_label, account_id=locked.pk,
+                             external_id=locked.external_id, name=locked.name,
+                             installs=len(outcomes))
+                locked.delete()
+                return outcomes

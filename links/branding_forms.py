@@ -20,22 +20,50 @@ MAX_LOGO_SIDE = 1024
 LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
-def check_logo(data: bytes) -> str:
-    """The logo's content type, judged by its bytes; ValidationError when it is not allowed."""
+# What survives re-encoding of an image's `info`: how it is drawn, never metadata.
+KEPT_INFO = ("transparency", "duration", "loop", "background")
+
+
+def check_logo(data: bytes) -> tuple[bytes, str]:
+    """The logo re-encoded, and its content type, judged by its bytes; ValidationError when
+    it is not allowed.
+
+    Re-encoding decodes every pixel -- so a truncated or corrupt file is refused -- and
+    writes a new file without EXIF, comments, text chunks or colour profiles, so nothing
+    the uploader's camera or editor put in the file is served to customers.
+    """
     if len(data) > MAX_LOGO_BYTES:
         raise ValidationError("The logo must be at most 256 KB.")
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind, (width, height) = image.format, image.size
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            if kind not in LOGO_TYPES:
+                raise ValidationError("Upload a PNG, JPEG, GIF or WebP image.")
+            if width > MAX_LOGO_SIDE or height > MAX_LOGO_SIDE:
+                raise ValidationError("The logo must be at most 1024 × 1024 pixels.")
+            encoded = reencode(image, kind)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError):
-        kind = None
-    if kind not in LOGO_TYPES:
-        raise ValidationError("Upload a PNG, JPEG, GIF or WebP image.")
-    if width > MAX_LOGO_SIDE or height > MAX_LOGO_SIDE:
-        raise ValidationError("The logo must be at most 1024 × 1024 pixels.")
-    return LOGO_TYPES[kind]
+        raise ValidationError("Upload a PNG, JPEG, GIF or WebP image (this file is damaged or "
+                              "incomplete).") from None
+    if len(encoded) > MAX_LOGO_BYTES:
+        raise ValidationError("The logo must be at most 256 KB.")
+    return encoded, LOGO_TYPES[kind]
+
+
+def reencode(image: Image.Image, kind: str) -> bytes:
+    """Every frame decoded (truncated data raises OSError) and written to a new file."""
+    frames = getattr(image, "n_frames", 1)
+    image.load()
+    for frame in range(1, frames):  # decode the other frames of an animation too
+        image.seek(frame)
+        image.load()
+    image.seek(0)
+    image.info = {key: value for key, value in image.info.items() if key in KEPT_INFO}
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {"quality": "keep"} if kind == "JPEG" else {}
+    image.save(buffer, format=kind, save_all=frames > 1, optimize=kind == "PNG", **options)
+    return buffer.getvalue()
 
 
 class OriginsField(forms.CharField):
@@ -98,7 +126,7 @@ class BrandingForm(forms.ModelForm[Partner]):
         super().__init__(*args, **kwargs)
         self.fields["primary_colour"].widget.attrs.update(
             {"pattern": "#[0-9a-fA-F]{6}", "spellcheck": "false"})
-        self.logo_content_type = ""
+        self.logo, self.logo_content_type = b"", ""
 
     def clean_primary_colour(self) -> str:
         colour: str = self.cleaned_data["primary_colour"]
@@ -109,7 +137,7 @@ class BrandingForm(forms.ModelForm[Partner]):
         if upload:
             if upload.size > MAX_LOGO_BYTES:
                 raise ValidationError("The logo must be at most 256 KB.")
-            self.logo_content_type = check_logo(upload.read())
+            self.logo, self.logo_content_type = check_logo(upload.read())
         return upload
 
     def clean(self) -> dict[str, Any]:
@@ -131,8 +159,7 @@ class BrandingForm(forms.ModelForm[Partner]):
         partner = super().save(commit=False)
         upload = self.cleaned_data.get("logo_file")
         if upload:
-            upload.seek(0)
-            partner.logo, partner.logo_content_type = upload.read(), self.logo_content_type
+            partner.logo, partner.logo_content_type = self.logo, self.logo_content_type
         elif self.cleaned_data.get("remove_logo"):
             partner.logo, partner.logo_content_type = None, ""
         if commit:

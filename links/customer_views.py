@@ -12,9 +12,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +25,7 @@ from accounts.models import Partner
 from connectors.auth.base import AuthError
 from connectors.models import Connector
 from core import origins, request_id
+from core.sessions import is_customer_path
 from installs import services
 from installs.forms import InstallForm
 from installs.models import Install, SignInOutcome
@@ -36,10 +39,11 @@ RETURN_DELAY = 3
 
 
 def allow_framing(response: HttpResponseBase, partner: Partner | None) -> HttpResponseBase:
-    """Customer pages may be framed only by the origins the partner allowlisted."""
-    origins = list(partner.allowed_frame_origins) if partner else []
-    if origins:
-        response._csp_replace = {"frame-ancestors": origins}  # type: ignore[attr-defined]
+    """Customer pages may be framed only by the origins the partner allowlisted (parsed
+    again here: a stored value that is not an origin never reaches the header)."""
+    allowed = origins.stored_origins(partner.allowed_frame_origins) if partner else []
+    if allowed:
+        response._csp_replace = {"frame-ancestors": allowed}  # type: ignore[attr-defined]
         response.xframe_options_exempt = True  # type: ignore[attr-defined]
     return response
 
@@ -124,9 +128,8 @@ def connect(request: HttpRequest, link: InstallLink, token: str, slug: str) -> H
                              _customer_form(link, connector, saved))
     if not form.is_valid():
         return _details_page(request, link, token, connector, form)
-    install = services.create_install(account=link.account, connector=connector,
-                                      values=form.field_values(), actor=None, link_id=link.pk,
-                                      saved=saved)
+    install = links.install_to_connect(link=link, connector=connector,
+                                       values=form.field_values(), saved=saved)
     response = _authenticate(request, link, install, saved)
     if isinstance(response, MissingValues):
         return links.finish_link(request, link=link, install=install,
@@ -262,6 +265,24 @@ def continue_to_return_url(request: HttpRequest) -> HttpResponseBase:
     outcome = found[0]
     return redirect(origins.return_url_with_outcome(
         return_url, outcome=outcome["outcome"], connector_slug=outcome["connector"]))
+
+
+# --- refusals outside the views ------------------------------------------------------
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:
+    """CSRF_FAILURE_VIEW: on customer pages a 403 in the link's partner branding (a
+    customer never sees a console page); Django's own 403 everywhere else."""
+    if not is_customer_path(request.path_info):
+        return csrf.csrf_failure(request, reason=reason)
+    token = request.path_info.removeprefix(settings.CUSTOMER_PATH_PREFIX).split("/", 1)[0]
+    link = links.find_link(token)
+    links.security_log.warning("install page refused: CSRF check failed")
+    return page(request, link, "install/unavailable.html", {
+        "token": token if link else "", "heading": "Page expired",
+        "explanation": "This page was open too long or its cookies were blocked. Open the "
+                       "install link again and retry.",
+    }, status=403)
 
 
 # --- assets ----------------------------------------------------------------------------

@@ -30,8 +30,11 @@ from accounts.models import Account, Partner
 from audit import events as audit
 from connectors.models import Connector, ConnectorQuerySet
 from core import origins
+from core.sessions import customer_session
 from core.tokens import hash_token
+from installs import services as installs
 from installs.models import INSTALL_SECRETS, AuthAttempt, Install, InstallQuerySet, SignInOutcome
+from installs.values import Saved
 from links.models import InstallLink
 
 security_log = logging.getLogger("hatchway.security")
@@ -144,9 +147,10 @@ def state_label(link: InstallLink) -> str:
 
 def note_opened(request: HttpRequest, link: InstallLink) -> None:
     """Remember the link in the browser session; audit the first opening per session."""
-    if request.session.get(SESSION_LINK) == link.pk:
+    session = customer_session(request)
+    if session.get(SESSION_LINK) == link.pk:
         return
-    request.session[SESSION_LINK] = link.pk
+    session[SESSION_LINK] = link.pk
     audit.record(audit.Action.LINK_OPENED, partner=link.account.partner,
                  actor_label=audit.LINK_ACTOR, account=link.account, install=link.install,
                  link=link.pk)
@@ -157,6 +161,31 @@ def offered_connectors(link: InstallLink) -> list[Connector]:
     if link.install is not None:
         return [link.install.connector]
     return list(link.connectors.filter(retired_at__isnull=True).order_by("name"))
+
+
+def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[str, str],
+                       saved: Saved | None = None) -> Install:
+    """The install a Connect through this link authenticates: the pending one an earlier
+    Connect through this link started signing in (its values updated), else a new one.
+
+    So pressing Connect again -- after going back from the provider, or twice at once
+    (the link's row lock serialises them) -- never leaves a trail of pending installs.
+    Installs made elsewhere (the console, another link) are never taken over.
+    """
+    with transaction.atomic():
+        InstallLink.objects.select_for_update().filter(pk=link.pk).first()
+        pending = (link_installs(link)
+                   .filter(connector=connector, status=Install.Status.PENDING,
+                           auth_attempts__install_link=link)
+                   .order_by("-created_at", "-pk").first())
+        if pending is None:
+            return installs.create_install(account=link.account, connector=connector,
+                                           values=values, actor=None, link_id=link.pk,
+                                           saved=saved)
+    if not values:
+        return pending
+    return installs.update_install_values(install=pending, name=pending.name, values=values,
+                                          actor=None, link_id=link.pk, saved=saved)
 
 
 def link_installs(link: InstallLink) -> InstallQuerySet:
@@ -200,7 +229,8 @@ def note_popup(request: HttpRequest, link: InstallLink, requested: str | None) -
 def session_popup_origin(request: HttpRequest, link: InstallLink) -> str:
     """The origin this browser opened `link` from as a popup, if still allowed (checked
     again now: the partner may have changed the allowlist since)."""
-    popup = request.session.get(SESSION_POPUP)
+    # The customer session: on the OAuth callback request.session is the console's.
+    popup = customer_session(request).get(SESSION_POPUP)
     if not isinstance(popup, dict) or popup.get("link") != link.pk:
         return ""
     origin = popup.get("origin")
@@ -256,8 +286,9 @@ def finish_link(
             InstallLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1)
             audit.record(audit.Action.LINK_USED, partner=link.account.partner,
                          actor_label=audit.LINK_ACTOR, install=install, link=link.pk)
-    request.session[SESSION_LINK] = link.pk
-    request.session[SESSION_RESULT] = {
+    session = customer_session(request)  # the callback's request.session is the console's
+    session[SESSION_LINK] = link.pk
+    session[SESSION_RESULT] = {
         "link": link.pk, "install": install.pk, "connector": install.connector.slug,
         "outcome": outcome, "message": str(message)[:500],
     }

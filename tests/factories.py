@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import tomllib
 from datetime import timedelta
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.test import Client
 from django.utils import timezone
 
@@ -212,3 +215,14 @@ def configure_sandbox(partner: Partner, *, callback: str) -> None:
     if not SandboxUser.objects.exists():
         sandbox.create_user(username="sandy", password="fake-password-123",
                             api_key="fake-api-key-123")
+
+
+def customer_session(client: Client) -> SessionBase:
+    """The test browser's customer-page session (core/sessions.py), made if it has none:
+    what `client.session` is for the console."""
+    cookie = client.cookies.get(settings.CUSTOMER_SESSION_COOKIE_NAME)
+    session = import_module(settings.SESSION_ENGINE).SessionStore(cookie.value if cookie else None)
+    if cookie is None:
+        session.save()
+        client.cookies[settings.CUSTOMER_SESSION_COOKIE_NAME] = session.session_key
+    return session

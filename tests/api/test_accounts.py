@@ -86,3 +86,11 @@ def test_constant_queries(api, partner, django_assert_max_num_queries):
         Account.objects.create(partner=partner, name=f"Customer {n}", external_id=f"c-{n}")
     with django_assert_max_num_queries(3):
         assert len(call(api, "get", "/api/v1/accounts")[1]["results"]) == 40
+
+
+def test_hidden_characters_in_a_name_are_400(api):
+    """A bidi override in the name is a field error (400), not a 500; nothing is created."""
+    status, body = call(api, "post", "/api/v1/accounts",
+                        {"name": "Init\u202eech", "external_id": "cust-bidi"})
+    assert status == 400 and "name" in body["errors"]
+    assert not Account.objects.filter(external_id="cust-bidi").exists()

@@ -19,6 +19,7 @@ from tests.factories import (
     CLIENT_SECRET,
     authenticate,
     consent,
+    customer_session,
     fake_oauth2_connector,
     install_path,
     new_install,
@@ -391,7 +392,7 @@ def test_link_attempts_finish_on_the_install_link_pages(client, account, install
 
     link, _token = links.create_link(account=account, connectors=[install.connector])
     request = RequestFactory().post("/install/")  # what the customer page hands over
-    request.session = client.session  # the customer's browser session (anonymous)
+    request.session = customer_session(client)  # the customer's browser session (anonymous)
     url = services.start_authentication(install=install, request=request, link_id=link.pk)
     attempt = AuthAttempt.objects.get()
     assert attempt.install_link == link and attempt.created_by is None

@@ -96,11 +96,13 @@ def test_logo_upload_and_serving(admin_client, partner, fmt, content_type):
     response = admin_client.post(URL, form(logo_file=upload(data, "x.bin", "text/html")))
     assert response.status_code == 302
     partner.refresh_from_db()
-    assert bytes(partner.logo) == data and partner.logo_content_type == content_type
+    assert partner.logo_content_type == content_type
+    with Image.open(io.BytesIO(bytes(partner.logo))) as stored:  # re-encoded, same picture
+        assert stored.format == fmt and stored.size == (64, 32)
     served = admin_client.get(reverse("links:branding_logo"))
     assert served["Content-Type"] == content_type
     assert served["X-Content-Type-Options"] == "nosniff"
-    assert served.content == data
+    assert served.content == bytes(partner.logo)
     assert "logo" in AuditEvent.objects.get(action="branding.saved").detail["fields"]
 
 
@@ -120,6 +122,57 @@ def test_bad_logos_refused(admin_client, partner, data, name):
     assert "logo" in response.content.decode().lower()
     partner.refresh_from_db()
     assert partner.logo is None and partner.logo_content_type == ""
+
+
+def noisy_image(fmt: str, **save: object) -> bytes:
+    """An image whose pixels do not compress away, so cutting its end loses pixel data."""
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (200, 200), bytes(range(256)) * 468 + bytes(192)).save(
+        buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_truncated_logos_refused(admin_client, partner, fmt):
+    """A file cut short (its header intact) is refused: every pixel must decode."""
+    data = noisy_image(fmt)
+    response = admin_client.post(URL, form(logo_file=upload(data[: len(data) * 2 // 3])))
+    assert response.status_code == 200
+    assert "damaged or incomplete" in response.content.decode()
+    partner.refresh_from_db()
+    assert partner.logo is None
+
+
+def test_logo_metadata_is_dropped(admin_client, partner):
+    """EXIF (camera, GPS), comments and profiles are not stored: the logo is re-encoded."""
+    exif = Image.Exif()
+    exif[0x010F] = "FakeCam Secret-Location-Maker"  # Make
+    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPS latitude
+    data = noisy_image("JPEG", exif=exif.tobytes(), comment=b"fake-private-comment",
+                       icc_profile=b"fake-profile")
+    assert b"Secret-Location-Maker" in data and b"fake-private-comment" in data
+    response = admin_client.post(URL, form(logo_file=upload(data, "logo.jpg", "image/jpeg")))
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    stored = bytes(partner.logo)
+    assert b"Secret-Location-Maker" not in stored and b"fake-private-comment" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert not image.getexif() and "icc_profile" not in image.info
+        assert image.format == "JPEG" and image.size == (200, 200)
+
+
+def test_png_text_chunks_are_dropped(admin_client, partner):
+    """A PNG's text chunks (an editor's or an attacker's) are not kept."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "fake-png-comment-chunk")
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), (1, 2, 3)).save(buffer, format="PNG", pnginfo=info)
+    response = admin_client.post(URL, form(logo_file=upload(buffer.getvalue())))
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert b"fake-png-comment-chunk" not in bytes(partner.logo)
 
 
 def test_logo_over_256_kb_refused(admin_client, partner):

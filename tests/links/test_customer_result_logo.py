@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from installs.models import Install
 from links import services as links
-from tests.factories import account, connector, make_link
+from tests.factories import account, connector, customer_session, make_link
 
 
 def test_result_page_shows_the_partners_logo(client, partner, rf):
@@ -18,7 +18,7 @@ def test_result_page_shows_the_partners_logo(client, partner, rf):
     link, _ = make_link(acct, [crm])
     install = Install.objects.create(account=acct, connector=crm)
     request = rf.get("/")
-    request.session = client.session
+    request.session = customer_session(client)
     links.finish_link(request, link=link, install=install, outcome="connected")
     request.session.save()
     html = client.get(reverse("install:result")).content.decode()

@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
 from links import services as links
 from links.models import InstallLink
-from tests.factories import account, connector, expire, make_link
+from tests.factories import account, connector, customer_session, expire, make_link
 
 
 @pytest.fixture
@@ -227,7 +227,7 @@ def test_finish_connected_counts_use_and_returns(client, link_and_token, acct, c
     attempt = AuthAttempt.objects.create(install=install, session_hash="x", install_link=link,
                                          expires_at=link.expires_at)
     request = rf.get("/connectors/callback")
-    request.session = client.session
+    request.session = customer_session(client)
     response = links.finish_link_attempt(request, attempt, "connected", "CRM One is connected.")
     request.session.save()
     assert response.status_code == 302 and response["Location"] == reverse("install:result")
@@ -256,7 +256,7 @@ def test_finish_without_success(client, link_and_token, acct, crm, rf, outcome, 
     attempt = AuthAttempt.objects.create(install=install, session_hash="x", install_link=link,
                                          expires_at=link.expires_at)
     request = rf.get("/connectors/callback")
-    request.session = client.session
+    request.session = customer_session(client)
     links.finish_link_attempt(request, attempt, outcome, "The provider said <b>no</b>.")
     request.session.save()
     assert InstallLink.objects.get().use_count == 0
@@ -274,7 +274,7 @@ def test_return_url_removed_from_allowlist_is_not_followed(client, link_and_toke
     link, _ = link_and_token
     install = Install.objects.create(account=acct, connector=crm)
     request = rf.get("/")
-    request.session = client.session
+    request.session = customer_session(client)
     links.finish_link(request, link=link, install=install, outcome="connected")
     request.session.save()
     partner.allowed_return_origins = []

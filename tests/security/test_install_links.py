@@ -17,7 +17,7 @@ from installs.models import AuthAttempt, Install
 from links import services as links
 from links.customer_views import HEADINGS
 from links.models import InstallLink
-from tests.factories import account, connector, expire, make_link
+from tests.factories import account, connector, customer_session, expire, make_link
 
 RETURN = "https://app.acme.test/back"
 
@@ -36,7 +36,7 @@ def crm(partner):
 
 def remember_outcome(client: Client, link: InstallLink, install: Install, **overrides) -> None:
     """Put a result in the browser's (server-side) session, as finish_link would."""
-    session = client.session
+    session = customer_session(client)
     session[links.SESSION_RESULT] = {"link": link.pk, "install": install.pk,
                                      "connector": install.connector.slug,
                                      "outcome": "connected", "message": "", **overrides}

@@ -4,6 +4,7 @@ install, the Host header, Referrer-Policy on every outcome, links revoked mid-fl
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -197,6 +198,42 @@ def test_link_revoked_while_at_the_provider_connects_nothing(client, fake, link_
     response = client.get(CALLBACK, {"code": "fake-code-1", "state": state})
     assert response.status_code == 400
     assert response["Referrer-Policy"] == "no-referrer"
+    assert fake.calls_to(TOKEN_URL) == []
+    install = Install.objects.exclude(name="Fake CRM").get()
+    assert install.status == Install.Status.PENDING and install.credentials == {}
+    assert AuthAttempt.objects.get(install=install).secrets == {}
+
+
+def test_connecting_twice_through_a_link_makes_one_pending_install(client, fake, link_token,
+                                                                   oauth2_install):
+    """A second Connect (back from the provider, or twice) reuses the pending install."""
+    first, second = start_through_link(client, link_token), start_through_link(client, link_token)
+    made = Install.objects.exclude(pk=oauth2_install.pk)
+    assert made.count() == 1 and made.get().status == Install.Status.PENDING
+    assert AuthAttempt.objects.filter(install=made.get()).count() == 2 and first != second
+    fake.add("POST", TOKEN_URL, json_body=TOKEN_JSON)
+    client.get(CALLBACK, {"code": "fake-code-1", "state": second})
+    assert made.get().status == Install.Status.AUTHENTICATED
+    start_through_link(client, link_token)  # an authenticated install is not reused
+    assert Install.objects.exclude(pk=oauth2_install.pk).count() == 2
+
+
+def test_a_link_never_takes_over_a_console_install(client, admin_client, fake, link_token,
+                                                   oauth2_install):
+    """A pending install an admin is signing in from the console is left alone."""
+    authenticate(admin_client, oauth2_install)
+    start_through_link(client, link_token)
+    assert Install.objects.count() == 2
+    assert AuthAttempt.objects.filter(install=oauth2_install).count() == 1
+
+
+def test_link_expired_while_at_the_provider_connects_nothing(client, fake, link_token):
+    """Started before the link expired, the sign-in cannot complete after it: 400, no token."""
+    state = start_through_link(client, link_token)
+    links.InstallLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    fake.add("POST", TOKEN_URL, json_body=TOKEN_JSON)
+    response = client.get(CALLBACK, {"code": "fake-code-1", "state": state})
+    assert response.status_code == 400
     assert fake.calls_to(TOKEN_URL) == []
     install = Install.objects.exclude(name="Fake CRM").get()
     assert install.status == Install.Status.PENDING and install.credentials == {}

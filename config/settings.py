@@ -213,6 +213,14 @@ LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
 # Token refresh: installs whose access token expires within this many seconds are due.
 TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=600)
 
+# /healthz/ready (core/health.py): a worker must have passed within READY_WORKER_MAX_AGE
+# seconds whenever one of these says work is due. Each app that gives workers something
+# to do adds its function here (webhook deliveries: "webhooks.health.work_due").
+READY_DUE_WORK = ["installs.health.work_due"]
+READY_WORKER_MAX_AGE = env.int("READY_WORKER_MAX_AGE", default=300)
+# Each process keeps its answer this long: probes every second cost one round of queries.
+READY_CACHE_SECONDS = env.int("READY_CACHE_SECONDS", default=5)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
 # "text" (the default) or "json": one JSON object per line, with the request id and the

@@ -14,6 +14,7 @@ admin.site.site_title = "Hatchway support"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="connectors:library"), name="home"),
     path("healthz/live", health.live, name="healthz_live"),
+    path("healthz/ready", health.ready, name="healthz_ready"),
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm,
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

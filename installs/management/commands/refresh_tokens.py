@@ -4,7 +4,8 @@ Each pass also retries the revocations a provider could not take at deauthentica
 (installs/revocation.py). Run as many as you like, on as many machines as you like,
 against one PostgreSQL: row locks (`FOR UPDATE SKIP LOCKED`) make sure no install is
 refreshed, and no revocation sent, twice. SIGTERM or SIGINT finishes the row in hand and
-exits 0.
+exits 0. Each pass first writes the process's heartbeat (core/heartbeat.py), which
+`/healthz/ready` reads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connections
 
+from core import heartbeat
 from installs import refresh, revocation, services
 
 LABELS = {
@@ -53,6 +55,7 @@ class Command(BaseCommand):
         if batch_size < 1 or interval < 0:
             raise CommandError("--batch-size must be at least 1 and --interval not negative.")
         self.stopping = threading.Event()
+        self.name = heartbeat.worker_name("refresh_tokens")
         if not loop:
             self._pass(batch_size, loop=False)
             return
@@ -73,6 +76,7 @@ class Command(BaseCommand):
         _drop_stale_connections()
         started = time.monotonic()
         try:
+            heartbeat.beat(self.name)  # /healthz/ready: a worker is passing
             counts = refresh.run_pass(batch_size=batch_size, should_stop=self.stopping.is_set)
             self.stdout.write(_summary("Token refresh pass", counts, LABELS,
                                        time.monotonic() - started))

@@ -67,11 +67,14 @@ INSTALLED_APPS = [
     "connectors",
     "installs",
     "links",
+    "django_prometheus",
 ]
 if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    # Request counts and latencies for /metrics: first in and last out, to time the rest.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.request_id.RequestIDMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -84,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,6 +110,11 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# django-prometheus's wrappers of the same backends count queries and connections (/metrics).
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections: opening a PostgreSQL connection per request cost a logged-in
 # page about a third of its throughput (README, "Database connections"). Health checks
@@ -185,8 +194,8 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
-# Probes reach /healthz/ over plain http inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
+# Probes and Prometheus reach /healthz/ and /metrics over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/", r"^metrics$"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -212,6 +221,13 @@ LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
 
 # Token refresh: installs whose access token expires within this many seconds are due.
 TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=600)
+
+# /metrics (core/metrics.py): `Authorization: Bearer <METRICS_TOKEN>` (empty: no token
+# accepted), or a direct request from one of METRICS_ALLOWED_IPS (addresses or networks).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Gauges computed at each scrape by the apps that own the rows (webhooks adds its own).
+METRICS_COLLECTORS = ["installs.metrics.InstallsCollector"]
 
 # /healthz/ready (core/health.py): a worker must have passed within READY_WORKER_MAX_AGE
 # seconds whenever one of these says work is due. Each app that gives workers something

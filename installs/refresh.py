@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connectors.auth.base import AuthError, InvalidGrant, TransientError, keep_unreturned
+from core import metrics
 from core.backoff import backoff_seconds
 from core.fields import is_unreadable
 from core.locking import in_savepoint, row_lock_scope, work_through
@@ -49,6 +50,10 @@ CANNOT_REFRESH_MESSAGE = (
 )
 UNEXPECTED_MESSAGE = "An unexpected error stopped the token refresh; it will be retried."
 
+# Every outcome's series exists from the start (at 0), so rates work from the first event.
+for _outcome in RefreshOutcome:
+    metrics.REFRESHES.labels(_outcome.value)
+
 
 # --- one install -----------------------------------------------------------------------
 
@@ -59,7 +64,7 @@ def refresh_install(install_id: int, *, now: datetime | None = None) -> str:
         install = _locked(Install.objects.filter(pk=install_id), skip_locked=True)
         if install is None:
             gone = not Install.objects.filter(pk=install_id).exists()
-            return NOT_DUE if gone else SKIPPED_LOCKED
+            return _counted(NOT_DUE if gone else SKIPPED_LOCKED)
         now = now or timezone.now()
         if not install.is_due(now):
             return NOT_DUE
@@ -90,9 +95,14 @@ def _locked(queryset: InstallQuerySet, *, skip_locked: bool) -> Install | None:
 
 def _refresh_guarded(install: Install, now: datetime, reads: SettingsReads | None = None) -> str:
     """`_refresh_locked`, turning an unexpected error into a retry later (never a lost row)."""
-    return in_savepoint(
+    return _counted(in_savepoint(
         install, lambda: _refresh_locked(install, now, reads), what="refreshing install",
-        recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error"))
+        recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error")))
+
+
+def _counted(outcome: str) -> str:
+    metrics.REFRESHES.labels(str(outcome)).inc()
+    return outcome
 
 
 def _refresh_locked(install: Install, now: datetime, reads: SettingsReads | None) -> str:

@@ -29,10 +29,13 @@ from django.utils import timezone
 from accounts.models import Account, Partner
 from audit import events as audit
 from connectors.models import Connector, ConnectorQuerySet
-from core import origins
+from core import metrics, origins
 from core.tokens import hash_token
 from installs.models import INSTALL_SECRETS, AuthAttempt, Install, InstallQuerySet, SignInOutcome
 from links.models import InstallLink
+
+for _outcome in SignInOutcome:  # every series from the start, at 0
+    metrics.LINK_COMPLETIONS.labels(_outcome.value)
 
 security_log = logging.getLogger("hatchway.security")
 
@@ -138,6 +141,7 @@ def note_opened(request: HttpRequest, link: InstallLink) -> None:
     audit.record(audit.Action.LINK_OPENED, partner=link.account.partner,
                  actor_label=audit.LINK_ACTOR, account=link.account, install=link.install,
                  link=link.pk)
+    metrics.LINK_OPENS.inc()
 
 
 def offered_connectors(link: InstallLink) -> list[Connector]:
@@ -168,6 +172,7 @@ def finish_link(
     """
     if outcome not in SignInOutcome.values:
         outcome = SignInOutcome.ERROR
+    metrics.LINK_COMPLETIONS.labels(str(outcome)).inc()
     if outcome == SignInOutcome.CONNECTED:
         with transaction.atomic():
             InstallLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1)

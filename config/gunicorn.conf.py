@@ -47,15 +47,9 @@ logger_class = ScrubbingLogger
 
 # /metrics across workers (core/metrics.py): with PROMETHEUS_MULTIPROC_DIR set in the
 # environment of gunicorn (and of any refresh_tokens worker on this machine), every
-# process writes its counters to files there and each scrape sums them. The directory
-# must exist before the workers start; a worker that exits is marked dead so its live
-# gauges stop counting (its counters stay in the sums, as counters should).
-def on_starting(server):  # noqa: ANN001, ANN201
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-
-
+# process writes its counters to files there and each scrape sums them. A worker that
+# exits is marked dead so its live gauges stop counting (its counters stay in the sums,
+# as counters should).
 def child_exit(server, worker):  # noqa: ANN001, ANN201
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)

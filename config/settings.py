@@ -228,6 +228,11 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 # Gauges computed at each scrape by the apps that own the rows (webhooks adds its own).
 METRICS_COLLECTORS = ["installs.metrics.InstallsCollector"]
+# Several processes, one /metrics: prometheus_client's multiprocess mode keeps each
+# process's counters in this directory (config/gunicorn.conf.py marks exited workers dead).
+# Made here, before any counter exists, so every process -- web, worker, command -- finds it.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # /healthz/ready (core/health.py): a worker must have passed within READY_WORKER_MAX_AGE
 # seconds whenever one of these says work is due. Each app that gives workers something

@@ -31,7 +31,9 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         membership = (
-            Membership.objects.select_related("partner").filter(user=request.user).first()
+            # The logo (up to a megabyte) is served by its own view: not loaded per page.
+            Membership.objects.select_related("partner").defer("partner__logo")
+            .filter(user=request.user).first()
         )
         if membership is None:
             raise PermissionDenied("You are not a member of any partner.")

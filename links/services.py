@@ -105,8 +105,10 @@ def find_link(token: str) -> InstallLink | None:
     """The link a token opens, whatever its state; None for a malformed or unknown token."""
     if not isinstance(token, str) or not TOKEN_RE.match(token):
         return None
+    # The logo bytes are read only by the logo view, when it asks for them.
     link = (InstallLink.objects.select_related("account__partner", "install__connector")
-            .defer(*INSTALL_SECRETS).filter(token_hash=hash_token(token)).first())
+            .defer(*INSTALL_SECRETS, "account__partner__logo")
+            .filter(token_hash=hash_token(token)).first())
     if link is None:
         security_log.info("install link not found (malformed or unknown token)")
     return link

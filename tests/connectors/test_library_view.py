@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -278,3 +280,12 @@ def test_cards_are_rendered_once_then_served_from_the_cache(admin_client, partne
     html = admin_client.get(URL).content.decode()
     assert rendered == ["ledgerly"]
     assert html.count('aria-label="Configured"') == 1
+
+
+def test_the_logo_bytes_are_not_loaded_for_a_page(admin_client, partner):
+    """partner_view defers the logo: a console page never reads the image column."""
+    partner.logo, partner.logo_content_type = b"\x89PNG fake", "image/png"
+    partner.save()
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_client.get(URL).status_code == 200
+    assert not any('"accounts_partner"."logo"' in q["sql"] for q in queries.captured_queries)

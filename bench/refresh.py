@@ -23,9 +23,9 @@ What it does, all on this machine (the HTTP server listens on 127.0.0.1 only):
 Each worker process sets Django up, connects to the database, then reads its own CPU
 time (`resource.getrusage`) before and after its pass: start-up (imports, settings,
 the connection) is left out of the CPU figure and out of the "within the passes" rate,
-which runs from the first pass's start to the last one's end. The sandbox server's and
-PostgreSQL's CPU per refresh are printed for both phases too (from /proc; PostgreSQL's
-counts every database on the server). `--profile FILE` runs the first worker under
+which runs from the first pass's start to the last one's end. The sandbox server's CPU
+per refresh is printed for both phases too (from /proc: it does the same work either
+way, which shows the sandbox is not what differs). `--profile FILE` runs the first worker under
 py-spy (only samples holding the GIL: on the CPU in Python), writes the collapsed stacks
 to FILE and prints where its pass spent its CPU (slower: measure with it off).
 
@@ -277,18 +277,6 @@ def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
     return [server.pid, *map(int, children)]
 
 
-def postgres_pids() -> list[int]:
-    """Every PostgreSQL process on this machine (other databases' too, if any are busy)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if stat.read_text().split(" ", 2)[1] == "(postgres)":
-                pids.append(int(stat.parent.name))
-        except OSError:
-            continue
-    return pids
-
-
 def token_calls(log: Path, since: int = 0) -> tuple[Counter[str], int]:
     """Status counts of token endpoint POSTs in gunicorn's access log after line `since`."""
     lines = log.read_text().splitlines() if log.exists() else []
@@ -341,11 +329,10 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
 
     print(f"Direct: {len(direct)} refresh requests to the sandbox from {args.workers} threads …",
           flush=True)
-    cpu_before = process_cpu(server_pids(server)), process_cpu(postgres_pids())
+    cpu_before = process_cpu(server_pids(server))
     ok, direct_seconds = direct_refreshes(port, seeded.client.client_id, seeded.client_secret,
                                           direct, args.workers, args.timeout)
-    cpu_direct = (process_cpu(server_pids(server)) - cpu_before[0],
-                  process_cpu(postgres_pids()) - cpu_before[1])
+    cpu_direct = process_cpu(server_pids(server)) - cpu_before
     direct_rate = ok / direct_seconds
     _, mark = token_calls(log)
 
@@ -354,10 +341,9 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
     due = Install.objects.filter(refresh.due_filter(), pk__in=ids).exists
     print(f"Hatchway: {args.workers} refresh_tokens workers over {len(ids)} installs …",
           flush=True)
-    cpu_before = process_cpu(server_pids(server)), process_cpu(postgres_pids())
+    cpu_before = process_cpu(server_pids(server))
     seconds, reports = run_workers(env, args.workers, len(ids), args.timeout, due, args.profile)
-    cpu_hatchway = (process_cpu(server_pids(server)) - cpu_before[0],
-                    process_cpu(postgres_pids()) - cpu_before[1])
+    cpu_hatchway = process_cpu(server_pids(server)) - cpu_before
 
     upstream_ok = sandbox.refresh_count() - before
     calls, _ = token_calls(log, mark)
@@ -380,11 +366,9 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
           f" ({within:.2f} s from the first pass's start to the last one's end)")
     print(f"Worker CPU (user + sys):       {cpu:.2f} s in {len(reports)} passes ="
           f" {1000 * cpu / max(refreshed, 1):.2f} ms per refresh (start-up excluded)")
-    for label, (server_cpu, db_cpu), n in (("direct", cpu_direct, ok),
-                                            ("through Hatchway", cpu_hatchway, refreshed)):
-        print(f"CPU per refresh, {label + ':':17} sandbox server"
-              f" {1000 * server_cpu / max(n, 1):.2f} ms, PostgreSQL"
-              f" {1000 * db_cpu / max(n, 1):.2f} ms (all its processes)")
+    print(f"Sandbox server CPU:            {1000 * cpu_direct / max(ok, 1):.2f} ms per direct"
+          f" refresh, {1000 * cpu_hatchway / max(refreshed, 1):.2f} ms per refresh through"
+          " Hatchway")
     print(f"Upstream refresh calls:        {sum(calls.values())} token requests "
           f"({', '.join(f'{n}× HTTP {s}' for s, n in sorted(calls.items()))}); "
           f"sandbox counted {upstream_ok} refreshes")

@@ -7,7 +7,8 @@ counter per vocabulary, by the code where they happen:
 - `REFRESHES` (installs/refresh.py): every token refresh by its `RefreshOutcome`;
 - `REVOCATIONS` (installs/revocation.py): revocation requests by stage and outcome --
   ``retry`` for pending revocations (`RetryOutcome`); ``first``, at deauthentication or
-  deletion (`Revocation`), is counted by `observe_first_revocation`;
+  deletion (`Revocation`), by `observe_first_revocation` (installs/services.py is to call
+  it where `_revoke` returns);
 - `LINK_OPENS`, `LINK_COMPLETIONS` (links/services.py);
 - `API_REQUESTS`, `WEBHOOK_DELIVERIES`: hooks for the partner API and the webhook
   workers, `observe_api_request` and `observe_webhook_delivery`.

@@ -40,7 +40,9 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     def wrapper(request: PartnerRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Typed as what it becomes here: login_required let a User through, the two below.
         membership = (
-            Membership.objects.select_related("partner").filter(user=request.user).first()
+            # The logo (up to a megabyte) is served by its own view: not loaded per page.
+            Membership.objects.select_related("partner").defer("partner__logo")
+            .filter(user=request.user).first()
         )
         if membership is None:
             raise PermissionDenied("You are not a member of any partner.")

@@ -34,6 +34,7 @@ from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
 from audit.models import AuditEvent
 from connectors.auth.base import AuthError
 from connectors.models import Connector
+from core import metrics
 from core.middleware import content_length
 from installs import proxy, services
 from installs.models import Install
@@ -75,6 +76,15 @@ class ApiView(APIView):
     """Base of the API's views: scope Manage unless a view says otherwise."""
 
     permission_classes: list[type[BasePermission]] = [CanManage]
+
+    def finalize_response(self, request: Request, response: Response, *args: Any,
+                          **kwargs: Any) -> Response:
+        """Every answer, refusals included, is counted by URL name and status (/metrics)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        match = request.resolver_match
+        metrics.observe_api_request((match.url_name if match else "") or "",
+                                    response.status_code)
+        return response
 
     @property
     def key(self) -> ApiKey:

@@ -13,11 +13,21 @@ What it does, all on this machine (the HTTP server listens on 127.0.0.1 only):
    (refresh-token rotation: a reused refresh token is rejected);
 3. measures the sandbox token endpoint's own throughput: N direct refresh requests from
    W client threads, no Hatchway in between;
-4. runs W `manage.py refresh_tokens` processes until no install is due;
+4. runs W worker processes, each one `refresh_tokens` pass, until no install is due;
 5. prints refreshes per second, upstream refresh calls (the sandbox's counters and its
    access log), duplicates (upstream calls beyond one per install), lost tokens
-   (installs whose stored token the sandbox no longer accepts), and the ratio of
-   Hatchway's rate to the endpoint's own.
+   (installs whose stored token the sandbox no longer accepts), the CPU seconds (user +
+   sys) the workers spent per refresh, and the ratio of Hatchway's rate to the
+   endpoint's own.
+
+Each worker process sets Django up, connects to the database, then reads its own CPU
+time (`resource.getrusage`) before and after its pass: start-up (imports, settings,
+the connection) is left out of the CPU figure and out of the "within the passes" rate,
+which runs from the first pass's start to the last one's end. The sandbox server's CPU
+per refresh is printed for both phases too (from /proc: it does the same work either
+way, which shows the sandbox is not what differs). `--profile FILE` runs the first worker under
+py-spy (only samples holding the GIL: on the CPU in Python), writes the collapsed stacks
+to FILE and prints where its pass spent its CPU (slower: measure with it off).
 
 Every wait is bounded (--timeout). Secrets used are generated, bench-only values.
 """
@@ -25,7 +35,11 @@ Every wait is bounded (--timeout). Secrets used are generated, bench-only values
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -52,6 +66,9 @@ def parse_args() -> argparse.Namespace:
                         help="gunicorn worker processes playing the sandbox")
     parser.add_argument("--timeout", type=float, default=900, help="bound on each phase (s)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--profile", metavar="FILE", type=Path,
+                        help="profile the first worker's pass (py-spy), stacks to FILE")
+    parser.add_argument("--worker-pass", type=int, metavar="BATCH", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -145,7 +162,7 @@ def start_server(env: dict[str, str], port: int, workers: int, log: Path,
         try:
             requests.get(f"http://127.0.0.1:{port}/sandbox/api/me", timeout=2)
             return server
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading the app
             time.sleep(0.2)
     server.terminate()
     sys.exit("gunicorn did not start")
@@ -169,19 +186,95 @@ def direct_refreshes(port: int, client_id: str, client_secret: str, tokens: list
 
 
 def run_workers(env: dict[str, str], workers: int, batch: int, timeout: float,
-                due: Any) -> tuple[float, list[str]]:
-    """W refresh_tokens processes, round after round, until no install is due; their lines."""
-    started, outputs = time.monotonic(), []
+                due: Any, profile: Path | None) -> tuple[float, list[dict[str, Any]]]:
+    """W worker processes, round after round, until no install is due; what each reported."""
+    started, reports = time.monotonic(), []
     deadline = started + timeout
     while due() and time.monotonic() < deadline:
-        procs = [subprocess.Popen([sys.executable, "manage.py", "refresh_tokens",
-                                   "--batch-size", str(batch)], cwd=BASE_DIR, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                 for _ in range(workers)]
+        command = [sys.executable, __file__, "--worker-pass", str(batch)]
+        procs = [subprocess.Popen([*(profiled(profile) if profile and n == 0 else []), *command],
+                                  cwd=BASE_DIR, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+                 for n in range(workers)]
         for proc in procs:
             out, _ = proc.communicate(timeout=max(deadline - time.monotonic(), 1))
-            outputs += out.strip().splitlines()  # a pass prints a refresh and a revocation line
-    return time.monotonic() - started, outputs
+            lines = [line for line in out.splitlines() if line and not line.startswith("py-spy>")]
+            if not lines or not lines[-1].startswith("{"):
+                sys.exit(f"a worker failed:\n{out}")
+            reports.append({**json.loads(lines[-1]), "lines": lines[:-1]})
+        profile = None  # the first round is the one worth profiling
+    return time.monotonic() - started, reports
+
+
+def profiled(profile: Path) -> list[str]:
+    """The py-spy command line a profiled worker runs under (idle threads not sampled)."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    return [py_spy, "record", "--format", "raw", "--rate", "500", "--gil", "--nonblocking",
+            "-o", str(profile), "--"]
+
+
+def print_profile(profile: Path, top: int = 25) -> None:
+    """Where the profiled pass spent its CPU: functions by inclusive and by own samples."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in profile.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        if not any(f.startswith("call_command ") for f in frames):
+            continue  # start-up
+        frames = frames[next(i for i, f in enumerate(frames) if f.startswith("call_command ")):]
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    print(f"\nProfile of the first worker's pass: {total} CPU samples ({profile})")
+    for title, counts in (("inclusive", inclusive), ("own", own)):
+        print(f"  by {title} samples:")
+        for frame, n in counts.most_common(top):
+            print(f"    {100 * n / max(total, 1):5.1f}%  {frame}")
+
+
+def worker_pass(batch: int) -> None:
+    """One `refresh_tokens` pass in this process, timed and measured after start-up.
+
+    Prints the command's lines, then one JSON line: the pass's wall-clock start and end
+    (`time.time()`, comparable across processes) and the CPU seconds (user + sys) it used.
+    """
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    sys.path.insert(0, str(BASE_DIR))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    connection.ensure_connection()
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.time()
+    call_command("refresh_tokens", "--batch-size", str(batch))
+    end, after = time.time(), resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(json.dumps({"start": start, "end": end, "cpu": cpu}), flush=True)
+
+
+def process_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + sys) these processes used so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """gunicorn's master and its workers."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [server.pid, *map(int, children)]
 
 
 def token_calls(log: Path, since: int = 0) -> tuple[Counter[str], int]:
@@ -197,6 +290,9 @@ def token_calls(log: Path, since: int = 0) -> tuple[Counter[str], int]:
 
 def main() -> None:
     args = parse_args()
+    if args.worker_pass:
+        worker_pass(args.worker_pass)
+        return
     config, bench_url = scratch_database()
     admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
     admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
@@ -209,7 +305,7 @@ def main() -> None:
         seeded = data["seeded"]
         log = Path(tempfile.mkdtemp(prefix="hatchway-bench-")) / "access.log"
         server = start_server(env, port, args.server_workers, log, args.timeout)
-        report(args, env, port, seeded, data["direct"], log)
+        report(args, env, port, seeded, data["direct"], log, server)
     finally:
         if server is not None:
             server.terminate()
@@ -222,7 +318,7 @@ def main() -> None:
 
 
 def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any,
-           direct: list[str], log: Path) -> None:
+           direct: list[str], log: Path, server: subprocess.Popen[bytes]) -> None:
     from django.db.models import Count
 
     from audit.models import AuditEvent
@@ -233,8 +329,10 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
 
     print(f"Direct: {len(direct)} refresh requests to the sandbox from {args.workers} threads …",
           flush=True)
+    cpu_before = process_cpu(server_pids(server))
     ok, direct_seconds = direct_refreshes(port, seeded.client.client_id, seeded.client_secret,
                                           direct, args.workers, args.timeout)
+    cpu_direct = process_cpu(server_pids(server)) - cpu_before
     direct_rate = ok / direct_seconds
     _, mark = token_calls(log)
 
@@ -243,7 +341,9 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
     due = Install.objects.filter(refresh.due_filter(), pk__in=ids).exists
     print(f"Hatchway: {args.workers} refresh_tokens workers over {len(ids)} installs …",
           flush=True)
-    seconds, outputs = run_workers(env, args.workers, len(ids), args.timeout, due)
+    cpu_before = process_cpu(server_pids(server))
+    seconds, reports = run_workers(env, args.workers, len(ids), args.timeout, due, args.profile)
+    cpu_hatchway = process_cpu(server_pids(server)) - cpu_before
 
     upstream_ok = sandbox.refresh_count() - before
     calls, _ = token_calls(log, mark)
@@ -254,17 +354,21 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
     lost = len(ids) - accepted_count(ids)
     rate = refreshed / seconds
     print()
-    for line in outputs:
+    for line in (line for r in reports for line in r["lines"]):
         print(f"  worker: {line}")
     print(f"Direct sandbox token endpoint: {ok}/{len(direct)} refreshes in {direct_seconds:.2f} s"
           f" = {direct_rate:.1f}/s")
     print(f"Hatchway workers:              {refreshed}/{len(ids)} refreshed in {seconds:.2f} s"
           f" = {rate:.1f}/s (including process start-up)")
-    passes = [float(line.rsplit(" in ", 1)[1].split(" s")[0]) for line in outputs
-              if line.startswith("Token refresh pass:")]
-    if passes and max(passes) > 0:  # a pass is timed to 0.1 s: a tiny run may show 0.0
-        print(f"                               {refreshed / max(passes):.1f}/s within the passes"
-              f" (slowest worker's pass {max(passes):.1f} s)")
+    within = max(r["end"] for r in reports) - min(r["start"] for r in reports)
+    cpu = sum(r["cpu"] for r in reports)
+    print(f"                               {refreshed / within:.1f}/s within the passes"
+          f" ({within:.2f} s from the first pass's start to the last one's end)")
+    print(f"Worker CPU (user + sys):       {cpu:.2f} s in {len(reports)} passes ="
+          f" {1000 * cpu / max(refreshed, 1):.2f} ms per refresh (start-up excluded)")
+    print(f"Sandbox server CPU:            {1000 * cpu_direct / max(ok, 1):.2f} ms per direct"
+          f" refresh, {1000 * cpu_hatchway / max(refreshed, 1):.2f} ms per refresh through"
+          " Hatchway")
     print(f"Upstream refresh calls:        {sum(calls.values())} token requests "
           f"({', '.join(f'{n}× HTTP {s}' for s, n in sorted(calls.items()))}); "
           f"sandbox counted {upstream_ok} refreshes")
@@ -272,7 +376,10 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
           f"{multiple} installs refreshed more than once")
     print(f"Lost tokens:                   {lost}")
     print(f"Statuses:                      {dict(statuses)}")
-    print(f"Ratio Hatchway / direct:       {rate / direct_rate:.2f}")
+    print(f"Ratio Hatchway / direct:       {refreshed / within / direct_rate:.2f} within the"
+          f" passes, {rate / direct_rate:.2f} including start-up")
+    if args.profile:
+        print_profile(args.profile)
 
 
 if __name__ == "__main__":

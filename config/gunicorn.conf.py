@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any, cast
 
 from gunicorn.glogging import Logger
+from prometheus_client import multiprocess
 
 from config.log_format import JsonFormatter
 from config.log_scrub import escape_controls, scrub
@@ -56,3 +57,13 @@ class ScrubbingLogger(Logger):
 
 
 logger_class = ScrubbingLogger
+
+
+# /metrics across workers (core/metrics.py): with PROMETHEUS_MULTIPROC_DIR set in the
+# environment of gunicorn (and of any refresh_tokens worker on this machine), every
+# process writes its counters to files there and each scrape sums them. A worker that
+# exits is marked dead so its live gauges stop counting (its counters stay in the sums,
+# as counters should).
+def child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -79,11 +79,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "django_prometheus",
 ]
 if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    # Request counts and latencies for /metrics: first in and last out, to time the rest.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.request_id.RequestIDMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -98,6 +101,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Last, so it sees the flag the login failure set and answers 429 (django-axes).
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,6 +124,11 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# django-prometheus's wrappers of the same backends count queries and connections (/metrics).
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections: opening a PostgreSQL connection per request cost a logged-in
 # page about a third of its throughput (README, "Database connections"). Health checks
@@ -220,8 +229,8 @@ CUSTOMER_CSRF_COOKIE_NAME = "install_csrftoken"
 CSRF_FAILURE_VIEW = "links.customer_views.csrf_failure"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
-# Probes reach /healthz/ over plain http inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
+# Probes and Prometheus reach /healthz/ and /metrics over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/", r"^metrics$"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -304,6 +313,26 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=30.0)
 WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=3600.0)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+
+# /metrics (core/metrics.py): `Authorization: Bearer <METRICS_TOKEN>` (empty: no token
+# accepted), or a direct request from one of METRICS_ALLOWED_IPS (addresses or networks).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Gauges computed at each scrape by the apps that own the rows (webhooks adds its own).
+METRICS_COLLECTORS = ["installs.metrics.InstallsCollector", "webhooks.metrics.DeliveriesCollector"]
+# Several processes, one /metrics: prometheus_client's multiprocess mode keeps each
+# process's counters in this directory (config/gunicorn.conf.py marks exited workers dead).
+# Made here, before any counter exists, so every process -- web, worker, command -- finds it.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# /healthz/ready (core/health.py): a worker must have passed within READY_WORKER_MAX_AGE
+# seconds whenever one of these says work is due. Each app that gives workers something
+# to do adds its function here (webhook deliveries: "webhooks.health.work_due").
+READY_DUE_WORK = ["installs.health.work_due", "webhooks.health.work_due"]
+READY_WORKER_MAX_AGE = env.int("READY_WORKER_MAX_AGE", default=300)
+# Each process keeps its answer this long: probes every second cost one round of queries.
+READY_CACHE_SECONDS = env.int("READY_CACHE_SECONDS", default=5)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 

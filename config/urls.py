@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.forms import LoginForm
-from core import health
+from core import health, metrics
 from installs import callback
 
 admin.site.site_header = "Hatchway support"
@@ -14,6 +14,8 @@ admin.site.site_title = "Hatchway support"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="connectors:library"), name="home"),
     path("healthz/live", health.live, name="healthz_live"),
+    path("healthz/ready", health.ready, name="healthz_ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm,
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

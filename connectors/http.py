@@ -135,8 +135,25 @@ class PinnedAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
+class SharedPinnedAdapter(PinnedAdapter):
+    """The one adapter every session of a process uses, so that connections (and their TLS
+    handshakes) to a provider are kept between requests instead of opened for each.
+
+    Pools are keyed on the checked address and the host name, so a kept connection only
+    serves the host and address it was opened for. Closing a session leaves the pools
+    alone: they belong to every other session too (urllib3 bounds them, 10 hosts of at
+    most 10 connections, and drops a connection the server closed).
+    """
+
+    def close(self) -> None:
+        pass
+
+
+_shared_adapter = SharedPinnedAdapter(max_retries=0)
+
+
 def default_transport() -> BaseAdapter:
-    return PinnedAdapter(max_retries=0)
+    return _shared_adapter
 
 
 # Tests point this at an in-process adapter that serves the sandbox app.

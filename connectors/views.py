@@ -4,7 +4,6 @@ Settings per connector, and the connector guides."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
@@ -14,6 +13,7 @@ from connectors.cards import CARD_COLUMNS, render_cards
 from connectors.forms import AuthSettingsForm, ConnectorSearchForm, LibraryFilterForm
 from connectors.models import Category, Connector, PartnerAuthSettings
 from connectors.services import callback_url, save_auth_settings
+from core.paging import page_of
 
 PAGE_SIZE = 48
 
@@ -25,7 +25,7 @@ def library(request: PartnerRequest) -> HttpResponse:
     form = LibraryFilterForm(request.GET, categories=categories)
     connectors = form.filter(
         Connector.objects.active().with_configured(request.partner).only(*CARD_COLUMNS))
-    page = Paginator(connectors, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(connectors, request.GET.get("page"), PAGE_SIZE)
     cards = render_cards("connectors/_library_card.html", page,
                          vary=lambda connector: (connector.is_configured,))  # type: ignore[attr-defined]  # with_configured() annotates it
     return render(request, "connectors/library.html",
@@ -58,7 +58,7 @@ def guides(request: PartnerRequest) -> HttpResponse:
     """The "Connector guides" index, searchable like the library."""
     form = ConnectorSearchForm(request.GET)
     connectors = form.filter(Connector.objects.active().only(*CARD_COLUMNS))
-    page = Paginator(connectors, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(connectors, request.GET.get("page"), PAGE_SIZE)
     return render(request, "connectors/guides.html", {
         "form": form, "page": page, "cards": render_cards("connectors/_guide_card.html", page),
         "nav": "guides",

@@ -20,6 +20,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connections
 
+from core import heartbeat
+
 #: A job's pass: `run(batch_size, should_stop)` → outcome counts.
 Run = Callable[[int, Callable[[], bool]], Counter[str]]
 
@@ -69,6 +71,8 @@ class WorkerCommand(BaseCommand):
             raise CommandError("--batch-size must be at least 1 and --interval not negative.")
         loop = not options["once"] if self.loop_by_default else options["loop"]
         self.stopping = threading.Event()
+        # This process's heartbeat, which /healthz/ready reads (the command's name + host).
+        self.heartbeat = heartbeat.worker_name(type(self).__module__.rsplit(".", 1)[-1])
         if not loop:
             self.run_pass(batch_size, loop=False)
             return
@@ -85,6 +89,7 @@ class WorkerCommand(BaseCommand):
         drop_stale_connections()
         busiest = 0
         try:
+            heartbeat.beat(self.heartbeat)  # a worker is passing
             for job in self.jobs:
                 started = time.monotonic()
                 counts = job.run(batch_size, self.stopping.is_set)

@@ -82,9 +82,11 @@ class InstallQuerySet(models.QuerySet["Install"]):
         partner and connector that audit events name.
 
         `of=("self",)`: only the install rows are locked, not the account, partner or
-        connector rows every other install shares.
+        connector rows every other install shares. The partner's logo (up to a megabyte of
+        image) stays in the database: nothing that locks an install shows it.
         """
         return (self.select_related("account__partner", "connector")
+                .defer("account__partner__logo")
                 .select_for_update(skip_locked=skip_locked, of=("self",)))
 
 
@@ -140,6 +142,13 @@ class Install(models.Model):
     class Meta:
         db_table = "accounts_install"
         ordering = ["-created_at"]
+        indexes = [
+            # The refresh workers' queue, in claim order (`refresh._claimable`): PostgreSQL
+            # walks it and stops at the first due row nobody holds, instead of joining and
+            # sorting every due install at each claim. (The statuses are REFRESHABLE's.)
+            models.Index(fields=["expires_at", "id"], name="install_refresh_queue",
+                         condition=Q(status__in=["authenticated", "refresh_failing"])),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

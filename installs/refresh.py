@@ -27,11 +27,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connectors.auth.base import AuthError, InvalidGrant, TransientError, keep_unreturned
+from core import metrics
 from core.backoff import backoff_seconds
 from core.fields import is_unreadable
 from core.locking import in_savepoint, row_lock_scope, work_through
 from installs.models import Install, InstallQuerySet, RefreshOutcome, due_filter
-from installs.values import method_for
+from installs.values import SettingsReads, method_for, with_settings_saved_at
 
 log = logging.getLogger("hatchway.refresh")
 security_log = logging.getLogger("hatchway.security")
@@ -49,6 +50,10 @@ CANNOT_REFRESH_MESSAGE = (
 )
 UNEXPECTED_MESSAGE = "An unexpected error stopped the token refresh; it will be retried."
 
+# Every outcome's series exists from the start (at 0), so rates work from the first event.
+for _outcome in RefreshOutcome:
+    metrics.REFRESHES.labels(_outcome.value)
+
 
 # --- one install -----------------------------------------------------------------------
 
@@ -59,7 +64,7 @@ def refresh_install(install_id: int, *, now: datetime | None = None) -> str:
         install = _locked(Install.objects.filter(pk=install_id), skip_locked=True)
         if install is None:
             gone = not Install.objects.filter(pk=install_id).exists()
-            return NOT_DUE if gone else SKIPPED_LOCKED
+            return _counted(NOT_DUE if gone else SKIPPED_LOCKED)
         now = now or timezone.now()
         if not install.is_due(now):
             return NOT_DUE
@@ -105,20 +110,25 @@ def _locked(queryset: InstallQuerySet, *, skip_locked: bool) -> Install | None:
     return queryset.for_update(skip_locked=skip_locked).first()
 
 
-def _refresh_guarded(install: Install, now: datetime) -> str:
+def _refresh_guarded(install: Install, now: datetime, reads: SettingsReads | None = None) -> str:
     """`_refresh_locked`, turning an unexpected error into a retry later (never a lost row)."""
-    return in_savepoint(
-        install, lambda: _refresh_locked(install, now), what="refreshing install",
-        recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error"))
+    return _counted(in_savepoint(
+        install, lambda: _refresh_locked(install, now, reads), what="refreshing install",
+        recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error")))
 
 
-def _refresh_locked(install: Install, now: datetime) -> str:
+def _counted(outcome: str) -> str:
+    metrics.REFRESHES.labels(str(outcome)).inc()
+    return outcome
+
+
+def _refresh_locked(install: Install, now: datetime, reads: SettingsReads | None) -> str:
     """Call the provider for an install whose row this transaction has locked."""
     if is_unreadable(install.credentials) or is_unreadable(install.secret_values):
         return _mark_reauth(install, message=UNREADABLE_MESSAGE, kind="credentials_unreadable")
     used = dict(install.credentials)
     try:
-        method = method_for(install)
+        method = method_for(install, reads=reads)
         if not method.can_refresh(used):
             return _cannot_refresh(install, now)
         fresh = method.refresh(used)
@@ -195,21 +205,30 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
     Each step claims the most urgent due row nobody else holds
     (`ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`); see `locking.work_through`.
     `should_stop` is checked between installs: a stop request finishes the current one.
+    The partner settings are read once for all the installs that share them (`reads`).
     """
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
     started = clock()
+    reads = SettingsReads()
+    claimable = _claimable(started).for_update(skip_locked=True)
 
     def refresh_if_due(install: Install) -> str:
         at = clock()
         # PostgreSQL re-evaluated the claim's WHERE on the locked row; check once more here.
-        return _refresh_guarded(install, at) if install.is_due(at) else NOT_DUE
+        return _refresh_guarded(install, at, reads) if install.is_due(at) else NOT_DUE
 
-    return work_through(lambda: _claim_next(started, clock()), refresh_if_due,
+    return work_through(claimable.first, refresh_if_due,
                         batch_size=batch_size, should_stop=should_stop, what="install")
 
 
-def _claim_next(started: datetime, now: datetime) -> Install | None:
-    # Rows refreshed during this pass are excluded even if their new token is short-lived.
+def _claimable(started: datetime) -> InstallQuerySet:
+    """The pass's queue: installs due when it started, most urgent first.
+
+    Built once per pass (building the query costs more CPU than running it); each claim
+    evaluates a copy. An install that falls due during the pass waits for the next one,
+    well within the refresh margin. Rows refreshed during this pass are excluded even if
+    their new token is short-lived.
+    """
     not_this_pass = Q(last_refreshed_at__isnull=True) | Q(last_refreshed_at__lt=started)
-    queryset = Install.objects.filter(due_filter(now), not_this_pass).order_by("expires_at", "pk")
-    return _locked(queryset, skip_locked=True)
+    queryset = Install.objects.filter(due_filter(started), not_this_pass)
+    return with_settings_saved_at(queryset.order_by("expires_at", "pk"))

@@ -30,6 +30,7 @@ from django.utils import timezone
 from audit import events as audit
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, Context, TransientError
+from core import metrics
 from core.backoff import backoff_seconds
 from core.fields import is_unreadable
 from core.locking import in_savepoint, work_through
@@ -49,6 +50,9 @@ MAX_ATTEMPTS = 24
 
 ACTOR = "revocation retry"
 UNEXPECTED_MESSAGE = "An unexpected error stopped the revocation; it will be retried."
+
+for _outcome in RetryOutcome:  # every series from the start, at 0
+    metrics.REVOCATIONS.labels("retry", _outcome.value)
 
 
 # --- scheduling (called by the services) ----------------------------------------------
@@ -109,8 +113,10 @@ def _retry_guarded(row: PendingRevocation, now: datetime) -> str:
         row.attempts += 1
         return _postpone(row, now, message=UNEXPECTED_MESSAGE, kind="error")
 
-    return in_savepoint(row, lambda: _retry_locked(row, now), recover=postpone,
-                        what="pending revocation")
+    outcome = in_savepoint(row, lambda: _retry_locked(row, now), recover=postpone,
+                           what="pending revocation")
+    metrics.REVOCATIONS.labels("retry", str(outcome)).inc()
+    return outcome
 
 
 def _retry_locked(row: PendingRevocation, now: datetime) -> str:

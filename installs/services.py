@@ -40,6 +40,7 @@ from connectors.auth.base import (
 )
 from connectors.models import Connector
 from connectors.services import apply_entered
+from core import metrics
 from core.fields import is_unreadable
 from core.locking import row_lock_scope
 from core.sessions import customer_session
@@ -586,6 +587,7 @@ def _revoke_then(install: Install, finish: Callable[[Install, Revocation], None]
         if locked is None:  # deleted meanwhile
             return Revocation.NOTHING_TO_REVOKE
         outcome, keep_for_retry = _revoke(locked)
+        metrics.observe_first_revocation(outcome)
         with transaction.atomic():
             if keep_for_retry is not None:
                 keep_for_retry(actor=actor)

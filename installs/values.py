@@ -3,14 +3,19 @@ the values entered at install for the keys the partner left blank.
 
 `Setup` reads (and decrypts) the partner's settings once per request or worker step;
 every question about one install -- which fields it asks, which are missing, the merged
-values, the configured method -- is answered from that one read.
+values, the configured method -- is answered from that one read. A worker pass goes one
+step further with `SettingsReads`: the installs of one partner and connector share one
+read for the length of the pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
+
+from django.db.models import OuterRef, Subquery
 
 from accounts.models import Partner
 from connectors.auth import build_method
@@ -19,7 +24,10 @@ from connectors.models import Connector, PartnerAuthSettings
 from connectors.services import callback_url
 from connectors.spec import FieldSpec
 from core.fields import is_unreadable
-from installs.models import Install
+from installs.models import Install, InstallQuerySet
+
+#: The annotation `with_settings_saved_at` adds (None: never saved, or not annotated).
+SETTINGS_SAVED_AT = "settings_saved_at"
 
 
 class MissingValues(AuthError):
@@ -61,6 +69,41 @@ def fields_asked(connector: Connector, saved: PartnerAuthSettings | None) -> lis
             and (not f.is_partner_level or saved is None or not saved.is_set(f.key))]
 
 
+def with_settings_saved_at(queryset: InstallQuerySet) -> InstallQuerySet:
+    """Installs annotated with when their partner last saved the connector's settings.
+
+    One subquery on the unique (partner, connector) index, inside the query that loads the
+    install anyway: it tells `SettingsReads` whether its copy is still current.
+    """
+    saved = PartnerAuthSettings.objects.filter(
+        partner=OuterRef("account__partner"), connector=OuterRef("connector")).values("saved_at")
+    return queryset.annotate(**{SETTINGS_SAVED_AT: Subquery(saved[:1])})
+
+
+class SettingsReads:
+    """Partner settings read (and decrypted) once per worker pass, not once per install.
+
+    Keyed by partner, connector and `saved_at` as the install's claim query saw it
+    (`with_settings_saved_at`): settings saved during the pass change the key, so the next
+    install reads them afresh. Make one per pass and drop it after: a copy kept longer
+    could outlive a rotation of FERNET_KEYS or settings cleared on another machine.
+    """
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[int, int, datetime], PartnerAuthSettings] = {}
+
+    def of(self, install: Install) -> PartnerAuthSettings | None:
+        partner_id, connector_id = install.account.partner_id, install.connector_id
+        saved_at = getattr(install, SETTINGS_SAVED_AT, None)
+        cached = self._read.get((partner_id, connector_id, saved_at)) if saved_at else None
+        if cached is not None:
+            return cached
+        saved = partner_settings(partner_id, install.connector)
+        if saved is not None and saved.saved_at is not None:
+            self._read[(partner_id, connector_id, saved.saved_at)] = saved
+        return saved
+
+
 def asked_fields(connector: Connector, partner: Partner, *,
                  saved: Saved | None = None) -> list[FieldSpec]:
     return fields_asked(connector, (saved or Saved.read(partner, connector)).settings)
@@ -79,7 +122,12 @@ class Setup:
     saved: PartnerAuthSettings | None
 
     @classmethod
-    def of(cls, install: Install, *, saved: Saved | None = None) -> Setup:
+    def of(cls, install: Install, *, saved: Saved | None = None,
+           reads: SettingsReads | None = None) -> Setup:
+        """`saved`: the settings a request already read; `reads`: a worker pass's shared
+        reads (otherwise they are read here)."""
+        if reads is not None:
+            return cls(install, reads.of(install))
         if saved is None:
             saved = Saved.read(install.account.partner_id, install.connector)
         return cls(install, saved.settings)
@@ -113,8 +161,9 @@ class Setup:
         return build_method(context)
 
 
-def method_for(install: Install, *, browser: bool = False) -> AuthMethod:
+def method_for(install: Install, *, browser: bool = False,
+               reads: SettingsReads | None = None) -> AuthMethod:
     """The connector's auth method, configured with this install's merged values."""
-    return Setup.of(install).method(browser=browser)
+    return Setup.of(install, reads=reads).method(browser=browser)
 
 

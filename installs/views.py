@@ -25,6 +25,7 @@ from connectors.auth.base import AuthError
 from connectors.cards import CARD_COLUMNS, render_cards
 from connectors.forms import ConnectorSearchForm
 from connectors.models import Connector
+from core.paging import page_of
 from installs import services
 from installs.attention import attention_counts, attention_filters, needing_attention
 from installs.forms import InstallForm
@@ -94,7 +95,7 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
     form = ConnectorSearchForm(request.GET)
     connectors = form.filter(Connector.objects.active().with_configured(request.partner)
                              .only(*CARD_COLUMNS))
-    page = Paginator(connectors, CONNECTOR_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(connectors, request.GET.get("page"), CONNECTOR_PAGE_SIZE)
     cards = render_cards("installs/_install_pick_card.html", page, context={"account": account},
                          vary=lambda connector: (connector.is_configured,  # type: ignore[attr-defined]  # annotated
                                                   account.pk))

@@ -29,13 +29,16 @@ from django.utils import timezone
 from accounts.models import Account, Partner
 from audit import events as audit
 from connectors.models import Connector, ConnectorQuerySet
-from core import origins
+from core import metrics, origins
 from core.sessions import customer_session
 from core.tokens import hash_token
 from installs import services as installs
 from installs.models import INSTALL_SECRETS, AuthAttempt, Install, InstallQuerySet, SignInOutcome
 from installs.values import Saved
 from links.models import InstallLink
+
+for _outcome in SignInOutcome:  # every series from the start, at 0
+    metrics.LINK_COMPLETIONS.labels(_outcome.value)
 
 security_log = logging.getLogger("hatchway.security")
 
@@ -116,8 +119,10 @@ def find_link(token: str) -> InstallLink | None:
     """The link a token opens, whatever its state; None for a malformed or unknown token."""
     if not isinstance(token, str) or not TOKEN_RE.match(token):
         return None
+    # The logo bytes are read only by the logo view, when it asks for them.
     link = (InstallLink.objects.select_related("account__partner", "install__connector")
-            .defer(*INSTALL_SECRETS).filter(token_hash=hash_token(token)).first())
+            .defer(*INSTALL_SECRETS, "account__partner__logo")
+            .filter(token_hash=hash_token(token)).first())
     if link is None:
         security_log.info("install link not found (malformed or unknown token)")
     return link
@@ -154,6 +159,7 @@ def note_opened(request: HttpRequest, link: InstallLink) -> None:
     audit.record(audit.Action.LINK_OPENED, partner=link.account.partner,
                  actor_label=audit.LINK_ACTOR, account=link.account, install=link.install,
                  link=link.pk)
+    metrics.LINK_OPENS.inc()
 
 
 def offered_connectors(link: InstallLink) -> list[Connector]:
@@ -281,6 +287,7 @@ def finish_link(
     """
     if outcome not in SignInOutcome.values:
         outcome = SignInOutcome.ERROR
+    metrics.LINK_COMPLETIONS.labels(str(outcome)).inc()
     if outcome == SignInOutcome.CONNECTED:
         with transaction.atomic():
             InstallLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit import events as audit
 from connectors import http
+from core import metrics
 from core.backoff import backoff_seconds
 from core.locking import in_savepoint, work_through
 from webhooks import signing
@@ -121,10 +122,13 @@ def _record(delivery: WebhookDelivery, result: Attempt, now: datetime) -> str:
         delivery.record_attempt(result, now=now, retry_at=retry_at)
         _endpoint_health(delivery.endpoint, ok=result.ok, now=now)
     if result.ok:
-        return DELIVERED
-    log.info("webhook delivery %s: attempt %s failed (%s)", delivery.pk, delivery.attempts,
-             result.error)
-    return RETRYING if delivery.status == WebhookDelivery.Status.PENDING else FAILED
+        outcome = DELIVERED
+    else:
+        log.info("webhook delivery %s: attempt %s failed (%s)", delivery.pk, delivery.attempts,
+                 result.error)
+        outcome = RETRYING if delivery.status == WebhookDelivery.Status.PENDING else FAILED
+    metrics.observe_webhook_delivery(outcome)
+    return outcome
 
 
 def _endpoint_health(endpoint: WebhookEndpoint, *, ok: bool, now: datetime) -> None:

@@ -101,5 +101,5 @@ def now_plus(delta: timedelta) -> datetime:
 @pytest.fixture
 def fake_method(monkeypatch) -> FakeMethod:
     method = FakeMethod()
-    monkeypatch.setattr(refresh, "method_for", lambda install: method)
+    monkeypatch.setattr(refresh, "method_for", lambda install, **kwargs: method)
     return method

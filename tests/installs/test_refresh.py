@@ -281,3 +281,10 @@ def test_ensure_fresh_reports_failure_through_status(install, fake_method):
     """A failed on-demand refresh returns the row with its new status, it does not raise."""
     fake_method.script = [InvalidGrant("rejected")]
     assert refresh.ensure_fresh(install).status == Install.Status.REAUTH_REQUIRED
+
+
+def test_the_refresh_queue_index_covers_the_refreshable_statuses():
+    """The partial index the claims walk holds exactly the statuses workers refresh."""
+    index = next(i for i in Install._meta.indexes if i.name == "install_refresh_queue")
+    assert index.condition.children == [("status__in", list(Install.REFRESHABLE))]
+    assert index.fields == ["expires_at", "id"]

@@ -174,8 +174,8 @@ def test_command_loop_stops_gracefully_on_sigterm(seeded, monkeypatch):
     real_refresh = refresh._refresh_guarded
     handled = []
 
-    def refresh_then_sigterm(install, now):
-        outcome = real_refresh(install, now)
+    def refresh_then_sigterm(install, now, *rest):
+        outcome = real_refresh(install, now, *rest)
         handled.append(outcome)
         if len(handled) == 1:
             os.kill(os.getpid(), signal.SIGTERM)

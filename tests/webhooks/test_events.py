@@ -99,7 +99,7 @@ def test_customer_pages_send_one_event_each(client: Client, partner, catalog,
 @pytest.fixture
 def worker_install(account, monkeypatch) -> tuple[Install, FakeMethod]:
     method = FakeMethod()
-    monkeypatch.setattr(refresh, "method_for", lambda install: method)
+    monkeypatch.setattr(refresh, "method_for", lambda install, **kwargs: method)
     return make_install(account, sandbox_oauth2_connector()), method
 
 

@@ -26,7 +26,11 @@ What it does, all on this machine (both servers listen on 127.0.0.1 only):
 4. prints requests/s, p50 (the median of the rounds') and p99 (the worst round's) of
    each, the two ratios against their targets (credentials >= 0.5x the key-only view,
    proxied >= 0.7x direct), and what must hold meanwhile: every credentials read counted
-   in the audit log (against gunicorn's access log), no refresh, no error.
+   in the audit log (against gunicorn's access log), no refresh, no error;
+5. prints what bounds the ratios here: each Hatchway request's queries, what a durable
+   commit costs on this database (every credentials read commits its audit count), and
+   the ratio a proxy doing nothing but the key check would reach while the sandbox
+   shares the machine's CPU with it.
 
 `--profile credentials|proxy|key-only` runs pyinstrument over that request in this
 process instead (Django's test client with the same settings; the proxy still calls the
@@ -42,6 +46,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,6 +59,8 @@ from refresh import admin_sql, free_port, scratch_database
 from web import ROUNDS, Result, combined, run_python, run_wrk, start_server, stop_server
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# whitenoise warns on every in-process request when collectstatic has not run (as in tests)
+warnings.filterwarnings("ignore", "No directory at", UserWarning)
 SETTINGS = "bench.api_settings"
 KEY_ONLY_PATH = "/api/bench/key-only"  # bench/api_urls.py
 WARM_UP = 2.0  # seconds of load per request before the rounds
@@ -238,6 +245,53 @@ def print_invariants(bench: Bench, refreshes_before: int) -> None:
     print(f"Refreshes during the run: {sandbox.refresh_count() - refreshes_before}")
 
 
+def queries_per_request(bench: Bench) -> dict[str, int]:
+    """Each Hatchway request's database queries (writes and commits included), counted
+    in this process through Django's test client with the same settings."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for name, target in bench.targets.items():
+        if target.server == "hatchway":
+            client = Client(headers=target.headers)
+            client.get(target.path)  # the key's last-used note is behind us
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(target.path).status_code == 200, target.path
+            counts[name] = len(queries)
+    return counts
+
+
+def commit_ms(samples: int = 100) -> float:
+    """What one durable commit costs on this database (an UPDATE in autocommit: the WAL
+    flushed to disk), in a scratch table of the scratch database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit (n integer)")
+        cursor.execute("INSERT INTO bench_commit VALUES (0)")
+        started = time.perf_counter()
+        for _ in range(samples):
+            cursor.execute("UPDATE bench_commit SET n = n + 1")
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_commit")
+    return seconds / samples * 1000
+
+
+def print_costs(results: dict[str, Result], queries: dict[str, int], commit: float) -> None:
+    """What bounds the two ratios on this machine, from this run's own numbers."""
+    key_only, direct = results["key-only view"].rate, results["direct GET /me"].rate
+    print(f"\nQueries per request: {', '.join(f'{n} {q}' for n, q in queries.items())}")
+    print(f"A durable commit here: {commit:.2f} ms (each credentials read commits its audit "
+          f"count; one key's reads of one install queue on that event's row: at most "
+          f"{1000 / commit:,.0f}/s)")
+    print(f"The sandbox shares the CPU: a proxy costing only the key check would reach "
+          f"{key_only / (key_only + direct):.2f} of the direct GET ({1 / key_only * 1000:.2f} "
+          f"+ {1 / direct * 1000:.2f} ms of the machine per proxied GET, against "
+          f"{1 / direct * 1000:.2f})")
+
+
 # --- profiling -----------------------------------------------------------------------------
 
 
@@ -296,6 +350,7 @@ def main() -> None:
         results = bench.run()
         print_results(results)
         print_invariants(bench, refreshes_before)
+        print_costs(results, queries_per_request(bench), commit_ms())
         print(f"({time.monotonic() - started:.0f} s of load; the machine is shared: compare "
               "the ratios, not the rates)")
     finally:

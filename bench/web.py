@@ -141,10 +141,13 @@ def start_server(env: dict[str, str], port: int, args: argparse.Namespace,
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz/live", timeout=2).ok:
+            if requests.get(f"http://127.0.0.1:{port}/healthz/live", timeout=5).ok:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # starting, on a busy machine
             time.sleep(0.2)
+        except BaseException:
+            stop_server(server)
+            raise
     stop_server(server)
     sys.exit("gunicorn did not start")
 

@@ -122,6 +122,13 @@ def test_concurrent_reads_are_all_counted(transactional_db, partner, oauth2, key
     assert sum(counts) == 40
 
 
+def test_a_read_is_three_queries(api, oauth2, django_assert_num_queries):
+    """No refresh due: the key, the install with its partner's settings, the audit count."""
+    api.get(path(oauth2))  # the key's last use and the minute's first event are written
+    with django_assert_num_queries(3):
+        assert api.get(path(oauth2)).status_code == 200
+
+
 def test_bad_force_refresh_is_400(api, oauth2):
     """force_refresh must be a boolean."""
     assert call(api, "get", path(oauth2, "?force_refresh=maybe"))[0] == 400

@@ -8,9 +8,10 @@
 What it does, all on this machine (both servers listen on 127.0.0.1 only):
 
 1. creates a scratch database `<name>_bench` next to the one DATABASE_URL names (dropped
-   again at the end unless --keep), migrates it and seeds a partner with an API key of
-   every scope and one authenticated "Sandbox (OAuth 2.0)" install whose tokens the
-   sandbox issued (bench/refresh.py's seeding), valid for a day: no refresh is due;
+   again at the end unless --keep), migrates it and seeds a partner (branded, with a
+   64 KB logo) with an API key of every scope and one authenticated "Sandbox (OAuth 2.0)"
+   install whose tokens the sandbox issued (bench/refresh.py's seeding), valid for a
+   day: no refresh is due;
 2. starts two gunicorns, each with config/gunicorn.conf.py and W sync workers: the
    sandbox playing the provider, and Hatchway, whose PUBLIC_URL is the sandbox's (so
    the connector's API base URL is the sandbox server) and whose ROOT_URLCONF is
@@ -63,6 +64,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 warnings.filterwarnings("ignore", "No directory at", UserWarning)
 SETTINGS = "bench.api_settings"
 KEY_ONLY_PATH = "/api/bench/key-only"  # bench/api_urls.py
+LOGO_BYTES = 64 * 1024
 WARM_UP = 2.0  # seconds of load per request before the rounds
 #: (measured, baseline, target ratio)
 PAIRS = [("credentials", "key-only view", 0.5), ("proxied GET /me", "direct GET /me", 0.7)]
@@ -113,7 +115,9 @@ def seed() -> dict[str, Any]:
     from tests.installs.seed import seed_due_installs
 
     call_command("migrate", verbosity=0)
-    partner = Partner.objects.create(name="Bench", slug="bench")
+    # Branded, as partners' install pages are: a logo of a usual size (at most 256 KB).
+    partner = Partner.objects.create(name="Bench", slug="bench", logo=os.urandom(LOGO_BYTES),
+                                     logo_content_type="image/png")
     seeded = seed_due_installs(partner, 1, expires_in=timedelta(days=1).total_seconds())
     SandboxToken.objects.filter(client=seeded.client, kind=SandboxToken.Kind.ACCESS).update(
         expires_at=timezone.now() + timedelta(days=1))

@@ -6,7 +6,9 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from django.db import NotSupportedError
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Func, JSONField, Model, Subquery
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from accounts.models import Account, Partner, User
@@ -69,6 +71,9 @@ def record(
 COUNT_WINDOW = timedelta(minutes=1)
 
 
+_SQL = tuple[str, tuple[str | int, ...]]
+
+
 class _CountedUp(Func):
     """`detail` with its "count" one higher and "last_at" set, computed by the database in
     the UPDATE itself: nothing is read first, and an UPDATE that waited for a concurrent
@@ -80,20 +85,23 @@ class _CountedUp(Func):
         super().__init__(F("detail"))
         self.last_at = last_at
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+               function: str | None = None, template: str | None = None,
+               arg_joiner: str | None = None, **extra_context: Any) -> _SQL:
         raise NotSupportedError("record_counted supports PostgreSQL and SQLite")
 
-    def as_postgresql(self, compiler: Any, connection: Any,
-                      **extra: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                      **extra_context: Any) -> _SQL:
         detail, params = compiler.compile(self.source_expressions[0])
         counted = f"to_jsonb(COALESCE(({detail} ->> 'count')::integer, 0) + 1)"
         return (f"jsonb_set(jsonb_set({detail}, '{{count}}', {counted}), '{{last_at}}', "
-                "to_jsonb(%s::text))", [*params, *params, self.last_at])
+                "to_jsonb(%s::text))", (*params, *params, self.last_at))
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                  **extra_context: Any) -> _SQL:
         detail, params = compiler.compile(self.source_expressions[0])
         return (f"json_set({detail}, '$.count', COALESCE(json_extract({detail}, '$.count'), 0)"
-                " + 1, '$.last_at', %s)", [*params, *params, self.last_at])
+                " + 1, '$.last_at', %s)", (*params, *params, self.last_at))
 
 
 def record_counted(action: str, *, partner: Partner, actor_label: str, install: Installed,

@@ -85,7 +85,7 @@ class InstallQuerySet(models.QuerySet["Install"]):
         return self.annotate(saved_settings=models.FilteredRelation(
             "connector__partner_settings",
             condition=Q(connector__partner_settings__partner=models.F("account__partner")),
-        )).select_related("saved_settings")
+        )).select_related("saved_settings")  # type: ignore[misc]  # the stubs know no annotated relation
 
     def for_update(self, *, skip_locked: bool = False) -> InstallQuerySet:
         """Row-locked (`SELECT … FOR UPDATE`) until the transaction ends, with the account,

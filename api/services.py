@@ -48,7 +48,8 @@ def find_key(token: str) -> ApiKey | None:
     if not KEY_RE.match(token):
         security_log.info("API request with a malformed key")
         return None
-    key = ApiKey.objects.active().select_related("partner").filter(
+    # Not the partner's logo (up to 256 KB): no API request shows it.
+    key = ApiKey.objects.active().select_related("partner").defer("partner__logo").filter(
         key_hash=hash_token(token)).first()
     if key is None:
         security_log.info("API request with an unknown or revoked key")

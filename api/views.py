@@ -105,12 +105,16 @@ class ApiView(APIView):
 
     def account(self, external_id: str) -> Account:
         return self.scoped(Account.objects.filter(partner=self.partner)
-                           .select_related("partner"), external_id=external_id)
+                           .select_related("partner").defer("partner__logo"),
+                           external_id=external_id)
 
     def install(self, install_id: int, *, secrets: bool = True) -> Install:
+        """With its secrets (and the partner's settings, joined in: the views that need
+        the secrets configure the auth method), or without either."""
         installs = Install.objects.for_partner(self.partner).select_related(
-            "account__partner", "connector")
-        return self.scoped(installs if secrets else installs.without_secrets(), pk=install_id)
+            "account__partner", "connector").defer("account__partner__logo")
+        return self.scoped(installs.with_saved_settings() if secrets
+                           else installs.without_secrets(), pk=install_id)
 
     def query(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
         query = serializer_class(data=self.request.query_params)

@@ -141,10 +141,13 @@ def start_server(env: dict[str, str], port: int, args: argparse.Namespace,
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz/live", timeout=2).ok:
+            if requests.get(f"http://127.0.0.1:{port}/healthz/live", timeout=5).ok:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # starting, on a busy machine
             time.sleep(0.2)
+        except BaseException:
+            stop_server(server)
+            raise
     stop_server(server)
     sys.exit("gunicorn did not start")
 
@@ -192,11 +195,11 @@ WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, cookie: str, duration: float, connections: int) -> Result:
+def run_wrk(url: str, headers: dict[str, str], duration: float, connections: int) -> Result:
     command = ["wrk", "-t", str(min(2, connections)), "-c", str(connections),
                "-d", f"{max(1, round(duration))}s", "--latency", "--timeout", "10s", url]
-    if cookie:
-        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    for name, value in headers.items():
+        command[1:1] = ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30,
                          check=True).stdout
     latency = {p: float(v) * UNITS_MS[u] for p, v, u in WRK_LATENCY.findall(out)}
@@ -209,7 +212,7 @@ def run_wrk(url: str, cookie: str, duration: float, connections: int) -> Result:
     return Result(int(done[1]), seconds, latency["50"], latency["99"], errors)
 
 
-def run_python(url: str, cookie: str, duration: float, connections: int) -> Result:
+def run_python(url: str, headers: dict[str, str], duration: float, connections: int) -> Result:
     """C threads, each its own HTTP session, until the deadline (or 100,000 requests)."""
     deadline = time.monotonic() + duration
     latencies: list[float] = []
@@ -218,7 +221,6 @@ def run_python(url: str, cookie: str, duration: float, connections: int) -> Resu
 
     def client() -> None:
         session = requests.Session()
-        headers = {"Cookie": cookie} if cookie else {}
         while time.monotonic() < deadline and len(latencies) < 100_000:
             started = time.perf_counter()
             try:
@@ -256,7 +258,8 @@ class Bench:
         cookie = cookie_header(base, path, logged_in, self.seeded["session"])
         check_page(base + path, cookie)
         run = run_wrk if self.use_wrk else run_python
-        return run(base + path, cookie, duration, self.args.connections)
+        return run(base + path, {"Cookie": cookie} if cookie else {}, duration,
+                   self.args.connections)
 
     def serve(self, extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         port = free_port()

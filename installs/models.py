@@ -77,6 +77,16 @@ class InstallQuerySet(models.QuerySet["Install"]):
     def for_partner(self, partner: Partner) -> InstallQuerySet:
         return self.filter(account__partner=partner)
 
+    def with_saved_settings(self) -> InstallQuerySet:
+        """With the partner's Authentication Settings for each install's connector joined
+        in as `saved_settings` (absent when never saved), which `installs.values.Setup`
+        then uses instead of reading them: the API's credentials reads and proxied calls
+        need both on every request, in one query."""
+        return self.annotate(saved_settings=models.FilteredRelation(
+            "connector__partner_settings",
+            condition=Q(connector__partner_settings__partner=models.F("account__partner")),
+        )).select_related("saved_settings")  # type: ignore[misc]  # the stubs know no annotated relation
+
     def for_update(self, *, skip_locked: bool = False) -> InstallQuerySet:
         """Row-locked (`SELECT … FOR UPDATE`) until the transaction ends, with the account,
         partner and connector that audit events name.

@@ -129,7 +129,9 @@ class Setup:
         if reads is not None:
             return cls(install, reads.of(install))
         if saved is None:
-            saved = Saved.read(install.account.partner_id, install.connector)
+            joined = getattr(install, "saved_settings", None)  # with_saved_settings()
+            saved = Saved(joined) if joined is not None else Saved.read(
+                install.account.partner_id, install.connector)
         return cls(install, saved.settings)
 
     @cached_property

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account
@@ -15,6 +16,7 @@ from sandbox import services as sandbox
 from tests.api.helpers import bearer, call, make_key
 from tests.factories import catalogue_connector
 from tests.installs.seed import sandbox_accepts, seed_due_installs
+from tests.installs.test_refresh_concurrency import in_thread
 
 
 def path(install: Install, query: str = "") -> str:
@@ -101,6 +103,30 @@ def test_reads_are_audited_counted_per_key_and_minute(api, partner, oauth2):
     events.update(created_at=timezone.now() - timedelta(minutes=2))
     api.get(path(oauth2))
     assert AuditEvent.objects.filter(action="install.credentials_read").count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+def test_concurrent_reads_are_all_counted(transactional_db, partner, oauth2, key_token):
+    """Four threads reading at once, ten reads each: one key's events count all 40."""
+    def read_ten() -> list[int]:
+        client = bearer(key_token[1])
+        return [client.get(path(oauth2)).status_code for _ in range(10)]
+
+    threads = [in_thread(read_ten) for _ in range(4)]
+    for thread, _ in threads:
+        thread.join(30)
+    assert [r[0] for _, r in threads] == [[200] * 10] * 4
+    counts = AuditEvent.objects.filter(action="install.credentials_read").values_list(
+        "detail__count", flat=True)
+    assert sum(counts) == 40
+
+
+def test_a_read_is_three_queries(api, oauth2, django_assert_num_queries):
+    """No refresh due: the key, the install with its partner's settings, the audit count."""
+    api.get(path(oauth2))  # the key's last use and the minute's first event are written
+    with django_assert_num_queries(3):
+        assert api.get(path(oauth2)).status_code == 200
 
 
 def test_bad_force_refresh_is_400(api, oauth2):

@@ -1,0 +1,373 @@
+#!/usr/bin/env python
+"""Benchmark the partner API under gunicorn on PostgreSQL: credentials reads and the proxy.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hatchway \\
+        .venv/bin/python bench/api.py [--duration 20] [--workers 2] [--connections 4]
+                                      [--profile credentials]
+
+What it does, all on this machine (both servers listen on 127.0.0.1 only):
+
+1. creates a scratch database `<name>_bench` next to the one DATABASE_URL names (dropped
+   again at the end unless --keep), migrates it and seeds a partner (branded, with a
+   64 KB logo) with an API key of every scope and one authenticated "Sandbox (OAuth 2.0)"
+   install whose tokens the sandbox issued (bench/refresh.py's seeding), valid for a
+   day: no refresh is due;
+2. starts two gunicorns, each with config/gunicorn.conf.py and W sync workers: the
+   sandbox playing the provider, and Hatchway, whose PUBLIC_URL is the sandbox's (so
+   the connector's API base URL is the sandbox server) and whose ROOT_URLCONF is
+   bench/api_urls.py: the project's URLs plus one bench-only view that only checks the
+   key (bench/api_settings.py; the project itself gains no endpoint);
+3. loads four requests in 3 interleaved rounds (so that a change in the machine's other
+   load falls on each alike), with wrk when it is on PATH (else bench/web.py's bounded
+   Python loop of C client threads):
+   - the key-only view, `GET /api/bench/key-only` with the key;
+   - `GET /api/v1/installs/{id}/credentials` with the key;
+   - `GET /sandbox/api/me` sent straight to the sandbox with the install's token;
+   - `GET /api/v1/proxy/{id}/me` with the key: the same GET through Hatchway;
+4. prints requests/s, p50 (the median of the rounds') and p99 (the worst round's) of
+   each, the two ratios against their targets (credentials >= 0.5x the key-only view,
+   proxied >= 0.7x direct), and what must hold meanwhile: every credentials read counted
+   in the audit log (against gunicorn's access log), no refresh, no error;
+5. prints what bounds the ratios here: each Hatchway request's queries, what a durable
+   commit costs on this database (every credentials read commits its audit count), and
+   the ratio a proxy doing nothing but the key check would reach while the sandbox
+   shares the machine's CPU with it.
+
+`--profile credentials|proxy|key-only` runs pyinstrument over that request in this
+process instead (Django's test client with the same settings; the proxy still calls the
+sandbox's gunicorn). Every wait is bounded; both gunicorns are stopped whatever happens.
+Secrets are generated, bench-only values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from pages import bench_environment, setup_django
+from refresh import admin_sql, free_port, scratch_database
+from web import ROUNDS, Result, combined, run_python, run_wrk, start_server, stop_server
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# whitenoise warns on every in-process request when collectstatic has not run (as in tests)
+warnings.filterwarnings("ignore", "No directory at", UserWarning)
+SETTINGS = "bench.api_settings"
+KEY_ONLY_PATH = "/api/bench/key-only"  # bench/api_urls.py
+LOGO_BYTES = 64 * 1024
+WARM_UP = 2.0  # seconds of load per request before the rounds
+#: (measured, baseline, target ratio)
+PAIRS = [("credentials", "key-only view", 0.5), ("proxied GET /me", "direct GET /me", 0.7)]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=20,
+                        help="seconds of load per request, over the rounds")
+    parser.add_argument("--workers", type=int, default=2, help="Hatchway's gunicorn workers")
+    parser.add_argument("--sandbox-workers", type=int, default=2,
+                        help="gunicorn workers playing the sandbox")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (1: sync workers; more: gthread)")
+    parser.add_argument("--connections", type=int, default=4,
+                        help="concurrent client connections (C)")
+    parser.add_argument("--profile", choices=["credentials", "proxy", "key-only"],
+                        help="profile this request with pyinstrument instead of loading all")
+    parser.add_argument("--requests", type=int, default=500,
+                        help="requests profiled with --profile")
+    parser.add_argument("--python-client", action="store_true",
+                        help="use the Python load loop even when wrk is installed")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    return parser.parse_args()
+
+
+@dataclass
+class Target:
+    """One request to load: which server, the path, the headers it is sent with."""
+
+    server: str  # "hatchway" or "sandbox"
+    path: str
+    headers: dict[str, str]
+
+
+# --- seeding -------------------------------------------------------------------------------
+
+
+def seed() -> dict[str, Any]:
+    """A partner's key of every scope and one working OAuth 2.0 install, no refresh due."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from accounts.models import Partner
+    from api import services as keys
+    from api.models import Scope
+    from sandbox.models import SandboxToken
+    from tests.installs.seed import seed_due_installs
+
+    call_command("migrate", verbosity=0)
+    # Branded, as partners' install pages are: a logo of a usual size (at most 256 KB).
+    partner = Partner.objects.create(name="Bench", slug="bench", logo=os.urandom(LOGO_BYTES),
+                                     logo_content_type="image/png")
+    seeded = seed_due_installs(partner, 1, expires_in=timedelta(days=1).total_seconds())
+    SandboxToken.objects.filter(client=seeded.client, kind=SandboxToken.Kind.ACCESS).update(
+        expires_at=timezone.now() + timedelta(days=1))
+    _, token = keys.create_key(partner=partner, name="Bench backend", scopes=Scope.values,
+                               actor=None)
+    install = seeded.installs[0]
+    return {"key": token, "install": install,
+            "access_token": install.credentials["access_token"]}
+
+
+def targets(seeded: dict[str, Any]) -> dict[str, Target]:
+    key = {"Authorization": f"Bearer {seeded['key']}"}
+    install_id = seeded["install"].pk
+    return {
+        "key-only view": Target("hatchway", KEY_ONLY_PATH, key),
+        "credentials": Target("hatchway", f"/api/v1/installs/{install_id}/credentials", key),
+        "direct GET /me": Target("sandbox", "/sandbox/api/me",
+                                 {"Authorization": f"Bearer {seeded['access_token']}"}),
+        "proxied GET /me": Target("hatchway", f"/api/v1/proxy/{install_id}/me", key),
+    }
+
+
+# --- the servers and the load --------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, env: dict[str, str], seeded: dict[str, Any],
+                 ports: dict[str, int], workdir: Path) -> None:
+        self.args, self.env, self.seeded, self.ports = args, env, seeded, ports
+        self.logs = {name: workdir / f"{name}-access.log" for name in ports}
+        self.bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        self.targets = targets(seeded)
+        self.use_wrk = shutil.which("wrk") is not None and not args.python_client
+
+    def serve(self) -> list[Any]:
+        """The sandbox first (Hatchway's PUBLIC_URL), then Hatchway with the bench URLs."""
+        servers = []
+        try:
+            for name, workers, settings in [("sandbox", self.args.sandbox_workers,
+                                             "config.settings"),
+                                            ("hatchway", self.args.workers, SETTINGS)]:
+                options = argparse.Namespace(workers=workers, threads=self.args.threads)
+                servers.append(start_server({**self.env, "DJANGO_SETTINGS_MODULE": settings},
+                                            self.ports[name], options, self.logs[name]))
+        except BaseException:
+            for server in servers:
+                stop_server(server)
+            raise
+        return servers
+
+    def url(self, target: Target) -> str:
+        return self.bases[target.server] + target.path
+
+    def check(self) -> None:
+        """Each answers 200, and the proxy answers what the sandbox does: else the load
+        would measure a refusal."""
+        answers = {}
+        for name, target in self.targets.items():
+            response = requests.get(self.url(target), headers=target.headers, timeout=10,
+                                    allow_redirects=False)
+            if response.status_code != 200:
+                sys.exit(f"{name}: {target.path} answered {response.status_code}, not 200: "
+                         "not benchmarking it")
+            answers[name] = response.json()
+        if answers["proxied GET /me"] != answers["direct GET /me"]:
+            sys.exit("The proxied GET /me did not answer what the sandbox does")
+        if answers["credentials"]["credentials"]["access_token"] != self.seeded["access_token"]:
+            sys.exit("The credentials read did not return the install's token")
+
+    def load(self, name: str, duration: float) -> Result:
+        target = self.targets[name]
+        run = run_wrk if self.use_wrk else run_python
+        return run(self.url(target), target.headers, duration, self.args.connections)
+
+    def run(self) -> dict[str, Result]:
+        for name in self.targets:
+            self.load(name, WARM_UP)
+        rounds: dict[str, list[Result]] = {name: [] for name in self.targets}
+        for _ in range(ROUNDS):
+            for name in self.targets:
+                rounds[name].append(self.load(name, self.args.duration / ROUNDS))
+        return {name: combined(each) for name, each in rounds.items()}
+
+
+def served(log: Path, path: str) -> Counter[str]:
+    """Status counts of GETs of `path` in a gunicorn access log."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return Counter(line.split('" ')[1].split()[0] for line in lines
+                   if f'"GET {path} ' in line)
+
+
+# --- reporting -----------------------------------------------------------------------------
+
+
+def print_results(results: dict[str, Result]) -> None:
+    print(f"\n{'request':<18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, result in results.items():
+        print(f"{name:<18}{result.rate:>9.1f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
+              f"{result.errors:>8}")
+    print()
+    for measured, baseline, target in PAIRS:
+        ratio = results[measured].rate / results[baseline].rate
+        verdict = "met" if ratio >= target else "MISSED"
+        print(f"Ratio {measured} / {baseline}: {ratio:.2f}  (target >= {target}: {verdict})")
+
+
+def print_invariants(bench: Bench, refreshes_before: int) -> None:
+    """Every credentials read audited, no refresh, both proxied and direct GETs upstream."""
+    from django.db.models import IntegerField, Sum
+    from django.db.models.fields.json import KT
+    from django.db.models.functions import Cast
+
+    from audit.models import Action, AuditEvent
+    from sandbox import services as sandbox
+
+    install = bench.seeded["install"]
+    reads = served(bench.logs["hatchway"], bench.targets["credentials"].path)
+    audited = (AuditEvent.objects.filter(action=Action.INSTALL_CREDENTIALS_READ,
+                                         install_id=install.pk)
+               .aggregate(n=Sum(Cast(KT("detail__count"), IntegerField())))["n"] or 0)
+    events = AuditEvent.objects.filter(action=Action.INSTALL_CREDENTIALS_READ,
+                                       install_id=install.pk).count()
+    proxied = served(bench.logs["hatchway"], bench.targets["proxied GET /me"].path)
+    upstream = served(bench.logs["sandbox"], bench.targets["direct GET /me"].path)
+    print(f"Credentials reads answered 200: {reads['200']:,}; audited: {audited:,} "
+          f"in {events} events ({'every one' if audited == reads['200'] else 'NOT EQUAL'})")
+    print(f"Proxied GETs answered 200: {proxied['200']:,}; the sandbox answered "
+          f"{sum(upstream.values()):,} GET /me in all ({dict(upstream)})")
+    print(f"Refreshes during the run: {sandbox.refresh_count() - refreshes_before}")
+
+
+def queries_per_request(bench: Bench) -> dict[str, int]:
+    """Each Hatchway request's database queries (writes and commits included), counted
+    in this process through Django's test client with the same settings."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for name, target in bench.targets.items():
+        if target.server == "hatchway":
+            client = Client(headers=target.headers)
+            client.get(target.path)  # the key's last-used note is behind us
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(target.path).status_code == 200, target.path
+            counts[name] = len(queries)
+    return counts
+
+
+def commit_ms(samples: int = 100) -> float:
+    """What one durable commit costs on this database (an UPDATE in autocommit: the WAL
+    flushed to disk), in a scratch table of the scratch database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit (n integer)")
+        cursor.execute("INSERT INTO bench_commit VALUES (0)")
+        started = time.perf_counter()
+        for _ in range(samples):
+            cursor.execute("UPDATE bench_commit SET n = n + 1")
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_commit")
+    return seconds / samples * 1000
+
+
+def print_costs(results: dict[str, Result], queries: dict[str, int], commit: float) -> None:
+    """What bounds the two ratios on this machine, from this run's own numbers."""
+    key_only, direct = results["key-only view"].rate, results["direct GET /me"].rate
+    print(f"\nQueries per request: {', '.join(f'{n} {q}' for n, q in queries.items())}")
+    print(f"A durable commit here: {commit:.2f} ms (each credentials read commits its audit "
+          f"count; one key's reads of one install queue on that event's row: at most "
+          f"{1000 / commit:,.0f}/s)")
+    print(f"The sandbox shares the CPU: a proxy costing only the key check would reach "
+          f"{key_only / (key_only + direct):.2f} of the direct GET ({1 / key_only * 1000:.2f} "
+          f"+ {1 / direct * 1000:.2f} ms of the machine per proxied GET, against "
+          f"{1 / direct * 1000:.2f})")
+
+
+# --- profiling -----------------------------------------------------------------------------
+
+
+def profile(bench: Bench, name: str, requests_count: int) -> None:
+    """pyinstrument over one request in process: Django's test client, the same settings."""
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    label = {"credentials": "credentials", "proxy": "proxied GET /me",
+             "key-only": "key-only view"}[name]
+    target = bench.targets[label]
+    client = Client(headers=target.headers)
+    for _ in range(50):
+        assert client.get(target.path).status_code == 200, target.path
+    profiler = Profiler(interval=0.0002)
+    with profiler:
+        for _ in range(requests_count):
+            b"".join(client.get(target.path))
+    print(profiler.output_text(unicode=True, color=False, show_all=False, timeline=False))
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    args = parse_args()
+    config, bench_url = scratch_database()
+    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
+    workdir = Path(tempfile.mkdtemp(prefix="hatchway-api-bench-"))
+    servers: list[Any] = []
+    try:
+        ports = {"sandbox": free_port(), "hatchway": free_port()}
+        os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS  # this process too (--profile)
+        env = bench_environment(
+            bench_url, SANDBOX_ENABLED="true", ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+            PUBLIC_URL=f"http://127.0.0.1:{ports['sandbox']}",
+            API_RATE_LIMIT="1000000/s")  # the throttle counts, but never refuses, the load
+        setup_django()
+        print(f"Seeding in {config['NAME']} …", flush=True)
+        bench = Bench(args, env, seed(), ports, workdir)
+        servers = bench.serve()
+        bench.check()
+        if args.profile:
+            profile(bench, args.profile, args.requests)
+            return
+        from sandbox import services as sandbox
+
+        refreshes_before = sandbox.refresh_count()
+        client = "wrk" if bench.use_wrk else "the Python load loop"
+        kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
+        print(f"gunicorn: Hatchway {args.workers} and the sandbox {args.sandbox_workers} "
+              f"{kind} workers; {client}, {args.connections} connections, "
+              f"{args.duration:g} s a request in {ROUNDS} rounds; all on 127.0.0.1", flush=True)
+        started = time.monotonic()
+        results = bench.run()
+        print_results(results)
+        print_invariants(bench, refreshes_before)
+        print_costs(results, queries_per_request(bench), commit_ms())
+        print(f"({time.monotonic() - started:.0f} s of load; the machine is shared: compare "
+              "the ratios, not the rates)")
+    finally:
+        for server in servers:
+            stop_server(server)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if not args.keep:
+            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+
+
+if __name__ == "__main__":
+    main()

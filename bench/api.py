@@ -56,7 +56,7 @@ from typing import Any
 
 import requests
 from pages import bench_environment, setup_django
-from refresh import admin_sql, free_port, scratch_database
+from refresh import free_port, fresh_database, scratch_database
 from web import ROUNDS, Result, combined, run_python, run_wrk, start_server, stop_server
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -323,50 +323,43 @@ def profile(bench: Bench, name: str, requests_count: int) -> None:
 def main() -> None:
     args = parse_args()
     config, bench_url = scratch_database()
-    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
-    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
     workdir = Path(tempfile.mkdtemp(prefix="hatchway-api-bench-"))
     servers: list[Any] = []
-    try:
-        ports = {"sandbox": free_port(), "hatchway": free_port()}
-        os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS  # this process too (--profile)
-        env = bench_environment(
-            bench_url, SANDBOX_ENABLED="true", ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-            PUBLIC_URL=f"http://127.0.0.1:{ports['sandbox']}",
-            API_RATE_LIMIT="1000000/s")  # the throttle counts, but never refuses, the load
-        setup_django()
-        print(f"Seeding in {config['NAME']} …", flush=True)
-        bench = Bench(args, env, seed(), ports, workdir)
-        servers = bench.serve()
-        bench.check()
-        if args.profile:
-            profile(bench, args.profile, args.requests)
-            return
-        from sandbox import services as sandbox
+    with fresh_database(config, keep=args.keep):
+        try:
+            ports = {"sandbox": free_port(), "hatchway": free_port()}
+            os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS  # this process too (--profile)
+            env = bench_environment(
+                bench_url, SANDBOX_ENABLED="true", ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+                PUBLIC_URL=f"http://127.0.0.1:{ports['sandbox']}",
+                API_RATE_LIMIT="1000000/s")  # the throttle counts, but never refuses, the load
+            setup_django()
+            print(f"Seeding in {config['NAME']} …", flush=True)
+            bench = Bench(args, env, seed(), ports, workdir)
+            servers = bench.serve()
+            bench.check()
+            if args.profile:
+                profile(bench, args.profile, args.requests)
+                return
+            from sandbox import services as sandbox
 
-        refreshes_before = sandbox.refresh_count()
-        client = "wrk" if bench.use_wrk else "the Python load loop"
-        kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
-        print(f"gunicorn: Hatchway {args.workers} and the sandbox {args.sandbox_workers} "
-              f"{kind} workers; {client}, {args.connections} connections, "
-              f"{args.duration:g} s a request in {ROUNDS} rounds; all on 127.0.0.1", flush=True)
-        started = time.monotonic()
-        results = bench.run()
-        print_results(results)
-        print_invariants(bench, refreshes_before)
-        print_costs(results, queries_per_request(bench), commit_ms())
-        print(f"({time.monotonic() - started:.0f} s of load; the machine is shared: compare "
-              "the ratios, not the rates)")
-    finally:
-        for server in servers:
-            stop_server(server)
-        shutil.rmtree(workdir, ignore_errors=True)
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep:
-            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+            refreshes_before = sandbox.refresh_count()
+            client = "wrk" if bench.use_wrk else "the Python load loop"
+            kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
+            print(f"gunicorn: Hatchway {args.workers} and the sandbox {args.sandbox_workers} "
+                  f"{kind} workers; {client}, {args.connections} connections, "
+                  f"{args.duration:g} s a request in {ROUNDS} rounds; all on 127.0.0.1", flush=True)
+            started = time.monotonic()
+            results = bench.run()
+            print_results(results)
+            print_invariants(bench, refreshes_before)
+            print_costs(results, queries_per_request(bench), commit_ms())
+            print(f"({time.monotonic() - started:.0f} s of load; the machine is shared: compare "
+                  "the ratios, not the rates)")
+        finally:
+            for server in servers:
+                stop_server(server)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

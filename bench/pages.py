@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from refresh import admin_sql, scratch_database
+from refresh import fresh_database, scratch_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 WARM_UP = 20
@@ -135,9 +135,7 @@ def profile(client: Any, url: str, requests: int) -> None:
 def main() -> None:
     args = parse_args()
     config, bench_url = scratch_database()
-    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
-    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
-    try:
+    with fresh_database(config, keep=args.keep):
         bench_environment(bench_url, ALLOWED_HOSTS="testserver")
         setup_django()
         from django.test import Client
@@ -152,13 +150,6 @@ def main() -> None:
             return
         for name, url in urls.items():
             report(name, *time_page(client, url, args.requests))
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep:
-            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
 
 
 if __name__ == "__main__":

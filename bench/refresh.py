@@ -46,7 +46,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +98,22 @@ def admin_sql(config: dict[str, Any], statement: str) -> None:
                          host=config.get("HOST") or "127.0.0.1", port=config.get("PORT") or 5432,
                          autocommit=True) as conn:
         conn.execute(statement)
+
+
+@contextmanager
+def fresh_database(config: dict[str, Any], *, keep: bool) -> Iterator[None]:
+    """A new, empty scratch database for one run, dropped afterwards (unless `keep`)."""
+    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
+    try:
+        yield
+    finally:
+        if "django" in sys.modules:  # this process's connections, before the DROP
+            from django.db import connections
+
+            connections.close_all()
+        if not keep:
+            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
 
 
 def free_port() -> int:
@@ -294,27 +312,21 @@ def main() -> None:
         worker_pass(args.worker_pass)
         return
     config, bench_url = scratch_database()
-    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
-    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
     server = None
-    try:
-        port = free_port()
-        env = bench_environment(bench_url, port)
-        print(f"Seeding {args.installs} due installs in {config['NAME']} …", flush=True)
-        data = seed(args.installs)
-        seeded = data["seeded"]
-        log = Path(tempfile.mkdtemp(prefix="hatchway-bench-")) / "access.log"
-        server = start_server(env, port, args.server_workers, log, args.timeout)
-        report(args, env, port, seeded, data["direct"], log, server)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+    with fresh_database(config, keep=args.keep):
+        try:
+            port = free_port()
+            env = bench_environment(bench_url, port)
+            print(f"Seeding {args.installs} due installs in {config['NAME']} …", flush=True)
+            data = seed(args.installs)
+            seeded = data["seeded"]
+            log = Path(tempfile.mkdtemp(prefix="hatchway-bench-")) / "access.log"
+            server = start_server(env, port, args.server_workers, log, args.timeout)
+            report(args, env, port, seeded, data["direct"], log, server)
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
 
 
 def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any,

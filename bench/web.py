@@ -49,7 +49,7 @@ from typing import Any
 
 import requests
 from pages import bench_environment, seed_catalogue, setup_django
-from refresh import admin_sql, free_port, scratch_database
+from refresh import free_port, fresh_database, scratch_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RSS_AFTER = 10_000  # requests
@@ -335,29 +335,22 @@ def print_results(results: dict[str, Result], reference: str) -> None:
 def main() -> None:
     args = parse_args()
     config, bench_url = scratch_database()
-    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
-    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
     workdir = Path(tempfile.mkdtemp(prefix="hatchway-web-bench-"))
-    try:
-        env = bench_environment(bench_url, ALLOWED_HOSTS="127.0.0.1")
-        setup_django()
-        print(f"Seeding {args.connectors} connectors in {config['NAME']} …", flush=True)
-        bench = Bench(args, env, seed(args.connectors), workdir / "access.log")
-        client = "wrk" if bench.use_wrk else "the Python load loop"
-        kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
-        print(f"gunicorn: {args.workers} {kind} workers; {client}, {args.connections} "
-              f"connections, {args.duration:g} s a page; all on 127.0.0.1", flush=True)
-        bench.main_run()
-        if args.compare_connections:
-            bench.compare_connections()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep:
-            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
+    with fresh_database(config, keep=args.keep):
+        try:
+            env = bench_environment(bench_url, ALLOWED_HOSTS="127.0.0.1")
+            setup_django()
+            print(f"Seeding {args.connectors} connectors in {config['NAME']} …", flush=True)
+            bench = Bench(args, env, seed(args.connectors), workdir / "access.log")
+            client = "wrk" if bench.use_wrk else "the Python load loop"
+            kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
+            print(f"gunicorn: {args.workers} {kind} workers; {client}, {args.connections} "
+                  f"connections, {args.duration:g} s a page; all on 127.0.0.1", flush=True)
+            bench.main_run()
+            if args.compare_connections:
+                bench.compare_connections()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
-from accounts.models import Partner
+from accounts.models import Account, Partner
 from connectors.models import Connector
 from connectors.sync import sync_catalog
 from installs.models import Install
@@ -58,26 +59,33 @@ def partner_site() -> Iterator[tuple[str, dict[str, str]]]:
     server.server_close()
 
 
+def open_as_popup(page, live_server, settings, partner_site, *, slug: str,
+                  allowed: list[str] | None) -> tuple[str, Any, Account]:
+    """A partner page on another origin opens an install link for `slug` as a popup;
+    `allowed` is the partner's allowed return origins (None: the page's own origin)."""
+    settings.PUBLIC_URL = live_server.url
+    origin, content = partner_site
+    sync_catalog()
+    partner = Partner.objects.create(name="Acme Cloud", slug="acme",
+                                     allowed_return_origins=allowed or [origin])
+    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
+    customer = account(partner, "Initech", "cust-42")
+    _, token = make_link(customer, [Connector.objects.get(slug=slug)])
+    content["html"] = PARTNER_PAGE.format(live=live_server.url,
+                                          link=f"{live_server.url}/install/{token}/")
+    page.goto(f"{origin}/integrations")
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Connect an app").click()
+    return origin, opened.value, customer
+
+
 def test_partner_page_receives_the_outcome(page, live_server, transactional_db, settings,
                                            sandbox_transport, partner_site):
     """Open the link as a popup → connect with an API key → install.completed, popup closed."""
     from playwright.sync_api import expect
 
-    settings.PUBLIC_URL = live_server.url
-    origin, content = partner_site
-    sync_catalog()
-    partner = Partner.objects.create(name="Acme Cloud", slug="acme",
-                                     allowed_return_origins=[origin])
-    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
-    customer = account(partner, "Initech", "cust-42")
-    _, token = make_link(customer, [Connector.objects.get(slug="sandbox-api-key")])
-    content["html"] = PARTNER_PAGE.format(live=live_server.url,
-                                          link=f"{live_server.url}/install/{token}/")
-    page.goto(f"{origin}/integrations")
-
-    with page.expect_popup() as opened:
-        page.get_by_role("button", name="Connect an app").click()
-    popup = opened.value
+    origin, popup, customer = open_as_popup(page, live_server, settings, partner_site,
+                                            slug="sandbox-api-key", allowed=None)
     refusals: list[str] = []
     popup.on("console", lambda m: refusals.append(m.text) if "Content Security" in m.text
              else None)
@@ -103,21 +111,9 @@ def test_origin_off_the_allowlist_receives_nothing(page, live_server, transactio
     """The same page on an origin the partner did not allow: the popup stays, no message."""
     from playwright.sync_api import expect
 
-    settings.PUBLIC_URL = live_server.url
-    origin, content = partner_site
-    sync_catalog()
-    partner = Partner.objects.create(name="Acme Cloud", slug="acme",
-                                     allowed_return_origins=["https://app.acme.test"])
-    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
-    customer = account(partner, "Initech", "cust-42")
-    _, token = make_link(customer, [Connector.objects.get(slug="sandbox-api-key")])
-    content["html"] = PARTNER_PAGE.format(live=live_server.url,
-                                          link=f"{live_server.url}/install/{token}/")
-    page.goto(f"{origin}/integrations")
-
-    with page.expect_popup() as opened:
-        page.get_by_role("button", name="Connect an app").click()
-    popup = opened.value
+    origin, popup, customer = open_as_popup(page, live_server, settings, partner_site,
+                                            slug="sandbox-api-key",
+                                            allowed=["https://app.acme.test"])
     popup.get_by_role("button", name="Connect").click()
     popup.get_by_label("API key").fill("fake-api-key-123")
     popup.get_by_role("button", name="Connect").click()
@@ -134,21 +130,8 @@ def test_oauth_sign_in_in_the_popup_reaches_the_partner(page, live_server, trans
     """OAuth 2.0 through the provider's consent page keeps the opener: install.completed."""
     from playwright.sync_api import expect
 
-    settings.PUBLIC_URL = live_server.url
-    origin, content = partner_site
-    sync_catalog()
-    partner = Partner.objects.create(name="Acme Cloud", slug="acme",
-                                     allowed_return_origins=[origin])
-    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
-    customer = account(partner, "Initech", "cust-42")
-    _, token = make_link(customer, [Connector.objects.get(slug="sandbox-oauth2")])
-    content["html"] = PARTNER_PAGE.format(live=live_server.url,
-                                          link=f"{live_server.url}/install/{token}/")
-    page.goto(f"{origin}/integrations")
-
-    with page.expect_popup() as opened:
-        page.get_by_role("button", name="Connect an app").click()
-    popup = opened.value
+    origin, popup, customer = open_as_popup(page, live_server, settings, partner_site,
+                                            slug="sandbox-oauth2", allowed=None)
     popup.get_by_role("button", name="Connect").click()
     with popup.expect_event("close"):
         popup.get_by_role("button", name="Allow").click()

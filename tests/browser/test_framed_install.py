@@ -5,10 +5,6 @@ console's Lax cookie is never sent to a cross-site frame)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from accounts.models import Partner
@@ -17,43 +13,18 @@ from installs.models import Install
 from links import services as links
 from tests.factories import account, configure_sandbox
 
-
-class Embedder(BaseHTTPRequestHandler):
-    """The partner's own app: one page that frames the install link (`frame_url`)."""
-
-    frame_url = ""
-
-    def do_GET(self) -> None:
-        body = (f'<!doctype html><title>Acme app</title><h1>Acme app</h1>'
-                f'<iframe src="{self.frame_url}" width="900" height="900"></iframe>').encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def embedder() -> Iterator[str]:
-    """Another site than the live server's http://localhost:<port>: 127.0.0.1, a real
-    loopback server (Chromium's local-network checks refuse a page it cannot place)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Embedder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+FRAMING_PAGE = ('<!doctype html><title>Acme app</title><h1>Acme app</h1>'
+                '<iframe src="{link}" width="900" height="900"></iframe>')
 
 
 @pytest.mark.browser
 def test_customer_connects_inside_a_cross_site_iframe(page, live_server, transactional_db,
-                                                      settings, sandbox_transport, embedder):
+                                                      settings, sandbox_transport, partner_site):
     """Partner page on 127.0.0.1 frames the link on localhost: Connect → API key → Connected."""
     from playwright.sync_api import expect
 
     settings.PUBLIC_URL = live_server.url
+    embedder, content = partner_site
     sync_catalog()
     partner = Partner.objects.create(name="Acme Cloud", slug="acme", display_name="Acme Apps",
                                      allowed_frame_origins=[embedder])
@@ -61,7 +32,7 @@ def test_customer_connects_inside_a_cross_site_iframe(page, live_server, transac
     customer = account(partner, "Initech", "cust-42")
     _link, token = links.create_link(account=customer, connectors=list(
         links.configured_connectors(partner)))
-    Embedder.frame_url = links.link_url(token)
+    content["html"] = FRAMING_PAGE.format(link=links.link_url(token))
 
     page.goto(f"{embedder}/embed")
     frame = page.frame_locator("iframe")

@@ -5,9 +5,6 @@ partner's page receives the outcome by postMessage while the popup closes itself
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -32,31 +29,6 @@ document.getElementById("connect").addEventListener("click", () => {{
 }});
 </script></body></html>
 """
-
-
-@pytest.fixture
-def partner_site() -> Iterator[tuple[str, dict[str, str]]]:
-    """A partner's own page, served from another origin (127.0.0.1, another port)."""
-    content = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
-            body = content["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", content
-    server.shutdown()
-    server.server_close()
 
 
 def open_as_popup(page, live_server, settings, partner_site, *, slug: str,

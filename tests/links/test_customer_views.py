@@ -15,18 +15,6 @@ from tests.factories import account, connector, customer_session, expire, make_l
 
 
 @pytest.fixture
-def acct(partner):
-    partner.allowed_return_origins = ["https://app.acme.test"]
-    partner.save()
-    return account(partner)
-
-
-@pytest.fixture
-def crm(partner):
-    return connector("crm-one", "CRM One", partner)
-
-
-@pytest.fixture
 def link_and_token(acct, crm):
     return make_link(acct, [crm], return_url="https://app.acme.test/back?tab=apps")
 

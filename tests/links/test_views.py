@@ -18,18 +18,6 @@ from links.models import InstallLink
 from tests.factories import account, connector, make_link
 
 
-@pytest.fixture
-def acct(partner):
-    partner.allowed_return_origins = ["https://app.acme.test"]
-    partner.save()
-    return account(partner)
-
-
-@pytest.fixture
-def crm(partner):
-    return connector("crm-one", "CRM One", partner)
-
-
 def create_url(acct) -> str:
     return reverse("links:link_create", args=[acct.pk])
 

@@ -1,0 +1,20 @@
+"""Fixtures for the install link tests: an account whose partner allowlists a return
+origin, and a configured OAuth 2.0 connector."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import account, connector
+
+
+@pytest.fixture
+def acct(partner):
+    partner.allowed_return_origins = ["https://app.acme.test"]
+    partner.save()
+    return account(partner)
+
+
+@pytest.fixture
+def crm(partner):
+    return connector("crm-one", "CRM One", partner)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpResponseBase, StreamingHttpResponse
@@ -96,12 +97,12 @@ class ApiView(APIView):
 
     def scoped(self, queryset: QuerySet[M], **lookup: Any) -> M:
         """One of the partner's objects from a partner-scoped queryset, or 404 (logged)."""
-        found = queryset.filter(**lookup).first()
-        if found is None:
+        try:  # every lookup names at most one row (a pk or a unique key): no ORDER BY
+            return queryset.get(**lookup)
+        except ObjectDoesNotExist:  # the base of queryset.model.DoesNotExist
             security_log.info("API key %s: not found or foreign id: %s %s", self.key.prefix,
                               queryset.model.__name__, lookup)
-            raise NotFound(f"No {queryset.model._meta.verbose_name} found.")
-        return found
+            raise NotFound(f"No {queryset.model._meta.verbose_name} found.") from None
 
     def account(self, external_id: str) -> Account:
         return self.scoped(Account.objects.filter(partner=self.partner)
@@ -111,10 +112,11 @@ class ApiView(APIView):
     def install(self, install_id: int, *, secrets: bool = True) -> Install:
         """With its secrets (and the partner's settings, joined in: the views that need
         the secrets configure the auth method), or without either."""
-        installs = Install.objects.for_partner(self.partner).select_related(
-            "account__partner", "connector").defer("account__partner__logo")
-        return self.scoped(installs.with_saved_settings() if secrets
-                           else installs.without_secrets(), pk=install_id)
+        installs = Install.objects.for_partner(self.partner).select_related("account", "connector")
+        install = self.scoped(installs.with_saved_settings() if secrets
+                              else installs.without_secrets(), pk=install_id)
+        install.account.partner = self.partner  # the one it was scoped by: no join for it
+        return install
 
     def query(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
         query = serializer_class(data=self.request.query_params)

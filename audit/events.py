@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import functools
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from django.db import NotSupportedError
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F, Func, JSONField, Model, Subquery
-from django.db.models.sql.compiler import SQLCompiler
+from django.db import NotSupportedError, connection
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import Account, Partner, User
@@ -71,37 +70,53 @@ def record(
 COUNT_WINDOW = timedelta(minutes=1)
 
 
-_SQL = tuple[str, tuple[str | int, ...]]
+#: `detail` with its "count" one higher and "last_at" set (the parameter), computed by the
+#: database in the UPDATE itself: nothing is read first, and an UPDATE that waited for a
+#: concurrent one's row lock counts up the value that one committed (PostgreSQL re-reads
+#: the row).
+_COUNTED_UP = {
+    "postgresql": "jsonb_set(jsonb_set({detail}, '{{count}}', "
+                  "to_jsonb(COALESCE(({detail} ->> 'count')::integer, 0) + 1)), "
+                  "'{{last_at}}', to_jsonb(%s::text))",
+    "sqlite": "json_set({detail}, '$.count', COALESCE(json_extract({detail}, '$.count'), 0)"
+              " + 1, '$.last_at', %s)",
+}
 
 
-class _CountedUp(Func):
-    """`detail` with its "count" one higher and "last_at" set, computed by the database in
-    the UPDATE itself: nothing is read first, and an UPDATE that waited for a concurrent
-    one's row lock counts up the value that one committed (PostgreSQL re-reads the row)."""
-
-    output_field = JSONField()
-
-    def __init__(self, last_at: str) -> None:
-        super().__init__(F("detail"))
-        self.last_at = last_at
-
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
-               function: str | None = None, template: str | None = None,
-               arg_joiner: str | None = None, **extra_context: Any) -> _SQL:
+@functools.cache
+def _count_up_statement(vendor: str) -> str:
+    """The UPDATE `_count_up` runs, for this database (names from the model's _meta, every
+    value a parameter)."""
+    if vendor not in _COUNTED_UP:
         raise NotSupportedError("record_counted supports PostgreSQL and SQLite")
+    quote, meta = connection.ops.quote_name, AuditEvent._meta
+    column = {f.name: quote(f.column) for f in meta.concrete_fields if f.column}
+    counted = _COUNTED_UP[vendor].format(detail=column["detail"])
+    return (f"UPDATE {quote(meta.db_table)} SET {column['detail']} = {counted} "  # noqa: S608
+            f"WHERE {column['id']} = %s AND {column['action']} = %s "
+            f"AND {column['install']} = %s AND {column['actor_label']} = %s "
+            f"AND {column['created_at']} >= %s")
 
-    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
-                      **extra_context: Any) -> _SQL:
-        detail, params = compiler.compile(self.source_expressions[0])
-        counted = f"to_jsonb(COALESCE(({detail} ->> 'count')::integer, 0) + 1)"
-        return (f"jsonb_set(jsonb_set({detail}, '{{count}}', {counted}), '{{last_at}}', "
-                "to_jsonb(%s::text))", (*params, *params, self.last_at))
 
-    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
-                  **extra_context: Any) -> _SQL:
-        detail, params = compiler.compile(self.source_expressions[0])
-        return (f"json_set({detail}, '$.count', COALESCE(json_extract({detail}, '$.count'), 0)"
-                " + 1, '$.last_at', %s)", (*params, *params, self.last_at))
+def _count_up(pk: int, *, action: str, install_pk: Any, actor_label: str,
+              since: datetime, now: datetime) -> bool:
+    """Count event `pk` up by one if it is still this action's, install's and actor's and
+    was written since `since`; False when it is not (or no longer exists).
+
+    One statement written out rather than built by the ORM: it runs on every credentials
+    read, and compiling `QuerySet.update()` cost more than the database's work.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_count_up_statement(connection.vendor),
+                       [now.isoformat(), pk, action, install_pk, actor_label,
+                        connection.ops.adapt_datetimefield_value(since)])
+        return bool(cursor.rowcount == 1)
+
+
+#: The event each (action, install, actor) is counting into, as this process last saw it
+#: (`record_counted`): a hint that saves finding it, never trusted without the database.
+_counting: dict[tuple[str, Any, str], int] = {}
+_COUNTING_MAX = 10_000  # forgotten all at once beyond this: each is found again
 
 
 def record_counted(action: str, *, partner: Partner, actor_label: str, install: Installed,
@@ -109,18 +124,27 @@ def record_counted(action: str, *, partner: Partner, actor_label: str, install: 
     """Record a frequent action (an API key reading credentials) as one event per actor,
     install and minute whose `detail["count"]` says how often it happened.
 
-    The latest event is counted up by one UPDATE (one round trip: this runs on every
-    credentials read), which takes its row lock, so concurrent readers on PostgreSQL never
-    lose a count; two that both find none each write one (counted 1): nothing goes
+    The event is counted up by one UPDATE (this runs on every credentials read), which
+    takes its row lock, so concurrent readers on PostgreSQL never lose a count. The
+    event this process counted into last is updated by its primary key, as long as it
+    is still the action's, the install's and the actor's and within its minute;
+    otherwise the latest such event (another process's, perhaps) is looked up, or a new
+    one written. Two that both find none each write one (counted 1): nothing goes
     unrecorded either way.
     """
     now = timezone.now()
-    latest = (AuditEvent.objects.filter(action=action, install_id=install.pk,
-                                        actor_label=actor_label,
-                                        created_at__gte=now - COUNT_WINDOW)
-              .order_by("-created_at", "-id").values("pk")[:1])
-    if AuditEvent.objects.filter(pk=Subquery(latest)).update(
-            detail=_CountedUp(now.isoformat())):
+    slot, since = (action, install.pk, actor_label), now - COUNT_WINDOW
+    mine: dict[str, Any] = {"action": action, "install_pk": install.pk,
+                            "actor_label": actor_label, "since": since, "now": now}
+    known = _counting.get(slot)
+    if known is not None and _count_up(known, **mine):
         return
-    record(action, partner=partner, actor_label=actor_label, install=install, count=1,
-           **detail)
+    latest = (AuditEvent.objects.filter(action=action, install_id=install.pk,
+                                        actor_label=actor_label, created_at__gte=since)
+              .order_by("-created_at", "-id").values_list("pk", flat=True).first())
+    if latest is None or not _count_up(latest, **mine):
+        latest = record(action, partner=partner, actor_label=actor_label, install=install,
+                        count=1, **detail).pk
+    if len(_counting) >= _COUNTING_MAX:
+        _counting.clear()
+    _counting[slot] = latest

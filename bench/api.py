@@ -35,15 +35,19 @@ What it does, all on this machine (both servers listen on 127.0.0.1 only):
 
 `--profile credentials|proxy|key-only` runs pyinstrument over that request in this
 process instead (Django's test client with the same settings; the proxy still calls the
-sandbox's gunicorn). Every wait is bounded; both gunicorns are stopped whatever happens.
-Secrets are generated, bench-only values.
+sandbox's gunicorn). `--py-spy credentials|proxy|key-only` loads that request alone for
+--duration while py-spy samples every Hatchway gunicorn worker (and the sandbox's for the
+proxy), and prints where the workers spent their time serving it. Every wait is bounded;
+both gunicorns are stopped whatever happens. Secrets are generated, bench-only values.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,8 +60,19 @@ from typing import Any
 
 import requests
 from pages import bench_environment, setup_django
-from refresh import free_port, fresh_database, scratch_database
-from web import ROUNDS, Result, combined, run_python, run_wrk, start_server, stop_server
+from refresh import free_port, fresh_database, print_profile, py_spy, scratch_database
+from web import (
+    ROUNDS,
+    Result,
+    combined,
+    cpu_seconds,
+    postgres_pids,
+    run_python,
+    run_wrk,
+    start_server,
+    stop_server,
+    worker_pids,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # whitenoise warns on every in-process request when collectstatic has not run (as in tests)
@@ -83,6 +98,8 @@ def parse_args() -> argparse.Namespace:
                         help="concurrent client connections (C)")
     parser.add_argument("--profile", choices=["credentials", "proxy", "key-only"],
                         help="profile this request with pyinstrument instead of loading all")
+    parser.add_argument("--py-spy", dest="py_spy", choices=["credentials", "proxy", "key-only"],
+                        help="load this request alone while py-spy samples Hatchway's workers")
     parser.add_argument("--requests", type=int, default=500,
                         help="requests profiled with --profile")
     parser.add_argument("--python-client", action="store_true",
@@ -151,6 +168,9 @@ class Bench:
         self.bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         self.targets = targets(seeded)
         self.use_wrk = shutil.which("wrk") is not None and not args.python_client
+        self.servers: dict[str, Any] = {}
+        self.cpu: dict[str, Counter[str]] = {name: Counter() for name in self.targets}
+        self.served: Counter[str] = Counter()
 
     def serve(self) -> list[Any]:
         """The sandbox first (Hatchway's PUBLIC_URL), then Hatchway with the bench URLs."""
@@ -162,6 +182,7 @@ class Bench:
                 options = argparse.Namespace(workers=workers, threads=self.args.threads)
                 servers.append(start_server({**self.env, "DJANGO_SETTINGS_MODULE": settings},
                                             self.ports[name], options, self.logs[name]))
+                self.servers[name] = servers[-1]
         except BaseException:
             for server in servers:
                 stop_server(server)
@@ -188,9 +209,26 @@ class Bench:
             sys.exit("The credentials read did not return the install's token")
 
     def load(self, name: str, duration: float) -> Result:
+        """One load of one request; the CPU each part of the machine spent on it is added
+        to `self.cpu[name]` (seconds, by part) and its requests to `self.served[name]`."""
         target = self.targets[name]
         run = run_wrk if self.use_wrk else run_python
-        return run(self.url(target), target.headers, duration, self.args.connections)
+        before = self.cpu_now()
+        result = run(self.url(target), target.headers, duration, self.args.connections)
+        for part, seconds in self.cpu_now().items():
+            self.cpu[name][part] += seconds - before[part]
+        self.served[name] += result.requests
+        return result
+
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds used so far by Hatchway's workers, the sandbox's, PostgreSQL and the
+        load client (wrk, a child process; or the Python loop in this one)."""
+        client = resource.getrusage(resource.RUSAGE_CHILDREN if self.use_wrk
+                                    else resource.RUSAGE_SELF)
+        return {**{name: sum(cpu_seconds(pid) for pid in worker_pids(server))
+                   for name, server in self.servers.items()},
+                "postgres": sum(cpu_seconds(pid) for pid in postgres_pids()),
+                "client": client.ru_utime + client.ru_stime}
 
     def run(self) -> dict[str, Result]:
         for name in self.targets:
@@ -249,6 +287,17 @@ def print_invariants(bench: Bench, refreshes_before: int) -> None:
     print(f"Refreshes during the run: {sandbox.refresh_count() - refreshes_before}")
 
 
+def print_cpu(bench: Bench) -> None:
+    """Where the machine's CPU went per request of each kind, over the measured rounds
+    and the warm-up: what the ratios are made of on a machine whose parts share 2 cores."""
+    parts = ["hatchway", "sandbox", "postgres", "client"]
+    print(f"\nCPU per request, ms{'':<4}" + "".join(f"{p:>10}" for p in parts) + f"{'all':>10}")
+    for name, used in bench.cpu.items():
+        per = {p: 1000 * used[p] / max(bench.served[name], 1) for p in parts}
+        print(f"{name:<22}" + "".join(f"{per[p]:>10.2f}" for p in parts)
+              + f"{sum(per.values()):>10.2f}")
+
+
 def queries_per_request(bench: Bench) -> dict[str, int]:
     """Each Hatchway request's database queries (writes and commits included), counted
     in this process through Django's test client with the same settings."""
@@ -299,14 +348,39 @@ def print_costs(results: dict[str, Result], queries: dict[str, int], commit: flo
 # --- profiling -----------------------------------------------------------------------------
 
 
+LABELS = {"credentials": "credentials", "proxy": "proxied GET /me", "key-only": "key-only view"}
+
+
+def spy(bench: Bench, name: str, workdir: Path) -> None:
+    """Load one request for --duration while py-spy samples each Hatchway worker (and the
+    sandbox's, when the request reaches it through the proxy)."""
+    label = LABELS[name]
+    bench.load(label, WARM_UP)
+    servers = ["hatchway", "sandbox"] if name == "proxy" else ["hatchway"]
+    stacks = {server: [(pid, workdir / f"py-spy-{pid}.txt")
+                       for pid in worker_pids(bench.servers[server])] for server in servers}
+    spies = [subprocess.Popen([py_spy(), "record", "--format", "raw", "--rate", "500",
+                               "--nonblocking", "--pid", str(pid), "-o", str(out),
+                               "--duration", str(int(bench.args.duration) + 1)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for each in stacks.values() for pid, out in each]
+    result = bench.load(label, bench.args.duration)
+    for each in spies:
+        each.wait(timeout=60)
+    print(f"{label}: {result.rate:.1f} req/s under py-spy (slower than unprofiled)")
+    for server, each in stacks.items():
+        merged = workdir / f"py-spy-{server}.txt"
+        merged.write_text("".join(out.read_text() for _, out in each if out.exists()))
+        print_profile(merged, 40, anchor="WSGIHandler.__call__ ",
+                      title=f"the {server} workers serving {label}")
+
+
 def profile(bench: Bench, name: str, requests_count: int) -> None:
     """pyinstrument over one request in process: Django's test client, the same settings."""
     from django.test import Client
     from pyinstrument import Profiler
 
-    label = {"credentials": "credentials", "proxy": "proxied GET /me",
-             "key-only": "key-only view"}[name]
-    target = bench.targets[label]
+    target = bench.targets[LABELS[name]]
     client = Client(headers=target.headers)
     for _ in range(50):
         assert client.get(target.path).status_code == 200, target.path
@@ -341,6 +415,9 @@ def main() -> None:
             if args.profile:
                 profile(bench, args.profile, args.requests)
                 return
+            if args.py_spy:
+                spy(bench, args.py_spy, workdir)
+                return
             from sandbox import services as sandbox
 
             refreshes_before = sandbox.refresh_count()
@@ -353,6 +430,7 @@ def main() -> None:
             results = bench.run()
             print_results(results)
             print_invariants(bench, refreshes_before)
+            print_cpu(bench)
             print_costs(results, queries_per_request(bench), commit_ms())
             print(f"({time.monotonic() - started:.0f} s of load; the machine is shared: compare "
                   "the ratios, not the rates)")

@@ -224,31 +224,37 @@ def run_workers(env: dict[str, str], workers: int, batch: int, timeout: float,
     return time.monotonic() - started, reports
 
 
+def py_spy() -> str:
+    return shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+
+
 def profiled(profile: Path) -> list[str]:
     """The py-spy command line a profiled worker runs under (idle threads not sampled)."""
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    return [py_spy, "record", "--format", "raw", "--rate", "500", "--gil", "--nonblocking",
+    return [py_spy(), "record", "--format", "raw", "--rate", "500", "--gil", "--nonblocking",
             "-o", str(profile), "--"]
 
 
-def print_profile(profile: Path, top: int = 25) -> None:
-    """Where the profiled pass spent its CPU: functions by inclusive and by own samples."""
+def print_profile(profile: Path, top: int = 25, *, anchor: str = "call_command ",
+                  title: str = "the first worker's pass") -> None:
+    """Where the profiled work spent its CPU: functions by inclusive and by own samples,
+    counting only stacks through the frame that starts with `anchor` (the rest is
+    start-up, or the server waiting for a request)."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
     for line in profile.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
-        if not any(f.startswith("call_command ") for f in frames):
-            continue  # start-up
-        frames = frames[next(i for i, f in enumerate(frames) if f.startswith("call_command ")):]
+        if not any(f.startswith(anchor) for f in frames):
+            continue
+        frames = frames[next(i for i, f in enumerate(frames) if f.startswith(anchor)):]
         total += int(count)
         own[frames[-1]] += int(count)
         for frame in set(frames):
             inclusive[frame] += int(count)
-    print(f"\nProfile of the first worker's pass: {total} CPU samples ({profile})")
-    for title, counts in (("inclusive", inclusive), ("own", own)):
-        print(f"  by {title} samples:")
+    print(f"\nProfile of {title}: {total} CPU samples ({profile})")
+    for heading, counts in (("inclusive", inclusive), ("own", own)):
+        print(f"  by {heading} samples:")
         for frame, n in counts.most_common(top):
             print(f"    {100 * n / max(total, 1):5.1f}%  {frame}")
 

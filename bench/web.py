@@ -35,6 +35,7 @@ Every wait is bounded; gunicorn is stopped whatever happens. Secrets are bench-o
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -164,6 +165,28 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 def worker_pids(server: subprocess.Popen[bytes]) -> list[int]:
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     return sorted(int(pid) for pid in children)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process and its waited-for children have used so far
+    (0 once it is gone): PostgreSQL's postmaster counts the backends that have exited."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return sum(int(n) for n in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    """This machine's PostgreSQL processes (the server's backends included)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
 
 
 def rss_mb(pid: int) -> float:

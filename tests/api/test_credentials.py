@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account
+from audit import events as audit_events
 from audit.models import AuditEvent
 from installs.models import Install
 from sandbox import services as sandbox
@@ -103,6 +104,35 @@ def test_reads_are_audited_counted_per_key_and_minute(api, partner, oauth2):
     events.update(created_at=timezone.now() - timedelta(minutes=2))
     api.get(path(oauth2))
     assert AuditEvent.objects.filter(action="install.credentials_read").count() == 3
+
+
+def test_the_remembered_event_is_checked_in_the_database(api, partner, oauth2):
+    """The event this process counted into last is only a hint: deleted (pruned), it is
+    not counted into but a new one is written; another process's newer event (this one's
+    memory lost) is found and counted into, not duplicated."""
+    reads = AuditEvent.objects.filter(action="install.credentials_read")
+    api.get(path(oauth2))
+    reads.delete()
+    api.get(path(oauth2))
+    assert list(reads.values_list("detail__count", flat=True)) == [1]
+    audit_events._counting.clear()  # as in another process, which never counted here
+    api.get(path(oauth2))
+    assert list(reads.values_list("detail__count", flat=True)) == [2]
+
+
+def test_a_remembered_event_of_another_install_is_never_counted_into(api, partner, oauth2):
+    """A stale hint naming another install's event (ids the test database reuses) does
+    not move that event's count."""
+    api.get(path(oauth2))
+    other = seed_due_installs(partner, 1, expires_in=3600).installs[0]
+    api.get(path(other))
+    slot = next(s for s in audit_events._counting if s[1] == other.pk)
+    mine = next(pk for s, pk in audit_events._counting.items() if s[1] == oauth2.pk)
+    audit_events._counting[slot] = mine
+    api.get(path(other))
+    counts = dict(AuditEvent.objects.filter(action="install.credentials_read")
+                  .values_list("install_id", "detail__count"))
+    assert counts == {oauth2.pk: 1, other.pk: 2}
 
 
 @pytest.mark.postgres

@@ -39,13 +39,10 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     @wraps(view)
     def wrapper(request: PartnerRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Typed as what it becomes here: login_required let a User through, the two below.
-        membership = (
-            # The logo (up to a megabyte) is served by its own view: not loaded per page.
-            Membership.objects.select_related("partner").defer("partner__logo")
-            .filter(user=request.user).first()
-        )
-        if membership is None:
-            raise PermissionDenied("You are not a member of any partner.")
+        try:  # loaded with the user (accounts.backends): no query here
+            membership = request.user.membership
+        except ObjectDoesNotExist:
+            raise PermissionDenied("You are not a member of any partner.") from None
         request.membership = membership
         request.partner = membership.partner
         request_id.bind(partner_id=membership.partner_id)

@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,18 +58,17 @@ from typing import Any
 
 import requests
 from pages import bench_environment, setup_django
-from refresh import free_port, fresh_database, print_profile, py_spy, scratch_database
+from refresh import free_port, fresh_database, scratch_database
 from web import (
     ROUNDS,
+    CpuMeter,
     Result,
     combined,
-    cpu_seconds,
-    postgres_pids,
+    py_spied,
     run_python,
     run_wrk,
     start_server,
     stop_server,
-    worker_pids,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,8 +166,7 @@ class Bench:
         self.targets = targets(seeded)
         self.use_wrk = shutil.which("wrk") is not None and not args.python_client
         self.servers: dict[str, Any] = {}
-        self.cpu: dict[str, Counter[str]] = {name: Counter() for name in self.targets}
-        self.served: Counter[str] = Counter()
+        self.meter = CpuMeter(self.servers, self.use_wrk)  # the servers, once started
 
     def serve(self) -> list[Any]:
         """The sandbox first (Hatchway's PUBLIC_URL), then Hatchway with the bench URLs."""
@@ -209,26 +205,11 @@ class Bench:
             sys.exit("The credentials read did not return the install's token")
 
     def load(self, name: str, duration: float) -> Result:
-        """One load of one request; the CPU each part of the machine spent on it is added
-        to `self.cpu[name]` (seconds, by part) and its requests to `self.served[name]`."""
+        """One load of one request, its CPU by part of the machine counted by the meter."""
         target = self.targets[name]
         run = run_wrk if self.use_wrk else run_python
-        before = self.cpu_now()
-        result = run(self.url(target), target.headers, duration, self.args.connections)
-        for part, seconds in self.cpu_now().items():
-            self.cpu[name][part] += seconds - before[part]
-        self.served[name] += result.requests
-        return result
-
-    def cpu_now(self) -> dict[str, float]:
-        """CPU seconds used so far by Hatchway's workers, the sandbox's, PostgreSQL and the
-        load client (wrk, a child process; or the Python loop in this one)."""
-        client = resource.getrusage(resource.RUSAGE_CHILDREN if self.use_wrk
-                                    else resource.RUSAGE_SELF)
-        return {**{name: sum(cpu_seconds(pid) for pid in worker_pids(server))
-                   for name, server in self.servers.items()},
-                "postgres": sum(cpu_seconds(pid) for pid in postgres_pids()),
-                "client": client.ru_utime + client.ru_stime}
+        return self.meter.measure(name, lambda: run(self.url(target), target.headers,
+                                                    duration, self.args.connections))
 
     def run(self) -> dict[str, Result]:
         for name in self.targets:
@@ -285,17 +266,6 @@ def print_invariants(bench: Bench, refreshes_before: int) -> None:
     print(f"Proxied GETs answered 200: {proxied['200']:,}; the sandbox answered "
           f"{sum(upstream.values()):,} GET /me in all ({dict(upstream)})")
     print(f"Refreshes during the run: {sandbox.refresh_count() - refreshes_before}")
-
-
-def print_cpu(bench: Bench) -> None:
-    """Where the machine's CPU went per request of each kind, over the measured rounds
-    and the warm-up: what the ratios are made of on a machine whose parts share 2 cores."""
-    parts = ["hatchway", "sandbox", "postgres", "client"]
-    print(f"\nCPU per request, ms{'':<4}" + "".join(f"{p:>10}" for p in parts) + f"{'all':>10}")
-    for name, used in bench.cpu.items():
-        per = {p: 1000 * used[p] / max(bench.served[name], 1) for p in parts}
-        print(f"{name:<22}" + "".join(f"{per[p]:>10.2f}" for p in parts)
-              + f"{sum(per.values()):>10.2f}")
 
 
 def queries_per_request(bench: Bench) -> dict[str, int]:
@@ -357,22 +327,9 @@ def spy(bench: Bench, name: str, workdir: Path) -> None:
     label = LABELS[name]
     bench.load(label, WARM_UP)
     servers = ["hatchway", "sandbox"] if name == "proxy" else ["hatchway"]
-    stacks = {server: [(pid, workdir / f"py-spy-{pid}.txt")
-                       for pid in worker_pids(bench.servers[server])] for server in servers}
-    spies = [subprocess.Popen([py_spy(), "record", "--format", "raw", "--rate", "500",
-                               "--nonblocking", "--pid", str(pid), "-o", str(out),
-                               "--duration", str(int(bench.args.duration) + 1)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for each in stacks.values() for pid, out in each]
-    result = bench.load(label, bench.args.duration)
-    for each in spies:
-        each.wait(timeout=60)
-    print(f"{label}: {result.rate:.1f} req/s under py-spy (slower than unprofiled)")
-    for server, each in stacks.items():
-        merged = workdir / f"py-spy-{server}.txt"
-        merged.write_text("".join(out.read_text() for _, out in each if out.exists()))
-        print_profile(merged, 40, anchor="WSGIHandler.__call__ ",
-                      title=f"the {server} workers serving {label}")
+    py_spied({server: bench.servers[server] for server in servers},
+             lambda: bench.load(label, bench.args.duration), bench.args.duration, workdir,
+             label)
 
 
 def profile(bench: Bench, name: str, requests_count: int) -> None:
@@ -430,7 +387,7 @@ def main() -> None:
             results = bench.run()
             print_results(results)
             print_invariants(bench, refreshes_before)
-            print_cpu(bench)
+            bench.meter.print()
             print_costs(results, queries_per_request(bench), commit_ms())
             print(f"({time.monotonic() - started:.0f} s of load; the machine is shared: compare "
                   "the ratios, not the rates)")

@@ -280,15 +280,18 @@ def worker_pass(batch: int) -> None:
     print(json.dumps({"start": start, "end": end, "cpu": cpu}), flush=True)
 
 
-def process_cpu(pids: list[int]) -> float:
-    """CPU seconds (user + sys) these processes used so far (Linux /proc; 0 elsewhere)."""
+def process_cpu(pids: list[int], *, waited_children: bool = False) -> float:
+    """CPU seconds (user + sys) these processes used so far (Linux /proc; 0 elsewhere);
+    `waited_children` adds their children's that have exited (PostgreSQL's postmaster
+    thus counts the backends that are gone)."""
     total = 0.0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = fields[11:15] if waited_children else fields[11:13]
+        total += sum(int(n) for n in ticks) / os.sysconf("SC_CLK_TCK")
     return total
 
 

@@ -27,16 +27,20 @@ What it does, all on this machine (gunicorn listens on 127.0.0.1 only):
    PostgreSQL -- a new connection per request (CONN_MAX_AGE=0, the baseline), persistent
    connections (CONN_MAX_AGE=60), psycopg's pool (DATABASE_POOL=true) -- loads them in
    turn over interleaved rounds, and prints the database pages' rates and their ratios
-   to the baseline.
+   to the baseline;
+7. with --py-spy PAGE, instead loads that page alone for --duration while py-spy samples
+   the workers, and prints where they spent their time serving it.
 
-Every wait is bounded; gunicorn is stopped whatever happens. Secrets are bench-only values.
+It also prints the CPU each part of the machine (the workers, PostgreSQL, the client)
+spent per request of each page. Every wait is bounded; gunicorn is stopped whatever
+happens. Secrets are bench-only values.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,13 +48,22 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 from pages import bench_environment, seed_catalogue, setup_django
-from refresh import free_port, fresh_database, scratch_database
+from refresh import (
+    free_port,
+    fresh_database,
+    print_profile,
+    process_cpu,
+    py_spy,
+    scratch_database,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RSS_AFTER = 10_000  # requests
@@ -75,6 +88,9 @@ def parse_args() -> argparse.Namespace:
                         help="also compare the ways of connecting to PostgreSQL")
     parser.add_argument("--python-client", action="store_true",
                         help="use the Python load loop even when wrk is installed")
+    parser.add_argument("--py-spy", dest="py_spy", metavar="PAGE",
+                        help="load this page alone (a name as printed, e.g. library) for "
+                             "--duration while py-spy samples the workers")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     return parser.parse_args()
 
@@ -167,16 +183,6 @@ def worker_pids(server: subprocess.Popen[bytes]) -> list[int]:
     return sorted(int(pid) for pid in children)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process and its waited-for children have used so far
-    (0 once it is gone): PostgreSQL's postmaster counts the backends that have exited."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return sum(int(n) for n in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
 def postgres_pids() -> list[int]:
     """This machine's PostgreSQL processes (the server's backends included)."""
     pids = []
@@ -187,6 +193,67 @@ def postgres_pids() -> list[int]:
         except OSError:
             continue
     return pids
+
+
+class CpuMeter:
+    """The CPU each part of the machine spends per request of each kind: the gunicorns'
+    workers, PostgreSQL (all its processes) and the load client (wrk, a child process; or
+    the Python loop, in this one). On a machine whose parts share 2 cores, it is what a
+    ratio of two request rates is made of."""
+
+    def __init__(self, servers: dict[str, subprocess.Popen[bytes]], use_wrk: bool) -> None:
+        self.servers, self.use_wrk = servers, use_wrk
+        self.used: dict[str, Counter[str]] = defaultdict(Counter)
+        self.served: Counter[str] = Counter()
+
+    def now(self) -> dict[str, float]:
+        client = resource.getrusage(resource.RUSAGE_CHILDREN if self.use_wrk
+                                    else resource.RUSAGE_SELF)
+        return {**{name: process_cpu(worker_pids(server))
+                   for name, server in self.servers.items()},
+                "postgres": process_cpu(postgres_pids(), waited_children=True),
+                "client": client.ru_utime + client.ru_stime}
+
+    def measure(self, name: str, load: Callable[[], Result]) -> Result:
+        """Run one load of request `name`, adding what it cost to that request's totals."""
+        before = self.now()
+        result = load()
+        for part, seconds in self.now().items():
+            self.used[name][part] += seconds - before[part]
+        self.served[name] += result.requests
+        return result
+
+    def print(self) -> None:
+        parts = [*self.servers, "postgres", "client"]
+        print(f"\nCPU per request, ms{'':<8}" + "".join(f"{p:>10}" for p in parts)
+              + f"{'all':>10}")
+        for name, used in self.used.items():
+            per = {p: 1000 * used[p] / max(self.served[name], 1) for p in parts}
+            print(f"{name:<26}" + "".join(f"{per[p]:>10.2f}" for p in parts)
+                  + f"{sum(per.values()):>10.2f}")
+
+
+def py_spied(servers: dict[str, subprocess.Popen[bytes]], load: Callable[[], Result],
+             seconds: float, workdir: Path, label: str) -> None:
+    """Run `load` while py-spy samples every worker of each server, then print where each
+    server's workers spent their CPU serving it (samples holding the GIL only: running
+    Python, not waiting for the database; the stacks stay in `workdir`)."""
+    stacks = {name: [(pid, workdir / f"py-spy-{pid}.txt") for pid in worker_pids(server)]
+              for name, server in servers.items()}
+    spies = [subprocess.Popen([py_spy(), "record", "--format", "raw", "--rate", "500",
+                               "--gil", "--nonblocking", "--pid", str(pid), "-o", str(out),
+                               "--duration", str(int(seconds) + 1)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for each in stacks.values() for pid, out in each]
+    result = load()
+    for each in spies:
+        each.wait(timeout=60)
+    print(f"{label}: {result.rate:.1f} req/s under py-spy (slower than unprofiled)")
+    for name, each in stacks.items():
+        merged = workdir / f"py-spy-{name}.txt"
+        merged.write_text("".join(out.read_text() for _, out in each if out.exists()))
+        print_profile(merged, 40, anchor="WSGIHandler.__call__ ",
+                      title=f"the {name} workers serving {label}")
 
 
 def rss_mb(pid: int) -> float:
@@ -276,13 +343,18 @@ class Bench:
         self.use_wrk = shutil.which("wrk") is not None and not args.python_client
         self.pages = pages(seeded)
 
-    def load(self, base: str, name: str, duration: float) -> Result:
+    def load(self, base: str, name: str, duration: float,
+             meter: CpuMeter | None = None) -> Result:
         path, logged_in = self.pages[name]
         cookie = cookie_header(base, path, logged_in, self.seeded["session"])
         check_page(base + path, cookie)
         run = run_wrk if self.use_wrk else run_python
-        return run(base + path, {"Cookie": cookie} if cookie else {}, duration,
-                   self.args.connections)
+
+        def load() -> Result:
+            return run(base + path, {"Cookie": cookie} if cookie else {}, duration,
+                       self.args.connections)
+
+        return meter.measure(name, load) if meter else load()
 
     def serve(self, extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         port = free_port()
@@ -294,10 +366,12 @@ class Bench:
         try:
             served = sum(self.load(base, name, 2).requests for name in self.pages)  # warm-up
             warm = {pid: rss_mb(pid) for pid in worker_pids(server)}
+            meter = CpuMeter({"gunicorn": server}, self.use_wrk)
             rounds: dict[str, list[Result]] = {name: [] for name in self.pages}
             for _ in range(ROUNDS):  # interleaved, as in compare_connections
                 for name in self.pages:
-                    rounds[name].append(self.load(base, name, self.args.duration / ROUNDS))
+                    rounds[name].append(self.load(base, name, self.args.duration / ROUNDS,
+                                                  meter))
                     served += rounds[name][-1].requests
             results = {name: combined(each) for name, each in rounds.items()}
             while served < RSS_AFTER:
@@ -306,9 +380,22 @@ class Bench:
         finally:
             stop_server(server)
         print_results(results, "login, anonymous")
+        meter.print()
         print(f"\ngunicorn workers' RSS after {served:,} requests (after the warm-up):")
         for pid, mb in rss.items():
             print(f"  worker {pid}: {mb:6.1f} MB  ({warm.get(pid, 0.0):.1f} MB)")
+
+    def spy(self, page: str, workdir: Path) -> None:
+        name = next((n for n in self.pages if n.startswith(page)), None)
+        if name is None:
+            sys.exit(f"--py-spy: no page {page!r} (one of: {', '.join(self.pages)})")
+        server, base = self.serve({})
+        try:
+            self.load(base, name, 2)  # warm-up
+            py_spied({"gunicorn": server}, lambda: self.load(base, name, self.args.duration),
+                     self.args.duration, workdir, name)
+        finally:
+            stop_server(server)
 
     def compare_connections(self) -> None:
         """All modes' servers at once, loaded in turn over the rounds."""
@@ -369,6 +456,9 @@ def main() -> None:
             kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
             print(f"gunicorn: {args.workers} {kind} workers; {client}, {args.connections} "
                   f"connections, {args.duration:g} s a page; all on 127.0.0.1", flush=True)
+            if args.py_spy:
+                bench.spy(args.py_spy, workdir)
+                return
             bench.main_run()
             if args.compare_connections:
                 bench.compare_connections()

@@ -157,7 +157,9 @@ AUTH_USER_MODEL = "accounts.User"
 # email or an address that is locked out, before ModelBackend checks the password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, loading the membership with the user (sessions made before it named
+    # ModelBackend and ask their users to log in again once).
+    "accounts.backends.MemberBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connectors:library"

@@ -237,7 +237,7 @@ def py_spied(servers: dict[str, subprocess.Popen[bytes]], load: Callable[[], Res
              seconds: float, workdir: Path, label: str) -> None:
     """Run `load` while py-spy samples every worker of each server, then print where each
     server's workers spent their CPU serving it (samples holding the GIL only: running
-    Python, not waiting for the database; the stacks stay in `workdir`)."""
+    Python, not waiting for the database)."""
     stacks = {name: [(pid, workdir / f"py-spy-{pid}.txt") for pid in worker_pids(server)]
               for name, server in servers.items()}
     spies = [subprocess.Popen([py_spy(), "record", "--format", "raw", "--rate", "500",

@@ -74,14 +74,24 @@ def _refuse_viewer(request: HttpRequest, reason: str) -> NoReturn:
     raise PermissionDenied(reason)
 
 
-def get_scoped(queryset: QuerySet[M], request: HttpRequest, **lookup: Any) -> M:
-    """Fetch one object from an already partner-scoped queryset, or 404 (and log it)."""
+def find_scoped(queryset: QuerySet[M], *, who: str, **lookup: Any) -> M | None:
+    """One object from an already partner-scoped queryset (the lookup names at most one
+    row: a pk or a unique key), or None, logged as a miss by `who` ("user 7", an API key).
+    Another partner's id and one that does not exist are the same miss."""
     try:
         return queryset.get(**lookup)
     except ObjectDoesNotExist:  # the base of queryset.model.DoesNotExist
-        security_log.info("not found or foreign id for user %s: %s %s", request.user.pk,
+        security_log.info("not found or foreign id for %s: %s %s", who,
                           queryset.model.__name__, lookup)
-        raise Http404(f"No {queryset.model._meta.verbose_name} found.") from None
+        return None
+
+
+def get_scoped(queryset: QuerySet[M], request: HttpRequest, **lookup: Any) -> M:
+    """Fetch one object from an already partner-scoped queryset, or 404 (and log it)."""
+    found = find_scoped(queryset, who=f"user {request.user.pk}", **lookup)
+    if found is None:
+        raise Http404(f"No {queryset.model._meta.verbose_name} found.")
+    return found
 
 
 def get_account(request: PartnerRequest, account_id: int) -> Account:

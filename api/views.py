@@ -7,12 +7,10 @@ answers with a serializer. The audit log names the key (`ApiKey.actor_label`).
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpResponseBase, StreamingHttpResponse
@@ -26,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.access import find_scoped
 from accounts.models import Account, Partner
 from api import serializers as shapes
 from api.authentication import CanManage, CanProxy, CanReadCredentials
@@ -43,7 +42,6 @@ from installs.values import MissingValues
 from links import services as links
 from links.models import InstallLink
 
-security_log = logging.getLogger("hatchway.security")
 M = TypeVar("M", bound=Model)
 
 
@@ -97,12 +95,10 @@ class ApiView(APIView):
 
     def scoped(self, queryset: QuerySet[M], **lookup: Any) -> M:
         """One of the partner's objects from a partner-scoped queryset, or 404 (logged)."""
-        try:  # every lookup names at most one row (a pk or a unique key): no ORDER BY
-            return queryset.get(**lookup)
-        except ObjectDoesNotExist:  # the base of queryset.model.DoesNotExist
-            security_log.info("API key %s: not found or foreign id: %s %s", self.key.prefix,
-                              queryset.model.__name__, lookup)
-            raise NotFound(f"No {queryset.model._meta.verbose_name} found.") from None
+        found = find_scoped(queryset, who=f"API key {self.key.prefix}", **lookup)
+        if found is None:
+            raise NotFound(f"No {queryset.model._meta.verbose_name} found.")
+        return found
 
     def account(self, external_id: str) -> Account:
         return self.scoped(Account.objects.filter(partner=self.partner)

@@ -61,8 +61,7 @@ class Connector(models.Model):
         indexes = [
             models.Index(fields=["auth_type"]),
             # The library's unfiltered pages: the first 48 active connectors by name are read
-            # from the index instead of sorting the whole catalogue (its count too, when the
-            # visibility map allows an index-only scan).
+            # from the index instead of sorting the whole catalogue.
             models.Index(fields=["name"], condition=models.Q(retired_at__isnull=True),
                          name="connector_active_by_name"),
         ]

@@ -40,7 +40,7 @@ def as_user(actor: Any) -> User | None:
 def record(
     action: str,
     *,
-    partner: Partner,
+    partner: Partner | int,
     actor: Any = None,
     actor_label: str = "",
     account: Account | None = None,
@@ -48,6 +48,8 @@ def record(
     connector: Model | None = None,
     **detail: Any,
 ) -> AuditEvent:
+    """One event. `partner` may be given by id: an install locked by a refresh worker
+    comes without its partner row (`InstallQuerySet.for_update(partner=False)`)."""
     if install is not None:
         account = account or install.account
         connector = connector or install.connector
@@ -55,7 +57,7 @@ def record(
     # The event's install and connector are foreign keys by name to the layers above, which
     # django-stubs types as their models; this layer may name them only as what it reads.
     return AuditEvent.objects.create(  # type: ignore[misc]
-        partner=partner,
+        partner_id=partner if isinstance(partner, int) else partner.pk,
         actor=user,
         actor_label=actor_label or ("" if user else "system"),
         action=action,

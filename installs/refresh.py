@@ -210,7 +210,7 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
     started = clock()
     reads = SettingsReads()
-    claimable = _claimable(started).for_update(skip_locked=True)
+    claimable = _claimable(started).for_update(skip_locked=True, partner=False)
 
     def refresh_if_due(install: Install) -> str:
         at = clock()

@@ -7,6 +7,8 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -238,6 +240,27 @@ def test_pass_refreshes_each_due_install_once(account, connector, fake_method):
         f"fake-refresh-{n}" for n in range(5)}
     assert set(Install.objects.filter(last_refreshed_at__isnull=False)
                .values_list("pk", flat=True)) == {i.pk for i in installs}
+
+
+def test_a_pass_never_reads_the_partner_and_runs_the_same_queries_per_install(
+        account, connector, fake_method):
+    """Claims leave the partner row out (the events name it by id), and every install
+    costs the same queries whatever the pass's size: the pass is linear."""
+    def queries_of_a_pass(installs: int) -> list[str]:
+        for n in range(installs):
+            make_install(account, connector, n=n)
+        with CaptureQueriesContext(connection) as queries:
+            assert refresh.run_pass() == {refresh.REFRESHED: installs}
+        Install.objects.all().delete()
+        return [q["sql"] for q in queries.captured_queries]
+
+    passes = [queries_of_a_pass(n) for n in (1, 2, 3)]
+    per_install = len(passes[1]) - len(passes[0])
+    assert len(passes[2]) - len(passes[1]) == per_install <= 8
+    assert not [q for each in passes for q in each if '"accounts_partner"' in q]
+    events = AuditEvent.objects.filter(action="install.refreshed")
+    assert events.count() == 6 and set(events.values_list("partner_id", flat=True)) == {
+        account.partner_id}
 
 
 def test_pass_most_urgent_first_and_batch_size(account, connector, fake_method):

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from refresh import fresh_database, scratch_database
+from refresh import fresh_database, scratch_database, settle
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 WARM_UP = 20
@@ -89,17 +89,6 @@ def seed_catalogue(count: int) -> dict[str, Any]:
     account = Account.objects.create(partner=partner, name="Bench account", external_id="b-1")
     settle()
     return {"user": user, "account": account}
-
-
-def settle() -> None:
-    """What autovacuum does to a database in use within a minute or so: the planner's
-    statistics and the visibility map, so the freshly seeded tables are planned as a
-    production catalogue would be (not as tables it has never seen)."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
 
 
 def page_urls(account: Any) -> dict[str, str]:

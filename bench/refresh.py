@@ -8,7 +8,8 @@ What it does, all on this machine (the HTTP server listens on 127.0.0.1 only):
 
 1. creates a scratch database `<name>_bench` next to the one DATABASE_URL names (dropped
    again at the end unless --keep), migrates it, and seeds N authenticated OAuth 2.0
-   installs of "Sandbox (OAuth 2.0)" whose tokens the sandbox issued, all due for refresh;
+   installs of "Sandbox (OAuth 2.0)" whose tokens the sandbox issued, all due for refresh,
+   then settles the tables as autovacuum would (VACUUM ANALYZE);
 2. starts gunicorn on a free loopback port with SANDBOX_ENABLED, playing the provider
    (refresh-token rotation: a reused refresh token is rejected);
 3. measures the sandbox token endpoint's own throughput: N direct refresh requests from
@@ -165,7 +166,21 @@ def seed(installs: int) -> dict[str, Any]:
         rows += [access, refresh]
         direct.append(plain["refresh_token"])
     SandboxToken.objects.bulk_create(rows, batch_size=500)
+    settle()
     return {"seeded": seeded, "direct": direct}
+
+
+def settle() -> None:
+    """What autovacuum does to a database in use within a minute or so: the planner's
+    statistics and the visibility map, so freshly seeded tables are planned as a running
+    deployment's would be. (Seeded and claimed at once, the install table has none: the
+    claim is then planned for one due row and sorts them all at every claim, 12 ms at
+    3,000 due installs against 0.07 ms once analysed.)"""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
 
 
 def start_server(env: dict[str, str], port: int, workers: int, log: Path,

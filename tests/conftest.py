@@ -17,6 +17,8 @@ from connectors.models import Connector
 from connectors.spec import validate
 from connectors.sync import sync_catalog
 
+pytest_plugins = ["tests.link_fixtures"]
+
 PASSWORD = "correct-horse-battery-staple-test"
 
 

@@ -17,21 +17,9 @@ from installs.models import AuthAttempt, Install
 from links import services as links
 from links.customer_views import HEADINGS
 from links.models import InstallLink
-from tests.factories import account, connector, customer_session, expire, make_link
+from tests.factories import connector, customer_session, expire, make_link
 
 RETURN = "https://app.acme.test/back"
-
-
-@pytest.fixture
-def acct(partner):
-    partner.allowed_return_origins = ["https://app.acme.test"]
-    partner.save()
-    return account(partner)
-
-
-@pytest.fixture
-def crm(partner):
-    return connector("crm-one", "CRM One", partner)
 
 
 def remember_outcome(client: Client, link: InstallLink, install: Install, **overrides) -> None:

@@ -1,5 +1,6 @@
-"""Fixtures for the install link tests: an account whose partner allowlists a return
-origin, and a configured OAuth 2.0 connector."""
+"""Fixtures for the install link tests (tests/links/, tests/security/): an account whose
+partner allowlists a return origin, and a configured OAuth 2.0 connector. A plugin of the
+root conftest, so every folder's link tests share them."""
 
 from __future__ import annotations
 

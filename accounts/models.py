@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import RegexValidator
 from django.db import models
 
+from core.tokens import new_version
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -62,6 +64,9 @@ class Partner(models.Model):
     allowed_frame_origins = models.JSONField(default=list, blank=True,
                                              help_text="Origins allowed to embed install pages.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Replaced whenever the partner saves Authentication Settings, so that the library,
+    # cached by it, shows the new padlock at once (`connectors.cards.cached_listing`).
+    auth_settings_version = models.BigIntegerField(default=new_version, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -72,6 +77,11 @@ class Partner(models.Model):
     @property
     def brand_name(self) -> str:
         return self.display_name or self.name
+
+    def auth_settings_changed(self) -> None:
+        """Record that the partner's Authentication Settings changed (in that transaction)."""
+        self.auth_settings_version = new_version()
+        Partner.objects.filter(pk=self.pk).update(auth_settings_version=self.auth_settings_version)
 
 
 class Membership(models.Model):

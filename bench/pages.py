@@ -10,8 +10,10 @@ the Authentication Settings of 3 of them and an account, settles the tables as a
 would (VACUUM ANALYZE on PostgreSQL), then requests each page through
 Django's test client (middleware, session and user lookups, templates: everything but the
 socket) and prints the median and p90 time per request and the queries per request. The
-first requests warm any cache and are not counted. `--profile PAGE` runs pyinstrument
-over that page instead. Nothing listens on a port.
+first requests warm any cache and are not counted. The library and the guides are timed
+twice: with their listing cached, as requests after the first are, and rendered on every
+request, as the first after a change to the catalogue or the partner's settings is.
+`--profile PAGE` runs pyinstrument over that page instead. Nothing listens on a port.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from refresh import fresh_database, scratch_database, settle
 BASE_DIR = Path(__file__).resolve().parent.parent
 WARM_UP = 20
 CATEGORIES = 23  # as many as the real catalogue has: each is an option of a filter
+LISTED = ("library", "guides")  # pages whose listing is cached (connectors/cards.py)
 
 
 def parse_args() -> argparse.Namespace:
@@ -67,7 +70,7 @@ def seed_catalogue(count: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from accounts.models import Account, Membership, Partner, User
-    from connectors.models import Category, Connector, PartnerAuthSettings
+    from connectors.models import Catalogue, Category, Connector, PartnerAuthSettings
 
     call_command("migrate", verbosity=0)
     spec = {"name": "x", "description": "x", "auth": {"type": "none"}, "fields": []}
@@ -80,12 +83,14 @@ def seed_catalogue(count: int) -> dict[str, Any]:
                   auth_type="none", spec_data=spec, search_text=f"bench {i:05d} bench")
         for i in range(count))
     Category.objects.bulk_create(Category(name=name) for name in categories)
+    Catalogue.changed()  # as sync_connectors does
     partner = Partner.objects.create(name="Bench", slug="bench")
     user = User.objects.create_user(email="admin@bench.example", password=os.urandom(8).hex())
     Membership.objects.create(user=user, partner=partner, role=Membership.Role.ADMIN)
     for connector in connectors[:3]:
         PartnerAuthSettings.objects.create(partner=partner, connector=connector,
                                            saved_at=timezone.now())
+    partner.auth_settings_changed()  # as Save Changes does
     account = Account.objects.create(partner=partner, name="Bench account", external_id="b-1")
     settle()
     return {"user": user, "account": account}
@@ -98,18 +103,33 @@ def page_urls(account: Any) -> dict[str, str]:
             "install_pick": reverse("accounts:install_pick", args=[account.pk])}
 
 
-def time_page(client: Any, url: str, requests: int) -> tuple[list[float], int]:
-    """Seconds per request after the warm-up, and the queries of the last request."""
+def time_page(client: Any, url: str, requests: int, *,
+              rendered: bool = False) -> tuple[list[float], int]:
+    """Seconds per request after the warm-up, and the queries of the last request.
+
+    `rendered`: empty the listings cache before each request (outside the timing), so that
+    every request renders its listing, as the first after a change does.
+    """
+    from django.core.cache import caches
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from connectors.cards import LISTINGS_ALIAS
+
+    def maybe_empty() -> None:
+        if rendered:
+            caches[LISTINGS_ALIAS].clear()
+
     for _ in range(WARM_UP):
+        maybe_empty()
         assert client.get(url).status_code == 200, url
     seconds = []
     for _ in range(requests):
+        maybe_empty()
         started = time.perf_counter()
         client.get(url)
         seconds.append(time.perf_counter() - started)
+    maybe_empty()
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     return seconds, len(queries)
@@ -118,7 +138,7 @@ def time_page(client: Any, url: str, requests: int) -> tuple[list[float], int]:
 def report(name: str, seconds: list[float], queries: int) -> None:
     ms = sorted(s * 1000 for s in seconds)
     p90 = ms[int(len(ms) * 0.9) - 1]
-    print(f"{name:<13} median {statistics.median(ms):6.2f} ms   p90 {p90:6.2f} ms   "
+    print(f"{name:<26} median {statistics.median(ms):6.2f} ms   p90 {p90:6.2f} ms   "
           f"{queries} queries   ({len(ms)} requests)")
 
 
@@ -152,6 +172,9 @@ def main() -> None:
             return
         for name, url in urls.items():
             report(name, *time_page(client, url, args.requests))
+            if name in LISTED:
+                report(f"{name}, listing rendered",
+                       *time_page(client, url, args.requests, rendered=True))
 
 
 if __name__ == "__main__":

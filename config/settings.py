@@ -150,6 +150,11 @@ CACHES = {
     # content, so each process may keep its own. About 1 KB a card.
     "cards": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cards",
               "OPTIONS": {"MAX_ENTRIES": 10000}},
+    # Rendered catalogue listings (connectors/cards.py): a page of cards with its form, about
+    # 50 KB each, keyed by versions read from the database, so each process may keep its
+    # own. 300 bound a worker's share to about 15 MB.
+    "listings": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                 "LOCATION": "listings", "OPTIONS": {"MAX_ENTRIES": 300}},
 }
 
 AUTH_USER_MODEL = "accounts.User"

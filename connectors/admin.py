@@ -15,12 +15,21 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django_stubs_ext import WithAnnotations
 
-from connectors.models import Category, Connector, PartnerAuthSettings
+from connectors.models import Catalogue, Category, Connector, PartnerAuthSettings
 from core.admin import ReadOnlyAdmin, secret_summary
 
 
 class _Counted(TypedDict):
     _connectors: int
+
+
+@admin.register(Catalogue)
+class CatalogueAdmin(ReadOnlyAdmin[Catalogue]):
+    """The one row `sync_connectors` moves on: when the catalogue last changed."""
+
+    list_display = ("version", "changed_at")
+    fields = ("version", "changed_at", "category_names")
+    readonly_fields = fields
 
 
 @admin.register(Category)

@@ -12,6 +12,7 @@ from accounts.models import Partner
 from connectors.auth import AUTH_METHODS
 from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec
 from core.fields import EncryptedJSONField
+from core.tokens import new_version
 
 
 class Category(models.Model):
@@ -23,6 +24,42 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Catalogue(models.Model):
+    """The catalogue as a whole, in one row: a version that every change to connectors or
+    categories replaces, and the category names the library's filter offers.
+
+    Catalogue pages are cached by this version (`connectors.cards.cached_listing`), so
+    one query tells every process whether what it rendered is still the catalogue.
+    """
+
+    ROW = 1
+
+    version = models.BigIntegerField(default=new_version, editable=False,
+                                     help_text="Replaced by a new random value on every change.")
+    category_names = models.JSONField(default=list, editable=False)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"catalogue version {self.version}"
+
+    @classmethod
+    def current(cls) -> Catalogue:
+        """The row (made again if a test run emptied the table, as a migration made it)."""
+        try:
+            return cls.objects.get(pk=cls.ROW)
+        except cls.DoesNotExist:
+            return cls.changed()
+
+    @classmethod
+    def changed(cls) -> Catalogue:
+        """Record a change: in the transaction that changed connectors or categories."""
+        catalogue, _ = cls.objects.update_or_create(pk=cls.ROW, defaults={
+            "version": new_version(),
+            "category_names": list(Category.objects.values_list("name", flat=True)),
+        })
+        return catalogue
 
 
 class ConnectorQuerySet(models.QuerySet["Connector"]):

@@ -87,6 +87,7 @@ def save_auth_settings(*, partner: Partner, connector: Connector, user: User,
         stored.saved_at = timezone.now()
         stored.saved_by = user
         stored.save()
+        partner.auth_settings_changed()
         audit.record(audit.Action.SETTINGS_SAVED, partner=partner, actor=user, connector=connector,
                      fields=result.changed)
     return stored

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.models import Category, Connector
+from connectors.models import Catalogue, Category, Connector
 from connectors.spec import CATALOG_DIR, load_catalog
 
 PROGRESS_EVERY = 100  # connectors applied between two progress reports
@@ -73,9 +73,10 @@ def sync_catalog(directory: Path = CATALOG_DIR, *,
     with transaction.atomic():
         existing = {c.slug: c for c in Connector.objects.select_for_update()}
         categories = {c.name: c for c in Category.objects.all()}
-        for name in {n for data in catalog.values() for n in data.get("categories", [])}:
-            if name not in categories:
-                categories[name] = Category.objects.create(name=name)
+        new_categories = {n for data in catalog.values()
+                          for n in data.get("categories", [])} - categories.keys()
+        for name in new_categories:
+            categories[name] = Category.objects.create(name=name)
         for done, (slug, data) in enumerate(catalog.items(), start=1):
             _apply(slug, data, existing.get(slug), categories, result)
             if done % PROGRESS_EVERY == 0 or done == len(catalog):
@@ -87,4 +88,6 @@ def sync_catalog(directory: Path = CATALOG_DIR, *,
                 connector.retired_at = now
                 connector.save(update_fields=["retired_at", "synced_at"])
                 result.retired.append(slug)
+        if new_categories or result.added or result.updated or result.retired:
+            Catalogue.changed()
     return result

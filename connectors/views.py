@@ -3,33 +3,51 @@ Settings per connector, and the connector guides."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.access import PartnerRequest, get_scoped, partner_view
-from connectors.cards import CARD_COLUMNS, render_cards
+from connectors.cards import CARD_COLUMNS, cached_listing, render_cards
 from connectors.forms import AuthSettingsForm, ConnectorSearchForm, LibraryFilterForm
-from connectors.models import Category, Connector, PartnerAuthSettings
+from connectors.models import Catalogue, Connector, PartnerAuthSettings
 from connectors.services import callback_url, save_auth_settings
 from core.paging import page_of
 
 PAGE_SIZE = 48
 
 
+LIBRARY_LISTING = ("connectors/_library_listing.html", "connectors/_library_card.html",
+                   "connectors/_pagination.html")
+GUIDES_LISTING = ("connectors/_guides_listing.html", "connectors/_guide_card.html",
+                  "connectors/_pagination.html")
+
+
 @partner_view
 def library(request: PartnerRequest) -> HttpResponse:
-    """The catalogue with the partner's padlocks, in a constant number of queries."""
-    categories = list(Category.objects.values_list("name", flat=True))
-    form = LibraryFilterForm(request.GET, categories=categories)
-    connectors = form.filter(
-        Connector.objects.active().with_configured(request.partner).only(*CARD_COLUMNS))
-    page = page_of(connectors, request.GET.get("page"), PAGE_SIZE)
-    cards = render_cards("connectors/_library_card.html", page,
-                         vary=lambda connector: (connector.is_configured,))  # type: ignore[attr-defined]  # with_configured() annotates it
-    return render(request, "connectors/library.html",
-                  {"form": form, "page": page, "cards": cards, "nav": "connectors"})
+    """The catalogue with the partner's padlocks: the catalogue's version, then -- unless
+    this process has the listing for that version already -- the page with its count."""
+    catalogue = Catalogue.current()
+    partner = request.partner
+
+    def listing() -> dict[str, Any]:
+        form = LibraryFilterForm(request.GET, categories=catalogue.category_names)
+        connectors = form.filter(
+            Connector.objects.active().with_configured(partner).only(*CARD_COLUMNS))
+        page = page_of(connectors, request.GET.get("page"), PAGE_SIZE)
+        cards = render_cards(LIBRARY_LISTING[1], page,
+                             vary=lambda connector: (connector.is_configured,))  # type: ignore[attr-defined]  # with_configured() annotates it
+        return {"form": form, "page": page, "cards": cards}
+
+    return render(request, "connectors/library.html", {
+        "listing": cached_listing(
+            request, LIBRARY_LISTING, context=listing,
+            versions=(catalogue.version, partner.pk, partner.auth_settings_version)),
+        "nav": "connectors",
+    })
 
 
 @sensitive_post_parameters()
@@ -55,12 +73,17 @@ def auth_settings(request: PartnerRequest, slug: str) -> HttpResponse:
 
 @partner_view
 def guides(request: PartnerRequest) -> HttpResponse:
-    """The "Connector guides" index, searchable like the library."""
-    form = ConnectorSearchForm(request.GET)
-    connectors = form.filter(Connector.objects.active().only(*CARD_COLUMNS))
-    page = page_of(connectors, request.GET.get("page"), PAGE_SIZE)
+    """The "Connector guides" index, searchable like the library and cached like it."""
+    def listing() -> dict[str, Any]:
+        form = ConnectorSearchForm(request.GET)
+        connectors = form.filter(Connector.objects.active().only(*CARD_COLUMNS))
+        page = page_of(connectors, request.GET.get("page"), PAGE_SIZE)
+        return {"form": form, "page": page,
+                "cards": render_cards(GUIDES_LISTING[1], page)}
+
     return render(request, "connectors/guides.html", {
-        "form": form, "page": page, "cards": render_cards("connectors/_guide_card.html", page),
+        "listing": cached_listing(request, GUIDES_LISTING, context=listing,
+                                  versions=(Catalogue.current().version,)),
         "nav": "guides",
     })
 

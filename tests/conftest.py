@@ -8,12 +8,14 @@ import logging
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from accounts.models import Membership, Partner, User
 from config.log_format import JsonFormatter
 from config.log_scrub import ScrubSecretsFilter
-from connectors.models import Connector
+from connectors.cards import LISTINGS_ALIAS
+from connectors.models import Catalogue, Connector
 from connectors.spec import validate
 from connectors.sync import sync_catalog
 
@@ -78,11 +80,19 @@ def other_client(mallory) -> Client:
 def make_connector(slug: str, data: dict[str, Any]) -> Connector:
     """A Connector row from catalogue data (validated exactly like a catalogue file)."""
     data = validate(f"{slug}.toml", slug, data)
-    return Connector.objects.create(
+    connector = Connector.objects.create(
         slug=slug, name=data["name"], description=data["description"],
         category_names=data.get("categories", []), auth_type=data["auth"]["type"],
         spec_data=data, search_text=data["name"].lower(),
     )
+    Catalogue.changed()  # as a sync would
+    return connector
+
+
+@pytest.fixture(autouse=True)
+def fresh_listings() -> None:
+    """Each test starts with no cached catalogue listing, as its database starts fresh."""
+    caches[LISTINGS_ALIAS].clear()
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connectors import cards
-from connectors.models import Category, Connector, PartnerAuthSettings
+from connectors.models import Catalogue, Category, Connector, PartnerAuthSettings
+from connectors.services import save_auth_settings
 from connectors.sync import sync_catalog
 from core import fields as crypto
 
@@ -74,6 +75,11 @@ def small_catalog(db, tmp_path) -> None:
         "ledgerly": (API_KEY, "Ledgerly", "Invoices and bookkeeping.", ["Accounting"]),
         "pipeworks": (API_KEY, "Pipeworks", "Sales pipeline deals.", ["CRM", "Sales"]),
     })
+
+
+def main(html: str) -> str:
+    """The page's main content (the navigation holds the per-request CSRF token)."""
+    return html[html.index("<main"):html.index("</main>")]
 
 
 def card_names(html: str) -> list[str]:
@@ -188,12 +194,14 @@ def test_viewer_sees_the_library(viewer_client, small_catalog):
 
 def bulk_connectors(count: int, prefix: str = "Bulk") -> list[Connector]:
     spec = {"name": "x", "description": "x", "auth": {"type": "none"}, "fields": []}
-    return Connector.objects.bulk_create(
+    connectors = Connector.objects.bulk_create(
         Connector(slug=f"bulk-{i:04d}", name=f"{prefix} {i:04d}", description="Bulk connector.",
                   category_names=["Bulk"], auth_type="none", spec_data=spec,
                   search_text=f"{prefix.lower()} {i:04d} bulk connector. bulk")
         for i in range(count)
     )
+    Catalogue.changed()  # as a sync would
+    return connectors
 
 
 def test_pagination_keeps_query_parameters(admin_client, db):
@@ -222,10 +230,11 @@ def test_hostile_parameters_never_fail(admin_client, small_catalog, params):
 def test_constant_queries_and_no_decryption(admin_client, partner, monkeypatch,
                                             django_assert_max_num_queries):
     """2,000 connectors: at most 4 queries for the whole page -- the session, the user with
-    membership and partner, the categories, the page with its count -- (5 past the last
-    page of a filter), and nothing decrypted."""
-    connectors = bulk_connectors(2000)
+    membership and partner, the catalogue's version and categories, the page with its
+    count -- (5 past the last page of a filter), 3 once the listing is cached, and nothing
+    decrypted."""
     Category.objects.create(name="Bulk")
+    connectors = bulk_connectors(2000)
     for connector in connectors[:3]:
         PartnerAuthSettings.objects.create(partner=partner, connector=connector,
                                            secret_values={"client_secret": "fake-secret-1"},
@@ -242,17 +251,23 @@ def test_constant_queries_and_no_decryption(admin_client, partner, monkeypatch,
     assert "2000 connectors" in html
     assert len(card_names(html)) == 48
     assert html.count('aria-label="Configured"') == 3
+    with django_assert_max_num_queries(3):
+        assert main(admin_client.get(URL).content.decode()) == main(html)
     with django_assert_max_num_queries(5):
         filtered = admin_client.get(URL, {"q": "bulk 19", "category": "Bulk",
                                           "status": "setup_required", "page": "2"})
     assert filtered.status_code == 200
+    assert "Select a valid choice" not in filtered.content.decode()
 
 
 def test_sync_shows_a_changed_name_and_description_at_once(admin_client, tmp_path, db):
-    """Cards are cached, yet a sync that renames or redescribes a connector shows the new text."""
+    """Cards and listings are cached, yet a sync that renames or redescribes a connector
+    shows the new text on the library and the guides index."""
     write_catalog(tmp_path, {
         "ledgerly": (API_KEY, "Ledgerly", "Invoices and bookkeeping.", ["Accounting"])})
     assert "Invoices and bookkeeping." in admin_client.get(URL).content.decode()
+    assert "Ledgerly Authentication Setup Guide" in admin_client.get(
+        reverse("connectors:guides")).content.decode()
     write_catalog(tmp_path, {
         "ledgerly": (API_KEY, "Ledgerly Books", "Ledgers and payroll.", ["Accounting"])})
     html = admin_client.get(URL).content.decode()
@@ -262,22 +277,26 @@ def test_sync_shows_a_changed_name_and_description_at_once(admin_client, tmp_pat
     assert "Ledgerly Books Authentication Setup Guide" in guides
 
 
-def test_cards_are_rendered_once_then_served_from_the_cache(admin_client, partner,
+def test_cards_are_rendered_once_then_served_from_the_cache(admin_client, alice, partner,
                                                             small_catalog, monkeypatch):
     """The second visit renders no card; saving settings re-renders only that card."""
     caches[cards.CACHE_ALIAS].clear()
     rendered = []
     render = cards.render_to_string
-    monkeypatch.setattr(cards, "render_to_string",
-                        lambda name, context: rendered.append(context["connector"].slug)
-                        or render(name, context))
+
+    def recording(name, context, **kwargs):
+        if "connector" in context:
+            rendered.append(context["connector"].slug)
+        return render(name, context, **kwargs)
+
+    monkeypatch.setattr(cards, "render_to_string", recording)
     admin_client.get(URL)
     assert sorted(rendered) == ["1st-connect", "ledgerly", "pipeworks"]
     rendered.clear()
-    admin_client.get(URL)
+    admin_client.get(URL, {"q": "e"})  # another listing, of the same cards
     assert rendered == []
-    PartnerAuthSettings.objects.create(partner=partner, saved_at=timezone.now(),
-                                       connector=Connector.objects.get(slug="ledgerly"))
+    save_auth_settings(partner=partner, connector=Connector.objects.get(slug="ledgerly"),
+                       user=alice, cleaned={})
     html = admin_client.get(URL).content.decode()
     assert rendered == ["ledgerly"]
     assert html.count('aria-label="Configured"') == 1
@@ -290,3 +309,98 @@ def test_the_logo_bytes_are_not_loaded_for_a_page(admin_client, partner):
     with CaptureQueriesContext(connection) as queries:
         assert admin_client.get(URL).status_code == 200
     assert not any('"accounts_partner"."logo"' in q["sql"] for q in queries.captured_queries)
+
+
+# Cached listings: below its heading the page is rendered once per process for its query
+# string and versions; every change that shows must replace a version.
+
+def listings_rendered(monkeypatch) -> list[str]:
+    """The listing templates rendered from now on (cards are not counted)."""
+    rendered: list[str] = []
+    render = cards.render_to_string
+
+    def recording(name, context, **kwargs):
+        if "connector" not in context:
+            rendered.append(name)
+        return render(name, context, **kwargs)
+
+    monkeypatch.setattr(cards, "render_to_string", recording)
+    return rendered
+
+
+def test_the_listing_is_rendered_once_per_query_string(admin_client, small_catalog,
+                                                       monkeypatch):
+    """The same query serves the same HTML without rendering; another query renders its own."""
+    rendered = listings_rendered(monkeypatch)
+    first = admin_client.get(URL, {"q": "crm"}).content.decode()
+    again = admin_client.get(URL, {"q": "crm"}).content.decode()
+    assert rendered == ["connectors/_library_listing.html"]
+    assert main(again) == main(first) and card_names(first) == ["1st Connect", "Pipeworks"]
+    assert card_names(admin_client.get(URL, {"q": "invoices"}).content.decode()) == ["Ledgerly"]
+    assert len(rendered) == 2
+
+
+def test_saving_settings_closes_the_padlock_of_a_cached_listing(admin_client, small_catalog):
+    """Save Changes on the settings page, then the library: the padlock reads Configured at
+    once, though the open padlock was cached."""
+    assert 'aria-label="Setup Required"' in admin_client.get(URL, {"q": "1st"}).content.decode()
+    response = admin_client.post(reverse("connectors:settings", args=["1st-connect"]),
+                                 {"consumer_key": "fake-key", "consumer_secret": "fake-secret"})
+    assert response.status_code == 302
+    html = admin_client.get(URL, {"q": "1st"}).content.decode()
+    assert 'aria-label="Configured"' in html and 'aria-label="Setup Required"' not in html
+    configured = admin_client.get(URL, {"status": "configured"}).content.decode()
+    assert card_names(configured) == ["1st Connect"]
+
+
+def test_a_cached_listing_is_never_another_partners(admin_client, other_client, alice,
+                                                    partner, small_catalog):
+    """Two partners, the same query: each sees its own padlocks, whoever asked first."""
+    save_auth_settings(partner=partner, connector=Connector.objects.get(slug="ledgerly"),
+                       user=alice, cleaned={})
+    mine = admin_client.get(URL, {"q": "ledgerly"}).content.decode()
+    theirs = other_client.get(URL, {"q": "ledgerly"}).content.decode()
+    assert 'aria-label="Configured"' in mine
+    assert 'aria-label="Setup Required"' in theirs and 'aria-label="Configured"' not in theirs
+
+
+def test_members_share_the_listing_but_not_the_page(admin_client, viewer_client,
+                                                    small_catalog, monkeypatch):
+    """An admin and a viewer of one partner: one listing rendered, yet each page names
+    its own person and carries its own CSRF token."""
+    rendered = listings_rendered(monkeypatch)
+    admin_page = admin_client.get(URL).content.decode()
+    viewer_page = viewer_client.get(URL).content.decode()
+    assert rendered == ["connectors/_library_listing.html"]
+    assert "alice@acme.test" in admin_page and "alice@acme.test" not in viewer_page
+    assert "victor@acme.test" in viewer_page and "victor@acme.test" not in admin_page
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    assert token.findall(admin_page) and set(token.findall(admin_page)).isdisjoint(
+        token.findall(viewer_page))
+
+
+def test_a_sync_that_changes_nothing_keeps_the_listings(admin_client, tmp_path, db,
+                                                        monkeypatch):
+    """Re-running an unchanged sync (as every deploy does) leaves the version, so the
+    cached listings stay; a sync that adds a category offers it in the filter at once."""
+    write_catalog(tmp_path, {"ledgerly": (API_KEY, "Ledgerly", "Invoices.", ["Accounting"])})
+    version = Catalogue.current().version
+    rendered = listings_rendered(monkeypatch)
+    admin_client.get(URL)
+    sync_catalog(tmp_path)
+    assert Catalogue.current().version == version
+    admin_client.get(URL)
+    assert len(rendered) == 1
+    write_catalog(tmp_path, {"ledgerly": (API_KEY, "Ledgerly", "Invoices.", ["Payroll"])})
+    assert Catalogue.current().version != version
+    html = admin_client.get(URL, {"category": "Payroll"}).content.decode()
+    assert '<option value="Payroll" selected>Payroll</option>' in html
+    assert card_names(html) == ["Ledgerly"]
+
+
+def test_the_catalogue_row_is_made_again_when_missing(admin_client, small_catalog):
+    """A database whose catalogue row went (a flush) gets it back, with its categories."""
+    Catalogue.objects.all().delete()
+    html = admin_client.get(URL).content.decode()
+    assert card_names(html) == ["1st Connect", "Ledgerly", "Pipeworks"]
+    assert Catalogue.current().category_names == ["Accounting", "CRM", "Sales"]

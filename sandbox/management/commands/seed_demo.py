@@ -87,3 +87,4 @@ class Command(BaseCommand):
                 partner=partner, connector=Connector.objects.get(slug=slug),
                 defaults={"saved_at": timezone.now(), "saved_by": user},
             )
+        partner.auth_settings_changed()  # the library's padlocks close (as Save Changes does)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -22,6 +22,16 @@ from core import request_id
 
 security_log = logging.getLogger("hatchway.security")
 M = TypeVar("M", bound=Model)
+M_co = TypeVar("M_co", bound=Model, covariant=True)
+
+
+class Lookup(Protocol[M_co]):
+    """What `find_scoped` looks in: a queryset, or a `core.prepared.PreparedLookup`."""
+
+    @property
+    def model(self) -> type[M_co]: ...
+
+    def get(self, **lookup: Any) -> M_co: ...
 
 
 class PartnerRequest(HttpRequest):
@@ -74,10 +84,11 @@ def _refuse_viewer(request: HttpRequest, reason: str) -> NoReturn:
     raise PermissionDenied(reason)
 
 
-def find_scoped(queryset: QuerySet[M], *, who: str, **lookup: Any) -> M | None:
-    """One object from an already partner-scoped queryset (the lookup names at most one
-    row: a pk or a unique key), or None, logged as a miss by `who` ("user 7", an API key).
-    Another partner's id and one that does not exist are the same miss."""
+def find_scoped(queryset: Lookup[M], *, who: str, **lookup: Any) -> M | None:
+    """One object from an already partner-scoped queryset or prepared lookup (the lookup
+    names at most one row: a pk or a unique key), or None, logged as a miss by `who`
+    ("user 7", an API key). Another partner's id and one that does not exist are the same
+    miss."""
     try:
         return queryset.get(**lookup)
     except ObjectDoesNotExist:  # the base of queryset.model.DoesNotExist

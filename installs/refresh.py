@@ -31,6 +31,7 @@ from core import metrics
 from core.backoff import backoff_seconds
 from core.fields import is_unreadable
 from core.locking import in_savepoint, row_lock_scope, work_through
+from core.prepared import CompiledQuery
 from installs.models import Install, InstallQuerySet, RefreshOutcome, due_filter
 from installs.values import SettingsReads, method_for, with_settings_saved_at
 
@@ -210,22 +211,23 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
     started = clock()
     reads = SettingsReads()
-    claimable = _claimable(started).for_update(skip_locked=True, partner=False)
+    # The same query for every claim of the pass: compiled once (core/prepared.py).
+    claim = CompiledQuery(_claimable(started).for_update(skip_locked=True, partner=False))
 
     def refresh_if_due(install: Install) -> str:
         at = clock()
         # PostgreSQL re-evaluated the claim's WHERE on the locked row; check once more here.
         return _refresh_guarded(install, at, reads) if install.is_due(at) else NOT_DUE
 
-    return work_through(claimable.first, refresh_if_due,
+    return work_through(claim.first, refresh_if_due,
                         batch_size=batch_size, should_stop=should_stop, what="install")
 
 
 def _claimable(started: datetime) -> InstallQuerySet:
     """The pass's queue: installs due when it started, most urgent first.
 
-    Built once per pass (building the query costs more CPU than running it); each claim
-    evaluates a copy. An install that falls due during the pass waits for the next one,
+    Built and compiled once per pass (that costs more CPU than running it); each claim
+    runs the same SQL. An install that falls due during the pass waits for the next one,
     well within the refresh margin. Rows refreshed during this pass are excluded even if
     their new token is short-lived.
     """

@@ -1,4 +1,4 @@
-"""`PreparedLookup`: the ORM's own answer, in one query, compiled once per thread."""
+"""`PreparedLookup` and `CompiledQuery`: the ORM's own answer, in one query, compiled once."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
+from django.db.transaction import TransactionManagementError
 
 from connectors.models import PartnerAuthSettings
-from core.prepared import PreparedLookup
+from core.prepared import CompiledQuery, PreparedLookup
 from installs.models import Install
 from tests.installs.seed import seed_due_installs
 
@@ -127,8 +128,37 @@ def test_an_argument_the_sql_does_not_use_is_refused(db):
         lookup.get(install=1, partner=1)
 
 
-def test_row_locks_are_refused(db):
-    lookup = PreparedLookup(Install, lambda install: Install.objects.select_for_update()
-                            .filter(pk=install), "install")
-    with pytest.raises(ImproperlyConfigured, match="row lock"):
-        lookup.get(install=1)
+def test_a_compiled_query_runs_as_first_does(seeded, partner, django_assert_num_queries):
+    """The first row in the queryset's order at each run, compiled at the first only, with
+    what it joins; None once nothing matches."""
+    queryset = (Install.objects.filter(account__partner=partner).select_related("connector")
+                .order_by("-pk"))
+    claim = CompiledQuery(queryset)
+    last, first = sorted(seeded.installs, key=lambda i: -i.pk)
+    with django_assert_num_queries(1):
+        found = claim.first()
+        assert found is not None and found.connector.slug == last.connector.slug
+    assert loaded(found)[:3] == loaded(queryset.first())[:3]
+    compiled = claim._compiled
+    Install.objects.filter(pk=last.pk).delete()
+    assert claim.first().pk == first.pk and claim._compiled is compiled
+    Install.objects.all().delete()
+    assert claim.first() is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not connection.features.has_select_for_update,
+                    reason="needs PostgreSQL row locks (SELECT … FOR UPDATE)")
+def test_a_row_lock_outside_a_transaction_is_refused(partner):
+    """As Django refuses it: compiled inside a transaction, then run outside one."""
+    claim = CompiledQuery(Install.objects.select_for_update(skip_locked=True).order_by("pk"))
+    with transaction.atomic():
+        assert claim.first() is None
+    with pytest.raises(TransactionManagementError):
+        claim.first()
+
+
+def test_prefetches_are_refused(db):
+    claim = CompiledQuery(Install.objects.prefetch_related("account"))
+    with pytest.raises(ImproperlyConfigured, match="prefetch"):
+        claim.first()

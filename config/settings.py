@@ -152,7 +152,7 @@ CACHES = {
               "OPTIONS": {"MAX_ENTRIES": 10000}},
     # Rendered catalogue listings (connectors/cards.py): a page of cards with its form, about
     # 50 KB each, keyed by versions read from the database, so each process may keep its
-    # own. 300 bound a worker's share to about 15 MB.
+    # own. At most 300 of them: about 15 MB a worker.
     "listings": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                  "LOCATION": "listings", "OPTIONS": {"MAX_ENTRIES": 300}},
 }

@@ -108,7 +108,7 @@ class CompiledQuery(Generic[M]):
     and from then on run as it is."""
 
     def __init__(self, queryset: QuerySet[M]) -> None:
-        self.queryset = queryset
+        self.queryset = queryset if queryset.ordered else queryset.order_by("pk")  # as first()
         self._compiled: _Compiled | None = None
 
     def first(self) -> M | None:
@@ -145,7 +145,7 @@ class PreparedLookup(Generic[M]):
         params = list(compiled.params)
         for position, name in positions:
             params[position] = arguments[name]
-        found: list[M] = compiled.run(params, rows=2)  # two tell one from several, as get()
+        found: list[M] = compiled.run(params, rows=2)
         model: Any = self.model  # its DoesNotExist and MultipleObjectsReturned
         if not found:
             raise model.DoesNotExist(f"No {model.__name__} matches {arguments}.")
@@ -162,7 +162,8 @@ class PreparedLookup(Generic[M]):
 
     def _compile(self, connection: BaseDatabaseWrapper) -> tuple[_Compiled, _Positions]:
         stand_ins = {name: STAND_IN - i for i, name in enumerate(self.arguments)}
-        compiled = _compile(self.build(**stand_ins)[:2], connection)
+        # As get() runs it: unordered, two rows to tell one from several.
+        compiled = _compile(self.build(**stand_ins).order_by()[:2], connection)
         positions = tuple((index, name) for index, value in enumerate(compiled.params)
                           for name, stand_in in stand_ins.items()
                           if type(value) is int and value == stand_in)

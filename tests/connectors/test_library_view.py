@@ -277,19 +277,38 @@ def test_sync_shows_a_changed_name_and_description_at_once(admin_client, tmp_pat
     assert "Ledgerly Books Authentication Setup Guide" in guides
 
 
+def recorded_renders(monkeypatch, record) -> list[str]:
+    """What `record(name, context)` makes of each template connectors/cards.py renders from
+    now on (None: not recorded)."""
+    rendered: list[str] = []
+    render = cards.render_to_string
+
+    def recording(name, context, **kwargs):
+        if (entry := record(name, context)) is not None:
+            rendered.append(entry)
+        return render(name, context, **kwargs)
+
+    monkeypatch.setattr(cards, "render_to_string", recording)
+    return rendered
+
+
+def cards_rendered(monkeypatch) -> list[str]:
+    """The slugs of the cards rendered from now on."""
+    return recorded_renders(monkeypatch, lambda name, context: (
+        context["connector"].slug if "connector" in context else None))
+
+
+def listings_rendered(monkeypatch) -> list[str]:
+    """The listing templates rendered from now on (cards are not counted)."""
+    return recorded_renders(monkeypatch, lambda name, context: (
+        None if "connector" in context else name))
+
+
 def test_cards_are_rendered_once_then_served_from_the_cache(admin_client, alice, partner,
                                                             small_catalog, monkeypatch):
     """The second visit renders no card; saving settings re-renders only that card."""
     caches[cards.CACHE_ALIAS].clear()
-    rendered = []
-    render = cards.render_to_string
-
-    def recording(name, context, **kwargs):
-        if "connector" in context:
-            rendered.append(context["connector"].slug)
-        return render(name, context, **kwargs)
-
-    monkeypatch.setattr(cards, "render_to_string", recording)
+    rendered = cards_rendered(monkeypatch)
     admin_client.get(URL)
     assert sorted(rendered) == ["1st-connect", "ledgerly", "pipeworks"]
     rendered.clear()
@@ -313,20 +332,6 @@ def test_the_logo_bytes_are_not_loaded_for_a_page(admin_client, partner):
 
 # Cached listings: below its heading the page is rendered once per process for its query
 # string and versions; every change that shows must replace a version.
-
-def listings_rendered(monkeypatch) -> list[str]:
-    """The listing templates rendered from now on (cards are not counted)."""
-    rendered: list[str] = []
-    render = cards.render_to_string
-
-    def recording(name, context, **kwargs):
-        if "connector" not in context:
-            rendered.append(name)
-        return render(name, context, **kwargs)
-
-    monkeypatch.setattr(cards, "render_to_string", recording)
-    return rendered
-
 
 def test_the_listing_is_rendered_once_per_query_string(admin_client, small_catalog,
                                                        monkeypatch):

@@ -15,10 +15,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from requests.adapters import HTTPAdapter
+
+from connectors import http
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # while one is running unless told this is safe (it is: the loop only drives the browser).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+@pytest.fixture(autouse=True)
+def no_kept_connections() -> Iterator[None]:
+    """Close Hatchway's kept outbound connections after each test.
+
+    Calls to the live server's sandbox (token exchanges, Test connection) go through the
+    process's shared adapter, which keeps the connection alive. The live server serves a
+    kept-alive connection in one thread until the socket closes, and that thread holds its
+    own database connection meanwhile: left open, it kept the test database from being
+    dropped at the end of a PostgreSQL run ("being accessed by other users")."""
+    yield
+    HTTPAdapter.close(http.default_transport())  # the shared adapter's own close() keeps them
+
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

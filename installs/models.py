@@ -95,8 +95,8 @@ class InstallQuerySet(models.QuerySet["Install"]):
         connector rows every other install shares. The partner's logo (up to a megabyte of
         image) stays in the database: nothing that locks an install shows it.
         `partner=False` leaves the partner row out too, for the refresh workers' claims:
-        what they write names the partner by `account.partner_id`, and compiling the
-        partner's columns into every claim was about a fifth of its cost.
+        what they write names the partner by `account.partner_id`, so its columns would
+        be read and built into an instance at every claim for nothing.
         """
         related = ("account__partner", "connector") if partner else ("account", "connector")
         queryset = self.select_related(*related)

@@ -12,19 +12,16 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.db.transaction import TransactionManagementError
 
+from api.views import INSTALL_WITH_SECRETS
 from connectors.models import PartnerAuthSettings
 from core.prepared import CompiledQuery, PreparedLookup
 from installs.models import Install
 from tests.installs.seed import seed_due_installs
 
-
-def with_settings(install: int, partner: int) -> Any:
-    """The API's install lookup: account, connector and the partner's settings joined."""
-    return (Install.objects.filter(pk=install, account__partner_id=partner)
-            .select_related("account", "connector").with_saved_settings())
-
-
-LOOKUP = PreparedLookup(Install, with_settings, "install", "partner")
+# The API's install lookup (account, connector and the partner's settings joined), and the
+# same queryset evaluated by the ORM as the answer to compare with.
+LOOKUP = INSTALL_WITH_SECRETS
+with_settings = INSTALL_WITH_SECRETS.build
 
 
 @pytest.fixture

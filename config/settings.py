@@ -266,6 +266,9 @@ AXES_USERNAME_CALLABLE = "audit.logins.login_email"
 AXES_HANDLER = "audit.logins.LoginFailureHandler"
 AXES_LOCKOUT_CALLABLE = "audit.logins.locked_out"
 AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# Not verbose: no "AXES: BEGIN …" line from every management command and worker start, and
+# failure log lines name only what locks (the email and address), not the user agent.
+AXES_VERBOSE = False
 # The client address: the socket's, or with BEHIND_PROXY the one the proxy put in
 # X-Forwarded-For (audit/logins.py); a client could forge any other.
 AXES_CLIENT_IP_CALLABLE = "audit.logins.client_address"

@@ -160,6 +160,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
         indexes = [
             # The delivery workers' queue: only pending rows, most overdue first.
             models.Index(fields=["next_attempt_at", "id"],

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from accounts.access import PartnerRequest, admin_view, get_account, get_scoped, partner_view
+from accounts.access import PartnerRequest, admin_view, get_account, get_scoped
 from core.confirm import Confirmation, confirm_page
 from links import services as links
 from links.forms import InstallLinkForm

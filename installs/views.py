@@ -7,6 +7,8 @@ with CSRF; `partner_view` refuses it to viewers (403).
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
@@ -25,6 +27,7 @@ from connectors.auth.base import AuthError
 from connectors.cards import CARD_COLUMNS, render_cards
 from connectors.forms import ConnectorSearchForm
 from connectors.models import Connector
+from core.confirm import Confirmation, confirm_page
 from core.paging import page_of
 from installs import services
 from installs.attention import attention_counts, attention_filters, needing_attention
@@ -67,6 +70,48 @@ def account_create(request: PartnerRequest) -> HttpResponse:
             messages.success(request, f"Account “{account.name}” created.")
             return redirect("accounts:detail", account.pk)
     return render(request, "accounts/account_form.html", {"form": form, "nav": "accounts"})
+
+
+@admin_view
+def account_edit(request: PartnerRequest, account_id: int) -> HttpResponse:
+    """Rename the account or change its external id (audited, as in the API)."""
+    account = get_account(request, account_id)
+    # A copy: a ModelForm writes the cleaned values into its instance, and the service
+    # compares the account's own with the changes.
+    form = AccountForm(request.POST if request.method == "POST" else None,
+                       instance=copy.copy(account), partner=request.partner)
+    form.warn_external_id()
+    if form.is_valid():
+        try:
+            services.update_account(account=account, actor=request.user, **form.cleaned_data)
+        except services.DuplicateExternalId:
+            form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # taken meanwhile
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect("accounts:detail", account.pk)
+    return render(request, "accounts/account_form.html",
+                  {"form": form, "account": account, "nav": "accounts"})
+
+
+@admin_view
+def account_delete(request: PartnerRequest, account_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the deletion of the account and its installs (POST)."""
+    account = get_account(request, account_id)
+    if request.method == "POST":
+        services.delete_account(account=account, actor=request.user)
+        messages.success(request, f"Account “{account.name}” was deleted.")
+        return redirect("accounts:list")
+    count = account.installs.count()
+    installs = "its install" if count == 1 else f"its {count} installs"
+    return confirm_page(request, Confirmation(
+        title=f"Delete {account.name}",
+        consequence=f"The account and {installs} are deleted, with their stored credentials; "
+                    "tokens are revoked at each provider that offers revocation. Its install "
+                    "links stop working. This cannot be undone.",
+        button="Delete account", cancel_url=reverse("accounts:detail", args=[account.pk]),
+        breadcrumbs=[("Accounts", reverse("accounts:list")),
+                     (account.name, reverse("accounts:detail", args=[account.pk]))],
+        nav="accounts"))
 
 
 @partner_view
@@ -226,11 +271,20 @@ DEAUTH_MESSAGES = {
 }
 
 
-@require_POST
-@partner_view
+@admin_view
 def install_deauthenticate(request: PartnerRequest, account_id: int,
                            install_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the deauthentication (POST)."""
     install = _install(request, account_id, install_id)
+    if request.method != "POST":
+        connector = install.connector.name
+        return confirm_page(request, Confirmation(
+            title=f"Deauthenticate {install.display_name}",
+            consequence=f"Tokens are revoked at {connector} where it offers revocation, and "
+                        f"the stored credentials are deleted. The install stays; "
+                        f"authenticate it again to reconnect.",
+            button="Deauthenticate", cancel_url=install_url(install),
+            breadcrumbs=_install_crumbs(install), nav="accounts"))
     revocation = services.deauthenticate(install=install, actor=request.user)
     messages.success(request, f"Deauthenticated. {DEAUTH_MESSAGES[revocation]}")
     return redirect(install_url(install))
@@ -247,6 +301,12 @@ def install_delete(request: PartnerRequest, account_id: int, install_id: int) ->
         return redirect("accounts:detail", account.pk)
     return render(request, "installs/install_delete.html",
                   {"install": install, "account": install.account, "nav": "accounts"})
+
+
+def _install_crumbs(install: Install) -> list[tuple[str, str]]:
+    return [("Accounts", reverse("accounts:list")),
+            (install.account.name, reverse("accounts:detail", args=[install.account_id])),
+            (install.display_name, install_url(install))]
 
 
 # --- needs attention ---------------------------------------------------------------

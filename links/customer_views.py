@@ -52,7 +52,10 @@ def page(request: HttpRequest, link: InstallLink | None, template: str,
          context: dict[str, Any], *, status: int = 200) -> HttpResponseBase:
     """Render a customer page in the link's branding (neutral without a link)."""
     partner = link.account.partner if link else None
-    logo_url = reverse("install:logo", args=[context["token"]]) if link else ""
+    logo_url = ""
+    if link:  # pages reached from the result page have no token: its logo URL serves them
+        logo_url = (reverse("install:logo", args=[context["token"]]) if context["token"]
+                    else reverse("install:result_logo"))
     context = {"brand": brand_context(partner, logo_url=logo_url), **context}
     return allow_framing(render(request, template, context, status=status), partner)
 
@@ -118,6 +121,11 @@ def landing(request: HttpRequest, link: InstallLink, token: str) -> HttpResponse
 @customer_page
 def connect(request: HttpRequest, link: InstallLink, token: str, slug: str) -> HttpResponseBase:
     """Connect an offered connector: ask what the install needs, then authenticate."""
+    return _connect(request, link, token, slug)
+
+
+def _connect(request: HttpRequest, link: InstallLink, token: str, slug: str
+             ) -> HttpResponseBase:
     connector = next((c for c in links.offered_connectors(link) if c.slug == slug), None)
     if connector is None or link.install_id:
         return not_found(request, link, token)
@@ -147,6 +155,11 @@ def reconnect(request: HttpRequest, link: InstallLink, token: str,
     Values the install still holds are reused; when authentication needs some entered
     again (an API key is consumed by a failed or removed authentication) the form asks.
     """
+    return _reconnect(request, link, token, install_id)
+
+
+def _reconnect(request: HttpRequest, link: InstallLink, token: str, install_id: int
+               ) -> HttpResponseBase:
     install = links.link_installs(link).filter(pk=install_id).first()
     offered = {c.pk for c in links.offered_connectors(link)}
     if install is None or install.connector_id not in offered:
@@ -177,8 +190,10 @@ def _customer_form(link: InstallLink, connector: Connector, saved: Saved, *,
 
 def _details_page(request: HttpRequest, link: InstallLink, token: str, connector: Connector,
                   form: InstallForm, *, error: str = "") -> HttpResponseBase:
+    back_url = reverse("install:landing", args=[token]) if token else reverse("install:result")
     return page(request, link, "install/connect.html", {
         "token": token, "connector": connector, "form": form, "error": error,
+        "back_url": back_url,
     })
 
 
@@ -235,17 +250,69 @@ def result(request: HttpRequest) -> HttpResponseBase:
     connector = Connector.objects.filter(slug=outcome["connector"]).first()
     return_url = _return_url(link)
     partner = link.account.partner
+    others = [row for row in connection_rows(link) if row["connector"].slug != outcome[
+        "connector"]] if link.is_active else []
+    connected = outcome["outcome"] == SignInOutcome.CONNECTED
     context = {
         "heading": HEADINGS.get(outcome["outcome"], "Connection failed"),
         "outcome": outcome["outcome"], "message": outcome.get("message", ""),
         "connector_name": connector.name if connector else "The application",
         "continue_url": reverse("install:continue") if return_url else "",
+        # Taken back at once only when there is nothing left to do here.
+        "auto_return": bool(return_url) and connected and not others,
         "refresh_seconds": RETURN_DELAY,
+        "retry": _retry_install(link, outcome) if link.is_active and not connected else None,
+        "others": others,
         "brand": brand_context(partner, logo_url=reverse("install:result_logo")),
         "popup": links.popup_message(request, link, outcome),
     }
     response = render(request, "install/result.html", context)
     return allow_framing(links.keep_opener(request, link, response), partner)
+
+
+def _retry_install(link: InstallLink, outcome: dict[str, Any]) -> Install | None:
+    """The install the last sign-in through `link` was for, if the link still reaches it."""
+    offered = {c.pk for c in links.offered_connectors(link)}
+    # Django takes None for an exact lookup (no install: no match); the stubs do not.
+    install = links.link_installs(link).filter(pk=outcome.get("install")).first()  # type: ignore[misc]
+    return install if install is not None and install.connector_id in offered else None
+
+
+def session_link_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """For the result page's buttons (it has no token): the link of this browser's last
+    result, while it is active (else the branded refusal), and that result."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        found = _session_result(request)
+        if found is None:
+            return redirect("install:result")
+        outcome, link = found
+        if not link.is_active:
+            return unavailable(request, link, "")
+        request_id.bind(partner_id=link.account.partner_id)
+        return links.keep_opener(request, link, view(request, link, outcome, *args, **kwargs))
+
+    return never_cache(wrapper)
+
+
+@require_POST
+@sensitive_post_parameters()
+@session_link_page
+def result_reconnect(request: HttpRequest, link: InstallLink, outcome: dict[str, Any],
+                     install_id: int) -> HttpResponseBase:
+    """"Try again" after a failed or cancelled sign-in (the same install, once more), or
+    Reconnect another of the link's installs, from the result page."""
+    return _reconnect(request, link, "", install_id)
+
+
+@require_POST
+@sensitive_post_parameters()
+@session_link_page
+def result_connect(request: HttpRequest, link: InstallLink, outcome: dict[str, Any],
+                   slug: str) -> HttpResponseBase:
+    """"Connect another app" from the result page: another of the link's connectors."""
+    return _connect(request, link, "", slug)
 
 
 def _return_url(link: InstallLink) -> str:

@@ -281,7 +281,7 @@ REFRESH_TIMEOUT: float = env.float("REFRESH_TIMEOUT", default=30.0)
 
 # How a sign-in started from an install link ends: the link's result page. The OAuth
 # callback (installs/) sits below the install link pages (links/), so it names them here.
-LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
+LINK_SIGN_IN_FINISHER = "links.browser.finish_link_attempt"
 
 # The partner API (api/): requests per API key (DRF's rate syntax: "6000/min", "100/s").
 # Counted in the default cache: with several processes or machines configure a shared one

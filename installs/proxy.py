@@ -26,8 +26,8 @@ import requests
 from oauthlib.oauth2 import InsecureTransportError
 
 from connectors.http import UnsafeURL
+from installs.credentials import NotWorking, working
 from installs.models import Install
-from installs.services import NotWorking, working
 from installs.values import Setup
 
 log = logging.getLogger("hatchway.proxy")

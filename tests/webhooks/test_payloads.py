@@ -10,7 +10,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from installs import services as install_services
+from installs.accounts import delete_account
+from installs.installing import create_install
 from installs.models import Install
 from tests.factories import catalogue_connector
 from tests.webhooks.conftest import relay_all
@@ -25,14 +26,14 @@ def bodies() -> list[dict]:
 def test_relay_after_the_account_and_install_are_deleted(account, endpoint):
     """Install events relayed after their install and account are gone (a lagging relay)
     still name the account and the install as they were when each event was written."""
-    install = install_services.create_install(
+    install = create_install(
         account=account, connector=catalogue_connector("sandbox-api-key"), name="Keyed",
         actor=None)
     install_id = install.pk
     locked = Install.objects.get(pk=install_id)
     locked.mark_refresh_failing(error="The provider could not be reached.", kind="timeout",
                                 retry_at=timezone.now() + timedelta(minutes=1))
-    install_services.delete_account(account=account, actor=None)
+    delete_account(account=account, actor=None)
     relay_all()
     sent = bodies()
     assert [b["type"] for b in sent] == ["install.created", "install.refresh_failing",
@@ -49,7 +50,7 @@ def test_relay_after_the_account_and_install_are_deleted(account, endpoint):
 
 def test_payload_is_what_was_true_when_written(account, endpoint):
     """A name changed after the event was written does not change the event."""
-    install = install_services.create_install(
+    install = create_install(
         account=account, connector=catalogue_connector("sandbox-api-key"), name="Before",
         actor=None)
     account.name = "Renamed Inc"
@@ -66,7 +67,7 @@ def test_new_endpoint_gets_only_later_events(account, endpoint, partner, receive
     """Events still waiting for the relay when an endpoint is added are not sent to it;
     the ones written after it are."""
     connector = catalogue_connector("sandbox-api-key")
-    install_services.create_install(account=account, connector=connector, actor=None)
+    create_install(account=account, connector=connector, actor=None)
     newer, _ = create_endpoint(partner=partner, url=receiver.url + "/new")
     WebhookEndpoint.objects.filter(pk=newer.pk).update(
         created_at=timezone.now() + timedelta(seconds=1))
@@ -75,7 +76,7 @@ def test_new_endpoint_gets_only_later_events(account, endpoint, partner, receive
         endpoint.row.pk]
     newer.refresh_from_db()
     later = timezone.now() + timedelta(seconds=2)
-    install_services.create_install(account=account, connector=connector, actor=None)
+    create_install(account=account, connector=connector, actor=None)
     AuditEvent.objects.filter(relayed_at__isnull=True).update(created_at=later)
     relay_all()
     assert sorted(WebhookDelivery.objects.filter(event__created_at=later)

@@ -316,6 +316,9 @@ SPECTACULAR_SETTINGS = {
 
 # Token refresh: installs whose access token expires within this many seconds are due.
 TOKEN_REFRESH_MARGIN: int = env.int("TOKEN_REFRESH_MARGIN", default=600)
+# After a refresh, a provider's 401 through the proxy within this many seconds is passed
+# back without refreshing again (a provider refusing every call must not cost a refresh each).
+PROXY_REFRESH_COOLDOWN: int = env.int("PROXY_REFRESH_COOLDOWN", default=30)
 
 # Webhooks (webhooks/): seconds for one delivery, the first retry's wait (doubling up to
 # the cap, with jitter, for 3 days), and how long deliveries are kept.

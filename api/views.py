@@ -468,6 +468,7 @@ class Proxy(ApiView):
         response = StreamingHttpResponse(answer.body, status=answer.status)
         for name, value in answer.headers.items():
             response[name] = value
+        response["Cache-Control"] = "no-store"  # the provider's caching is not ours to pass
         if answer.length is not None:
             response["Content-Length"] = str(answer.length)
         return response

@@ -28,8 +28,9 @@ from accounts.access import Lookup, find_scoped
 from accounts.models import Account, Partner
 from api import serializers as shapes
 from api.authentication import CanManage, CanProxy, CanReadCredentials
+from api.input import check_path_and_query
 from api.models import ApiKey
-from api.pagination import BySlug, Cursor
+from api.pagination import MAX_ID, BySlug, Cursor
 from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
 from audit.models import AuditEvent
 from connectors.auth.base import AuthError
@@ -93,6 +94,11 @@ class ApiView(APIView):
 
     permission_classes: list[type[BasePermission]] = [CanManage]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """The key, its scope and its rate first; then no NUL in the path or query (400)."""
+        super().initial(request, *args, **kwargs)
+        check_path_and_query(request)
+
     def finalize_response(self, request: Request, response: Response, *args: Any,
                           **kwargs: Any) -> Response:
         """Every answer, refusals included, is counted by URL name and status (/metrics)."""
@@ -125,6 +131,8 @@ class ApiView(APIView):
     def install(self, install_id: int, *, secrets: bool = True) -> Install:
         """With its secrets (and the partner's settings, joined in: the views that need
         the secrets configure the auth method), or without either."""
+        if install_id > MAX_ID:  # the prepared lookup's raw parameter would overflow SQLite
+            raise NotFound("No install found.")
         if secrets:
             install = self.scoped(INSTALL_WITH_SECRETS, install=install_id,
                                   partner=self.partner.pk)
@@ -486,6 +494,7 @@ class NotFoundView(APIView):
     throttle_classes: list[Any] = []
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        check_path_and_query(request)
         raise NotFound("There is no such endpoint.")
 
 

@@ -31,6 +31,11 @@ def _search_text(data: dict[str, Any]) -> str:
                     ).lower()
 
 
+def needs_partner_settings(data: dict[str, Any]) -> bool:
+    """Whether the connector has a partner-level field (else it is ready without a Save)."""
+    return any(field.get("level", "partner") == "partner" for field in data.get("fields", ()))
+
+
 def _columns(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": data["name"],
@@ -39,6 +44,7 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
         "auth_type": data["auth"]["type"],
         "spec_data": data,
         "search_text": _search_text(data),
+        "needs_partner_settings": needs_partner_settings(data),
         "retired_at": None,
     }
 

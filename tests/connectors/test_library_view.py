@@ -16,6 +16,7 @@ from connectors import cards
 from connectors.models import Catalogue, Category, Connector, PartnerAuthSettings
 from connectors.services import save_auth_settings
 from connectors.sync import sync_catalog
+from links import services as links
 from core import fields as crypto
 
 URL = reverse("connectors:library")
@@ -52,8 +53,34 @@ header = "Authorization"
 prefix = "Bearer "
 
 [[fields]]
+key = "partner_ref"
+label = "Partner reference"
+required = false
+
+[[fields]]
 key = "api_key"
 label = "API key"
+level = "account"
+secret = true
+"""
+
+# No partner-level field: "Ready" without a Save.
+ACCOUNT_ONLY = """
+name = "{name}"
+description = "{description}"
+categories = [{categories}]
+
+[auth]
+type = "basic"
+
+[[fields]]
+key = "username"
+label = "Username"
+level = "account"
+
+[[fields]]
+key = "password"
+label = "Password"
 level = "account"
 secret = true
 """
@@ -409,3 +436,32 @@ def test_the_catalogue_row_is_made_again_when_missing(admin_client, small_catalo
     html = admin_client.get(URL).content.decode()
     assert card_names(html) == ["1st Connect", "Ledgerly", "Pipeworks"]
     assert Catalogue.current().category_names == ["Accounting", "CRM", "Sales"]
+
+
+def test_connector_without_partner_fields_is_ready(admin_client, tmp_path):
+    """No partner-level field: no padlock but "Ready", in the Ready filter, offerable."""
+    write_catalog(tmp_path, {
+        "plainbasic": (ACCOUNT_ONLY, "Plainbasic", "Basic auth only.", ["CRM"]),
+        "pipeworks": (API_KEY, "Pipeworks", "Sales pipeline deals.", ["CRM", "Sales"]),
+    })
+    html = admin_client.get(URL).content.decode()
+    settings_url = reverse("connectors:settings", args=["plainbasic"])
+    assert f'<a class="status status-configured" href="{settings_url}"' in html
+    assert html.count('aria-label="Setup Required"') == 1  # Pipeworks only
+    assert card_names(admin_client.get(URL, {"status": "configured"}).content.decode()) == [
+        "Plainbasic"]
+    assert card_names(admin_client.get(URL, {"status": "setup_required"}).content.decode()) == [
+        "Pipeworks"]
+    assert '<option value="configured">Ready</option>' in html
+    settings = admin_client.get(settings_url).content.decode()
+    assert ">Ready</span>" in settings and "Setup Required" not in settings
+
+
+def test_ready_connector_can_be_offered_in_install_links(partner, tmp_path):
+    """A connector with nothing to save is among those an install link may offer."""
+    write_catalog(tmp_path, {
+        "plainbasic": (ACCOUNT_ONLY, "Plainbasic", "Basic auth only.", ["CRM"]),
+        "pipeworks": (API_KEY, "Pipeworks", "Sales pipeline deals.", ["CRM", "Sales"]),
+    })
+    offered = [c.slug for c in links.configured_connectors(partner)]
+    assert offered == ["plainbasic"]

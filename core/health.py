@@ -98,16 +98,19 @@ class Worker(_DatabaseProbe):
 
 
 WORKER_MISSING_KEY = "hatchway:worker-missing"
+# The banner's answer is kept this long in each process: console pages then spend no query
+# on it (a few once a minute), and a minute is small beside READY_WORKER_MAX_AGE.
+WORKER_BANNER_SECONDS = 60
 
 
 def worker_missing() -> bool:
     """For the console's banner: work is due and no worker passed within
-    `READY_WORKER_MAX_AGE` (the readiness check's question, kept READY_CACHE_SECONDS)."""
+    `READY_WORKER_MAX_AGE` (the readiness check's question, kept WORKER_BANNER_SECONDS)."""
     missing = cache.get(WORKER_MISSING_KEY)
     if missing is None:
         missing = (not seen_within(timedelta(seconds=settings.READY_WORKER_MAX_AGE))
                    and any(due() for due in due_work()))
-        cache.set(WORKER_MISSING_KEY, missing, settings.READY_CACHE_SECONDS)
+        cache.set(WORKER_MISSING_KEY, missing, WORKER_BANNER_SECONDS)
     return bool(missing)
 
 

@@ -96,6 +96,9 @@ class Connector(models.Model):
     needs_partner_settings = models.BooleanField(
         default=True, editable=False,
         help_text="It has partner-level fields: Authentication Settings to save once.")
+    is_example = models.BooleanField(
+        default=False, editable=False,
+        help_text="Its endpoints are placeholders on the reserved .example domain.")
 
     objects = ConnectorQuerySet.as_manager()
 

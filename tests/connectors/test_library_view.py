@@ -468,3 +468,16 @@ def test_ready_connector_can_be_offered_in_install_links(partner, tmp_path):
     })
     offered = [c.slug for c in links.configured_connectors(partner)]
     assert offered == ["plainbasic"]
+
+
+def test_placeholder_connectors_are_badged_examples(admin_client, catalog):
+    """1st Connect's endpoints are on .example: an "Example" badge in the library and a line
+    on its guide saying they are placeholders; a real provider carries no badge."""
+    html = admin_client.get(URL, {"q": "1st connect"}).content.decode()
+    assert '<span class="status status-example">Example</span>' in html
+    guide = admin_client.get(reverse("connectors:guide", args=["1st-connect"])).content.decode()
+    assert "its endpoints are placeholders on the reserved <code>.example</code> domain" in guide
+    harvest = admin_client.get(URL, {"q": "harvest"}).content.decode()
+    assert "Harvest" in harvest and "status-example" not in harvest
+    assert list(Connector.objects.filter(is_example=True).values_list("slug", flat=True)) == [
+        "1st-connect"]

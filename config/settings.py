@@ -344,6 +344,9 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # to do adds its function here (webhook deliveries: "webhooks.health.work_due").
 READY_DUE_WORK = ["installs.health.work_due", "webhooks.health.work_due"]
 READY_WORKER_MAX_AGE = env.int("READY_WORKER_MAX_AGE", default=300)
+# Where the console links to the documentation (the docs/ folder as published); unset, the
+# console names the file instead.
+DOCS_URL = env.str("DOCS_URL", default="").rstrip("/")
 # Each process keeps its answer this long: probes every second cost one round of queries.
 READY_CACHE_SECONDS = env.int("READY_CACHE_SECONDS", default=5)
 

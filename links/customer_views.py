@@ -295,7 +295,7 @@ def session_link_page(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
         if not link.is_active:
             return unavailable(request, link, "")
         request_id.bind(partner_id=link.account.partner_id)
-        return links.keep_opener(request, link, view(request, link, outcome, *args, **kwargs))
+        return browser.keep_opener(request, link, view(request, link, outcome, *args, **kwargs))
 
     return never_cache(wrapper)
 

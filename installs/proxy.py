@@ -32,8 +32,8 @@ from oauthlib.oauth2 import InsecureTransportError
 
 from connectors.http import UnsafeURL
 from installs import refresh
+from installs.credentials import NotWorking, working
 from installs.models import Install
-from installs.services import NotWorking, working
 from installs.values import Setup
 
 log = logging.getLogger("hatchway.proxy")
@@ -45,7 +45,16 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
                         "upgrade", "content-length", "content-encoding"})
 #: The partner's credentials for Hatchway, and what names the host: never forwarded.
 NOT_FORWARDED = HOP_BY_HOP | {"authorization", "cookie", "host", "accept-encoding"}
-NOT_RETURNED = HOP_BY_HOP | {"set-cookie", "set-cookie2"}
+#: The provider's headers that come back (RFC 9110 names): what describes the body, its
+#: version, paging, back-off and rate limits. Nothing else -- its CSP, framing, HSTS, CORS,
+#: cookies or caching would be served on this server's origin. Content-Length is set from
+#: the body as returned, and Content-Encoding never applies: the body comes back decoded
+#: (and bounded while decoding, so a compressed bomb is a 413).
+RETURNED = frozenset({"content-type", "content-language", "content-range", "etag",
+                      "last-modified", "link", "retry-after", "accept-ranges"})
+RETURNED_PREFIXES = ("ratelimit-", "x-ratelimit-")
+#: Returned only with a redirect (3xx): elsewhere it names a provider URL to fetch.
+REDIRECT_ONLY = frozenset({"location"})
 SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 UNSAFE_CHARACTERS = frozenset("\\\r\n\t\0?#")
 
@@ -161,9 +170,16 @@ def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[s
                            code="unreachable") from None
 
 
+def returned_headers(response: requests.Response) -> dict[str, str]:
+    """The provider's headers on the allowlist (`RETURNED`, the rate-limit families, and
+    Location on a redirect)."""
+    allowed = RETURNED | REDIRECT_ONLY if response.is_redirect else RETURNED
+    return {name: value for name, value in response.headers.items()
+            if name.lower() in allowed or name.lower().startswith(RETURNED_PREFIXES)}
+
+
 def _answer(response: requests.Response, max_body: int) -> Answer:
-    headers = {name: value for name, value in response.headers.items()
-               if name.lower() not in NOT_RETURNED}
+    headers = returned_headers(response)
     length = _declared_length(response)
     if length is not None and length > max_body:
         response.close()

@@ -24,6 +24,7 @@ safe to show.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from django.conf import settings
 from django.utils import timezone
-from oauthlib.oauth2 import InsecureTransportError
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 
 from connectors.http import ProtocolError, RedirectRefused, UnsafeURL
 from connectors.spec import ERROR_CODE_RE, HEADER_CONTROL_RE, PLACEHOLDER_RE, dotted_get
@@ -43,6 +44,8 @@ from connectors.templating import TemplateValueError, is_safe_value, matches_pat
 
 if TYPE_CHECKING:
     from connectors.spec import ConnectorSpec
+
+log = logging.getLogger("hatchway.auth")
 
 
 class AuthError(Exception):
@@ -339,6 +342,19 @@ def outbound_errors(what: str) -> Iterator[None]:
         raise AuthError(f"{what} failed: {exc}", kind="error") from None
     except requests.RequestException:
         raise AuthError(f"{what} failed.", kind="error") from None
+
+
+@contextmanager
+def no_unexpected_errors(what: str) -> Iterator[None]:
+    """Whatever a provider or a library throws becomes an AuthError: never a 500."""
+    try:
+        yield
+    except AuthError:
+        raise
+    except (OAuth2Error, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        # The type only: the message could quote a response body or a token.
+        log.warning("%s failed with %s", what, type(exc).__name__)
+        raise AuthError(f"{what} failed unexpectedly.", kind="error") from None
 
 
 def raise_if_unavailable(response: requests.Response, message: str) -> None:

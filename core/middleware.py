@@ -1,5 +1,6 @@
 """Request and response rules that hold for every page: bounded request bodies, file
-parts only where an upload is expected, and no caching of pages by default.
+parts only where an upload is expected, no caching of pages by default, and console
+pages on PUBLIC_URL's host.
 
 Core imports no app of ours: the URL names with their own body limit, that take uploads
 or that pass bodies through unparsed come from the settings.
@@ -8,10 +9,11 @@ or that pass bodies through unparsed come from the settings.
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, UnreadablePostError
 from django.urls import Resolver404, resolve
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -100,3 +102,26 @@ class NoStoreMiddleware:
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class PublicHostMiddleware:
+    """Console pages answer on PUBLIC_URL's host only: a GET or HEAD that names this server
+    otherwise (127.0.0.1 where PUBLIC_URL says localhost) is redirected there, before a
+    log-in or a sign-in starts. Providers send the browser back to PUBLIC_URL, and a session
+    cookie set on another host is not sent there: every sign-in would end in "Sign-in link
+    no longer valid". The paths in PUBLIC_HOST_EXEMPT_PATHS (the API, health, metrics,
+    static files, the sandbox, customer pages) answer on any allowed host;
+    PUBLIC_HOST_REDIRECT=false turns this off (a proxy that cannot pass the Host through).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (settings.PUBLIC_HOST_REDIRECT and request.method in ("GET", "HEAD")
+                and not request.path.startswith(tuple(settings.PUBLIC_HOST_EXEMPT_PATHS))):
+            public = urlsplit(settings.PUBLIC_URL)
+            if request.get_host().lower() != public.netloc.lower():
+                return HttpResponseRedirect(
+                    f"{public.scheme}://{public.netloc}{request.get_full_path()}")
+        return self.get_response(request)

@@ -8,18 +8,18 @@ import requests
 
 from accounts.models import Account
 from audit.models import AuditEvent
+from connectors import http
 from installs.models import Install
 from sandbox import services as sandbox
-from webhooks import relay
-from webhooks.models import WebhookDelivery
-from webhooks.services import create_endpoint
-from connectors import http
 from tests.api.helpers import call
 from tests.factories import (
     catalogue_connector,
     sandbox_client_credentials,
     sandbox_oauth2,
 )
+from webhooks import relay
+from webhooks.models import WebhookDelivery
+from webhooks.services import create_endpoint
 
 SANDBOX_KEY = "fake-api-key-123"
 

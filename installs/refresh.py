@@ -33,7 +33,7 @@ from core.fields import is_unreadable
 from core.locking import in_savepoint, row_lock_scope, work_through
 from core.prepared import CompiledQuery
 from installs.models import Install, InstallQuerySet, RefreshOutcome, due_filter
-from installs.values import SettingsReads, method_for, with_settings_saved_at
+from installs.values import SavedSettings, method_for, with_settings_saved_at
 
 log = logging.getLogger("hatchway.refresh")
 security_log = logging.getLogger("hatchway.security")
@@ -111,10 +111,10 @@ def _locked(queryset: InstallQuerySet, *, skip_locked: bool) -> Install | None:
     return queryset.for_update(skip_locked=skip_locked).first()
 
 
-def _refresh_guarded(install: Install, now: datetime, reads: SettingsReads | None = None) -> str:
+def _refresh_guarded(install: Install, now: datetime, saved: SavedSettings | None = None) -> str:
     """`_refresh_locked`, turning an unexpected error into a retry later (never a lost row)."""
     return _counted(in_savepoint(
-        install, lambda: _refresh_locked(install, now, reads), what="refreshing install",
+        install, lambda: _refresh_locked(install, now, saved), what="refreshing install",
         recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error")))
 
 
@@ -123,13 +123,13 @@ def _counted(outcome: str) -> str:
     return outcome
 
 
-def _refresh_locked(install: Install, now: datetime, reads: SettingsReads | None) -> str:
+def _refresh_locked(install: Install, now: datetime, saved: SavedSettings | None) -> str:
     """Call the provider for an install whose row this transaction has locked."""
     if is_unreadable(install.credentials) or is_unreadable(install.secret_values):
         return _mark_reauth(install, message=UNREADABLE_MESSAGE, kind="credentials_unreadable")
     used = dict(install.credentials)
     try:
-        method = method_for(install, reads=reads)
+        method = method_for(install, saved=saved)
         if not method.can_refresh(used):
             return _cannot_refresh(install, now)
         fresh = method.refresh(used)
@@ -206,18 +206,19 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
     Each step claims the most urgent due row nobody else holds
     (`ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`); see `locking.work_through`.
     `should_stop` is checked between installs: a stop request finishes the current one.
-    The partner settings are read once for all the installs that share them (`reads`).
+    The partner settings are read once for all the installs that share them (one
+    `SavedSettings` reader for the pass).
     """
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
     started = clock()
-    reads = SettingsReads()
+    saved = SavedSettings()
     # The same query for every claim of the pass: compiled once (core/prepared.py).
     claim = CompiledQuery(_claimable(started).for_update(skip_locked=True, partner=False))
 
     def refresh_if_due(install: Install) -> str:
         at = clock()
         # PostgreSQL re-evaluated the claim's WHERE on the locked row; check once more here.
-        return _refresh_guarded(install, at, reads) if install.is_due(at) else NOT_DUE
+        return _refresh_guarded(install, at, saved) if install.is_due(at) else NOT_DUE
 
     return work_through(claim.first, refresh_if_due,
                         batch_size=batch_size, should_stop=should_stop, what="install")

@@ -34,7 +34,7 @@ from installs.installing import create_install, update_install_values
 from installs.models import Install, Revocation
 from installs.removal import deauthenticate, delete_install
 from installs.signin import start_authentication
-from installs.values import MissingValues, Saved, asked_fields
+from installs.values import MissingValues, SavedSettings, asked_fields
 from installs.verification import check_connection
 
 PAGE_SIZE = 25
@@ -113,7 +113,7 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
 def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResponse:
     account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
-    saved = Saved.read(request.partner, connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=connector, partner=request.partner, saved=saved)
     if form.is_valid():
@@ -165,7 +165,7 @@ def install_detail(request: PartnerRequest, account_id: int, install_id: int) ->
 def install_edit(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """Edit an install's values; with `authenticate`, authenticate right after saving."""
     install = _install(request, account_id, install_id)
-    saved = Saved.read(request.partner, install.connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=install.connector, partner=install.account.partner,
                        install=install, saved=saved)
@@ -192,7 +192,7 @@ def install_authenticate(request: PartnerRequest, account_id: int, install_id: i
 
 
 @sensitive_variables()
-def _start(request: PartnerRequest, install: Install, *, saved: Saved | None = None
+def _start(request: PartnerRequest, install: Install, *, saved: SavedSettings | None = None
            ) -> HttpResponse:
     try:
         url = start_authentication(install=install, actor=request.user, saved=saved,

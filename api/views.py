@@ -30,7 +30,7 @@ from api import serializers as shapes
 from api.authentication import CanManage, CanProxy, CanReadCredentials
 from api.models import ApiKey
 from api.pagination import BySlug, Cursor
-from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
+from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemCode, ProblemSerializer
 from audit.models import AuditEvent
 from connectors.auth.base import AuthError
 from connectors.models import Connector
@@ -225,7 +225,7 @@ class AccountList(ApiView):
 
 def duplicate() -> Problem:
     return Problem(409, "An account with this external id already exists.",
-                   code="duplicate_external_id")
+                   code=ProblemCode.DUPLICATE_EXTERNAL_ID)
 
 
 class AccountDetail(ApiView):
@@ -363,7 +363,7 @@ class InstallCredentials(ApiView):
 
 def not_working(install: Install) -> Problem:
     return Problem(409, f"This install is not authenticated (status {install.status}).",
-                   code="not_authenticated", extra={"install_status": install.status})
+                   code=ProblemCode.NOT_AUTHENTICATED, extra={"install_status": install.status})
 
 
 # --- install links ---------------------------------------------------------------------
@@ -450,13 +450,14 @@ class Proxy(ApiView):
     def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
         install = self.install(install_id)
         if "HTTP_TRANSFER_ENCODING" in request.META and not content_length(request._request):
-            raise Problem(411, "Send the body with a Content-Length.", code="length_required")
+            raise Problem(411, "Send the body with a Content-Length.",
+                          code=ProblemCode.LENGTH_REQUIRED)
         max_body = int(settings.PROXY_MAX_BODY)
         # Content-Length was checked against the limit before the body was read (middleware).
         body = request.stream.read(max_body + 1) if request.stream else b""
         if len(body) > max_body:
             raise Problem(413, f"The request body is over {max_body} bytes.",
-                          code="request_too_large")
+                          code=ProblemCode.REQUEST_TOO_LARGE)
         try:
             answer = proxy.call(install=install, verb=request.method or "GET", path=path,
                                 query=request.META.get("QUERY_STRING", ""),

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Partner
 from audit import events as audit
-from connectors.auth.base import TransientError
+from connectors.auth.base import ErrorKind, TransientError
 from core.backoff import backoff_seconds
 from core.fields import EncryptedJSONField, is_unreadable
 from core.tokens import new_state
@@ -459,7 +459,7 @@ class PendingRevocation(models.Model):
         up after MAX_ATTEMPTS. False when it gave up."""
         self.last_error = shorten(message)
         if self.attempts >= self.MAX_ATTEMPTS:
-            self.give_up(kind="gave_up", last_kind=kind)
+            self.give_up(kind=ErrorKind.GAVE_UP, last_kind=kind)
             return False
         delay = backoff_seconds(self.attempts, retry_after=retry_after)
         self.next_attempt_at = now + timedelta(seconds=delay)

@@ -28,7 +28,7 @@ import requests
 from django.utils import timezone
 
 from connectors.auth import build_method
-from connectors.auth.base import AuthError, Context, TransientError
+from connectors.auth.base import AuthError, Context, ErrorKind, TransientError
 from core import metrics
 from core.fields import is_unreadable
 from core.locking import in_savepoint, work_through
@@ -74,11 +74,11 @@ def _claim_next(now: datetime) -> PendingRevocation | None:
     )
 
 
-def _retry_guarded(row: PendingRevocation, now: datetime) -> str:
+def _retry_guarded(row: PendingRevocation, now: datetime) -> RetryOutcome:
     """`_retry_locked`, turning an unexpected error into a retry later (never a lost row)."""
-    def postpone() -> str:
+    def postpone() -> RetryOutcome:
         row.attempts += 1
-        return _postpone(row, now, message=UNEXPECTED_MESSAGE, kind="error")
+        return _postpone(row, now, message=UNEXPECTED_MESSAGE, kind=ErrorKind.ERROR)
 
     outcome = in_savepoint(row, lambda: _retry_locked(row, now), recover=postpone,
                            what="pending revocation")
@@ -86,14 +86,14 @@ def _retry_guarded(row: PendingRevocation, now: datetime) -> str:
     return outcome
 
 
-def _retry_locked(row: PendingRevocation, now: datetime) -> str:
+def _retry_locked(row: PendingRevocation, now: datetime) -> RetryOutcome:
     """Send the revocation for a row this transaction has locked; record what happened."""
     if is_unreadable(row.credentials) or is_unreadable(row.values):
-        return _give_up(row, kind="credentials_unreadable", outcome=REFUSED)
+        return _give_up(row, kind=ErrorKind.CREDENTIALS_UNREADABLE, outcome=REFUSED)
     spec = row.connector.spec
     if not row.credentials or not spec.auth.revoke_url:
         # The catalogue entry lost its revocation endpoint since: nothing left to call.
-        return _give_up(row, kind="not_supported", outcome=REFUSED)
+        return _give_up(row, kind=ErrorKind.NOT_SUPPORTED, outcome=REFUSED)
     row.attempts += 1  # saved with whatever comes of it
     try:
         method = build_method(Context(spec=spec, values=dict(row.values)))
@@ -111,12 +111,12 @@ def _retry_locked(row: PendingRevocation, now: datetime) -> str:
 
 
 def _postpone(row: PendingRevocation, now: datetime, *, message: str, kind: str,
-              retry_after: float | None = None) -> str:
+              retry_after: float | None = None) -> RetryOutcome:
     if row.postpone(now=now, message=message, kind=kind, retry_after=retry_after):
         return POSTPONED
     return GAVE_UP
 
 
-def _give_up(row: PendingRevocation, *, kind: str, outcome: str) -> str:
+def _give_up(row: PendingRevocation, *, kind: str, outcome: RetryOutcome) -> RetryOutcome:
     row.give_up(kind=kind)
     return outcome

@@ -26,6 +26,7 @@ from connectors.auth.base import (
     AuthMethod,
     ConsentDenied,
     Credentials,
+    ErrorKind,
     InvalidCallback,
     TransientError,
     no_unexpected_errors,
@@ -94,7 +95,7 @@ def authenticate_now(*, install: Install, actor: Any, actor_label: str = "") -> 
     method = _ready_method(install)
     if method.browser_flow:
         raise AuthError("This connector signs in through a browser: use an install link.",
-                        kind="configuration")
+                        kind=ErrorKind.CONFIGURATION)
     return _authenticate_at_once(install, method, actor=actor, actor_label=actor_label)
 
 
@@ -233,7 +234,7 @@ def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, ac
                          actor_label=actor_label, install=install, kind=error.kind,
                          stage=stage)
             return
-        if error.kind == "verify_failed":
+        if error.kind == ErrorKind.VERIFY_FAILED:
             # Rejected keys or passwords are not kept: reauthenticating asks for them again.
             _drop_entered_credentials(install, method)
         install.mark_auth_failed(error=error.message, kind=error.kind, stage=stage,

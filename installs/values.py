@@ -19,7 +19,7 @@ from django.db.models import OuterRef, Subquery
 
 from accounts.models import Partner
 from connectors.auth import build_method
-from connectors.auth.base import AuthError, AuthMethod, Context
+from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.services import callback_url
 from connectors.spec import FieldSpec
@@ -33,7 +33,7 @@ SETTINGS_SAVED_AT = "settings_saved_at"
 class MissingValues(AuthError):
     """Authentication needs values nobody has entered yet (or that were consumed)."""
 
-    kind = "missing_values"
+    kind = ErrorKind.MISSING_VALUES
 
     def __init__(self, fields: list[FieldSpec]) -> None:
         labels = [f.label for f in fields]

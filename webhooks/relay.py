@@ -42,7 +42,7 @@ Status = Install.Status
 #: An install leaving one of these for "Authenticated" has recovered.
 TROUBLED = {Status.REFRESH_FAILING, Status.REAUTH_REQUIRED}
 #: The install's status each event type reports (others: what the audit event says).
-STATUS_OF: dict[str, str] = {
+STATUS_OF: dict[EventType, Install.Status] = {
     EventType.INSTALL_AUTHENTICATED: Status.AUTHENTICATED,
     EventType.INSTALL_RECOVERED: Status.AUTHENTICATED,
     EventType.INSTALL_REFRESH_FAILING: Status.REFRESH_FAILING,
@@ -50,11 +50,11 @@ STATUS_OF: dict[str, str] = {
     EventType.INSTALL_DEAUTHENTICATED: Status.DEAUTHENTICATED,
 }
 #: Plain words for the error of a failing install, when its own message is gone.
-ERRORS: dict[str, str] = {
+ERRORS: dict[EventType, str] = {
     EventType.INSTALL_REFRESH_FAILING: "The token refresh failed; it is retried.",
     EventType.INSTALL_REAUTH_REQUIRED: "The install must be authenticated again.",
 }
-PLAIN: dict[str, str] = {
+PLAIN: dict[str, EventType] = {
     Action.ACCOUNT_CREATED: EventType.ACCOUNT_CREATED,
     Action.ACCOUNT_DELETED: EventType.ACCOUNT_DELETED,
     Action.INSTALL_CREATED: EventType.INSTALL_CREATED,
@@ -64,7 +64,7 @@ PLAIN: dict[str, str] = {
 }
 
 
-def event_type(event: AuditEvent) -> str | None:
+def event_type(event: AuditEvent) -> EventType | None:
     """The webhook event an audit event reports, or None (not news to a partner).
 
     A repeated failure (failing → failing) is no transition and sends nothing.
@@ -88,7 +88,7 @@ def event_type(event: AuditEvent) -> str | None:
     return None
 
 
-def payload(event: AuditEvent, type_: str, public_id: str) -> dict[str, Any]:
+def payload(event: AuditEvent, type_: EventType, public_id: str) -> dict[str, Any]:
     """`{"id", "type", "created_at", "data": {"account", "install", "error"?}}`: names,
     ids and statuses only, never a secret."""
     data: dict[str, Any] = {"account": _account(event), "install": _install(event, type_)}
@@ -108,7 +108,7 @@ def _account(event: AuditEvent) -> dict[str, str] | None:
     return None
 
 
-def _install(event: AuditEvent, type_: str) -> dict[str, Any] | None:
+def _install(event: AuditEvent, type_: EventType) -> dict[str, Any] | None:
     if not type_.startswith("install"):
         return None
     install, detail = event.install, event.detail
@@ -122,7 +122,7 @@ def _install(event: AuditEvent, type_: str) -> dict[str, Any] | None:
     }
 
 
-def _error(event: AuditEvent, type_: str) -> str:
+def _error(event: AuditEvent, type_: EventType) -> str:
     """The message the console shows for a failing install (Hatchway's own words, made
     safe when recorded), while it still describes this failure."""
     if type_ not in ERRORS:

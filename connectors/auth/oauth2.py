@@ -31,6 +31,7 @@ from connectors.auth.base import (
     AuthMethod,
     ConsentDenied,
     Credentials,
+    ErrorKind,
     InvalidCallback,
     InvalidGrant,
     TransientError,
@@ -62,7 +63,7 @@ def check_token_response(response: requests.Response, *, refreshing: bool) -> re
             raise InvalidGrant(f"The provider rejected the authorisation ({code or status}); "
                                "reauthenticate the install.")
         raise AuthError(f"The provider refused the token request ({code or f'HTTP {status}'}).",
-                        kind="token_error")
+                        kind=ErrorKind.TOKEN_ERROR)
     return response
 
 
@@ -119,16 +120,16 @@ def token_errors(what: str = "The token request") -> Iterator[None]:
                                "reauthenticate the install.") from None
         except MissingTokenError:
             raise AuthError("The provider's token response had no access token.",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
         except TokenExpiredError:
-            raise AuthError("The access token has expired.", kind="token_error") from None
+            raise AuthError("The access token has expired.", kind=ErrorKind.TOKEN_ERROR) from None
         except OAuth2Error as exc:
             code = safe_error_code(exc.error) or "error"
             raise AuthError(f"The provider refused the token request ({code}).",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
         except ValueError:  # unreadable JSON, an unexpected expires_in, an odd token type
             raise AuthError("The provider's token response could not be read.",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
 
 
 def credentials_from_token(token: dict[str, Any], *, previous: dict[str, Any] | None = None,
@@ -273,7 +274,7 @@ class OAuth2(AuthMethod):
                                        "(HTTP {status}).")
         if response.status_code >= 300:
             raise AuthError(f"The provider refused the revocation (HTTP {response.status_code}).",
-                            kind="revoke_failed")
+                            kind=ErrorKind.REVOKE_FAILED)
 
     def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """The one token `revoke` sends: the refresh token if any (it ends the grant)."""
@@ -295,5 +296,5 @@ def callback_error(params: dict[str, str]) -> AuthError:
     message = f"The provider reported an error ({code})"
     message += f": {description}" if description else "."
     if code in RETRYABLE_ERRORS:
-        return TransientError(message, kind="provider_error")
-    return AuthError(message, kind="provider_error")
+        return TransientError(message, kind=ErrorKind.PROVIDER_ERROR)
+    return AuthError(message, kind=ErrorKind.PROVIDER_ERROR)

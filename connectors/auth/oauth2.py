@@ -46,7 +46,6 @@ from connectors.spec import AuthSpec, dotted_get
 
 # Callback parameters some providers add that are worth keeping (non-secret).
 CALLBACK_INFO_KEYS = ("realmId", "shop", "location", "accounts-server")
-TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "scope")
 RETRYABLE_ERRORS = ("temporarily_unavailable", "server_error")
 # Keys lifted from the object `access_token_path` points into (Slack's `authed_user`).
 TOKEN_OBJECT_KEYS = ("refresh_token", "expires_in", "scope", "token_type")

@@ -216,8 +216,8 @@ class AccountList(ApiView):
         body = self.body(shapes.AccountSerializer)
         try:
             account = create_account(partner=self.partner, actor=None,
-                                              actor_label=self.key.actor_label,
-                                              **body.validated_data)
+                                     actor_label=self.key.actor_label,
+                                     **body.validated_data)
         except DuplicateExternalId:
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
@@ -247,8 +247,8 @@ class AccountDetail(ApiView):
         body.is_valid(raise_exception=True)
         try:
             account = update_account(account=account, actor=None,
-                                              actor_label=self.key.actor_label,
-                                              **body.validated_data)
+                                     actor_label=self.key.actor_label,
+                                     **body.validated_data)
         except DuplicateExternalId:
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data)
@@ -258,7 +258,7 @@ class AccountDetail(ApiView):
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, external_id: str) -> Response:
         delete_account(account=self.account(external_id), actor=None,
-                                actor_label=self.key.actor_label)
+                       actor_label=self.key.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -312,7 +312,7 @@ class InstallDetail(ApiView):
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, install_id: int) -> Response:
         delete_install(install=self.install(install_id), actor=None,
-                                actor_label=self.key.actor_label)
+                       actor_label=self.key.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -336,7 +336,7 @@ class InstallDeauthenticate(ApiView):
     def post(self, request: Request, install_id: int) -> Response:
         install = self.install(install_id)
         revocation = deauthenticate(install=install, actor=None,
-                                             actor_label=self.key.actor_label)
+                                    actor_label=self.key.actor_label)
         return Response({"revocation": revocation, "install": install_data(install)})
 
 
@@ -352,8 +352,8 @@ class InstallCredentials(ApiView):
         force = self.query(shapes.CredentialsQuery)["force_refresh"]
         try:
             shared = share_credentials(install=self.install(install_id),
-                                                actor_label=self.key.actor_label,
-                                                force_refresh=force)
+                                       actor_label=self.key.actor_label,
+                                       force_refresh=force)
         except NotWorking as error:
             raise not_working(error.install) from None
         response = Response(shapes.CredentialsSerializer(shared).data)

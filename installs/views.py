@@ -65,7 +65,7 @@ def account_create(request: PartnerRequest) -> HttpResponse:
     if form.is_valid():
         try:
             account = create_account(partner=request.partner, actor=request.user,
-                                              **form.cleaned_data)
+                                     **form.cleaned_data)
         except DuplicateExternalId:
             form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # created meanwhile
         else:
@@ -118,8 +118,8 @@ def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResp
                        connector=connector, partner=request.partner, saved=saved)
     if form.is_valid():
         install = create_install(account=account, connector=connector,
-                                          name=form.install_name, values=form.field_values(),
-                                          actor=request.user, saved=saved)
+                                 name=form.install_name, values=form.field_values(),
+                                 actor=request.user, saved=saved)
         messages.success(request, f"{install.display_name} installed. Authenticate it to "
                                   "connect.")
         return redirect(install_url(install))
@@ -172,8 +172,8 @@ def install_edit(request: PartnerRequest, account_id: int, install_id: int) -> H
     then_authenticate = request.GET.get("authenticate") == "1"
     if form.is_valid():
         install = update_install_values(install=install, name=form.install_name,
-                                                 values=form.field_values(), actor=request.user,
-                                                 saved=saved)
+                                        values=form.field_values(), actor=request.user,
+                                        saved=saved)
         if then_authenticate:
             return _start(request, install, saved=saved)
         messages.success(request, "Changes saved.")

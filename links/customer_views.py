@@ -160,8 +160,8 @@ def reconnect(request: HttpRequest, link: InstallLink, token: str,
         if not form.is_valid():
             return _details_page(request, link, token, install.connector, form)
         install = update_install_values(install=install, name=install.name,
-                                                 values=form.field_values(), actor=None,
-                                                 link_id=link.pk, saved=saved)
+                                        values=form.field_values(), actor=None,
+                                        link_id=link.pk, saved=saved)
     response = _authenticate(request, link, install, saved)
     if isinstance(response, MissingValues):
         form = _customer_form(link, install.connector, saved, install=install)

@@ -168,12 +168,12 @@ def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[
                    .order_by("-created_at", "-pk").first())
         if pending is None:
             return create_install(account=link.account, connector=connector,
-                                           values=values, actor=None, link_id=link.pk,
-                                           saved=saved)
+                                  values=values, actor=None, link_id=link.pk,
+                                  saved=saved)
     if not values:
         return pending
     return update_install_values(install=pending, name=pending.name, values=values,
-                                          actor=None, link_id=link.pk, saved=saved)
+                                 actor=None, link_id=link.pk, saved=saved)
 
 
 def link_installs(link: InstallLink) -> InstallQuerySet:

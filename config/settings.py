@@ -191,19 +191,15 @@ STORAGES = {
 }
 
 # Request bodies are refused over MAX_REQUEST_BODY before they are read (413), except on
-# the URLs in BODY_LIMIT_SETTINGS (URL name -> the setting with its limit). File parts are
-# accepted only on the pages in UPLOAD_URL_NAMES; the API's proxy passes bodies through
-# unparsed (PASS_THROUGH_URL_NAMES), up to PROXY_MAX_BODY (core/middleware.py).
+# the Branding page (MAX_UPLOAD_REQUEST_BODY, the only page taking file parts) and the
+# API's proxy, which passes bodies through unparsed up to PROXY_MAX_BODY (the apps
+# register those URLs with core/middleware.py).
 # An upload that fits stays in memory: uploaded files are never written to disk (logos
 # live in the database so any number of web machines serve them). Set the reverse proxy's
 # limit to match (nginx: client_max_body_size), see the README.
 MAX_REQUEST_BODY: int = env.int("MAX_REQUEST_BODY", default=256 * 1024)
 MAX_UPLOAD_REQUEST_BODY: int = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 * 1024)
 PROXY_MAX_BODY: int = env.int("PROXY_MAX_BODY", default=10 * 1024 * 1024)
-BODY_LIMIT_SETTINGS = {"links:branding": "MAX_UPLOAD_REQUEST_BODY",
-                       "api:proxy": "PROXY_MAX_BODY"}
-UPLOAD_URL_NAMES = ["links:branding"]
-PASS_THROUGH_URL_NAMES = ["api:proxy"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
@@ -278,10 +274,6 @@ OUTBOUND_TIMEOUT: float = env.float("OUTBOUND_TIMEOUT", default=10.0)
 # Refresh requests wait longer: a provider that rotates refresh tokens has spent the old
 # one once it answers, so giving up on a slow answer loses the grant (connectors/http.py).
 REFRESH_TIMEOUT: float = env.float("REFRESH_TIMEOUT", default=30.0)
-
-# How a sign-in started from an install link ends: the link's result page. The OAuth
-# callback (installs/) sits below the install link pages (links/), so it names them here.
-LINK_SIGN_IN_FINISHER = "links.browser.finish_link_attempt"
 
 # The partner API (api/): requests per API key (DRF's rate syntax: "6000/min", "100/s").
 # Counted in the default cache: with several processes or machines configure a shared one

@@ -58,7 +58,7 @@ class AccountAdmin(admin.ModelAdmin[Account]):
 
     def delete_model(self, request: HttpRequest, obj: Account) -> None:
         report_revocations(self, request, delete_account(account=obj,
-                                                                  actor=request.user))
+                                                         actor=request.user))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         outcomes: list[Revocation] = []
@@ -92,11 +92,11 @@ class InstallAdmin(ReadOnlyAdmin[Install]):
 
     def delete_model(self, request: HttpRequest, obj: Install) -> None:
         report_revocations(self, request, [delete_install(install=obj,
-                                                                   actor=request.user)])
+                                                          actor=request.user)])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Install]) -> None:
         report_revocations(self, request, [delete_install(install=install,
-                                                                   actor=request.user)
+                                                          actor=request.user)
                                            for install in queryset])
 
     @admin.display(description="credentials")

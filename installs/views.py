@@ -37,7 +37,7 @@ from installs.installing import create_install, update_install_values
 from installs.models import Install, Revocation
 from installs.removal import deauthenticate, delete_install
 from installs.signin import start_authentication
-from installs.values import MissingValues, Saved, asked_fields
+from installs.values import MissingValues, SavedSettings, asked_fields
 from installs.verification import check_connection
 
 PAGE_SIZE = 25
@@ -68,7 +68,7 @@ def account_create(request: PartnerRequest) -> HttpResponse:
     if form.is_valid():
         try:
             account = create_account(partner=request.partner, actor=request.user,
-                                              **form.cleaned_data)
+                                     **form.cleaned_data)
         except DuplicateExternalId:
             form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # created meanwhile
         else:
@@ -158,13 +158,13 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
 def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResponse:
     account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
-    saved = Saved.read(request.partner, connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=connector, partner=request.partner, saved=saved)
     if form.is_valid():
         install = create_install(account=account, connector=connector,
-                                          name=form.install_name, values=form.field_values(),
-                                          actor=request.user, saved=saved)
+                                 name=form.install_name, values=form.field_values(),
+                                 actor=request.user, saved=saved)
         messages.success(request, f"{install.display_name} installed. Authenticate it to "
                                   "connect.")
         return redirect(install_url(install))
@@ -210,15 +210,15 @@ def install_detail(request: PartnerRequest, account_id: int, install_id: int) ->
 def install_edit(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """Edit an install's values; with `authenticate`, authenticate right after saving."""
     install = _install(request, account_id, install_id)
-    saved = Saved.read(request.partner, install.connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=install.connector, partner=install.account.partner,
                        install=install, saved=saved)
     then_authenticate = request.GET.get("authenticate") == "1"
     if form.is_valid():
         install = update_install_values(install=install, name=form.install_name,
-                                                 values=form.field_values(), actor=request.user,
-                                                 saved=saved)
+                                        values=form.field_values(), actor=request.user,
+                                        saved=saved)
         if then_authenticate:
             return _start(request, install, saved=saved)
         messages.success(request, "Changes saved.")
@@ -237,7 +237,7 @@ def install_authenticate(request: PartnerRequest, account_id: int, install_id: i
 
 
 @sensitive_variables()
-def _start(request: PartnerRequest, install: Install, *, saved: Saved | None = None
+def _start(request: PartnerRequest, install: Install, *, saved: SavedSettings | None = None
            ) -> HttpResponse:
     try:
         url = start_authentication(install=install, actor=request.user, saved=saved,

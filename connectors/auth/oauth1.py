@@ -118,7 +118,8 @@ class OAuth1(AuthMethod):
         with token_errors("The access token request"):
             token = session.fetch_access_token(self.url(self.spec.auth.access_token_url))
         if not token.get("oauth_token") or not token.get("oauth_token_secret"):
-            raise AuthError("The access token request returned no token.", kind=ErrorKind.TOKEN_ERROR)
+            raise AuthError("The access token request returned no token.",
+                            kind=ErrorKind.TOKEN_ERROR)
         check_tokens(token, ("oauth_token", "oauth_token_secret"), "The access token response")
         data = {"oauth_token": token["oauth_token"],
                 "oauth_token_secret": token["oauth_token_secret"]}

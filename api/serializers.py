@@ -127,9 +127,16 @@ class InstallSerializer(serializers.ModelSerializer[Install]):
         return {k: v for k, v in install.values.items() if k not in secret}
 
 
+class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
+    """A connector by slug among those that may be installed, asked at each request (which
+    ones are depends on settings: the sandbox's connectors only where it runs)."""
+
+    def get_queryset(self) -> Any:
+        return Connector.objects.active()
+
+
 class InstallCreateSerializer(serializers.Serializer[Any]):
-    connector = serializers.SlugRelatedField(slug_field="slug",
-                                             queryset=Connector.objects.active())
+    connector = ActiveConnectorField(slug_field="slug", queryset=Connector.objects.all())
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     values = serializers.DictField(child=serializers.CharField(max_length=MAX_VALUE_LENGTH,
                                                                allow_blank=True),

@@ -33,9 +33,8 @@ from connectors.auth.base import (
 )
 from connectors.models import Connector
 from core.fields import is_unreadable
-from installs.installing import create_install, link_actor_label
+from installs.installing import link_actor_label, save_new_install, unsaved_install
 from installs.models import AuthAttempt, Install, SignInOutcome
-from installs.removal import delete_install
 from installs.values import MissingValues, SavedSettings, Setup
 
 log = logging.getLogger("hatchway.auth")
@@ -101,19 +100,29 @@ def authenticate_now(*, install: Install, actor: Any, actor_label: str = "") -> 
 
 def create_authenticated_install(*, account: Account, connector: Connector, name: str = "",
                                  values: dict[str, str] | None = None, actor: Any,
-                                 actor_label: str = "") -> Install:
-    """Create an install of a browser-less method and authenticate it at once.
+                                 actor_label: str = "",
+                                 saved: SavedSettings | None = None) -> Install:
+    """Create an install of a browser-less method, authenticated -- or nothing at all.
 
-    When authentication fails the install is deleted again (nothing half-saved; the
-    audit log keeps the attempt) and the AuthError (or MissingValues) is raised.
+    The provider is asked first (complete, then verify), for an install not yet written;
+    only when it accepts are the install, its audit events and so its webhook events
+    written, in one transaction. A refusal raises the AuthError (or MissingValues) and
+    leaves no row, no audit event and no webhook: a refused change sends nothing.
     """
-    install = create_install(account=account, connector=connector, name=name, values=values,
-                             actor=actor, actor_label=actor_label)
-    try:
-        return authenticate_now(install=install, actor=actor, actor_label=actor_label)
-    except AuthError:
-        delete_install(install=install, actor=actor, actor_label=actor_label)
-        raise
+    install = unsaved_install(account=account, connector=connector, name=name, values=values,
+                              actor=actor, saved=saved)
+    method = _ready_method(install, saved=saved)
+    if method.browser_flow:
+        raise AuthError("This connector signs in through a browser: use an install link.",
+                        kind=ErrorKind.CONFIGURATION)
+    with no_unexpected_errors("The sign-in"):
+        credentials = method.complete(None, {})
+        method.verify(credentials.data)
+    with transaction.atomic():
+        install = save_new_install(install, actor=actor, actor_label=actor_label)
+        _record_started(install, actor, actor_label, method)
+        return _record_success(install.pk, method, credentials, actor=actor,
+                               actor_label=actor_label)
 
 
 def _ready_method(install: Install, *, saved: SavedSettings | None = None) -> AuthMethod:

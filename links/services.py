@@ -148,7 +148,7 @@ def offered_connectors(link: InstallLink) -> list[Connector]:
     """What this link lets the customer connect: its connectors that are still active."""
     if link.install is not None:
         return [link.install.connector]
-    return list(link.connectors.filter(retired_at__isnull=True).order_by("name"))
+    return list(link.connectors.active().order_by("name"))
 
 
 def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[str, str],

@@ -25,7 +25,7 @@ from urllib.parse import unquote
 import requests
 from oauthlib.oauth2 import InsecureTransportError
 
-from connectors.http import UnsafeURL
+from connectors.http import UnsafeURL, past_deadline
 from installs.models import Install
 from installs.services import NotWorking, working
 from installs.values import Setup
@@ -175,6 +175,9 @@ def _answer(response: requests.Response, max_body: int) -> Answer:
         try:
             content = _read_at_most(response, max_body)
         except requests.RequestException:
+            if past_deadline(response):
+                raise ProxyRefused(504, "The provider did not answer in time.",
+                                   code="timeout") from None
             raise ProxyRefused(502, "The provider's answer broke off.", code="unreachable") \
                 from None
         return Answer(response.status_code, headers, iter([content]), len(content))

@@ -44,11 +44,13 @@ def audit_admin_change(sender: type[LogEntry], instance: LogEntry, created: bool
     if partner is None:
         return
     added = instance.action_flag == ADDITION
+    detail: dict[str, Any] = {"via": "admin"}
+    if not added:
+        detail["fields"] = _changed_fields(instance, edited)
+    install: Any = None if isinstance(edited, Account | Partner) else edited
     audit.record(actions[0] if added else actions[1], partner=partner,
                  actor=instance.user, account=edited if isinstance(edited, Account) else None,
-                 install=None if isinstance(edited, Account | Partner) else edited,
-                 via="admin", **({} if added else {"fields": _changed_fields(instance,
-                                                                              edited)}))
+                 install=install, **detail)
 
 
 def _partner_of(edited: Any) -> Partner | None:

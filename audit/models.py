@@ -26,6 +26,8 @@ class Action(models.TextChoices):
     ACCOUNT_CREATED = "account.created", "Account created"
     ACCOUNT_UPDATED = "account.updated", "Account changed"
     ACCOUNT_DELETED = "account.deleted", "Account deleted"
+    PARTNER_CREATED = "partner.created", "Partner added in the admin"
+    PARTNER_UPDATED = "partner.updated", "Partner changed in the admin"
     BRANDING_SAVED = "branding.saved", "Branding saved"
     SETTINGS_SAVED = "settings.saved", "Authentication Settings saved"
     INSTALL_CREATED = "install.created", "Installed"

@@ -318,6 +318,14 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=30.0)
 WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=3600.0)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# Endpoints one partner may have: each is a delivery per event on workers all partners share.
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
+# Deliveries to one endpoint in flight at once, across all workers (PostgreSQL).
+WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT", default=4)
+# In the worker loop each job (refresh, deliveries, …) stops taking rows after this many
+# seconds of a pass, so no job (a partner's slow endpoints) delays the others for long;
+# what is left is taken by the next pass, at once.
+WORKER_JOB_BUDGET = env.float("WORKER_JOB_BUDGET", default=15.0)
 
 # /metrics (core/metrics.py): `Authorization: Bearer <METRICS_TOKEN>` (empty: no token
 # accepted), or a direct request from one of METRICS_ALLOWED_IPS (addresses or networks).

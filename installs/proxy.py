@@ -31,7 +31,7 @@ import requests
 from django.conf import settings
 from oauthlib.oauth2 import InsecureTransportError
 
-from connectors.http import UnsafeURL
+from connectors.http import UnsafeURL, past_deadline
 from installs import refresh
 from installs.credentials import NotWorking, working
 from installs.models import Install
@@ -203,6 +203,9 @@ def _answer(response: requests.Response, max_body: int) -> Answer:
         try:
             content = _read_at_most(response, max_body)
         except requests.RequestException:
+            if past_deadline(response):
+                raise ProxyRefused(504, "The provider did not answer in time.",
+                                   code=RefusalCode.TIMEOUT) from None
             raise ProxyRefused(502, "The provider's answer broke off.",
                                code=RefusalCode.UNREACHABLE) from None
         return Answer(response.status_code, headers, iter([content]), len(content))

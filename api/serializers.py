@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Account, Partner
+from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
 from connectors.spec import AUTH_TYPE_LABELS
@@ -236,7 +237,7 @@ class InstallLinkSerializer(serializers.Serializer[Any]):
 class EventQuery(serializers.Serializer[Any]):
     account = serializers.CharField(required=False, max_length=200,
                                     help_text="An account's external id.")
-    install = serializers.IntegerField(required=False, min_value=1)
+    install = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     action = serializers.ChoiceField(choices=Action.values, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)

@@ -25,11 +25,13 @@ from accounts.models import Partner
 from connectors.auth.base import AuthError
 from connectors.models import Connector
 from core import origins, request_id
-from core.sessions import is_customer_path
-from installs import services
+from core.sessions import is_customer_path, session_hash
 from installs.forms import InstallForm
+from installs.installing import update_install_values
 from installs.models import Install, SignInOutcome
+from installs.signin import start_authentication
 from installs.values import MissingValues, Saved
+from links import browser
 from links import services as links
 from links.branding import brand_context, logo_response, theme_css
 from links.models import InstallLink
@@ -84,7 +86,7 @@ def not_found(request: HttpRequest, link: InstallLink, token: str) -> HttpRespon
 
 def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Resolve the token to an active link (else a branded refusal) and pass it on; in
-    popup mode its answers keep the window's opener (see `links.keep_opener`)."""
+    popup mode its answers keep the window's opener (see `browser.keep_opener`)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -92,7 +94,7 @@ def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
         if link is None or not link.is_active:
             return unavailable(request, link, token)
         request_id.bind(partner_id=link.account.partner_id)
-        return links.keep_opener(request, link, view(request, link, token, *args, **kwargs))
+        return browser.keep_opener(request, link, view(request, link, token, *args, **kwargs))
 
     return never_cache(wrapper)
 
@@ -109,8 +111,8 @@ def connection_rows(link: InstallLink) -> list[dict[str, Any]]:
 @customer_page
 def landing(request: HttpRequest, link: InstallLink, token: str) -> HttpResponseBase:
     """The link's page; `?popup=<origin>` opens it as a popup of a page at that origin."""
-    links.note_opened(request, link)
-    links.note_popup(request, link, request.GET.get("popup"))
+    browser.note_opened(request, link)
+    browser.note_popup(request, link, request.GET.get("popup"))
     return page(request, link, "install/landing.html", {
         "token": token, "account_name": link.account.name, "rows": connection_rows(link),
     })
@@ -140,7 +142,7 @@ def _connect(request: HttpRequest, link: InstallLink, token: str, slug: str
                                        values=form.field_values(), saved=saved)
     response = _authenticate(request, link, install, saved)
     if isinstance(response, MissingValues):
-        return links.finish_link(request, link=link, install=install,
+        return browser.finish_link(request, link=link, install=install,
                                  outcome=SignInOutcome.ERROR, message=response.message)
     return response
 
@@ -170,7 +172,7 @@ def _reconnect(request: HttpRequest, link: InstallLink, token: str, install_id: 
                               data=request.POST)
         if not form.is_valid():
             return _details_page(request, link, token, install.connector, form)
-        install = services.update_install_values(install=install, name=install.name,
+        install = update_install_values(install=install, name=install.name,
                                                  values=form.field_values(), actor=None,
                                                  link_id=link.pk, saved=saved)
     response = _authenticate(request, link, install, saved)
@@ -203,18 +205,20 @@ def _authenticate(request: HttpRequest, link: InstallLink, install: Install,
 
     Returns (rather than shows) MissingValues, so the caller can ask for them.
     """
-    links.note_opened(request, link)
+    browser.note_opened(request, link)
     try:
-        provider_url = services.start_authentication(install=install, request=request,
-                                                     link_id=link.pk, saved=saved)
+        provider_url = start_authentication(
+            install=install, link_id=link.pk, saved=saved,
+            # request.session is the customer session here (core/sessions.py)
+            session_hash=session_hash(request.session, create=True))
     except MissingValues as missing:
         return missing
     except AuthError as exc:
-        return links.finish_link(request, link=link, install=install,
+        return browser.finish_link(request, link=link, install=install,
                                  outcome=SignInOutcome.ERROR, message=exc.message)
     if provider_url:
         return redirect(provider_url)
-    return links.finish_link(request, link=link, install=install,
+    return browser.finish_link(request, link=link, install=install,
                              outcome=SignInOutcome.CONNECTED)
 
 
@@ -222,7 +226,7 @@ def _authenticate(request: HttpRequest, link: InstallLink, install: Install,
 
 
 def _session_result(request: HttpRequest) -> tuple[dict[str, Any], InstallLink] | None:
-    result = request.session.get(links.SESSION_RESULT)
+    result = request.session.get(browser.SESSION_RESULT)
     if not isinstance(result, dict):
         return None
     link = (InstallLink.objects.select_related("account__partner")
@@ -264,10 +268,10 @@ def result(request: HttpRequest) -> HttpResponseBase:
         "retry": _retry_install(link, outcome) if link.is_active and not connected else None,
         "others": others,
         "brand": brand_context(partner, logo_url=reverse("install:result_logo")),
-        "popup": links.popup_message(request, link, outcome),
+        "popup": browser.popup_message(request, link, outcome),
     }
     response = render(request, "install/result.html", context)
-    return allow_framing(links.keep_opener(request, link, response), partner)
+    return allow_framing(browser.keep_opener(request, link, response), partner)
 
 
 def _retry_install(link: InstallLink, outcome: dict[str, Any]) -> Install | None:
@@ -291,7 +295,7 @@ def session_link_page(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
         if not link.is_active:
             return unavailable(request, link, "")
         request_id.bind(partner_id=link.account.partner_id)
-        return links.keep_opener(request, link, view(request, link, outcome, *args, **kwargs))
+        return browser.keep_opener(request, link, view(request, link, outcome, *args, **kwargs))
 
     return never_cache(wrapper)
 

@@ -62,12 +62,13 @@ def _show_secret(request: PartnerRequest, endpoint: WebhookEndpoint, secret: str
 
 @partner_view
 def endpoint_detail(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
-    """The endpoint's settings and its delivery log (`?failed=1`: failed ones only)."""
+    """The endpoint's settings and its delivery log (`?failed=1`: those whose last attempt
+    failed, given up or retrying)."""
     endpoint = _endpoint(request, endpoint_id)
     failed = request.GET.get("failed") == "1"
     deliveries = endpoint.deliveries.select_related("event").defer("event__body")
     if failed:
-        deliveries = deliveries.filter(status=WebhookDelivery.Status.FAILED)
+        deliveries = deliveries.filter(WebhookDelivery.last_attempt_failed())
     page = Paginator(deliveries, DELIVERY_PAGE_SIZE).get_page(request.GET.get("page"))
     labels = dict(EventType.choices)
     return render(request, "webhooks/endpoint_detail.html", {

@@ -16,9 +16,9 @@ from connectors import cards
 from connectors.models import Catalogue, Category, Connector, PartnerAuthSettings
 from connectors.services import save_auth_settings
 from connectors.sync import sync_catalog
+from core import fields as crypto
 from core.health import WORKER_MISSING_KEY
 from links import services as links
-from core import fields as crypto
 
 URL = reverse("connectors:library")
 

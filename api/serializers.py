@@ -47,8 +47,9 @@ class ConnectorQuery(serializers.Serializer[Any]):
                                         "categories.")
     auth_type = serializers.ChoiceField(choices=AUTH_TYPES, required=False)
     configured = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                          help_text="Whether the Authentication Settings "
-                                                    "are saved.")
+                                          help_text="Whether it is ready to offer: its "
+                                                    "Authentication Settings are saved, or it "
+                                                    "has none to save.")
 
 
 class FieldSerializer(serializers.Serializer[Any]):
@@ -67,8 +68,9 @@ class ConnectorSerializer(serializers.Serializer[Any]):
     categories = serializers.ListField(child=serializers.CharField(), source="category_names")
     auth_type = serializers.ChoiceField(choices=AUTH_TYPES)
     configured = serializers.BooleanField(source="is_configured",
-                                          help_text="The partner's Authentication Settings "
-                                                    "are saved.")
+                                          help_text="Ready to offer: the partner's "
+                                                    "Authentication Settings are saved, or the "
+                                                    "connector has no partner-level field.")
 
 
 class ConnectorDetailSerializer(ConnectorSerializer):

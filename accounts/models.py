@@ -8,7 +8,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Case, When
 
+from core.text import external_id_forms
 from core.tokens import new_version
 
 
@@ -103,6 +105,20 @@ class Membership(models.Model):
         return self.role == self.Role.ADMIN
 
 
+class AccountQuerySet(models.QuerySet["Account"]):
+    def same_external_id(self, external_id: str) -> AccountQuerySet:
+        """The accounts whose external id is this one compared in NFC (core/text.py)."""
+        return self.filter(external_id__in=external_id_forms(external_id))
+
+    def by_external_id(self, external_id: str) -> AccountQuerySet:
+        """At most one account: the one with exactly this external id, else the one with
+        it in another normal form (an id written before ids were normalised, or sent
+        decomposed)."""
+        first = self.same_external_id(external_id).order_by(
+            Case(When(external_id=external_id, then=0), default=1), "pk").values("pk")[:1]
+        return self.filter(pk__in=first)
+
+
 class Account(models.Model):
     """One of the partner's customers, into which connectors are installed."""
 
@@ -111,6 +127,8 @@ class Account(models.Model):
     external_id = models.CharField(max_length=200,
                                    help_text="The partner's own id for this customer.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -49,10 +49,9 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     @wraps(view)
     def wrapper(request: PartnerRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Typed as what it becomes here: login_required let a User through, the two below.
-        try:  # loaded with the user (accounts.backends): no query here
-            membership = request.user.membership
-        except ObjectDoesNotExist:
-            raise PermissionDenied("You are not a member of any partner.") from None
+        membership = current_membership(request.user)
+        if membership is None:
+            raise PermissionDenied("You are not a member of any partner.")
         request.membership = membership
         request.partner = membership.partner
         request_id.bind(partner_id=membership.partner_id)
@@ -61,6 +60,18 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def current_membership(user: User) -> Membership | None:
+    """The membership the user works in: loaded with the user (accounts.backends, no query),
+    or on first use (no partner chosen yet, or it was removed) their first one, remembered."""
+    if user.current_membership is not None:
+        return user.current_membership
+    first = user.memberships.select_related("partner").defer("partner__logo").first()
+    if first is not None:
+        user.current_membership = first
+        User.objects.filter(pk=user.pk).update(current_membership=first)
+    return first
 
 
 def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -22,8 +22,8 @@ _PATTERNS = [
     re.compile(rf"(?i)(['\"](?:{_SECRET_NAMES})['\"]\s*:\s*)(['\"])[^'\"]*\2"),
     # Authorization headers
     re.compile(r"(?i)\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9._~+/=\-,\" ]{8,}"),
-    # Install-link tokens in request paths (django.request logs 4xx paths)
-    re.compile(r"(/install/)[A-Za-z0-9_-]{20,}"),
+    # Install-link and invitation tokens in request paths (django.request logs 4xx paths)
+    re.compile(r"(/install/|/invitations/)[A-Za-z0-9_-]{20,}"),
 ]
 REDACTED = "[redacted]"
 # C0 controls, DEL, C1 controls and the Unicode line and paragraph separators.

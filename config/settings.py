@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "audit",
+    "teams",
     "connectors",
     "installs",
     "links",
@@ -341,7 +342,18 @@ READY_WORKER_MAX_AGE = env.int("READY_WORKER_MAX_AGE", default=300)
 # Each process keeps its answer this long: probes every second cost one round of queries.
 READY_CACHE_SECONDS = env.int("READY_CACHE_SECONDS", default=5)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email (invitations, password reset): EMAIL_URL, e.g. smtp+tls://user:password@host:587,
+# consolemail:// (the default: printed on the console), filemail:///var/mail/hatchway
+# (EMAIL_FILE_PATH: one file per message). EMAIL_BACKEND, where set, still wins.
+_email: dict[str, object] = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default=str(_email.pop("EMAIL_BACKEND")))
+if _email.get("EMAIL_FILE_PATH"):  # django-environ drops the leading "/" of filemail:///path
+    _email["EMAIL_FILE_PATH"] = "/" + str(_email["EMAIL_FILE_PATH"]).lstrip("/")
+# Host, port, user, password, TLS/SSL; what the URL leaves out keeps Django's default.
+vars().update({key: value for key, value in _email.items() if value not in (None, "")})
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hatchway <no-reply@localhost>")
 
 # "text" (the default) or "json": one JSON object per line, with the request id and the
 # partner's id where known (config/log_format.py).

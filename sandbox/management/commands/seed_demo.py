@@ -46,7 +46,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             Membership.objects.update_or_create(
-                user=user, defaults={"partner": partner, "role": Membership.Role.ADMIN}
+                user=user, partner=partner, defaults={"role": Membership.Role.ADMIN}
             )
             Account.objects.get_or_create(partner=partner, external_id="cust-001",
                                           defaults={"name": "Northwind Traders"})

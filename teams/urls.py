@@ -1,0 +1,16 @@
+from django.urls import path
+
+from teams import views
+
+app_name = "teams"
+
+urlpatterns = [
+    path("members/", views.member_list, name="members"),
+    path("members/invite", views.invite, name="invite"),
+    path("members/invitations/<int:pk>/resend", views.resend, name="resend"),
+    path("members/invitations/<int:pk>/revoke", views.revoke, name="revoke"),
+    path("members/<int:pk>/role", views.change_role, name="change_role"),
+    path("members/<int:pk>/remove", views.remove, name="remove"),
+    path("partner/switch", views.switch_partner, name="switch_partner"),
+    path("invitations/<str:token>/", views.accept, name="accept"),
+]

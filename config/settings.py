@@ -167,6 +167,11 @@ AUTHENTICATION_BACKENDS = [
     # ModelBackend and ask their users to log in again once).
     "accounts.backends.MemberBackend",
 ]
+# Password reset by email (teams/password_reset.py): links valid this long and single use;
+# requests past PASSWORD_RESET_LIMIT an hour from one address get a 429, and past it for
+# one email no further email is sent (counted in the default cache: share it, see CACHES).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connectors:library"
 LOGOUT_REDIRECT_URL = "login"

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from core import health, metrics
 from installs import callback
+from teams import password_reset
 from teams.views import ConsoleLoginView
 
 admin.site.site_header = "Hatchway support"
@@ -18,6 +19,13 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("login/", ConsoleLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", password_reset.ResetRequestView.as_view(), name="password_reset"),
+    path("password-reset/sent", password_reset.ResetDoneView.as_view(),
+         name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", password_reset.ResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("reset/done", password_reset.ResetCompleteView.as_view(),
+         name="password_reset_complete"),
     # The one callback URL of every connector (see connectors.services.callback_url).
     path("connectors/callback", callback.callback, name="callback"),
     path("connectors/", include("connectors.urls")),

@@ -29,3 +29,11 @@ def invited(admin_client, partner) -> tuple[Invitation, str]:
     invite(admin_client, "nina@acme.test")
     path, _ = last_link()
     return Invitation.objects.get(email="nina@acme.test"), path
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts():
+    """Each test starts with no password-reset requests counted."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -92,6 +92,9 @@ class Partner(models.Model):
     allowed_frame_origins = models.JSONField(default=list, blank=True,
                                              help_text="Origins allowed to embed install pages.")
     created_at = models.DateTimeField(auto_now_add=True)
+    require_two_factor = models.BooleanField(
+        "Require two-factor authentication", default=False,
+        help_text="Members without it are sent to their Security page until they set it up.")
     # Replaced whenever the partner saves Authentication Settings, so that the library,
     # cached by it, shows the new padlock at once (`connectors.cards.cached_listing`).
     auth_settings_version = models.BigIntegerField(default=new_version, editable=False)

@@ -68,6 +68,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    # Two-factor authentication's devices (teams/two_factor.py): TOTP and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "accounts",
     "audit",
@@ -172,6 +176,9 @@ AUTHENTICATION_BACKENDS = [
 # one email no further email is sent (counted in the default cache: share it, see CACHES).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)
+# The issuer authenticator apps show beside the code; a code is accepted for one step
+# (30 s) either side of now; every wrong code also counts toward the login lockout.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hatchway")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connectors:library"
 LOGOUT_REDIRECT_URL = "login"

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 
 from core import health, metrics
 from installs import callback
-from teams import password_reset
+from teams import password_reset, security_views
 from teams.views import ConsoleLoginView
 
 admin.site.site_header = "Hatchway support"
@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz/ready", health.ready, name="healthz_ready"),
     path("metrics", metrics.metrics, name="metrics"),
     path("login/", ConsoleLoginView.as_view(), name="login"),
+    path("login/code", security_views.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", password_reset.ResetRequestView.as_view(), name="password_reset"),
     path("password-reset/sent", password_reset.ResetDoneView.as_view(),

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from teams.models import Invitation
 
@@ -26,3 +28,11 @@ class InvitationAdmin(admin.ModelAdmin[Invitation]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# django-otp's own admin pages show the TOTP secret (and a QR code of it) and the recovery
+# codes in clear: support staff never see either. A member who lost both turns it off by
+# asking a superuser, who removes the devices in the shell or with the user's deletion.
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)

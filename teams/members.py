@@ -7,9 +7,15 @@ the same moment cannot leave the partner without one (the second waits and is re
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import HttpRequest
 
+from accounts.access import current_membership
 from accounts.models import Membership, User
 from audit import events as audit
+
+#: The session's list of (membership id, partner name) for the header's partner switcher,
+#: kept so that pages do not query the user's memberships on every request.
+PARTNERS_KEY = "teams_partners"
 
 
 class LastAdmin(Exception):
@@ -62,3 +68,16 @@ def switch_partner(*, user: User, membership: Membership) -> None:
         raise Membership.DoesNotExist
     user.current_membership = membership
     User.objects.filter(pk=user.pk).update(current_membership=membership)
+
+
+def remember_partners(request: HttpRequest, user: User) -> None:
+    choices = [[m.pk, m.partner.name] for m in user.memberships.select_related("partner")
+               .defer("partner__logo")]
+    request.session[PARTNERS_KEY] = choices if len(choices) > 1 else []
+
+
+def after_login(request: HttpRequest, user: User) -> None:
+    """Choose the partner the console shows (no query on the next page) and remember the
+    user's partners for the switcher."""
+    current_membership(user)
+    remember_partners(request, user)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from teams import views
+from teams import security_views, views
 
 app_name = "teams"
 
@@ -13,4 +13,10 @@ urlpatterns = [
     path("members/<int:pk>/remove", views.remove, name="remove"),
     path("partner/switch", views.switch_partner, name="switch_partner"),
     path("invitations/<str:token>/", views.accept, name="accept"),
+    path("security/", security_views.security, name="security"),
+    path("security/authenticator", security_views.confirm_totp, name="confirm_totp"),
+    path("security/recovery-codes", security_views.recovery_codes, name="recovery_codes"),
+    path("security/turn-off", security_views.turn_off, name="turn_off"),
+    path("members/require-two-factor", security_views.require_two_factor,
+         name="require_two_factor"),
 ]

@@ -15,34 +15,27 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts.access import PartnerRequest, admin_view, current_membership, get_scoped, partner_view
+from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
 from accounts.forms import LoginForm
 from accounts.models import Membership, User
-from teams import members
+from teams import members, two_factor
 from teams.emails import send_invitation
 from teams.forms import ExistingUserForm, InviteForm, NewMemberForm, RoleForm
 from teams.models import Invitation, InvitationRefused
+from teams.security_views import start_second_step
 
-#: The session's list of (membership id, partner name) for the header's partner switcher,
-#: kept so that pages do not query the user's memberships on every request.
-PARTNERS_KEY = "teams_partners"
 BACKEND = "accounts.backends.MemberBackend"
-
-
-def remember_partners(request: HttpRequest, user: User) -> None:
-    choices = [[m.pk, m.partner.name] for m in user.memberships.select_related("partner")
-               .defer("partner__logo")]
-    request.session[PARTNERS_KEY] = choices if len(choices) > 1 else []
-
 
 class ConsoleLoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if two_factor.is_on(user):  # not logged in yet: the authentication code first
+            return start_second_step(self.request, user, self.get_success_url())
         response = super().form_valid(form)
-        current_membership(form.get_user())
-        remember_partners(self.request, form.get_user())
+        members.after_login(self.request, user)
         return response
 
 
@@ -50,6 +43,7 @@ class ConsoleLoginView(auth_views.LoginView):
 def member_list(request: PartnerRequest, form: InviteForm | None = None) -> HttpResponse:
     partner = request.partner
     memberships = (Membership.objects.filter(partner=partner).select_related("user")
+                   .annotate(two_factor=two_factor.is_on_for_member())
                    .order_by("user__email"))
     invitations = [i for i in Invitation.objects.filter(partner=partner, accepted_at=None,
                                                         revoked_at=None)]
@@ -175,7 +169,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         if not request.user.is_authenticated:
             login(request, user, backend=BACKEND)
         members.switch_partner(user=user, membership=membership)
-        remember_partners(request, user)
+        members.remember_partners(request, user)
         messages.success(request, f"Welcome to {invitation.partner.name}.")
         return redirect("connectors:library")
     return render(request, "teams/accept.html", {"invitation": invitation, "form": form,

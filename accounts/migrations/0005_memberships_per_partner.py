@@ -34,6 +34,11 @@ class Migration(migrations.Migration):
             name='session_epoch',
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
+        migrations.AddField(
+            model_name='partner',
+            name='require_two_factor',
+            field=models.BooleanField(default=False, help_text='Members without it are sent to their Security page until they set it up.', verbose_name='Require two-factor authentication'),
+        ),
         migrations.AlterField(
             model_name='membership',
             name='user',

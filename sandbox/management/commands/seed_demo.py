@@ -54,6 +54,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Console:   {settings.PUBLIC_URL}/")
         self.stdout.write(f"  Log in:    {DEMO_EMAIL} / {password}")
+        if settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
+            self.stdout.write("  Email:     invitations and password resets are printed on the "
+                              "server's console (EMAIL_URL)")
         self.stdout.write(f"  Sandbox:   user {SANDBOX_USER!r}, password {SANDBOX_PASSWORD!r}, "
                           f"API key {SANDBOX_API_KEY!r} (for the Basic and API key installs)")
 

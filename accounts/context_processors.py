@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
+
+from core.health import worker_missing
 
 
 def membership(request: HttpRequest) -> dict[str, object]:
@@ -10,4 +13,6 @@ def membership(request: HttpRequest) -> dict[str, object]:
     # remembered them in the session (teams.members.remember_partners); empty with one partner.
     choices = request.session.get("teams_partners", []) if member is not None else []
     return {"membership": member, "partner": getattr(member, "partner", None),
-            "partner_choices": choices}
+            "partner_choices": choices,
+            # A callable: the template asks it only for admins (base.html's banner).
+            "worker_missing": worker_missing, "docs_url": settings.DOCS_URL}

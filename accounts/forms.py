@@ -1,4 +1,4 @@
-"""Console forms of the accounts layer: login, account search, new account."""
+"""Console forms of the accounts layer: login, account search, new and edited accounts."""
 
 from __future__ import annotations
 
@@ -59,6 +59,12 @@ class AccountForm(forms.ModelForm[Account]):
         super().__init__(*args, **kwargs)
         self.partner = partner
 
+    def warn_external_id(self) -> None:
+        """On edit: the partner's backend addresses the account by this id (the API)."""
+        self.fields["external_id"].help_text = (
+            "Your backend finds this account in the API by this id: change it there too, or "
+            "calls with the old id get 404. Unique among your accounts.")
+
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"]
         validate_name(name)
@@ -66,6 +72,7 @@ class AccountForm(forms.ModelForm[Account]):
 
     def clean_external_id(self) -> str:
         external_id: str = self.cleaned_data["external_id"]
-        if Account.objects.filter(partner=self.partner, external_id=external_id).exists():
+        others = Account.objects.filter(partner=self.partner).exclude(pk=self.instance.pk)
+        if others.filter(external_id=external_id).exists():
             raise ValidationError(DUPLICATE_EXTERNAL_ID, code="duplicate")
         return external_id

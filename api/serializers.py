@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Account, Partner
+from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
 from connectors.spec import AUTH_TYPE_LABELS
@@ -46,8 +47,9 @@ class ConnectorQuery(serializers.Serializer[Any]):
                                         "categories.")
     auth_type = serializers.ChoiceField(choices=AUTH_TYPES, required=False)
     configured = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                          help_text="Whether the Authentication Settings "
-                                                    "are saved.")
+                                          help_text="Whether it is ready to offer: its "
+                                                    "Authentication Settings are saved, or it "
+                                                    "has none to save.")
 
 
 class FieldSerializer(serializers.Serializer[Any]):
@@ -66,8 +68,9 @@ class ConnectorSerializer(serializers.Serializer[Any]):
     categories = serializers.ListField(child=serializers.CharField(), source="category_names")
     auth_type = serializers.ChoiceField(choices=AUTH_TYPES)
     configured = serializers.BooleanField(source="is_configured",
-                                          help_text="The partner's Authentication Settings "
-                                                    "are saved.")
+                                          help_text="Ready to offer: the partner's "
+                                                    "Authentication Settings are saved, or the "
+                                                    "connector has no partner-level field.")
 
 
 class ConnectorDetailSerializer(ConnectorSerializer):
@@ -234,7 +237,7 @@ class InstallLinkSerializer(serializers.Serializer[Any]):
 class EventQuery(serializers.Serializer[Any]):
     account = serializers.CharField(required=False, max_length=200,
                                     help_text="An account's external id.")
-    install = serializers.IntegerField(required=False, min_value=1)
+    install = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     action = serializers.ChoiceField(choices=Action.values, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)

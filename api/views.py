@@ -28,8 +28,9 @@ from accounts.access import Lookup, find_scoped
 from accounts.models import Account, Partner
 from api import serializers as shapes
 from api.authentication import CanManage, CanProxy, CanReadCredentials
+from api.input import check_path_and_query
 from api.models import ApiKey
-from api.pagination import BySlug, Cursor
+from api.pagination import MAX_ID, BySlug, Cursor
 from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
 from audit.models import AuditEvent
 from connectors.auth.base import AuthError
@@ -37,9 +38,15 @@ from connectors.models import Connector
 from core import metrics
 from core.middleware import content_length
 from core.prepared import PreparedLookup
-from installs import proxy, services
+from installs import proxy
+from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
+from installs.credentials import NotWorking, share_credentials
+from installs.installing import create_install
 from installs.models import Install
+from installs.removal import deauthenticate, delete_install
+from installs.signin import create_authenticated_install
 from installs.values import MissingValues
+from installs.verification import check_connection
 from links import services as links
 from links.models import InstallLink
 
@@ -87,6 +94,11 @@ class ApiView(APIView):
 
     permission_classes: list[type[BasePermission]] = [CanManage]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """The key, its scope and its rate first; then no NUL in the path or query (400)."""
+        super().initial(request, *args, **kwargs)
+        check_path_and_query(request)
+
     def finalize_response(self, request: Request, response: Response, *args: Any,
                           **kwargs: Any) -> Response:
         """Every answer, refusals included, is counted by URL name and status (/metrics)."""
@@ -119,6 +131,8 @@ class ApiView(APIView):
     def install(self, install_id: int, *, secrets: bool = True) -> Install:
         """With its secrets (and the partner's settings, joined in: the views that need
         the secrets configure the auth method), or without either."""
+        if install_id > MAX_ID:  # the prepared lookup's raw parameter would overflow SQLite
+            raise NotFound("No install found.")
         if secrets:
             install = self.scoped(INSTALL_WITH_SECRETS, install=install_id,
                                   partner=self.partner.pk)
@@ -209,10 +223,10 @@ class AccountList(ApiView):
     def post(self, request: Request) -> Response:
         body = self.body(shapes.AccountSerializer)
         try:
-            account = services.create_account(partner=self.partner, actor=None,
+            account = create_account(partner=self.partner, actor=None,
                                               actor_label=self.key.actor_label,
                                               **body.validated_data)
-        except services.DuplicateExternalId:
+        except DuplicateExternalId:
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
@@ -240,10 +254,10 @@ class AccountDetail(ApiView):
         body = shapes.AccountSerializer(account, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         try:
-            account = services.update_account(account=account, actor=None,
+            account = update_account(account=account, actor=None,
                                               actor_label=self.key.actor_label,
                                               **body.validated_data)
-        except services.DuplicateExternalId:
+        except DuplicateExternalId:
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data)
 
@@ -251,7 +265,7 @@ class AccountDetail(ApiView):
                    summary="Delete an account: its installs are revoked and deleted",
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, external_id: str) -> Response:
-        services.delete_account(account=self.account(external_id), actor=None,
+        delete_account(account=self.account(external_id), actor=None,
                                 actor_label=self.key.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -280,8 +294,8 @@ class AccountInstalls(ApiView):
     def post(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
         data = self.body(shapes.InstallCreateSerializer).validated_data
-        create = (services.create_install if data["connector"].uses_callback
-                  else services.create_authenticated_install)
+        create = (create_install if data["connector"].uses_callback
+                  else create_authenticated_install)
         try:
             install = create(account=account, connector=data["connector"], name=data["name"],
                              values=data["values"], actor=None,
@@ -305,7 +319,7 @@ class InstallDetail(ApiView):
                    summary="Revoke and delete an install",
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, install_id: int) -> Response:
-        services.delete_install(install=self.install(install_id), actor=None,
+        delete_install(install=self.install(install_id), actor=None,
                                 actor_label=self.key.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -316,7 +330,7 @@ class InstallVerify(ApiView):
                    responses=answers(shapes.VerifySerializer, 404))
     def post(self, request: Request, install_id: int) -> Response:
         install = self.install(install_id)
-        check = services.test_connection(install=install, actor=None,
+        check = check_connection(install=install, actor=None,
                                          actor_label=self.key.actor_label)
         return Response({"ok": check.ok, "message": check.message,
                          "install": install_data(install)})
@@ -329,7 +343,7 @@ class InstallDeauthenticate(ApiView):
                    responses=answers(shapes.DeauthenticateSerializer, 404))
     def post(self, request: Request, install_id: int) -> Response:
         install = self.install(install_id)
-        revocation = services.deauthenticate(install=install, actor=None,
+        revocation = deauthenticate(install=install, actor=None,
                                              actor_label=self.key.actor_label)
         return Response({"revocation": revocation, "install": install_data(install)})
 
@@ -345,10 +359,10 @@ class InstallCredentials(ApiView):
     def get(self, request: Request, install_id: int) -> Response:
         force = self.query(shapes.CredentialsQuery)["force_refresh"]
         try:
-            shared = services.share_credentials(install=self.install(install_id),
+            shared = share_credentials(install=self.install(install_id),
                                                 actor_label=self.key.actor_label,
                                                 force_refresh=force)
-        except services.NotWorking as error:
+        except NotWorking as error:
             raise not_working(error.install) from None
         response = Response(shapes.CredentialsSerializer(shared).data)
         response["Cache-Control"] = "no-store"
@@ -462,6 +476,7 @@ class Proxy(ApiView):
         response = StreamingHttpResponse(answer.body, status=answer.status)
         for name, value in answer.headers.items():
             response[name] = value
+        response["Cache-Control"] = "no-store"  # the provider's caching is not ours to pass
         if answer.length is not None:
             response["Content-Length"] = str(answer.length)
         return response
@@ -479,6 +494,7 @@ class NotFoundView(APIView):
     throttle_classes: list[Any] = []
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        check_path_and_query(request)
         raise NotFound("There is no such endpoint.")
 
 

@@ -98,6 +98,11 @@ class AuditEvent(models.Model):
                                   blank=True, related_name="+")
     detail = models.JSONField(default=dict, blank=True,
                               help_text="Field names, statuses, error kinds: never values.")
+    subject = models.JSONField(
+        default=dict, blank=True,
+        help_text="The account, install and connector as they were when the event was "
+                  "written (ids, names, status): what a webhook reports, whatever happens "
+                  "to the rows later. Never a secret.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     relayed_at = models.DateTimeField(
         null=True, blank=True,

@@ -279,6 +279,9 @@ AXES_USERNAME_CALLABLE = "audit.logins.login_email"
 AXES_HANDLER = "audit.logins.LoginFailureHandler"
 AXES_LOCKOUT_CALLABLE = "audit.logins.locked_out"
 AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# Not verbose: no "AXES: BEGIN …" line from every management command and worker start, and
+# failure log lines name only what locks (the email and address), not the user agent.
+AXES_VERBOSE = False
 # The client address: the socket's, or with BEHIND_PROXY the one the proxy put in
 # X-Forwarded-For (audit/logins.py); a client could forge any other.
 AXES_CLIENT_IP_CALLABLE = "audit.logins.client_address"
@@ -291,7 +294,7 @@ REFRESH_TIMEOUT: float = env.float("REFRESH_TIMEOUT", default=30.0)
 
 # How a sign-in started from an install link ends: the link's result page. The OAuth
 # callback (installs/) sits below the install link pages (links/), so it names them here.
-LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
+LINK_SIGN_IN_FINISHER = "links.browser.finish_link_attempt"
 
 # The partner API (api/): requests per API key (DRF's rate syntax: "6000/min", "100/s").
 # Counted in the default cache: with several processes or machines configure a shared one
@@ -303,7 +306,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["api.authentication.CanManage"],
     "DEFAULT_THROTTLE_CLASSES": ["api.authentication.KeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.input.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.problems.handle",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -326,6 +329,9 @@ SPECTACULAR_SETTINGS = {
 
 # Token refresh: installs whose access token expires within this many seconds are due.
 TOKEN_REFRESH_MARGIN: int = env.int("TOKEN_REFRESH_MARGIN", default=600)
+# After a refresh, a provider's 401 through the proxy within this many seconds is passed
+# back without refreshing again (a provider refusing every call must not cost a refresh each).
+PROXY_REFRESH_COOLDOWN: int = env.int("PROXY_REFRESH_COOLDOWN", default=30)
 
 # Webhooks (webhooks/): seconds for one delivery, the first retry's wait (doubling up to
 # the cap, with jitter, for 3 days), and how long deliveries are kept.
@@ -351,6 +357,9 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # to do adds its function here (webhook deliveries: "webhooks.health.work_due").
 READY_DUE_WORK = ["installs.health.work_due", "webhooks.health.work_due"]
 READY_WORKER_MAX_AGE = env.int("READY_WORKER_MAX_AGE", default=300)
+# Where the console links to the documentation (the docs/ folder as published); unset, the
+# console names the file instead.
+DOCS_URL = env.str("DOCS_URL", default="").rstrip("/")
 # Each process keeps its answer this long: probes every second cost one round of queries.
 READY_CACHE_SECONDS = env.int("READY_CACHE_SECONDS", default=5)
 

@@ -80,7 +80,7 @@ AUTH_KEYS = {"type", *URL_KEYS, "scopes", "scope_separator", "pkce", "token_auth
              "authorize_params", "header", "prefix", "query_param", "token_params",
              "refresh_params", "body_format", "revoke_auth", "revoke_method",
              "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
-             "signature_method", "realm"}
+             "signature_method", "realm", "invalid_grant_errors"}
 API_KEYS = {"base_url", "verify", "headers", "verify_expect"}
 FIELD_KEYS = {"key", "label", "help", "level", "secret", "required", "pattern", "from",
               "choices"}
@@ -151,6 +151,9 @@ class AuthSpec:
     default_expires_in: int = 0
     access_token_path: str = ""
     token_type: str = ""
+    # Error codes that, like `invalid_grant`, say the grant itself is gone (RFC 6749 §5.2):
+    # only these ask the customer to consent again; any other failed refresh is retried.
+    invalid_grant_errors: tuple[str, ...] = ()
     signature_method: str = "HMAC-SHA1"
     realm: str = ""
 
@@ -190,6 +193,7 @@ class ConnectorSpec:
         """Build from data that :func:`validate` has already accepted."""
         auth = dict(data.get("auth", {}))
         auth["scopes"] = tuple(auth.get("scopes", ()))
+        auth["invalid_grant_errors"] = tuple(auth.get("invalid_grant_errors", ()))
         api = data.get("api", {})
         return cls(
             slug=slug,
@@ -507,9 +511,11 @@ def _check_choice(source: str, key: str, value: Any, allowed: tuple[str, ...]) -
 
 
 OAUTH2_ONLY = ("token_params", "refresh_params", "body_format", "revoke_auth", "revoke_method",
-               "revoke_body_format", "default_expires_in", "access_token_path", "token_type")
+               "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
+               "invalid_grant_errors")
 OAUTH1_ONLY = ("signature_method", "realm")
 TOKEN_TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
+ERROR_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")
 
 
 def _validate_token_handling(source: str, auth: dict[str, Any], field_keys: set[str]) -> None:
@@ -545,6 +551,12 @@ def _validate_token_handling(source: str, auth: dict[str, Any], field_keys: set[
         _check_type(source, "auth.token_type", auth["token_type"], str)
         if not TOKEN_TYPE_RE.match(auth["token_type"]):
             raise CatalogError(source, "auth.token_type", "must be a token type like 'Bearer'")
+    if "invalid_grant_errors" in auth:
+        codes = auth["invalid_grant_errors"]
+        _check_type(source, "auth.invalid_grant_errors", codes, list)
+        if not all(isinstance(code, str) and ERROR_CODE_RE.match(code) for code in codes):
+            raise CatalogError(source, "auth.invalid_grant_errors",
+                               "must list OAuth error codes like 'invalid_grant'")
     if "realm" in auth:
         _check_text(source, "auth.realm", auth["realm"], max_length=200)
         _check_placeholders(source, "auth.realm", auth["realm"], field_keys)

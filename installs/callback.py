@@ -24,8 +24,9 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import security_log
 from connectors.auth.base import InvalidCallback
-from installs import services
+from core.sessions import customer_session, session_hash
 from installs.models import AuthAttempt, SignInOutcome
+from installs.signin import STALE_MESSAGE, Browser, CallbackOutcome, claim_attempt, finish_callback
 from installs.views import install_url
 
 MAX_CALLBACK_QUERY = 2048
@@ -73,7 +74,7 @@ def _invalid(request: HttpRequest, reason: str = "") -> HttpResponse:
     if reason:
         security_log.warning("callback refused: %s", reason)
     return render(request, "callback/invalid.html",
-                  {"message": services.STALE_MESSAGE}, status=400)
+                  {"message": STALE_MESSAGE}, status=400)
 
 
 @no_referrer
@@ -94,10 +95,12 @@ def callback(request: HttpRequest) -> HttpResponse:
     if not params.get("state"):
         return _invalid(request, "no state")
     try:
-        attempt = services.claim_attempt(state=params["state"], request=request)
+        attempt = claim_attempt(state=params["state"], browser=Browser(
+            console_session=session_hash(request.session),
+            customer_session=session_hash(customer_session(request))))
     except InvalidCallback:  # claim_attempt logged why
         return _invalid(request)
-    outcome = services.finish_callback(attempt=attempt, params=params)
+    outcome = finish_callback(attempt=attempt, params=params)
     if attempt.install_link_id:  # a customer's sign-in: the install link pages' result
         return link_finisher()(request, attempt, outcome.outcome, outcome.message)
     return _console_outcome(request, outcome)
@@ -112,7 +115,7 @@ def link_finisher() -> Callable[[HttpRequest, AuthAttempt, str, str], HttpRespon
     return finisher
 
 
-def _console_outcome(request: HttpRequest, outcome: services.CallbackOutcome) -> HttpResponse:
+def _console_outcome(request: HttpRequest, outcome: CallbackOutcome) -> HttpResponse:
     install = outcome.install
     if outcome.outcome == SignInOutcome.CONNECTED:
         assert install is not None  # a connected outcome always has its install

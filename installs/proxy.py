@@ -4,7 +4,10 @@ The request goes to the connector's API base URL joined with a path that cannot 
 through the install's authorised session (`AuthMethod.session`: bearer token, OAuth 1.0a
 signature, API key, basic -- plus the catalogue's `[api] headers`), so every call passes
 connectors/http.py: the SSRF guard, the pinned address and the timeout. The token is
-refreshed first when due; a 401 forces one refresh and one retry. Redirects are passed
+refreshed first when due; a 401 forces one refresh and one retry -- unless the token was
+refreshed less than PROXY_REFRESH_COOLDOWN ago: then the 401 is passed back, so a provider
+refusing every call costs no refresh storm (concurrent 401s share one refresh under the
+row lock, `refresh.ensure_fresh`). Redirects are passed
 back, never followed (a followed redirect would carry the key to another host).
 
 Bodies are bounded both ways by `max_body`. The response is streamed when the provider
@@ -20,14 +23,17 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import unquote
 
 import requests
+from django.conf import settings
 from oauthlib.oauth2 import InsecureTransportError
 
 from connectors.http import UnsafeURL
+from installs import refresh
+from installs.credentials import NotWorking, working
 from installs.models import Install
-from installs.services import NotWorking, working
 from installs.values import Setup
 
 log = logging.getLogger("hatchway.proxy")
@@ -39,7 +45,16 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
                         "upgrade", "content-length", "content-encoding"})
 #: The partner's credentials for Hatchway, and what names the host: never forwarded.
 NOT_FORWARDED = HOP_BY_HOP | {"authorization", "cookie", "host", "accept-encoding"}
-NOT_RETURNED = HOP_BY_HOP | {"set-cookie", "set-cookie2"}
+#: The provider's headers that come back (RFC 9110 names): what describes the body, its
+#: version, paging, back-off and rate limits. Nothing else -- its CSP, framing, HSTS, CORS,
+#: cookies or caching would be served on this server's origin. Content-Length is set from
+#: the body as returned, and Content-Encoding never applies: the body comes back decoded
+#: (and bounded while decoding, so a compressed bomb is a 413).
+RETURNED = frozenset({"content-type", "content-language", "content-range", "etag",
+                      "last-modified", "link", "retry-after", "accept-ranges"})
+RETURNED_PREFIXES = ("ratelimit-", "x-ratelimit-")
+#: Returned only with a redirect (3xx): elsewhere it names a provider URL to fetch.
+REDIRECT_ONLY = frozenset({"location"})
 SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 UNSAFE_CHARACTERS = frozenset("\\\r\n\t\0?#")
 
@@ -111,7 +126,7 @@ def call(*, install: Install, verb: str, path: str, query: str, headers: Mapping
     fresh = _working(install)
     response = _send(fresh, verb, path, query, headers, body)
     if response.status_code == 401:
-        renewed = _working(fresh, force_refresh=True)
+        renewed = _working(_renewed(fresh))
         if renewed.credentials != fresh.credentials:  # refreshed: retry once
             response.close()
             log.info("install %s: provider answered 401, retried with a new token", install.pk)
@@ -119,9 +134,16 @@ def call(*, install: Install, verb: str, path: str, query: str, headers: Mapping
     return _answer(response, max_body)
 
 
-def _working(install: Install, *, force_refresh: bool = False) -> Install:
+def _renewed(install: Install) -> Install:
+    """After a 401: the install with a new token, unless another call refreshed it meanwhile
+    (that token then) or within the cool-down (the same install: the 401 stands)."""
+    cooldown = timedelta(seconds=settings.PROXY_REFRESH_COOLDOWN)
+    return refresh.ensure_fresh(install, force=True, cooldown=cooldown)
+
+
+def _working(install: Install) -> Install:
     try:
-        return working(install, force_refresh=force_refresh)
+        return working(install)
     except NotWorking as exc:
         raise ProxyRefused(409, str(exc), code="not_authenticated") from None
 
@@ -148,9 +170,16 @@ def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[s
                            code="unreachable") from None
 
 
+def returned_headers(response: requests.Response) -> dict[str, str]:
+    """The provider's headers on the allowlist (`RETURNED`, the rate-limit families, and
+    Location on a redirect)."""
+    allowed = RETURNED | REDIRECT_ONLY if response.is_redirect else RETURNED
+    return {name: value for name, value in response.headers.items()
+            if name.lower() in allowed or name.lower().startswith(RETURNED_PREFIXES)}
+
+
 def _answer(response: requests.Response, max_body: int) -> Answer:
-    headers = {name: value for name, value in response.headers.items()
-               if name.lower() not in NOT_RETURNED}
+    headers = returned_headers(response)
     length = _declared_length(response)
     if length is not None and length > max_body:
         response.close()

@@ -72,7 +72,8 @@ def refresh_install(install_id: int, *, now: datetime | None = None) -> str:
         return _refresh_guarded(install, now)
 
 
-def ensure_fresh(install: Install, *, force: bool = False) -> Install:
+def ensure_fresh(install: Install, *, force: bool = False,
+                 cooldown: timedelta | None = None) -> Install:
     """Before credentials are used: refresh them if they are expiring, return the fresh row.
 
     Unlike the workers this waits for the row lock, so a caller racing a worker gets the
@@ -81,7 +82,9 @@ def ensure_fresh(install: Install, *, force: bool = False) -> Install:
 
     `force` refreshes a working install whose token is not due yet (the provider refused
     it) -- unless, once the lock is held, the stored token is no longer the one `install`
-    carries: then someone refreshed it meanwhile, and that token is returned instead.
+    carries: then someone refreshed it meanwhile, and that token is returned instead --
+    or when the last refresh is more recent than `cooldown` (a provider refusing every
+    call must not cost one refresh per call).
     """
     if not (install.is_due() or force and install.is_working):
         return install
@@ -89,17 +92,21 @@ def ensure_fresh(install: Install, *, force: bool = False) -> Install:
         locked = _locked(Install.objects.filter(pk=install.pk), skip_locked=False)
         if locked is None:
             return install
-        if locked.is_due() or force and _may_force(locked, install):
+        if locked.is_due() or force and _may_force(locked, install, cooldown):
             _refresh_guarded(locked, timezone.now())
     return locked
 
 
-def _may_force(locked: Install, seen: Install) -> bool:
-    """A forced refresh: a working install, still holding the token the caller saw, whose
-    method can renew it (forcing a key that cannot be refreshed would only break it)."""
+def _may_force(locked: Install, seen: Install, cooldown: timedelta | None = None) -> bool:
+    """A forced refresh: a working install, still holding the token the caller saw, not
+    refreshed within `cooldown`, whose method can renew it (forcing a key that cannot be
+    refreshed would only break it)."""
     if not locked.is_working or locked.credentials_unreadable:
         return False
     if locked.credentials != seen.credentials:
+        return False
+    if cooldown and locked.last_refreshed_at and \
+            timezone.now() - locked.last_refreshed_at < cooldown:
         return False
     try:
         return method_for(locked).can_refresh(dict(locked.credentials))

@@ -238,3 +238,11 @@ def test_changelists_do_not_decrypt(support_client, secret_rows, monkeypatch):
     for model in (PartnerAuthSettings, Install, AuthAttempt, InstallLink, AuditEvent,
                   PendingRevocation):
         assert support_client.get(changelist(model)).status_code == 200
+
+
+def test_admin_labels_read_as_english(support_client):
+    """The admin index names models as people say them: "Webhook deliveries" and
+    "OAuth 1.0a tokens", not Django's guesses ("Webhook deliverys", "O auth1 tokens")."""
+    html = support_client.get(reverse("admin:index")).content.decode()
+    assert "Webhook deliveries" in html and "OAuth 1.0a tokens" in html
+    assert "deliverys" not in html.lower() and "O auth" not in html

@@ -24,6 +24,7 @@ safe to show.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,15 +34,18 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
+from django.conf import settings
 from django.utils import timezone
-from oauthlib.oauth2 import InsecureTransportError
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 
 from connectors.http import ProtocolError, RedirectRefused, UnsafeURL
-from connectors.spec import HEADER_CONTROL_RE, PLACEHOLDER_RE, dotted_get
+from connectors.spec import ERROR_CODE_RE, HEADER_CONTROL_RE, PLACEHOLDER_RE, dotted_get
 from connectors.templating import TemplateValueError, is_safe_value, matches_pattern, render_url
 
 if TYPE_CHECKING:
     from connectors.spec import ConnectorSpec
+
+log = logging.getLogger("hatchway.auth")
 
 
 class AuthError(Exception):
@@ -340,6 +344,19 @@ def outbound_errors(what: str) -> Iterator[None]:
         raise AuthError(f"{what} failed.", kind="error") from None
 
 
+@contextmanager
+def no_unexpected_errors(what: str) -> Iterator[None]:
+    """Whatever a provider or a library throws becomes an AuthError: never a 500."""
+    try:
+        yield
+    except AuthError:
+        raise
+    except (OAuth2Error, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        # The type only: the message could quote a response body or a token.
+        log.warning("%s failed with %s", what, type(exc).__name__)
+        raise AuthError(f"{what} failed unexpectedly.", kind="error") from None
+
+
 def raise_if_unavailable(response: requests.Response, message: str) -> None:
     """On 5xx or 429 raise TransientError: `message`, its `{status}` filled, + Retry-After."""
     status = response.status_code
@@ -360,9 +377,6 @@ def retry_after(response: requests.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max((when - timezone.now()).total_seconds(), 0.0)
-
-
-ERROR_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")
 
 
 def safe_error_code(code: Any) -> str:
@@ -410,9 +424,74 @@ def keep_unreturned(previous: Mapping[str, Any], fresh: Mapping[str, Any]) -> di
     return data
 
 
-def expiry(expires_in: Any) -> datetime | None:
+@contextmanager
+def faults_are_transient() -> Iterator[None]:
+    """While refreshing, only a refusal of the grant (`InvalidGrant`) or a configuration
+    problem is permanent: any other failure -- an HTML or garbage answer, no access token,
+    a redirect, an odd token type, a connection reset mid-body -- is a fault that may
+    pass, so the install keeps its tokens and retries with a back-off."""
     try:
-        seconds = int(float(expires_in))
-    except (TypeError, ValueError):
+        yield
+    except (InvalidGrant, TransientError):
+        raise
+    except AuthError as exc:
+        if exc.kind == "configuration":
+            raise
+        raise TransientError(exc.message, kind=exc.kind) from None
+
+
+#: Longest access or refresh token stored; a provider's are a few hundred bytes to a few KB.
+MAX_TOKEN_LENGTH = 16 * 1024
+TOKEN_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_tokens(data: Mapping[str, Any], keys: tuple[str, ...], label: str) -> None:
+    """Refuse, before anything is stored, a token that is too long or holds a control
+    character (CR, LF, NUL ...: it would end a header line). The error holds no token."""
+    for key in keys:
+        value = data.get(key)
+        if value is None:
+            continue
+        name = key.replace("_", " ")
+        if not isinstance(value, str):
+            raise AuthError(f"{label} held a {name} that is not text, so nothing was stored.",
+                            kind="token_error")
+        if len(value) > MAX_TOKEN_LENGTH:
+            raise AuthError(f"{label} held a {name} longer than 16 KB, so nothing was stored.",
+                            kind="token_error")
+        if TOKEN_CONTROL_RE.search(value):
+            raise AuthError(f"{label} held a {name} with control characters, so nothing was "
+                            "stored.", kind="token_error")
+
+
+#: An `expires_in` beyond this is not believed (RFC 6749 §5.1 gives no bound; a year is the
+#: longest a catalogue's `default_expires_in` may be).
+MAX_EXPIRES_IN = 366 * 86400
+
+
+def sane_expires_in(expires_in: Any) -> int | None:
+    """`expires_in` as whole seconds when it is a positive number up to a year, else None."""
+    if isinstance(expires_in, bool):
         return None
-    return timezone.now() + timedelta(seconds=seconds) if seconds > 0 else None
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not 0 < seconds <= MAX_EXPIRES_IN:  # also false for NaN
+        return None
+    return max(int(seconds), 1)
+
+
+def unknown_lifetime(default_expires_in: int = 0) -> int:
+    """The seconds to assume for a token whose `expires_in` makes no sense: the catalogue's
+    `default_expires_in`, else twice the refresh margin (so it is refreshed within one)."""
+    return default_expires_in or 2 * settings.TOKEN_REFRESH_MARGIN
+
+
+def expiry(expires_in: Any) -> datetime | None:
+    """When a token with this `expires_in` expires: None when it gave none (no expiry),
+    a short unknown lifetime when what it gave makes no sense."""
+    if expires_in is None or expires_in == "":
+        return None
+    seconds = sane_expires_in(expires_in)
+    return timezone.now() + timedelta(seconds=seconds or unknown_lifetime())

@@ -29,6 +29,7 @@ from connectors.auth.base import (
     ConsentDenied,
     Credentials,
     InvalidCallback,
+    check_tokens,
     outbound_errors,
     public_info,
     raise_if_unavailable,
@@ -116,6 +117,7 @@ class OAuth1(AuthMethod):
             token = session.fetch_access_token(self.url(self.spec.auth.access_token_url))
         if not token.get("oauth_token") or not token.get("oauth_token_secret"):
             raise AuthError("The access token request returned no token.", kind="token_error")
+        check_tokens(token, ("oauth_token", "oauth_token_secret"), "The access token response")
         data = {"oauth_token": token["oauth_token"],
                 "oauth_token_secret": token["oauth_token_secret"]}
         return Credentials(data=data, info=public_info(token),

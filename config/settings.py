@@ -68,9 +68,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    # Two-factor authentication's devices (teams/two_factor.py): TOTP and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "accounts",
     "audit",
+    "teams",
     "connectors",
     "installs",
     "links",
@@ -166,6 +171,14 @@ AUTHENTICATION_BACKENDS = [
     # ModelBackend and ask their users to log in again once).
     "accounts.backends.MemberBackend",
 ]
+# Password reset by email (teams/password_reset.py): links valid this long and single use;
+# requests past PASSWORD_RESET_LIMIT an hour from one address get a 429, and past it for
+# one email no further email is sent (counted in the default cache: share it, see CACHES).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)
+# The issuer authenticator apps show beside the code; a code is accepted for one step
+# (30 s) either side of now; every wrong code also counts toward the login lockout.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hatchway")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connectors:library"
 LOGOUT_REDIRECT_URL = "login"
@@ -350,7 +363,18 @@ DOCS_URL = env.str("DOCS_URL", default="").rstrip("/")
 # Each process keeps its answer this long: probes every second cost one round of queries.
 READY_CACHE_SECONDS = env.int("READY_CACHE_SECONDS", default=5)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email (invitations, password reset): EMAIL_URL, e.g. smtp+tls://user:password@host:587,
+# consolemail:// (the default: printed on the console), filemail:///var/mail/hatchway
+# (EMAIL_FILE_PATH: one file per message). EMAIL_BACKEND, where set, still wins.
+_email: dict[str, object] = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default=str(_email.pop("EMAIL_BACKEND")))
+if _email.get("EMAIL_FILE_PATH"):  # django-environ drops the leading "/" of filemail:///path
+    _email["EMAIL_FILE_PATH"] = "/" + str(_email["EMAIL_FILE_PATH"]).lstrip("/")
+# Host, port, user, password, TLS/SSL; what the URL leaves out keeps Django's default.
+vars().update({key: value for key, value in _email.items() if value not in (None, "")})
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hatchway <no-reply@localhost>")
 
 # "text" (the default) or "json": one JSON object per line, with the request id and the
 # partner's id where known (config/log_format.py).

@@ -13,7 +13,7 @@ from audit.models import Action, AuditEvent
 from connectors.models import Connector
 from connectors.spec import AUTH_TYPE_LABELS
 from core.forms import MAX_QUERY_LENGTH
-from core.text import validate_name
+from core.text import normal_external_id, validate_external_id, validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
@@ -99,8 +99,18 @@ class AccountSerializer(serializers.ModelSerializer[Account]):
         # Uniqueness is the service's answer (409), not a validation error.
         validators: list[Any] = []
         extra_kwargs = {"external_id": {"validators": [],
-                                        "help_text": "Your own id for this customer."},
+                                        "help_text": "Your own id for this customer: no "
+                                                     "“/”, control or invisible formatting "
+                                                     "characters; compared and stored in "
+                                                     "Unicode NFC."},
                         "name": {"validators": [validate_name]}}
+
+    def validate_external_id(self, value: str) -> str:
+        """The rule (core/text.py), unless it is the account's own id, unchanged (ids
+        written before the rule stay usable); the service stores it in NFC."""
+        if self.instance is None or value != self.instance.external_id:
+            validate_external_id(normal_external_id(value))
+        return value
 
 
 # --- installs --------------------------------------------------------------------------

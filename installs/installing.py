@@ -16,7 +16,7 @@ from connectors.models import Connector
 from connectors.services import apply_entered
 from core.text import validate_name
 from installs.models import Install
-from installs.values import Saved, asked_fields
+from installs.values import SavedSettings, asked_fields
 
 
 def link_actor_label(link_id: int | None, label: str = "") -> str:
@@ -28,7 +28,7 @@ def link_actor_label(link_id: int | None, label: str = "") -> str:
 def create_install(*, account: Account, connector: Connector, name: str = "",
                    values: dict[str, str] | None = None, actor: Any,
                    link_id: int | None = None, actor_label: str = "",
-                   saved: Saved | None = None) -> Install:
+                   saved: SavedSettings | None = None) -> Install:
     """A pending install with the values it asked for (`values` by field key)."""
     install = unsaved_install(account=account, connector=connector, name=name, values=values,
                               actor=actor, saved=saved)
@@ -37,7 +37,7 @@ def create_install(*, account: Account, connector: Connector, name: str = "",
 
 def unsaved_install(*, account: Account, connector: Connector, name: str = "",
                     values: dict[str, str] | None = None, actor: Any = None,
-                    saved: Saved | None = None) -> Install:
+                    saved: SavedSettings | None = None) -> Install:
     """The install `create_install` writes, not written yet: what a sign-in without a
     browser tries before anything exists (installs/signin.py)."""
     validate_name(name)
@@ -62,7 +62,7 @@ def save_new_install(install: Install, *, actor: Any, link_id: int | None = None
 
 def update_install_values(*, install: Install, name: str, values: dict[str, str],
                           actor: Any, link_id: int | None = None,
-                          saved: Saved | None = None) -> Install:
+                          saved: SavedSettings | None = None) -> Install:
     """Edit an install's values. A secret left out (or blank) keeps its stored value."""
     validate_name(name)
     asked = asked_fields(install.connector, install.account.partner, saved=saved)

@@ -37,7 +37,7 @@ from installs.installing import create_install, update_install_values
 from installs.models import Install, Revocation
 from installs.removal import deauthenticate, delete_install
 from installs.signin import create_authenticated_install, start_authentication
-from installs.values import MissingValues, Saved, Setup, asked_fields
+from installs.values import MissingValues, SavedSettings, Setup, asked_fields
 from installs.verification import check_connection
 
 PAGE_SIZE = 25
@@ -68,7 +68,7 @@ def account_create(request: PartnerRequest) -> HttpResponse:
     if form.is_valid():
         try:
             account = create_account(partner=request.partner, actor=request.user,
-                                              **form.cleaned_data)
+                                     **form.cleaned_data)
         except DuplicateExternalId:
             form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # created meanwhile
         else:
@@ -158,7 +158,7 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
 def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResponse:
     account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
-    saved = Saved.read(request.partner, connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=connector, partner=request.partner, saved=saved)
     if form.is_valid():
@@ -182,7 +182,7 @@ def _install_form(request: PartnerRequest, account: Account, connector: Connecto
 
 @sensitive_variables()
 def _install_at_once(request: PartnerRequest, form: InstallForm, account: Account,
-                     connector: Connector, saved: Saved) -> HttpResponse:
+                     connector: Connector, saved: SavedSettings) -> HttpResponse:
     """No browser step (API key, basic, client credentials): the provider checks the entered
     values first; a refusal shows the form again with its message, and nothing is saved."""
     try:
@@ -237,15 +237,15 @@ def install_detail(request: PartnerRequest, account_id: int, install_id: int) ->
 def install_edit(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """Edit an install's values; with `authenticate`, authenticate right after saving."""
     install = _install(request, account_id, install_id)
-    saved = Saved.read(request.partner, install.connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=install.connector, partner=install.account.partner,
                        install=install, saved=saved)
     then_authenticate = request.GET.get("authenticate") == "1"
     if form.is_valid():
         install = update_install_values(install=install, name=form.install_name,
-                                                 values=form.field_values(), actor=request.user,
-                                                 saved=saved)
+                                        values=form.field_values(), actor=request.user,
+                                        saved=saved)
         if then_authenticate:
             return _start(request, install, saved=saved, form=form)
         messages.success(request, "Changes saved.")
@@ -269,7 +269,7 @@ def install_authenticate(request: PartnerRequest, account_id: int, install_id: i
 
 
 @sensitive_variables()
-def _start(request: PartnerRequest, install: Install, *, saved: Saved | None = None,
+def _start(request: PartnerRequest, install: Install, *, saved: SavedSettings | None = None,
            form: InstallForm | None = None) -> HttpResponse:
     """Authenticate; `form`: the details form just saved, shown again with the provider's
     message when it refuses what was entered in it."""

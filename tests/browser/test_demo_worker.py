@@ -58,7 +58,9 @@ def alive(pid: int) -> bool:
 
 def test_demo_delivers_a_test_webhook_and_ctrl_c_stops_both(tmp_path: Path, receiver):
     port = free_port()
-    env = {**demo_environment(tmp_path, port), "DEMO_PORT": str(port)}
+    # HATCHWAY_SKIP_INSTALL: the script must not install into the virtualenv running this.
+    env = {**demo_environment(tmp_path, port), "DEMO_PORT": str(port),
+           "HATCHWAY_SKIP_INSTALL": "1"}
     demo = subprocess.Popen(["sh", "scripts/demo"], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)  # its own group: Ctrl-C goes to all

@@ -115,9 +115,14 @@ def create_authenticated_install(*, account: Account, connector: Connector, name
     if method.browser_flow:
         raise AuthError("This connector signs in through a browser: use an install link.",
                         kind=ErrorKind.CONFIGURATION)
-    with no_unexpected_errors("The sign-in"):
-        credentials = method.complete(None, {})
-        method.verify(credentials.data)
+    try:
+        with no_unexpected_errors("The sign-in"):
+            credentials = method.complete(None, {})
+            method.verify(credentials.data)
+    except AuthError as error:
+        log.info("install of %s into account %s refused (%s): nothing saved", connector.slug,
+                 account.pk, error.kind)
+        raise
     with transaction.atomic():
         install = save_new_install(install, actor=actor, actor_label=actor_label)
         _record_started(install, actor, actor_label, method)

@@ -76,7 +76,7 @@ CASES: dict[str, tuple[Any, str]] = {
                           "auth.access_token_path"),
     "token_type": (lambda d: d["auth"].update(token_type="Bearer x"), "auth.token_type"),
     "token_params value": (lambda d: d["auth"].update(token_params={"a": 1}),
-                           "auth.token_params"),
+                           "auth.token_params.a"),
     "refresh_params placeholder": (lambda d: d["auth"].update(refresh_params={"a": "{nope}"}),
                                    "auth.refresh_params"),
     "signature_method on oauth2": (lambda d: d["auth"].update(signature_method="HMAC-SHA256"),
@@ -111,7 +111,7 @@ CASES: dict[str, tuple[Any, str]] = {
     "unknown level": (lambda d: d["fields"][1].update(level="token"), "fields[1].level"),
     "choices empty": (lambda d: d["fields"][2].update(choices={}), "fields[2].choices"),
     "choice value with a path": (lambda d: d["fields"][2].update(choices={"US": "a.com/x"}),
-                                 "fields[2].choices"),
+                                 "fields[2].choices.US"),
     "choice values repeated": (lambda d: d["fields"][2].update(choices={"A": "x", "B": "x"}),
                                "fields[2].choices"),
     "base URL starting with an account value": (

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from accounts.models import Account, Partner
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
-from connectors.spec import AUTH_TYPE_LABELS
+from connectors.schema import AUTH_TYPE_LABELS
 from core.forms import MAX_QUERY_LENGTH
 from core.text import validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm

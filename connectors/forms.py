@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
-from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec, FieldSpec
+from connectors.schema import AUTH_TYPE_LABELS, ConnectorSpec, FieldSpec
 from core.fields import is_unreadable
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 

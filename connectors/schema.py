@@ -1,18 +1,14 @@
-"""The connector catalogue format, declared once (pydantic models).
-
-The models validate a catalogue file, or any dict of its shape (an API body), are the
-typed spec objects the code reads (`connector.spec`), and generate `catalog.schema.json`
-for editors. A rule about one value lives on its type; a rule relating two parts of a
-definition lives on the smallest model holding both. A refusal raises `At(key, message)`,
-the key relative to the model that raised it; connectors/spec.py turns it into the dotted
-key of the file.
-"""
+"""The connector catalogue format, declared once: these models validate a catalogue file or
+any dict of its shape (an API body), are the spec objects the code reads (`connector.spec`),
+and generate `catalog.schema.json`. A rule about one value sits on its type, a rule relating
+parts on the smallest model holding them; it raises `At(key, message)`, the key relative to
+that model (connectors/spec.py makes it the file's dotted key)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -65,11 +61,12 @@ APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
            "oauth2_client_credentials": OAUTH2_ONLY}
 
 
+M = TypeVar("M", bound=BaseModel)
 STORED = {"stored": True}  # validation context of data checked when it was stored
 
 
 def checked(info: ValidationInfo) -> bool:
-    """Whether a rule runs: always, but on stored data (see ConnectorSpec.from_data)."""
+    """Whether rules run: always, but on stored data (see ConnectorSpec.from_data)."""
     return not (info.context or {}).get("stored")
 
 
@@ -82,6 +79,15 @@ def rule(check: Callable[[Any], object]) -> AfterValidator:
     return AfterValidator(run)
 
 
+def rules(check: Callable[[M], None]) -> Any:
+    """A model's rules: `check` raises At to refuse it."""
+    def run(self: M, info: ValidationInfo) -> M:
+        if checked(info):
+            check(self)
+        return self
+    return model_validator(mode="after")(run)
+
+
 class At(ValueError):
     """A refusal naming its key, relative to the model that raises it."""
 
@@ -90,43 +96,34 @@ class At(ValueError):
         super().__init__(message)
 
 
-def _text(value: str) -> str:
+def _text(value: str) -> None:
     if not value.strip() or "\x00" in value:
         raise ValueError("must be text, not empty and without NUL")
-    return value
 
 
-def _url(value: str) -> str:
+def _url(value: str) -> None:
     """An https URL template; one that starts with a placeholder continues with '/'."""
     first = PLACEHOLDER_RE.match(value)
     if first:
         if value[first.end():first.end() + 1] not in ("", "/"):
             raise ValueError("must continue with '/' after its base URL")
-        return value
+        return
     parts = urlsplit(PLACEHOLDER_RE.sub("x", value))
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError("must be an https:// URL")
     if parts.username or parts.password:
         raise ValueError("must not contain a user name or password")
-    return value
 
 
-def _pattern(value: str) -> str:
-    compiled(value)  # refused with RE2's reason
-    return value
-
-
-def _header_name(name: str) -> str:
+def _header_name(name: str) -> None:
     if name.lower() in RESERVED_HEADERS:
         raise ValueError("is not a header this table may set")
-    return name
 
 
-def _header_value(value: str) -> str:
+def _header_value(value: str) -> None:
     plain = PLACEHOLDER_RE.sub("", value)
     if HEADER_CONTROL_RE.search(value) or "{" in plain or "}" in plain:
         raise ValueError("must be one line of plain text with {field} placeholders only")
-    return value
 
 
 def _scalar(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -162,17 +159,15 @@ class FieldSpec(_Model):
     secret: bool = False
     required: bool = True
     #: Matched with RE2 against the whole value (connectors/patterns.py).
-    pattern: Annotated[str, rule(_pattern)] = ""
+    pattern: Annotated[str, rule(compiled)] = ""
     #: level "captured": where the value comes from ("token.instance_url", "callback.realmId").
     capture_from: Annotated[str, Field(alias="from", pattern=CAPTURE_RE.pattern)] = ""
     #: A select: label -> the value stored and put into URLs.
     choices: Annotated[dict[Text100, ChoiceValue], Field(min_length=1)] = Field(
         default_factory=dict)
 
-    @model_validator(mode="after")
-    def _level_rules(self, info: ValidationInfo) -> FieldSpec:
-        if not checked(info):
-            return self
+    @rules
+    def _level_rules(self) -> None:
         if self.choices and self.secret:
             raise At("secret", "a choice is not a secret")
         if len(set(self.choices.values())) < len(self.choices):
@@ -186,7 +181,6 @@ class FieldSpec(_Model):
             raise At("pattern", "is required for captured values, anchored with ^ and $")
         elif self.secret or self.choices:
             raise At("level", "captured values are non-secret facts, not secrets or choices")
-        return self
 
     @property
     def is_partner_level(self) -> bool:
@@ -231,10 +225,8 @@ class AuthSpec(_Model):
     signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = "HMAC-SHA1"
     realm: Annotated[str, StringConstraints(max_length=200), _TEXT] = ""
 
-    @model_validator(mode="after")
-    def _per_type(self, info: ValidationInfo) -> AuthSpec:
-        if not checked(info):
-            return self
+    @rules
+    def _per_type(self) -> None:
         for key in REQUIRED_URLS.get(self.type, ()):
             if not getattr(self, key):
                 raise At(key, f"is required for {self.type}")
@@ -243,7 +235,6 @@ class AuthSpec(_Model):
             raise At(key, f"does not apply to {self.type}")
         if self.type == "api_key" and bool(self.header) == bool(self.query_param):
             raise At("header", "api_key needs exactly one of header or query_param")
-        return self
 
     @property
     def effective_refresh_url(self) -> str:
@@ -279,15 +270,12 @@ class ApiSpec(_Model):
             _url(path)
         return value
 
-    @model_validator(mode="after")
-    def _verify_needs(self, info: ValidationInfo) -> ApiSpec:
-        if not checked(info):
-            return self
+    @rules
+    def _verify_needs(self) -> None:
         if self.verify and not self.base_url:
             raise At("base_url", "is required when api.verify is set")
         if self.verify_expect and not self.verify:
             raise At("verify", "is required when api.verify_expect is set")
-        return self
 
 
 class ConnectorSpec(_Model):
@@ -304,11 +292,9 @@ class ConnectorSpec(_Model):
         default_factory=dict)
     _slug: str = PrivateAttr("")
 
-    @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> ConnectorSpec:
+    @rules
+    def _references(self) -> None:
         """Every placeholder names a declared field, and only an https origin starts a URL."""
-        if not checked(info):
-            return self
         keys = [f.key for f in self.fields]
         for index, key in enumerate(keys):
             if key in keys[:index]:
@@ -329,7 +315,6 @@ class ConnectorSpec(_Model):
             for ref in {*PLACEHOLDER_RE.findall(value)} & {*moved}:
                 raise At(f"api.headers.{name}",
                          f"may not use {{{ref}}}: {self.auth.type} sends it as the credentials")
-        return self
 
     def _urls(self) -> list[tuple[str, str]]:
         """The URL templates that may use fields: the endpoints, base URL and verify URL."""
@@ -376,18 +361,6 @@ class ConnectorSpec(_Model):
         """(method, path) of the request that proves credentials work, if any."""
         match = VERIFY_RE.match(self.api.verify)
         return (match.group(1), match.group(2)) if match else None
-
-    @property
-    def api_base_url(self) -> str:
-        return self.api.base_url
-
-    @property
-    def api_headers(self) -> dict[str, str]:
-        return self.api.headers
-
-    @property
-    def api_verify_expect(self) -> dict[str, str | bool | int]:
-        return self.api.verify_expect
 
 
 def _check_refs(where: str, text: str, known: set[str]) -> None:

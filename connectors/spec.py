@@ -7,7 +7,6 @@ on the Connector row as JSON and turned back into a :class:`ConnectorSpec` where
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from pathlib import Path
@@ -16,28 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from connectors.patterns import HOST_SUFFIX_RE, anchors_https_host
-from connectors.schema import (
-    AUTH_TYPE_LABELS,
-    AUTH_TYPES,
-    CREDENTIAL_FIELDS,
-    HEADER_CONTROL_RE,
-    PLACEHOLDER_RE,
-    URL_KEYS,
-    At,
-    AuthSpec,
-    ConnectorSpec,
-    FieldSpec,
-)
-
-__all__ = ["AUTH_TYPE_LABELS", "AUTH_TYPES", "CATALOG_DIR", "CREDENTIAL_FIELDS",
-           "HEADER_CONTROL_RE", "HOST_SUFFIX_RE", "PLACEHOLDER_RE", "SCHEMA_PATH", "URL_KEYS",
-           "AuthSpec", "CatalogError", "ConnectorSpec", "FieldSpec", "anchors_https_host",
-           "dotted_get", "json_schema", "load_catalog", "load_file", "validate"]
+from connectors.schema import At, ConnectorSpec
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
-SCHEMA_PATH = Path(__file__).resolve().parent / "catalog.schema.json"
-SCHEMA_LINE = "#:schema ../catalog.schema.json"  # the first line of every catalogue file
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 MESSAGES = {"missing": "is required", "extra_forbidden": "is not a known key"}
 
@@ -82,15 +62,6 @@ def validate(source: str, slug: str, data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "fields": fields}
 
 
-def dotted_get(data: Any, path: str) -> Any:
-    """`data["a"]["b"]` for the path "a.b"; None where the path does not lead anywhere."""
-    for part in path.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return data
-
-
 def load_file(path: Path) -> tuple[str, dict[str, Any]]:
     """Parse and validate one catalogue file; return (slug, data)."""
     source = path.name
@@ -111,11 +82,3 @@ def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, dict[str, Any]]:
         # A mistyped --catalog must not read as "every connector was removed" and retire all.
         raise CatalogError(str(directory), "(directory)", "contains no catalogue files (*.toml)")
     return dict(load_file(path) for path in paths)
-
-
-def json_schema() -> str:
-    """`catalog.schema.json`: the JSON Schema of one catalogue file, for editors and CI."""
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-              "title": "Hatchway connector catalogue file",
-              **ConnectorSpec.model_json_schema(by_alias=True)}
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from connectors.patterns import fullmatches
-from connectors.spec import PLACEHOLDER_RE, URL_KEYS, ConnectorSpec, FieldSpec
+from connectors.schema import PLACEHOLDER_RE, URL_KEYS, ConnectorSpec, FieldSpec
 
 HOST_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE | re.ASCII)
 ORIGIN_HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$", re.ASCII)
@@ -50,7 +50,7 @@ def placeholders(template: str) -> set[str]:
 
 def spec_urls(spec: ConnectorSpec) -> Iterable[str]:
     """Every URL template the connector has: its `[auth]` endpoints and `api.base_url`."""
-    urls = (*(getattr(spec.auth, key) for key in URL_KEYS), spec.api_base_url)
+    urls = (*(getattr(spec.auth, key) for key in URL_KEYS), spec.api.base_url)
     return (url for url in urls if url)
 
 

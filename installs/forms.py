@@ -10,7 +10,7 @@ from accounts.models import Partner
 from connectors.forms import choice_field
 from connectors.models import Connector
 from connectors.patterns import fullmatches
-from connectors.spec import FieldSpec
+from connectors.schema import FieldSpec
 from connectors.templating import HOST_LABEL_MESSAGE, is_host_label, url_keys
 from core.forms import ConsoleForm
 from core.text import validate_name

@@ -34,6 +34,7 @@ from connectors.auth.base import (
     InvalidCallback,
     InvalidGrant,
     TransientError,
+    dotted_get,
     expiry,
     keep_unreturned,
     outbound_errors,
@@ -41,7 +42,7 @@ from connectors.auth.base import (
     raise_if_unavailable,
     safe_error_code,
 )
-from connectors.spec import AuthSpec, dotted_get
+from connectors.schema import AuthSpec
 
 # Callback parameters some providers add that are worth keeping (non-secret).
 CALLBACK_INFO_KEYS = ("realmId", "shop", "location", "accounts-server")

@@ -16,8 +16,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from pydantic import ValidationError
 
+from connectors.management.commands.catalogue_schema import SCHEMA_LINE, SCHEMA_PATH
 from connectors.schema import ConnectorSpec
-from connectors.spec import CATALOG_DIR, SCHEMA_LINE, SCHEMA_PATH, CatalogError, parse, validate
+from connectors.spec import CATALOG_DIR, CatalogError, parse, validate
 
 BODY = {"name": "Acme", "description": "A custom connector, as an API body.",
         "auth": {"type": "oauth2", "authorize_url": "https://acme.example.com/authorize",

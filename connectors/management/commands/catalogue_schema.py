@@ -3,12 +3,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from connectors.spec import SCHEMA_PATH, json_schema
+from connectors.schema import ConnectorSpec
+from connectors.spec import CATALOG_DIR
+
+SCHEMA_PATH = CATALOG_DIR.parent / "catalog.schema.json"
+SCHEMA_LINE = "#:schema ../catalog.schema.json"  # the first line of every catalogue file
+
+
+def json_schema() -> str:
+    """The JSON Schema of one catalogue file, as taplo and Even Better TOML read it."""
+    schema = {"title": "Hatchway connector catalogue file",
+              **ConnectorSpec.model_json_schema(by_alias=True)}
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 class Command(BaseCommand):

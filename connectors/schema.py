@@ -148,7 +148,8 @@ Params = dict[str, str]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid",
+                              use_attribute_docstrings=True)
 
 
 class FieldSpec(_Model):
@@ -156,15 +157,16 @@ class FieldSpec(_Model):
     label: Text100
     help: str = ""
     level: Literal["partner", "account", "captured"] = "partner"
+    """partner: Authentication Settings; account: asked at install; captured: from sign-in."""
     secret: bool = False
     required: bool = True
-    #: Matched with RE2 against the whole value (connectors/patterns.py).
     pattern: Annotated[str, rule(compiled)] = ""
-    #: level "captured": where the value comes from ("token.instance_url", "callback.realmId").
+    """Matched with RE2 against the whole value (connectors/patterns.py)."""
     capture_from: Annotated[str, Field(alias="from", pattern=CAPTURE_RE.pattern)] = ""
-    #: A select: label -> the value stored and put into URLs.
+    """level "captured": where the value comes from ("token.instance_url", "callback.realmId")."""
     choices: Annotated[dict[Text100, ChoiceValue], Field(min_length=1)] = Field(
         default_factory=dict)
+    """A select: label -> the value stored and put into URLs."""
 
     @rules
     def _level_rules(self) -> None:
@@ -199,6 +201,7 @@ class FieldSpec(_Model):
 
 class AuthSpec(_Model):
     type: AuthType
+    """The auth method (connectors/auth/): it decides which other keys apply."""
     request_token_url: Url = ""
     authorize_url: Url = ""
     access_token_url: Url = ""
@@ -254,13 +257,13 @@ URL_KEYS = tuple(key for key in AuthSpec.model_fields if key.endswith("_url"))
 
 class ApiSpec(_Model):
     base_url: Url = ""
-    #: The request that proves credentials work: "GET /me" (or a whole URL after the method).
     verify: Annotated[str, StringConstraints(pattern=VERIFY_RE.pattern)] = ""
-    #: Sent on verify, on authorised sessions and on proxied calls.
+    """The request that proves credentials work: "GET /me" (or a whole URL after the method)."""
     headers: dict[HeaderName, Annotated[Text500, rule(_header_value)]] = Field(default_factory=dict)
-    #: Dotted JSON paths -> the values the verify response must hold.
+    """Sent on verify, on authorised sessions and on proxied calls."""
     verify_expect: dict[Dotted, Annotated[str | bool | int, WrapValidator(_scalar)]] = Field(
         default_factory=dict)
+    """Dotted JSON paths -> the values the verify response must hold."""
 
     @field_validator("verify")
     @classmethod

@@ -20,7 +20,9 @@ from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 # Longer than any real key or secret; keeps hostile input a field error, not a 500.
 MAX_VALUE_LENGTH = 2000
 
-STATUS_CHOICES = [("", "Any status"), ("configured", "Configured"),
+# "Ready": can be offered now (settings saved, or none to save); the value stays
+# "configured" so bookmarked filters keep working.
+STATUS_CHOICES = [("", "Any status"), ("configured", "Ready"),
                   ("setup_required", "Setup Required")]
 
 

@@ -38,6 +38,7 @@ BodyFormat = Literal["form", "json"]
 DOTTED = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
 CAPTURE_RE = re.compile(rf"^(token|callback)\.({DOTTED})$")
 VERIFY_RE = re.compile(r"^(GET|POST|HEAD) (\S+)$")
+ERROR_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")  # an OAuth error code
 PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 BUILTIN_PLACEHOLDERS = {"public_url"}  # lets the sandbox entries point at this very server
 # RFC 9110 field values: no control character but the tab (CR, LF and NUL above all).
@@ -56,7 +57,8 @@ REQUIRED_FIELDS = {"oauth1": ("consumer_key", "consumer_secret"), "oauth2": ("cl
 # `credential_keys`): they are not there for an `[api] headers` placeholder to use.
 CREDENTIAL_FIELDS = {auth_type: REQUIRED_FIELDS[auth_type] for auth_type in ("api_key", "basic")}
 OAUTH2_ONLY = ("token_params", "refresh_params", "body_format", "revoke_auth", "revoke_method",
-               "revoke_body_format", "default_expires_in", "access_token_path", "token_type")
+               "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
+               "invalid_grant_errors")
 APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
            "oauth2_client_credentials": OAUTH2_ONLY}
 
@@ -225,6 +227,10 @@ class AuthSpec(_Model):
     default_expires_in: Annotated[int, Field(ge=60, le=366 * 86400)] = 0
     access_token_path: Dotted = ""
     token_type: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")] = ""
+    invalid_grant_errors: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=ERROR_CODE_RE.pattern)], ...], LAX] = ()
+    """Error codes that, like `invalid_grant`, say the grant itself is gone (RFC 6749 §5.2):
+    only these ask the customer to consent again; any other failed refresh is retried."""
     signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = "HMAC-SHA1"
     realm: Annotated[str, StringConstraints(max_length=200), _TEXT] = ""
 

@@ -31,7 +31,7 @@ class InstallForm(ConsoleForm):
 
     def __init__(self, *args: Any, connector: Connector, partner: Partner,
                  install: Install | None = None, ask_name: bool = True,
-                 saved: values.Saved | None = None, **kwargs: Any) -> None:
+                 saved: values.SavedSettings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connector, self.install = connector, install
         self.asked = values.asked_fields(connector, partner, saved=saved)

@@ -1,6 +1,19 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class LinksConfig(AppConfig):
     name = "links"
     verbose_name = "Install links"
+
+    def ready(self) -> None:
+        """Register with the layers below, which never import this app: the OAuth
+        callback hands customers' sign-ins to the install link pages, and the Branding
+        page takes a logo upload."""
+        from core.middleware import BodyRule, register_body_rule
+        from installs.callback import register_link_finisher
+        from links.browser import finish_link_attempt
+
+        register_link_finisher(finish_link_attempt)
+        register_body_rule("links:branding", BodyRule(
+            limit=lambda: settings.MAX_UPLOAD_REQUEST_BODY, uploads=True))

@@ -17,7 +17,7 @@ from config.log_scrub import ScrubSecretsFilter
 from connectors.cards import LISTINGS_ALIAS
 from connectors.models import Catalogue, Connector
 from connectors.spec import validate
-from connectors.sync import sync_catalog
+from connectors.sync import is_example, needs_partner_settings, sync_catalog
 
 pytest_plugins = ["tests.link_fixtures"]
 
@@ -84,6 +84,7 @@ def make_connector(slug: str, data: dict[str, Any]) -> Connector:
         slug=slug, name=data["name"], description=data["description"],
         category_names=data.get("categories", []), auth_type=data["auth"]["type"],
         spec_data=data, search_text=data["name"].lower(),
+        needs_partner_settings=needs_partner_settings(data), is_example=is_example(data),
     )
     Catalogue.changed()  # as a sync would
     return connector

@@ -156,6 +156,18 @@ def test_complete_access_token_failures(fake, canned):
     assert "fake-rt-secret" not in caught.value.message
 
 
+@pytest.mark.parametrize("body", ["oauth_token=" + "a" * (16 * 1024 + 1) + "&oauth_token_secret=s",
+                                  "oauth_token=t&oauth_token_secret=s%0D%0AX-Evil%3A1"])
+def test_complete_refuses_a_hostile_access_token(fake, body):
+    """Issue 19 item 8: a token over 16 KB or with CR/LF is refused before it is stored."""
+    method, attempt, _url = begun(fake)
+    fake.add("POST", f"{BASE}/access_token", text=body)
+    with pytest.raises(AuthError) as caught:
+        method.complete(attempt, {"oauth_token": "fake-request-token", "oauth_verifier": "v"})
+    assert caught.value.kind == "token_error"
+    assert "aaaa" not in caught.value.message and "Evil" not in caught.value.message
+
+
 def test_session_signs_api_requests_and_verify_reports_rejection(fake):
     """The authorised session signs with the access token; a 401 names the access token."""
     fake.add("GET", f"{BASE}/api/me", status=401)

@@ -24,7 +24,7 @@ VALID: dict[str, Any] = {
              "body_format": "json", "revoke_auth": "client_secret_post",
              "revoke_method": "POST", "revoke_body_format": "form",
              "default_expires_in": 7200, "access_token_path": "authed_user.access_token",
-             "token_type": "Bearer"},
+             "token_type": "Bearer", "invalid_grant_errors": ["invalid_refresh_token"]},
     "api": {"base_url": "{instance_url}/services/data/v61.0", "verify": "GET /limits",
             "headers": {"Notion-Version": "2022-06-28"}, "verify_expect": {"ok": True}},
     "fields": [
@@ -48,6 +48,7 @@ def test_the_valid_example_loads_with_every_new_key():
     spec = ConnectorSpec.from_data("fake", validate("fake.toml", "fake", copy.deepcopy(VALID)))
     assert spec.auth.token_params == {"expiring": "1"}
     assert spec.auth.default_expires_in == 7200
+    assert spec.auth.invalid_grant_errors == ("invalid_refresh_token",)
     assert spec.api.headers == {"Notion-Version": "2022-06-28"}
     assert spec.api.verify_expect == {"ok": True}
     captured = spec.field("instance_url")
@@ -71,6 +72,12 @@ CASES: dict[str, tuple[Any, str]] = {
     "access_token_path": (lambda d: d["auth"].update(access_token_path="a..b"),
                           "auth.access_token_path"),
     "token_type": (lambda d: d["auth"].update(token_type="Bearer x"), "auth.token_type"),
+    "invalid_grant_errors not a list": (
+        lambda d: d["auth"].update(invalid_grant_errors="invalid_token"),
+        "auth.invalid_grant_errors"),
+    "invalid_grant_errors free text": (
+        lambda d: d["auth"].update(invalid_grant_errors=["token was revoked"]),
+        "auth.invalid_grant_errors[0]"),
     "token_params value": (lambda d: d["auth"].update(token_params={"a": 1}),
                            "auth.token_params.a"),
     "refresh_params placeholder": (lambda d: d["auth"].update(refresh_params={"a": "{nope}"}),

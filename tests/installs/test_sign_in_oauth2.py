@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Account
 from audit.models import AuditEvent
+from core.sessions import session_hash
+from installs import refresh
 from installs.models import AuthAttempt, Install
+from installs.signin import start_authentication
+from installs.values import method_for
 from tests.conftest import client_for
 from tests.factories import (
     CLIENT_SECRET,
@@ -300,9 +304,9 @@ def test_failed_reauthentication_keeps_working_credentials(admin_client, fake, f
 
 
 def whoami_status(transport: Any, install: Install) -> int:
-    from installs import services
-
-    return services.authorised_session(install).get("http://testserver/sandbox/api/me").status_code
+    install = refresh.ensure_fresh(install)
+    session = method_for(install).session(dict(install.credentials))
+    return session.get("http://testserver/sandbox/api/me").status_code
 
 
 def test_test_connection_reports_success(admin_client, install):
@@ -387,13 +391,12 @@ def test_callback_templates_are_neutral():
 
 def test_link_attempts_finish_on_the_install_link_pages(client, account, install):
     """An attempt started from an install link ends on the link's result page, connected."""
-    from installs import services
     from links import services as links
 
     link, _token = links.create_link(account=account, connectors=[install.connector])
-    request = RequestFactory().post("/install/")  # what the customer page hands over
-    request.session = customer_session(client)  # the customer's browser session (anonymous)
-    url = services.start_authentication(install=install, request=request, link_id=link.pk)
+    session = customer_session(client)  # the customer's browser session (anonymous)
+    url = start_authentication(install=install, session_hash=session_hash(session, create=True),
+                               link_id=link.pk)
     attempt = AuthAttempt.objects.get()
     assert attempt.install_link == link and attempt.created_by is None
     callback = consent(client, url)

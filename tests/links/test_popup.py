@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from connectors.models import Connector, PartnerAuthSettings
 from installs.models import Install
-from links import services as links
+from links import browser
 from tests.factories import account, configure_sandbox, make_link
 
 ORIGIN = "https://app.acme.test"
@@ -135,7 +135,7 @@ def test_origin_not_allowed_gets_no_message(client, setup, popup):
     _, _, token = setup
     landing = open_link(client, token, popup)
     assert landing.status_code == 200
-    assert links.SESSION_POPUP not in client.session
+    assert browser.SESSION_POPUP not in client.session
     form = client.post(reverse("install:connect", args=[token, "sandbox-api-key"]))
     result = connect_api_key(client, token)
     assert popup_data(result) is None and "install-popup.js" not in result.content.decode()

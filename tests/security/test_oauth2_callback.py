@@ -12,7 +12,8 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from connectors.auth.base import InvalidCallback
-from installs import services
+from core.sessions import session_hash
+from installs import signin
 from installs.models import AuthAttempt, Install
 from links import services as links
 from tests.conftest import client_for
@@ -39,7 +40,8 @@ def browser_request(client: Client) -> Any:
 
 def claim(state: str, request: Any) -> str:
     try:
-        services.claim_attempt(state=state, request=request)
+        signin.claim_attempt(state=state, browser=signin.Browser(
+            console_session=session_hash(request.session), customer_session=""))
     except InvalidCallback:
         return "refused"
     return "claimed"
@@ -63,7 +65,7 @@ def test_two_simultaneous_callbacks_with_one_state_claim_it_once(admin_client, o
                 outcomes.append(("second", claim(state, browser_request(admin_client))))
             return real_now()
 
-    monkeypatch.setattr(services, "timezone", Interleave)
+    monkeypatch.setattr(signin, "timezone", Interleave)
     outcomes.append(("first", claim(state, browser_request(admin_client))))
     assert outcomes == [("second", "claimed"), ("first", "refused")]
     attempt = AuthAttempt.objects.get()

@@ -12,8 +12,9 @@ import requests
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from installs import refresh, services
+from installs import refresh
 from installs.models import Install
+from installs.verification import check_connection
 from tests.conftest import make_connector
 from tests.factories import (
     CLIENT_SECRET,
@@ -130,5 +131,5 @@ def test_refresh_requests_wait_refresh_timeout(settings, watching, verified_inst
     assert watching.timeouts[TOKEN_URL] == 42.0
     install = Install.objects.get(pk=verified_install.pk)
     watching.add("GET", VERIFY_URL, json_body={"id": "fake-user"})
-    assert services.test_connection(install=install, actor=None).ok
+    assert check_connection(install=install, actor=None).ok
     assert watching.timeouts[VERIFY_URL] == 7.0

@@ -50,6 +50,9 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The external base URL of the console. Callback URLs are built from it, never from the
 # Host header of a request.
 PUBLIC_URL: str = env.str("PUBLIC_URL", default="http://localhost:8000").rstrip("/")
+# Console GETs on another host are redirected to PUBLIC_URL's (core/middleware.py). Off
+# only behind a proxy that rewrites the Host header.
+PUBLIC_HOST_REDIRECT: bool = env.bool("PUBLIC_HOST_REDIRECT", default=True)
 
 # oauthlib refuses http:// unless this variable exists -- with *any* value, even "0" --
 # so it is set only when local providers are legitimately in use, and removed otherwise.
@@ -97,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.NoStoreMiddleware",
+    # Console pages on PUBLIC_URL's host, before a session cookie is set on another one.
+    "core.middleware.PublicHostMiddleware",
     "core.sessions.SessionMiddleware",  # the console's session and the customer pages'
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

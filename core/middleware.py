@@ -1,5 +1,6 @@
 """Request and response rules that hold for every page: bounded request bodies, file
-parts only where an upload is expected, and no caching of pages by default.
+parts only where an upload is expected, no caching of pages by default, and console
+pages on PUBLIC_URL's host.
 
 Core imports no app of ours: the apps whose URLs take a larger body, file uploads or a
 body passed through unparsed register those URLs from their `AppConfig.ready()`
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, UnreadablePostError
 from django.urls import Resolver404, resolve
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -124,3 +126,44 @@ class NoStoreMiddleware:
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+#: URL namespaces and names that answer on any allowed host: health and metrics here, and
+#: what apps register from their `AppConfig.ready()` (`register_any_host`): the API, the
+#: sandbox, the customer pages. Static files are answered before the middleware runs.
+ANY_HOST: set[str] = {"healthz_live", "healthz_ready", "metrics"}
+
+
+def register_any_host(name: str) -> None:
+    """Let a URL namespace (or a URL name) answer on any allowed host."""
+    ANY_HOST.add(name)
+
+
+def answers_on_any_host(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return match.namespace in ANY_HOST or match.view_name in ANY_HOST
+
+
+class PublicHostMiddleware:
+    """Console pages answer on PUBLIC_URL's host only: a GET or HEAD that names this server
+    otherwise (127.0.0.1 where PUBLIC_URL says localhost) is redirected there, before a
+    log-in or a sign-in starts. Providers send the browser back to PUBLIC_URL, and a session
+    cookie set on another host is not sent there: every sign-in would end in "Sign-in link
+    no longer valid". What is registered in ANY_HOST answers on any allowed host;
+    PUBLIC_HOST_REDIRECT=false turns this off (a proxy that cannot pass the Host through).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.PUBLIC_HOST_REDIRECT and request.method in ("GET", "HEAD"):
+            public = urlsplit(settings.PUBLIC_URL)
+            if request.get_host().lower() != public.netloc.lower() and \
+                    not answers_on_any_host(request):
+                return HttpResponseRedirect(
+                    f"{public.scheme}://{public.netloc}{request.get_full_path()}")
+        return self.get_response(request)

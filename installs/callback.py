@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
@@ -73,8 +74,9 @@ def _invalid(request: HttpRequest, reason: str = "") -> HttpResponse:
     """The 400 page for a callback refused before any token request (`reason` is logged)."""
     if reason:
         security_log.warning("callback refused: %s", reason)
-    return render(request, "callback/invalid.html",
-                  {"message": STALE_MESSAGE}, status=400)
+    return render(request, "callback/invalid.html", {
+        "message": STALE_MESSAGE, "public_url": settings.PUBLIC_URL,
+        "public_host": urlsplit(settings.PUBLIC_URL).netloc}, status=400)
 
 
 @no_referrer

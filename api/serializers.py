@@ -11,7 +11,7 @@ from accounts.models import Account, Partner
 from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
-from connectors.spec import AUTH_TYPE_LABELS
+from connectors.schema import AUTH_TYPE_LABELS
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm

@@ -10,7 +10,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 
 from accounts.models import Partner
 from connectors.auth import AUTH_METHODS
-from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec
+from connectors.schema import AUTH_TYPE_LABELS, ConnectorSpec
 from core.fields import EncryptedJSONField
 from core.tokens import new_version
 

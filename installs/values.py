@@ -21,8 +21,8 @@ from accounts.models import Partner
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.models import Connector, PartnerAuthSettings
+from connectors.schema import FieldSpec
 from connectors.services import callback_url
-from connectors.spec import FieldSpec
 from core.fields import is_unreadable
 from installs.models import Install, InstallQuerySet
 

@@ -254,8 +254,7 @@ def result(request: HttpRequest) -> HttpResponseBase:
     connector = Connector.objects.filter(slug=outcome["connector"]).first()
     return_url = _return_url(link)
     partner = link.account.partner
-    others = [row for row in connection_rows(link) if row["connector"].slug != outcome[
-        "connector"]] if link.is_active else []
+    others = _still_to_connect(link, outcome["connector"]) if link.is_active else []
     connected = outcome["outcome"] == SignInOutcome.CONNECTED
     context = {
         "heading": HEADINGS.get(outcome["outcome"], "Connection failed"),
@@ -272,6 +271,13 @@ def result(request: HttpRequest) -> HttpResponseBase:
     }
     response = render(request, "install/result.html", context)
     return allow_framing(browser.keep_opener(request, link, response), partner)
+
+
+def _still_to_connect(link: InstallLink, done_slug: str) -> list[dict[str, Any]]:
+    """The link's other connectors not connected yet (what "Connect another app" lists)."""
+    return [row for row in connection_rows(link) if row["connector"].slug != done_slug
+            and (row["install"] is None
+                 or row["install"].status != Install.Status.AUTHENTICATED)]
 
 
 def _retry_install(link: InstallLink, outcome: dict[str, Any]) -> Install | None:

@@ -40,11 +40,20 @@ from django.utils import timezone
 from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 
 from connectors.http import ProtocolError, RedirectRefused, UnsafeURL
-from connectors.spec import ERROR_CODE_RE, HEADER_CONTROL_RE, PLACEHOLDER_RE, dotted_get
+from connectors.schema import ERROR_CODE_RE, HEADER_CONTROL_RE, PLACEHOLDER_RE
 from connectors.templating import TemplateValueError, is_safe_value, matches_pattern, render_url
 
 if TYPE_CHECKING:
-    from connectors.spec import ConnectorSpec
+    from connectors.schema import ConnectorSpec
+
+
+def dotted_get(data: Any, path: str) -> Any:
+    """`data["a"]["b"]` for the path "a.b"; None where the path does not lead anywhere."""
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
 
 log = logging.getLogger("hatchway.auth")
 
@@ -228,12 +237,12 @@ class AuthMethod:
     def api_url(self, path: str) -> str:
         if path.startswith(("https://", "http://", "{")):
             return self.url(path)
-        return self.url(self.spec.api_base_url).rstrip("/") + "/" + path.lstrip("/")
+        return self.url(self.spec.api.base_url).rstrip("/") + "/" + path.lstrip("/")
 
     @property
     def base_url(self) -> str:
         """The connector's API base URL, its placeholders filled ('' when it has none)."""
-        return self.url(self.spec.api_base_url).rstrip("/") if self.spec.api_base_url else ""
+        return self.url(self.spec.api.base_url).rstrip("/") if self.spec.api.base_url else ""
 
     @property
     def has_verify(self) -> bool:
@@ -261,7 +270,7 @@ class AuthMethod:
 
     def check_verify_expect(self, response: requests.Response) -> None:
         """`[api] verify_expect`: a 200 whose body says failure (Slack's "ok": false) fails."""
-        expect = self.spec.api_verify_expect
+        expect = self.spec.api.verify_expect
         if not expect:
             return
         try:
@@ -318,7 +327,7 @@ class AuthMethod:
         """The catalogue's `[api] headers` with their `{key}` placeholders filled from the
         merged values (Twitch's `Client-Id`, Google Ads' `developer-token`)."""
         return {name: self.header_value(name, template)
-                for name, template in self.spec.api_headers.items()}
+                for name, template in self.spec.api.headers.items()}
 
     def header_value(self, name: str, template: str) -> str:
         """One filled header; a value that could end the header line (CR, LF, NUL and other

@@ -36,6 +36,7 @@ from connectors.auth.base import (
     InvalidGrant,
     TransientError,
     check_tokens,
+    dotted_get,
     expiry,
     faults_are_transient,
     keep_unreturned,
@@ -46,7 +47,7 @@ from connectors.auth.base import (
     sane_expires_in,
     unknown_lifetime,
 )
-from connectors.spec import AuthSpec, dotted_get
+from connectors.schema import AuthSpec
 
 # Callback parameters some providers add that are worth keeping (non-secret).
 CALLBACK_INFO_KEYS = ("realmId", "shop", "location", "accounts-server")

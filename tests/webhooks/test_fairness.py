@@ -13,7 +13,8 @@ from django.core.management import call_command
 
 from accounts.models import Account
 from installs import refresh
-from installs import services as install_services
+from installs.accounts import create_account
+from installs.installing import create_install
 from installs.models import Install
 from tests.factories import catalogue_connector
 from tests.installs.conftest import FakeMethod, make_install, sandbox_oauth2_connector
@@ -43,9 +44,9 @@ def test_a_hanging_endpoint_does_not_delay_another_partner_or_refresh(
     services.create_endpoint(partner=other_partner, url=other_receiver.url)
     slow = Account.objects.create(partner=partner, name="Initech", external_id="cust-1")
     for n in range(6):
-        install_services.create_install(account=slow, connector=catalogue_connector(
+        create_install(account=slow, connector=catalogue_connector(
             "sandbox-api-key"), name=f"Keyed {n}", actor=None)
-    other = install_services.create_account(partner=other_partner, name="Globex",
+    other = create_account(partner=other_partner, name="Globex",
                                             external_id="g-1", actor=None)
     relay_all()
     method = FakeMethod()
@@ -71,7 +72,7 @@ def test_each_job_stops_at_its_budget(partner, receiver, settings):
     receiver.script = [Reply(delay=0.2)]
     for n in range(8):
         services.create_endpoint(partner=partner, url=f"{receiver.url}/{n}")
-    install_services.create_account(partner=partner, name="Initech", external_id="cust-1",
+    create_account(partner=partner, name="Initech", external_id="cust-1",
                                     actor=None)
     relay_all()
     command = worker.Command(stdout=StringIO())

@@ -9,7 +9,7 @@ import time
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import Account
 from installs import refresh
@@ -95,6 +95,10 @@ def test_endpoints_per_partner_are_capped(admin_client, partner, settings):
     assert WebhookEndpoint.objects.filter(partner=partner).count() == 2
     with pytest.raises(services.TooManyEndpoints):
         services.create_endpoint(partner=partner, url="https://hooks.acme.test/y")
+    with pytest.raises(CommandError, match="at most 2 webhook endpoints"):
+        call_command("create_webhook_endpoint", "--partner", partner.slug,
+                     "--url", "https://hooks.acme.test/z", stdout=StringIO())
+    assert WebhookEndpoint.objects.filter(partner=partner).count() == 2
 
 
 def test_the_cap_is_per_partner(partner, other_partner, settings):

@@ -3,8 +3,12 @@ Settings by API (scope Configure), validated like the console, never a secret va
 
 from __future__ import annotations
 
-import pytest
+from io import StringIO
 
+import pytest
+from django.core.management import call_command
+
+from api.models import ApiKey
 from audit.models import Action, AuditEvent
 from connectors.models import PartnerAuthSettings
 from installs.models import Install
@@ -161,3 +165,21 @@ def test_unknown_or_hidden_connector_is_404(api, settings, db):
                            {"values": {}}, content_type="application/json"), 404)
     settings.SANDBOX_ENABLED = True
     assert api.get("/api/v1/connectors/sandbox-widgets/settings").status_code == 200
+
+
+def test_command_creates_a_configure_key(partner, saved):
+    """create_api_key --scopes configure: a key that reads the settings and nothing else."""
+    out = StringIO()
+    call_command("create_api_key", "--partner", "acme", "--name", "Config",
+                 "--scopes", "configure", stdout=out)
+    client = bearer(out.getvalue().strip())
+    assert client.get(URL).status_code == 200
+    assert_problem(client.get("/api/v1/accounts"), 403)
+
+
+def test_console_form_offers_configure(admin_client, partner):
+    """The console's Create API key form has a Configure checkbox that grants the scope."""
+    page = admin_client.get("/api-keys/").content.decode()
+    assert 'value="configure"' in page and "Configure (connectors and their Authentication" in page
+    admin_client.post("/api-keys/", {"name": "Config", "scopes": ["configure"]})
+    assert ApiKey.objects.get(name="Config").scopes == ["configure"]

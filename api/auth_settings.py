@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -115,6 +116,7 @@ class ConnectorSettings(ApiView):
                                "value; null clears it.",
                    request=shapes.AuthSettingsInput,
                    responses={**answers(shapes.AuthSettingsSerializer, 400, 404), **INVALID})
+    @method_decorator(sensitive_variables("cleaned"))
     def put(self, request: Request, slug: str) -> Response:
         connector, saved = self.connector(slug)
         cleaned = validated(connector, saved,

@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -158,6 +160,11 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.is_authenticated and request.user != existing:
         return _refused(request, f"This invitation is for {invitation.email}. Log out, then "
                                  "open the link again.", status=403)
+    if existing and not request.user.is_authenticated and two_factor.is_on(existing):
+        # A password alone must not sign in a user who has a second factor: log in first.
+        login_url = f"{reverse('login')}?{urlencode({'next': request.path})}"
+        return render(request, "teams/accept.html", {"invitation": invitation,
+                                                     "login_first": login_url})
     form = _acceptance_form(request, invitation, existing)
     if request.method == "POST" and (form is None or form.is_valid()):
         try:

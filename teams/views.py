@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
 from accounts.forms import LoginForm
 from accounts.models import Membership, User
-from teams import members, two_factor
+from teams import members, sessions, two_factor
 from teams.emails import send_invitation
 from teams.forms import ExistingUserForm, InviteForm, NewMemberForm, RoleForm
 from teams.models import Invitation, InvitationRefused
@@ -130,6 +130,7 @@ def remove(request: PartnerRequest, pk: int) -> HttpResponse:
     membership = _member(request, pk)
     try:
         members.remove_member(membership=membership, by=request.user)
+        sessions.end_all(type(request.session), membership.user)
     except members.LastAdmin as exc:
         messages.error(request, str(exc))
     else:
@@ -176,7 +177,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         if not request.user.is_authenticated:
             login(request, user, backend=BACKEND)
         members.switch_partner(user=user, membership=membership)
-        members.remember_partners(request, user)
+        members.after_login(request, user)
         messages.success(request, f"Welcome to {invitation.partner.name}.")
         return redirect("connectors:library")
     return render(request, "teams/accept.html", {"invitation": invitation, "form": form,

@@ -21,7 +21,7 @@ def browser(user_agent: str) -> Client:
 
 def test_each_login_is_listed_with_its_device(alice):
     """Two logins: both on the Security page, this one marked, the other with End session."""
-    laptop, phone = browser("Firefox on Linux"), browser("Safari on iPhone")
+    laptop, _phone = browser("Firefox on Linux"), browser("Safari on iPhone")
     html = laptop.get(SECURITY).content.decode()
     assert "Firefox on Linux" in html and "Safari on iPhone" in html
     assert html.count("This session") == 1 and html.count(">End session</button>") == 1

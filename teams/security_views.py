@@ -12,9 +12,11 @@ from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, user_login_failed
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -140,6 +142,24 @@ def turn_off(request: HttpRequest) -> HttpResponse:
     request.session.pop(SECOND_FACTOR_KEY, None)
     messages.success(request, "Two-factor authentication is off.")
     return redirect("teams:security")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change the password on the Security page: this session stays, every other ends
+    (their auth hash no longer matches) and leaves the list."""
+
+    template_name = "teams/password_change.html"
+    success_url = reverse_lazy("teams:security")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)  # keeps this session, under a new key
+        ConsoleSession.objects.filter(session_key=old_key).update(
+            session_key=self.request.session.session_key)
+        sessions.end_all(type(self.request.session), form.user,
+                         keep=self.request.session.session_key)
+        messages.success(self.request, "Your password is changed; your other sessions ended.")
+        return response
 
 
 @require_POST

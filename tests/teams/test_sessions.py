@@ -74,3 +74,29 @@ def test_last_seen_is_updated_at_most_every_five_minutes(alice):
     session.save()
     laptop.get(LIBRARY)
     assert ConsoleSession.objects.get().last_seen_at > long_ago
+
+
+def test_changing_the_password_ends_the_other_sessions(alice):
+    """The laptop changes the password and stays logged in; the phone is logged out."""
+    laptop, phone = browser("Firefox on Linux"), browser("Safari on iPhone")
+    new = "violet-lantern-harbour-91"
+    response = laptop.post(reverse("teams:password_change"), {
+        "old_password": PASSWORD, "new_password1": new, "new_password2": new})
+    assert response.status_code == 302 and response.url == SECURITY
+    assert laptop.get(LIBRARY).status_code == 200
+    assert phone.get(LIBRARY).status_code == 302
+    assert list(ConsoleSession.objects.values_list("user_agent", flat=True)) == [
+        "Firefox on Linux"]
+    alice.refresh_from_db()
+    assert alice.check_password(new)
+
+
+def test_a_wrong_old_password_changes_nothing(alice):
+    """The form again with an error; the password and the other sessions unchanged."""
+    laptop, phone = browser("A"), browser("B")
+    response = laptop.post(reverse("teams:password_change"), {
+        "old_password": "wrong", "new_password1": "violet-lantern-harbour-91",
+        "new_password2": "violet-lantern-harbour-91"})
+    assert response.status_code == 200 and phone.get(LIBRARY).status_code == 200
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)

@@ -35,15 +35,17 @@ from connectors.auth.base import (
     InvalidCallback,
     InvalidGrant,
     TransientError,
-    check_tokens,
     dotted_get,
-    expiry,
     faults_are_transient,
-    keep_unreturned,
     outbound_errors,
-    public_info,
     raise_if_unavailable,
     safe_error_code,
+)
+from connectors.auth.tokens import (
+    check_tokens,
+    expiry,
+    keep_unreturned,
+    public_info,
     sane_expires_in,
     unknown_lifetime,
 )

@@ -19,7 +19,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm,
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # The one callback URL of every connector (see connectors.services.callback_url).
+    # Each connector's own callback URL, and the one they all shared before (kept for
+    # sign-ins begun with it; see connectors.services.callback_url).
+    path("connectors/<slug:slug>/callback", callback.callback, name="connector_callback"),
     path("connectors/callback", callback.callback, name="callback"),
     path("connectors/", include("connectors.urls")),
     path("accounts/", include("installs.urls")),

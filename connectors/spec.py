@@ -80,7 +80,7 @@ AUTH_KEYS = {"type", *URL_KEYS, "scopes", "scope_separator", "pkce", "token_auth
              "authorize_params", "header", "prefix", "query_param", "token_params",
              "refresh_params", "body_format", "revoke_auth", "revoke_method",
              "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
-             "signature_method", "realm", "invalid_grant_errors"}
+             "signature_method", "realm", "invalid_grant_errors", "issuer"}
 API_KEYS = {"base_url", "verify", "headers", "verify_expect"}
 FIELD_KEYS = {"key", "label", "help", "level", "secret", "required", "pattern", "from",
               "choices"}
@@ -156,6 +156,9 @@ class AuthSpec:
     invalid_grant_errors: tuple[str, ...] = ()
     signature_method: str = "HMAC-SHA1"
     realm: str = ""
+    # The authorization server's issuer identifier: a callback's `iss` must equal it
+    # (RFC 9207; mix-up defence, RFC 9700 §4.4).
+    issuer: str = ""
 
     @property
     def effective_refresh_url(self) -> str:
@@ -471,7 +474,7 @@ def _validate_auth(source: str, auth: Any, field_keys: set[str],
     for key in REQUIRED_URLS.get(auth_type, ()):
         if key not in auth:
             raise CatalogError(source, f"auth.{key}", f"is required for {auth_type}")
-    for key in URL_KEYS:
+    for key in (*URL_KEYS, "issuer"):
         if key in auth:
             _check_url(source, f"auth.{key}", auth[key], field_keys, origin_keys)
     for key in REQUIRED_FIELDS.get(auth_type, ()):

@@ -11,8 +11,8 @@ from accounts.models import Account, Partner
 from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
+from connectors.schema import AUTH_TYPE_LABELS
 from connectors.services import callback_url
-from connectors.spec import AUTH_TYPE_LABELS
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
@@ -144,9 +144,16 @@ class InstallSerializer(serializers.ModelSerializer[Install]):
         return {k: v for k, v in install.values.items() if k not in secret}
 
 
+class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
+    """A connector by slug among those that may be installed, asked at each request (which
+    ones are depends on settings: the sandbox's connectors only where it runs)."""
+
+    def get_queryset(self) -> Any:
+        return Connector.objects.active()
+
+
 class InstallCreateSerializer(serializers.Serializer[Any]):
-    connector = serializers.SlugRelatedField(slug_field="slug",
-                                             queryset=Connector.objects.active())
+    connector = ActiveConnectorField(slug_field="slug", queryset=Connector.objects.all())
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     values = serializers.DictField(child=serializers.CharField(max_length=MAX_VALUE_LENGTH,
                                                                allow_blank=True),

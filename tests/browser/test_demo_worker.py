@@ -58,7 +58,9 @@ def alive(pid: int) -> bool:
 
 def test_demo_delivers_a_test_webhook_and_ctrl_c_stops_both(tmp_path: Path, receiver):
     port = free_port()
-    env = {**demo_environment(tmp_path, port), "DEMO_PORT": str(port)}
+    # HATCHWAY_SKIP_INSTALL: the script must not install into the virtualenv running this.
+    env = {**demo_environment(tmp_path, port), "DEMO_PORT": str(port),
+           "HATCHWAY_SKIP_INSTALL": "1"}
     demo = subprocess.Popen(["sh", "scripts/demo"], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)  # its own group: Ctrl-C goes to all
@@ -69,6 +71,14 @@ def test_demo_delivers_a_test_webhook_and_ctrl_c_stops_both(tmp_path: Path, rece
         started = re.search(r"Started the background worker \(pid (\d+)\)", "".join(output))
         assert started, "".join(output)[-2000:]
         worker = int(started.group(1))
+        # Issue 19 item 17: it serves and prints PUBLIC_URL's host, not 127.0.0.1.
+        for _ in range(100):
+            if "Starting development server" in "".join(output):
+                break
+            time.sleep(0.1)
+        printed = "".join(output)
+        assert f"http://localhost:{port}/" in printed, printed[-2000:]
+        assert "127.0.0.1" not in printed
         url, received = receiver
         subprocess.run([sys.executable, "manage.py", "shell", "-c", SEND_TEST.format(url=url)],
                        cwd=ROOT, env=env, check=True, timeout=60, capture_output=True)

@@ -23,7 +23,8 @@ WIDTHS = (1280, 390)
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
   return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
-    .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}`);
+    .map(v => `${v.id} (${v.impact}): ` +
+              v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "));
 }"""
 
 

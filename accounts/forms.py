@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Account, Partner
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
-from core.text import validate_name
+from core.text import normal_external_id, validate_external_id, validate_name
 
 DUPLICATE_EXTERNAL_ID = "An account with this external id already exists."
 
@@ -71,8 +71,14 @@ class AccountForm(forms.ModelForm[Account]):
         return name
 
     def clean_external_id(self) -> str:
+        """In NFC and following the rule (core/text.py), unless it is the account's own,
+        unchanged; not another account's in any normal form."""
         external_id: str = self.cleaned_data["external_id"]
+        if external_id == self.instance.external_id:
+            return external_id
+        external_id = normal_external_id(external_id)
+        validate_external_id(external_id)
         others = Account.objects.filter(partner=self.partner).exclude(pk=self.instance.pk)
-        if others.filter(external_id=external_id).exists():
+        if others.same_external_id(external_id).exists():
             raise ValidationError(DUPLICATE_EXTERNAL_ID, code="duplicate")
         return external_id

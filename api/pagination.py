@@ -8,6 +8,7 @@ naming `cursor` -- never a database error, and never mistaken for "no such page"
 from __future__ import annotations
 
 from base64 import b64decode
+from collections.abc import Sequence
 from typing import Any
 from urllib import parse
 
@@ -18,6 +19,7 @@ from rest_framework.pagination import Cursor as Position
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 #: The largest value of a 64-bit signed id column (PostgreSQL bigint, SQLite INTEGER).
 MAX_ID = 2**63 - 1
@@ -32,8 +34,9 @@ class Cursor(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
 
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request,
-                          view: Any = None) -> list[Any] | None:
+    def paginate_queryset(self, queryset: QuerySet[Any, Any] | Sequence[Any], request: Request,
+                          view: APIView | None = None) -> list[Any] | None:
+        assert isinstance(queryset, QuerySet), "cursor pages are of querysets"
         self.column = queryset.model._meta.get_field(self.ordering.lstrip("-"))
         return super().paginate_queryset(queryset, request, view)
 
@@ -54,8 +57,9 @@ class Cursor(CursorPagination):
         if not 0 <= offset or reverse not in ("0", "1") or not (
                 position is None or self.holds(position)):
             raise invalid_cursor()
+        # The position is the ordering column's value as text (the stubs say int).
         return Position(offset=min(offset, self.offset_cutoff), reverse=reverse == "1",
-                        position=position)
+                        position=position)  # type: ignore[arg-type]
 
     def holds(self, position: str) -> bool:
         """Whether the ordering column can hold this position (PostgreSQL refuses to compare

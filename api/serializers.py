@@ -11,9 +11,9 @@ from accounts.models import Account, Partner
 from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
-from connectors.spec import AUTH_TYPE_LABELS
+from connectors.schema import AUTH_TYPE_LABELS
 from core.forms import MAX_QUERY_LENGTH
-from core.text import validate_name
+from core.text import normal_external_id, validate_external_id, validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
@@ -99,8 +99,18 @@ class AccountSerializer(serializers.ModelSerializer[Account]):
         # Uniqueness is the service's answer (409), not a validation error.
         validators: list[Any] = []
         extra_kwargs = {"external_id": {"validators": [],
-                                        "help_text": "Your own id for this customer."},
+                                        "help_text": "Your own id for this customer: no "
+                                                     "“/”, control or invisible formatting "
+                                                     "characters; compared and stored in "
+                                                     "Unicode NFC."},
                         "name": {"validators": [validate_name]}}
+
+    def validate_external_id(self, value: str) -> str:
+        """The rule (core/text.py), unless it is the account's own id, unchanged (ids
+        written before the rule stay usable); the service stores it in NFC."""
+        if self.instance is None or value != self.instance.external_id:
+            validate_external_id(normal_external_id(value))
+        return value
 
 
 # --- installs --------------------------------------------------------------------------
@@ -127,9 +137,16 @@ class InstallSerializer(serializers.ModelSerializer[Install]):
         return {k: v for k, v in install.values.items() if k not in secret}
 
 
+class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
+    """A connector by slug among those that may be installed, asked at each request (which
+    ones are depends on settings: the sandbox's connectors only where it runs)."""
+
+    def get_queryset(self) -> Any:
+        return Connector.objects.active()
+
+
 class InstallCreateSerializer(serializers.Serializer[Any]):
-    connector = serializers.SlugRelatedField(slug_field="slug",
-                                             queryset=Connector.objects.active())
+    connector = ActiveConnectorField(slug_field="slug", queryset=Connector.objects.all())
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     values = serializers.DictField(child=serializers.CharField(max_length=MAX_VALUE_LENGTH,
                                                                allow_blank=True),

@@ -31,13 +31,14 @@ from api.authentication import CanManage, CanProxy, CanReadCredentials
 from api.input import check_path_and_query
 from api.models import ApiKey
 from api.pagination import MAX_ID, BySlug, Cursor
-from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
+from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemCode, ProblemSerializer
 from audit.models import AuditEvent
 from connectors.auth.base import AuthError
 from connectors.models import Connector
 from core import metrics
 from core.middleware import content_length
 from core.prepared import PreparedLookup
+from core.text import external_id_forms
 from installs import proxy
 from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
 from installs.credentials import NotWorking, share_credentials
@@ -124,9 +125,11 @@ class ApiView(APIView):
         return found
 
     def account(self, external_id: str) -> Account:
-        return self.scoped(Account.objects.filter(partner=self.partner)
-                           .select_related("partner").defer("partner__logo"),
-                           external_id=external_id)
+        """By its external id compared in NFC, the exact form first (Account.by_external_id);
+        the lookup repeated as a filter only to name the id in the miss's log line."""
+        accounts = (Account.objects.filter(partner=self.partner).by_external_id(external_id)
+                    .select_related("partner").defer("partner__logo"))
+        return self.scoped(accounts, external_id__in=external_id_forms(external_id))
 
     def install(self, install_id: int, *, secrets: bool = True) -> Install:
         """With its secrets (and the partner's settings, joined in: the views that need
@@ -211,7 +214,7 @@ class AccountList(ApiView):
         query = self.query(shapes.AccountQuery)
         accounts = Account.objects.filter(partner=self.partner)
         if "external_id" in query:
-            accounts = accounts.filter(external_id=query["external_id"])
+            accounts = accounts.same_external_id(query["external_id"])
         if query.get("q"):
             accounts = (accounts.filter(name__icontains=query["q"])
                         | accounts.filter(external_id__icontains=query["q"]))
@@ -224,8 +227,8 @@ class AccountList(ApiView):
         body = self.body(shapes.AccountSerializer)
         try:
             account = create_account(partner=self.partner, actor=None,
-                                              actor_label=self.key.actor_label,
-                                              **body.validated_data)
+                                     actor_label=self.key.actor_label,
+                                     **body.validated_data)
         except DuplicateExternalId:
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
@@ -233,7 +236,7 @@ class AccountList(ApiView):
 
 def duplicate() -> Problem:
     return Problem(409, "An account with this external id already exists.",
-                   code="duplicate_external_id")
+                   code=ProblemCode.DUPLICATE_EXTERNAL_ID)
 
 
 class AccountDetail(ApiView):
@@ -255,8 +258,8 @@ class AccountDetail(ApiView):
         body.is_valid(raise_exception=True)
         try:
             account = update_account(account=account, actor=None,
-                                              actor_label=self.key.actor_label,
-                                              **body.validated_data)
+                                     actor_label=self.key.actor_label,
+                                     **body.validated_data)
         except DuplicateExternalId:
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data)
@@ -266,7 +269,7 @@ class AccountDetail(ApiView):
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, external_id: str) -> Response:
         delete_account(account=self.account(external_id), actor=None,
-                                actor_label=self.key.actor_label)
+                       actor_label=self.key.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -320,7 +323,7 @@ class InstallDetail(ApiView):
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, install_id: int) -> Response:
         delete_install(install=self.install(install_id), actor=None,
-                                actor_label=self.key.actor_label)
+                       actor_label=self.key.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -344,7 +347,7 @@ class InstallDeauthenticate(ApiView):
     def post(self, request: Request, install_id: int) -> Response:
         install = self.install(install_id)
         revocation = deauthenticate(install=install, actor=None,
-                                             actor_label=self.key.actor_label)
+                                    actor_label=self.key.actor_label)
         return Response({"revocation": revocation, "install": install_data(install)})
 
 
@@ -360,8 +363,8 @@ class InstallCredentials(ApiView):
         force = self.query(shapes.CredentialsQuery)["force_refresh"]
         try:
             shared = share_credentials(install=self.install(install_id),
-                                                actor_label=self.key.actor_label,
-                                                force_refresh=force)
+                                       actor_label=self.key.actor_label,
+                                       force_refresh=force)
         except NotWorking as error:
             raise not_working(error.install) from None
         response = Response(shapes.CredentialsSerializer(shared).data)
@@ -371,7 +374,7 @@ class InstallCredentials(ApiView):
 
 def not_working(install: Install) -> Problem:
     return Problem(409, f"This install is not authenticated (status {install.status}).",
-                   code="not_authenticated", extra={"install_status": install.status})
+                   code=ProblemCode.NOT_AUTHENTICATED, extra={"install_status": install.status})
 
 
 # --- install links ---------------------------------------------------------------------
@@ -458,13 +461,14 @@ class Proxy(ApiView):
     def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
         install = self.install(install_id)
         if "HTTP_TRANSFER_ENCODING" in request.META and not content_length(request._request):
-            raise Problem(411, "Send the body with a Content-Length.", code="length_required")
+            raise Problem(411, "Send the body with a Content-Length.",
+                          code=ProblemCode.LENGTH_REQUIRED)
         max_body = int(settings.PROXY_MAX_BODY)
         # Content-Length was checked against the limit before the body was read (middleware).
         body = request.stream.read(max_body + 1) if request.stream else b""
         if len(body) > max_body:
             raise Problem(413, f"The request body is over {max_body} bytes.",
-                          code="request_too_large")
+                          code=ProblemCode.REQUEST_TOO_LARGE)
         try:
             answer = proxy.call(install=install, verb=request.method or "GET", path=path,
                                 query=request.META.get("QUERY_STRING", ""),

@@ -50,6 +50,9 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The external base URL of the console. Callback URLs are built from it, never from the
 # Host header of a request.
 PUBLIC_URL: str = env.str("PUBLIC_URL", default="http://localhost:8000").rstrip("/")
+# Console GETs on another host are redirected to PUBLIC_URL's (core/middleware.py). Off
+# only behind a proxy that rewrites the Host header.
+PUBLIC_HOST_REDIRECT: bool = env.bool("PUBLIC_HOST_REDIRECT", default=True)
 
 # oauthlib refuses http:// unless this variable exists -- with *any* value, even "0" --
 # so it is set only when local providers are legitimately in use, and removed otherwise.
@@ -68,9 +71,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    # Two-factor authentication's devices (teams/two_factor.py): TOTP and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "accounts",
     "audit",
+    "teams",
     "connectors",
     "installs",
     "links",
@@ -92,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.NoStoreMiddleware",
+    # Console pages on PUBLIC_URL's host, before a session cookie is set on another one.
+    "core.middleware.PublicHostMiddleware",
     "core.sessions.SessionMiddleware",  # the console's session and the customer pages'
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -166,6 +176,14 @@ AUTHENTICATION_BACKENDS = [
     # ModelBackend and ask their users to log in again once).
     "accounts.backends.MemberBackend",
 ]
+# Password reset by email (teams/password_reset.py): links valid this long and single use;
+# requests past PASSWORD_RESET_LIMIT an hour from one address get a 429, and past it for
+# one email no further email is sent (counted in the default cache: share it, see CACHES).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)
+# The issuer authenticator apps show beside the code; a code is accepted for one step
+# (30 s) either side of now; every wrong code also counts toward the login lockout.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hatchway")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connectors:library"
 LOGOUT_REDIRECT_URL = "login"
@@ -191,19 +209,15 @@ STORAGES = {
 }
 
 # Request bodies are refused over MAX_REQUEST_BODY before they are read (413), except on
-# the URLs in BODY_LIMIT_SETTINGS (URL name -> the setting with its limit). File parts are
-# accepted only on the pages in UPLOAD_URL_NAMES; the API's proxy passes bodies through
-# unparsed (PASS_THROUGH_URL_NAMES), up to PROXY_MAX_BODY (core/middleware.py).
+# the Branding page (MAX_UPLOAD_REQUEST_BODY, the only page taking file parts) and the
+# API's proxy, which passes bodies through unparsed up to PROXY_MAX_BODY (the apps
+# register those URLs with core/middleware.py).
 # An upload that fits stays in memory: uploaded files are never written to disk (logos
 # live in the database so any number of web machines serve them). Set the reverse proxy's
 # limit to match (nginx: client_max_body_size), see the README.
 MAX_REQUEST_BODY: int = env.int("MAX_REQUEST_BODY", default=256 * 1024)
 MAX_UPLOAD_REQUEST_BODY: int = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 * 1024)
 PROXY_MAX_BODY: int = env.int("PROXY_MAX_BODY", default=10 * 1024 * 1024)
-BODY_LIMIT_SETTINGS = {"links:branding": "MAX_UPLOAD_REQUEST_BODY",
-                       "api:proxy": "PROXY_MAX_BODY"}
-UPLOAD_URL_NAMES = ["links:branding"]
-PASS_THROUGH_URL_NAMES = ["api:proxy"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
@@ -279,10 +293,6 @@ OUTBOUND_TIMEOUT: float = env.float("OUTBOUND_TIMEOUT", default=10.0)
 # one once it answers, so giving up on a slow answer loses the grant (connectors/http.py).
 REFRESH_TIMEOUT: float = env.float("REFRESH_TIMEOUT", default=30.0)
 
-# How a sign-in started from an install link ends: the link's result page. The OAuth
-# callback (installs/) sits below the install link pages (links/), so it names them here.
-LINK_SIGN_IN_FINISHER = "links.browser.finish_link_attempt"
-
 # The partner API (api/): requests per API key (DRF's rate syntax: "6000/min", "100/s").
 # Counted in the default cache: with several processes or machines configure a shared one
 # (CACHES, e.g. the database cache or Redis), or each process counts on its own.
@@ -326,6 +336,14 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=30.0)
 WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=3600.0)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# Endpoints one partner may have: each is a delivery per event on workers all partners share.
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
+# Deliveries to one endpoint in flight at once, across all workers (PostgreSQL).
+WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT", default=4)
+# In the worker loop each job (refresh, deliveries, …) stops taking rows after this many
+# seconds of a pass, so no job (a partner's slow endpoints) delays the others for long;
+# what is left is taken by the next pass, at once.
+WORKER_JOB_BUDGET = env.float("WORKER_JOB_BUDGET", default=15.0)
 
 # /metrics (core/metrics.py): `Authorization: Bearer <METRICS_TOKEN>` (empty: no token
 # accepted), or a direct request from one of METRICS_ALLOWED_IPS (addresses or networks).
@@ -350,7 +368,18 @@ DOCS_URL = env.str("DOCS_URL", default="").rstrip("/")
 # Each process keeps its answer this long: probes every second cost one round of queries.
 READY_CACHE_SECONDS = env.int("READY_CACHE_SECONDS", default=5)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email (invitations, password reset): EMAIL_URL, e.g. smtp+tls://user:password@host:587,
+# consolemail:// (the default: printed on the console), filemail:///var/mail/hatchway
+# (EMAIL_FILE_PATH: one file per message). EMAIL_BACKEND, where set, still wins.
+_email: dict[str, object] = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default=str(_email.pop("EMAIL_BACKEND")))
+if _email.get("EMAIL_FILE_PATH"):  # django-environ drops the leading "/" of filemail:///path
+    _email["EMAIL_FILE_PATH"] = "/" + str(_email["EMAIL_FILE_PATH"]).lstrip("/")
+# Host, port, user, password, TLS/SSL; what the URL leaves out keeps Django's default.
+vars().update({key: value for key, value in _email.items() if value not in (None, "")})
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hatchway <no-reply@localhost>")
 
 # "text" (the default) or "json": one JSON object per line, with the request id and the
 # partner's id where known (config/log_format.py).

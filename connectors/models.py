@@ -10,7 +10,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 
 from accounts.models import Partner
 from connectors.auth import AUTH_METHODS
-from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec
+from connectors.schema import AUTH_TYPE_LABELS, ConnectorSpec
 from core.fields import EncryptedJSONField
 from core.tokens import new_version
 
@@ -62,9 +62,20 @@ class Catalogue(models.Model):
         return catalogue
 
 
+#: The slugs of the sandbox's own connectors (category "Sandbox", URLs on this server's
+#: `/sandbox/`): they exist only where the sandbox runs (SANDBOX_ENABLED). A provider's own
+#: sandbox ("paypal-sandbox") is an ordinary connector.
+SANDBOX_SLUG_PREFIX = "sandbox-"
+
+
 class ConnectorQuerySet(models.QuerySet["Connector"]):
     def active(self) -> ConnectorQuerySet:
-        return self.filter(retired_at__isnull=True)
+        """The connectors that may be listed, offered and installed: not retired, and not
+        the sandbox's unless it runs (checked on each call: settings decide, not imports)."""
+        active = self.filter(retired_at__isnull=True)
+        if not settings.SANDBOX_ENABLED:
+            active = active.exclude(slug__startswith=SANDBOX_SLUG_PREFIX)
+        return active
 
     def with_configured(self, partner: Partner) -> ConnectorQuerySet:
         """Annotate `is_configured` ("Ready"): the partner has saved its Authentication

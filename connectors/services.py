@@ -15,7 +15,7 @@ from accounts.models import Partner, User
 from audit import events as audit
 from connectors.forms import clear_name
 from connectors.models import Connector, PartnerAuthSettings
-from connectors.spec import FieldSpec
+from connectors.schema import FieldSpec
 from core.fields import is_unreadable
 
 

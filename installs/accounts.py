@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Account, Partner
 from audit import events as audit
-from core.text import validate_name
+from core.text import normal_external_id, validate_external_id, validate_name
 from installs.models import Revocation
 from installs.removal import delete_install
 
@@ -19,10 +19,14 @@ class DuplicateExternalId(ValueError):
 
 def create_account(*, partner: Partner, name: str, external_id: str, actor: Any,
                    actor_label: str = "") -> Account:
-    """A new account; ValidationError for a name with hidden characters (core/text.py)."""
+    """A new account, its external id stored in NFC; ValidationError for a name with hidden
+    characters or an external id breaking the rule (core/text.py)."""
     validate_name(name)
+    external_id = checked_external_id(external_id)
     try:
         with transaction.atomic():
+            if Account.objects.filter(partner=partner).same_external_id(external_id).exists():
+                raise DuplicateExternalId(external_id)
             account = Account.objects.create(partner=partner, name=name, external_id=external_id)
             audit.record(audit.Action.ACCOUNT_CREATED, partner=partner, actor=actor,
                          actor_label=actor_label, account=account)
@@ -33,12 +37,21 @@ def create_account(*, partner: Partner, name: str, external_id: str, actor: Any,
 
 def update_account(*, account: Account, actor: Any, actor_label: str = "",
                    **changes: str) -> Account:
-    """Rename an account or change its external id (`name`, `external_id`)."""
+    """Rename an account or change its external id (`name`, `external_id`). An unchanged
+    external id is kept as it is, even one written before the rule (core/text.py)."""
+    if changes.get("external_id", account.external_id) != account.external_id:
+        changes["external_id"] = checked_external_id(changes["external_id"])
     changed = sorted(k for k, v in changes.items() if getattr(account, k) != v)
     if not changed:
         return account
+    if "name" in changed:
+        validate_name(changes["name"])
     try:
         with transaction.atomic():
+            if "external_id" in changed and Account.objects.filter(
+                    partner=account.partner_id).exclude(pk=account.pk).same_external_id(
+                    changes["external_id"]).exists():
+                raise DuplicateExternalId(changes["external_id"])
             for key in changed:
                 setattr(account, key, changes[key])
             account.save(update_fields=changed)
@@ -48,6 +61,13 @@ def update_account(*, account: Account, actor: Any, actor_label: str = "",
         account.refresh_from_db()
         raise DuplicateExternalId(changes.get("external_id", "")) from None
     return account
+
+
+def checked_external_id(external_id: str) -> str:
+    """The external id in NFC, or ValidationError when it breaks the rule."""
+    external_id = normal_external_id(external_id)
+    validate_external_id(external_id)
+    return external_id
 
 
 def delete_account(*, account: Account, actor: Any, actor_label: str = "") -> list[Revocation]:

@@ -56,9 +56,14 @@ class AccountAdmin(admin.ModelAdmin[Account]):
     search_fields = ("name", "external_id", "partner__name")
     autocomplete_fields = ("partner",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> Any:
+        """The partner is chosen when the account is added, never changed: moving an
+        account would hand its installs' live tokens to another tenant."""
+        return ("partner",) if obj is not None else ()
+
     def delete_model(self, request: HttpRequest, obj: Account) -> None:
         report_revocations(self, request, delete_account(account=obj,
-                                                                  actor=request.user))
+                                                         actor=request.user))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         outcomes: list[Revocation] = []
@@ -92,11 +97,11 @@ class InstallAdmin(ReadOnlyAdmin[Install]):
 
     def delete_model(self, request: HttpRequest, obj: Install) -> None:
         report_revocations(self, request, [delete_install(install=obj,
-                                                                   actor=request.user)])
+                                                          actor=request.user)])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Install]) -> None:
         report_revocations(self, request, [delete_install(install=install,
-                                                                   actor=request.user)
+                                                          actor=request.user)
                                            for install in queryset])
 
     @admin.display(description="credentials")

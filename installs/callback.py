@@ -2,22 +2,23 @@
 
 One URL serves every connector and both kinds of sign-in: the state finds the attempt
 (for OAuth 1.0a it rides on the callback URL). A console sign-in ends on the install's
-page; a customer's, started through an install link, on that link's result page (links/),
-which `settings.LINK_SIGN_IN_FINISHER` names.
+page; a customer's, started through an install link, on that link's result page: the
+install link pages (links/) sit above this app, so they register the function that ends
+those (`register_link_finisher`, from their `AppConfig.ready()`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, wraps
+from functools import wraps
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET
@@ -73,8 +74,9 @@ def _invalid(request: HttpRequest, reason: str = "") -> HttpResponse:
     """The 400 page for a callback refused before any token request (`reason` is logged)."""
     if reason:
         security_log.warning("callback refused: %s", reason)
-    return render(request, "callback/invalid.html",
-                  {"message": STALE_MESSAGE}, status=400)
+    return render(request, "callback/invalid.html", {
+        "message": STALE_MESSAGE, "public_url": settings.PUBLIC_URL,
+        "public_host": urlsplit(settings.PUBLIC_URL).netloc}, status=400)
 
 
 @no_referrer
@@ -106,13 +108,23 @@ def callback(request: HttpRequest) -> HttpResponse:
     return _console_outcome(request, outcome)
 
 
-@cache
-def link_finisher() -> Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse]:
-    """What ends a customer's sign-in: `settings.LINK_SIGN_IN_FINISHER`, a dotted path
-    (the install link pages sit above this app, so they are named, not imported)."""
-    finisher: Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse] = import_string(
-        settings.LINK_SIGN_IN_FINISHER)
-    return finisher
+LinkFinisher = Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse]
+
+#: What ends a customer's sign-in (request, attempt, outcome, message): one entry,
+#: registered by the install link pages (links/apps.py).
+LINK_FINISHER: dict[str, LinkFinisher] = {}
+
+
+def register_link_finisher(finisher: LinkFinisher) -> None:
+    LINK_FINISHER["finish"] = finisher
+
+
+def link_finisher() -> LinkFinisher:
+    try:
+        return LINK_FINISHER["finish"]
+    except KeyError:
+        raise ImproperlyConfigured("Nothing ends sign-ins started through install links: "
+                                   "is the links app in INSTALLED_APPS?") from None
 
 
 def _console_outcome(request: HttpRequest, outcome: CallbackOutcome) -> HttpResponse:

@@ -16,7 +16,7 @@ from connectors.models import Connector
 from connectors.services import apply_entered
 from core.text import validate_name
 from installs.models import Install
-from installs.values import Saved, asked_fields
+from installs.values import SavedSettings, asked_fields
 
 
 def link_actor_label(link_id: int | None, label: str = "") -> str:
@@ -28,27 +28,41 @@ def link_actor_label(link_id: int | None, label: str = "") -> str:
 def create_install(*, account: Account, connector: Connector, name: str = "",
                    values: dict[str, str] | None = None, actor: Any,
                    link_id: int | None = None, actor_label: str = "",
-                   saved: Saved | None = None) -> Install:
+                   saved: SavedSettings | None = None) -> Install:
     """A pending install with the values it asked for (`values` by field key)."""
+    install = unsaved_install(account=account, connector=connector, name=name, values=values,
+                              actor=actor, saved=saved)
+    return save_new_install(install, actor=actor, link_id=link_id, actor_label=actor_label)
+
+
+def unsaved_install(*, account: Account, connector: Connector, name: str = "",
+                    values: dict[str, str] | None = None, actor: Any = None,
+                    saved: SavedSettings | None = None) -> Install:
+    """The install `create_install` writes, not written yet: what a sign-in without a
+    browser tries before anything exists (installs/signin.py)."""
     validate_name(name)
     asked = {f.key: f for f in asked_fields(connector, account.partner, saved=saved)}
     entered = {k: v for k, v in (values or {}).items() if k in asked and v}
+    return Install(account=account, connector=connector, name=name,
+                   values={k: v for k, v in entered.items() if not asked[k].secret},
+                   secret_values={k: v for k, v in entered.items() if asked[k].secret},
+                   created_by=audit.as_user(actor))
+
+
+def save_new_install(install: Install, *, actor: Any, link_id: int | None = None,
+                     actor_label: str = "") -> Install:
+    """Write an `unsaved_install` with its audit event, in one transaction."""
     with transaction.atomic():
-        install = Install.objects.create(
-            account=account, connector=connector, name=name,
-            values={k: v for k, v in entered.items() if not asked[k].secret},
-            secret_values={k: v for k, v in entered.items() if asked[k].secret},
-            created_by=audit.as_user(actor),
-        )
-        audit.record(audit.Action.INSTALL_CREATED, partner=account.partner, actor=actor,
-                     actor_label=link_actor_label(link_id, actor_label), install=install,
-                     fields=sorted(entered))
+        install.save()
+        audit.record(audit.Action.INSTALL_CREATED, partner=install.account.partner,
+                     actor=actor, actor_label=link_actor_label(link_id, actor_label),
+                     install=install, fields=sorted({*install.values, *install.secret_values}))
     return install
 
 
 def update_install_values(*, install: Install, name: str, values: dict[str, str],
                           actor: Any, link_id: int | None = None,
-                          saved: Saved | None = None) -> Install:
+                          saved: SavedSettings | None = None) -> Install:
     """Edit an install's values. A secret left out (or blank) keeps its stored value."""
     validate_name(name)
     asked = asked_fields(install.connector, install.account.partner, saved=saved)

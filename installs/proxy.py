@@ -24,13 +24,14 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from urllib.parse import unquote
 
 import requests
 from django.conf import settings
 from oauthlib.oauth2 import InsecureTransportError
 
-from connectors.http import UnsafeURL
+from connectors.http import UnsafeURL, past_deadline
 from installs import refresh
 from installs.credentials import NotWorking, working
 from installs.models import Install
@@ -59,10 +60,23 @@ SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 UNSAFE_CHARACTERS = frozenset("\\\r\n\t\0?#")
 
 
+class RefusalCode(StrEnum):
+    """Why the proxy did not pass on the provider's answer (the API's problem code)."""
+
+    NO_BASE_URL = "no_base_url"
+    UNSAFE_PATH = "unsafe_path"
+    INVALID_HEADER = "invalid_header"
+    NOT_AUTHENTICATED = "not_authenticated"
+    TIMEOUT = "timeout"
+    UNSAFE_URL = "unsafe_url"
+    UNREACHABLE = "unreachable"
+    RESPONSE_TOO_LARGE = "response_too_large"
+
+
 class ProxyRefused(Exception):
     """The call was not (or could not be) made; `status` and a message safe to show."""
 
-    def __init__(self, status: int, message: str, *, code: str) -> None:
+    def __init__(self, status: int, message: str, *, code: RefusalCode) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
 
@@ -95,11 +109,11 @@ def is_safe_path(path: str) -> bool:
 def target_url(base_url: str, path: str, query: str) -> str:
     if not base_url:
         raise ProxyRefused(409, "This connector has no API base URL to call.",
-                           code="no_base_url")
+                           code=RefusalCode.NO_BASE_URL)
     if not is_safe_path(path):
         raise ProxyRefused(400, "The path must stay under the connector's API base URL: "
                                 "no '..', '//', absolute URL or encoded variant.",
-                           code="unsafe_path")
+                           code=RefusalCode.UNSAFE_PATH)
     return f"{base_url}/{path}" + (f"?{query}" if query else "")
 
 
@@ -114,7 +128,7 @@ def forwarded_headers(headers: Mapping[str, str], *, keep_out: set[str]) -> dict
             continue
         if any(c in value for c in "\r\n\0"):
             raise ProxyRefused(400, f"The header {name} holds a line break.",
-                               code="invalid_header")
+                               code=RefusalCode.INVALID_HEADER)
         forwarded[name] = value
     return forwarded
 
@@ -145,7 +159,7 @@ def _working(install: Install) -> Install:
     try:
         return working(install)
     except NotWorking as exc:
-        raise ProxyRefused(409, str(exc), code="not_authenticated") from None
+        raise ProxyRefused(409, str(exc), code=RefusalCode.NOT_AUTHENTICATED) from None
 
 
 def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[str, str],
@@ -160,14 +174,15 @@ def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[s
                                allow_redirects=False,
                                headers=forwarded_headers(headers, keep_out=keep_out))
     except requests.Timeout:
-        raise ProxyRefused(504, "The provider did not answer in time.", code="timeout") from None
+        raise ProxyRefused(504, "The provider did not answer in time.",
+                           code=RefusalCode.TIMEOUT) from None
     except (UnsafeURL, InsecureTransportError):
         raise ProxyRefused(502, "The connector's API is at an address this server may not "
-                                "call.", code="unsafe_url") from None
+                                "call.", code=RefusalCode.UNSAFE_URL) from None
     except requests.RequestException as exc:
         log.warning("install %s: proxied call failed with %s", install.pk, type(exc).__name__)
         raise ProxyRefused(502, "The provider could not be reached.",
-                           code="unreachable") from None
+                           code=RefusalCode.UNREACHABLE) from None
 
 
 def returned_headers(response: requests.Response) -> dict[str, str]:
@@ -188,8 +203,11 @@ def _answer(response: requests.Response, max_body: int) -> Answer:
         try:
             content = _read_at_most(response, max_body)
         except requests.RequestException:
-            raise ProxyRefused(502, "The provider's answer broke off.", code="unreachable") \
-                from None
+            if past_deadline(response):
+                raise ProxyRefused(504, "The provider did not answer in time.",
+                                   code=RefusalCode.TIMEOUT) from None
+            raise ProxyRefused(502, "The provider's answer broke off.",
+                               code=RefusalCode.UNREACHABLE) from None
         return Answer(response.status_code, headers, iter([content]), len(content))
     return Answer(response.status_code, headers, _stream(response), length)
 
@@ -224,4 +242,4 @@ def _stream(response: requests.Response) -> Iterator[bytes]:
 
 def _too_large(max_body: int) -> ProxyRefused:
     return ProxyRefused(413, f"The provider's answer is larger than the proxy's limit "
-                             f"({max_body} bytes).", code="response_too_large")
+                             f"({max_body} bytes).", code=RefusalCode.RESPONSE_TOO_LARGE)

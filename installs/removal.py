@@ -17,8 +17,7 @@ from audit import events as audit
 from connectors.auth.base import AuthError, TransientError, no_unexpected_errors
 from core import metrics
 from core.locking import row_lock_scope
-from installs import revocation
-from installs.models import Install, Revocation
+from installs.models import Install, PendingRevocation, Revocation
 from installs.values import Setup
 
 
@@ -75,7 +74,7 @@ def _revoke_then(install: Install, finish: Callable[[Install, Revocation], None]
         metrics.observe_first_revocation(revoked.outcome)
         with transaction.atomic():
             if revoked.retry is not None:
-                revocation.schedule(
+                PendingRevocation.schedule(
                     install=locked, error=revoked.retry.error, values=revoked.retry.values,
                     credentials=revoked.retry.credentials, actor=actor)
             finish(locked, revoked.outcome)

@@ -26,16 +26,16 @@ from connectors.auth.base import (
     AuthMethod,
     ConsentDenied,
     Credentials,
+    ErrorKind,
     InvalidCallback,
     TransientError,
     no_unexpected_errors,
 )
 from connectors.models import Connector
 from core.fields import is_unreadable
-from installs.installing import create_install, link_actor_label
+from installs.installing import link_actor_label, save_new_install, unsaved_install
 from installs.models import AuthAttempt, Install, SignInOutcome
-from installs.removal import delete_install
-from installs.values import MissingValues, Saved, Setup
+from installs.values import MissingValues, SavedSettings, Setup
 
 log = logging.getLogger("hatchway.auth")
 security_log = logging.getLogger("hatchway.security")
@@ -48,7 +48,8 @@ ATTEMPT_RETENTION = timedelta(days=30)
 
 
 def start_authentication(*, install: Install, session_hash: str, actor: Any = None,
-                         link_id: int | None = None, saved: Saved | None = None) -> str | None:
+                         link_id: int | None = None,
+                         saved: SavedSettings | None = None) -> str | None:
     """Start (or redo) authentication of an install.
 
     Browser flows: create the AuthAttempt bound to the browser session `session_hash`
@@ -57,7 +58,7 @@ def start_authentication(*, install: Install, session_hash: str, actor: Any = No
     AuthError (message safe to show) when it cannot start or fails -- already recorded on
     the install and in the audit log -- and MissingValues when required values must be
     entered first. `link_id`: the install link a customer acts through; `saved`: the
-    partner's settings, if already read.
+    request's reader of the partner's settings.
     """
     method = _ready_method(install, saved=saved)
     label = link_actor_label(link_id)
@@ -93,28 +94,38 @@ def authenticate_now(*, install: Install, actor: Any, actor_label: str = "") -> 
     method = _ready_method(install)
     if method.browser_flow:
         raise AuthError("This connector signs in through a browser: use an install link.",
-                        kind="configuration")
+                        kind=ErrorKind.CONFIGURATION)
     return _authenticate_at_once(install, method, actor=actor, actor_label=actor_label)
 
 
 def create_authenticated_install(*, account: Account, connector: Connector, name: str = "",
                                  values: dict[str, str] | None = None, actor: Any,
-                                 actor_label: str = "") -> Install:
-    """Create an install of a browser-less method and authenticate it at once.
+                                 actor_label: str = "",
+                                 saved: SavedSettings | None = None) -> Install:
+    """Create an install of a browser-less method, authenticated -- or nothing at all.
 
-    When authentication fails the install is deleted again (nothing half-saved; the
-    audit log keeps the attempt) and the AuthError (or MissingValues) is raised.
+    The provider is asked first (complete, then verify), for an install not yet written;
+    only when it accepts are the install, its audit events and so its webhook events
+    written, in one transaction. A refusal raises the AuthError (or MissingValues) and
+    leaves no row, no audit event and no webhook: a refused change sends nothing.
     """
-    install = create_install(account=account, connector=connector, name=name, values=values,
-                             actor=actor, actor_label=actor_label)
-    try:
-        return authenticate_now(install=install, actor=actor, actor_label=actor_label)
-    except AuthError:
-        delete_install(install=install, actor=actor, actor_label=actor_label)
-        raise
+    install = unsaved_install(account=account, connector=connector, name=name, values=values,
+                              actor=actor, saved=saved)
+    method = _ready_method(install, saved=saved)
+    if method.browser_flow:
+        raise AuthError("This connector signs in through a browser: use an install link.",
+                        kind=ErrorKind.CONFIGURATION)
+    with no_unexpected_errors("The sign-in"):
+        credentials = method.complete(None, {})
+        method.verify(credentials.data)
+    with transaction.atomic():
+        install = save_new_install(install, actor=actor, actor_label=actor_label)
+        _record_started(install, actor, actor_label, method)
+        return _record_success(install.pk, method, credentials, actor=actor,
+                               actor_label=actor_label)
 
 
-def _ready_method(install: Install, *, saved: Saved | None = None) -> AuthMethod:
+def _ready_method(install: Install, *, saved: SavedSettings | None = None) -> AuthMethod:
     """The install's configured method, once every required value is entered."""
     setup = Setup.of(install, saved=saved)
     missing = setup.missing()
@@ -227,14 +238,16 @@ def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, ac
             audit.record(audit.Action.INSTALL_CANCELLED, partner=partner, actor=actor,
                          actor_label=actor_label, install=install)
             return
-        audit.record(audit.Action.INSTALL_AUTH_FAILED, partner=partner, actor=actor,
-                     actor_label=actor_label, install=install, kind=error.kind, stage=stage)
-        if isinstance(error, InvalidCallback):
+        if isinstance(error, InvalidCallback):  # the install changes in nothing
+            audit.record(audit.Action.INSTALL_AUTH_FAILED, partner=partner, actor=actor,
+                         actor_label=actor_label, install=install, kind=error.kind,
+                         stage=stage)
             return
-        if error.kind == "verify_failed":
+        if error.kind == ErrorKind.VERIFY_FAILED:
             # Rejected keys or passwords are not kept: reauthenticating asks for them again.
             _drop_entered_credentials(install, method)
-        install.mark_auth_failed(error=error.message)
+        install.mark_auth_failed(error=error.message, kind=error.kind, stage=stage,
+                                 actor=actor, actor_label=actor_label)
     log.info("install %s: authentication failed (%s at %s)", install_id, error.kind, stage)
 
 

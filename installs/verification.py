@@ -48,15 +48,12 @@ def _record_verify(install_id: int, error: AuthError | None, *, actor: Any,
                    actor_label: str = "") -> None:
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install_id)
-        partner = install.account.partner
         if error is None:
-            previous = install.status
-            install.mark_verified()
-            audit.record(audit.Action.INSTALL_VERIFIED, partner=partner, actor=actor,
-                         actor_label=actor_label, install=install, status=install.status,
-                         previous_status=previous)
-            return
-        if not isinstance(error, TransientError):
-            install.mark_verify_failed(error=error.message)
-        audit.record(audit.Action.INSTALL_VERIFY_FAILED, partner=partner, actor=actor,
-                     actor_label=actor_label, install=install, kind=error.kind)
+            install.mark_verified(actor=actor, actor_label=actor_label)
+        elif isinstance(error, TransientError):  # the provider is down: the status stays
+            audit.record(audit.Action.INSTALL_VERIFY_FAILED, partner=install.account.partner,
+                         actor=actor, actor_label=actor_label, install=install,
+                         kind=error.kind)
+        else:
+            install.mark_verify_failed(error=error.message, kind=error.kind, actor=actor,
+                                       actor_label=actor_label)

@@ -36,8 +36,8 @@ from installs.forms import InstallForm
 from installs.installing import create_install, update_install_values
 from installs.models import Install, Revocation
 from installs.removal import deauthenticate, delete_install
-from installs.signin import start_authentication
-from installs.values import MissingValues, Saved, asked_fields
+from installs.signin import create_authenticated_install, start_authentication
+from installs.values import MissingValues, SavedSettings, Setup, asked_fields
 from installs.verification import check_connection
 
 PAGE_SIZE = 25
@@ -68,7 +68,7 @@ def account_create(request: PartnerRequest) -> HttpResponse:
     if form.is_valid():
         try:
             account = create_account(partner=request.partner, actor=request.user,
-                                              **form.cleaned_data)
+                                     **form.cleaned_data)
         except DuplicateExternalId:
             form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # created meanwhile
         else:
@@ -158,19 +158,43 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
 def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResponse:
     account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
-    saved = Saved.read(request.partner, connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=connector, partner=request.partner, saved=saved)
     if form.is_valid():
+        if not connector.uses_callback:
+            return _install_at_once(request, form, account, connector, saved)
         install = create_install(account=account, connector=connector,
-                                          name=form.install_name, values=form.field_values(),
-                                          actor=request.user, saved=saved)
+                                 name=form.install_name, values=form.field_values(),
+                                 actor=request.user, saved=saved)
         messages.success(request, f"{install.display_name} installed. Authenticate it to "
                                   "connect.")
         return redirect(install_url(install))
+    return _install_form(request, account, connector, form)
+
+
+def _install_form(request: PartnerRequest, account: Account, connector: Connector,
+                  form: InstallForm) -> HttpResponse:
     return render(request, "installs/install_form.html", {
         "account": account, "connector": connector, "form": form, "nav": "accounts",
     })
+
+
+@sensitive_variables()
+def _install_at_once(request: PartnerRequest, form: InstallForm, account: Account,
+                     connector: Connector, saved: SavedSettings) -> HttpResponse:
+    """No browser step (API key, basic, client credentials): the provider checks the entered
+    values first; a refusal shows the form again with its message, and nothing is saved."""
+    try:
+        install = create_authenticated_install(
+            account=account, connector=connector, name=form.install_name,
+            values=form.field_values(), actor=request.user, saved=saved)
+    except (AuthError, MissingValues) as error:
+        form.add_error(None, f"Authentication failed: {error.message}"
+                       if isinstance(error, AuthError) else error.message)
+        return _install_form(request, account, connector, form)
+    messages.success(request, f"{install.display_name} is installed and authenticated.")
+    return redirect(install_url(install))
 
 
 def _install(request: PartnerRequest, account_id: int, install_id: int) -> Install:
@@ -202,6 +226,9 @@ def install_detail(request: PartnerRequest, account_id: int, install_id: int) ->
         "install": install, "account": install.account, "fields": fields, "events": events,
         "token_info": install.token_info,
         "has_credentials": bool(install.credentials), "nav": "accounts",
+        # Required values nobody entered (a rejected key is dropped): "Authenticate" could
+        # not work, so the main action is entering them.
+        "needs_values": not install.credentials and bool(Setup.of(install).missing()),
     })
 
 
@@ -210,19 +237,24 @@ def install_detail(request: PartnerRequest, account_id: int, install_id: int) ->
 def install_edit(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """Edit an install's values; with `authenticate`, authenticate right after saving."""
     install = _install(request, account_id, install_id)
-    saved = Saved.read(request.partner, install.connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=install.connector, partner=install.account.partner,
                        install=install, saved=saved)
     then_authenticate = request.GET.get("authenticate") == "1"
     if form.is_valid():
         install = update_install_values(install=install, name=form.install_name,
-                                                 values=form.field_values(), actor=request.user,
-                                                 saved=saved)
+                                        values=form.field_values(), actor=request.user,
+                                        saved=saved)
         if then_authenticate:
-            return _start(request, install, saved=saved)
+            return _start(request, install, saved=saved, form=form)
         messages.success(request, "Changes saved.")
         return redirect(install_url(install))
+    return _edit_form(request, install, form, then_authenticate=then_authenticate)
+
+
+def _edit_form(request: PartnerRequest, install: Install, form: InstallForm, *,
+               then_authenticate: bool) -> HttpResponse:
     return render(request, "installs/install_edit.html", {
         "install": install, "account": install.account, "form": form,
         "then_authenticate": then_authenticate, "nav": "accounts",
@@ -237,8 +269,10 @@ def install_authenticate(request: PartnerRequest, account_id: int, install_id: i
 
 
 @sensitive_variables()
-def _start(request: PartnerRequest, install: Install, *, saved: Saved | None = None
-           ) -> HttpResponse:
+def _start(request: PartnerRequest, install: Install, *, saved: SavedSettings | None = None,
+           form: InstallForm | None = None) -> HttpResponse:
+    """Authenticate; `form`: the details form just saved, shown again with the provider's
+    message when it refuses what was entered in it."""
     try:
         url = start_authentication(install=install, actor=request.user, saved=saved,
                                    session_hash=session_hash(request.session, create=True))
@@ -246,6 +280,9 @@ def _start(request: PartnerRequest, install: Install, *, saved: Saved | None = N
         messages.warning(request, error.message)
         return redirect(install_url(install, "edit") + "?authenticate=1")
     except AuthError as error:
+        if form is not None and not install.connector.uses_callback:
+            form.add_error(None, f"Authentication failed: {error.message}")
+            return _edit_form(request, install, form, then_authenticate=True)
         messages.error(request, f"Authentication failed: {error.message}")
         return redirect(install_url(install))
     if url:

@@ -30,7 +30,7 @@ from installs.forms import InstallForm
 from installs.installing import update_install_values
 from installs.models import Install, SignInOutcome
 from installs.signin import start_authentication
-from installs.values import MissingValues, Saved
+from installs.values import MissingValues, SavedSettings
 from links import browser
 from links import services as links
 from links.branding import brand_context, logo_response, theme_css
@@ -131,7 +131,7 @@ def _connect(request: HttpRequest, link: InstallLink, token: str, slug: str
     connector = next((c for c in links.offered_connectors(link) if c.slug == slug), None)
     if connector is None or link.install_id:
         return not_found(request, link, token)
-    saved = Saved.read(link.account.partner_id, connector)
+    saved = SavedSettings()
     form = _customer_form(link, connector, saved, data=request.POST)
     if form.fields and request.POST.get("step") != "details":  # ask first
         return _details_page(request, link, token, connector,
@@ -166,15 +166,15 @@ def _reconnect(request: HttpRequest, link: InstallLink, token: str, install_id: 
     offered = {c.pk for c in links.offered_connectors(link)}
     if install is None or install.connector_id not in offered:
         return not_found(request, link, token)
-    saved = Saved.read(link.account.partner_id, install.connector)
+    saved = SavedSettings()
     if request.POST.get("step") == "details":
         form = _customer_form(link, install.connector, saved, install=install,
                               data=request.POST)
         if not form.is_valid():
             return _details_page(request, link, token, install.connector, form)
         install = update_install_values(install=install, name=install.name,
-                                                 values=form.field_values(), actor=None,
-                                                 link_id=link.pk, saved=saved)
+                                        values=form.field_values(), actor=None,
+                                        link_id=link.pk, saved=saved)
     response = _authenticate(request, link, install, saved)
     if isinstance(response, MissingValues):
         form = _customer_form(link, install.connector, saved, install=install)
@@ -183,7 +183,7 @@ def _reconnect(request: HttpRequest, link: InstallLink, token: str, install_id: 
     return response
 
 
-def _customer_form(link: InstallLink, connector: Connector, saved: Saved, *,
+def _customer_form(link: InstallLink, connector: Connector, saved: SavedSettings, *,
                    install: Install | None = None, data: Any = None) -> InstallForm:
     """The values an install through this link asks the customer for (no install name)."""
     return InstallForm(data, connector=connector, partner=link.account.partner,
@@ -200,7 +200,7 @@ def _details_page(request: HttpRequest, link: InstallLink, token: str, connector
 
 
 def _authenticate(request: HttpRequest, link: InstallLink, install: Install,
-                  saved: Saved) -> HttpResponseBase | MissingValues:
+                  saved: SavedSettings) -> HttpResponseBase | MissingValues:
     """Start the install's authentication: off to the provider, or straight to the result.
 
     Returns (rather than shows) MissingValues, so the caller can ask for them.

@@ -31,7 +31,7 @@ from core import metrics, origins
 from core.tokens import hash_token
 from installs.installing import create_install, update_install_values
 from installs.models import INSTALL_SECRETS, Install, InstallQuerySet, SignInOutcome
-from installs.values import Saved
+from installs.values import SavedSettings
 from links.models import InstallLink
 
 for _outcome in SignInOutcome:  # every series from the start, at 0
@@ -148,11 +148,11 @@ def offered_connectors(link: InstallLink) -> list[Connector]:
     """What this link lets the customer connect: its connectors that are still active."""
     if link.install is not None:
         return [link.install.connector]
-    return list(link.connectors.filter(retired_at__isnull=True).order_by("name"))
+    return list(link.connectors.active().order_by("name"))
 
 
 def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[str, str],
-                       saved: Saved | None = None) -> Install:
+                       saved: SavedSettings | None = None) -> Install:
     """The install a Connect through this link authenticates: the pending one an earlier
     Connect through this link started signing in (its values updated), else a new one.
 
@@ -168,12 +168,12 @@ def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[
                    .order_by("-created_at", "-pk").first())
         if pending is None:
             return create_install(account=link.account, connector=connector,
-                                           values=values, actor=None, link_id=link.pk,
-                                           saved=saved)
+                                  values=values, actor=None, link_id=link.pk,
+                                  saved=saved)
     if not values:
         return pending
     return update_install_values(install=pending, name=pending.name, values=values,
-                                          actor=None, link_id=link.pk, saved=saved)
+                                 actor=None, link_id=link.pk, saved=saved)
 
 
 def link_installs(link: InstallLink) -> InstallQuerySet:

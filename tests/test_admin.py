@@ -185,7 +185,7 @@ def test_user_admin_is_email_based(support_client, db):
     response = support_client.post(reverse("admin:accounts_user_add"), {
         "email": "New@Acme.test", "usable_password": "true",
         "password1": "fake-new-password-9k2", "password2": "fake-new-password-9k2",
-        "membership-TOTAL_FORMS": "0", "membership-INITIAL_FORMS": "0",
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     user = User.objects.get(email="new@acme.test")

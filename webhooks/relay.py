@@ -43,11 +43,11 @@ Status = Install.Status
 #: An install leaving one of these for "Authenticated" has recovered.
 TROUBLED = {Status.REFRESH_FAILING, Status.REAUTH_REQUIRED}
 #: Plain words for the error of a failing install, when it recorded no message.
-ERRORS: dict[str, str] = {
+ERRORS: dict[EventType, str] = {
     EventType.INSTALL_REFRESH_FAILING: "The token refresh failed; it is retried.",
     EventType.INSTALL_REAUTH_REQUIRED: "The install must be authenticated again.",
 }
-PLAIN: dict[str, str] = {
+PLAIN: dict[str, EventType] = {
     Action.ACCOUNT_CREATED: EventType.ACCOUNT_CREATED,
     Action.ACCOUNT_DELETED: EventType.ACCOUNT_DELETED,
     Action.INSTALL_CREATED: EventType.INSTALL_CREATED,
@@ -57,7 +57,7 @@ PLAIN: dict[str, str] = {
 }
 
 
-def event_type(event: AuditEvent) -> str | None:
+def event_type(event: AuditEvent) -> EventType | None:
     """The webhook event an audit event reports, or None (not news to a partner).
 
     A repeated failure (failing → failing) is no transition and sends nothing.
@@ -81,7 +81,7 @@ def event_type(event: AuditEvent) -> str | None:
     return None
 
 
-def payload(event: AuditEvent, type_: str, public_id: str) -> dict[str, Any]:
+def payload(event: AuditEvent, type_: EventType, public_id: str) -> dict[str, Any]:
     """`{"id", "type", "created_at", "data": {"account", "install", "error"?}}`: names,
     ids and statuses only, never a secret -- as they were when the event was written (its
     `subject`), not as the rows are now: they may have changed or be gone by the relay."""
@@ -109,7 +109,7 @@ def _account(event: AuditEvent, subject: dict[str, Any]) -> dict[str, str] | Non
     return None
 
 
-def _install(event: AuditEvent, type_: str, subject: dict[str, Any]) -> dict[str, Any] | None:
+def _install(event: AuditEvent, type_: EventType, subject: dict[str, Any]) -> dict[str, Any] | None:
     if not type_.startswith("install"):
         return None
     # A deleted install is not the event's subject (the row goes in that transaction):

@@ -45,11 +45,15 @@ def endpoint_list(request: PartnerRequest) -> HttpResponse:
 def endpoint_create(request: PartnerRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None, creating=True)
     if request.method == "POST" and form.is_valid():
-        endpoint, secret = services.create_endpoint(
-            partner=request.partner, url=form.cleaned_data["url"],
-            description=form.cleaned_data["description"],
-            event_types=form.cleaned_data["event_types"], actor=request.user)
-        return _show_secret(request, endpoint, secret, created=True)
+        try:
+            endpoint, secret = services.create_endpoint(
+                partner=request.partner, url=form.cleaned_data["url"],
+                description=form.cleaned_data["description"],
+                event_types=form.cleaned_data["event_types"], actor=request.user)
+        except services.TooManyEndpoints as refused:
+            form.add_error(None, str(refused))
+        else:
+            return _show_secret(request, endpoint, secret, created=True)
     return render(request, "webhooks/endpoint_form.html", {"nav": "webhooks", "form": form})
 
 

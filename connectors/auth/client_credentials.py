@@ -13,7 +13,7 @@ from typing import Any
 
 from oauthlib.oauth2 import BackendApplicationClient
 
-from connectors.auth.base import AuthError, Credentials, faults_are_transient
+from connectors.auth.base import AuthError, Credentials, ErrorKind, faults_are_transient
 from connectors.auth.oauth2 import OAuth2, credentials_from_token, token_errors
 
 
@@ -28,7 +28,7 @@ class ClientCredentials(OAuth2):
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
         if not self.value("client_secret"):
-            raise AuthError("The Client Secret is missing.", kind="configuration")
+            raise AuthError("The Client Secret is missing.", kind=ErrorKind.CONFIGURATION)
         session = self.oauth_session(BackendApplicationClient(self.client_id))
         extra: dict[str, Any] = {**self.authorize_params(),
                                  **self.filled(self.spec.auth.token_params)}

@@ -31,10 +31,12 @@ from connectors.auth.base import (
     AuthMethod,
     ConsentDenied,
     Credentials,
+    ErrorKind,
     InvalidCallback,
     InvalidGrant,
     TransientError,
     check_tokens,
+    dotted_get,
     expiry,
     faults_are_transient,
     keep_unreturned,
@@ -45,11 +47,10 @@ from connectors.auth.base import (
     sane_expires_in,
     unknown_lifetime,
 )
-from connectors.spec import AuthSpec, dotted_get
+from connectors.schema import AuthSpec
 
 # Callback parameters some providers add that are worth keeping (non-secret).
 CALLBACK_INFO_KEYS = ("realmId", "shop", "location", "accounts-server")
-TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "scope")
 RETRYABLE_ERRORS = ("temporarily_unavailable", "server_error")
 # Keys lifted from the object `access_token_path` points into (Slack's `authed_user`).
 TOKEN_OBJECT_KEYS = ("refresh_token", "expires_in", "scope", "token_type")
@@ -72,10 +73,10 @@ def check_token_response(response: requests.Response, auth: AuthSpec) -> request
                            "reauthenticate the install.")
     if status >= 400:
         raise AuthError(f"The provider refused the token request ({code or f'HTTP {status}'}).",
-                        kind="token_error")
+                        kind=ErrorKind.TOKEN_ERROR)
     if not 200 <= status < 300:
         raise AuthError(f"The token endpoint answered HTTP {status} instead of a token.",
-                        kind="token_error")
+                        kind=ErrorKind.TOKEN_ERROR)
     return response
 
 
@@ -140,16 +141,16 @@ def token_errors(what: str = "The token request") -> Iterator[None]:
                                "reauthenticate the install.") from None
         except MissingTokenError:
             raise AuthError("The provider's token response had no access token.",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
         except TokenExpiredError:
-            raise AuthError("The access token has expired.", kind="token_error") from None
+            raise AuthError("The access token has expired.", kind=ErrorKind.TOKEN_ERROR) from None
         except OAuth2Error as exc:
             code = safe_error_code(exc.error) or "error"
             raise AuthError(f"The provider refused the token request ({code}).",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
         except ValueError:  # unreadable JSON, an unexpected expires_in, an odd token type
             raise AuthError("The provider's token response could not be read.",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
 
 
 def credentials_from_token(token: dict[str, Any], *, previous: dict[str, Any] | None = None,
@@ -164,7 +165,7 @@ def credentials_from_token(token: dict[str, Any], *, previous: dict[str, Any] | 
     token_type = token.get("token_type") or "Bearer"
     if not isinstance(token_type, str) or token_type.strip().lower() != "bearer":
         raise AuthError("The provider's token response had a token type this connector "
-                        "cannot use, so nothing was stored.", kind="token_error")
+                        "cannot use, so nothing was stored.", kind=ErrorKind.TOKEN_ERROR)
     scope = token.get("scope")
     scope = " ".join(scope) if isinstance(scope, list | tuple) else (scope or "")
     data = keep_unreturned(previous or {}, {
@@ -304,7 +305,7 @@ class OAuth2(AuthMethod):
                                        "(HTTP {status}).")
         if response.status_code >= 300:
             raise AuthError(f"The provider refused the revocation (HTTP {response.status_code}).",
-                            kind="revoke_failed")
+                            kind=ErrorKind.REVOKE_FAILED)
 
     def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """The one token `revoke` sends: the refresh token if any (it ends the grant)."""
@@ -326,5 +327,5 @@ def callback_error(params: dict[str, str]) -> AuthError:
     message = f"The provider reported an error ({code})"
     message += f": {description}" if description else "."
     if code in RETRYABLE_ERRORS:
-        return TransientError(message, kind="provider_error")
-    return AuthError(message, kind="provider_error")
+        return TransientError(message, kind=ErrorKind.PROVIDER_ERROR)
+    return AuthError(message, kind=ErrorKind.PROVIDER_ERROR)

@@ -71,6 +71,14 @@ def test_demo_delivers_a_test_webhook_and_ctrl_c_stops_both(tmp_path: Path, rece
         started = re.search(r"Started the background worker \(pid (\d+)\)", "".join(output))
         assert started, "".join(output)[-2000:]
         worker = int(started.group(1))
+        # Issue 19 item 17: it serves and prints PUBLIC_URL's host, not 127.0.0.1.
+        for _ in range(100):
+            if "Starting development server" in "".join(output):
+                break
+            time.sleep(0.1)
+        printed = "".join(output)
+        assert f"http://localhost:{port}/" in printed, printed[-2000:]
+        assert "127.0.0.1" not in printed
         url, received = receiver
         subprocess.run([sys.executable, "manage.py", "shell", "-c", SEND_TEST.format(url=url)],
                        cwd=ROOT, env=env, check=True, timeout=60, capture_output=True)

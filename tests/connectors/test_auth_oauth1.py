@@ -13,7 +13,8 @@ from django.utils import timezone
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, ConsentDenied, Context, InvalidCallback, TransientError
 from connectors.auth.oauth1 import OAuth1
-from connectors.spec import ConnectorSpec, validate
+from connectors.schema import ConnectorSpec
+from connectors.spec import validate
 from installs.models import AuthAttempt
 from tests.fake_provider import FakeProvider, install_fake
 

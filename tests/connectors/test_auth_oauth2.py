@@ -22,7 +22,8 @@ from connectors.auth.base import (
     TransientError,
 )
 from connectors.auth.oauth2 import OAuth2
-from connectors.spec import ConnectorSpec, validate
+from connectors.schema import ConnectorSpec
+from connectors.spec import validate
 from installs.models import AuthAttempt
 from tests.fake_provider import FakeProvider, install_fake
 

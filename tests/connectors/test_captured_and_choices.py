@@ -86,7 +86,7 @@ def signed_in(install: Install, fake: FakeProvider, token: dict[str, Any]) -> An
     attempt = AuthAttempt.objects.create(install=install, session_hash="x",
                                          expires_at=timezone.now() + timedelta(minutes=10))
     return finish_callback(attempt=attempt, params={"code": "fake-code-1",
-                                                             "state": attempt.state})
+                                                    "state": attempt.state})
 
 
 def test_captured_fields_are_never_asked_nor_missing(account, force):
@@ -126,7 +126,7 @@ def test_captured_instance_url_is_stored_and_used_and_the_default_expiry_refresh
     assert install.credentials["refresh_token"] == "fake-refresh-1"
     assert install.expires_at - timezone.now() > timedelta(minutes=119)
     assert fake.form(fake.calls_to(f"{LOGIN}/token")[-1])["grant_type"] == "refresh_token"
-    assert values.method_for(install).url(force.spec.api_base_url) == API
+    assert values.method_for(install).url(force.spec.api.base_url) == API
 
 
 def test_a_captured_value_failing_its_pattern_stops_the_sign_in(account, force, fake):
@@ -165,15 +165,15 @@ def test_choice_value_goes_into_the_url_and_an_unlisted_one_never_does(account, 
     """The mapped host is used; a stored value that is not listed is refused at sign-in."""
     connector = make_connector("fake-mail", mailgun_like())
     install = create_install(account=account, connector=connector, actor=None,
-                                      values={"region": "api.eu.provider.localhost",
-                                              "username": "api", "password": "fake-key-123"})
-    assert values.method_for(install).url(connector.spec.api_base_url) == (
+                             values={"region": "api.eu.provider.localhost",
+                                     "username": "api", "password": "fake-key-123"})
+    assert values.method_for(install).url(connector.spec.api.base_url) == (
         "https://api.eu.provider.localhost/v3")
     Install.objects.filter(pk=install.pk).update(values={"region": "api.evil.example",
                                                          "username": "api"})
     install.refresh_from_db()
     with pytest.raises(AuthError) as caught:
-        values.method_for(install).url(connector.spec.api_base_url)
+        values.method_for(install).url(connector.spec.api.base_url)
     assert caught.value.kind == "configuration"
     assert "evil" not in caught.value.message
 

@@ -104,8 +104,10 @@ def test_another_users_browser_cannot_use_the_state(admin_client, alice, partner
 
 def test_redirect_uri_comes_from_public_url_not_the_host_header(admin_client, fake,
                                                                 oauth2_install, settings):
-    """Host: evil.example changes neither the authorize nor the token request's redirect_uri."""
+    """Host: evil.example changes neither the authorize nor the token request's redirect_uri
+    (with the redirect to PUBLIC_URL's host off, so the pages are served on that host)."""
     settings.ALLOWED_HOSTS = ["*"]
+    settings.PUBLIC_HOST_REDIRECT = False
     settings.PUBLIC_URL = "https://console.example.com"
     expected = "https://console.example.com/connectors/callback"
     start = admin_client.post(install_path(oauth2_install, "authenticate"),

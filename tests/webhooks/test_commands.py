@@ -78,7 +78,7 @@ def test_worker_loop_stops_on_sigterm(partner, receiver, account, monkeypatch):
     connector = catalogue_connector("sandbox-api-key")
     for n in range(3):
         create_install(account=account, connector=connector, actor=None,
-                                        name=f"Install {n}")
+                       name=f"Install {n}")
     real = delivery.attempt
     handled = []
 

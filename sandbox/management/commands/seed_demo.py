@@ -46,7 +46,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             Membership.objects.update_or_create(
-                user=user, defaults={"partner": partner, "role": Membership.Role.ADMIN}
+                user=user, partner=partner, defaults={"role": Membership.Role.ADMIN}
             )
             Account.objects.get_or_create(partner=partner, external_id="cust-001",
                                           defaults={"name": "Northwind Traders"})
@@ -54,6 +54,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Console:   {settings.PUBLIC_URL}/")
         self.stdout.write(f"  Log in:    {DEMO_EMAIL} / {password}")
+        if settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
+            self.stdout.write("  Email:     invitations and password resets are printed on the "
+                              "server's console (EMAIL_URL)")
         self.stdout.write(f"  Sandbox:   user {SANDBOX_USER!r}, password {SANDBOX_PASSWORD!r}, "
                           f"API key {SANDBOX_API_KEY!r} (for the Basic and API key installs)")
 

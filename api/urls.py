@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import proxy_views, views
+from api import auth_settings, proxy_views, views
 
 app_name = "api"
 
 urlpatterns = [
     path("v1/connectors", views.ConnectorList.as_view(), name="connectors"),
     path("v1/connectors/<slug:slug>", views.ConnectorDetail.as_view(), name="connector"),
+    path("v1/connectors/<slug:slug>/settings", auth_settings.ConnectorSettings.as_view(),
+         name="connector_settings"),
     path("v1/accounts", views.AccountList.as_view(), name="accounts"),
     path("v1/accounts/<str:external_id>", views.AccountDetail.as_view(), name="account"),
     path("v1/accounts/<str:external_id>/installs", views.AccountInstalls.as_view(),

@@ -30,6 +30,7 @@ class Action(models.TextChoices):
     PARTNER_UPDATED = "partner.updated", "Partner changed in the admin"
     BRANDING_SAVED = "branding.saved", "Branding saved"
     SETTINGS_SAVED = "settings.saved", "Authentication Settings saved"
+    SETTINGS_CLEARED = "settings.cleared", "Authentication Settings cleared"
     INSTALL_CREATED = "install.created", "Installed"
     INSTALL_UPDATED = "install.updated", "Install details changed"
     INSTALL_AUTH_STARTED = "install.auth_started", "Authentication started"

@@ -21,7 +21,7 @@ from api.views import SLUG, ApiView, answers
 from audit.models import Action, AuditEvent
 from connectors.forms import AuthSettingsForm, clear_name
 from connectors.models import Connector, PartnerAuthSettings
-from connectors.services import callback_url, clear_auth_settings, save_auth_settings
+from connectors.services import clear_auth_settings, save_auth_settings, sign_in_callback_url
 from core.fields import is_unreadable
 from installs.models import Install
 
@@ -55,7 +55,7 @@ def settings_data(connector: Connector, saved: PartnerAuthSettings | None) -> di
     values = saved.values if saved else {}
     return {
         "configured": connector.is_configured,  # type: ignore[attr-defined]  # with_configured()
-        "callback_url": callback_url(),
+        "callback_url": sign_in_callback_url(connector, saved),
         "values": {f.key: values[f.key] for f in fields if not f.secret and f.key in values},
         "secrets_set": [f.key for f in fields if f.secret and secrets.get(f.key)],
         "updated_at": saved.saved_at if saved else None,

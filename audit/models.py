@@ -69,6 +69,7 @@ class Action(models.TextChoices):
     PASSWORD_RESET = "member.password_reset", "Password reset by email"
     TWO_FACTOR_ENABLED = "member.two_factor_enabled", "Two-factor authentication turned on"
     TWO_FACTOR_DISABLED = "member.two_factor_disabled", "Two-factor authentication turned off"
+    PASSKEY_ADDED = "member.passkey_added", "Passkey added"
     RECOVERY_CODES_REGENERATED = "member.recovery_codes_regenerated", "New recovery codes made"
     TWO_FACTOR_REQUIREMENT_CHANGED = ("partner.two_factor_requirement_changed",
                                       "Two-factor requirement changed")

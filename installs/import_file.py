@@ -117,8 +117,9 @@ def parse(text: str) -> dict[str, Any]:
     if not isinstance(account, dict) or not isinstance(account.get("external_id"), str) \
             or not isinstance(account.get("name", ""), str):
         raise LineError("account must be an object with a text external_id (and name)")
-    checks = {"connector": (str, None), "name": (str, ""), "credentials": (dict, None),
-              "values": (dict, {}), "scopes": (list, [])}
+    checks: dict[str, tuple[type, Any]] = {
+        "connector": (str, None), "name": (str, ""), "credentials": (dict, None),
+        "values": (dict, {}), "scopes": (list, [])}
     parsed: dict[str, Any] = {"account": {"external_id": account["external_id"],
                                           "name": account.get("name", "")}}
     for key, (kind, default) in checks.items():

@@ -42,7 +42,7 @@ from installs.installing import save_new_install, unsaved_install
 from installs.models import Install
 from installs.refresh import refreshed_credentials
 from installs.signin import drop_entered_credentials
-from installs.values import MissingValues, SavedSettings, Setup
+from installs.values import MissingValues, SavedSettings, Setup, readable
 
 log = logging.getLogger("hatchway.auth")
 
@@ -227,6 +227,7 @@ def import_install(request: ImportRequest, *, actor: Any, actor_label: str = "",
         log.info("import of %s into account %s refused (%s): nothing saved",
                  request.connector.slug, request.account.pk, error.kind)
         raise
+    verified = verify and method.has_verify
     with transaction.atomic():
         if existing is None:
             install = save_new_install(install, actor=actor, actor_label=actor_label)
@@ -234,7 +235,7 @@ def import_install(request: ImportRequest, *, actor: Any, actor_label: str = "",
             install = _replace_values(existing, install)
         audit.record(audit.Action.INSTALL_IMPORTED, partner=request.account.partner,
                      actor=actor, actor_label=actor_label, install=install,
-                     auth_type=method.type, refreshed=refreshed, verified=verify,
+                     auth_type=method.type, refreshed=refreshed, verified=verified,
                      fields=sorted({*install.values, *install.secret_values}))
         drop_entered_credentials(install, method)
         install.values.update(credentials.captured)
@@ -242,7 +243,7 @@ def import_install(request: ImportRequest, *, actor: Any, actor_label: str = "",
                                    expires_at=credentials.expires_at,
                                    token_info=credentials.info, actor=actor,
                                    actor_label=actor_label, auth_type=method.type,
-                                   verified=verify and method.has_verify, imported=True)
+                                   verified=verified, imported=True)
     log.info("install %s: imported (%s)", install.pk, "updated" if existing else "created")
     return install
 
@@ -263,7 +264,7 @@ def unchanged(existing: Install, request: ImportRequest) -> bool:
     if not existing.is_working or existing.credentials_unreadable:
         return False
     wanted = {**request.values, **request.captured}
-    stored_values = {**existing.values, **dict(existing.secret_values or {}),
+    stored_values = {**existing.values, **readable(existing.secret_values),
                      **dict(existing.credentials)}
     if any(stored_values.get(k) != v for k, v in wanted.items()):
         return False

@@ -141,3 +141,24 @@ def test_oauth1_credentials_are_imported(api, account, partner, provider):
     assert Install.objects.get().credentials == {"oauth_token": "fake-tok-1",
                                                  "oauth_token_secret": "fake-tok-sec-1"}
     assert code == 201 and "fake-tok-sec-1" not in str(body)
+
+
+def test_api_key_is_imported_from_its_values(api, partner, sandbox_transport):
+    """API key: `credentials: {}`, the key in `values`, verified at the sandbox, stored as
+    the credentials (not a value) and recorded as imported."""
+    from sandbox import services as sandbox
+    from tests.factories import catalogue_connector
+    catalogue_connector("sandbox-api-key")
+    sandbox.create_user(username="sandy", password="fake-password-123",
+                        api_key="fake-api-key-123")
+    Account.objects.create(partner=partner, name="Initech", external_id="cust-1")
+    code, body = call(api, "post", CREATE, {"connector": "sandbox-api-key", "credentials": {},
+                                            "values": {"api_key": "fake-api-key-123"}})
+    assert code == 201 and body["status"] == "authenticated", body
+    install = Install.objects.get()
+    assert install.credentials == {"api_key": "fake-api-key-123"}
+    assert install.secret_values == {} and install.values == {}
+    assert AuditEvent.objects.filter(action="install.imported", install=install).exists()
+    code, problem = call(api, "post", CREATE, {"connector": "sandbox-api-key",
+                                               "credentials": {"api_key": "fake-x"}})
+    assert code == 400 and "as values" in problem["errors"]["credentials"][0]

@@ -27,10 +27,12 @@ from pydantic import (
 
 from connectors.patterns import anchors_https_host, compiled
 
-AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "api_key", "basic", "none"]
+AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "api_key", "basic",
+                   "none"]
 AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
+                    "two_step": "Two-step token exchange",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
 TokenAuth = Literal["client_secret_post", "client_secret_basic"]
 BodyFormat = Literal["form", "json"]
@@ -48,7 +50,7 @@ RESERVED_HEADERS = {"authorization", "cookie", "host", "content-length", "transf
                     "connection", "proxy-authorization"}
 REQUIRED_URLS = {"oauth1": ("request_token_url", "authorize_url", "access_token_url"),
                  "oauth2": ("authorize_url", "token_url"),
-                 "oauth2_client_credentials": ("token_url",)}
+                 "oauth2_client_credentials": ("token_url",), "two_step": ("token_url",)}
 # Field keys with a meaning each auth type requires.
 REQUIRED_FIELDS = {"oauth1": ("consumer_key", "consumer_secret"), "oauth2": ("client_id",),
                    "oauth2_client_credentials": ("client_id", "client_secret"),
@@ -59,8 +61,10 @@ CREDENTIAL_FIELDS = {auth_type: REQUIRED_FIELDS[auth_type] for auth_type in ("ap
 OAUTH2_ONLY = ("token_params", "refresh_params", "body_format", "revoke_auth", "revoke_method",
                "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
                "invalid_grant_errors")
+TWO_STEP_ONLY = ("token_request", "token_path", "expires_in_path", "token_header", "token_prefix")
 APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
-           "oauth2_client_credentials": OAUTH2_ONLY}
+           "oauth2_client_credentials": OAUTH2_ONLY,
+           "two_step": (*TWO_STEP_ONLY, "default_expires_in")}
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -128,6 +132,11 @@ def _header_value(value: str) -> None:
         raise ValueError("must be one line of plain text with {field} placeholders only")
 
 
+def _one_line(value: str) -> None:
+    if HEADER_CONTROL_RE.search(value):
+        raise ValueError("must be one line of text without control characters")
+
+
 def _scalar(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     try:
         return handler(value)
@@ -147,6 +156,7 @@ HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|
 # A choice's mapped value goes into URLs: a host name or a plain path segment, nothing more.
 ChoiceValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")]
 Params = dict[str, str]
+HeaderValue = Annotated[Text500, rule(_header_value)]
 
 
 class _Model(BaseModel):
@@ -201,6 +211,22 @@ class FieldSpec(_Model):
         return self.is_captured and anchors_https_host(self.pattern)
 
 
+class TokenRequest(_Model):
+    """two_step: the request that exchanges the entered credentials for a token."""
+
+    method: Literal["POST", "GET", "PUT"] = "POST"
+    body_format: BodyFormat = "json"
+    body: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)],
+               Annotated[str, StringConstraints(max_length=500)]] = Field(default_factory=dict)
+    """Body members; `{field}` placeholders are filled with the entered values as they are."""
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+
+    @rules
+    def _body_needs_a_method_with_one(self) -> None:
+        if self.body and self.method == "GET":
+            raise At("body", "cannot be sent with GET")
+
+
 class AuthSpec(_Model):
     type: AuthType
     """The auth method (connectors/auth/): it decides which other keys apply."""
@@ -233,6 +259,16 @@ class AuthSpec(_Model):
     only these ask the customer to consent again; any other failed refresh is retried."""
     signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = "HMAC-SHA1"
     realm: Annotated[str, StringConstraints(max_length=200), _TEXT] = ""
+    token_request: TokenRequest = Field(default_factory=TokenRequest)
+    token_path: Dotted = ""
+    """two_step: the dotted path of the token in the exchange's JSON answer."""
+    expires_in_path: Dotted = ""
+    """two_step: the dotted path of its lifetime in seconds (else `default_expires_in`)."""
+    token_header: Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")] = "Authorization"
+    """two_step: the header API calls carry the token in."""
+    token_prefix: Annotated[str, StringConstraints(max_length=50), rule(_one_line)] = "Bearer "
+    """two_step: put before the token in that header ("" for none)."""
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
     (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
@@ -242,9 +278,11 @@ class AuthSpec(_Model):
         for key in REQUIRED_URLS.get(self.type, ()):
             if not getattr(self, key):
                 raise At(key, f"is required for {self.type}")
-        only = {*OAUTH2_ONLY, *APPLIES["oauth1"]} - set(APPLIES.get(self.type, ()))
+        only = {*OAUTH2_ONLY, *APPLIES["oauth1"], *TWO_STEP_ONLY} - set(APPLIES.get(self.type, ()))
         for key in sorted(self.model_fields_set & only):
             raise At(key, f"does not apply to {self.type}")
+        if self.type == "two_step" and not self.token_path:
+            raise At("token_path", "is required for two_step")
         if self.type == "api_key" and bool(self.header) == bool(self.query_param):
             raise At("header", "api_key needs exactly one of header or query_param")
 
@@ -338,8 +376,13 @@ class ConnectorSpec(_Model):
 
     def _texts(self) -> list[tuple[str, str]]:
         params = ("authorize_params", "token_params", "refresh_params")
+        request = self.auth.token_request
         return [*((f"auth.{key}", value) for key in params
-                  for value in getattr(self.auth, key).values()), ("auth.realm", self.auth.realm)]
+                  for value in getattr(self.auth, key).values()), ("auth.realm", self.auth.realm),
+                *((f"auth.token_request.body.{name}", value)
+                  for name, value in request.body.items()),
+                *((f"auth.token_request.headers.{name}", value)
+                  for name, value in request.headers.items())]
 
     @classmethod
     def from_data(cls, slug: str, data: dict[str, Any]) -> ConnectorSpec:

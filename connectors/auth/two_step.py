@@ -36,8 +36,6 @@ from connectors.auth.base import (
 from connectors.auth.tokens import check_tokens, sane_expires_in, unknown_lifetime
 from connectors.schema import PLACEHOLDER_RE
 
-#: HTTP statuses of a refused exchange: the entered credentials are wrong or revoked.
-REFUSED = (400, 401, 403)
 
 
 class TwoStep(AuthMethod):
@@ -80,7 +78,7 @@ class TwoStep(AuthMethod):
 
     def answer(self, response: requests.Response) -> dict[str, Any]:
         status = response.status_code
-        if status in REFUSED:
+        if 400 <= status < 500 and status != 429:  # refused: wrong or revoked credentials
             raise InvalidGrant(f"The provider refused the entered credentials (HTTP {status}); "
                                "edit them and reauthenticate the install.")
         raise_if_unavailable(response, "The provider's sign-in is unavailable (HTTP {status}); "

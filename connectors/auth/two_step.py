@@ -1,4 +1,4 @@
-"""Two-step token exchange: entered credentials bought a short-lived token (Tableau PATs,
+"""Two-step token exchange: entered credentials buy a short-lived token (Tableau PATs,
 Looker API keys, session logins).
 
 The catalogue's `token_request` is sent to `token_url` with its `{field}` placeholders
@@ -7,7 +7,7 @@ values); `token_path` finds the token in the JSON answer and `expires_in_path` (
 `default_expires_in`) its lifetime. Stored credentials (encrypted): ``{"access_token": ...}``
 and the expiry; API calls carry it as `token_header: token_prefix + token`. There is
 nothing to refresh with: `refresh` exchanges the credentials again, like client
-credentials. The provider refusing the exchange (400/401/403) means the entered
+credentials. The provider refusing the exchange (any 4xx but 429) means the entered
 credentials no longer work: reauthentication; a 5xx, 429, timeout or unreadable answer is
 transient.
 """

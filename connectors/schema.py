@@ -137,6 +137,20 @@ def _one_line(value: str) -> None:
         raise ValueError("must be one line of text without control characters")
 
 
+def _body(body: dict[str, Any], depth: int = 1) -> None:
+    """A token request body: names of 1-100 characters; text up to 500, or objects of
+    such members, at most four deep."""
+    for name, value in body.items():
+        if not 0 < len(name) <= 100:
+            raise ValueError("member names must be 1 to 100 characters")
+        if isinstance(value, dict):
+            if depth >= 4:
+                raise ValueError("nests objects more than four deep")
+            _body(value, depth + 1)
+        elif not isinstance(value, str) or len(value) > 500 or "\x00" in value:
+            raise ValueError(f"{name}: must be text up to 500 characters or an object")
+
+
 def _scalar(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     try:
         return handler(value)
@@ -216,15 +230,31 @@ class TokenRequest(_Model):
 
     method: Literal["POST", "GET", "PUT"] = "POST"
     body_format: BodyFormat = "json"
-    body: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)],
-               Annotated[str, StringConstraints(max_length=500)]] = Field(default_factory=dict)
-    """Body members; `{field}` placeholders are filled with the entered values as they are."""
+    body: Annotated[dict[str, str | dict[str, Any]], rule(_body)] = Field(default_factory=dict)
+    """Body members: text with `{field}` placeholders (filled with the entered values as
+    they are), or, for JSON, objects of such members (Tableau's `credentials.site`)."""
     headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
 
     @rules
-    def _body_needs_a_method_with_one(self) -> None:
+    def _body_fits_its_format(self) -> None:
         if self.body and self.method == "GET":
             raise At("body", "cannot be sent with GET")
+        if self.body_format == "form" and any(isinstance(v, dict) for v in self.body.values()):
+            raise At("body", "a form body holds text members only, no objects")
+
+    def body_texts(self) -> list[tuple[str, str]]:
+        """(dotted name, text) of every text member, nested ones included."""
+        return _texts_of(self.body)
+
+
+def _texts_of(body: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    texts: list[tuple[str, str]] = []
+    for name, value in body.items():
+        if isinstance(value, dict):
+            texts.extend(_texts_of(value, f"{prefix}{name}."))
+        else:
+            texts.append((f"{prefix}{name}", value))
+    return texts
 
 
 class AuthSpec(_Model):
@@ -380,7 +410,7 @@ class ConnectorSpec(_Model):
         return [*((f"auth.{key}", value) for key in params
                   for value in getattr(self.auth, key).values()), ("auth.realm", self.auth.realm),
                 *((f"auth.token_request.body.{name}", value)
-                  for name, value in request.body.items()),
+                  for name, value in request.body_texts()),
                 *((f"auth.token_request.headers.{name}", value)
                   for name, value in request.headers.items())]
 

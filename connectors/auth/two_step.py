@@ -64,7 +64,7 @@ class TwoStep(AuthMethod):
     def exchange(self) -> dict[str, Any]:
         """Send the token request; return its JSON answer (an object)."""
         request = self.spec.auth.token_request
-        body = {name: self.fill(value) for name, value in request.body.items()}
+        body = self.filled_body(request.body)
         headers = {name: self.header_value(name, value)
                    for name, value in request.headers.items()}
         send: dict[str, Any] = {}
@@ -94,6 +94,10 @@ class TwoStep(AuthMethod):
             raise AuthError("The provider's sign-in answer could not be read.",
                             kind=ErrorKind.TOKEN_ERROR)
         return answer
+
+    def filled_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {name: self.filled_body(value) if isinstance(value, dict) else self.fill(value)
+                for name, value in body.items()}
 
     def fill(self, template: str) -> str:
         """A body value with its placeholders filled as entered (JSON or form encodes it)."""

@@ -82,6 +82,18 @@ def test_an_undeclared_placeholder_in_a_header_is_refused():
     assert "auth.token_request.headers.X-Site" in refusal(data)
 
 
+def test_an_undeclared_placeholder_deep_in_a_json_body_is_refused():
+    data = spec_data()
+    data["auth"]["token_request"]["body"] = {"credentials": {"site": {"contentUrl": "{x}"}}}
+    assert "auth.token_request.body.credentials.site.contentUrl" in refusal(data)
+
+
+def test_a_form_body_with_an_object_is_refused():
+    data = spec_data()
+    data["auth"]["token_request"].update(body_format="form", body={"a": {"b": "c"}})
+    assert "auth.token_request.body" in refusal(data)
+
+
 def test_an_http_token_url_is_refused():
     message = refusal(spec_data(token_url="http://{pod}.provider.localhost/api/auth/signin"))
     assert "auth.token_url" in message and "https" in message
@@ -128,6 +140,25 @@ def test_the_exchange_sends_the_declared_body_and_reads_the_dotted_path(fake):
     assert 590 <= (credentials.expires_at - timezone.now()).total_seconds() <= 600
     session = method().session(credentials.data)
     assert session.headers["X-Tableau-Auth"] == "fake-session"
+
+
+def test_a_nested_json_body_and_a_captured_value(fake):
+    """Tableau's shape: credentials nested in the body, the site id kept from the answer."""
+    fake.add("POST", f"{BASE}/api/auth/signin", json_body={
+        "credentials": {"token": "tok", "site": {"id": "9a8b-7c6d"}}, "expires_in": 600})
+    data = spec_data()
+    data["auth"]["token_request"]["body"] = {"credentials": {
+        "personalAccessTokenName": "{pat_name}", "personalAccessTokenSecret": "{pat_secret}",
+        "site": {"contentUrl": ""}}}
+    data["fields"].append({"key": "site_id", "label": "Site", "level": "captured",
+                           "from": "token.credentials.site.id", "pattern": "^[a-z0-9-]+$"})
+    spec = ConnectorSpec.from_data("t", validate("t.toml", "t", data))
+    credentials = build_method(Context(spec=spec, values={
+        "pod": "eu", "pat_name": NAME, "pat_secret": SECRET})).complete(None, {})
+    assert json.loads(fake.calls[0].body) == {"credentials": {
+        "personalAccessTokenName": NAME, "personalAccessTokenSecret": SECRET,
+        "site": {"contentUrl": ""}}}
+    assert credentials.captured == {"site_id": "9a8b-7c6d"}
 
 
 def test_form_body_default_expiry_and_bearer_default(fake):

@@ -15,7 +15,7 @@ transient.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -35,7 +35,6 @@ from connectors.auth.base import (
 )
 from connectors.auth.tokens import check_tokens, sane_expires_in, unknown_lifetime
 from connectors.schema import PLACEHOLDER_RE
-
 
 
 class TwoStep(AuthMethod):
@@ -111,7 +110,7 @@ class TwoStep(AuthMethod):
 
         return PLACEHOLDER_RE.sub(value, template)
 
-    def expiry(self, answer: dict[str, Any]) -> Any:
+    def expiry(self, answer: dict[str, Any]) -> datetime:
         path = self.spec.auth.expires_in_path
         seconds = sane_expires_in(dotted_get(answer, path)) if path else None
         seconds = seconds or unknown_lifetime(self.spec.auth.default_expires_in)

@@ -176,8 +176,9 @@ def test_form_body_default_expiry_and_bearer_default(fake):
     assert two_step.session(credentials.data).headers["Authorization"] == "Bearer tok"
 
 
-@pytest.mark.parametrize("status, error", [(401, InvalidGrant), (403, InvalidGrant), (400, InvalidGrant),
-                                           (500, TransientError), (429, TransientError)])
+@pytest.mark.parametrize("status, error", [
+    (400, InvalidGrant), (401, InvalidGrant), (403, InvalidGrant),
+    (500, TransientError), (429, TransientError)])
 def test_a_refusal_is_invalid_grant_and_an_outage_transient(fake, status, error):
     fake.add("POST", f"{BASE}/api/auth/signin", status=status, json_body={"error": "x"})
     with pytest.raises(error) as caught:

@@ -58,7 +58,7 @@ class Command(BaseCommand):
             self.stdout.write("  Email:     invitations and password resets are printed on the "
                               "server's console (EMAIL_URL)")
         self.stdout.write(f"  Sandbox:   user {SANDBOX_USER!r}, password {SANDBOX_PASSWORD!r}, "
-                          f"API key {SANDBOX_API_KEY!r} (for the Basic, API key and two-step installs)")
+                          f"API key {SANDBOX_API_KEY!r} (Basic, API key, two-step installs)")
 
     def _sandbox(self, partner: Partner, user: User) -> None:
         if not SandboxUser.objects.filter(username=SANDBOX_USER).exists():

@@ -126,6 +126,11 @@ def _header_name(name: str) -> None:
         raise ValueError("is not a header this table may set")
 
 
+def _token_header(name: str) -> None:
+    if name.lower() in RESERVED_HEADERS - {"authorization", "cookie"}:
+        raise ValueError("is a header the transport sets")
+
+
 def _header_value(value: str) -> None:
     plain = PLACEHOLDER_RE.sub("", value)
     if HEADER_CONTROL_RE.search(value) or "{" in plain or "}" in plain:
@@ -295,7 +300,7 @@ class AuthSpec(_Model):
     expires_in_path: Dotted = ""
     """two_step: the dotted path of its lifetime in seconds (else `default_expires_in`)."""
     token_header: Annotated[str, StringConstraints(
-        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")] = "Authorization"
+        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"), rule(_token_header)] = "Authorization"
     """two_step: the header API calls carry the token in."""
     token_prefix: Annotated[str, StringConstraints(max_length=50), rule(_one_line)] = "Bearer "
     """two_step: put before the token in that header ("" for none)."""

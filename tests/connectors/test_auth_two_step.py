@@ -105,6 +105,10 @@ def test_a_missing_token_path_is_refused():
     assert "auth.token_path" in refusal(data)
 
 
+def test_a_transport_header_cannot_carry_the_token():
+    assert "auth.token_header" in refusal(spec_data(token_header="Host"))
+
+
 def test_two_step_keys_do_not_apply_to_other_types():
     data = spec_data()
     data["auth"] = {"type": "oauth2_client_credentials", "token_url": f"{BASE}/t",

@@ -12,6 +12,7 @@ from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
 from connectors.schema import AUTH_TYPE_LABELS
+from connectors.services import callback_url
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
@@ -71,6 +72,12 @@ class ConnectorSerializer(serializers.Serializer[Any]):
                                           help_text="Ready to offer: the partner's "
                                                     "Authentication Settings are saved, or the "
                                                     "connector has no partner-level field.")
+    callback_url = serializers.SerializerMethodField(
+        help_text="This connector's own callback (redirect) URL, to register with the "
+                  "provider; null when its sign-in sends nobody back (no browser flow).")
+
+    def get_callback_url(self, connector: Connector) -> str | None:
+        return callback_url(connector.slug) if connector.uses_callback else None
 
 
 class ConnectorDetailSerializer(ConnectorSerializer):

@@ -27,7 +27,9 @@ urlpatterns = [
          name="password_reset_confirm"),
     path("reset/done", password_reset.ResetCompleteView.as_view(),
          name="password_reset_complete"),
-    # The one callback URL of every connector (see connectors.services.callback_url).
+    # Each connector's own callback URL, and the one they all shared before (kept for
+    # sign-ins begun with it; see connectors.services.callback_url).
+    path("connectors/<slug:slug>/callback", callback.callback, name="connector_callback"),
     path("connectors/callback", callback.callback, name="callback"),
     path("connectors/", include("connectors.urls")),
     path("accounts/", include("installs.urls")),

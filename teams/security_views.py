@@ -12,9 +12,11 @@ from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, user_login_failed
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -23,7 +25,8 @@ from accounts.access import SECOND_FACTOR_KEY, PartnerRequest, admin_view
 from accounts.models import User
 from audit.logins import locked_out
 from core.forms import ConsoleForm
-from teams import members, two_factor
+from teams import members, sessions, two_factor
+from teams.models import ConsoleSession
 
 PENDING_KEY = "teams_pending_login"
 PENDING_SECONDS = 300
@@ -85,7 +88,8 @@ def security(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     context: dict[str, Any] = {"nav": "security", "is_on": two_factor.is_on(user),
-                               "form": CodeForm()}
+                               "form": CodeForm(), "sessions": sessions.active(user),
+                               "this_session": request.session.session_key}
     if not context["is_on"]:
         device = two_factor.pending_device(user)
         image = qrcode.make(two_factor.setup_uri(device),
@@ -137,6 +141,44 @@ def turn_off(request: HttpRequest) -> HttpResponse:
     two_factor.turn_off(user=user)
     request.session.pop(SECOND_FACTOR_KEY, None)
     messages.success(request, "Two-factor authentication is off.")
+    return redirect("teams:security")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change the password on the Security page: this session stays, every other ends
+    (their auth hash no longer matches) and leaves the list."""
+
+    template_name = "teams/password_change.html"
+    success_url = reverse_lazy("teams:security")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)  # keeps this session, under a new key
+        ConsoleSession.objects.filter(session_key=old_key).update(
+            session_key=self.request.session.session_key)
+        sessions.end_all(type(self.request.session), form.user,
+                         keep=self.request.session.session_key)
+        messages.success(self.request, "Your password is changed; your other sessions ended.")
+        return response
+
+
+@require_POST
+@login_required
+def end_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """End one of the user's other sessions (another user's: 404)."""
+    row = get_object_or_404(ConsoleSession, pk=pk, user=request.user.pk)
+    sessions.end(type(request.session), [row])
+    messages.success(request, "The session has ended.")
+    return redirect("teams:security")
+
+
+@require_POST
+@login_required
+def end_other_sessions(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    sessions.end_all(type(request.session), user, keep=request.session.session_key)
+    messages.success(request, "Your other sessions have ended.")
     return redirect("teams:security")
 
 

@@ -17,6 +17,11 @@ urlpatterns = [
     path("security/authenticator", security_views.confirm_totp, name="confirm_totp"),
     path("security/recovery-codes", security_views.recovery_codes, name="recovery_codes"),
     path("security/turn-off", security_views.turn_off, name="turn_off"),
+    path("security/password", security_views.PasswordChangeView.as_view(),
+         name="password_change"),
+    path("security/sessions/<int:pk>/end", security_views.end_session, name="end_session"),
+    path("security/sessions/end-others", security_views.end_other_sessions,
+         name="end_other_sessions"),
     path("members/require-two-factor", security_views.require_two_factor,
          name="require_two_factor"),
 ]

@@ -28,6 +28,7 @@ from accounts.access import Lookup, find_scoped
 from accounts.models import Account, Partner
 from api import serializers as shapes
 from api.authentication import CanManage, CanProxy, CanReadCredentials
+from api.lookups import INSTALL_WITH_SECRETS
 from api.models import ApiKey
 from api.pagination import BySlug, Cursor
 from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
@@ -36,7 +37,6 @@ from connectors.auth.base import AuthError
 from connectors.models import Connector
 from core import metrics
 from core.middleware import content_length
-from core.prepared import PreparedLookup
 from installs import proxy, services
 from installs.models import Install
 from installs.values import MissingValues
@@ -70,16 +70,6 @@ SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The con
 
 def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[Any, Any]:
     return {ok_status: ok, **problems(*codes)}
-
-
-# The install of a credentials read or a proxied call, with its account, connector and the
-# partner's settings: compiled once (core/prepared.py), since Django compiling these four
-# tables' join cost more than PostgreSQL running it, on the API's hottest path.
-INSTALL_WITH_SECRETS = PreparedLookup(
-    Install,
-    lambda install, partner: Install.objects.filter(pk=install, account__partner_id=partner)
-    .select_related("account", "connector").with_saved_settings(),
-    "install", "partner")
 
 
 class ApiView(APIView):

@@ -16,7 +16,7 @@ from installs.models import Install
 from sandbox import services as sandbox
 from tests.api.helpers import bearer, call, make_key
 from tests.factories import catalogue_connector
-from tests.installs.seed import sandbox_accepts, seed_due_installs
+from sandbox.seeding import sandbox_accepts, seed_due_installs
 from tests.installs.test_refresh_concurrency import in_thread
 
 

@@ -18,7 +18,7 @@ from sandbox import services as sandbox
 from sandbox.models import SandboxToken, digest
 from tests.api.helpers import bearer, call, make_key
 from tests.factories import path_and_query, sandbox_oauth2
-from tests.installs.seed import sandbox_accepts, seed_due_installs
+from sandbox.seeding import sandbox_accepts, seed_due_installs
 from tests.installs.test_refresh_concurrency import in_thread, slow_sandbox  # noqa: F401 (fixture)
 
 

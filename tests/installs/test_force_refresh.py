@@ -10,7 +10,7 @@ from installs import refresh
 from installs.models import Install
 from sandbox import services as sandbox
 from tests.factories import catalogue_connector
-from tests.installs.seed import sandbox_accepts, seed_due_installs
+from sandbox.seeding import sandbox_accepts, seed_due_installs
 
 
 def test_force_refreshes_a_token_not_due(partner, sandbox_transport):

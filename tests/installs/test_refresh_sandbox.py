@@ -25,7 +25,7 @@ from installs.services import authorised_session
 from sandbox import services as sandbox
 from sandbox.models import SandboxToken, digest
 from tests.conftest import make_connector
-from tests.installs.seed import sandbox_accepts, seed_due_installs
+from sandbox.seeding import sandbox_accepts, seed_due_installs
 
 pytestmark = pytest.mark.django_db
 

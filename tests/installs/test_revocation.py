@@ -27,7 +27,7 @@ from sandbox.models import SandboxToken, digest
 from tests.conftest import raw_value, write_raw_value
 from tests.factories import install_path
 from tests.installs.conftest import foreign_ciphertext
-from tests.installs.seed import seed_due_installs
+from sandbox.seeding import seed_due_installs
 from tests.wsgi_transport import WSGITransport
 
 REVOKE_PATH = "/sandbox/oauth2/revoke"

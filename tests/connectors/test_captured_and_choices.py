@@ -17,7 +17,7 @@ from connectors.models import Connector, PartnerAuthSettings
 from installs import refresh, services, values
 from installs.forms import InstallForm
 from installs.models import AuthAttempt, Install
-from tests.conftest import make_connector
+from tests.factories import make_connector
 from tests.fake_provider import FakeProvider, install_fake
 
 pytestmark = pytest.mark.django_db

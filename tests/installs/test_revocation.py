@@ -24,10 +24,9 @@ from connectors import http
 from installs import revocation, services
 from installs.models import Install, PendingRevocation
 from sandbox.models import SandboxToken, digest
-from tests.conftest import raw_value, write_raw_value
-from tests.factories import install_path
-from tests.installs.conftest import foreign_ciphertext
 from sandbox.seeding import seed_due_installs
+from tests.factories import install_path, raw_value, write_raw_value
+from tests.installs.conftest import foreign_ciphertext
 from tests.wsgi_transport import WSGITransport
 
 REVOKE_PATH = "/sandbox/oauth2/revoke"

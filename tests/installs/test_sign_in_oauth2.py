@@ -14,10 +14,10 @@ from django.utils import timezone
 from accounts.models import Account
 from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
-from tests.conftest import client_for
 from tests.factories import (
     CLIENT_SECRET,
     authenticate,
+    client_for,
     consent,
     customer_session,
     fake_oauth2_connector,

@@ -14,12 +14,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from installs import refresh, services
 from installs.models import Install
-from tests.conftest import make_connector
 from tests.factories import (
     CLIENT_SECRET,
     TOKEN_JSON,
     TOKEN_URL,
     authenticate,
+    make_connector,
     new_install,
     query,
     save_settings,

@@ -23,6 +23,7 @@ from installs.models import Install
 
 LOADED = (Install, Account, Connector, PartnerAuthSettings)
 
+# Names from the models' metadata only; the two ids are parameters.
 SQL = f"""
 SELECT {rows.columns(Install, "i")}, {rows.columns(Account, "a")},
        {rows.columns(Connector, "c")}, {rows.columns(PartnerAuthSettings, "s")}
@@ -32,7 +33,7 @@ JOIN {rows.table(Connector)} c ON c."id" = i."connector_id"
 LEFT JOIN {rows.table(PartnerAuthSettings)} s
        ON s."connector_id" = i."connector_id" AND s."partner_id" = a."partner_id"
 WHERE i."id" = %s AND a."partner_id" = %s
-"""
+"""  # noqa: S608
 
 
 class InstallWithSecrets:

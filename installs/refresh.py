@@ -226,8 +226,8 @@ def _claimable(started: datetime) -> InstallQuerySet:
 
     Built once per pass; each claim runs it again (`first()`: a new query each time,
     whose SKIP LOCKED skips the rows locked by then). An install that falls due during
-    the pass waits for the next one, well within the refresh margin. Rows refreshed during this pass are excluded even if
-    their new token is short-lived.
+    the pass waits for the next one, well within the refresh margin. Rows refreshed during
+    this pass are excluded even if their new token is short-lived.
     """
     not_this_pass = Q(last_refreshed_at__isnull=True) | Q(last_refreshed_at__lt=started)
     queryset = Install.objects.filter(due_filter(started), not_this_pass)

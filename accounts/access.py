@@ -12,15 +12,20 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn, Protocol, TypeVar
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from accounts.models import Account, Membership, Partner, User
 from core import request_id
 
 security_log = logging.getLogger("hatchway.security")
+#: Set in the session when the login passed a second factor (or two-factor authentication
+#: was set up in it): a partner that requires two-factor authentication asks for it.
+SECOND_FACTOR_KEY = "second_factor_verified"
 M = TypeVar("M", bound=Model)
 M_co = TypeVar("M_co", bound=Model, covariant=True)
 
@@ -49,18 +54,33 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     @wraps(view)
     def wrapper(request: PartnerRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Typed as what it becomes here: login_required let a User through, the two below.
-        try:  # loaded with the user (accounts.backends): no query here
-            membership = request.user.membership
-        except ObjectDoesNotExist:
-            raise PermissionDenied("You are not a member of any partner.") from None
+        membership = current_membership(request.user)
+        if membership is None:
+            raise PermissionDenied("You are not a member of any partner.")
         request.membership = membership
         request.partner = membership.partner
         request_id.bind(partner_id=membership.partner_id)
+        if membership.partner.require_two_factor and not request.session.get(SECOND_FACTOR_KEY):
+            messages.warning(request, f"{membership.partner.name} requires two-factor "
+                                      "authentication: set it up to continue.")
+            return redirect("teams:security")
         if request.method not in ("GET", "HEAD", "OPTIONS") and not membership.is_admin:
             _refuse_viewer(request, "Viewers cannot change anything.")
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def current_membership(user: User) -> Membership | None:
+    """The membership the user works in: loaded with the user (accounts.backends, no query),
+    or on first use (no partner chosen yet, or it was removed) their first one, remembered."""
+    if user.current_membership is not None:
+        return user.current_membership
+    first = user.memberships.select_related("partner").defer("partner__logo").first()
+    if first is not None:
+        user.current_membership = first
+        User.objects.filter(pk=user.pk).update(current_membership=first)
+    return first
 
 
 def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -59,7 +59,6 @@ class UserEditForm(UserChangeForm[User]):
 class MembershipInline(SuperuserChangesOnly, admin.StackedInline[Membership, User]):
     model = Membership
     extra = 0
-    max_num = 1
     autocomplete_fields = ("partner",)
 
 
@@ -80,20 +79,20 @@ class UserAdmin(SuperuserChangesOnly, DjangoUserAdmin[User]):
     add_fieldsets = ((None, {"classes": ("wide",),
                              "fields": ("email", "usable_password", "password1", "password2")}),)
     list_display = ("email", "partner", "role", "is_staff", "is_active", "last_login")
-    list_filter = ("is_staff", "is_superuser", "is_active", "membership__role")
-    list_select_related = ("membership__partner",)
-    search_fields = ("email", "first_name", "last_name", "membership__partner__name")
+    list_filter = ("is_staff", "is_superuser", "is_active", "memberships__role")
+    list_select_related = ("current_membership__partner",)
+    search_fields = ("email", "first_name", "last_name", "memberships__partner__name")
     ordering = ("email",)
     inlines = (MembershipInline,)
 
-    @admin.display(description="partner", ordering="membership__partner__name")
+    @admin.display(description="partner", ordering="current_membership__partner__name")
     def partner(self, obj: User) -> str:
-        membership = getattr(obj, "membership", None)
+        membership = obj.current_membership
         return membership.partner.name if membership else "—"
 
     @admin.display(description="role")
     def role(self, obj: User) -> str:
-        membership = getattr(obj, "membership", None)
+        membership = obj.current_membership
         return membership.get_role_display() if membership else "—"
 
 

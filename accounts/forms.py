@@ -1,4 +1,4 @@
-"""Console forms of the accounts layer: login, account search, new account."""
+"""Console forms of the accounts layer: login, account search, new and edited accounts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Account, Partner
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
-from core.text import validate_name
+from core.text import normal_external_id, validate_external_id, validate_name
 
 DUPLICATE_EXTERNAL_ID = "An account with this external id already exists."
 
@@ -59,13 +59,26 @@ class AccountForm(forms.ModelForm[Account]):
         super().__init__(*args, **kwargs)
         self.partner = partner
 
+    def warn_external_id(self) -> None:
+        """On edit: the partner's backend addresses the account by this id (the API)."""
+        self.fields["external_id"].help_text = (
+            "Your backend finds this account in the API by this id: change it there too, or "
+            "calls with the old id get 404. Unique among your accounts.")
+
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"]
         validate_name(name)
         return name
 
     def clean_external_id(self) -> str:
+        """In NFC and following the rule (core/text.py), unless it is the account's own,
+        unchanged; not another account's in any normal form."""
         external_id: str = self.cleaned_data["external_id"]
-        if Account.objects.filter(partner=self.partner, external_id=external_id).exists():
+        if external_id == self.instance.external_id:
+            return external_id
+        external_id = normal_external_id(external_id)
+        validate_external_id(external_id)
+        others = Account.objects.filter(partner=self.partner).exclude(pk=self.instance.pk)
+        if others.same_external_id(external_id).exists():
             raise ValidationError(DUPLICATE_EXTERNAL_ID, code="duplicate")
         return external_id

@@ -8,7 +8,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Case, When
+from django.utils.crypto import salted_hmac
 
+from core.text import external_id_forms
 from core.tokens import new_version
 
 
@@ -34,6 +37,14 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]  # Django's documented way to drop a field
     email = models.EmailField("email", unique=True)
 
+    # The partner the console shows this user (one of their memberships; the header's
+    # partner switcher changes it). Loaded with the user on every request (MemberBackend).
+    current_membership = models.ForeignKey("Membership", on_delete=models.SET_NULL, null=True,
+                                           blank=True, related_name="+", editable=False)
+    # Raised to end every session of the user at once (removed from a partner): it is part
+    # of the session's auth hash, so sessions signed with the old value no longer match.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
@@ -43,6 +54,25 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def membership(self) -> Membership | None:
+        """The membership the console currently works in, else the first (None: a member of
+        no partner). `accounts.access.current_membership` also remembers the choice."""
+        return self.current_membership or self.memberships.select_related("partner").first()
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Epoch 0 hashes as Django does, so sessions from before the epoch existed stay valid.
+        epoch = self.session_epoch
+        signed = f"{self.password}:{epoch}" if epoch else self.password
+        key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+        return salted_hmac(key_salt, signed, secret=secret, algorithm="sha256").hexdigest()
+
+    def end_sessions(self) -> None:
+        """End every session of this user at once, on every device (sessions check the hash
+        on each request)."""
+        User.objects.filter(pk=self.pk).update(session_epoch=models.F("session_epoch") + 1)
+        self.refresh_from_db(fields=["session_epoch"])
 
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #1a73e8.")
@@ -64,6 +94,9 @@ class Partner(models.Model):
     allowed_frame_origins = models.JSONField(default=list, blank=True,
                                              help_text="Origins allowed to embed install pages.")
     created_at = models.DateTimeField(auto_now_add=True)
+    require_two_factor = models.BooleanField(
+        "Require two-factor authentication", default=False,
+        help_text="Members without it are sent to their Security page until they set it up.")
     # Replaced whenever the partner saves Authentication Settings, so that the library,
     # cached by it, shows the new padlock at once (`connectors.cards.cached_listing`).
     auth_settings_version = models.BigIntegerField(default=new_version, editable=False)
@@ -85,15 +118,23 @@ class Partner(models.Model):
 
 
 class Membership(models.Model):
+    """A user's place at one partner, with a role; a user may be a member of several."""
+
     class Role(models.TextChoices):
         ADMIN = "admin", "Admin"
         VIEWER = "viewer", "Viewer"
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="membership")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="memberships")
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partner__name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "partner"], name="one_membership_per_partner"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) at {self.partner}"
@@ -101,6 +142,20 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+class AccountQuerySet(models.QuerySet["Account"]):
+    def same_external_id(self, external_id: str) -> AccountQuerySet:
+        """The accounts whose external id is this one compared in NFC (core/text.py)."""
+        return self.filter(external_id__in=external_id_forms(external_id))
+
+    def by_external_id(self, external_id: str) -> AccountQuerySet:
+        """At most one account: the one with exactly this external id, else the one with
+        it in another normal form (an id written before ids were normalised, or sent
+        decomposed)."""
+        first = self.same_external_id(external_id).order_by(
+            Case(When(external_id=external_id, then=0), default=1), "pk").values("pk")[:1]
+        return self.filter(pk__in=first)
 
 
 class Account(models.Model):
@@ -111,6 +166,8 @@ class Account(models.Model):
     external_id = models.CharField(max_length=200,
                                    help_text="The partner's own id for this customer.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
-from accounts.access import PartnerRequest, get_scoped, partner_view
+from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
 from api import services
 from api.forms import ApiKeyForm
 from api.models import ApiKey
+from core.confirm import Confirmation, confirm_page
 
 
 @never_cache
@@ -30,11 +31,18 @@ def key_list(request: PartnerRequest) -> HttpResponse:
                                                  "form": form})
 
 
-@require_POST
-@partner_view
+@admin_view
 def key_revoke(request: PartnerRequest, key_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the revocation (POST)."""
     key = get_scoped(ApiKey.objects.filter(partner=request.partner).select_related("partner"),
                      request, pk=key_id)
+    if request.method != "POST":
+        return confirm_page(request, Confirmation(
+            title=f"Revoke API key “{key.name}”",
+            consequence="Every request with this key gets 401 from now on. A revoked key "
+                        "cannot be restored: create a new one if you need access again.",
+            button="Revoke", cancel_url=reverse("api_keys:list"),
+            breadcrumbs=[("API keys", reverse("api_keys:list"))], nav="api_keys"))
     if services.revoke_key(key=key, actor=request.user):
         messages.success(request, f"API key “{key.name}” revoked. Requests with it now get 401.")
     else:

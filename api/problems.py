@@ -8,6 +8,7 @@ field. `type` names the problem (`urn:hatchway:problem:<code>`).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
@@ -16,14 +17,44 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from connectors.auth.base import ErrorKind
+from installs.proxy import RefusalCode
+
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:hatchway:problem:"
 
 
-class Problem(exceptions.APIException):
-    """A refusal with its own status and code: `Problem(409, "…", code="conflict")`."""
+class ProblemCode(StrEnum):
+    """The `<code>` in a problem's `type`: DRF's refusals and the API's own. Besides these,
+    a provider's refusal of new credentials (422) carries its `ErrorKind`, and a proxied
+    call the proxy's `RefusalCode`; `CODES` is all of them."""
 
-    def __init__(self, status_code: int, detail: str, *, code: str,
+    VALIDATION_ERROR = "validation_error"
+    PARSE_ERROR = "parse_error"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    NOT_AUTHENTICATED = "not_authenticated"  # 401 without a key; 409 for an install
+    PERMISSION_DENIED = "permission_denied"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_ACCEPTABLE = "not_acceptable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    THROTTLED = "throttled"
+    ERROR = "error"
+    DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
+    LENGTH_REQUIRED = "length_required"
+    REQUEST_TOO_LARGE = "request_too_large"
+
+
+Code = ProblemCode | ErrorKind | RefusalCode
+#: Every code a problem's `type` may carry (the schema lists them).
+CODES: tuple[str, ...] = tuple(dict.fromkeys([*ProblemCode, *ErrorKind, *RefusalCode]))
+
+
+class Problem(exceptions.APIException):
+    """A refusal with its own status and code:
+    `Problem(409, "…", code=ProblemCode.DUPLICATE_EXTERNAL_ID)`."""
+
+    def __init__(self, status_code: int, detail: str, *, code: Code,
                  extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail, code)
         self.status_code, self.code, self.extra = status_code, code, extra or {}
@@ -54,11 +85,11 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     if not isinstance(exc, exceptions.APIException):  # Http404, PermissionDenied
         exc = (exceptions.NotFound() if response.status_code == 404
                else exceptions.PermissionDenied())
-    errors = None
+    errors, code = None, ProblemCode.ERROR.value  # DRF's codes arrive as plain strings
     if isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)
         detail = "The request is invalid; see `errors`."
-        code = "validation_error"
+        code = ProblemCode.VALIDATION_ERROR
     else:
         detail = str(exc.detail) if not isinstance(exc.detail, list | dict) else str(exc)
         codes = exc.get_codes()
@@ -90,7 +121,9 @@ def field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 class ProblemSerializer(serializers.Serializer[Any]):
     """The shape of every error (for the schema)."""
 
-    type = serializers.CharField(help_text="`urn:hatchway:problem:<code>`.")
+    type = serializers.ChoiceField(
+        choices=[TYPE_PREFIX + code for code in CODES],
+        help_text="`urn:hatchway:problem:<code>`: what went wrong, as a stable word.")
     title = serializers.CharField(help_text="The HTTP status phrase.")
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="What went wrong, safe to show.")

@@ -8,11 +8,13 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Account, Partner
+from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
-from connectors.spec import AUTH_TYPE_LABELS
+from connectors.schema import AUTH_TYPE_LABELS
+from connectors.services import callback_url
 from core.forms import MAX_QUERY_LENGTH
-from core.text import validate_name
+from core.text import normal_external_id, validate_external_id, validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
@@ -46,8 +48,9 @@ class ConnectorQuery(serializers.Serializer[Any]):
                                         "categories.")
     auth_type = serializers.ChoiceField(choices=AUTH_TYPES, required=False)
     configured = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                          help_text="Whether the Authentication Settings "
-                                                    "are saved.")
+                                          help_text="Whether it is ready to offer: its "
+                                                    "Authentication Settings are saved, or it "
+                                                    "has none to save.")
 
 
 class FieldSerializer(serializers.Serializer[Any]):
@@ -66,8 +69,15 @@ class ConnectorSerializer(serializers.Serializer[Any]):
     categories = serializers.ListField(child=serializers.CharField(), source="category_names")
     auth_type = serializers.ChoiceField(choices=AUTH_TYPES)
     configured = serializers.BooleanField(source="is_configured",
-                                          help_text="The partner's Authentication Settings "
-                                                    "are saved.")
+                                          help_text="Ready to offer: the partner's "
+                                                    "Authentication Settings are saved, or the "
+                                                    "connector has no partner-level field.")
+    callback_url = serializers.SerializerMethodField(
+        help_text="This connector's own callback (redirect) URL, to register with the "
+                  "provider; null when its sign-in sends nobody back (no browser flow).")
+
+    def get_callback_url(self, connector: Connector) -> str | None:
+        return callback_url(connector.slug) if connector.uses_callback else None
 
 
 class ConnectorDetailSerializer(ConnectorSerializer):
@@ -98,8 +108,18 @@ class AccountSerializer(serializers.ModelSerializer[Account]):
         # Uniqueness is the service's answer (409), not a validation error.
         validators: list[Any] = []
         extra_kwargs = {"external_id": {"validators": [],
-                                        "help_text": "Your own id for this customer."},
+                                        "help_text": "Your own id for this customer: no "
+                                                     "“/”, control or invisible formatting "
+                                                     "characters; compared and stored in "
+                                                     "Unicode NFC."},
                         "name": {"validators": [validate_name]}}
+
+    def validate_external_id(self, value: str) -> str:
+        """The rule (core/text.py), unless it is the account's own id, unchanged (ids
+        written before the rule stay usable); the service stores it in NFC."""
+        if self.instance is None or value != self.instance.external_id:
+            validate_external_id(normal_external_id(value))
+        return value
 
 
 # --- installs --------------------------------------------------------------------------
@@ -126,9 +146,16 @@ class InstallSerializer(serializers.ModelSerializer[Install]):
         return {k: v for k, v in install.values.items() if k not in secret}
 
 
+class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
+    """A connector by slug among those that may be installed, asked at each request (which
+    ones are depends on settings: the sandbox's connectors only where it runs)."""
+
+    def get_queryset(self) -> Any:
+        return Connector.objects.active()
+
+
 class InstallCreateSerializer(serializers.Serializer[Any]):
-    connector = serializers.SlugRelatedField(slug_field="slug",
-                                             queryset=Connector.objects.active())
+    connector = ActiveConnectorField(slug_field="slug", queryset=Connector.objects.all())
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     values = serializers.DictField(child=serializers.CharField(max_length=MAX_VALUE_LENGTH,
                                                                allow_blank=True),
@@ -236,7 +263,7 @@ class InstallLinkSerializer(serializers.Serializer[Any]):
 class EventQuery(serializers.Serializer[Any]):
     account = serializers.CharField(required=False, max_length=200,
                                     help_text="An account's external id.")
-    install = serializers.IntegerField(required=False, min_value=1)
+    install = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     action = serializers.ChoiceField(choices=Action.values, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)

@@ -28,18 +28,26 @@ from accounts.access import Lookup, find_scoped
 from accounts.models import Account, Partner
 from api import serializers as shapes
 from api.authentication import CanManage, CanProxy, CanReadCredentials
+from api.input import check_path_and_query
 from api.lookups import INSTALL_WITH_SECRETS
 from api.models import ApiKey
-from api.pagination import BySlug, Cursor
-from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemSerializer
+from api.pagination import MAX_ID, BySlug, Cursor
+from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemCode, ProblemSerializer
 from audit.models import AuditEvent
 from connectors.auth.base import AuthError
 from connectors.models import Connector
 from core import metrics
 from core.middleware import content_length
-from installs import proxy, services
+from core.text import external_id_forms
+from installs import proxy
+from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
+from installs.credentials import NotWorking, share_credentials
+from installs.installing import create_install
 from installs.models import Install
+from installs.removal import deauthenticate, delete_install
+from installs.signin import create_authenticated_install
 from installs.values import MissingValues
+from installs.verification import check_connection
 from links import services as links
 from links.models import InstallLink
 
@@ -77,6 +85,11 @@ class ApiView(APIView):
 
     permission_classes: list[type[BasePermission]] = [CanManage]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """The key, its scope and its rate first; then no NUL in the path or query (400)."""
+        super().initial(request, *args, **kwargs)
+        check_path_and_query(request)
+
     def finalize_response(self, request: Request, response: Response, *args: Any,
                           **kwargs: Any) -> Response:
         """Every answer, refusals included, is counted by URL name and status (/metrics)."""
@@ -102,13 +115,17 @@ class ApiView(APIView):
         return found
 
     def account(self, external_id: str) -> Account:
-        return self.scoped(Account.objects.filter(partner=self.partner)
-                           .select_related("partner").defer("partner__logo"),
-                           external_id=external_id)
+        """By its external id compared in NFC, the exact form first (Account.by_external_id);
+        the lookup repeated as a filter only to name the id in the miss's log line."""
+        accounts = (Account.objects.filter(partner=self.partner).by_external_id(external_id)
+                    .select_related("partner").defer("partner__logo"))
+        return self.scoped(accounts, external_id__in=external_id_forms(external_id))
 
     def install(self, install_id: int, *, secrets: bool = True) -> Install:
         """With its secrets (and the partner's settings, joined in: the views that need
         the secrets configure the auth method), or without either."""
+        if install_id > MAX_ID:  # the lookup's raw SQL parameter would overflow SQLite
+            raise NotFound("No install found.")
         if secrets:
             install = self.scoped(INSTALL_WITH_SECRETS, install=install_id,
                                   partner=self.partner.pk)
@@ -187,7 +204,7 @@ class AccountList(ApiView):
         query = self.query(shapes.AccountQuery)
         accounts = Account.objects.filter(partner=self.partner)
         if "external_id" in query:
-            accounts = accounts.filter(external_id=query["external_id"])
+            accounts = accounts.same_external_id(query["external_id"])
         if query.get("q"):
             accounts = (accounts.filter(name__icontains=query["q"])
                         | accounts.filter(external_id__icontains=query["q"]))
@@ -199,17 +216,17 @@ class AccountList(ApiView):
     def post(self, request: Request) -> Response:
         body = self.body(shapes.AccountSerializer)
         try:
-            account = services.create_account(partner=self.partner, actor=None,
-                                              actor_label=self.key.actor_label,
-                                              **body.validated_data)
-        except services.DuplicateExternalId:
+            account = create_account(partner=self.partner, actor=None,
+                                     actor_label=self.key.actor_label,
+                                     **body.validated_data)
+        except DuplicateExternalId:
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
 
 def duplicate() -> Problem:
     return Problem(409, "An account with this external id already exists.",
-                   code="duplicate_external_id")
+                   code=ProblemCode.DUPLICATE_EXTERNAL_ID)
 
 
 class AccountDetail(ApiView):
@@ -230,10 +247,10 @@ class AccountDetail(ApiView):
         body = shapes.AccountSerializer(account, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         try:
-            account = services.update_account(account=account, actor=None,
-                                              actor_label=self.key.actor_label,
-                                              **body.validated_data)
-        except services.DuplicateExternalId:
+            account = update_account(account=account, actor=None,
+                                     actor_label=self.key.actor_label,
+                                     **body.validated_data)
+        except DuplicateExternalId:
             raise duplicate() from None
         return Response(shapes.AccountSerializer(account).data)
 
@@ -241,8 +258,8 @@ class AccountDetail(ApiView):
                    summary="Delete an account: its installs are revoked and deleted",
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, external_id: str) -> Response:
-        services.delete_account(account=self.account(external_id), actor=None,
-                                actor_label=self.key.actor_label)
+        delete_account(account=self.account(external_id), actor=None,
+                       actor_label=self.key.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -270,8 +287,8 @@ class AccountInstalls(ApiView):
     def post(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
         data = self.body(shapes.InstallCreateSerializer).validated_data
-        create = (services.create_install if data["connector"].uses_callback
-                  else services.create_authenticated_install)
+        create = (create_install if data["connector"].uses_callback
+                  else create_authenticated_install)
         try:
             install = create(account=account, connector=data["connector"], name=data["name"],
                              values=data["values"], actor=None,
@@ -295,8 +312,8 @@ class InstallDetail(ApiView):
                    summary="Revoke and delete an install",
                    responses=answers(None, 404, ok_status=204))
     def delete(self, request: Request, install_id: int) -> Response:
-        services.delete_install(install=self.install(install_id), actor=None,
-                                actor_label=self.key.actor_label)
+        delete_install(install=self.install(install_id), actor=None,
+                       actor_label=self.key.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -306,7 +323,7 @@ class InstallVerify(ApiView):
                    responses=answers(shapes.VerifySerializer, 404))
     def post(self, request: Request, install_id: int) -> Response:
         install = self.install(install_id)
-        check = services.test_connection(install=install, actor=None,
+        check = check_connection(install=install, actor=None,
                                          actor_label=self.key.actor_label)
         return Response({"ok": check.ok, "message": check.message,
                          "install": install_data(install)})
@@ -319,8 +336,8 @@ class InstallDeauthenticate(ApiView):
                    responses=answers(shapes.DeauthenticateSerializer, 404))
     def post(self, request: Request, install_id: int) -> Response:
         install = self.install(install_id)
-        revocation = services.deauthenticate(install=install, actor=None,
-                                             actor_label=self.key.actor_label)
+        revocation = deauthenticate(install=install, actor=None,
+                                    actor_label=self.key.actor_label)
         return Response({"revocation": revocation, "install": install_data(install)})
 
 
@@ -335,10 +352,10 @@ class InstallCredentials(ApiView):
     def get(self, request: Request, install_id: int) -> Response:
         force = self.query(shapes.CredentialsQuery)["force_refresh"]
         try:
-            shared = services.share_credentials(install=self.install(install_id),
-                                                actor_label=self.key.actor_label,
-                                                force_refresh=force)
-        except services.NotWorking as error:
+            shared = share_credentials(install=self.install(install_id),
+                                       actor_label=self.key.actor_label,
+                                       force_refresh=force)
+        except NotWorking as error:
             raise not_working(error.install) from None
         response = Response(shapes.CredentialsSerializer(shared).data)
         response["Cache-Control"] = "no-store"
@@ -347,7 +364,7 @@ class InstallCredentials(ApiView):
 
 def not_working(install: Install) -> Problem:
     return Problem(409, f"This install is not authenticated (status {install.status}).",
-                   code="not_authenticated", extra={"install_status": install.status})
+                   code=ProblemCode.NOT_AUTHENTICATED, extra={"install_status": install.status})
 
 
 # --- install links ---------------------------------------------------------------------
@@ -434,13 +451,14 @@ class Proxy(ApiView):
     def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
         install = self.install(install_id)
         if "HTTP_TRANSFER_ENCODING" in request.META and not content_length(request._request):
-            raise Problem(411, "Send the body with a Content-Length.", code="length_required")
+            raise Problem(411, "Send the body with a Content-Length.",
+                          code=ProblemCode.LENGTH_REQUIRED)
         max_body = int(settings.PROXY_MAX_BODY)
         # Content-Length was checked against the limit before the body was read (middleware).
         body = request.stream.read(max_body + 1) if request.stream else b""
         if len(body) > max_body:
             raise Problem(413, f"The request body is over {max_body} bytes.",
-                          code="request_too_large")
+                          code=ProblemCode.REQUEST_TOO_LARGE)
         try:
             answer = proxy.call(install=install, verb=request.method or "GET", path=path,
                                 query=request.META.get("QUERY_STRING", ""),
@@ -452,6 +470,7 @@ class Proxy(ApiView):
         response = StreamingHttpResponse(answer.body, status=answer.status)
         for name, value in answer.headers.items():
             response[name] = value
+        response["Cache-Control"] = "no-store"  # the provider's caching is not ours to pass
         if answer.length is not None:
             response["Content-Length"] = str(answer.length)
         return response
@@ -469,6 +488,7 @@ class NotFoundView(APIView):
     throttle_classes: list[Any] = []
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        check_path_and_query(request)
         raise NotFound("There is no such endpoint.")
 
 

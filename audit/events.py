@@ -31,6 +31,30 @@ class Installed(Protocol):
     @property
     def pk(self) -> Any: ...
 
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def last_error(self) -> str: ...
+
+
+def subject(*, account: Account | None, install: Installed | None,
+            connector: Model | None) -> dict[str, Any]:
+    """The event's subject as it is now, kept in the event: what its webhook reports even
+    after the rows are changed or gone (ids, names, the status; never a secret)."""
+    kept: dict[str, Any] = {}
+    if account is not None:
+        kept["account"] = {"external_id": account.external_id, "name": account.name}
+    if connector is not None:
+        kept["connector"] = getattr(connector, "slug", "")
+    if install is not None:
+        kept["install"] = {"id": install.pk, "name": install.name, "status": install.status,
+                           "error": install.last_error}
+    return kept
+
 
 def as_user(actor: Any) -> User | None:
     """The actor when it is a logged-in user; None for anonymous visitors, commands, workers."""
@@ -65,6 +89,7 @@ def record(
         install=install,
         connector=connector,
         detail=detail,
+        subject=subject(account=account, install=install, connector=connector),
     )
 
 

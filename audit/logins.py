@@ -70,14 +70,14 @@ def record_failure(request: HttpRequest, credentials: dict[str, Any]) -> None:
     starts_lockout = locked and failures == settings.AXES_FAILURE_LIMIT
     if starts_lockout:
         security_log.warning("login locked out: %(email)r from %(ip_address)s", facts)
-    member = Membership.objects.select_related("partner").filter(user__email=email).first()
-    if member is None:
-        return
-    audit.record(audit.Action.LOGIN_FAILED, partner=member.partner, actor_label=LOGIN_ACTOR,
-                 locked_out=locked, **facts)
-    if starts_lockout:
-        audit.record(audit.Action.LOGIN_LOCKED_OUT, partner=member.partner,
-                     actor_label=LOGIN_ACTOR, **facts)
+    # A member of several partners: each of them sees the failure in its audit log.
+    for partner_id in Membership.objects.filter(user__email=email).values_list("partner_id",
+                                                                               flat=True):
+        audit.record(audit.Action.LOGIN_FAILED, partner=partner_id, actor_label=LOGIN_ACTOR,
+                     locked_out=locked, **facts)
+        if starts_lockout:
+            audit.record(audit.Action.LOGIN_LOCKED_OUT, partner=partner_id,
+                         actor_label=LOGIN_ACTOR, **facts)
 
 
 def locked_out(request: HttpRequest, response: HttpResponse | None = None,

@@ -26,6 +26,8 @@ class Action(models.TextChoices):
     ACCOUNT_CREATED = "account.created", "Account created"
     ACCOUNT_UPDATED = "account.updated", "Account changed"
     ACCOUNT_DELETED = "account.deleted", "Account deleted"
+    PARTNER_CREATED = "partner.created", "Partner added in the admin"
+    PARTNER_UPDATED = "partner.updated", "Partner changed in the admin"
     BRANDING_SAVED = "branding.saved", "Branding saved"
     SETTINGS_SAVED = "settings.saved", "Authentication Settings saved"
     INSTALL_CREATED = "install.created", "Installed"
@@ -57,6 +59,18 @@ class Action(models.TextChoices):
     WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", "Webhook endpoint deleted"
     WEBHOOK_ENDPOINT_DISABLED = ("webhook_endpoint.disabled",
                                  "Webhook endpoint disabled after failing")
+    MEMBER_INVITED = "member.invited", "Member invited"
+    INVITATION_RESENT = "member.invitation_resent", "Invitation resent"
+    INVITATION_REVOKED = "member.invitation_revoked", "Invitation revoked"
+    INVITATION_ACCEPTED = "member.invitation_accepted", "Invitation accepted"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Member's role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    PASSWORD_RESET = "member.password_reset", "Password reset by email"
+    TWO_FACTOR_ENABLED = "member.two_factor_enabled", "Two-factor authentication turned on"
+    TWO_FACTOR_DISABLED = "member.two_factor_disabled", "Two-factor authentication turned off"
+    RECOVERY_CODES_REGENERATED = "member.recovery_codes_regenerated", "New recovery codes made"
+    TWO_FACTOR_REQUIREMENT_CHANGED = ("partner.two_factor_requirement_changed",
+                                      "Two-factor requirement changed")
     LOGIN_FAILED = "login.failed", "Login failed"
     LOGIN_LOCKED_OUT = "login.locked_out", "Login locked after repeated failures"
 
@@ -86,6 +100,11 @@ class AuditEvent(models.Model):
                                   blank=True, related_name="+")
     detail = models.JSONField(default=dict, blank=True,
                               help_text="Field names, statuses, error kinds: never values.")
+    subject = models.JSONField(
+        default=dict, blank=True,
+        help_text="The account, install and connector as they were when the event was "
+                  "written (ids, names, status): what a webhook reports, whatever happens "
+                  "to the rows later. Never a secret.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     relayed_at = models.DateTimeField(
         null=True, blank=True,

@@ -22,8 +22,10 @@ _PATTERNS = [
     re.compile(rf"(?i)(['\"](?:{_SECRET_NAMES})['\"]\s*:\s*)(['\"])[^'\"]*\2"),
     # Authorization headers
     re.compile(r"(?i)\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9._~+/=\-,\" ]{8,}"),
-    # Install-link tokens in request paths (django.request logs 4xx paths)
-    re.compile(r"(/install/)[A-Za-z0-9_-]{20,}"),
+    # Install-link and invitation tokens in request paths (django.request logs 4xx paths)
+    re.compile(r"(/install/|/invitations/)[A-Za-z0-9_-]{20,}"),
+    # Password reset tokens (/reset/<uid>/<token>/)
+    re.compile(r"(/reset/[A-Za-z0-9_-]+/)[0-9a-z]+-[0-9a-f]{20,}"),
 ]
 REDACTED = "[redacted]"
 # C0 controls, DEL, C1 controls and the Unicode line and paragraph separators.
@@ -39,7 +41,8 @@ def scrub(text: str) -> str:
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}{m.group(2)}", text)
     text = _PATTERNS[2].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    return _PATTERNS[3].sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _PATTERNS[3].sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    return _PATTERNS[4].sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 
 class ScrubSecretsFilter(logging.Filter):

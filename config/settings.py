@@ -50,6 +50,9 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The external base URL of the console. Callback URLs are built from it, never from the
 # Host header of a request.
 PUBLIC_URL: str = env.str("PUBLIC_URL", default="http://localhost:8000").rstrip("/")
+# Console GETs on another host are redirected to PUBLIC_URL's (core/middleware.py). Off
+# only behind a proxy that rewrites the Host header.
+PUBLIC_HOST_REDIRECT: bool = env.bool("PUBLIC_HOST_REDIRECT", default=True)
 
 # oauthlib refuses http:// unless this variable exists -- with *any* value, even "0" --
 # so it is set only when local providers are legitimately in use, and removed otherwise.
@@ -68,9 +71,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    # Two-factor authentication's devices (teams/two_factor.py): TOTP and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "accounts",
     "audit",
+    "teams",
     "connectors",
     "installs",
     "links",
@@ -92,10 +100,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.NoStoreMiddleware",
+    # Console pages on PUBLIC_URL's host, before a session cookie is set on another one.
+    "core.middleware.PublicHostMiddleware",
     "core.sessions.SessionMiddleware",  # the console's session and the customer pages'
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "teams.sessions.LastSeenMiddleware",  # the Security page's "last seen", every 5 minutes
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -166,6 +177,14 @@ AUTHENTICATION_BACKENDS = [
     # ModelBackend and ask their users to log in again once).
     "accounts.backends.MemberBackend",
 ]
+# Password reset by email (teams/password_reset.py): links valid this long and single use;
+# requests past PASSWORD_RESET_LIMIT an hour from one address get a 429, and past it for
+# one email no further email is sent (counted in the default cache: share it, see CACHES).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)
+# The issuer authenticator apps show beside the code; a code is accepted for one step
+# (30 s) either side of now; every wrong code also counts toward the login lockout.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hatchway")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connectors:library"
 LOGOUT_REDIRECT_URL = "login"
@@ -191,19 +210,15 @@ STORAGES = {
 }
 
 # Request bodies are refused over MAX_REQUEST_BODY before they are read (413), except on
-# the URLs in BODY_LIMIT_SETTINGS (URL name -> the setting with its limit). File parts are
-# accepted only on the pages in UPLOAD_URL_NAMES; the API's proxy passes bodies through
-# unparsed (PASS_THROUGH_URL_NAMES), up to PROXY_MAX_BODY (core/middleware.py).
+# the Branding page (MAX_UPLOAD_REQUEST_BODY, the only page taking file parts) and the
+# API's proxy, which passes bodies through unparsed up to PROXY_MAX_BODY (the apps
+# register those URLs with core/middleware.py).
 # An upload that fits stays in memory: uploaded files are never written to disk (logos
 # live in the database so any number of web machines serve them). Set the reverse proxy's
 # limit to match (nginx: client_max_body_size), see the README.
 MAX_REQUEST_BODY: int = env.int("MAX_REQUEST_BODY", default=256 * 1024)
 MAX_UPLOAD_REQUEST_BODY: int = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 * 1024)
 PROXY_MAX_BODY: int = env.int("PROXY_MAX_BODY", default=10 * 1024 * 1024)
-BODY_LIMIT_SETTINGS = {"links:branding": "MAX_UPLOAD_REQUEST_BODY",
-                       "api:proxy": "PROXY_MAX_BODY"}
-UPLOAD_URL_NAMES = ["links:branding"]
-PASS_THROUGH_URL_NAMES = ["api:proxy"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
@@ -266,6 +281,9 @@ AXES_USERNAME_CALLABLE = "audit.logins.login_email"
 AXES_HANDLER = "audit.logins.LoginFailureHandler"
 AXES_LOCKOUT_CALLABLE = "audit.logins.locked_out"
 AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# Not verbose: no "AXES: BEGIN …" line from every management command and worker start, and
+# failure log lines name only what locks (the email and address), not the user agent.
+AXES_VERBOSE = False
 # The client address: the socket's, or with BEHIND_PROXY the one the proxy put in
 # X-Forwarded-For (audit/logins.py); a client could forge any other.
 AXES_CLIENT_IP_CALLABLE = "audit.logins.client_address"
@@ -275,10 +293,6 @@ OUTBOUND_TIMEOUT: float = env.float("OUTBOUND_TIMEOUT", default=10.0)
 # Refresh requests wait longer: a provider that rotates refresh tokens has spent the old
 # one once it answers, so giving up on a slow answer loses the grant (connectors/http.py).
 REFRESH_TIMEOUT: float = env.float("REFRESH_TIMEOUT", default=30.0)
-
-# How a sign-in started from an install link ends: the link's result page. The OAuth
-# callback (installs/) sits below the install link pages (links/), so it names them here.
-LINK_SIGN_IN_FINISHER = "links.services.finish_link_attempt"
 
 # The partner API (api/): requests per API key (DRF's rate syntax: "6000/min", "100/s").
 # Counted in the default cache: with several processes or machines configure a shared one
@@ -290,7 +304,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["api.authentication.CanManage"],
     "DEFAULT_THROTTLE_CLASSES": ["api.authentication.KeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.input.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.problems.handle",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -313,6 +327,9 @@ SPECTACULAR_SETTINGS = {
 
 # Token refresh: installs whose access token expires within this many seconds are due.
 TOKEN_REFRESH_MARGIN: int = env.int("TOKEN_REFRESH_MARGIN", default=600)
+# After a refresh, a provider's 401 through the proxy within this many seconds is passed
+# back without refreshing again (a provider refusing every call must not cost a refresh each).
+PROXY_REFRESH_COOLDOWN: int = env.int("PROXY_REFRESH_COOLDOWN", default=30)
 
 # Webhooks (webhooks/): seconds for one delivery, the first retry's wait (doubling up to
 # the cap, with jitter, for 3 days), and how long deliveries are kept.
@@ -320,6 +337,14 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=30.0)
 WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=3600.0)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# Endpoints one partner may have: each is a delivery per event on workers all partners share.
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
+# Deliveries to one endpoint in flight at once, across all workers (PostgreSQL).
+WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT", default=4)
+# In the worker loop each job (refresh, deliveries, …) stops taking rows after this many
+# seconds of a pass, so no job (a partner's slow endpoints) delays the others for long;
+# what is left is taken by the next pass, at once.
+WORKER_JOB_BUDGET = env.float("WORKER_JOB_BUDGET", default=15.0)
 
 # /metrics (core/metrics.py): `Authorization: Bearer <METRICS_TOKEN>` (empty: no token
 # accepted), or a direct request from one of METRICS_ALLOWED_IPS (addresses or networks).
@@ -338,10 +363,24 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # to do adds its function here (webhook deliveries: "webhooks.health.work_due").
 READY_DUE_WORK = ["installs.health.work_due", "webhooks.health.work_due"]
 READY_WORKER_MAX_AGE = env.int("READY_WORKER_MAX_AGE", default=300)
+# Where the console links to the documentation (the docs/ folder as published); unset, the
+# console names the file instead.
+DOCS_URL = env.str("DOCS_URL", default="").rstrip("/")
 # Each process keeps its answer this long: probes every second cost one round of queries.
 READY_CACHE_SECONDS = env.int("READY_CACHE_SECONDS", default=5)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email (invitations, password reset): EMAIL_URL, e.g. smtp+tls://user:password@host:587,
+# consolemail:// (the default: printed on the console), filemail:///var/mail/hatchway
+# (EMAIL_FILE_PATH: one file per message). EMAIL_BACKEND, where set, still wins.
+_email: dict[str, object] = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default=str(_email.pop("EMAIL_BACKEND")))
+if _email.get("EMAIL_FILE_PATH"):  # django-environ drops the leading "/" of filemail:///path
+    _email["EMAIL_FILE_PATH"] = "/" + str(_email["EMAIL_FILE_PATH"]).lstrip("/")
+# Host, port, user, password, TLS/SSL; what the URL leaves out keeps Django's default.
+vars().update({key: value for key, value in _email.items() if value not in (None, "")})
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hatchway <no-reply@localhost>")
 
 # "text" (the default) or "json": one JSON object per line, with the request id and the
 # partner's id where known (config/log_format.py).

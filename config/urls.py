@@ -4,9 +4,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from accounts.forms import LoginForm
 from core import health, metrics
 from installs import callback
+from teams import password_reset, security_views
+from teams.views import ConsoleLoginView
 
 admin.site.site_header = "Hatchway support"
 admin.site.site_title = "Hatchway support"
@@ -16,10 +17,19 @@ urlpatterns = [
     path("healthz/live", health.live, name="healthz_live"),
     path("healthz/ready", health.ready, name="healthz_ready"),
     path("metrics", metrics.metrics, name="metrics"),
-    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm,
-                                                redirect_authenticated_user=True), name="login"),
+    path("login/", ConsoleLoginView.as_view(), name="login"),
+    path("login/code", security_views.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # The one callback URL of every connector (see connectors.services.callback_url).
+    path("password-reset/", password_reset.ResetRequestView.as_view(), name="password_reset"),
+    path("password-reset/sent", password_reset.ResetDoneView.as_view(),
+         name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", password_reset.ResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("reset/done", password_reset.ResetCompleteView.as_view(),
+         name="password_reset_complete"),
+    # Each connector's own callback URL, and the one they all shared before (kept for
+    # sign-ins begun with it; see connectors.services.callback_url).
+    path("connectors/<slug:slug>/callback", callback.callback, name="connector_callback"),
     path("connectors/callback", callback.callback, name="callback"),
     path("connectors/", include("connectors.urls")),
     path("accounts/", include("installs.urls")),
@@ -28,6 +38,7 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("api-keys/", include("api.console_urls")),
     path("api/", include("api.urls")),
+    path("", include("teams.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
 from django.template.loader import get_template, render_to_string
@@ -37,7 +38,8 @@ CACHE_ALIAS = "cards"
 LISTINGS_ALIAS = "listings"
 # What a card shows of a connector (the columns its page loads, no more: the catalogue data
 # is large); a change to any of them gives the card a new key.
-CARD_COLUMNS = ("slug", "name", "description", "category_names", "auth_type")
+CARD_COLUMNS = ("slug", "name", "description", "category_names", "auth_type",
+                "needs_partner_settings", "is_example")
 
 
 def template_digest(*template_names: str) -> str:
@@ -89,7 +91,9 @@ def cached_listing(request: HttpRequest, templates: Sequence[str], *,
     `templates` names the listing's template first, then every template it includes (their
     sources are part of the key); `versions` must change with anything else it shows.
     """
-    key_parts = (template_digest(*templates), tuple(versions), request.GET.urlencode())
+    # Whether the sandbox runs decides which connectors are listed at all (`active()`).
+    key_parts = (template_digest(*templates), tuple(versions), request.GET.urlencode(),
+                 settings.SANDBOX_ENABLED)
     key = "listing:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()[:32]
     html: str | None = caches[LISTINGS_ALIAS].get(key)
     if html is None:

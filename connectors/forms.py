@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -13,14 +12,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
-from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec, FieldSpec
+from connectors.patterns import fullmatches
+from connectors.schema import AUTH_TYPE_LABELS, ConnectorSpec, FieldSpec
 from core.fields import is_unreadable
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 
 # Longer than any real key or secret; keeps hostile input a field error, not a 500.
 MAX_VALUE_LENGTH = 2000
 
-STATUS_CHOICES = [("", "Any status"), ("configured", "Configured"),
+# "Ready": can be offered now (settings saved, or none to save); the value stays
+# "configured" so bookmarked filters keep working.
+STATUS_CHOICES = [("", "Any status"), ("configured", "Ready"),
                   ("setup_required", "Setup Required")]
 
 
@@ -102,12 +104,11 @@ class PatternValidator:
     """The catalogue's `pattern`, matched against the whole value. Never echoes the value."""
 
     def __init__(self, field: FieldSpec) -> None:
-        self.regex = re.compile(field.pattern)
-        self.label = field.label
+        self.pattern, self.label = field.pattern, field.label
 
     def __call__(self, value: str) -> None:
         # Over-long values already fail max_length; do not run a regex over them.
-        if len(value) <= MAX_VALUE_LENGTH and not self.regex.fullmatch(value):
+        if len(value) <= MAX_VALUE_LENGTH and not fullmatches(self.pattern, value):
             raise ValidationError(f"Enter the {self.label} in the format it is issued in.",
                                   code="pattern")
 

@@ -6,11 +6,11 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from accounts.models import Partner
 from connectors.auth import AUTH_METHODS
-from connectors.spec import AUTH_TYPE_LABELS, ConnectorSpec
+from connectors.schema import AUTH_TYPE_LABELS, ConnectorSpec
 from core.fields import EncryptedJSONField
 from core.tokens import new_version
 
@@ -62,16 +62,29 @@ class Catalogue(models.Model):
         return catalogue
 
 
+#: The slugs of the sandbox's own connectors (category "Sandbox", URLs on this server's
+#: `/sandbox/`): they exist only where the sandbox runs (SANDBOX_ENABLED). A provider's own
+#: sandbox ("paypal-sandbox") is an ordinary connector.
+SANDBOX_SLUG_PREFIX = "sandbox-"
+
+
 class ConnectorQuerySet(models.QuerySet["Connector"]):
     def active(self) -> ConnectorQuerySet:
-        return self.filter(retired_at__isnull=True)
+        """The connectors that may be listed, offered and installed: not retired, and not
+        the sandbox's unless it runs (checked on each call: settings decide, not imports)."""
+        active = self.filter(retired_at__isnull=True)
+        if not settings.SANDBOX_ENABLED:
+            active = active.exclude(slug__startswith=SANDBOX_SLUG_PREFIX)
+        return active
 
     def with_configured(self, partner: Partner) -> ConnectorQuerySet:
-        """Annotate `is_configured`: the partner has saved its Authentication Settings."""
+        """Annotate `is_configured` ("Ready"): the partner has saved its Authentication
+        Settings, or the connector has no partner-level field to save."""
         saved = PartnerAuthSettings.objects.filter(
             partner=partner, connector=OuterRef("pk"), saved_at__isnull=False
         )
-        return self.annotate(is_configured=Exists(saved))
+        return self.annotate(is_configured=ExpressionWrapper(
+            Exists(saved) | Q(needs_partner_settings=False), output_field=BooleanField()))
 
 
 class Connector(models.Model):
@@ -90,6 +103,13 @@ class Connector(models.Model):
     synced_at = models.DateTimeField(auto_now=True)
     retired_at = models.DateTimeField(null=True, blank=True,
                                       help_text="Set when the catalogue file was removed.")
+    # Derived at sync from the fields, so the library can tell "Ready" without the spec.
+    needs_partner_settings = models.BooleanField(
+        default=True, editable=False,
+        help_text="It has partner-level fields: Authentication Settings to save once.")
+    is_example = models.BooleanField(
+        default=False, editable=False,
+        help_text="Its endpoints are placeholders on the reserved .example domain.")
 
     objects = ConnectorQuerySet.as_manager()
 
@@ -141,6 +161,10 @@ class PartnerAuthSettings(models.Model):
     saved_at = models.DateTimeField(null=True, blank=True)
     saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                  null=True, blank=True, related_name="+")
+    shared_callback = models.BooleanField(
+        default=False,
+        help_text="Saved when every connector shared one callback URL: sign-ins keep using "
+                  "it until the partner has registered the connector's own and switches.")
 
     objects = PartnerAuthSettingsQuerySet.as_manager()
 

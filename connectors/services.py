@@ -15,16 +15,46 @@ from accounts.models import Partner, User
 from audit import events as audit
 from connectors.forms import clear_name
 from connectors.models import Connector, PartnerAuthSettings
-from connectors.spec import FieldSpec
+from connectors.schema import FieldSpec
 from core.fields import is_unreadable
 
 
-def callback_url() -> str:
-    """The one callback URL of every connector, built from PUBLIC_URL (never the Host header).
+def callback_url(slug: str) -> str:
+    """The connector's own callback URL, `<PUBLIC_URL>/connectors/<slug>/callback`, built
+    from PUBLIC_URL (never the Host header). Its own, so that a provider's answer arriving
+    for another connector's sign-in is recognised and refused (RFC 9700 §4.4, mix-up).
 
     The view behind it is the sign-in flow's (installs); it is found by its URL name.
     """
+    return f"{settings.PUBLIC_URL}{reverse('connector_callback', args=[slug])}"
+
+
+def shared_callback_url() -> str:
+    """`<PUBLIC_URL>/connectors/callback`, once every connector's: still served for sign-ins
+    begun with it, and used by settings saved before each connector had its own."""
     return f"{settings.PUBLIC_URL}{reverse('callback')}"
+
+
+def sign_in_callback_url(connector: Connector, saved: PartnerAuthSettings | None) -> str:
+    """The callback URL a new sign-in sends: the connector's own, unless the partner's
+    settings predate it and the partner has not switched (their app registered the shared
+    one: sending another would break their sign-ins)."""
+    if saved is not None and saved.shared_callback:
+        return shared_callback_url()
+    return callback_url(connector.slug)
+
+
+def use_own_callback(*, partner: Partner, connector: Connector, user: User) -> None:
+    """Switch the partner's sign-ins of this connector to its own callback URL (the partner
+    has registered it with the provider), audited like a save."""
+    with transaction.atomic():
+        updated = PartnerAuthSettings.objects.filter(
+            partner=partner, connector=connector, shared_callback=True).update(
+            shared_callback=False)
+        if updated:
+            partner.auth_settings_changed()
+            audit.record(audit.Action.SETTINGS_SAVED, partner=partner, actor=user,
+                         connector=connector, fields=["callback_url"])
 
 
 @dataclass

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +32,20 @@ def _search_text(data: dict[str, Any]) -> str:
                     ).lower()
 
 
+def needs_partner_settings(data: dict[str, Any]) -> bool:
+    """Whether the connector has a partner-level field (else it is ready without a Save)."""
+    return any(field.get("level", "partner") == "partner" for field in data.get("fields", ()))
+
+
+def is_example(data: dict[str, Any]) -> bool:
+    """Whether its endpoints are placeholders on the reserved `.example` domain (RFC 2606):
+    a demo-only connector, badged "Example" in the console."""
+    urls = [v for v in data.get("auth", {}).values() if isinstance(v, str)]
+    urls.append(data.get("api", {}).get("base_url", ""))
+    return any((urlsplit(url).hostname or "").endswith(".example") for url in urls
+               if url.startswith("https://"))
+
+
 def _columns(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": data["name"],
@@ -39,6 +54,8 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
         "auth_type": data["auth"]["type"],
         "spec_data": data,
         "search_text": _search_text(data),
+        "needs_partner_settings": needs_partner_settings(data),
+        "is_example": is_example(data),
         "retired_at": None,
     }
 

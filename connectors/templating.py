@@ -8,7 +8,7 @@ Two kinds of field are trusted further, on their own terms:
 
 - a select (`choices`): only one of the catalogue's own mapped values, which may be a host
   name (`api.eu.mailgun.net`);
-- a captured value whose pattern anchors an https host (see `spec.anchors_https_host`):
+- a captured value whose pattern anchors an https host (see `patterns.anchors_https_host`):
   at the start of a URL only, it must match that pattern and be a bare `https://host`
   origin (no user name, port, path, query or fragment), so it stays on the provider's domain.
 """
@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from connectors.spec import PLACEHOLDER_RE, URL_KEYS, ConnectorSpec, FieldSpec
+from connectors.patterns import fullmatches
+from connectors.schema import PLACEHOLDER_RE, URL_KEYS, ConnectorSpec, FieldSpec
 
 HOST_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE | re.ASCII)
 ORIGIN_HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$", re.ASCII)
@@ -49,7 +50,7 @@ def placeholders(template: str) -> set[str]:
 
 def spec_urls(spec: ConnectorSpec) -> Iterable[str]:
     """Every URL template the connector has: its `[auth]` endpoints and `api.base_url`."""
-    urls = (*(getattr(spec.auth, key) for key in URL_KEYS), spec.api_base_url)
+    urls = (*(getattr(spec.auth, key) for key in URL_KEYS), spec.api.base_url)
     return (url for url in urls if url)
 
 
@@ -69,7 +70,7 @@ def is_bare_origin(value: str) -> bool:
 
 
 def matches_pattern(field: FieldSpec, value: str) -> bool:
-    return not field.pattern or bool(re.fullmatch(field.pattern, value))
+    return not field.pattern or fullmatches(field.pattern, value)
 
 
 def is_safe_value(field: FieldSpec | None, value: str, *, at_start: bool = False) -> bool:

@@ -97,6 +97,23 @@ class Worker(_DatabaseProbe):
             raise ServiceUnavailable("not seen while work is due")
 
 
+WORKER_MISSING_KEY = "hatchway:worker-missing"
+# The banner's answer is kept this long in each process: console pages then spend no query
+# on it (a few once a minute), and a minute is small beside READY_WORKER_MAX_AGE.
+WORKER_BANNER_SECONDS = 60
+
+
+def worker_missing() -> bool:
+    """For the console's banner: work is due and no worker passed within
+    `READY_WORKER_MAX_AGE` (the readiness check's question, kept WORKER_BANNER_SECONDS)."""
+    missing = cache.get(WORKER_MISSING_KEY)
+    if missing is None:
+        missing = (not seen_within(timedelta(seconds=settings.READY_WORKER_MAX_AGE))
+                   and any(due() for due in due_work()))
+        cache.set(WORKER_MISSING_KEY, missing, WORKER_BANNER_SECONDS)
+    return bool(missing)
+
+
 def due_work() -> list[Callable[[], bool]]:
     """The apps' "is anything due for a worker?" functions (`READY_DUE_WORK`)."""
     return [import_string(path) for path in settings.READY_DUE_WORK]

@@ -27,6 +27,8 @@ from django.db.models import Model
 
 log = logging.getLogger("hatchway.refresh")
 R = TypeVar("R", bound=Model)
+#: What one step of a worker pass came to (a `TextChoices` of outcomes).
+Outcome = TypeVar("Outcome", bound=str)
 
 
 def row_lock_scope() -> AbstractContextManager[object]:
@@ -61,8 +63,8 @@ def work_through(claim: Callable[[], R | None], handle: Callable[[R], str], *,
     return counts
 
 
-def in_savepoint(row: Model, work: Callable[[], str], *, recover: Callable[[], str],
-                 what: str) -> str:
+def in_savepoint(row: Model, work: Callable[[], Outcome], *, recover: Callable[[], Outcome],
+                 what: str) -> Outcome:
     """`work()` for a row this transaction has locked; an unexpected error is never a lost row.
 
     The error is logged -- its type and code location only: a message could quote a token

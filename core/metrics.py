@@ -7,7 +7,7 @@ counter per vocabulary, by the code where they happen:
 - `REFRESHES` (installs/refresh.py): every token refresh by its `RefreshOutcome`;
 - `REVOCATIONS` (installs/revocation.py): revocation requests by stage and outcome --
   ``retry`` for pending revocations (`RetryOutcome`); ``first``, at deauthentication or
-  deletion (`Revocation`), by `observe_first_revocation` (installs/services.py, where the
+  deletion (`Revocation`), by `observe_first_revocation` (installs/removal.py, where the
   revocation returns);
 - `LINK_OPENS`, `LINK_COMPLETIONS` (links/services.py);
 - `API_REQUESTS`, `WEBHOOK_DELIVERIES`: the partner API's answers (api/views.py) and the
@@ -70,7 +70,7 @@ WEBHOOK_DELIVERIES = Counter("hatchway_webhook_deliveries",
 
 
 def observe_first_revocation(outcome: str) -> None:
-    """The revocation at deauthentication or deletion (installs/services.py)."""
+    """The revocation at deauthentication or deletion (installs/removal.py)."""
     REVOCATIONS.labels("first", str(outcome)).inc()
 
 

@@ -7,7 +7,8 @@ runs it once, doing the work of Django's COUNT, in the page's round trip. (A win
 function, ``COUNT(*) OVER ()``, would cost more: it evaluates every annotation of every
 matching row, not of one page's.) An empty first page is known empty without a COUNT.
 A missing or malformed page number means page 1, as for `get_page`; past the end or
-below 1 it hands over to `get_page` itself, which answers exactly as before (the last
+below 1, or so far past it that the offset would not fit the database's 64-bit integers
+(page 2^63), it hands over to `get_page` itself, which answers exactly as before (the last
 page).
 """
 
@@ -19,6 +20,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
 
 TOTAL = "page_total"
+#: The largest OFFSET + LIMIT a query may carry (PostgreSQL's bigint, SQLite's INTEGER).
+MAX_ROW = 2**63 - 1
 
 
 class CountAll(Func):
@@ -33,7 +36,7 @@ def page_of(queryset: QuerySet[Any], number: Any, per_page: int) -> Page[Any]:
     """`Paginator(queryset, per_page).get_page(number)`, in one query for any page with rows."""
     paginator = Paginator(queryset, per_page)
     wanted = _page_number(number)
-    if wanted is None:
+    if wanted is None or wanted * per_page > MAX_ROW:
         return paginator.get_page(number)
     offset = (wanted - 1) * per_page
     total = Subquery(queryset.order_by().annotate(**{TOTAL: CountAll()}).values(TOTAL))

@@ -39,10 +39,6 @@ def bind(**fields: Any) -> None:
         context.update(fields)
 
 
-def log_context() -> dict[str, Any]:
-    return dict(_context.get() or {})
-
-
 def clear(**kwargs: Any) -> None:
     """`request_finished` receiver: nothing logged after the request carries its id."""
     _context.set(None)

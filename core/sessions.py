@@ -17,6 +17,7 @@ customer's (the OAuth callback ends customers' sign-ins too).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Literal, cast
 
@@ -36,6 +37,19 @@ def is_customer_path(path: str) -> bool:
 def customer_session(request: HttpRequest) -> SessionBase:
     """The customer pages' session (the request's own session where no middleware ran)."""
     return cast(SessionBase, getattr(request, "customer_session", request.session))
+
+
+def session_hash(session: SessionBase, *, create: bool = False) -> str:
+    """SHA-256 of the browser's session key ('' without one); with `create`, make sure
+    there is a session (a sign-in is bound to it)."""
+    if not session.session_key:
+        if not create:
+            return ""
+        session.save()
+        session.modified = True  # so the middleware sends the cookie
+    session_key = session.session_key
+    assert session_key is not None  # save() above gave the session one
+    return hashlib.sha256(session_key.encode()).hexdigest()
 
 
 class SessionMiddleware(DjangoSessionMiddleware):

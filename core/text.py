@@ -28,3 +28,44 @@ def validate_name(text: str) -> None:
     """ValidationError when the name holds a hidden character (a form field validator)."""
     if has_hidden_characters(text):
         raise ValidationError(HIDDEN_NAME_MESSAGE, code="hidden_characters")
+
+
+# --- external ids ------------------------------------------------------------------------
+# The partner's own id for an account: a path segment of the API (`/accounts/{external_id}`),
+# so no "/"; and one id must not pass for another, so no control characters (Cc) and no
+# invisible formatting characters (Cf: zero-width, soft hyphen, byte order mark, bidi), and
+# ids are compared in NFC (a composed "é" and "e" + combining accent are the same id).
+
+EXTERNAL_ID_MESSAGE = ("External ids cannot contain “/”, control characters or invisible "
+                       "formatting characters (zero-width or text-direction).")
+
+
+def external_id_problem(text: str) -> str | None:
+    """Why this external id breaks the rule ("/", a control or a formatting character), or
+    None. NFC never adds such a character, so the stored form is checked by checking this."""
+    if "/" in text:
+        return "contains “/”"
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf"):
+            kind = "control" if category == "Cc" else "invisible formatting"
+            return f"contains the {kind} character U+{ord(char):04X}"
+    return None
+
+
+def validate_external_id(text: str) -> None:
+    """ValidationError when the external id breaks the rule (a field validator)."""
+    if external_id_problem(text):
+        raise ValidationError(EXTERNAL_ID_MESSAGE, code="invalid_external_id")
+
+
+def normal_external_id(text: str) -> str:
+    """The form an external id is stored and compared in (NFC)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def external_id_forms(text: str) -> list[str]:
+    """The id as given, in NFC and in NFD: what it may be stored as (rows written before ids
+    were normalised may hold another form), exact form first."""
+    return list(dict.fromkeys([text, normal_external_id(text),
+                               unicodedata.normalize("NFD", text)]))

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connections
 
@@ -92,11 +93,16 @@ class WorkerCommand(BaseCommand):
             heartbeat.beat(self.heartbeat)  # a worker is passing
             for job in self.jobs:
                 started = time.monotonic()
-                counts = job.run(batch_size, self.stopping.is_set)
+                should_stop = self.stopping.is_set
+                if loop:  # each job its share of the pass: one slow job delays the rest little
+                    should_stop = over_budget(started, self.stopping)
+                counts = job.run(batch_size, should_stop)
+                seconds = time.monotonic() - started
                 if counts or not loop or (job.always_report and not self.quiet):
-                    self.stdout.write(summary(job.title, counts, job.labels,
-                                              time.monotonic() - started))
+                    self.stdout.write(summary(job.title, counts, job.labels, seconds))
                 busiest = max(busiest, sum(counts.values()))
+                if loop and seconds >= settings.WORKER_JOB_BUDGET:
+                    busiest = batch_size  # cut short: the next pass follows at once
         except DatabaseError as exc:
             if not loop:
                 raise CommandError(f"Database error: {type(exc).__name__}") from exc
@@ -104,6 +110,13 @@ class WorkerCommand(BaseCommand):
             drop_stale_connections()
             return None
         return busiest
+
+
+def over_budget(started: float, stopping: threading.Event) -> Callable[[], bool]:
+    """`should_stop` for a job of a loop pass: stopping, or WORKER_JOB_BUDGET seconds
+    since it `started` (checked between rows; the row in hand is finished)."""
+    budget = float(settings.WORKER_JOB_BUDGET)
+    return lambda: stopping.is_set() or time.monotonic() - started >= budget
 
 
 @contextmanager

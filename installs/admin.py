@@ -7,7 +7,7 @@ through the console's services (each writing an audit event), and pending revoca
 only through the workers, so they are read-only here.
 
 Deleting an install or an account here -- one, or the bulk "delete selected" action --
-goes through `services.delete_install` / `services.delete_account`, exactly as the
+goes through `delete_install` / `delete_account`, exactly as the
 console does: revoked at the provider (or kept for the workers to retry) and audited.
 The account admin lives here rather than in accounts/ because its deletion is an
 installs-level write.
@@ -23,7 +23,7 @@ from django.http import HttpRequest
 
 from accounts.models import Account
 from core.admin import ReadOnlyAdmin, secret_summary
-from installs import services
+from installs.accounts import delete_account
 from installs.models import (
     INSTALL_SECRETS,
     AuthAttempt,
@@ -32,6 +32,7 @@ from installs.models import (
     PendingRevocation,
     Revocation,
 )
+from installs.removal import delete_install
 
 
 def report_revocations(admin_: admin.ModelAdmin[Any], request: HttpRequest,
@@ -55,14 +56,19 @@ class AccountAdmin(admin.ModelAdmin[Account]):
     search_fields = ("name", "external_id", "partner__name")
     autocomplete_fields = ("partner",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> Any:
+        """The partner is chosen when the account is added, never changed: moving an
+        account would hand its installs' live tokens to another tenant."""
+        return ("partner",) if obj is not None else ()
+
     def delete_model(self, request: HttpRequest, obj: Account) -> None:
-        report_revocations(self, request, services.delete_account(account=obj,
-                                                                  actor=request.user))
+        report_revocations(self, request, delete_account(account=obj,
+                                                         actor=request.user))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         outcomes: list[Revocation] = []
         for account in queryset:
-            outcomes += services.delete_account(account=account, actor=request.user)
+            outcomes += delete_account(account=account, actor=request.user)
         report_revocations(self, request, outcomes)
 
 
@@ -90,12 +96,12 @@ class InstallAdmin(ReadOnlyAdmin[Install]):
         return secret_summary(obj.secret_values)
 
     def delete_model(self, request: HttpRequest, obj: Install) -> None:
-        report_revocations(self, request, [services.delete_install(install=obj,
-                                                                   actor=request.user)])
+        report_revocations(self, request, [delete_install(install=obj,
+                                                          actor=request.user)])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Install]) -> None:
-        report_revocations(self, request, [services.delete_install(install=install,
-                                                                   actor=request.user)
+        report_revocations(self, request, [delete_install(install=install,
+                                                          actor=request.user)
                                            for install in queryset])
 
     @admin.display(description="credentials")

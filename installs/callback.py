@@ -1,31 +1,38 @@
-"""`<PUBLIC_URL>/connectors/callback`: where every provider sends the browser back.
+"""`<PUBLIC_URL>/connectors/<slug>/callback`: where a connector's provider sends the
+browser back (and `<PUBLIC_URL>/connectors/callback`, once every connector's, for sign-ins
+begun with it).
 
-One URL serves every connector and both kinds of sign-in: the state finds the attempt
-(for OAuth 1.0a it rides on the callback URL). A console sign-in ends on the install's
-page; a customer's, started through an install link, on that link's result page (links/),
-which `settings.LINK_SIGN_IN_FINISHER` names.
+The state finds the attempt (for OAuth 1.0a it rides on the callback URL); it must have
+been begun with the callback URL the answer arrives at, or it is refused: a provider's
+answer for one connector's sign-in at another's is the mix-up attack (RFC 9700 §4.4).
+A console sign-in ends on the install's page; a customer's, started through an install
+link, on that link's result page: the install link pages (links/) sit above this app, so
+they register the function that ends those (`register_link_finisher`, from their
+`AppConfig.ready()`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, wraps
+from functools import wraps
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET
 
 from accounts.access import security_log
 from connectors.auth.base import InvalidCallback
-from installs import services
+from connectors.services import callback_url, shared_callback_url
+from core.sessions import customer_session, session_hash
 from installs.models import AuthAttempt, SignInOutcome
+from installs.signin import STALE_MESSAGE, Browser, CallbackOutcome, claim_attempt, finish_callback
 from installs.views import install_url
 
 MAX_CALLBACK_QUERY = 2048
@@ -72,20 +79,22 @@ def _invalid(request: HttpRequest, reason: str = "") -> HttpResponse:
     """The 400 page for a callback refused before any token request (`reason` is logged)."""
     if reason:
         security_log.warning("callback refused: %s", reason)
-    return render(request, "callback/invalid.html",
-                  {"message": services.STALE_MESSAGE}, status=400)
+    return render(request, "callback/invalid.html", {
+        "message": STALE_MESSAGE, "public_url": settings.PUBLIC_URL,
+        "public_host": urlsplit(settings.PUBLIC_URL).netloc}, status=400)
 
 
 @no_referrer
 @never_cache
 @require_GET
 @sensitive_variables()
-def callback(request: HttpRequest) -> HttpResponse:
-    """`<PUBLIC_URL>/connectors/callback`: where every provider sends the browser back.
+def callback(request: HttpRequest, slug: str = "") -> HttpResponse:
+    """`<PUBLIC_URL>/connectors/<slug>/callback` (or the shared `/connectors/callback`).
 
     The state finds the attempt (for OAuth 1.0a it rides on the callback URL). Anything
-    wrong with the state is a 400 before any token request; the outcome of a good one is
-    a redirect (console) or the install link's result page (customers).
+    wrong with the state -- or an attempt begun with another callback URL -- is a 400
+    before any token request; the outcome of a good one is a redirect (console) or the
+    install link's result page (customers).
     """
     try:
         params = callback_params(request)
@@ -94,25 +103,44 @@ def callback(request: HttpRequest) -> HttpResponse:
     if not params.get("state"):
         return _invalid(request, "no state")
     try:
-        attempt = services.claim_attempt(state=params["state"], request=request)
+        attempt = claim_attempt(state=params["state"], browser=Browser(
+            console_session=session_hash(request.session),
+            customer_session=session_hash(customer_session(request))),
+            callback_url=arrived_at(slug))
     except InvalidCallback:  # claim_attempt logged why
         return _invalid(request)
-    outcome = services.finish_callback(attempt=attempt, params=params)
+    outcome = finish_callback(attempt=attempt, params=params)
     if attempt.install_link_id:  # a customer's sign-in: the install link pages' result
         return link_finisher()(request, attempt, outcome.outcome, outcome.message)
     return _console_outcome(request, outcome)
 
 
-@cache
-def link_finisher() -> Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse]:
-    """What ends a customer's sign-in: `settings.LINK_SIGN_IN_FINISHER`, a dotted path
-    (the install link pages sit above this app, so they are named, not imported)."""
-    finisher: Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse] = import_string(
-        settings.LINK_SIGN_IN_FINISHER)
-    return finisher
+def arrived_at(slug: str) -> str:
+    """The callback URL this answer arrived at, as the sign-in would have sent it (built
+    from PUBLIC_URL like that one, never from the Host header)."""
+    return callback_url(slug) if slug else shared_callback_url()
 
 
-def _console_outcome(request: HttpRequest, outcome: services.CallbackOutcome) -> HttpResponse:
+LinkFinisher = Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse]
+
+#: What ends a customer's sign-in (request, attempt, outcome, message): one entry,
+#: registered by the install link pages (links/apps.py).
+LINK_FINISHER: dict[str, LinkFinisher] = {}
+
+
+def register_link_finisher(finisher: LinkFinisher) -> None:
+    LINK_FINISHER["finish"] = finisher
+
+
+def link_finisher() -> LinkFinisher:
+    try:
+        return LINK_FINISHER["finish"]
+    except KeyError:
+        raise ImproperlyConfigured("Nothing ends sign-ins started through install links: "
+                                   "is the links app in INSTALLED_APPS?") from None
+
+
+def _console_outcome(request: HttpRequest, outcome: CallbackOutcome) -> HttpResponse:
     install = outcome.install
     if outcome.outcome == SignInOutcome.CONNECTED:
         assert install is not None  # a connected outcome always has its install

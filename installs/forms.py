@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
@@ -10,7 +9,8 @@ from django import forms
 from accounts.models import Partner
 from connectors.forms import choice_field
 from connectors.models import Connector
-from connectors.spec import FieldSpec
+from connectors.patterns import fullmatches
+from connectors.schema import FieldSpec
 from connectors.templating import HOST_LABEL_MESSAGE, is_host_label, url_keys
 from core.forms import ConsoleForm
 from core.text import validate_name
@@ -31,7 +31,7 @@ class InstallForm(ConsoleForm):
 
     def __init__(self, *args: Any, connector: Connector, partner: Partner,
                  install: Install | None = None, ask_name: bool = True,
-                 saved: values.Saved | None = None, **kwargs: Any) -> None:
+                 saved: values.SavedSettings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connector, self.install = connector, install
         self.asked = values.asked_fields(connector, partner, saved=saved)
@@ -72,7 +72,7 @@ class InstallForm(ConsoleForm):
             value = cleaned.get(spec_field.key)
             if not value or spec_field.choices:  # a select accepts only its listed values
                 continue
-            if spec_field.pattern and not re.fullmatch(spec_field.pattern, value):
+            if spec_field.pattern and not fullmatches(spec_field.pattern, value):
                 self.add_error(spec_field.key, f"Enter a valid {spec_field.label}.")
             elif spec_field.key in self.url_keys and not is_host_label(value):
                 self.add_error(spec_field.key, HOST_LABEL_MESSAGE)

@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from core.workers import Job
-from installs import refresh, revocation, services
+from installs import refresh, revocation
+from installs.signin import purge_expired_attempts
 
 
 def _refresh(batch_size: int, should_stop: Callable[[], bool]) -> Counter[str]:
@@ -19,7 +20,7 @@ def _revocations(batch_size: int, should_stop: Callable[[], bool]) -> Counter[st
 
 
 def _purge(batch_size: int, should_stop: Callable[[], bool]) -> Counter[str]:
-    wiped, deleted = services.purge_expired_attempts()
+    wiped, deleted = purge_expired_attempts()
     return Counter({key: n for key, n in (("wiped", wiped), ("deleted", deleted)) if n})
 
 

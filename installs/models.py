@@ -9,6 +9,7 @@ transaction. Call them on a row this transaction has locked (`for_update`).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,8 +20,13 @@ from django.utils import timezone
 
 from accounts.models import Account, Partner
 from audit import events as audit
+from connectors.auth.base import ErrorKind, TransientError
+from core.backoff import backoff_seconds
 from core.fields import EncryptedJSONField, is_unreadable
 from core.tokens import new_state
+
+log = logging.getLogger("hatchway.refresh")
+security_log = logging.getLogger("hatchway.security")
 
 #: The encrypted columns of an install reached through a foreign key (`defer` them).
 INSTALL_SECRETS = ("install__secret_values", "install__credentials")
@@ -277,24 +283,38 @@ class Install(models.Model):
             self._record(audit.Action.INSTALL_REFRESH_FAILED, actor_label=REFRESH_ACTOR,
                          kind=kind, status=self.status, previous_status=previous)
 
-    def mark_auth_failed(self, *, error: str) -> None:
-        """A failed sign-in or check: "Error", unless the install still works (a failed
-        reauthentication does not break working credentials). The caller audits it."""
+    def mark_auth_failed(self, *, error: str, kind: str, stage: str, actor: Any = None,
+                         actor_label: str = "") -> None:
+        """A failed sign-in: "Error", unless the install still works (a failed
+        reauthentication does not break working credentials). Its values are saved too
+        (a sign-in drops rejected keys from them)."""
         if not self.is_working:
             self.status = self.Status.ERROR
         self.last_error = shorten(error)
-        self.save(update_fields=["status", "last_error", "values", "secret_values",
-                                 "updated_at"])
+        with transaction.atomic(savepoint=False):
+            self.save(update_fields=["status", "last_error", "values", "secret_values",
+                                     "updated_at"])
+            self._record(audit.Action.INSTALL_AUTH_FAILED, actor=actor, actor_label=actor_label,
+                         kind=kind, stage=stage)
 
-    def mark_verified(self) -> None:
-        """A passing connection check clears an earlier error."""
-        if self.status == self.Status.ERROR:
-            self.status, self.last_error = self.Status.AUTHENTICATED, ""
-            self.save(update_fields=["status", "last_error", "updated_at"])
+    def mark_verified(self, *, actor: Any = None, actor_label: str = "") -> None:
+        """A passing connection check; it clears an earlier error."""
+        previous = self.status
+        with transaction.atomic(savepoint=False):
+            if self.status == self.Status.ERROR:
+                self.status, self.last_error = self.Status.AUTHENTICATED, ""
+                self.save(update_fields=["status", "last_error", "updated_at"])
+            self._record(audit.Action.INSTALL_VERIFIED, actor=actor, actor_label=actor_label,
+                         status=self.status, previous_status=previous)
 
-    def mark_verify_failed(self, *, error: str) -> None:
+    def mark_verify_failed(self, *, error: str, kind: str, actor: Any = None,
+                           actor_label: str = "") -> None:
+        """The provider rejected the stored credentials in a connection check."""
         self.status, self.last_error = self.Status.ERROR, shorten(error)
-        self.save(update_fields=["status", "last_error", "updated_at"])
+        with transaction.atomic(savepoint=False):
+            self.save(update_fields=["status", "last_error", "updated_at"])
+            self._record(audit.Action.INSTALL_VERIFY_FAILED, actor=actor,
+                         actor_label=actor_label, kind=kind)
 
     def mark_deauthenticated(self, *, revocation: str, actor: Any = None,
                              actor_label: str = "") -> None:
@@ -352,6 +372,10 @@ class AuthAttempt(models.Model):
     secrets = EncryptedJSONField(help_text="PKCE verifier or request-token secret.")
     request_token = models.CharField(max_length=500, blank=True,
                                      help_text="OAuth 1.0a request token (public).")
+    redirect_uri = models.CharField(
+        max_length=500, blank=True,
+        help_text="The callback URL the sign-in was begun with: its answer must arrive there. "
+                  "Blank: the shared one (attempts begun before each connector had its own).")
     install_link = models.ForeignKey("links.InstallLink", on_delete=models.SET_NULL, null=True,
                                      blank=True, related_name="auth_attempts")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
@@ -391,9 +415,80 @@ class PendingRevocation(models.Model):
     last_error = models.CharField(max_length=MAX_ERROR_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    #: Revocation requests (the first one at deauthentication included) before giving up.
+    #: With the refresh back-off (at most an hour apart) that rides out about half a day
+    #: of outage.
+    MAX_ATTEMPTS = 24
+    #: The actor label of the retries' audit events.
+    ACTOR = "revocation retry"
+
     class Meta:
         db_table = "accounts_pendingrevocation"
         ordering = ["next_attempt_at", "pk"]
 
     def __str__(self) -> str:
         return f"Pending revocation {self.pk} ({self.connector})"
+
+    # --- transitions (each saves, or deletes, and writes its audit event) ---------------
+
+    @classmethod
+    def schedule(cls, *, install: Install, credentials: dict[str, Any], values: dict[str, str],
+                 error: TransientError, actor: Any, now: datetime | None = None,
+                 ) -> PendingRevocation | None:
+        """Keep a token the provider could not revoke just now, to retry after a back-off.
+
+        Call inside the transaction that deletes the install's credentials, so the token
+        is either still on the install or here. `credentials` is what `revoke` needs (see
+        `AuthMethod.revocation_credentials`); nothing is kept when that is empty.
+        """
+        if not credentials:
+            return None
+        now = now or timezone.now()
+        delay = backoff_seconds(1, retry_after=error.retry_after)
+        with transaction.atomic(savepoint=False):
+            row = cls.objects.create(
+                partner=install.account.partner, connector=install.connector, install=install,
+                credentials=credentials, values=values, attempts=1,
+                next_attempt_at=now + timedelta(seconds=delay), last_error=shorten(error.message))
+            audit.record(audit.Action.INSTALL_REVOCATION_PENDING, partner=row.partner,
+                         actor=actor, install=install, kind=error.kind, pending_id=row.pk,
+                         install_id=install.pk, next_attempt=row.next_attempt_at.isoformat())
+        log.warning("install %s: revocation %s (%s), retry in %.0f s", install.pk, row.pk,
+                    error.kind, delay)
+        return row
+
+    def postpone(self, *, now: datetime, message: str, kind: str,
+                 retry_after: float | None = None) -> bool:
+        """A transient failure of the attempt just counted: retry after a back-off, or give
+        up after MAX_ATTEMPTS. False when it gave up."""
+        self.last_error = shorten(message)
+        if self.attempts >= self.MAX_ATTEMPTS:
+            self.give_up(kind=ErrorKind.GAVE_UP, last_kind=kind)
+            return False
+        delay = backoff_seconds(self.attempts, retry_after=retry_after)
+        self.next_attempt_at = now + timedelta(seconds=delay)
+        self.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+        log.warning("pending revocation %s: still failing (%s), attempt %s, retry in %.0f s",
+                    self.pk, kind, self.attempts, delay)
+        return True
+
+    def mark_revoked(self) -> None:
+        """The provider revoked the token at last: the row goes."""
+        log.info("pending revocation %s: revoked at attempt %s", self.pk, self.attempts)
+        self._end(audit.Action.INSTALL_REVOKED_LATER)
+
+    def give_up(self, *, kind: str, **detail: Any) -> None:
+        """No more attempts: the token may still be valid at the provider. Say so, loudly."""
+        security_log.warning("pending revocation %s (install %s, connector %s): not revoked "
+                             "(%s) after %s attempts; the token may still be valid at the "
+                             "provider", self.pk, self.install_id, self.connector.slug, kind,
+                             self.attempts)
+        self._end(audit.Action.INSTALL_REVOCATION_FAILED, kind=kind, **detail)
+
+    def _end(self, action: str, **detail: Any) -> None:
+        """Delete the row with an audit event naming it (the install may be gone)."""
+        with transaction.atomic():
+            audit.record(action, partner=self.partner, actor_label=self.ACTOR,
+                         install=self.install, connector=self.connector, pending_id=self.pk,
+                         install_id=self.install_id, attempts=self.attempts, **detail)
+            self.delete()

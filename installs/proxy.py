@@ -4,7 +4,10 @@ The request goes to the connector's API base URL joined with a path that cannot 
 through the install's authorised session (`AuthMethod.session`: bearer token, OAuth 1.0a
 signature, API key, basic -- plus the catalogue's `[api] headers`), so every call passes
 connectors/http.py: the SSRF guard, the pinned address and the timeout. The token is
-refreshed first when due; a 401 forces one refresh and one retry. Redirects are passed
+refreshed first when due; a 401 forces one refresh and one retry -- unless the token was
+refreshed less than PROXY_REFRESH_COOLDOWN ago: then the 401 is passed back, so a provider
+refusing every call costs no refresh storm (concurrent 401s share one refresh under the
+row lock, `refresh.ensure_fresh`). Redirects are passed
 back, never followed (a followed redirect would carry the key to another host).
 
 Bodies are bounded both ways by `max_body`. The response is streamed when the provider
@@ -20,14 +23,18 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
 from urllib.parse import unquote
 
 import requests
+from django.conf import settings
 from oauthlib.oauth2 import InsecureTransportError
 
-from connectors.http import UnsafeURL
+from connectors.http import UnsafeURL, past_deadline
+from installs import refresh
+from installs.credentials import NotWorking, working
 from installs.models import Install
-from installs.services import NotWorking, working
 from installs.values import Setup
 
 log = logging.getLogger("hatchway.proxy")
@@ -39,15 +46,37 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
                         "upgrade", "content-length", "content-encoding"})
 #: The partner's credentials for Hatchway, and what names the host: never forwarded.
 NOT_FORWARDED = HOP_BY_HOP | {"authorization", "cookie", "host", "accept-encoding"}
-NOT_RETURNED = HOP_BY_HOP | {"set-cookie", "set-cookie2"}
+#: The provider's headers that come back (RFC 9110 names): what describes the body, its
+#: version, paging, back-off and rate limits. Nothing else -- its CSP, framing, HSTS, CORS,
+#: cookies or caching would be served on this server's origin. Content-Length is set from
+#: the body as returned, and Content-Encoding never applies: the body comes back decoded
+#: (and bounded while decoding, so a compressed bomb is a 413).
+RETURNED = frozenset({"content-type", "content-language", "content-range", "etag",
+                      "last-modified", "link", "retry-after", "accept-ranges"})
+RETURNED_PREFIXES = ("ratelimit-", "x-ratelimit-")
+#: Returned only with a redirect (3xx): elsewhere it names a provider URL to fetch.
+REDIRECT_ONLY = frozenset({"location"})
 SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 UNSAFE_CHARACTERS = frozenset("\\\r\n\t\0?#")
+
+
+class RefusalCode(StrEnum):
+    """Why the proxy did not pass on the provider's answer (the API's problem code)."""
+
+    NO_BASE_URL = "no_base_url"
+    UNSAFE_PATH = "unsafe_path"
+    INVALID_HEADER = "invalid_header"
+    NOT_AUTHENTICATED = "not_authenticated"
+    TIMEOUT = "timeout"
+    UNSAFE_URL = "unsafe_url"
+    UNREACHABLE = "unreachable"
+    RESPONSE_TOO_LARGE = "response_too_large"
 
 
 class ProxyRefused(Exception):
     """The call was not (or could not be) made; `status` and a message safe to show."""
 
-    def __init__(self, status: int, message: str, *, code: str) -> None:
+    def __init__(self, status: int, message: str, *, code: RefusalCode) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
 
@@ -80,11 +109,11 @@ def is_safe_path(path: str) -> bool:
 def target_url(base_url: str, path: str, query: str) -> str:
     if not base_url:
         raise ProxyRefused(409, "This connector has no API base URL to call.",
-                           code="no_base_url")
+                           code=RefusalCode.NO_BASE_URL)
     if not is_safe_path(path):
         raise ProxyRefused(400, "The path must stay under the connector's API base URL: "
                                 "no '..', '//', absolute URL or encoded variant.",
-                           code="unsafe_path")
+                           code=RefusalCode.UNSAFE_PATH)
     return f"{base_url}/{path}" + (f"?{query}" if query else "")
 
 
@@ -99,7 +128,7 @@ def forwarded_headers(headers: Mapping[str, str], *, keep_out: set[str]) -> dict
             continue
         if any(c in value for c in "\r\n\0"):
             raise ProxyRefused(400, f"The header {name} holds a line break.",
-                               code="invalid_header")
+                               code=RefusalCode.INVALID_HEADER)
         forwarded[name] = value
     return forwarded
 
@@ -111,7 +140,7 @@ def call(*, install: Install, verb: str, path: str, query: str, headers: Mapping
     fresh = _working(install)
     response = _send(fresh, verb, path, query, headers, body)
     if response.status_code == 401:
-        renewed = _working(fresh, force_refresh=True)
+        renewed = _working(_renewed(fresh))
         if renewed.credentials != fresh.credentials:  # refreshed: retry once
             response.close()
             log.info("install %s: provider answered 401, retried with a new token", install.pk)
@@ -119,11 +148,18 @@ def call(*, install: Install, verb: str, path: str, query: str, headers: Mapping
     return _answer(response, max_body)
 
 
-def _working(install: Install, *, force_refresh: bool = False) -> Install:
+def _renewed(install: Install) -> Install:
+    """After a 401: the install with a new token, unless another call refreshed it meanwhile
+    (that token then) or within the cool-down (the same install: the 401 stands)."""
+    cooldown = timedelta(seconds=settings.PROXY_REFRESH_COOLDOWN)
+    return refresh.ensure_fresh(install, force=True, cooldown=cooldown)
+
+
+def _working(install: Install) -> Install:
     try:
-        return working(install, force_refresh=force_refresh)
+        return working(install)
     except NotWorking as exc:
-        raise ProxyRefused(409, str(exc), code="not_authenticated") from None
+        raise ProxyRefused(409, str(exc), code=RefusalCode.NOT_AUTHENTICATED) from None
 
 
 def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[str, str],
@@ -138,19 +174,27 @@ def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[s
                                allow_redirects=False,
                                headers=forwarded_headers(headers, keep_out=keep_out))
     except requests.Timeout:
-        raise ProxyRefused(504, "The provider did not answer in time.", code="timeout") from None
+        raise ProxyRefused(504, "The provider did not answer in time.",
+                           code=RefusalCode.TIMEOUT) from None
     except (UnsafeURL, InsecureTransportError):
         raise ProxyRefused(502, "The connector's API is at an address this server may not "
-                                "call.", code="unsafe_url") from None
+                                "call.", code=RefusalCode.UNSAFE_URL) from None
     except requests.RequestException as exc:
         log.warning("install %s: proxied call failed with %s", install.pk, type(exc).__name__)
         raise ProxyRefused(502, "The provider could not be reached.",
-                           code="unreachable") from None
+                           code=RefusalCode.UNREACHABLE) from None
+
+
+def returned_headers(response: requests.Response) -> dict[str, str]:
+    """The provider's headers on the allowlist (`RETURNED`, the rate-limit families, and
+    Location on a redirect)."""
+    allowed = RETURNED | REDIRECT_ONLY if response.is_redirect else RETURNED
+    return {name: value for name, value in response.headers.items()
+            if name.lower() in allowed or name.lower().startswith(RETURNED_PREFIXES)}
 
 
 def _answer(response: requests.Response, max_body: int) -> Answer:
-    headers = {name: value for name, value in response.headers.items()
-               if name.lower() not in NOT_RETURNED}
+    headers = returned_headers(response)
     length = _declared_length(response)
     if length is not None and length > max_body:
         response.close()
@@ -159,8 +203,11 @@ def _answer(response: requests.Response, max_body: int) -> Answer:
         try:
             content = _read_at_most(response, max_body)
         except requests.RequestException:
-            raise ProxyRefused(502, "The provider's answer broke off.", code="unreachable") \
-                from None
+            if past_deadline(response):
+                raise ProxyRefused(504, "The provider did not answer in time.",
+                                   code=RefusalCode.TIMEOUT) from None
+            raise ProxyRefused(502, "The provider's answer broke off.",
+                               code=RefusalCode.UNREACHABLE) from None
         return Answer(response.status_code, headers, iter([content]), len(content))
     return Answer(response.status_code, headers, _stream(response), length)
 
@@ -195,4 +242,4 @@ def _stream(response: requests.Response) -> Iterator[bytes]:
 
 def _too_large(max_body: int) -> ProxyRefused:
     return ProxyRefused(413, f"The provider's answer is larger than the proxy's limit "
-                             f"({max_body} bytes).", code="response_too_large")
+                             f"({max_body} bytes).", code=RefusalCode.RESPONSE_TOO_LARGE)

@@ -26,13 +26,14 @@ import requests
 from django.db.models import Q
 from django.utils import timezone
 
-from connectors.auth.base import AuthError, InvalidGrant, TransientError, keep_unreturned
+from connectors.auth.base import AuthError, ErrorKind, InvalidGrant, TransientError
+from connectors.auth.tokens import keep_unreturned
 from core import metrics
 from core.backoff import backoff_seconds
 from core.fields import is_unreadable
 from core.locking import in_savepoint, row_lock_scope, work_through
 from installs.models import Install, InstallQuerySet, RefreshOutcome, due_filter
-from installs.values import SettingsReads, method_for, with_settings_saved_at
+from installs.values import SavedSettings, method_for, with_settings_saved_at
 
 log = logging.getLogger("hatchway.refresh")
 security_log = logging.getLogger("hatchway.security")
@@ -58,7 +59,7 @@ for _outcome in RefreshOutcome:
 # --- one install -----------------------------------------------------------------------
 
 
-def refresh_install(install_id: int, *, now: datetime | None = None) -> str:
+def refresh_install(install_id: int, *, now: datetime | None = None) -> RefreshOutcome:
     """Refresh one install if it is due, unless another worker holds its row right now."""
     with row_lock_scope():
         install = _locked(Install.objects.filter(pk=install_id), skip_locked=True)
@@ -71,7 +72,8 @@ def refresh_install(install_id: int, *, now: datetime | None = None) -> str:
         return _refresh_guarded(install, now)
 
 
-def ensure_fresh(install: Install, *, force: bool = False) -> Install:
+def ensure_fresh(install: Install, *, force: bool = False,
+                 cooldown: timedelta | None = None) -> Install:
     """Before credentials are used: refresh them if they are expiring, return the fresh row.
 
     Unlike the workers this waits for the row lock, so a caller racing a worker gets the
@@ -80,7 +82,9 @@ def ensure_fresh(install: Install, *, force: bool = False) -> Install:
 
     `force` refreshes a working install whose token is not due yet (the provider refused
     it) -- unless, once the lock is held, the stored token is no longer the one `install`
-    carries: then someone refreshed it meanwhile, and that token is returned instead.
+    carries: then someone refreshed it meanwhile, and that token is returned instead --
+    or when the last refresh is more recent than `cooldown` (a provider refusing every
+    call must not cost one refresh per call).
     """
     if not (install.is_due() or force and install.is_working):
         return install
@@ -88,17 +92,21 @@ def ensure_fresh(install: Install, *, force: bool = False) -> Install:
         locked = _locked(Install.objects.filter(pk=install.pk), skip_locked=False)
         if locked is None:
             return install
-        if locked.is_due() or force and _may_force(locked, install):
+        if locked.is_due() or force and _may_force(locked, install, cooldown):
             _refresh_guarded(locked, timezone.now())
     return locked
 
 
-def _may_force(locked: Install, seen: Install) -> bool:
-    """A forced refresh: a working install, still holding the token the caller saw, whose
-    method can renew it (forcing a key that cannot be refreshed would only break it)."""
+def _may_force(locked: Install, seen: Install, cooldown: timedelta | None = None) -> bool:
+    """A forced refresh: a working install, still holding the token the caller saw, not
+    refreshed within `cooldown`, whose method can renew it (forcing a key that cannot be
+    refreshed would only break it)."""
     if not locked.is_working or locked.credentials_unreadable:
         return False
     if locked.credentials != seen.credentials:
+        return False
+    if cooldown and locked.last_refreshed_at and \
+            timezone.now() - locked.last_refreshed_at < cooldown:
         return False
     try:
         return method_for(locked).can_refresh(dict(locked.credentials))
@@ -110,25 +118,29 @@ def _locked(queryset: InstallQuerySet, *, skip_locked: bool) -> Install | None:
     return queryset.for_update(skip_locked=skip_locked).first()
 
 
-def _refresh_guarded(install: Install, now: datetime, reads: SettingsReads | None = None) -> str:
+def _refresh_guarded(install: Install, now: datetime, saved: SavedSettings | None = None
+                     ) -> RefreshOutcome:
     """`_refresh_locked`, turning an unexpected error into a retry later (never a lost row)."""
     return _counted(in_savepoint(
-        install, lambda: _refresh_locked(install, now, reads), what="refreshing install",
-        recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE, kind="error")))
+        install, lambda: _refresh_locked(install, now, saved), what="refreshing install",
+        recover=lambda: _mark_failing(install, now, message=UNEXPECTED_MESSAGE,
+                                      kind=ErrorKind.ERROR)))
 
 
-def _counted(outcome: str) -> str:
+def _counted(outcome: RefreshOutcome) -> RefreshOutcome:
     metrics.REFRESHES.labels(str(outcome)).inc()
     return outcome
 
 
-def _refresh_locked(install: Install, now: datetime, reads: SettingsReads | None) -> str:
+def _refresh_locked(install: Install, now: datetime, saved: SavedSettings | None
+                    ) -> RefreshOutcome:
     """Call the provider for an install whose row this transaction has locked."""
     if is_unreadable(install.credentials) or is_unreadable(install.secret_values):
-        return _mark_reauth(install, message=UNREADABLE_MESSAGE, kind="credentials_unreadable")
+        return _mark_reauth(install, message=UNREADABLE_MESSAGE,
+                            kind=ErrorKind.CREDENTIALS_UNREADABLE)
     used = dict(install.credentials)
     try:
-        method = method_for(install, reads=reads)
+        method = method_for(install, saved=saved)
         if not method.can_refresh(used):
             return _cannot_refresh(install, now)
         fresh = method.refresh(used)
@@ -160,7 +172,8 @@ def _token_changed(install: Install, used: dict[str, Any]) -> bool:
 # --- writing outcomes (always under the row lock, with an audit event) ----------------
 
 
-def _save_refreshed(install: Install, used: dict[str, Any], fresh: Any, now: datetime) -> str:
+def _save_refreshed(install: Install, used: dict[str, Any], fresh: Any,
+                    now: datetime) -> RefreshOutcome:
     install.mark_refreshed(credentials=keep_unreturned(used, fresh.data),
                            expires_at=fresh.expires_at, now=now)
     log.info("install %s: token refreshed", install.pk)
@@ -168,7 +181,7 @@ def _save_refreshed(install: Install, used: dict[str, Any], fresh: Any, now: dat
 
 
 def _mark_failing(install: Install, now: datetime, *, message: str, kind: str,
-                  retry_after: float | None = None) -> str:
+                  retry_after: float | None = None) -> RefreshOutcome:
     """A transient failure: tokens kept, status "Refresh failing", retried after a back-off."""
     delay = backoff_seconds(install.refresh_failures + 1, retry_after=retry_after)
     install.mark_refresh_failing(error=message, kind=kind,
@@ -178,7 +191,7 @@ def _mark_failing(install: Install, now: datetime, *, message: str, kind: str,
     return FAILING
 
 
-def _mark_reauth(install: Install, *, message: str, kind: str) -> str:
+def _mark_reauth(install: Install, *, message: str, kind: str) -> RefreshOutcome:
     """A permanent failure: tokens kept for the record, a person must reauthenticate."""
     install.mark_reauth_required(error=message, kind=kind)
     security_log.warning("install %s: refresh failed (%s), reauthentication required",
@@ -186,13 +199,13 @@ def _mark_reauth(install: Install, *, message: str, kind: str) -> str:
     return REAUTH_REQUIRED
 
 
-def _cannot_refresh(install: Install, now: datetime) -> str:
+def _cannot_refresh(install: Install, now: datetime) -> RefreshOutcome:
     """An expiring token the method cannot renew: look again when it expires, then ask."""
     if install.expires_at and install.expires_at > now:
         install.next_refresh_at = install.expires_at
         install.save(update_fields=["next_refresh_at", "updated_at"])
         return NOT_DUE
-    return _mark_reauth(install, message=CANNOT_REFRESH_MESSAGE, kind="expired")
+    return _mark_reauth(install, message=CANNOT_REFRESH_MESSAGE, kind=ErrorKind.EXPIRED)
 
 
 # --- a worker pass ----------------------------------------------------------------------
@@ -205,17 +218,18 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
     Each step claims the most urgent due row nobody else holds
     (`ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`); see `locking.work_through`.
     `should_stop` is checked between installs: a stop request finishes the current one.
-    The partner settings are read once for all the installs that share them (`reads`).
+    The partner settings are read once for all the installs that share them (one
+    `SavedSettings` reader for the pass).
     """
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
     started = clock()
-    reads = SettingsReads()
+    saved = SavedSettings()
     claim = _claimable(started).for_update(skip_locked=True, partner=False)
 
-    def refresh_if_due(install: Install) -> str:
+    def refresh_if_due(install: Install) -> RefreshOutcome:
         at = clock()
         # PostgreSQL re-evaluated the claim's WHERE on the locked row; check once more here.
-        return _refresh_guarded(install, at, reads) if install.is_due(at) else NOT_DUE
+        return _refresh_guarded(install, at, saved) if install.is_due(at) else NOT_DUE
 
     return work_through(claim.first, refresh_if_due,
                         batch_size=batch_size, should_stop=should_stop, what="install")

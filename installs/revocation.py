@@ -10,9 +10,11 @@ rows exactly like `refresh.run_pass` works through installs: one row at a time, 
 with `SELECT … FOR UPDATE SKIP LOCKED` across the provider call, so two workers never
 send the same revocation. The back-off is the refresh workers' (`core.backoff`).
 
-Outcomes of one row: "revoked" (row deleted), "refused" (the provider refused for good:
-row deleted), "postponed" (transient again: tried later) and "gave_up" (MAX_ATTEMPTS
-requests failed: row deleted). Every end of a row is audited; tokens never are.
+Outcomes of one row (`RetryOutcome`): "revoked" (row deleted), "refused" (the provider
+refused for good: row deleted), "postponed" (transient again: tried later) and "gave_up"
+(MAX_ATTEMPTS requests failed: row deleted). The row's transitions are its own methods
+(`PendingRevocation.schedule`, `postpone`, `mark_revoked`, `give_up`); every end of a row
+is audited there; tokens never are.
 """
 
 from __future__ import annotations
@@ -20,21 +22,17 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 import requests
-from django.db import transaction
 from django.utils import timezone
 
-from audit import events as audit
 from connectors.auth import build_method
-from connectors.auth.base import AuthError, Context, TransientError
+from connectors.auth.base import AuthError, Context, ErrorKind, TransientError
 from core import metrics
-from core.backoff import backoff_seconds
 from core.fields import is_unreadable
 from core.locking import in_savepoint, work_through
-from installs.models import Install, PendingRevocation, RetryOutcome, shorten
+from installs.models import PendingRevocation, RetryOutcome
 
 log = logging.getLogger("hatchway.refresh")
 security_log = logging.getLogger("hatchway.security")
@@ -44,43 +42,12 @@ REFUSED = RetryOutcome.REFUSED
 POSTPONED = RetryOutcome.POSTPONED
 GAVE_UP = RetryOutcome.GAVE_UP
 
-#: Revocation requests (the first one at deauthentication included) before giving up.
-#: With the refresh back-off (at most an hour apart) that rides out about half a day of outage.
-MAX_ATTEMPTS = 24
-
-ACTOR = "revocation retry"
+MAX_ATTEMPTS = PendingRevocation.MAX_ATTEMPTS
+ACTOR = PendingRevocation.ACTOR
 UNEXPECTED_MESSAGE = "An unexpected error stopped the revocation; it will be retried."
 
 for _outcome in RetryOutcome:  # every series from the start, at 0
     metrics.REVOCATIONS.labels("retry", _outcome.value)
-
-
-# --- scheduling (called by the services) ----------------------------------------------
-
-
-def schedule(*, install: Install, credentials: dict[str, Any], values: dict[str, str],
-             error: TransientError, actor: Any, now: datetime | None = None,
-             ) -> PendingRevocation | None:
-    """Keep a token the provider could not revoke just now, to retry after a back-off.
-
-    Call inside the transaction that deletes the install's credentials, so the token is
-    either still on the install or here. `credentials` is what `revoke` needs (see
-    `AuthMethod.revocation_credentials`); nothing is kept when that is empty.
-    """
-    if not credentials:
-        return None
-    now = now or timezone.now()
-    delay = backoff_seconds(1, retry_after=error.retry_after)
-    row = PendingRevocation.objects.create(
-        partner=install.account.partner, connector=install.connector, install=install,
-        credentials=credentials, values=values, attempts=1,
-        next_attempt_at=now + timedelta(seconds=delay), last_error=shorten(error.message))
-    audit.record(audit.Action.INSTALL_REVOCATION_PENDING, partner=row.partner, actor=actor,
-                 install=install, kind=error.kind, pending_id=row.pk, install_id=install.pk,
-                 next_attempt=row.next_attempt_at.isoformat())
-    log.warning("install %s: revocation %s (%s), retry in %.0f s", install.pk, row.pk,
-                error.kind, delay)
-    return row
 
 
 # --- a worker pass ----------------------------------------------------------------------
@@ -107,11 +74,11 @@ def _claim_next(now: datetime) -> PendingRevocation | None:
     )
 
 
-def _retry_guarded(row: PendingRevocation, now: datetime) -> str:
+def _retry_guarded(row: PendingRevocation, now: datetime) -> RetryOutcome:
     """`_retry_locked`, turning an unexpected error into a retry later (never a lost row)."""
-    def postpone() -> str:
+    def postpone() -> RetryOutcome:
         row.attempts += 1
-        return _postpone(row, now, message=UNEXPECTED_MESSAGE, kind="error")
+        return _postpone(row, now, message=UNEXPECTED_MESSAGE, kind=ErrorKind.ERROR)
 
     outcome = in_savepoint(row, lambda: _retry_locked(row, now), recover=postpone,
                            what="pending revocation")
@@ -119,14 +86,14 @@ def _retry_guarded(row: PendingRevocation, now: datetime) -> str:
     return outcome
 
 
-def _retry_locked(row: PendingRevocation, now: datetime) -> str:
+def _retry_locked(row: PendingRevocation, now: datetime) -> RetryOutcome:
     """Send the revocation for a row this transaction has locked; record what happened."""
     if is_unreadable(row.credentials) or is_unreadable(row.values):
-        return _give_up(row, kind="credentials_unreadable", outcome=REFUSED)
+        return _give_up(row, kind=ErrorKind.CREDENTIALS_UNREADABLE, outcome=REFUSED)
     spec = row.connector.spec
     if not row.credentials or not spec.auth.revoke_url:
         # The catalogue entry lost its revocation endpoint since: nothing left to call.
-        return _give_up(row, kind="not_supported", outcome=REFUSED)
+        return _give_up(row, kind=ErrorKind.NOT_SUPPORTED, outcome=REFUSED)
     row.attempts += 1  # saved with whatever comes of it
     try:
         method = build_method(Context(spec=spec, values=dict(row.values)))
@@ -139,38 +106,17 @@ def _retry_locked(row: PendingRevocation, now: datetime) -> str:
                          kind=type(exc).__name__)
     except AuthError as exc:  # 4xx other than 429, configuration: retrying will not help
         return _give_up(row, kind=exc.kind, outcome=REFUSED)
-    log.info("pending revocation %s: revoked at attempt %s", row.pk, row.attempts)
-    _finish(row, audit.Action.INSTALL_REVOKED_LATER)
+    row.mark_revoked()
     return REVOKED
 
 
 def _postpone(row: PendingRevocation, now: datetime, *, message: str, kind: str,
-              retry_after: float | None = None) -> str:
-    """A transient failure: try again after a back-off, or give up after MAX_ATTEMPTS."""
-    row.last_error = shorten(message)
-    if row.attempts >= MAX_ATTEMPTS:
-        return _give_up(row, kind="gave_up", outcome=GAVE_UP, last_kind=kind)
-    delay = backoff_seconds(row.attempts, retry_after=retry_after)
-    row.next_attempt_at = now + timedelta(seconds=delay)
-    row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-    log.warning("pending revocation %s: still failing (%s), attempt %s, retry in %.0f s",
-                row.pk, kind, row.attempts, delay)
-    return POSTPONED
+              retry_after: float | None = None) -> RetryOutcome:
+    if row.postpone(now=now, message=message, kind=kind, retry_after=retry_after):
+        return POSTPONED
+    return GAVE_UP
 
 
-def _give_up(row: PendingRevocation, *, kind: str, outcome: str, **detail: Any) -> str:
-    """No more attempts: the token may still be valid at the provider. Say so, loudly."""
-    security_log.warning("pending revocation %s (install %s, connector %s): not revoked (%s) "
-                         "after %s attempts; the token may still be valid at the provider",
-                         row.pk, row.install_id, row.connector.slug, kind, row.attempts)
-    _finish(row, audit.Action.INSTALL_REVOCATION_FAILED, kind=kind, **detail)
+def _give_up(row: PendingRevocation, *, kind: str, outcome: RetryOutcome) -> RetryOutcome:
+    row.give_up(kind=kind)
     return outcome
-
-
-def _finish(row: PendingRevocation, action: str, **detail: Any) -> None:
-    """Delete the row with an audit event naming it (the install may be gone)."""
-    with transaction.atomic():
-        audit.record(action, partner=row.partner, actor_label=ACTOR, install=row.install,
-                     connector=row.connector, pending_id=row.pk, install_id=row.install_id,
-                     attempts=row.attempts, **detail)
-        row.delete()

@@ -1,28 +1,28 @@
 """What configures an install's auth method: the partner's Authentication Settings, then
 the values entered at install for the keys the partner left blank.
 
-`Setup` reads (and decrypts) the partner's settings once per request or worker step;
-every question about one install -- which fields it asks, which are missing, the merged
-values, the configured method -- is answered from that one read. A worker pass goes one
-step further with `SettingsReads`: the installs of one partner and connector share one
-read for the length of the pass.
+`SavedSettings` is the one reader of a partner's saved Authentication Settings: the
+console's install pages, the customer pages, the API, the proxy and the workers all read
+them through it, and one reader serves a request (or a worker pass, where the installs of
+one partner and connector share one read). `Setup` answers every question about one
+install -- which fields it asks, which are missing, the merged values, the configured
+method -- from that one read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import OuterRef, Subquery
 
 from accounts.models import Partner
 from connectors.auth import build_method
-from connectors.auth.base import AuthError, AuthMethod, Context
+from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.models import Connector, PartnerAuthSettings
-from connectors.services import callback_url
-from connectors.spec import FieldSpec
+from connectors.schema import FieldSpec
+from connectors.services import sign_in_callback_url
 from core.fields import is_unreadable
 from installs.models import Install, InstallQuerySet
 
@@ -33,7 +33,7 @@ SETTINGS_SAVED_AT = "settings_saved_at"
 class MissingValues(AuthError):
     """Authentication needs values nobody has entered yet (or that were consumed)."""
 
-    kind = "missing_values"
+    kind = ErrorKind.MISSING_VALUES
 
     def __init__(self, fields: list[FieldSpec]) -> None:
         labels = [f.label for f in fields]
@@ -42,71 +42,79 @@ class MissingValues(AuthError):
         self.fields = fields
 
 
-def partner_settings(partner: Partner | int, connector: Connector) -> PartnerAuthSettings | None:
-    partner_id = partner if isinstance(partner, int) else partner.pk
-    return PartnerAuthSettings.objects.filter(partner_id=partner_id, connector=connector).first()
+class SavedSettings:
+    """The one reader of partners' saved Authentication Settings: `of` and `for_install`
+    return the `PartnerAuthSettings` a partner saved for a connector (decrypted), or None
+    when it never saved any.
+
+    A reader keeps what it read: make one per request (its form, install and sign-in
+    then share one read) or per worker pass, and drop it after -- a copy kept longer could
+    outlive a rotation of FERNET_KEYS or settings cleared on another machine.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[int, int], PartnerAuthSettings | None] = {}
+
+    def of(self, partner: Partner | int, connector: Connector) -> PartnerAuthSettings | None:
+        """The partner's settings for `connector`, read once for this reader's life."""
+        key = (partner if isinstance(partner, int) else partner.pk, connector.pk)
+        if key not in self._kept:
+            self._kept[key] = _read(*key)
+        return self._kept[key]
+
+    def for_install(self, install: Install) -> PartnerAuthSettings | None:
+        """The settings `install` is configured with.
+
+        Joined in by its query (`InstallQuerySet.with_saved_settings`): no read. Otherwise
+        a kept copy is served only when something vouches for it: this reader read it with
+        `of` (the same request), or it was saved when the install's claim query saw the
+        settings last saved (`with_settings_saved_at`: a save during a worker pass changes
+        that, so the next install reads them afresh). Anything else is read again.
+        """
+        joined = getattr(install, "saved_settings", None)
+        if joined is not None:
+            return cast(PartnerAuthSettings, joined)
+        key = (install.account.partner_id, install.connector_id)
+        saved_at = getattr(install, SETTINGS_SAVED_AT, None)
+        if key in self._kept:
+            kept = self._kept[key]
+            if saved_at is None or (kept is not None and kept.saved_at == saved_at):
+                return kept
+        settings = _read(*key)
+        if saved_at is not None:
+            self._kept[key] = settings
+        return settings
 
 
-@dataclass(frozen=True)
-class Saved:
-    """The partner's Authentication Settings for one connector, read (and decrypted) once
-    per request and handed to the form and the services that need them."""
-
-    settings: PartnerAuthSettings | None
-
-    @classmethod
-    def read(cls, partner: Partner | int, connector: Connector) -> Saved:
-        return cls(partner_settings(partner, connector))
+def _read(partner_id: int, connector_id: int) -> PartnerAuthSettings | None:
+    return PartnerAuthSettings.objects.filter(partner_id=partner_id,
+                                              connector_id=connector_id).first()
 
 
-def fields_asked(connector: Connector, saved: PartnerAuthSettings | None) -> list[FieldSpec]:
+def asked_fields(connector: Connector, partner: Partner | int, *,
+                 saved: SavedSettings | None = None) -> list[FieldSpec]:
     """What an install asks: every account-level field, and partner-level ones left blank.
 
     Captured fields are never asked: the sign-in fills them in.
     """
+    return _asked(connector, (saved or SavedSettings()).of(partner, connector))
+
+
+def _asked(connector: Connector, settings: PartnerAuthSettings | None) -> list[FieldSpec]:
     return [f for f in connector.spec.fields
             if not f.is_captured
-            and (not f.is_partner_level or saved is None or not saved.is_set(f.key))]
+            and (not f.is_partner_level or settings is None or not settings.is_set(f.key))]
 
 
 def with_settings_saved_at(queryset: InstallQuerySet) -> InstallQuerySet:
     """Installs annotated with when their partner last saved the connector's settings.
 
     One subquery on the unique (partner, connector) index, inside the query that loads the
-    install anyway: it tells `SettingsReads` whether its copy is still current.
+    install anyway: it tells `SavedSettings.for_install` whether its copy is still current.
     """
     saved = PartnerAuthSettings.objects.filter(
         partner=OuterRef("account__partner"), connector=OuterRef("connector")).values("saved_at")
     return queryset.annotate(**{SETTINGS_SAVED_AT: Subquery(saved[:1])})
-
-
-class SettingsReads:
-    """Partner settings read (and decrypted) once per worker pass, not once per install.
-
-    Keyed by partner, connector and `saved_at` as the install's claim query saw it
-    (`with_settings_saved_at`): settings saved during the pass change the key, so the next
-    install reads them afresh. Make one per pass and drop it after: a copy kept longer
-    could outlive a rotation of FERNET_KEYS or settings cleared on another machine.
-    """
-
-    def __init__(self) -> None:
-        self._read: dict[tuple[int, int, datetime], PartnerAuthSettings] = {}
-
-    def of(self, install: Install) -> PartnerAuthSettings | None:
-        partner_id, connector_id = install.account.partner_id, install.connector_id
-        saved_at = getattr(install, SETTINGS_SAVED_AT, None)
-        cached = self._read.get((partner_id, connector_id, saved_at)) if saved_at else None
-        if cached is not None:
-            return cached
-        saved = partner_settings(partner_id, install.connector)
-        if saved is not None and saved.saved_at is not None:
-            self._read[(partner_id, connector_id, saved.saved_at)] = saved
-        return saved
-
-
-def asked_fields(connector: Connector, partner: Partner, *,
-                 saved: Saved | None = None) -> list[FieldSpec]:
-    return fields_asked(connector, (saved or Saved.read(partner, connector)).settings)
 
 
 def readable(values: Any) -> dict[str, Any]:
@@ -119,28 +127,21 @@ class Setup:
     """One install's configuration, with the partner's settings read once."""
 
     install: Install
-    saved: PartnerAuthSettings | None
+    settings: PartnerAuthSettings | None
 
     @classmethod
-    def of(cls, install: Install, *, saved: Saved | None = None,
-           reads: SettingsReads | None = None) -> Setup:
-        """`saved`: the settings a request already read; `reads`: a worker pass's shared
-        reads (otherwise they are read here)."""
-        if reads is not None:
-            return cls(install, reads.of(install))
-        if saved is None:
-            joined = getattr(install, "saved_settings", None)  # with_saved_settings()
-            saved = Saved(joined) if joined is not None else Saved.read(
-                install.account.partner_id, install.connector)
-        return cls(install, saved.settings)
+    def of(cls, install: Install, *, saved: SavedSettings | None = None) -> Setup:
+        """`saved`: the reader of this request or worker pass (else a read of its own)."""
+        return cls(install, (saved or SavedSettings()).for_install(install))
 
     @cached_property
     def values(self) -> dict[str, str]:
         """Partner settings, then install values for the keys the partner left blank."""
         merged: dict[str, str] = {}
-        if self.saved is not None:
+        if self.settings is not None:
             merged = {k: str(v) for k, v in
-                      {**self.saved.values, **readable(self.saved.secret_values)}.items() if v}
+                      {**self.settings.values, **readable(self.settings.secret_values)}.items()
+                      if v}
         entered = {**self.install.values, **readable(self.install.secret_values)}
         for key, value in entered.items():
             if value and not merged.get(key):
@@ -148,24 +149,27 @@ class Setup:
         return merged
 
     def asked(self) -> list[FieldSpec]:
-        return fields_asked(self.install.connector, self.saved)
+        return _asked(self.install.connector, self.settings)
 
     def missing(self) -> list[FieldSpec]:
         """Required values nobody has entered (captured ones come with the sign-in)."""
         return [f for f in self.install.connector.spec.fields
                 if f.required and not f.is_captured and not self.values.get(f.key)]
 
-    def method(self, *, browser: bool = False) -> AuthMethod:
+    def method(self, *, browser: bool = False, callback_url: str = "") -> AuthMethod:
         """The connector's auth method with the merged values; `browser` adds the callback
-        URL that only sign-ins need (workers never build it)."""
+        URL that only sign-ins need (workers never build it): `callback_url`, the one the
+        sign-in was begun with, or for a new sign-in the one the partner's settings use."""
+        if browser and not callback_url:
+            callback_url = sign_in_callback_url(self.install.connector, self.settings)
         context = Context(spec=self.install.connector.spec, values=self.values,
-                          callback_url=callback_url() if browser else "")
+                          callback_url=callback_url if browser else "")
         return build_method(context)
 
 
 def method_for(install: Install, *, browser: bool = False,
-               reads: SettingsReads | None = None) -> AuthMethod:
+               saved: SavedSettings | None = None) -> AuthMethod:
     """The connector's auth method, configured with this install's merged values."""
-    return Setup.of(install, reads=reads).method(browser=browser)
+    return Setup.of(install, saved=saved).method(browser=browser)
 
 

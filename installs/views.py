@@ -7,6 +7,8 @@ with CSRF; `partner_view` refuses it to viewers (403).
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
@@ -25,12 +27,18 @@ from connectors.auth.base import AuthError
 from connectors.cards import CARD_COLUMNS, render_cards
 from connectors.forms import ConnectorSearchForm
 from connectors.models import Connector
+from core.confirm import Confirmation, confirm_page
 from core.paging import page_of
-from installs import services
+from core.sessions import session_hash
+from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
 from installs.attention import attention_counts, attention_filters, needing_attention
 from installs.forms import InstallForm
+from installs.installing import create_install, update_install_values
 from installs.models import Install, Revocation
-from installs.values import MissingValues, Saved, asked_fields
+from installs.removal import deauthenticate, delete_install
+from installs.signin import create_authenticated_install, start_authentication
+from installs.values import MissingValues, SavedSettings, Setup, asked_fields
+from installs.verification import check_connection
 
 PAGE_SIZE = 25
 CONNECTOR_PAGE_SIZE = 30
@@ -59,14 +67,56 @@ def account_create(request: PartnerRequest) -> HttpResponse:
                        partner=request.partner)
     if form.is_valid():
         try:
-            account = services.create_account(partner=request.partner, actor=request.user,
-                                              **form.cleaned_data)
-        except services.DuplicateExternalId:
+            account = create_account(partner=request.partner, actor=request.user,
+                                     **form.cleaned_data)
+        except DuplicateExternalId:
             form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # created meanwhile
         else:
             messages.success(request, f"Account “{account.name}” created.")
             return redirect("accounts:detail", account.pk)
     return render(request, "accounts/account_form.html", {"form": form, "nav": "accounts"})
+
+
+@admin_view
+def account_edit(request: PartnerRequest, account_id: int) -> HttpResponse:
+    """Rename the account or change its external id (audited, as in the API)."""
+    account = get_account(request, account_id)
+    # A copy: a ModelForm writes the cleaned values into its instance, and the service
+    # compares the account's own with the changes.
+    form = AccountForm(request.POST if request.method == "POST" else None,
+                       instance=copy.copy(account), partner=request.partner)
+    form.warn_external_id()
+    if form.is_valid():
+        try:
+            update_account(account=account, actor=request.user, **form.cleaned_data)
+        except DuplicateExternalId:
+            form.add_error("external_id", DUPLICATE_EXTERNAL_ID)  # taken meanwhile
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect("accounts:detail", account.pk)
+    return render(request, "accounts/account_form.html",
+                  {"form": form, "account": account, "nav": "accounts"})
+
+
+@admin_view
+def account_delete(request: PartnerRequest, account_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the deletion of the account and its installs (POST)."""
+    account = get_account(request, account_id)
+    if request.method == "POST":
+        delete_account(account=account, actor=request.user)
+        messages.success(request, f"Account “{account.name}” was deleted.")
+        return redirect("accounts:list")
+    count = account.installs.count()
+    installs = "its install" if count == 1 else f"its {count} installs"
+    return confirm_page(request, Confirmation(
+        title=f"Delete {account.name}",
+        consequence=f"The account and {installs} are deleted, with their stored credentials; "
+                    "tokens are revoked at each provider that offers revocation. Its install "
+                    "links stop working. This cannot be undone.",
+        button="Delete account", cancel_url=reverse("accounts:detail", args=[account.pk]),
+        breadcrumbs=[("Accounts", reverse("accounts:list")),
+                     (account.name, reverse("accounts:detail", args=[account.pk]))],
+        nav="accounts"))
 
 
 @partner_view
@@ -108,19 +158,43 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
 def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResponse:
     account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
-    saved = Saved.read(request.partner, connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=connector, partner=request.partner, saved=saved)
     if form.is_valid():
-        install = services.create_install(account=account, connector=connector,
-                                          name=form.install_name, values=form.field_values(),
-                                          actor=request.user, saved=saved)
+        if not connector.uses_callback:
+            return _install_at_once(request, form, account, connector, saved)
+        install = create_install(account=account, connector=connector,
+                                 name=form.install_name, values=form.field_values(),
+                                 actor=request.user, saved=saved)
         messages.success(request, f"{install.display_name} installed. Authenticate it to "
                                   "connect.")
         return redirect(install_url(install))
+    return _install_form(request, account, connector, form)
+
+
+def _install_form(request: PartnerRequest, account: Account, connector: Connector,
+                  form: InstallForm) -> HttpResponse:
     return render(request, "installs/install_form.html", {
         "account": account, "connector": connector, "form": form, "nav": "accounts",
     })
+
+
+@sensitive_variables()
+def _install_at_once(request: PartnerRequest, form: InstallForm, account: Account,
+                     connector: Connector, saved: SavedSettings) -> HttpResponse:
+    """No browser step (API key, basic, client credentials): the provider checks the entered
+    values first; a refusal shows the form again with its message, and nothing is saved."""
+    try:
+        install = create_authenticated_install(
+            account=account, connector=connector, name=form.install_name,
+            values=form.field_values(), actor=request.user, saved=saved)
+    except (AuthError, MissingValues) as error:
+        form.add_error(None, f"Authentication failed: {error.message}"
+                       if isinstance(error, AuthError) else error.message)
+        return _install_form(request, account, connector, form)
+    messages.success(request, f"{install.display_name} is installed and authenticated.")
+    return redirect(install_url(install))
 
 
 def _install(request: PartnerRequest, account_id: int, install_id: int) -> Install:
@@ -152,6 +226,9 @@ def install_detail(request: PartnerRequest, account_id: int, install_id: int) ->
         "install": install, "account": install.account, "fields": fields, "events": events,
         "token_info": install.token_info,
         "has_credentials": bool(install.credentials), "nav": "accounts",
+        # Required values nobody entered (a rejected key is dropped): "Authenticate" could
+        # not work, so the main action is entering them.
+        "needs_values": not install.credentials and bool(Setup.of(install).missing()),
     })
 
 
@@ -160,19 +237,24 @@ def install_detail(request: PartnerRequest, account_id: int, install_id: int) ->
 def install_edit(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """Edit an install's values; with `authenticate`, authenticate right after saving."""
     install = _install(request, account_id, install_id)
-    saved = Saved.read(request.partner, install.connector)
+    saved = SavedSettings()
     form = InstallForm(request.POST if request.method == "POST" else None,
                        connector=install.connector, partner=install.account.partner,
                        install=install, saved=saved)
     then_authenticate = request.GET.get("authenticate") == "1"
     if form.is_valid():
-        install = services.update_install_values(install=install, name=form.install_name,
-                                                 values=form.field_values(), actor=request.user,
-                                                 saved=saved)
+        install = update_install_values(install=install, name=form.install_name,
+                                        values=form.field_values(), actor=request.user,
+                                        saved=saved)
         if then_authenticate:
-            return _start(request, install, saved=saved)
+            return _start(request, install, saved=saved, form=form)
         messages.success(request, "Changes saved.")
         return redirect(install_url(install))
+    return _edit_form(request, install, form, then_authenticate=then_authenticate)
+
+
+def _edit_form(request: PartnerRequest, install: Install, form: InstallForm, *,
+               then_authenticate: bool) -> HttpResponse:
     return render(request, "installs/install_edit.html", {
         "install": install, "account": install.account, "form": form,
         "then_authenticate": then_authenticate, "nav": "accounts",
@@ -187,15 +269,20 @@ def install_authenticate(request: PartnerRequest, account_id: int, install_id: i
 
 
 @sensitive_variables()
-def _start(request: PartnerRequest, install: Install, *, saved: Saved | None = None
-           ) -> HttpResponse:
+def _start(request: PartnerRequest, install: Install, *, saved: SavedSettings | None = None,
+           form: InstallForm | None = None) -> HttpResponse:
+    """Authenticate; `form`: the details form just saved, shown again with the provider's
+    message when it refuses what was entered in it."""
     try:
-        url = services.start_authentication(install=install, request=request, actor=request.user,
-                                            saved=saved)
+        url = start_authentication(install=install, actor=request.user, saved=saved,
+                                   session_hash=session_hash(request.session, create=True))
     except MissingValues as error:
         messages.warning(request, error.message)
         return redirect(install_url(install, "edit") + "?authenticate=1")
     except AuthError as error:
+        if form is not None and not install.connector.uses_callback:
+            form.add_error(None, f"Authentication failed: {error.message}")
+            return _edit_form(request, install, form, then_authenticate=True)
         messages.error(request, f"Authentication failed: {error.message}")
         return redirect(install_url(install))
     if url:
@@ -209,7 +296,7 @@ def _start(request: PartnerRequest, install: Install, *, saved: Saved | None = N
 def install_test(request: PartnerRequest, account_id: int, install_id: int) -> HttpResponse:
     """"Test connection": the connector's verify request with the stored credentials."""
     install = _install(request, account_id, install_id)
-    result = services.test_connection(install=install, actor=request.user)
+    result = check_connection(install=install, actor=request.user)
     (messages.success if result.ok else messages.error)(request, result.message)
     return redirect(install_url(install))
 
@@ -226,12 +313,21 @@ DEAUTH_MESSAGES = {
 }
 
 
-@require_POST
-@partner_view
+@admin_view
 def install_deauthenticate(request: PartnerRequest, account_id: int,
                            install_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the deauthentication (POST)."""
     install = _install(request, account_id, install_id)
-    revocation = services.deauthenticate(install=install, actor=request.user)
+    if request.method != "POST":
+        connector = install.connector.name
+        return confirm_page(request, Confirmation(
+            title=f"Deauthenticate {install.display_name}",
+            consequence=f"Tokens are revoked at {connector} where it offers revocation, and "
+                        f"the stored credentials are deleted. The install stays; "
+                        f"authenticate it again to reconnect.",
+            button="Deauthenticate", cancel_url=install_url(install),
+            breadcrumbs=_install_crumbs(install), nav="accounts"))
+    revocation = deauthenticate(install=install, actor=request.user)
     messages.success(request, f"Deauthenticated. {DEAUTH_MESSAGES[revocation]}")
     return redirect(install_url(install))
 
@@ -242,11 +338,17 @@ def install_delete(request: PartnerRequest, account_id: int, install_id: int) ->
     install = _install(request, account_id, install_id)
     if request.method == "POST":
         account = install.account
-        services.delete_install(install=install, actor=request.user)
+        delete_install(install=install, actor=request.user)
         messages.success(request, f"{install.display_name} was deleted.")
         return redirect("accounts:detail", account.pk)
     return render(request, "installs/install_delete.html",
                   {"install": install, "account": install.account, "nav": "accounts"})
+
+
+def _install_crumbs(install: Install) -> list[tuple[str, str]]:
+    return [("Accounts", reverse("accounts:list")),
+            (install.account.name, reverse("accounts:detail", args=[install.account_id])),
+            (install.display_name, install_url(install))]
 
 
 # --- needs attention ---------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from accounts.access import PartnerRequest, partner_view
 from accounts.models import Partner
 from audit import events as audit
+from core.contrast import luminance
 from links.branding_forms import BrandingForm
 from links.services import configured_connectors
 
@@ -31,13 +32,7 @@ NEUTRAL_COLOUR = "4a5568"
 
 def text_colour_on(colour: str) -> str:
     """Black or white, whichever reads better on the colour (WCAG relative luminance)."""
-    def channel(hex_pair: str) -> float:
-        c = int(hex_pair, 16) / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(colour[i:i + 2]) for i in (0, 2, 4))
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "#000000" if luminance > 0.179 else "#ffffff"
+    return "#000000" if luminance(colour) > 0.179 else "#ffffff"
 
 
 def theme_css(colour: str) -> str:

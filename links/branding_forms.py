@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from django import forms
@@ -11,7 +12,13 @@ from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, UnidentifiedImageError
 
 from accounts.models import Partner
+from core.contrast import TEXT_CONTRAST, contrast_ratio
 from core.origins import parse_origins
+
+HEX_COLOUR = re.compile(r"#[0-9a-f]{6}")
+# The install pages' background (static/css/install.css): headings and links in the
+# partner's colour sit on it; buttons put white text on the colour (the same ratio).
+INSTALL_PAGE_BACKGROUND = "ffffff"
 
 MAX_LOGO_BYTES = 256 * 1024
 MAX_LOGO_SIDE = 1024
@@ -117,20 +124,32 @@ class BrandingForm(forms.ModelForm[Partner]):
                   "support_email": "Support email"}
         help_texts = {
             "display_name": "Shown to customers on install pages instead of your account name.",
-            "primary_colour": "A hex colour like #1a73e8, used for headings and buttons.",
+            "primary_colour": "Used for headings, links and buttons; it must be dark enough "
+                              "for text (a contrast of at least 4.5:1 against white).",
             "support_email": "Shown to customers who need help.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")  # labels as the product names them, no colon
         super().__init__(*args, **kwargs)
-        self.fields["primary_colour"].widget.attrs.update(
-            {"pattern": "#[0-9a-fA-F]{6}", "spellcheck": "false"})
+        # A colour picker (browsers without one show a text box: the pattern still helps).
+        self.fields["primary_colour"].widget.input_type = "color"
+        self.fields["primary_colour"].widget.attrs.update({"pattern": "#[0-9a-fA-F]{6}"})
         self.logo, self.logo_content_type = b"", ""
 
     def clean_primary_colour(self) -> str:
-        colour: str = self.cleaned_data["primary_colour"]
-        return colour.lower()
+        """Refused when text in it would be hard to read on the install pages' light
+        background (headings, links) or white text on it (buttons): WCAG 2 AA, 4.5:1."""
+        colour: str = self.cleaned_data["primary_colour"].lower()
+        if not HEX_COLOUR.fullmatch(colour):
+            return colour  # the model's validator says what is wrong
+        ratio = contrast_ratio(colour.lstrip("#"), INSTALL_PAGE_BACKGROUND)
+        if ratio < TEXT_CONTRAST:
+            raise ValidationError(
+                f"{colour} has a contrast ratio of {ratio:.2f}:1 against white; text in it "
+                f"needs at least {TEXT_CONTRAST}:1 to be readable. "
+                "Choose a darker colour.", code="low_contrast")
+        return colour
 
     def clean_logo_file(self) -> UploadedFile[bytes] | None:
         upload = self.cleaned_data.get("logo_file")

@@ -25,11 +25,13 @@ from accounts.models import Partner
 from connectors.auth.base import AuthError
 from connectors.models import Connector
 from core import origins, request_id
-from core.sessions import is_customer_path
-from installs import services
+from core.sessions import is_customer_path, session_hash
 from installs.forms import InstallForm
+from installs.installing import update_install_values
 from installs.models import Install, SignInOutcome
-from installs.values import MissingValues, Saved
+from installs.signin import start_authentication
+from installs.values import MissingValues, SavedSettings
+from links import browser
 from links import services as links
 from links.branding import brand_context, logo_response, theme_css
 from links.models import InstallLink
@@ -52,7 +54,10 @@ def page(request: HttpRequest, link: InstallLink | None, template: str,
          context: dict[str, Any], *, status: int = 200) -> HttpResponseBase:
     """Render a customer page in the link's branding (neutral without a link)."""
     partner = link.account.partner if link else None
-    logo_url = reverse("install:logo", args=[context["token"]]) if link else ""
+    logo_url = ""
+    if link:  # pages reached from the result page have no token: its logo URL serves them
+        logo_url = (reverse("install:logo", args=[context["token"]]) if context["token"]
+                    else reverse("install:result_logo"))
     context = {"brand": brand_context(partner, logo_url=logo_url), **context}
     return allow_framing(render(request, template, context, status=status), partner)
 
@@ -81,7 +86,7 @@ def not_found(request: HttpRequest, link: InstallLink, token: str) -> HttpRespon
 
 def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Resolve the token to an active link (else a branded refusal) and pass it on; in
-    popup mode its answers keep the window's opener (see `links.keep_opener`)."""
+    popup mode its answers keep the window's opener (see `browser.keep_opener`)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -89,7 +94,7 @@ def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
         if link is None or not link.is_active:
             return unavailable(request, link, token)
         request_id.bind(partner_id=link.account.partner_id)
-        return links.keep_opener(request, link, view(request, link, token, *args, **kwargs))
+        return browser.keep_opener(request, link, view(request, link, token, *args, **kwargs))
 
     return never_cache(wrapper)
 
@@ -106,8 +111,8 @@ def connection_rows(link: InstallLink) -> list[dict[str, Any]]:
 @customer_page
 def landing(request: HttpRequest, link: InstallLink, token: str) -> HttpResponseBase:
     """The link's page; `?popup=<origin>` opens it as a popup of a page at that origin."""
-    links.note_opened(request, link)
-    links.note_popup(request, link, request.GET.get("popup"))
+    browser.note_opened(request, link)
+    browser.note_popup(request, link, request.GET.get("popup"))
     return page(request, link, "install/landing.html", {
         "token": token, "account_name": link.account.name, "rows": connection_rows(link),
     })
@@ -118,10 +123,15 @@ def landing(request: HttpRequest, link: InstallLink, token: str) -> HttpResponse
 @customer_page
 def connect(request: HttpRequest, link: InstallLink, token: str, slug: str) -> HttpResponseBase:
     """Connect an offered connector: ask what the install needs, then authenticate."""
+    return _connect(request, link, token, slug)
+
+
+def _connect(request: HttpRequest, link: InstallLink, token: str, slug: str
+             ) -> HttpResponseBase:
     connector = next((c for c in links.offered_connectors(link) if c.slug == slug), None)
     if connector is None or link.install_id:
         return not_found(request, link, token)
-    saved = Saved.read(link.account.partner_id, connector)
+    saved = SavedSettings()
     form = _customer_form(link, connector, saved, data=request.POST)
     if form.fields and request.POST.get("step") != "details":  # ask first
         return _details_page(request, link, token, connector,
@@ -132,7 +142,7 @@ def connect(request: HttpRequest, link: InstallLink, token: str, slug: str) -> H
                                        values=form.field_values(), saved=saved)
     response = _authenticate(request, link, install, saved)
     if isinstance(response, MissingValues):
-        return links.finish_link(request, link=link, install=install,
+        return browser.finish_link(request, link=link, install=install,
                                  outcome=SignInOutcome.ERROR, message=response.message)
     return response
 
@@ -147,19 +157,24 @@ def reconnect(request: HttpRequest, link: InstallLink, token: str,
     Values the install still holds are reused; when authentication needs some entered
     again (an API key is consumed by a failed or removed authentication) the form asks.
     """
+    return _reconnect(request, link, token, install_id)
+
+
+def _reconnect(request: HttpRequest, link: InstallLink, token: str, install_id: int
+               ) -> HttpResponseBase:
     install = links.link_installs(link).filter(pk=install_id).first()
     offered = {c.pk for c in links.offered_connectors(link)}
     if install is None or install.connector_id not in offered:
         return not_found(request, link, token)
-    saved = Saved.read(link.account.partner_id, install.connector)
+    saved = SavedSettings()
     if request.POST.get("step") == "details":
         form = _customer_form(link, install.connector, saved, install=install,
                               data=request.POST)
         if not form.is_valid():
             return _details_page(request, link, token, install.connector, form)
-        install = services.update_install_values(install=install, name=install.name,
-                                                 values=form.field_values(), actor=None,
-                                                 link_id=link.pk, saved=saved)
+        install = update_install_values(install=install, name=install.name,
+                                        values=form.field_values(), actor=None,
+                                        link_id=link.pk, saved=saved)
     response = _authenticate(request, link, install, saved)
     if isinstance(response, MissingValues):
         form = _customer_form(link, install.connector, saved, install=install)
@@ -168,7 +183,7 @@ def reconnect(request: HttpRequest, link: InstallLink, token: str,
     return response
 
 
-def _customer_form(link: InstallLink, connector: Connector, saved: Saved, *,
+def _customer_form(link: InstallLink, connector: Connector, saved: SavedSettings, *,
                    install: Install | None = None, data: Any = None) -> InstallForm:
     """The values an install through this link asks the customer for (no install name)."""
     return InstallForm(data, connector=connector, partner=link.account.partner,
@@ -177,29 +192,33 @@ def _customer_form(link: InstallLink, connector: Connector, saved: Saved, *,
 
 def _details_page(request: HttpRequest, link: InstallLink, token: str, connector: Connector,
                   form: InstallForm, *, error: str = "") -> HttpResponseBase:
+    back_url = reverse("install:landing", args=[token]) if token else reverse("install:result")
     return page(request, link, "install/connect.html", {
         "token": token, "connector": connector, "form": form, "error": error,
+        "back_url": back_url,
     })
 
 
 def _authenticate(request: HttpRequest, link: InstallLink, install: Install,
-                  saved: Saved) -> HttpResponseBase | MissingValues:
+                  saved: SavedSettings) -> HttpResponseBase | MissingValues:
     """Start the install's authentication: off to the provider, or straight to the result.
 
     Returns (rather than shows) MissingValues, so the caller can ask for them.
     """
-    links.note_opened(request, link)
+    browser.note_opened(request, link)
     try:
-        provider_url = services.start_authentication(install=install, request=request,
-                                                     link_id=link.pk, saved=saved)
+        provider_url = start_authentication(
+            install=install, link_id=link.pk, saved=saved,
+            # request.session is the customer session here (core/sessions.py)
+            session_hash=session_hash(request.session, create=True))
     except MissingValues as missing:
         return missing
     except AuthError as exc:
-        return links.finish_link(request, link=link, install=install,
+        return browser.finish_link(request, link=link, install=install,
                                  outcome=SignInOutcome.ERROR, message=exc.message)
     if provider_url:
         return redirect(provider_url)
-    return links.finish_link(request, link=link, install=install,
+    return browser.finish_link(request, link=link, install=install,
                              outcome=SignInOutcome.CONNECTED)
 
 
@@ -207,7 +226,7 @@ def _authenticate(request: HttpRequest, link: InstallLink, install: Install,
 
 
 def _session_result(request: HttpRequest) -> tuple[dict[str, Any], InstallLink] | None:
-    result = request.session.get(links.SESSION_RESULT)
+    result = request.session.get(browser.SESSION_RESULT)
     if not isinstance(result, dict):
         return None
     link = (InstallLink.objects.select_related("account__partner")
@@ -235,17 +254,75 @@ def result(request: HttpRequest) -> HttpResponseBase:
     connector = Connector.objects.filter(slug=outcome["connector"]).first()
     return_url = _return_url(link)
     partner = link.account.partner
+    others = _still_to_connect(link, outcome["connector"]) if link.is_active else []
+    connected = outcome["outcome"] == SignInOutcome.CONNECTED
     context = {
         "heading": HEADINGS.get(outcome["outcome"], "Connection failed"),
         "outcome": outcome["outcome"], "message": outcome.get("message", ""),
         "connector_name": connector.name if connector else "The application",
         "continue_url": reverse("install:continue") if return_url else "",
+        # Taken back at once only when there is nothing left to do here.
+        "auto_return": bool(return_url) and connected and not others,
         "refresh_seconds": RETURN_DELAY,
+        "retry": _retry_install(link, outcome) if link.is_active and not connected else None,
+        "others": others,
         "brand": brand_context(partner, logo_url=reverse("install:result_logo")),
-        "popup": links.popup_message(request, link, outcome),
+        "popup": browser.popup_message(request, link, outcome),
     }
     response = render(request, "install/result.html", context)
-    return allow_framing(links.keep_opener(request, link, response), partner)
+    return allow_framing(browser.keep_opener(request, link, response), partner)
+
+
+def _still_to_connect(link: InstallLink, done_slug: str) -> list[dict[str, Any]]:
+    """The link's other connectors not connected yet (what "Connect another app" lists)."""
+    return [row for row in connection_rows(link) if row["connector"].slug != done_slug
+            and (row["install"] is None
+                 or row["install"].status != Install.Status.AUTHENTICATED)]
+
+
+def _retry_install(link: InstallLink, outcome: dict[str, Any]) -> Install | None:
+    """The install the last sign-in through `link` was for, if the link still reaches it."""
+    offered = {c.pk for c in links.offered_connectors(link)}
+    # Django takes None for an exact lookup (no install: no match); the stubs do not.
+    install = links.link_installs(link).filter(pk=outcome.get("install")).first()  # type: ignore[misc]
+    return install if install is not None and install.connector_id in offered else None
+
+
+def session_link_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """For the result page's buttons (it has no token): the link of this browser's last
+    result, while it is active (else the branded refusal), and that result."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        found = _session_result(request)
+        if found is None:
+            return redirect("install:result")
+        outcome, link = found
+        if not link.is_active:
+            return unavailable(request, link, "")
+        request_id.bind(partner_id=link.account.partner_id)
+        return browser.keep_opener(request, link, view(request, link, outcome, *args, **kwargs))
+
+    return never_cache(wrapper)
+
+
+@require_POST
+@sensitive_post_parameters()
+@session_link_page
+def result_reconnect(request: HttpRequest, link: InstallLink, outcome: dict[str, Any],
+                     install_id: int) -> HttpResponseBase:
+    """"Try again" after a failed or cancelled sign-in (the same install, once more), or
+    Reconnect another of the link's installs, from the result page."""
+    return _reconnect(request, link, "", install_id)
+
+
+@require_POST
+@sensitive_post_parameters()
+@session_link_page
+def result_connect(request: HttpRequest, link: InstallLink, outcome: dict[str, Any],
+                   slug: str) -> HttpResponseBase:
+    """"Connect another app" from the result page: another of the link's connectors."""
+    return _connect(request, link, "", slug)
 
 
 def _return_url(link: InstallLink) -> str:

@@ -15,14 +15,12 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,11 +28,10 @@ from accounts.models import Account, Partner
 from audit import events as audit
 from connectors.models import Connector, ConnectorQuerySet
 from core import metrics, origins
-from core.sessions import customer_session
 from core.tokens import hash_token
-from installs import services as installs
-from installs.models import INSTALL_SECRETS, AuthAttempt, Install, InstallQuerySet, SignInOutcome
-from installs.values import Saved
+from installs.installing import create_install, update_install_values
+from installs.models import INSTALL_SECRETS, Install, InstallQuerySet, SignInOutcome
+from installs.values import SavedSettings
 from links.models import InstallLink
 
 for _outcome in SignInOutcome:  # every series from the start, at 0
@@ -42,20 +39,9 @@ for _outcome in SignInOutcome:  # every series from the start, at 0
 
 security_log = logging.getLogger("hatchway.security")
 
-# What the browser session remembers: the link it opened last, the last outcome, and
-# the partner origin a link was opened from as a popup.
-SESSION_LINK = "install_link_id"
-SESSION_RESULT = "install_result"
-SESSION_POPUP = "install_popup"
-
-# The event a popup's opener receives for each outcome.
-POPUP_EVENTS: dict[str, str] = {SignInOutcome.CONNECTED: "install.completed",
-                                SignInOutcome.CANCELLED: "install.cancelled",
-                                SignInOutcome.ERROR: "install.failed"}
-
-Response = TypeVar("Response", bound=HttpResponseBase)
-
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+
+
 # --- links -----------------------------------------------------------------------------
 
 
@@ -150,12 +136,8 @@ def state_label(link: InstallLink) -> str:
     return label
 
 
-def note_opened(request: HttpRequest, link: InstallLink) -> None:
-    """Remember the link in the browser session; audit the first opening per session."""
-    session = customer_session(request)
-    if session.get(SESSION_LINK) == link.pk:
-        return
-    session[SESSION_LINK] = link.pk
+def record_opened(link: InstallLink) -> None:
+    """Audit a link's opening (the first one in each browser session) and count it."""
     audit.record(audit.Action.LINK_OPENED, partner=link.account.partner,
                  actor_label=audit.LINK_ACTOR, account=link.account, install=link.install,
                  link=link.pk)
@@ -166,11 +148,11 @@ def offered_connectors(link: InstallLink) -> list[Connector]:
     """What this link lets the customer connect: its connectors that are still active."""
     if link.install is not None:
         return [link.install.connector]
-    return list(link.connectors.filter(retired_at__isnull=True).order_by("name"))
+    return list(link.connectors.active().order_by("name"))
 
 
 def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[str, str],
-                       saved: Saved | None = None) -> Install:
+                       saved: SavedSettings | None = None) -> Install:
     """The install a Connect through this link authenticates: the pending one an earlier
     Connect through this link started signing in (its values updated), else a new one.
 
@@ -185,13 +167,13 @@ def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[
                            auth_attempts__install_link=link)
                    .order_by("-created_at", "-pk").first())
         if pending is None:
-            return installs.create_install(account=link.account, connector=connector,
-                                           values=values, actor=None, link_id=link.pk,
-                                           saved=saved)
+            return create_install(account=link.account, connector=connector,
+                                  values=values, actor=None, link_id=link.pk,
+                                  saved=saved)
     if not values:
         return pending
-    return installs.update_install_values(install=pending, name=pending.name, values=values,
-                                          actor=None, link_id=link.pk, saved=saved)
+    return update_install_values(install=pending, name=pending.name, values=values,
+                                 actor=None, link_id=link.pk, saved=saved)
 
 
 def link_installs(link: InstallLink) -> InstallQuerySet:
@@ -215,98 +197,17 @@ def popup_origin(text: str, partner: Partner) -> str:
     return origin if origin in partner.allowed_return_origins else ""
 
 
-def note_popup(request: HttpRequest, link: InstallLink, requested: str | None) -> None:
-    """Remember the origin a link was opened from as a popup (`?popup=<origin>`).
-
-    Kept in the session, like the link and its result, so it survives the round trip to
-    the provider. Opened again without the parameter (the Back link) nothing changes; a
-    value not on the allowlist ends popup mode and is never stored or shown.
-    """
-    if requested is None:
-        return
-    origin = popup_origin(requested, link.account.partner)
-    if origin:
-        request.session[SESSION_POPUP] = {"link": link.pk, "origin": origin}
-        return
-    request.session.pop(SESSION_POPUP, None)
-    security_log.info("install link %s: popup origin not on the allowlist", link.pk)
-
-
-def session_popup_origin(request: HttpRequest, link: InstallLink) -> str:
-    """The origin this browser opened `link` from as a popup, if still allowed (checked
-    again now: the partner may have changed the allowlist since)."""
-    # The customer session: on the OAuth callback request.session is the console's.
-    popup = customer_session(request).get(SESSION_POPUP)
-    if not isinstance(popup, dict) or popup.get("link") != link.pk:
-        return ""
-    origin = popup.get("origin")
-    if not isinstance(origin, str) or origin not in link.account.partner.allowed_return_origins:
-        return ""
-    return origin
-
-
-def popup_message(request: HttpRequest, link: InstallLink,
-                  result: dict[str, Any]) -> dict[str, Any] | None:
-    """What the result page posts to its opener, and the one origin it may post to; None
-    outside popup mode. Ids and the outcome only: never a value or credential."""
-    origin = session_popup_origin(request, link)
-    if not origin:
-        return None
-    return {"origin": origin, "message": {
-        "event": POPUP_EVENTS.get(str(result.get("outcome")), POPUP_EVENTS[SignInOutcome.ERROR]),
-        "connector": result.get("connector"), "install": result.get("install"),
-        "account": link.account.external_id,
-    }}
-
-
-def keep_opener(request: HttpRequest, link: InstallLink, response: Response) -> Response:
-    """In popup mode, let the opening page keep its handle on this window.
-
-    Every other page is sent with `Cross-Origin-Opener-Policy: same-origin`, under which
-    the browser moves a window opened from another origin into a new browsing context
-    group and `window.opener` becomes null: the result page could not post its message.
-    Set on redirects too, since the browser checks the policy of each response. Only a
-    link opened with an allowlisted `?popup=` gets this (its opener held the link's
-    token), and the message itself is posted to that origin alone.
-    """
-    if session_popup_origin(request, link):
-        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
-    return response
-
-
 # --- finishing -------------------------------------------------------------------------
 
 
-def finish_link(
-    request: HttpRequest, *, link: InstallLink, install: Install, outcome: str, message: str = ""
-) -> HttpResponse:
-    """Record the outcome of an install made through a link and show the result page.
-
-    The browser is redirected to the result page (so the provider's callback URL, with
-    its code and state, leaves the address bar at once); the result lives in the session.
-    """
-    if outcome not in SignInOutcome.values:
-        outcome = SignInOutcome.ERROR
-    metrics.LINK_COMPLETIONS.labels(str(outcome)).inc()
-    if outcome == SignInOutcome.CONNECTED:
+def record_outcome(*, link: InstallLink, install: Install, outcome: str) -> SignInOutcome:
+    """Count the outcome of an install made through a link (anything unknown is an error)
+    and, when connected, the link's use. Returns the outcome as recorded."""
+    recorded = SignInOutcome(outcome) if outcome in SignInOutcome.values else SignInOutcome.ERROR
+    metrics.LINK_COMPLETIONS.labels(recorded.value).inc()
+    if recorded == SignInOutcome.CONNECTED:
         with transaction.atomic():
             InstallLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1)
             audit.record(audit.Action.LINK_USED, partner=link.account.partner,
                          actor_label=audit.LINK_ACTOR, install=install, link=link.pk)
-    session = customer_session(request)  # the callback's request.session is the console's
-    session[SESSION_LINK] = link.pk
-    session[SESSION_RESULT] = {
-        "link": link.pk, "install": install.pk, "connector": install.connector.slug,
-        "outcome": outcome, "message": str(message)[:500],
-    }
-    return keep_opener(request, link, redirect("install:result"))
-
-
-def finish_link_attempt(
-    request: HttpRequest, attempt: AuthAttempt, outcome: str, message: str
-) -> HttpResponse:
-    """The end of a sign-in started through an install link, handed over by the OAuth
-    callback (installs/, see `installs.services.hand_over_to_link`)."""
-    assert attempt.install_link is not None  # the callback hands over only link attempts
-    return finish_link(request, link=attempt.install_link, install=attempt.install,
-                       outcome=outcome, message=message)
+    return recorded

@@ -6,10 +6,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
-from accounts.access import PartnerRequest, admin_view, get_account, get_scoped, partner_view
+from accounts.access import PartnerRequest, admin_view, get_account, get_scoped
+from core.confirm import Confirmation, confirm_page
 from links import services as links
 from links.forms import InstallLinkForm
 from links.models import InstallLink
@@ -42,12 +43,23 @@ def link_create(request: PartnerRequest, account_id: int) -> HttpResponse:
                   {"nav": "accounts", "account": account, "form": form})
 
 
-@require_POST
-@partner_view
+@admin_view
 def link_revoke(request: PartnerRequest, account_id: int, link_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the revocation (POST)."""
     account = get_account(request, account_id)
     link = get_scoped(InstallLink.objects.filter(account=account).select_related(
         "account__partner"), request, pk=link_id)
+    if request.method != "POST":
+        created = link.created_at.strftime("%Y-%m-%d %H:%M")
+        return confirm_page(request, Confirmation(
+            title="Revoke this install link",
+            consequence=f"The install link for {account.name} created {created} UTC stops "
+                        "opening at once; a customer who has it sees “Link revoked”. "
+                        "Installs already made through it stay.",
+            button="Revoke", cancel_url=reverse("accounts:detail", args=[account.pk]),
+            breadcrumbs=[("Accounts", reverse("accounts:list")),
+                         (account.name, reverse("accounts:detail", args=[account.pk]))],
+            nav="accounts"))
     if links.revoke_link(link=link, actor=request.user):
         messages.success(request, "Install link revoked. It no longer opens.")
     else:

@@ -177,6 +177,10 @@ class OAuth1Token(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = "OAuth 1.0a token"
+        verbose_name_plural = "OAuth 1.0a tokens"
+
     def __str__(self) -> str:
         return f"OAuth 1.0a {self.get_kind_display().lower()} for {self.client.name}"
 

@@ -185,7 +185,7 @@ def test_user_admin_is_email_based(support_client, db):
     response = support_client.post(reverse("admin:accounts_user_add"), {
         "email": "New@Acme.test", "usable_password": "true",
         "password1": "fake-new-password-9k2", "password2": "fake-new-password-9k2",
-        "membership-TOTAL_FORMS": "0", "membership-INITIAL_FORMS": "0",
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     user = User.objects.get(email="new@acme.test")
@@ -238,3 +238,11 @@ def test_changelists_do_not_decrypt(support_client, secret_rows, monkeypatch):
     for model in (PartnerAuthSettings, Install, AuthAttempt, InstallLink, AuditEvent,
                   PendingRevocation):
         assert support_client.get(changelist(model)).status_code == 200
+
+
+def test_admin_labels_read_as_english(support_client):
+    """The admin index names models as people say them: "Webhook deliveries" and
+    "OAuth 1.0a tokens", not Django's guesses ("Webhook deliverys", "O auth1 tokens")."""
+    html = support_client.get(reverse("admin:index")).content.decode()
+    assert "Webhook deliveries" in html and "OAuth 1.0a tokens" in html
+    assert "deliverys" not in html.lower() and "O auth" not in html

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit import events as audit
@@ -54,18 +54,56 @@ UNREADABLE_SECRET = "The signing secret cannot be read (encryption key lost): ro
 
 def deliver_pass(*, batch_size: int = 1000, now: datetime | None = None,
                  should_stop: Callable[[], bool] = lambda: False) -> Counter[str]:
-    """Attempt due deliveries, one row lock at a time, until none is due (or `batch_size`)."""
+    """Attempt due deliveries, one row lock at a time, until none is due (or `batch_size`).
+
+    An endpoint whose attempt failed is passed over for the rest of the pass (its other
+    deliveries wait for its back-off anyway), so a partner whose endpoint hangs costs
+    one timeout per pass, not one per queued event, and other partners' events go out.
+    """
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
-    return work_through(lambda: _claim(clock()), lambda row: _attempt_guarded(row, clock()),
+    passed_over: set[int] = set()
+
+    def attempt_noting_failures(row: WebhookDelivery) -> str:
+        outcome = _attempt_guarded(row, clock())
+        if outcome != DELIVERED:
+            passed_over.add(row.endpoint_id)
+        return outcome
+
+    return work_through(lambda: _claim(clock(), passed_over), attempt_noting_failures,
                         batch_size=batch_size, should_stop=should_stop, what="webhook delivery")
 
 
-def _claim(now: datetime) -> WebhookDelivery | None:
-    return (WebhookDelivery.objects
-            .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
-                    endpoint__enabled=True)
-            .order_by("next_attempt_at", "pk").select_related("event", "endpoint")
-            .select_for_update(skip_locked=True, of=("self",)).first())
+def _claim(now: datetime, passed_over: set[int]) -> WebhookDelivery | None:
+    """The most overdue delivery nobody holds, to an endpoint with an in-flight slot free
+    (`_take_slot`); an endpoint with none is passed over for the rest of the pass."""
+    while True:
+        row = (WebhookDelivery.objects
+               .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
+                       endpoint__enabled=True).exclude(endpoint_id__in=passed_over)
+               .order_by("next_attempt_at", "pk").select_related("event", "endpoint")
+               .select_for_update(skip_locked=True, of=("self",)).first())
+        if row is None or _take_slot(row.endpoint_id):
+            return row
+        passed_over.add(row.endpoint_id)
+
+
+#: The advisory-lock keys of endpoints' in-flight slots: this prefix, the endpoint, the slot.
+_SLOTS = 0x5748 << 48
+
+
+def _take_slot(endpoint_id: int) -> bool:
+    """One of the endpoint's WEBHOOK_MAX_IN_FLIGHT delivery slots, held until the claiming
+    transaction ends: at most that many deliveries to one endpoint are in flight across
+    all workers (PostgreSQL advisory locks). Elsewhere one process delivers: always."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        for slot in range(int(settings.WEBHOOK_MAX_IN_FLIGHT)):
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                           [_SLOTS | endpoint_id << 8 | slot])
+            if cursor.fetchone()[0]:
+                return True
+    return False
 
 
 def _attempt_guarded(delivery: WebhookDelivery, now: datetime) -> str:

@@ -160,6 +160,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
         indexes = [
             # The delivery workers' queue: only pending rows, most overdue first.
             models.Index(fields=["next_attempt_at", "id"],
@@ -168,6 +169,16 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.endpoint}"
+
+    @staticmethod
+    def last_attempt_failed() -> models.Q:
+        """Deliveries whose latest attempt failed: given up, or still being retried."""
+        return models.Q(attempts__gt=0) & ~models.Q(status=WebhookDelivery.Status.DELIVERED)
+
+    @property
+    def is_retrying(self) -> bool:
+        """Attempted, failed, and due again ("Retrying", not "Pending": it has been tried)."""
+        return self.status == self.Status.PENDING and self.attempts > 0
 
     def resend(self, now: datetime | None = None) -> None:
         """Pending again, due at once, retried for another RETRY_FOR ("Resend")."""

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from audit.events import subject as audit_subject
 from audit.models import Action, AuditEvent
 from core.locking import in_savepoint, work_through
 from installs.models import INSTALL_SECRETS, Install
@@ -41,20 +42,12 @@ LABELS = {RELAYED: "webhook events", NOT_NEWS: "other audit events"}
 Status = Install.Status
 #: An install leaving one of these for "Authenticated" has recovered.
 TROUBLED = {Status.REFRESH_FAILING, Status.REAUTH_REQUIRED}
-#: The install's status each event type reports (others: what the audit event says).
-STATUS_OF: dict[str, str] = {
-    EventType.INSTALL_AUTHENTICATED: Status.AUTHENTICATED,
-    EventType.INSTALL_RECOVERED: Status.AUTHENTICATED,
-    EventType.INSTALL_REFRESH_FAILING: Status.REFRESH_FAILING,
-    EventType.INSTALL_REAUTH_REQUIRED: Status.REAUTH_REQUIRED,
-    EventType.INSTALL_DEAUTHENTICATED: Status.DEAUTHENTICATED,
-}
-#: Plain words for the error of a failing install, when its own message is gone.
-ERRORS: dict[str, str] = {
+#: Plain words for the error of a failing install, when it recorded no message.
+ERRORS: dict[EventType, str] = {
     EventType.INSTALL_REFRESH_FAILING: "The token refresh failed; it is retried.",
     EventType.INSTALL_REAUTH_REQUIRED: "The install must be authenticated again.",
 }
-PLAIN: dict[str, str] = {
+PLAIN: dict[str, EventType] = {
     Action.ACCOUNT_CREATED: EventType.ACCOUNT_CREATED,
     Action.ACCOUNT_DELETED: EventType.ACCOUNT_DELETED,
     Action.INSTALL_CREATED: EventType.INSTALL_CREATED,
@@ -64,7 +57,7 @@ PLAIN: dict[str, str] = {
 }
 
 
-def event_type(event: AuditEvent) -> str | None:
+def event_type(event: AuditEvent) -> EventType | None:
     """The webhook event an audit event reports, or None (not news to a partner).
 
     A repeated failure (failing → failing) is no transition and sends nothing.
@@ -88,49 +81,44 @@ def event_type(event: AuditEvent) -> str | None:
     return None
 
 
-def payload(event: AuditEvent, type_: str, public_id: str) -> dict[str, Any]:
+def payload(event: AuditEvent, type_: EventType, public_id: str) -> dict[str, Any]:
     """`{"id", "type", "created_at", "data": {"account", "install", "error"?}}`: names,
-    ids and statuses only, never a secret."""
-    data: dict[str, Any] = {"account": _account(event), "install": _install(event, type_)}
-    error = _error(event, type_)
-    if error:
-        data["error"] = error
+    ids and statuses only, never a secret -- as they were when the event was written (its
+    `subject`), not as the rows are now: they may have changed or be gone by the relay."""
+    subject = event.subject or _subject_of_rows(event)
+    data: dict[str, Any] = {"account": _account(event, subject),
+                            "install": _install(event, type_, subject)}
+    if type_ in ERRORS:
+        data["error"] = (subject.get("install") or {}).get("error") or ERRORS[type_]
     return {"id": public_id, "type": type_, "created_at": event.created_at.isoformat(),
             "data": data}
 
 
-def _account(event: AuditEvent) -> dict[str, str] | None:
-    if event.account is not None:
-        return {"external_id": event.account.external_id, "name": event.account.name}
-    if event.action == Action.ACCOUNT_DELETED:  # the row is gone: what the event kept
+def _subject_of_rows(event: AuditEvent) -> dict[str, Any]:
+    """An event written before events kept their subject: what its rows say now."""
+    return audit_subject(account=event.account, install=event.install,
+                         connector=event.connector)
+
+
+def _account(event: AuditEvent, subject: dict[str, Any]) -> dict[str, str] | None:
+    if "account" in subject:
+        return dict(subject["account"])
+    if event.action == Action.ACCOUNT_DELETED:  # the account is not the event's subject
         return {"external_id": event.detail.get("external_id", ""),
                 "name": event.detail.get("name", "")}
     return None
 
 
-def _install(event: AuditEvent, type_: str) -> dict[str, Any] | None:
+def _install(event: AuditEvent, type_: EventType, subject: dict[str, Any]) -> dict[str, Any] | None:
     if not type_.startswith("install"):
         return None
-    install, detail = event.install, event.detail
-    status = STATUS_OF.get(type_) or detail.get("status") or (install and install.status)
-    return {
-        "id": install.pk if install else detail.get("install_id"),
-        "connector": event.connector.slug if event.connector else None,
-        # A deleted install's name is in its event (it may still be blank).
-        "name": install.name if install else detail.get("name", ""),
-        "status": status,
-    }
-
-
-def _error(event: AuditEvent, type_: str) -> str:
-    """The message the console shows for a failing install (Hatchway's own words, made
-    safe when recorded), while it still describes this failure."""
-    if type_ not in ERRORS:
-        return ""
-    install = event.install
-    if install is not None and install.status == STATUS_OF[type_] and install.last_error:
-        return install.last_error
-    return ERRORS[type_]
+    # A deleted install is not the event's subject (the row goes in that transaction):
+    # its id, name and status are in the event's detail.
+    install = subject.get("install") or {"id": event.detail.get("install_id"),
+                                         "name": event.detail.get("name", ""),
+                                         "status": event.detail.get("status")}
+    return {"id": install["id"], "connector": subject.get("connector"),
+            "name": install["name"], "status": install["status"]}
 
 
 # --- the relay pass ---------------------------------------------------------------------
@@ -175,10 +163,12 @@ def fan_out(partner_id: int, type_: str, *, created_at: datetime, now: datetime,
             build: Callable[[str], dict[str, Any]], audit_event: AuditEvent | None = None,
             endpoints: list[WebhookEndpoint] | None = None) -> WebhookEvent:
     """The event (its body built once) and a delivery, due now, for each endpoint: by
-    default the partner's enabled endpoints that receive `type_`."""
+    default the partner's enabled endpoints that receive `type_` and were there when it
+    happened (an endpoint added while the relay lagged gets no older news)."""
     if endpoints is None:
         endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(
-            partner_id=partner_id, enabled=True).defer("secrets") if endpoint.receives(type_)]
+            partner_id=partner_id, enabled=True, created_at__lte=created_at).defer("secrets")
+            if endpoint.receives(type_)]
     public_id = new_event_id()
     webhook = WebhookEvent.objects.create(
         partner_id=partner_id, public_id=public_id, type=type_, audit_event=audit_event,

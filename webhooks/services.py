@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,12 +16,26 @@ from webhooks.models import TEST_EVENT, WebhookDelivery, WebhookEndpoint, Webhoo
 from webhooks.relay import fan_out
 
 
+class TooManyEndpoints(ValueError):
+    """The partner has WEBHOOK_MAX_ENDPOINTS already (the message says so)."""
+
+
 def create_endpoint(*, partner: Partner, url: str, description: str = "",
                     event_types: Sequence[str] = (), actor: Any = None,
                     actor_label: str = "") -> tuple[WebhookEndpoint, str]:
-    """A new enabled endpoint and its signing secret (returned this once, kept encrypted)."""
+    """A new enabled endpoint and its signing secret (returned this once, kept encrypted).
+
+    TooManyEndpoints when the partner has WEBHOOK_MAX_ENDPOINTS: every endpoint is a
+    delivery per event, and a partner's endpoints share the workers with everyone's.
+    """
     secret = new_secret()
     with transaction.atomic():
+        # The partner's row lock: two concurrent additions cannot both pass the count.
+        Partner.objects.select_for_update().filter(pk=partner.pk).first()
+        most = int(settings.WEBHOOK_MAX_ENDPOINTS)
+        if WebhookEndpoint.objects.filter(partner=partner).count() >= most:
+            raise TooManyEndpoints(f"A partner can have at most {most} webhook endpoints. "
+                                   "Delete one, or send several event types to one.")
         endpoint = WebhookEndpoint.objects.create(
             partner=partner, url=url, description=description,
             event_types=sorted(event_types), secrets={"current": secret})

@@ -11,11 +11,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
+from core.confirm import Confirmation, confirm_page
 from webhooks import services
 from webhooks.forms import EndpointForm
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
@@ -43,11 +45,15 @@ def endpoint_list(request: PartnerRequest) -> HttpResponse:
 def endpoint_create(request: PartnerRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None, creating=True)
     if request.method == "POST" and form.is_valid():
-        endpoint, secret = services.create_endpoint(
-            partner=request.partner, url=form.cleaned_data["url"],
-            description=form.cleaned_data["description"],
-            event_types=form.cleaned_data["event_types"], actor=request.user)
-        return _show_secret(request, endpoint, secret, created=True)
+        try:
+            endpoint, secret = services.create_endpoint(
+                partner=request.partner, url=form.cleaned_data["url"],
+                description=form.cleaned_data["description"],
+                event_types=form.cleaned_data["event_types"], actor=request.user)
+        except services.TooManyEndpoints as refused:
+            form.add_error(None, str(refused))
+        else:
+            return _show_secret(request, endpoint, secret, created=True)
     return render(request, "webhooks/endpoint_form.html", {"nav": "webhooks", "form": form})
 
 
@@ -60,12 +66,13 @@ def _show_secret(request: PartnerRequest, endpoint: WebhookEndpoint, secret: str
 
 @partner_view
 def endpoint_detail(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
-    """The endpoint's settings and its delivery log (`?failed=1`: failed ones only)."""
+    """The endpoint's settings and its delivery log (`?failed=1`: those whose last attempt
+    failed, given up or retrying)."""
     endpoint = _endpoint(request, endpoint_id)
     failed = request.GET.get("failed") == "1"
     deliveries = endpoint.deliveries.select_related("event").defer("event__body")
     if failed:
-        deliveries = deliveries.filter(status=WebhookDelivery.Status.FAILED)
+        deliveries = deliveries.filter(WebhookDelivery.last_attempt_failed())
     page = Paginator(deliveries, DELIVERY_PAGE_SIZE).get_page(request.GET.get("page"))
     labels = dict(EventType.choices)
     return render(request, "webhooks/endpoint_detail.html", {
@@ -91,10 +98,20 @@ def endpoint_edit(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
 
 @sensitive_variables("endpoint", "secret")
 @never_cache
-@require_POST
-@partner_view
+@admin_view
 def endpoint_rotate(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the new secret, shown once (POST)."""
     endpoint = _endpoint(request, endpoint_id)
+    if request.method != "POST":
+        return confirm_page(request, Confirmation(
+            title="Rotate the signing secret",
+            consequence=f"A new secret signs every delivery to {endpoint.url} from now on; "
+                        "the old one keeps signing beside it for 24 hours, so update your "
+                        "receiver within that time. The new secret is shown once.",
+            button="Rotate secret", cancel_url=reverse("webhooks:detail", args=[endpoint.pk]),
+            breadcrumbs=[("Webhooks", reverse("webhooks:list")),
+                         (str(endpoint), reverse("webhooks:detail", args=[endpoint.pk]))],
+            nav="webhooks"))
     secret = services.rotate_secret(endpoint=endpoint, actor=request.user)
     return _show_secret(request, endpoint, secret, created=False)
 

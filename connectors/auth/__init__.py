@@ -6,7 +6,7 @@ Explicit on purpose: no import-time discovery.
 from __future__ import annotations
 
 from connectors.auth.api_key import APIKey
-from connectors.auth.base import AuthError, AuthMethod, Context
+from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.auth.basic import Basic
 from connectors.auth.client_credentials import ClientCredentials
 from connectors.auth.none import NoAuth
@@ -29,5 +29,5 @@ def build_method(context: Context) -> AuthMethod:
         method_class = AUTH_METHODS[context.spec.auth.type]
     except KeyError:
         raise AuthError("This connector's authentication type is not supported.",
-                        kind="configuration") from None
+                        kind=ErrorKind.CONFIGURATION) from None
     return method_class(context)

@@ -24,38 +24,73 @@ safe to show.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import requests
 from django.utils import timezone
-from oauthlib.oauth2 import InsecureTransportError
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 
 from connectors.http import ProtocolError, RedirectRefused, UnsafeURL
-from connectors.spec import HEADER_CONTROL_RE, PLACEHOLDER_RE, dotted_get
+from connectors.schema import ERROR_CODE_RE, HEADER_CONTROL_RE, PLACEHOLDER_RE
 from connectors.templating import TemplateValueError, is_safe_value, matches_pattern, render_url
 
 if TYPE_CHECKING:
-    from connectors.spec import ConnectorSpec
+    from connectors.schema import ConnectorSpec
+
+
+def dotted_get(data: Any, path: str) -> Any:
+    """`data["a"]["b"]` for the path "a.b"; None where the path does not lead anywhere."""
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+log = logging.getLogger("hatchway.auth")
+
+
+class ErrorKind(StrEnum):
+    """What went wrong, in one machine word: the `kind` of an AuthError and of the audit
+    events that record a failure, and the partner API's problem `code` when the provider
+    refuses (the values are a contract: webhook consumers and API clients read them)."""
+
+    ERROR = "error"
+    DENIED = "denied"
+    TOKEN_ERROR = "token_error"
+    PROVIDER_ERROR = "provider_error"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    INVALID_GRANT = "invalid_grant"
+    INVALID_CALLBACK = "invalid_callback"
+    CONFIGURATION = "configuration"
+    VERIFY_FAILED = "verify_failed"
+    REVOKE_FAILED = "revoke_failed"
+    MISSING_VALUES = "missing_values"
+    # Recorded by the workers without an AuthError:
+    EXPIRED = "expired"  # the token expired and cannot be refreshed
+    CREDENTIALS_UNREADABLE = "credentials_unreadable"  # no configured key decrypts them
+    NOT_SUPPORTED = "not_supported"  # the connector no longer offers revocation
+    GAVE_UP = "gave_up"  # a pending revocation ran out of attempts
 
 
 class AuthError(Exception):
     """An authentication problem with a message that is safe to show a person.
 
-    `kind` is a short machine word for audit events and tests ("denied", "token_error",
-    "provider_error", "timeout", "unavailable", "invalid_grant", "invalid_callback",
-    "configuration", "verify_failed", "revoke_failed", "error"). Messages never contain a
-    secret, code or token.
+    `kind` (an `ErrorKind`) names it for audit events, the API and tests. Messages never
+    contain a secret, code or token.
     """
 
-    kind = "error"
+    kind: ErrorKind = ErrorKind.ERROR
 
-    def __init__(self, message: str, *, kind: str | None = None) -> None:
+    def __init__(self, message: str, *, kind: ErrorKind | None = None) -> None:
         super().__init__(message)
         self.message = message
         if kind:
@@ -65,13 +100,13 @@ class AuthError(Exception):
 class InvalidCallback(AuthError):
     """The callback request itself is wrong (state, token mismatch, missing verifier): 400."""
 
-    kind = "invalid_callback"
+    kind = ErrorKind.INVALID_CALLBACK
 
 
 class ConsentDenied(AuthError):
     """The person cancelled at the provider."""
 
-    kind = "denied"
+    kind = ErrorKind.DENIED
 
     def __init__(self, message: str = "You cancelled the sign-in at the provider.") -> None:
         super().__init__(message)
@@ -80,7 +115,7 @@ class ConsentDenied(AuthError):
 class TransientError(AuthError):
     """5xx, 429, timeouts, connection errors: try again later; credentials stay as they are."""
 
-    kind = "unavailable"
+    kind = ErrorKind.UNAVAILABLE
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -90,7 +125,7 @@ class TransientError(AuthError):
 class InvalidGrant(AuthError):
     """The provider rejected the grant or refresh token (400/401, invalid_grant)."""
 
-    kind = "invalid_grant"
+    kind = ErrorKind.INVALID_GRANT
 
 
 @dataclass
@@ -153,7 +188,8 @@ class AuthMethod:
         try:
             return render_url(template, self.context.values, self.spec.fields)
         except TemplateValueError as exc:
-            raise AuthError(f"{exc} Edit the install's details.", kind="configuration") from None
+            raise AuthError(f"{exc} Edit the install's details.",
+                            kind=ErrorKind.CONFIGURATION) from None
 
     def filled(self, params: Mapping[str, str]) -> dict[str, str]:
         """Catalogue parameters with their placeholders filled exactly like URLs."""
@@ -180,13 +216,14 @@ class AuthMethod:
             if not value:
                 if spec_field.required:
                     raise AuthError(f"The provider did not return the {spec_field.label}, so "
-                                    "sign-in was stopped.", kind="token_error")
+                                    "sign-in was stopped.", kind=ErrorKind.TOKEN_ERROR)
                 continue
             safe = is_safe_value(spec_field, value, at_start=True) if spec_field.is_origin \
                 else len(value) <= 500 and matches_pattern(spec_field, value)
             if not safe:
                 raise AuthError(f"The provider returned a {spec_field.label} this connector "
-                                "does not accept, so sign-in was stopped.", kind="token_error")
+                                "does not accept, so sign-in was stopped.",
+                                kind=ErrorKind.TOKEN_ERROR)
             values[spec_field.key] = value
         self.context.values.update(values)
         return values
@@ -199,12 +236,12 @@ class AuthMethod:
     def api_url(self, path: str) -> str:
         if path.startswith(("https://", "http://", "{")):
             return self.url(path)
-        return self.url(self.spec.api_base_url).rstrip("/") + "/" + path.lstrip("/")
+        return self.url(self.spec.api.base_url).rstrip("/") + "/" + path.lstrip("/")
 
     @property
     def base_url(self) -> str:
         """The connector's API base URL, its placeholders filled ('' when it has none)."""
-        return self.url(self.spec.api_base_url).rstrip("/") if self.spec.api_base_url else ""
+        return self.url(self.spec.api.base_url).rstrip("/") if self.spec.api.base_url else ""
 
     @property
     def has_verify(self) -> bool:
@@ -222,16 +259,17 @@ class AuthMethod:
         status = response.status_code
         if status in (401, 403):
             raise AuthError(f"The {self.credential_label} was rejected (HTTP {status}).",
-                            kind="verify_failed")
+                            kind=ErrorKind.VERIFY_FAILED)
         raise_if_unavailable(response, "The provider is unavailable (HTTP {status}); "
                                        "try again later.")
         if status >= 300:
-            raise AuthError(f"The verify request failed (HTTP {status}).", kind="verify_failed")
+            raise AuthError(f"The verify request failed (HTTP {status}).",
+                            kind=ErrorKind.VERIFY_FAILED)
         self.check_verify_expect(response)
 
     def check_verify_expect(self, response: requests.Response) -> None:
         """`[api] verify_expect`: a 200 whose body says failure (Slack's "ok": false) fails."""
-        expect = self.spec.api_verify_expect
+        expect = self.spec.api.verify_expect
         if not expect:
             return
         try:
@@ -245,7 +283,7 @@ class AuthMethod:
                 raise AuthError(f"The provider did not accept the {self.credential_label}: "
                                 f"its answer to the verify request has no {path} = "
                                 f"{str(wanted).lower() if isinstance(wanted, bool) else wanted}.",
-                                kind="verify_failed")
+                                kind=ErrorKind.VERIFY_FAILED)
 
     def begin(self, attempt: Any) -> str | None:
         """Start authentication. Return the provider URL to redirect to, or None."""
@@ -258,12 +296,13 @@ class AuthMethod:
         """
         data = {key: self.value(key) for key in self.credential_keys}
         if not all(data.values()):
-            raise AuthError(self.missing_message, kind="configuration")
+            raise AuthError(self.missing_message, kind=ErrorKind.CONFIGURATION)
         return Credentials(data=data)
 
     def refresh(self, credentials: dict[str, Any]) -> Credentials:
         """Renew the access token. Raises InvalidGrant or TransientError."""
-        raise AuthError("This connector's credentials cannot be refreshed.", kind="configuration")
+        raise AuthError("This connector's credentials cannot be refreshed.",
+                        kind=ErrorKind.CONFIGURATION)
 
     def revoke(self, credentials: dict[str, Any]) -> None:
         """Revoke at the provider where it offers revocation (RFC 7009).
@@ -287,7 +326,7 @@ class AuthMethod:
         """The catalogue's `[api] headers` with their `{key}` placeholders filled from the
         merged values (Twitch's `Client-Id`, Google Ads' `developer-token`)."""
         return {name: self.header_value(name, template)
-                for name, template in self.spec.api_headers.items()}
+                for name, template in self.spec.api.headers.items()}
 
     def header_value(self, name: str, template: str) -> str:
         """One filled header; a value that could end the header line (CR, LF, NUL and other
@@ -298,11 +337,11 @@ class AuthMethod:
             value = self.value(key)
             if not value:
                 raise AuthError(f"The value for “{key}” is missing. Edit the install's "
-                                "details.", kind="configuration")
+                                "details.", kind=ErrorKind.CONFIGURATION)
             if HEADER_CONTROL_RE.search(value):
                 raise AuthError(f"The value for “{key}” cannot be sent in the {name} header: "
                                 "it holds a line break or another control character. Edit "
-                                "the install's details.", kind="configuration")
+                                "the install's details.", kind=ErrorKind.CONFIGURATION)
             return value
 
         return PLACEHOLDER_RE.sub(fill, template)
@@ -325,19 +364,33 @@ def outbound_errors(what: str) -> Iterator[None]:
     try:
         yield
     except requests.Timeout:
-        raise TransientError(f"{what} timed out; try again later.", kind="timeout") from None
+        raise TransientError(f"{what} timed out; try again later.",
+                             kind=ErrorKind.TIMEOUT) from None
     except requests.ConnectionError:
         raise TransientError(f"{what} could not reach the provider; try again later.") from None
     except (UnsafeURL, InsecureTransportError):
         raise AuthError(f"{what} uses an address this server may not call.",
-                        kind="configuration") from None
+                        kind=ErrorKind.CONFIGURATION) from None
     except RedirectRefused:
         raise AuthError(f"{what} was answered with a redirect, which is not followed for "
-                        "requests carrying secrets.", kind="token_error") from None
+                        "requests carrying secrets.", kind=ErrorKind.TOKEN_ERROR) from None
     except ProtocolError as exc:
-        raise AuthError(f"{what} failed: {exc}", kind="error") from None
+        raise AuthError(f"{what} failed: {exc}", kind=ErrorKind.ERROR) from None
     except requests.RequestException:
-        raise AuthError(f"{what} failed.", kind="error") from None
+        raise AuthError(f"{what} failed.", kind=ErrorKind.ERROR) from None
+
+
+@contextmanager
+def no_unexpected_errors(what: str) -> Iterator[None]:
+    """Whatever a provider or a library throws becomes an AuthError: never a 500."""
+    try:
+        yield
+    except AuthError:
+        raise
+    except (OAuth2Error, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        # The type only: the message could quote a response body or a token.
+        log.warning("%s failed with %s", what, type(exc).__name__)
+        raise AuthError(f"{what} failed unexpectedly.", kind=ErrorKind.ERROR) from None
 
 
 def raise_if_unavailable(response: requests.Response, message: str) -> None:
@@ -362,57 +415,22 @@ def retry_after(response: requests.Response) -> float | None:
     return max((when - timezone.now()).total_seconds(), 0.0)
 
 
-ERROR_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")
-
-
 def safe_error_code(code: Any) -> str:
     """A provider's error code if it looks like one; '' otherwise (never echo free text)."""
     return code if isinstance(code, str) and ERROR_CODE_RE.match(code) else ""
 
 
-# Token-response keys known to be non-secret, kept in plaintext to show on the install
-# page. An allow-list: a provider's new field (`jwt`, `assertion`, `webhook_url` ...) is
-# stored encrypted with the credentials or not at all, never shown by default.
-PUBLIC_INFO_KEYS = frozenset({
-    "scope", "token_type", "expires_in", "issued_at",
-    "instance_url", "id",                                  # Salesforce
-    "realmId",                                             # QuickBooks (callback)
-    "shop", "location", "accounts-server", "api_domain",   # Shopify, Zoho
-    "user_id", "user_name", "username", "screen_name", "name", "email",
-    "team_id", "team_name", "workspace_id", "workspace_name", "bot_id", "bot_user_id",
-    "app_id", "account_id", "account_name", "organization_id", "enterprise_id",
-    "oauth_authorized_realms", "x_auth_expires", "edam_userId", "edam_shard",
-})
-
-
-def public_info(data: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The short scalar values of the allow-listed non-secret keys of a token response."""
-    info: dict[str, Any] = {}
-    for name, value in data.items():
-        if name in skip or name not in PUBLIC_INFO_KEYS:
-            continue
-        if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 300):
-            info[name] = value
-    return info
-
-
-#: RFC 6749 §6 (and §5.1 for scope): what a refresh response may leave out and still mean.
-KEPT_WHEN_UNRETURNED = ("refresh_token", "scope")
-
-
-def keep_unreturned(previous: Mapping[str, Any], fresh: Mapping[str, Any]) -> dict[str, Any]:
-    """Fresh credentials, with the refresh token and scope of `previous` where the
-    provider returned none: the old ones stay valid."""
-    data = dict(fresh)
-    for key in KEPT_WHEN_UNRETURNED:
-        if previous.get(key) and not data.get(key):
-            data[key] = previous[key]
-    return data
-
-
-def expiry(expires_in: Any) -> datetime | None:
+@contextmanager
+def faults_are_transient() -> Iterator[None]:
+    """While refreshing, only a refusal of the grant (`InvalidGrant`) or a configuration
+    problem is permanent: any other failure -- an HTML or garbage answer, no access token,
+    a redirect, an odd token type, a connection reset mid-body -- is a fault that may
+    pass, so the install keeps its tokens and retries with a back-off."""
     try:
-        seconds = int(float(expires_in))
-    except (TypeError, ValueError):
-        return None
-    return timezone.now() + timedelta(seconds=seconds) if seconds > 0 else None
+        yield
+    except (InvalidGrant, TransientError):
+        raise
+    except AuthError as exc:
+        if exc.kind == ErrorKind.CONFIGURATION:
+            raise
+        raise TransientError(exc.message, kind=exc.kind) from None

@@ -13,7 +13,7 @@ from typing import Any
 
 from oauthlib.oauth2 import BackendApplicationClient
 
-from connectors.auth.base import AuthError, Credentials
+from connectors.auth.base import AuthError, Credentials, ErrorKind, faults_are_transient
 from connectors.auth.oauth2 import OAuth2, credentials_from_token, token_errors
 
 
@@ -28,7 +28,7 @@ class ClientCredentials(OAuth2):
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
         if not self.value("client_secret"):
-            raise AuthError("The Client Secret is missing.", kind="configuration")
+            raise AuthError("The Client Secret is missing.", kind=ErrorKind.CONFIGURATION)
         session = self.oauth_session(BackendApplicationClient(self.client_id))
         extra: dict[str, Any] = {**self.authorize_params(),
                                  **self.filled(self.spec.auth.token_params)}
@@ -42,5 +42,7 @@ class ClientCredentials(OAuth2):
         return credentials
 
     def refresh(self, credentials: dict[str, Any]) -> Credentials:
-        """Client credentials tokens are fetched anew rather than refreshed."""
-        return self.complete(None, {})
+        """Client credentials tokens are fetched anew rather than refreshed; a fault in the
+        answer is transient like any refresh's."""
+        with faults_are_transient():
+            return self.complete(None, {})

@@ -28,11 +28,12 @@ from connectors.auth.base import (
     AuthMethod,
     ConsentDenied,
     Credentials,
+    ErrorKind,
     InvalidCallback,
     outbound_errors,
-    public_info,
     raise_if_unavailable,
 )
+from connectors.auth.tokens import check_tokens, public_info
 
 
 @contextmanager
@@ -47,12 +48,12 @@ def token_errors(what: str) -> Iterator[None]:
             raise_if_unavailable(exc.response,
                                  what + " failed: the provider is unavailable (HTTP {status}).")
             raise AuthError(f"{what} was refused by the provider (HTTP {exc.status_code}).",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
         except (TokenMissing, VerifierMissing):
-            raise AuthError(f"{what} returned no token.", kind="token_error") from None
+            raise AuthError(f"{what} returned no token.", kind=ErrorKind.TOKEN_ERROR) from None
         except ValueError:  # an unreadable (non form-encoded) response
             raise AuthError(f"{what} returned a response that could not be read.",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
 
 
 class OAuth1(AuthMethod):
@@ -84,9 +85,10 @@ class OAuth1(AuthMethod):
         if str(token.get("oauth_callback_confirmed", "")).lower() != "true":
             raise AuthError("The provider did not confirm the callback URL "
                             "(oauth_callback_confirmed), so sign-in was stopped.",
-                            kind="token_error")
+                            kind=ErrorKind.TOKEN_ERROR)
         if not token.get("oauth_token_secret"):
-            raise AuthError("The request token request returned no token.", kind="token_error")
+            raise AuthError("The request token request returned no token.",
+                            kind=ErrorKind.TOKEN_ERROR)
         attempt.request_token = token["oauth_token"]
         attempt.secrets = {"request_token_secret": token["oauth_token_secret"]}
         params = self.authorize_params()
@@ -115,7 +117,9 @@ class OAuth1(AuthMethod):
         with token_errors("The access token request"):
             token = session.fetch_access_token(self.url(self.spec.auth.access_token_url))
         if not token.get("oauth_token") or not token.get("oauth_token_secret"):
-            raise AuthError("The access token request returned no token.", kind="token_error")
+            raise AuthError("The access token request returned no token.",
+                            kind=ErrorKind.TOKEN_ERROR)
+        check_tokens(token, ("oauth_token", "oauth_token_secret"), "The access token response")
         data = {"oauth_token": token["oauth_token"],
                 "oauth_token_secret": token["oauth_token_secret"]}
         return Credentials(data=data, info=public_info(token),

@@ -9,7 +9,9 @@ from the callback -- is returned as ``Credentials.info``, which the services kee
 
 from __future__ import annotations
 
+import hmac
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -31,57 +33,81 @@ from connectors.auth.base import (
     AuthMethod,
     ConsentDenied,
     Credentials,
+    ErrorKind,
     InvalidCallback,
     InvalidGrant,
     TransientError,
-    expiry,
-    keep_unreturned,
+    dotted_get,
+    faults_are_transient,
     outbound_errors,
-    public_info,
     raise_if_unavailable,
     safe_error_code,
 )
-from connectors.spec import AuthSpec, dotted_get
+from connectors.auth.tokens import (
+    check_tokens,
+    expiry,
+    keep_unreturned,
+    public_info,
+    sane_expires_in,
+    unknown_lifetime,
+)
+from connectors.schema import AuthSpec
+
+security_log = logging.getLogger("hatchway.security")
 
 # Callback parameters some providers add that are worth keeping (non-secret).
 CALLBACK_INFO_KEYS = ("realmId", "shop", "location", "accounts-server")
-TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "scope")
 RETRYABLE_ERRORS = ("temporarily_unavailable", "server_error")
 # Keys lifted from the object `access_token_path` points into (Slack's `authed_user`).
 TOKEN_OBJECT_KEYS = ("refresh_token", "expires_in", "scope", "token_type")
 
 
-def check_token_response(response: requests.Response, *, refreshing: bool) -> requests.Response:
-    """Classify a token endpoint's HTTP failure before oauthlib parses the body."""
+def check_token_response(response: requests.Response, auth: AuthSpec) -> requests.Response:
+    """Classify a token endpoint's answer before oauthlib parses the body.
+
+    Only an OAuth error saying the grant is invalid (`invalid_grant`, RFC 6749 §5.2, or a
+    code the catalogue's `invalid_grant_errors` declares) is `InvalidGrant`; 5xx and 429
+    are transient; other refusals and anything but a 2xx (a redirect) are token errors,
+    which a refresh treats as transient faults (`faults_are_transient`).
+    """
     raise_if_unavailable(response, "The provider's token endpoint is unavailable "
                                    "(HTTP {status}); try again later.")
     status = response.status_code
+    code = _error_code(response)
+    if code == "invalid_grant" or code and code in auth.invalid_grant_errors:
+        raise InvalidGrant(f"The provider rejected the authorisation ({code}); "
+                           "reauthenticate the install.")
     if status >= 400:
-        code = _error_code(response)
-        if code == "invalid_grant" or (refreshing and status in (400, 401)):
-            raise InvalidGrant(f"The provider rejected the authorisation ({code or status}); "
-                               "reauthenticate the install.")
         raise AuthError(f"The provider refused the token request ({code or f'HTTP {status}'}).",
-                        kind="token_error")
+                        kind=ErrorKind.TOKEN_ERROR)
+    if not 200 <= status < 300:
+        raise AuthError(f"The token endpoint answered HTTP {status} instead of a token.",
+                        kind=ErrorKind.TOKEN_ERROR)
     return response
 
 
 def normalized_token_response(response: requests.Response, auth: AuthSpec) -> requests.Response:
-    """Rewrite a successful token response into the shape oauthlib reads.
-
-    `access_token_path` moves a nested token (and its sibling refresh token, expiry,
-    scope and type) to the top, `token_type` replaces the provider's word ("bot"), and
-    `default_expires_in` stands in for a missing `expires_in` so the token gets an expiry
-    and the refresh workers pick it up.
-    """
-    if not (auth.access_token_path or auth.token_type or auth.default_expires_in):
-        return response
+    """Rewrite a successful JSON token response into the shape oauthlib reads
+    (`normalized_token`); any other body is left for oauthlib to refuse."""
     try:
         body = response.json()
     except ValueError:
         return response
     if not isinstance(body, dict):
         return response
+    response._content = json.dumps(normalized_token(body, auth)).encode()
+    response.encoding = "utf-8"
+    return response
+
+
+def normalized_token(body: dict[str, Any], auth: AuthSpec) -> dict[str, Any]:
+    """`access_token_path` moves a nested token (and its sibling refresh token, expiry,
+    scope and type) to the top, `token_type` replaces the provider's word ("bot"), and
+    `default_expires_in` stands in for a missing `expires_in` so the token gets an expiry
+    and the refresh workers pick it up. An `expires_in` that makes no sense (≤ 0, over a
+    year, not a number) is unknown: `unknown_lifetime` stands in, so the token is
+    refreshed soon rather than never.
+    """
     nested = dotted_get(body, auth.access_token_path) if auth.access_token_path else None
     if isinstance(nested, str) and nested:
         parent_path = auth.access_token_path.rpartition(".")[0]
@@ -91,11 +117,13 @@ def normalized_token_response(response: requests.Response, auth: AuthSpec) -> re
         body = {**body, **lifted, "access_token": nested}
     if auth.token_type and body.get("access_token"):
         body["token_type"] = auth.token_type
-    if auth.default_expires_in and body.get("expires_in") in (None, ""):
+    expires_in = body.pop("expires_in", None)
+    if expires_in not in (None, ""):
+        body["expires_in"] = sane_expires_in(expires_in) or unknown_lifetime(
+            auth.default_expires_in)
+    elif auth.default_expires_in:
         body["expires_in"] = auth.default_expires_in
-    response._content = json.dumps(body).encode()
-    response.encoding = "utf-8"
-    return response
+    return body
 
 
 def _error_code(response: requests.Response) -> str:
@@ -119,26 +147,36 @@ def token_errors(what: str = "The token request") -> Iterator[None]:
                                "reauthenticate the install.") from None
         except MissingTokenError:
             raise AuthError("The provider's token response had no access token.",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
         except TokenExpiredError:
-            raise AuthError("The access token has expired.", kind="token_error") from None
+            raise AuthError("The access token has expired.", kind=ErrorKind.TOKEN_ERROR) from None
         except OAuth2Error as exc:
             code = safe_error_code(exc.error) or "error"
             raise AuthError(f"The provider refused the token request ({code}).",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
         except ValueError:  # unreadable JSON, an unexpected expires_in, an odd token type
             raise AuthError("The provider's token response could not be read.",
-                            kind="token_error") from None
+                            kind=ErrorKind.TOKEN_ERROR) from None
 
 
 def credentials_from_token(token: dict[str, Any], *, previous: dict[str, Any] | None = None,
                            extra_info: dict[str, Any] | None = None) -> Credentials:
-    """Credentials from a token response; a response without a refresh token keeps the old."""
+    """Credentials from a token response; a response without a refresh token keeps the old.
+
+    Checked before anything is stored: tokens bounded and free of control characters, and
+    a token type the sessions can use (a bearer token; the catalogue's `token_type` names
+    a provider's own word for one).
+    """
+    check_tokens(token, ("access_token", "refresh_token"), "The provider's token response")
+    token_type = token.get("token_type") or "Bearer"
+    if not isinstance(token_type, str) or token_type.strip().lower() != "bearer":
+        raise AuthError("The provider's token response had a token type this connector "
+                        "cannot use, so nothing was stored.", kind=ErrorKind.TOKEN_ERROR)
     scope = token.get("scope")
     scope = " ".join(scope) if isinstance(scope, list | tuple) else (scope or "")
     data = keep_unreturned(previous or {}, {
         "access_token": token["access_token"],
-        "token_type": token.get("token_type") or "Bearer",
+        "token_type": token_type.strip(),
         "refresh_token": token.get("refresh_token") or "",
         "scope": scope,
     })
@@ -166,13 +204,12 @@ class OAuth2(AuthMethod):
     def client_id(self) -> str:
         return self.value("client_id")
 
-    def oauth_session(self, client: OAuthlibClient | None = None, *, refreshing: bool = False,
-                      **kwargs: Any) -> http.OAuth2:
+    def oauth_session(self, client: OAuthlibClient | None = None, **kwargs: Any) -> http.OAuth2:
         session = http.OAuth2(client=client or WebApplicationClient(self.client_id), **kwargs)
         session.json_bodies = self.spec.auth.body_format == "json"
 
         def hook(response: requests.Response) -> requests.Response:
-            checked = check_token_response(response, refreshing=refreshing)
+            checked = check_token_response(response, self.spec.auth)
             return normalized_token_response(checked, self.spec.auth)
 
         session.register_compliance_hook("access_token_response", hook)
@@ -219,6 +256,7 @@ class OAuth2(AuthMethod):
         return url
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
+        self.check_issuer(params)
         if params.get("error"):
             raise callback_error(params)
         code = params.get("code")
@@ -239,17 +277,30 @@ class OAuth2(AuthMethod):
         credentials.captured = self.captured(dict(token), params)
         return credentials
 
+    def check_issuer(self, params: dict[str, str]) -> None:
+        """RFC 9207: an answer naming its issuer (`iss`, also on errors) must name this
+        connector's, when the catalogue declares it -- else it came from another
+        authorization server (the mix-up attack) and no token request is made."""
+        if "iss" not in params or not self.spec.auth.issuer:
+            return
+        issuer = self.url(self.spec.auth.issuer)
+        if not hmac.compare_digest(params["iss"].encode(), issuer.encode()):
+            security_log.warning("callback refused: iss is not the connector's issuer")
+            raise InvalidCallback("The answer came from another authorization server than "
+                                  "this connector's — restart the install.")
+
     def refresh(self, credentials: dict[str, Any]) -> Credentials:
         refresh_token = credentials.get("refresh_token")
         if not refresh_token:
             raise InvalidGrant("There is no refresh token; reauthenticate the install.")
-        session = self.oauth_session(refreshing=True)
-        with token_errors("The token refresh"):
-            token = session.refresh_token(self.url(self.spec.auth.effective_refresh_url),
-                                          refresh_token=refresh_token, auth=self.basic_auth(),
-                                          **self.client_params(),
-                                          **self.filled(self.spec.auth.refresh_params))
-        return credentials_from_token(dict(token), previous=credentials)
+        session = self.oauth_session()
+        with faults_are_transient():
+            with token_errors("The token refresh"):
+                token = session.refresh_token(self.url(self.spec.auth.effective_refresh_url),
+                                              refresh_token=refresh_token,
+                                              auth=self.basic_auth(), **self.client_params(),
+                                              **self.filled(self.spec.auth.refresh_params))
+            return credentials_from_token(dict(token), previous=credentials)
 
     def revoke(self, credentials: dict[str, Any]) -> None:
         """RFC 7009: revoke the refresh token (ending the grant), else the access token."""
@@ -273,7 +324,7 @@ class OAuth2(AuthMethod):
                                        "(HTTP {status}).")
         if response.status_code >= 300:
             raise AuthError(f"The provider refused the revocation (HTTP {response.status_code}).",
-                            kind="revoke_failed")
+                            kind=ErrorKind.REVOKE_FAILED)
 
     def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """The one token `revoke` sends: the refresh token if any (it ends the grant)."""
@@ -295,5 +346,5 @@ def callback_error(params: dict[str, str]) -> AuthError:
     message = f"The provider reported an error ({code})"
     message += f": {description}" if description else "."
     if code in RETRYABLE_ERRORS:
-        return TransientError(message, kind="provider_error")
-    return AuthError(message, kind="provider_error")
+        return TransientError(message, kind=ErrorKind.PROVIDER_ERROR)
+    return AuthError(message, kind=ErrorKind.PROVIDER_ERROR)

@@ -12,7 +12,7 @@ from django import template
 from django.utils.dateparse import parse_datetime
 
 from audit.models import action_label
-from connectors.spec import AUTH_TYPE_LABELS
+from connectors.schema import AUTH_TYPE_LABELS
 from installs.models import Install, Revocation
 
 register = template.Library()

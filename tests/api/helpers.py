@@ -28,3 +28,12 @@ def call(client: Client, method: str, path: str, body: Any = None) -> tuple[int,
     response = getattr(client, method)(path, json.dumps(body) if body is not None else None,
                                        content_type="application/json")
     return response.status_code, response.json() if response.content else None
+
+
+def assert_problem(response, status: int) -> None:
+    """An RFC 9457 problem with this status, as the API answers every refusal."""
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["type"].startswith("urn:hatchway:problem:")
+    assert problem["title"] and problem["detail"]

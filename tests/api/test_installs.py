@@ -4,9 +4,11 @@ verify, deauthenticate, delete -- the console's services, audited with the key."
 from __future__ import annotations
 
 import pytest
+import requests
 
 from accounts.models import Account
 from audit.models import AuditEvent
+from connectors import http
 from installs.models import Install
 from sandbox import services as sandbox
 from tests.api.helpers import call
@@ -15,8 +17,21 @@ from tests.factories import (
     sandbox_client_credentials,
     sandbox_oauth2,
 )
+from webhooks import relay
+from webhooks.models import WebhookDelivery
+from webhooks.services import create_endpoint
 
 SANDBOX_KEY = "fake-api-key-123"
+
+
+class OutageAdapter(requests.adapters.BaseAdapter):
+    """Every outbound request fails to connect."""
+
+    def send(self, request, **kwargs):
+        raise requests.ConnectionError("fake outage")
+
+    def close(self):
+        pass
 CREATE = "/api/v1/accounts/cust-1/installs"
 
 
@@ -44,13 +59,27 @@ def test_api_key_install_authenticates_at_once(api, account):
     assert labels == {"API key Backend"}
 
 
-def test_rejected_key_is_422_and_nothing_saved(api, account):
-    """A key the provider rejects: 422 with its safe message; no install is left."""
+def test_rejected_key_is_422_and_nothing_saved(api, account, partner):
+    """Issue 19 item 2: a key the provider rejects: 422 with its safe message, and the
+    refused change leaves nothing -- no install, no audit event, no webhook event."""
+    create_endpoint(partner=partner, url="https://hooks.example.com/hatchway")
+    events_before = AuditEvent.objects.count()
     code, problem = create_api_key_install(api, key="fake-wrong-key-000")
     assert code == 422 and "rejected" in problem["detail"]
     assert problem["type"] == "urn:hatchway:problem:verify_failed"
     assert not Install.objects.exists()
-    assert AuditEvent.objects.filter(action="install.auth_failed").exists()
+    assert AuditEvent.objects.count() == events_before
+    relay.relay_pass()
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_provider_outage_at_install_leaves_nothing_either(api, account, monkeypatch):
+    """The provider unreachable while verifying: 422 (unavailable), nothing written."""
+    monkeypatch.setattr(http, "transport", lambda: OutageAdapter())
+    events_before = AuditEvent.objects.count()
+    code, problem = create_api_key_install(api)
+    assert code == 422 and problem["type"] == "urn:hatchway:problem:unavailable"
+    assert not Install.objects.exists() and AuditEvent.objects.count() == events_before
 
 
 def test_missing_and_unknown_values_are_400(api, account):

@@ -119,3 +119,34 @@ def test_rate_limit_per_key(partner, settings):
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert refused["Content-Type"] == "application/problem+json"
     assert calm.get("/api/v1/accounts").status_code == 200
+
+
+@pytest.mark.parametrize("where", ["query", "x-api-key", "api-key-query", "basic"])
+def test_a_key_anywhere_but_the_bearer_header_is_refused(client, partner, where):
+    """A key in the query string (it would land in access logs and browser history) or in
+    an X-API-Key header is not a credential: 401, and the key is not marked used."""
+    key, token = make_key(partner)
+    path, headers = "/api/v1/accounts", {}
+    if where == "query":
+        path += f"?access_token={token}"
+    elif where == "api-key-query":
+        path += f"?api_key={token}"
+    elif where == "x-api-key":
+        headers = {"X-API-Key": token}
+    else:
+        headers = {"Authorization": f"Basic {token}"}
+    response = client.get(path, headers=headers)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert ApiKey.objects.get(pk=key.pk).last_used_at is None
+
+
+def test_rate_limit_ignores_forwarded_for_headers(partner, settings):
+    """The per-key limit counts the key, not a client-chosen X-Forwarded-For or Forwarded:
+    changing them on every call does not buy more calls."""
+    settings.API_RATE_LIMIT = "3/min"
+    token = make_key(partner)[1]
+    statuses = [bearer(token).get("/api/v1/accounts", headers={
+        "X-Forwarded-For": f"203.0.113.{n}", "X-Real-IP": f"198.51.100.{n}",
+        "Forwarded": f"for=192.0.2.{n}"}).status_code for n in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]

@@ -59,7 +59,7 @@ def test_forwards_with_the_install_key_and_returns_the_answer(proxy, install, pr
                           headers={"X-Trace": "t-1", "Cookie": "console=fake",
                                    "X-API-Key": "caller-chosen"})
     assert response.status_code == 201 and body_of(response) == b'{"id": 3}'
-    assert response["X-Request-Id"] == "r-1" and "Set-Cookie" not in response
+    assert response.get("X-Request-Id") != "r-1" and "Set-Cookie" not in response
     sent = provider.calls[-1]
     assert sent.url == f"{BASE}/tickets/7/notes?notify=1&x=a%20b"
     assert sent.body == b'{"text": "hi"}' and sent.headers["Content-Type"] == "application/json"
@@ -195,3 +195,45 @@ def test_private_base_url_is_refused_by_the_ssrf_guard(proxy, install, provider,
     install.connector.save()
     response = proxy.get(f"/api/v1/proxy/{install.pk}/me")
     assert response.status_code == 502 and provider.calls == []
+
+
+HOSTILE_HEADERS = {
+    "Content-Security-Policy": "default-src *", "X-Frame-Options": "ALLOWALL",
+    "Strict-Transport-Security": "max-age=0", "Clear-Site-Data": '"*"',
+    "Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=3600",
+    "X-Request-Id": "r-1", "Set-Cookie": "session=fake", "Refresh": "0; url=https://evil",
+}
+KEPT_HEADERS = {
+    "Content-Type": "application/json", "ETag": '"v1"',
+    "Last-Modified": "Mon, 07 Dec 2026 10:00:00 GMT", "Link": '<https://x>; rel="next"',
+    "Retry-After": "30", "RateLimit-Remaining": "9", "RateLimit-Policy": "10;w=60",
+    "X-RateLimit-Limit": "100", "X-RateLimit-Reset": "1700000000",
+}
+
+
+def test_only_allowlisted_provider_headers_come_back(proxy, install, provider):
+    """The provider's content and caching metadata, Retry-After and rate-limit headers come
+    back; its CSP, framing, HSTS, Clear-Site-Data, CORS, caching and any other header do
+    not (they would be served on the console's origin), and the answer is no-store."""
+    provider.add("GET", f"{BASE}/me", json_body={"ok": True},
+                 headers={**HOSTILE_HEADERS, **KEPT_HEADERS})
+    response = proxy.get(f"/api/v1/proxy/{install.pk}/me")
+    assert response.status_code == 200
+    for name, value in KEPT_HEADERS.items():
+        assert response[name] == value, name
+    for name, value in HOSTILE_HEADERS.items():
+        assert response.get(name) != value, (name, response.get(name))
+    assert response["Cache-Control"] == "no-store"
+    assert "max-age=0" not in str(response.items())
+
+
+def test_location_comes_back_on_redirects_only(proxy, install, provider):
+    """Location is the provider's redirect target on a 3xx, and dropped on any other status
+    (a 201's Location names the provider's URL, not one under the proxy)."""
+    provider.add("GET", f"{BASE}/moved", status=301,
+                 headers={"Location": f"{BASE}/new"})
+    provider.add("POST", f"{BASE}/things", status=201, headers={"Location": f"{BASE}/t/1"})
+    assert proxy.get(f"/api/v1/proxy/{install.pk}/moved")["Location"] == f"{BASE}/new"
+    created = proxy.post(f"/api/v1/proxy/{install.pk}/things", "{}",
+                         content_type="application/json")
+    assert created.status_code == 201 and "Location" not in created

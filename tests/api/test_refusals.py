@@ -16,7 +16,7 @@ from api.models import Scope
 from audit.models import AuditEvent
 from installs.models import Install
 from links import services as links
-from tests.api.helpers import ALL_SCOPES, bearer, make_key
+from tests.api.helpers import ALL_SCOPES, assert_problem, bearer, make_key
 from tests.factories import catalogue_connector, save_settings
 
 API_KEY_SECRET = "fake-provider-key-sec-987"
@@ -85,14 +85,6 @@ def send(client, endpoint, objects, body="default"):
         data = json.dumps(data)
     return getattr(client, method)(path.format(**objects), data,
                                    content_type="application/json")
-
-
-def assert_problem(response, status: int) -> None:
-    assert response.status_code == status, response.content[:300]
-    assert response["Content-Type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["status"] == status and problem["type"].startswith("urn:hatchway:problem:")
-    assert problem["title"] and problem["detail"]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids)

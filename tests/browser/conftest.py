@@ -107,3 +107,21 @@ def partner_site() -> Iterator[tuple[str, dict[str, str]]]:
     yield f"http://127.0.0.1:{server.server_port}", content
     server.shutdown()
     server.server_close()
+
+
+AXE_PATHS = (os.environ.get("AXE_CORE_PATH", ""),
+             str(Path(__file__).resolve().parents[2] / ".ci/node/node_modules/axe-core/axe.min.js"))
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script (npm: `npm install --prefix .ci/node axe-core@<version in .ci/run>`)."""
+    for candidate in AXE_PATHS:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate).read_text()
+    reason = ("axe-core not found (looked for $AXE_CORE_PATH and .ci/node/node_modules): "
+              "run `npm install --prefix .ci/node axe-core@4.14.1`")
+    if os.environ.get("HATCHWAY_REQUIRE_BROWSER"):
+        pytest.fail(reason)
+    print(f"SKIPPED accessibility checks: {reason}", file=sys.stderr)
+    pytest.skip(reason)

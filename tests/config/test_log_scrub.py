@@ -28,3 +28,11 @@ def test_filter_rewrites_formatted_records():
                                None)
     assert ScrubSecretsFilter().filter(record)
     assert "fake-t0k" not in record.getMessage()
+
+
+def test_invitation_and_password_reset_tokens_in_paths_are_redacted():
+    """Access-log lines of an invitation link or a reset link keep no token."""
+    invitation = "GET /invitations/Zx3_kQ9vA-bC7dE1fG2hI3jK4lM5nO6pQ7rS8tU9vW0/ 200"
+    reset = "GET /reset/MTI/cz5k1c-0d6e3b5f1a2c4e6f8a0b1c2d3e4f5a6b/ 302"
+    assert "Zx3_kQ9vA" not in scrub(invitation) and "/invitations/[redacted]" in scrub(invitation)
+    assert "0d6e3b5f1a2c" not in scrub(reset) and "/reset/MTI/[redacted]" in scrub(reset)

@@ -9,7 +9,8 @@ import pytest
 
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, AuthMethod, Context, TransientError
-from connectors.spec import ConnectorSpec, validate
+from connectors.schema import ConnectorSpec
+from connectors.spec import validate
 from tests.fake_provider import FakeProvider, install_fake
 
 BASE = "https://provider.localhost"

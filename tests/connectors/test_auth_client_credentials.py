@@ -10,7 +10,8 @@ import pytest
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, Context, TransientError
 from connectors.auth.client_credentials import ClientCredentials
-from connectors.spec import ConnectorSpec, validate
+from connectors.schema import ConnectorSpec
+from connectors.spec import validate
 from tests.fake_provider import FakeProvider, install_fake
 
 BASE = "https://provider.localhost"

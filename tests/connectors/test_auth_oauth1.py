@@ -13,7 +13,8 @@ from django.utils import timezone
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, ConsentDenied, Context, InvalidCallback, TransientError
 from connectors.auth.oauth1 import OAuth1
-from connectors.spec import ConnectorSpec, validate
+from connectors.schema import ConnectorSpec
+from connectors.spec import validate
 from installs.models import AuthAttempt
 from tests.fake_provider import FakeProvider, install_fake
 
@@ -153,6 +154,18 @@ def test_complete_access_token_failures(fake, canned):
     with pytest.raises(AuthError) as caught:
         method.complete(attempt, {"oauth_token": "fake-request-token", "oauth_verifier": "v"})
     assert "fake-rt-secret" not in caught.value.message
+
+
+@pytest.mark.parametrize("body", ["oauth_token=" + "a" * (16 * 1024 + 1) + "&oauth_token_secret=s",
+                                  "oauth_token=t&oauth_token_secret=s%0D%0AX-Evil%3A1"])
+def test_complete_refuses_a_hostile_access_token(fake, body):
+    """Issue 19 item 8: a token over 16 KB or with CR/LF is refused before it is stored."""
+    method, attempt, _url = begun(fake)
+    fake.add("POST", f"{BASE}/access_token", text=body)
+    with pytest.raises(AuthError) as caught:
+        method.complete(attempt, {"oauth_token": "fake-request-token", "oauth_verifier": "v"})
+    assert caught.value.kind == "token_error"
+    assert "aaaa" not in caught.value.message and "Evil" not in caught.value.message
 
 
 def test_session_signs_api_requests_and_verify_reports_rejection(fake):

@@ -22,7 +22,8 @@ from connectors.auth.base import (
     TransientError,
 )
 from connectors.auth.oauth2 import OAuth2
-from connectors.spec import ConnectorSpec, validate
+from connectors.schema import ConnectorSpec
+from connectors.spec import validate
 from installs.models import AuthAttempt
 from tests.fake_provider import FakeProvider, install_fake
 
@@ -243,11 +244,70 @@ def test_refresh_stores_a_rotated_refresh_token(fake):
 
 
 @pytest.mark.parametrize("status", [400, 401])
-def test_refresh_rejections_are_invalid_grant(fake, status):
-    """400/401 from the token endpoint while refreshing: InvalidGrant, even without a body."""
+def test_refresh_rejections_without_invalid_grant_are_transient(fake, status):
+    """Issue 19 item 7: a 400/401 that does not say the grant is invalid is a fault to retry,
+    not a reason to ask the customer to consent again."""
     fake.add("POST", f"{BASE}/token", status=status, text="")
+    with pytest.raises(TransientError):
+        make_method().refresh({"refresh_token": "fake-refresh-1"})
+
+
+@pytest.mark.parametrize("status", [200, 400, 401])
+def test_refresh_invalid_grant_is_invalid_grant_whatever_the_status(fake, status):
+    """RFC 6749 §5.2's invalid_grant means re-consent, also in a 200 (Slack-style) answer."""
+    fake.add("POST", f"{BASE}/token", status=status, json_body={"error": "invalid_grant"})
     with pytest.raises(InvalidGrant):
         make_method().refresh({"refresh_token": "fake-refresh-1"})
+
+
+def test_refresh_a_declared_equivalent_of_invalid_grant_is_invalid_grant(fake):
+    """A provider's own code for a dead grant, declared in `invalid_grant_errors`, is one."""
+    fake.add("POST", f"{BASE}/token", status=400, json_body={"error": "invalid_refresh_token"})
+    with pytest.raises(TransientError):
+        make_method().refresh({"refresh_token": "fake-refresh-1"})
+    with pytest.raises(InvalidGrant):
+        make_method(invalid_grant_errors=["invalid_refresh_token"]).refresh(
+            {"refresh_token": "fake-refresh-1"})
+
+
+@pytest.mark.parametrize("canned", [
+    {"status": 200, "text": "<html>not json</html>"},
+    {"status": 200, "json_body": {"token_type": "Bearer"}},
+    {"status": 200, "json_body": {"access_token": "a", "token_type": "weird"}},
+    {"status": 302, "headers": {"Location": "https://elsewhere.localhost/"}},
+    {"status": 304, "text": ""},
+    {"raises": requests.exceptions.ChunkedEncodingError("reset")},
+])
+def test_refresh_faults_are_transient(fake, canned):
+    """Item 7: garbage, no token, an odd token type, a 3xx, a reset mid-body: TransientError."""
+    fake.add("POST", f"{BASE}/token", **canned)
+    with pytest.raises(TransientError):
+        make_method().refresh({"refresh_token": "fake-refresh-1"})
+
+
+def test_refresh_configuration_problems_stay_permanent(fake):
+    """A token URL that cannot be built is the install's configuration, not a passing fault."""
+    method = make_method({"subdomain": "evil.example/x?"})
+    with pytest.raises(AuthError) as caught:
+        method.refresh({"refresh_token": "fake-refresh-1"})
+    assert not isinstance(caught.value, TransientError)
+    assert caught.value.kind == "configuration"
+
+
+@pytest.mark.parametrize("token", [{"access_token": "a" * (16 * 1024 + 1)},
+                                   {"refresh_token": "r\nX-Evil: 1"},
+                                   {"access_token": "a\x00b"},
+                                   {"access_token": "ok", "token_type": "MAC"}])
+def test_sign_in_refuses_a_hostile_token_response(fake, token):
+    """Item 8: at sign-in too, an oversized or control-character token or an unusable token
+    type stores nothing: a token error, whose message holds no token."""
+    fake.add("POST", f"{BASE}/token", json_body={**token_json(), **token})
+    method, attempt = make_method(), new_attempt()
+    method.begin(attempt)
+    with pytest.raises(AuthError) as caught:
+        method.complete(attempt, {"code": "fake-code-1"})
+    assert caught.value.kind == "token_error"
+    assert "aaaa" not in caught.value.message and "Evil" not in caught.value.message
 
 
 def test_refresh_without_a_refresh_token_is_invalid_grant(fake):

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.spec import ConnectorSpec, validate
+from connectors.schema import ConnectorSpec
+from connectors.spec import validate
 from connectors.templating import (
     TemplateValueError,
     is_host_label,
@@ -81,7 +82,8 @@ def test_authorize_params_placeholders_are_filled_and_validated():
 
     from connectors.auth import AUTH_METHODS
     from connectors.auth.base import AuthError, Context
-    from connectors.spec import CATALOG_DIR, ConnectorSpec, load_file
+    from connectors.schema import ConnectorSpec
+    from connectors.spec import CATALOG_DIR, load_file
 
     slug, data = load_file(CATALOG_DIR / "auth0.toml")
     spec = ConnectorSpec.from_data(slug, data)

@@ -14,9 +14,11 @@ from accounts.models import Account
 from connectors.auth.base import AuthError
 from connectors.forms import AuthSettingsForm
 from connectors.models import Connector, PartnerAuthSettings
-from installs import refresh, services, values
+from installs import refresh, values
 from installs.forms import InstallForm
+from installs.installing import create_install
 from installs.models import AuthAttempt, Install
+from installs.signin import finish_callback
 from tests.factories import make_connector
 from tests.fake_provider import FakeProvider, install_fake
 
@@ -83,8 +85,8 @@ def signed_in(install: Install, fake: FakeProvider, token: dict[str, Any]) -> An
     fake.add("GET", f"{API}/limits", json_body={})
     attempt = AuthAttempt.objects.create(install=install, session_hash="x",
                                          expires_at=timezone.now() + timedelta(minutes=10))
-    return services.finish_callback(attempt=attempt, params={"code": "fake-code-1",
-                                                             "state": attempt.state})
+    return finish_callback(attempt=attempt, params={"code": "fake-code-1",
+                                                    "state": attempt.state})
 
 
 def test_captured_fields_are_never_asked_nor_missing(account, force):
@@ -124,7 +126,7 @@ def test_captured_instance_url_is_stored_and_used_and_the_default_expiry_refresh
     assert install.credentials["refresh_token"] == "fake-refresh-1"
     assert install.expires_at - timezone.now() > timedelta(minutes=119)
     assert fake.form(fake.calls_to(f"{LOGIN}/token")[-1])["grant_type"] == "refresh_token"
-    assert values.method_for(install).url(force.spec.api_base_url) == API
+    assert values.method_for(install).url(force.spec.api.base_url) == API
 
 
 def test_a_captured_value_failing_its_pattern_stops_the_sign_in(account, force, fake):
@@ -162,16 +164,16 @@ def test_choices_field_is_a_select_and_refuses_an_unlisted_value(account):
 def test_choice_value_goes_into_the_url_and_an_unlisted_one_never_does(account, fake):
     """The mapped host is used; a stored value that is not listed is refused at sign-in."""
     connector = make_connector("fake-mail", mailgun_like())
-    install = services.create_install(account=account, connector=connector, actor=None,
-                                      values={"region": "api.eu.provider.localhost",
-                                              "username": "api", "password": "fake-key-123"})
-    assert values.method_for(install).url(connector.spec.api_base_url) == (
+    install = create_install(account=account, connector=connector, actor=None,
+                             values={"region": "api.eu.provider.localhost",
+                                     "username": "api", "password": "fake-key-123"})
+    assert values.method_for(install).url(connector.spec.api.base_url) == (
         "https://api.eu.provider.localhost/v3")
     Install.objects.filter(pk=install.pk).update(values={"region": "api.evil.example",
                                                          "username": "api"})
     install.refresh_from_db()
     with pytest.raises(AuthError) as caught:
-        values.method_for(install).url(connector.spec.api_base_url)
+        values.method_for(install).url(connector.spec.api.base_url)
     assert caught.value.kind == "configuration"
     assert "evil" not in caught.value.message
 

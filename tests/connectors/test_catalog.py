@@ -14,15 +14,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from connectors.models import Connector
-from connectors.spec import (
-    AUTH_TYPES,
-    CATALOG_DIR,
-    HOST_SUFFIX_RE,
-    ConnectorSpec,
-    anchors_https_host,
-    load_catalog,
-    load_file,
-)
+from connectors.patterns import HOST_SUFFIX_RE, anchors_https_host
+from connectors.schema import AUTH_TYPES, ConnectorSpec
+from connectors.spec import CATALOG_DIR, load_catalog, load_file
 from connectors.templating import spec_urls, url_keys
 
 CATALOG = load_catalog()
@@ -430,13 +424,13 @@ def test_the_audited_fixes_are_in_the_catalogue():
     """The issue's fixes: Salesforce expiry and instance URL, Slack verify, QuickBooks realmId,
     Notion refresh/headers, Asana scopes, region selects."""
     salesforce = SPECS["salesforce"]
-    assert salesforce.api_base_url == "{instance_url}/services/data/v61.0"
+    assert salesforce.api.base_url == "{instance_url}/services/data/v61.0"
     assert salesforce.field("instance_url").capture_from == "token.instance_url"
     assert salesforce.field("instance_url").is_origin
-    assert SPECS["slack"].api_verify_expect == {"ok": True}
+    assert SPECS["slack"].api.verify_expect == {"ok": True}
     realm = SPECS["quickbooks-online"].field("realm_id")
     assert (realm.level, realm.capture_from) == ("captured", "callback.realmId")
-    assert SPECS["notion"].api_headers == {"Notion-Version": "2022-06-28"}
+    assert SPECS["notion"].api.headers == {"Notion-Version": "2022-06-28"}
     assert SPECS["notion"].verify_request == ("GET", "/users/me")
     assert SPECS["asana"].auth.scopes and SPECS["calendly"].auth.scopes
     assert SPECS["mailgun"].field("region").choices == {"US": "api.mailgun.net",

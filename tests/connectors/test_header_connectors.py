@@ -11,7 +11,8 @@ import pytest
 
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, Context
-from connectors.spec import CATALOG_DIR, PLACEHOLDER_RE, ConnectorSpec, load_file
+from connectors.schema import PLACEHOLDER_RE, ConnectorSpec
+from connectors.spec import CATALOG_DIR, load_file
 from tests.fake_provider import FakeProvider, install_fake
 
 PUBLIC_IP = "93.184.216.34"  # what every provider host "resolves" to here; the fake answers
@@ -76,7 +77,7 @@ def test_verify_sends_the_filled_headers_to_the_provider(fake, slug):
 def test_every_header_placeholder_names_a_field_of_the_connector(slug):
     """The catalogue entries use placeholders only of their own fields; secrets stay secret."""
     spec = shipped(slug)
-    names = {name for value in spec.api_headers.values() for name in PLACEHOLDER_RE.findall(value)}
+    names = {name for value in spec.api.headers.values() for name in PLACEHOLDER_RE.findall(value)}
     assert names and all(spec.field(name) for name in names)
     for key in ("developer_token", "shared_secret"):
         if key in names:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,6 +17,8 @@ from connectors.models import Catalogue, Category, Connector, PartnerAuthSetting
 from connectors.services import save_auth_settings
 from connectors.sync import sync_catalog
 from core import fields as crypto
+from core.health import WORKER_MISSING_KEY
+from links import services as links
 
 URL = reverse("connectors:library")
 
@@ -52,8 +54,34 @@ header = "Authorization"
 prefix = "Bearer "
 
 [[fields]]
+key = "partner_ref"
+label = "Partner reference"
+required = false
+
+[[fields]]
 key = "api_key"
 label = "API key"
+level = "account"
+secret = true
+"""
+
+# No partner-level field: "Ready" without a Save.
+ACCOUNT_ONLY = """
+name = "{name}"
+description = "{description}"
+categories = [{categories}]
+
+[auth]
+type = "basic"
+
+[[fields]]
+key = "username"
+label = "Username"
+level = "account"
+
+[[fields]]
+key = "password"
+label = "Password"
 level = "account"
 secret = true
 """
@@ -244,6 +272,8 @@ def test_constant_queries_and_no_decryption(admin_client, partner, monkeypatch,
         raise AssertionError("the library page must not decrypt anything")
 
     monkeypatch.setattr(crypto, "current_fernet", no_decryption)
+    # The worker banner's answer, which each process keeps a minute (core/health.py).
+    cache.set(WORKER_MISSING_KEY, False)
     with django_assert_max_num_queries(4):
         response = admin_client.get(URL)
     html = response.content.decode()
@@ -409,3 +439,45 @@ def test_the_catalogue_row_is_made_again_when_missing(admin_client, small_catalo
     html = admin_client.get(URL).content.decode()
     assert card_names(html) == ["1st Connect", "Ledgerly", "Pipeworks"]
     assert Catalogue.current().category_names == ["Accounting", "CRM", "Sales"]
+
+
+def test_connector_without_partner_fields_is_ready(admin_client, tmp_path):
+    """No partner-level field: no padlock but "Ready", in the Ready filter, offerable."""
+    write_catalog(tmp_path, {
+        "plainbasic": (ACCOUNT_ONLY, "Plainbasic", "Basic auth only.", ["CRM"]),
+        "pipeworks": (API_KEY, "Pipeworks", "Sales pipeline deals.", ["CRM", "Sales"]),
+    })
+    html = admin_client.get(URL).content.decode()
+    settings_url = reverse("connectors:settings", args=["plainbasic"])
+    assert f'<a class="status status-configured" href="{settings_url}"' in html
+    assert html.count('aria-label="Setup Required"') == 1  # Pipeworks only
+    assert card_names(admin_client.get(URL, {"status": "configured"}).content.decode()) == [
+        "Plainbasic"]
+    assert card_names(admin_client.get(URL, {"status": "setup_required"}).content.decode()) == [
+        "Pipeworks"]
+    assert '<option value="configured">Ready</option>' in html
+    settings = admin_client.get(settings_url).content.decode()
+    assert ">Ready</span>" in settings and "Setup Required" not in settings
+
+
+def test_ready_connector_can_be_offered_in_install_links(partner, tmp_path):
+    """A connector with nothing to save is among those an install link may offer."""
+    write_catalog(tmp_path, {
+        "plainbasic": (ACCOUNT_ONLY, "Plainbasic", "Basic auth only.", ["CRM"]),
+        "pipeworks": (API_KEY, "Pipeworks", "Sales pipeline deals.", ["CRM", "Sales"]),
+    })
+    offered = [c.slug for c in links.configured_connectors(partner)]
+    assert offered == ["plainbasic"]
+
+
+def test_placeholder_connectors_are_badged_examples(admin_client, catalog):
+    """1st Connect's endpoints are on .example: an "Example" badge in the library and a line
+    on its guide saying they are placeholders; a real provider carries no badge."""
+    html = admin_client.get(URL, {"q": "1st connect"}).content.decode()
+    assert '<span class="status status-example">Example</span>' in html
+    guide = admin_client.get(reverse("connectors:guide", args=["1st-connect"])).content.decode()
+    assert "its endpoints are placeholders on the reserved <code>.example</code> domain" in guide
+    harvest = admin_client.get(URL, {"q": "harvest"}).content.decode()
+    assert "Harvest" in harvest and "status-example" not in harvest
+    assert list(Connector.objects.filter(is_example=True).values_list("slug", flat=True)) == [
+        "1st-connect"]

@@ -16,7 +16,8 @@ from oauthlib.oauth1.rfc5849.endpoints.base import BaseEndpoint
 
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, Context
-from connectors.spec import ConnectorSpec, validate
+from connectors.schema import ConnectorSpec
+from connectors.spec import validate
 from installs.models import AuthAttempt
 from tests.fake_provider import FakeProvider, install_fake
 

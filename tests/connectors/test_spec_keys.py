@@ -9,13 +9,9 @@ from typing import Any
 import pytest
 
 from connectors.auth import AUTH_METHODS
-from connectors.spec import (
-    CREDENTIAL_FIELDS,
-    CatalogError,
-    ConnectorSpec,
-    anchors_https_host,
-    validate,
-)
+from connectors.patterns import anchors_https_host
+from connectors.schema import CREDENTIAL_FIELDS, ConnectorSpec
+from connectors.spec import CatalogError, validate
 from connectors.templating import TemplateValueError, render_url
 
 INSTANCE_PATTERN = "^https://[a-z0-9-]+\\.my\\.salesforce\\.com$"
@@ -28,7 +24,7 @@ VALID: dict[str, Any] = {
              "body_format": "json", "revoke_auth": "client_secret_post",
              "revoke_method": "POST", "revoke_body_format": "form",
              "default_expires_in": 7200, "access_token_path": "authed_user.access_token",
-             "token_type": "Bearer"},
+             "token_type": "Bearer", "invalid_grant_errors": ["invalid_refresh_token"]},
     "api": {"base_url": "{instance_url}/services/data/v61.0", "verify": "GET /limits",
             "headers": {"Notion-Version": "2022-06-28"}, "verify_expect": {"ok": True}},
     "fields": [
@@ -52,8 +48,9 @@ def test_the_valid_example_loads_with_every_new_key():
     spec = ConnectorSpec.from_data("fake", validate("fake.toml", "fake", copy.deepcopy(VALID)))
     assert spec.auth.token_params == {"expiring": "1"}
     assert spec.auth.default_expires_in == 7200
-    assert spec.api_headers == {"Notion-Version": "2022-06-28"}
-    assert spec.api_verify_expect == {"ok": True}
+    assert spec.auth.invalid_grant_errors == ("invalid_refresh_token",)
+    assert spec.api.headers == {"Notion-Version": "2022-06-28"}
+    assert spec.api.verify_expect == {"ok": True}
     captured = spec.field("instance_url")
     assert captured.is_captured and captured.is_origin
     assert captured.capture_from == "token.instance_url"
@@ -75,8 +72,14 @@ CASES: dict[str, tuple[Any, str]] = {
     "access_token_path": (lambda d: d["auth"].update(access_token_path="a..b"),
                           "auth.access_token_path"),
     "token_type": (lambda d: d["auth"].update(token_type="Bearer x"), "auth.token_type"),
+    "invalid_grant_errors not a list": (
+        lambda d: d["auth"].update(invalid_grant_errors="invalid_token"),
+        "auth.invalid_grant_errors"),
+    "invalid_grant_errors free text": (
+        lambda d: d["auth"].update(invalid_grant_errors=["token was revoked"]),
+        "auth.invalid_grant_errors[0]"),
     "token_params value": (lambda d: d["auth"].update(token_params={"a": 1}),
-                           "auth.token_params"),
+                           "auth.token_params.a"),
     "refresh_params placeholder": (lambda d: d["auth"].update(refresh_params={"a": "{nope}"}),
                                    "auth.refresh_params"),
     "signature_method on oauth2": (lambda d: d["auth"].update(signature_method="HMAC-SHA256"),
@@ -111,7 +114,7 @@ CASES: dict[str, tuple[Any, str]] = {
     "unknown level": (lambda d: d["fields"][1].update(level="token"), "fields[1].level"),
     "choices empty": (lambda d: d["fields"][2].update(choices={}), "fields[2].choices"),
     "choice value with a path": (lambda d: d["fields"][2].update(choices={"US": "a.com/x"}),
-                                 "fields[2].choices"),
+                                 "fields[2].choices.US"),
     "choice values repeated": (lambda d: d["fields"][2].update(choices={"A": "x", "B": "x"}),
                                "fields[2].choices"),
     "base URL starting with an account value": (
@@ -178,11 +181,11 @@ def test_which_patterns_anchor_an_https_host(pattern, anchored):
 def test_a_captured_base_url_must_be_a_bare_origin_matching_its_pattern(value):
     """No other host, path, user name, port, query or fragment ever starts a URL."""
     spec = ConnectorSpec.from_data("fake", validate("fake.toml", "fake", copy.deepcopy(VALID)))
-    good = render_url(spec.api_base_url, {"instance_url": "https://acme.my.salesforce.com"},
+    good = render_url(spec.api.base_url, {"instance_url": "https://acme.my.salesforce.com"},
                       spec.fields)
     assert good == "https://acme.my.salesforce.com/services/data/v61.0"
     with pytest.raises(TemplateValueError) as raised:
-        render_url(spec.api_base_url, {"instance_url": value}, spec.fields)
+        render_url(spec.api.base_url, {"instance_url": value}, spec.fields)
     assert value not in str(raised.value)
 
 
@@ -193,7 +196,7 @@ def test_api_header_placeholders_may_name_any_field_kind():
     data["api"]["headers"] = {"Client-Id": "{client_id}", "developer-token": "{developer_token}",
                               "X-Region": "{region}", "X-Instance": "id={instance_url}"}
     spec = ConnectorSpec.from_data("fake", validate("fake.toml", "fake", data))
-    assert spec.api_headers["developer-token"] == "{developer_token}"
+    assert spec.api.headers["developer-token"] == "{developer_token}"
 
 
 @pytest.mark.parametrize(("auth_type", "key"), [("api_key", "api_key"), ("basic", "password")])

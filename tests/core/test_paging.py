@@ -27,9 +27,11 @@ def test_a_page_with_rows_is_one_query(partners, django_assert_num_queries):
     assert page.has_next() and page.has_previous() and page.start_index() == 11
 
 
-@pytest.mark.parametrize("number", ["999", "-1", "0", "abc", None, "2.5"])
+@pytest.mark.parametrize("number", ["999", "-1", "0", "abc", None, "2.5", str(2**63 // 10),
+                                    str(2**63), "9" * 60])
 def test_other_page_numbers_answer_exactly_like_get_page(partners, number):
-    """Past the end, negative, zero or not a number: the same page Django would give."""
+    """Past the end (also beyond the database's integers), negative, zero or not a number:
+    the same page Django would give."""
     expected = Paginator(partners, 10).get_page(number)
     page = page_of(partners, number, 10)
     assert page.number == expected.number

@@ -229,12 +229,14 @@ def test_edit_keeps_a_blank_secret(admin_client, account, helpdesk):
 
 
 def test_actions_are_post_only_and_admin_only(viewer_client, account, helpdesk):
-    """Viewers: 403 on every action (GET on POST-only actions: 405), no action buttons."""
+    """Viewers: 403 on every action (GET on POST-only actions: 405, on confirmation pages
+    403), no action buttons."""
     install = new_install(account, helpdesk)
     for action in ("authenticate", "test", "deauthenticate", "delete", "edit"):
         assert viewer_client.post(install_path(install, action)).status_code == 403
-    for action in ("authenticate", "test", "deauthenticate"):
+    for action in ("authenticate", "test"):
         assert viewer_client.get(install_path(install, action)).status_code == 405
+    assert viewer_client.get(install_path(install, "deauthenticate")).status_code == 403
     page = viewer_client.get(install_path(install)).content.decode()
     assert "Reauthenticate" not in page and ">Authenticate</button>" not in page
     assert Install.objects.filter(pk=install.pk).exists()

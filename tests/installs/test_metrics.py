@@ -10,8 +10,9 @@ from prometheus_client import REGISTRY
 
 from accounts.models import Account
 from connectors.auth.base import InvalidGrant, TransientError
-from installs import refresh, revocation, services
+from installs import refresh, revocation
 from installs.models import Install, PendingRevocation
+from installs.removal import deauthenticate
 from tests.factories import catalogue_connector
 from tests.installs.conftest import make_install
 
@@ -97,5 +98,5 @@ def test_the_revocation_at_deauthentication_is_counted(partner):
     install = Install.objects.create(account=account, connector=catalogue_connector(
         "sandbox-api-key"), status=Install.Status.AUTHENTICATED,
         credentials={"api_key": "fake-key-metrics"})
-    assert services.deauthenticate(install=install, actor=None) == "not_supported"
+    assert deauthenticate(install=install, actor=None) == "not_supported"
     assert (REGISTRY.get_sample_value("hatchway_revocations_total", labels) or 0) == before + 1

@@ -21,7 +21,7 @@ from connectors.models import PartnerAuthSettings
 from connectors.spec import CATALOG_DIR
 from installs import refresh
 from installs.models import Install
-from installs.services import authorised_session
+from installs.values import method_for
 from sandbox import services as sandbox
 from sandbox.models import SandboxToken, digest
 from sandbox.seeding import sandbox_accepts, seed_due_installs
@@ -131,10 +131,10 @@ def test_rejected_refresh_token_requires_reauthentication(seeded, sandbox_transp
                             "previous_status": "authenticated"}
 
 
-def test_ensure_fresh_through_authorised_session(seeded, sandbox_transport):
-    """Using credentials (authorised_session) refreshes an expiring token first."""
-    install = Install.objects.get(pk=seeded.installs[0].pk)
-    session = authorised_session(install)
+def test_ensure_fresh_refreshes_an_expiring_token_before_use(seeded, sandbox_transport):
+    """Using credentials (ensure_fresh, then a session) refreshes an expiring token first."""
+    install = refresh.ensure_fresh(Install.objects.get(pk=seeded.installs[0].pk))
+    session = method_for(install).session(dict(install.credentials))
     response = session.get("http://testserver/sandbox/api/me")
     assert response.status_code == 200
     assert Install.objects.get(pk=install.pk).last_refreshed_at is not None

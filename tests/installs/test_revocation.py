@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from connectors import http
-from installs import revocation, services
+from installs import revocation
 from installs.models import Install, PendingRevocation
+from installs.removal import deauthenticate, delete_install
 from sandbox.models import SandboxToken, digest
 from sandbox.seeding import seed_due_installs
 from tests.factories import install_path, raw_value, write_raw_value
@@ -96,7 +97,7 @@ def later(minutes: float) -> datetime:
 def deauthenticate_during_outage(install: Install, alice) -> tuple[dict, PendingRevocation]:
     """Deauthenticate while the revocation endpoint is down; the tokens and the pending row."""
     tokens = dict(install.credentials)
-    assert services.deauthenticate(install=install, actor=alice) == "unavailable"
+    assert deauthenticate(install=install, actor=alice) == "unavailable"
     return tokens, PendingRevocation.objects.get()
 
 
@@ -155,7 +156,7 @@ def test_console_says_the_revocation_will_be_retried(provider, install, admin_cl
 def test_permanent_refusal_at_deauthentication_is_not_retried(provider, install, alice):
     """A 400 from the revocation endpoint: audited as failed, no pending row."""
     provider.status = 400
-    assert services.deauthenticate(install=install, actor=alice) == "failed"
+    assert deauthenticate(install=install, actor=alice) == "failed"
     assert not PendingRevocation.objects.exists()
     assert not AuditEvent.objects.filter(action="install.revocation_pending").exists()
     assert AuditEvent.objects.get(action="install.deauthenticated").detail == {
@@ -166,7 +167,7 @@ def test_successful_revocation_leaves_nothing_pending(provider, install, alice):
     """Provider up: revoked at once, no pending row."""
     provider.status = None
     tokens = dict(install.credentials)
-    assert services.deauthenticate(install=install, actor=alice) == "revoked"
+    assert deauthenticate(install=install, actor=alice) == "revoked"
     assert not PendingRevocation.objects.exists()
     assert whoami(tokens["access_token"]) == 401
 
@@ -243,7 +244,7 @@ def test_gives_up_after_max_attempts(provider, install, alice, caplog):
 def test_delete_install_during_outage_keeps_retrying(provider, install, alice):
     """Deleting an install during an outage: row kept with no install, revoked later."""
     tokens = dict(install.credentials)
-    assert services.delete_install(install=install, actor=alice) == "unavailable"
+    assert delete_install(install=install, actor=alice) == "unavailable"
     assert not Install.objects.filter(pk=install.pk).exists()
     row = PendingRevocation.objects.get()
     assert row.install is None and row.credentials == {"refresh_token": tokens["refresh_token"]}

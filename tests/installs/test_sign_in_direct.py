@@ -48,19 +48,17 @@ def raw_column(install: Install, column: str) -> bytes:
 
 def test_api_key_install_is_verified_and_authenticated(admin_client, account, sandbox_user,
                                                        sandbox_transport):
-    """The key entered at install is verified against whoami, then moved into credentials."""
+    """The key entered at install is verified against whoami, then moved into credentials:
+    one step (issue 19 item 2: nothing is saved before the provider accepts it)."""
     install = install_through_form(admin_client, account, "sandbox-api-key",
                                    {"install_name": "Keyed", "api_key": API_KEY})
-    assert install.status == Install.Status.PENDING
-    assert API_KEY.encode() not in raw_column(install, "secret_values")
-    response = admin_client.post(install_path(install, "authenticate"), follow=True)
-    html = response.content.decode()
-    assert "is authenticated" in html and API_KEY not in html
-    install.refresh_from_db()
+    html = admin_client.get(install_path(install)).content.decode()
+    assert "is installed and authenticated" in html and API_KEY not in html
     assert install.status == Install.Status.AUTHENTICATED
     assert install.credentials == {"api_key": API_KEY}
     assert "api_key" not in install.secret_values
     assert API_KEY.encode() not in raw_column(install, "credentials")
+    assert API_KEY.encode() not in raw_column(install, "secret_values")
     whoami = [c for c in sandbox_transport.calls if c.url.endswith("/sandbox/api/me")]
     assert len(whoami) == 1 and whoami[0].headers["X-API-Key"] == API_KEY
     assert not AuthAttempt.objects.exists()
@@ -69,11 +67,15 @@ def test_api_key_install_is_verified_and_authenticated(admin_client, account, sa
 
 
 def test_wrong_api_key_is_an_error_with_a_clear_message(admin_client, account, sandbox_user):
-    """A key the sandbox rejects: status Error, "The API key was rejected (HTTP 401)", audited."""
+    """A new key the sandbox rejects for an existing install: status Error, "The API key was
+    rejected (HTTP 401)" on the form shown again, audited; the rejected key not kept."""
     install = install_through_form(admin_client, account, "sandbox-api-key",
-                                   {"api_key": "fake-wrong-key"})
-    response = admin_client.post(install_path(install, "authenticate"), follow=True)
+                                   {"api_key": API_KEY})
+    admin_client.post(install_path(install, "deauthenticate"))
+    response = admin_client.post(install_path(install, "edit") + "?authenticate=1",
+                                 {"api_key": "fake-wrong-key"})
     html = response.content.decode()
+    assert response.status_code == 200
     assert "The API key was rejected (HTTP 401)" in html
     assert "fake-wrong-key" not in html
     install.refresh_from_db()
@@ -109,8 +111,6 @@ def test_basic_install(admin_client, account, sandbox_user, sandbox_transport):
     """User name and password verified with HTTP Basic against whoami."""
     install = install_through_form(admin_client, account, "sandbox-basic",
                                    {"username": "ann", "password": PASSWORD})
-    admin_client.post(install_path(install, "authenticate"))
-    install.refresh_from_db()
     assert install.status == Install.Status.AUTHENTICATED
     assert install.credentials == {"username": "ann", "password": PASSWORD}
     assert install.values == {}
@@ -119,13 +119,13 @@ def test_basic_install(admin_client, account, sandbox_user, sandbox_transport):
 
 
 def test_basic_wrong_password(admin_client, account, sandbox_user):
-    """A wrong password: Error naming the user name or password."""
-    install = install_through_form(admin_client, account, "sandbox-basic",
-                                   {"username": "ann", "password": "fake-wrong-password"})
-    admin_client.post(install_path(install, "authenticate"))
-    install.refresh_from_db()
-    assert install.status == Install.Status.ERROR
-    assert install.last_error == "The user name or password was rejected (HTTP 401)."
+    """A wrong password: the form again, naming the user name or password; nothing saved."""
+    catalogue_connector("sandbox-basic")
+    response = admin_client.post(f"/accounts/{account.pk}/install/sandbox-basic/",
+                                 {"username": "ann", "password": "fake-wrong-password"})
+    assert response.status_code == 200
+    assert "The user name or password was rejected (HTTP 401)." in response.content.decode()
+    assert not Install.objects.exists()
 
 
 def test_client_credentials_install(admin_client, account, sandbox_transport):

@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Account
 from audit.models import AuditEvent
+from core.sessions import session_hash
+from installs import refresh
 from installs.models import AuthAttempt, Install
+from installs.signin import start_authentication
+from installs.values import method_for
 from tests.factories import (
     CLIENT_SECRET,
     authenticate,
@@ -59,7 +63,7 @@ def test_authenticate_redirects_to_the_provider_with_state_and_pkce(admin_client
     attempt = AuthAttempt.objects.get(install=install)
     assert url.startswith("http://testserver/sandbox/oauth2/authorize?")
     assert params["state"] == attempt.state
-    assert params["redirect_uri"] == "http://testserver/connectors/callback"
+    assert params["redirect_uri"] == "http://testserver/connectors/sandbox-oauth2/callback"
     assert params["code_challenge_method"] == "S256"
     assert attempt.secrets["code_verifier"] not in url
     assert attempt.expires_at - timezone.now() <= timedelta(minutes=10)
@@ -193,7 +197,7 @@ def test_state_without_any_session_is_refused(admin_client, install, sandbox_tra
 def test_malformed_callbacks_are_refused(admin_client, install, sandbox_transport, query_string):
     """Duplicated, contradictory, oversized, non-UTF-8 or NUL parameters: 400, no token request."""
     state = query(authenticate(admin_client, install))["state"]
-    response = admin_client.get("/connectors/callback",
+    response = admin_client.get("/connectors/sandbox-oauth2/callback",
                                 QUERY_STRING=query_string.format(state=state))
     assert response.status_code == 400
     assert response["Referrer-Policy"] == "no-referrer"
@@ -204,7 +208,7 @@ def test_malformed_callbacks_are_refused(admin_client, install, sandbox_transpor
 
 def test_callback_accepts_only_get(admin_client):
     """Providers redirect with GET; a POST is refused and still carries no-referrer."""
-    response = admin_client.post("/connectors/callback")
+    response = admin_client.post("/connectors/sandbox-oauth2/callback")
     assert response.status_code == 405
     assert response["Referrer-Policy"] == "no-referrer"
 
@@ -218,7 +222,7 @@ def test_callback_accepts_only_get(admin_client):
 def test_provider_errors_show_an_escaped_description(admin_client, install, error, retry):
     """Other errors → error page; the description escaped; retry offered when transient."""
     state = query(authenticate(admin_client, install))["state"]
-    response = admin_client.get("/connectors/callback", {
+    response = admin_client.get("/connectors/sandbox-oauth2/callback", {
         "error": error, "error_description": "<script>alert(1)</script>", "state": state})
     html = response.content.decode()
     assert response.status_code == 200
@@ -255,7 +259,8 @@ def test_token_endpoint_failures_leave_nothing_half_saved(admin_client, fake, fa
     """invalid_grant, 5xx, non-JSON, no access_token: error page, status Error, no credentials."""
     fake.add("POST", f"{HOST}/token", **canned)
     state = query(authenticate(admin_client, fake_install))["state"]
-    response = admin_client.get("/connectors/callback", {"code": "fake-code-1", "state": state})
+    response = admin_client.get("/connectors/fake-oauth2/callback",
+                                {"code": "fake-code-1", "state": state})
     html = response.content.decode()
     assert response.status_code == 200
     assert "Sign-in failed" in html and message in html
@@ -274,7 +279,7 @@ def test_token_endpoint_timeout_offers_a_retry(admin_client, fake, fake_install)
 
     fake.add("POST", f"{HOST}/token", raises=requests.Timeout("slow"))
     state = query(authenticate(admin_client, fake_install))["state"]
-    html = admin_client.get("/connectors/callback",
+    html = admin_client.get("/connectors/fake-oauth2/callback",
                             {"code": "fake-code-1", "state": state}).content.decode()
     assert "timed out" in html and "Try again" in html
     fake_install.refresh_from_db()
@@ -289,7 +294,7 @@ def test_failed_reauthentication_keeps_working_credentials(admin_client, fake, f
     fake_install.save()
     fake.add("POST", f"{HOST}/token", status=500)
     state = query(authenticate(admin_client, fake_install))["state"]
-    admin_client.get("/connectors/callback", {"code": "fake-code-1", "state": state})
+    admin_client.get("/connectors/fake-oauth2/callback", {"code": "fake-code-1", "state": state})
     fake_install.refresh_from_db()
     assert fake_install.status == Install.Status.AUTHENTICATED
     assert fake_install.credentials == {"access_token": "fake-old-access"}
@@ -300,9 +305,9 @@ def test_failed_reauthentication_keeps_working_credentials(admin_client, fake, f
 
 
 def whoami_status(transport: Any, install: Install) -> int:
-    from installs import services
-
-    return services.authorised_session(install).get("http://testserver/sandbox/api/me").status_code
+    install = refresh.ensure_fresh(install)
+    session = method_for(install).session(dict(install.credentials))
+    return session.get("http://testserver/sandbox/api/me").status_code
 
 
 def test_test_connection_reports_success(admin_client, install):
@@ -387,13 +392,12 @@ def test_callback_templates_are_neutral():
 
 def test_link_attempts_finish_on_the_install_link_pages(client, account, install):
     """An attempt started from an install link ends on the link's result page, connected."""
-    from installs import services
     from links import services as links
 
     link, _token = links.create_link(account=account, connectors=[install.connector])
-    request = RequestFactory().post("/install/")  # what the customer page hands over
-    request.session = customer_session(client)  # the customer's browser session (anonymous)
-    url = services.start_authentication(install=install, request=request, link_id=link.pk)
+    session = customer_session(client)  # the customer's browser session (anonymous)
+    url = start_authentication(install=install, session_hash=session_hash(session, create=True),
+                               link_id=link.pk)
     attempt = AuthAttempt.objects.get()
     assert attempt.install_link == link and attempt.created_by is None
     callback = consent(client, url)

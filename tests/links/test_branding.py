@@ -64,6 +64,27 @@ def test_page_shows_form_and_preview_link(admin_client, partner):
         assert text in html
 
 
+@pytest.mark.parametrize(("colour", "ratio"), [("#ffee00", "1.20"), ("#FFEE00", "1.20"),
+                                               ("#2f9bff", "2.90"), ("#ffffff", "1.00")])
+def test_unreadable_colour_refused_naming_its_ratio(admin_client, partner, colour, ratio):
+    """A colour below 4.5:1 against white is refused with its ratio; nothing is saved."""
+    response = admin_client.post(URL, form(primary_colour=colour, display_name="Changed"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"has a contrast ratio of {ratio}:1 against white" in html and "4.5:1" in html
+    partner.refresh_from_db()
+    assert (partner.primary_colour, partner.display_name) == ("#aa3300", "Acme")
+    assert not AuditEvent.objects.filter(action="branding.saved").exists()
+
+
+def test_colour_is_picked_with_a_live_preview(admin_client, partner):
+    """A colour input, and a sample of the install page in the saved colour."""
+    html = admin_client.get(URL).content.decode()
+    assert 'type="color" name="primary_colour" value="#aa3300"' in html
+    assert 'id="brand-preview" data-colour-input="id_primary_colour"' in html
+    assert f'href="{reverse("install:theme", args=["aa3300"])}"' in html
+
+
 @pytest.mark.parametrize("colour", ["red", "#12345", "#1234567", "#ggg000", "123456", "#12 456",
                                     "", "#12345\x00"])
 def test_bad_colour_refused(admin_client, partner, colour):

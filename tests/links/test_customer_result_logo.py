@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from installs.models import Install
-from links import services as links
+from links import browser
 from tests.factories import account, connector, customer_session, make_link
 
 
@@ -19,7 +19,7 @@ def test_result_page_shows_the_partners_logo(client, partner, rf):
     install = Install.objects.create(account=acct, connector=crm)
     request = rf.get("/")
     request.session = customer_session(client)
-    links.finish_link(request, link=link, install=install, outcome="connected")
+    browser.finish_link(request, link=link, install=install, outcome="connected")
     request.session.save()
     html = client.get(reverse("install:result")).content.decode()
     assert f'src="{reverse("install:result_logo")}"' in html

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
+from links import browser
 from links import services as links
 from links.models import InstallLink
 from tests.factories import account, connector, customer_session, expire, make_link
@@ -216,7 +217,7 @@ def test_finish_connected_counts_use_and_returns(client, link_and_token, acct, c
                                          expires_at=link.expires_at)
     request = rf.get("/connectors/callback")
     request.session = customer_session(client)
-    response = links.finish_link_attempt(request, attempt, "connected", "CRM One is connected.")
+    response = browser.finish_link_attempt(request, attempt, "connected", "CRM One is connected.")
     request.session.save()
     assert response.status_code == 302 and response["Location"] == reverse("install:result")
     assert InstallLink.objects.get().use_count == 1
@@ -245,7 +246,7 @@ def test_finish_without_success(client, link_and_token, acct, crm, rf, outcome, 
                                          expires_at=link.expires_at)
     request = rf.get("/connectors/callback")
     request.session = customer_session(client)
-    links.finish_link_attempt(request, attempt, outcome, "The provider said <b>no</b>.")
+    browser.finish_link_attempt(request, attempt, outcome, "The provider said <b>no</b>.")
     request.session.save()
     assert InstallLink.objects.get().use_count == 0
     assert not AuditEvent.objects.filter(action="link.used").exists()
@@ -263,7 +264,7 @@ def test_return_url_removed_from_allowlist_is_not_followed(client, link_and_toke
     install = Install.objects.create(account=acct, connector=crm)
     request = rf.get("/")
     request.session = customer_session(client)
-    links.finish_link(request, link=link, install=install, outcome="connected")
+    browser.finish_link(request, link=link, install=install, outcome="connected")
     request.session.save()
     partner.allowed_return_origins = []
     partner.save()

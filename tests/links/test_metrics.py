@@ -7,7 +7,7 @@ from django.urls import reverse
 from prometheus_client import REGISTRY
 
 from installs.models import AuthAttempt, Install
-from links import services as links
+from links import browser as link_browser
 from tests.factories import account, connector, make_link
 
 pytestmark = pytest.mark.django_db
@@ -38,5 +38,5 @@ def test_a_completion_counts_by_outcome(client, partner, rf, outcome, label):
     request = rf.get("/connectors/callback")
     request.session = client.session
     before = sample("hatchway_install_link_completions_total", {"outcome": label})
-    links.finish_link_attempt(request, attempt, outcome, "")
+    link_browser.finish_link_attempt(request, attempt, outcome, "")
     assert sample("hatchway_install_link_completions_total", {"outcome": label}) == before + 1

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from connectors.models import Connector, PartnerAuthSettings
 from installs.models import Install
-from links import services as links
+from links import browser
 from tests.factories import account, configure_sandbox, make_link
 
 ORIGIN = "https://app.acme.test"
@@ -28,7 +28,7 @@ SCRIPT = '<script src="/static/js/install-popup.js" defer></script>'
 def setup(partner, catalog, sandbox_transport):
     partner.allowed_return_origins = [ORIGIN]
     partner.save()
-    configure_sandbox(partner, callback="http://testserver/connectors/callback")
+    configure_sandbox(partner, base="http://testserver")
     acct = account(partner, external_id="cust-77")
     offered = list(Connector.objects.filter(slug__in=["sandbox-oauth2", "sandbox-api-key"]))
     link, token = make_link(acct, offered, return_url=f"{ORIGIN}/integrations")
@@ -55,7 +55,7 @@ def connect_oauth2(client: Client, token: str, decision: str = "allow"):
     assert start["Location"].startswith("http://testserver/sandbox/oauth2/authorize?")
     assert client.get(start["Location"]).status_code == 200
     back = client.post(start["Location"], {"decision": decision})["Location"]
-    assert back.startswith("http://testserver/connectors/callback?")
+    assert back.startswith("http://testserver/connectors/sandbox-oauth2/callback?")
     return client.get(back)
 
 
@@ -135,7 +135,7 @@ def test_origin_not_allowed_gets_no_message(client, setup, popup):
     _, _, token = setup
     landing = open_link(client, token, popup)
     assert landing.status_code == 200
-    assert links.SESSION_POPUP not in client.session
+    assert browser.SESSION_POPUP not in client.session
     form = client.post(reverse("install:connect", args=[token, "sandbox-api-key"]))
     result = connect_api_key(client, token)
     assert popup_data(result) is None and "install-popup.js" not in result.content.decode()

@@ -48,7 +48,7 @@ def test_staff_cannot_grant_staff_or_superuser(staff_client, alice):
     """Editing a user (is_staff, is_superuser, email) is refused; the row is unchanged."""
     response = staff_client.post(reverse("admin:accounts_user_change", args=[alice.pk]), {
         "email": "staff@evil.test", "is_active": "on", "is_staff": "on", "is_superuser": "on",
-        "membership-TOTAL_FORMS": "0", "membership-INITIAL_FORMS": "0",
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
     })
     assert response.status_code == 403
     alice.refresh_from_db()
@@ -60,7 +60,7 @@ def test_staff_cannot_add_users_or_join_a_partner(staff_client, partner):
     response = staff_client.post(reverse("admin:accounts_user_add"), {
         "email": "new@evil.test", "usable_password": "true",
         "password1": STAFF_PASSWORD, "password2": STAFF_PASSWORD,
-        "membership-TOTAL_FORMS": "0", "membership-INITIAL_FORMS": "0",
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
     })
     assert response.status_code == 403
     staff = User.objects.get(email="staff@hatchway.test")

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from installs.models import Install
-from links import services as links
+from links import browser
 from tests.factories import PASSWORD, account, connector, make_link
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -56,7 +56,7 @@ def test_connect_works_with_the_customer_cookie_alone(link_token):
 def test_the_console_session_is_not_the_customers(admin_client, link_token):
     """An admin opening a link: the console session is untouched, Lax, and still logged in."""
     admin_client.get(reverse("install:landing", args=[link_token]))
-    assert links.SESSION_LINK not in admin_client.session
+    assert browser.SESSION_LINK not in admin_client.session
     assert admin_client.get(reverse("connectors:library")).status_code == 200
     login = Client().post(reverse("login"), {"username": "alice@acme.test",
                                              "password": PASSWORD})

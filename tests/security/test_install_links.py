@@ -14,6 +14,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from connectors.models import PartnerAuthSettings
 from installs.models import AuthAttempt, Install
+from links import browser
 from links import services as links
 from links.customer_views import HEADINGS
 from links.models import InstallLink
@@ -25,7 +26,7 @@ RETURN = "https://app.acme.test/back"
 def remember_outcome(client: Client, link: InstallLink, install: Install, **overrides) -> None:
     """Put a result in the browser's (server-side) session, as finish_link would."""
     session = customer_session(client)
-    session[links.SESSION_RESULT] = {"link": link.pk, "install": install.pk,
+    session[browser.SESSION_RESULT] = {"link": link.pk, "install": install.pk,
                                      "connector": install.connector.slug,
                                      "outcome": "connected", "message": "", **overrides}
     session.save()

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import Account
-from installs import services
+from installs.accounts import create_account
+from installs.installing import create_install, update_install_values
 from installs.models import Install
 from tests.factories import connector
 
@@ -36,7 +37,7 @@ def test_install_names_refuse_hidden_characters(admin_client, partner, account, 
     assert response.status_code == 200
     assert "control characters or text-direction overrides" in response.content.decode()
     assert not Install.objects.exists()
-    install = services.create_install(account=account, connector=crm, name="CRM", actor=None)
+    install = create_install(account=account, connector=crm, name="CRM", actor=None)
     response = admin_client.post(
         reverse("accounts:install_edit", args=[account.pk, install.pk]), {"install_name": name})
     assert response.status_code == 200
@@ -49,12 +50,12 @@ def test_services_refuse_hidden_characters(partner, account, name):
     """Every caller (API, commands) goes through the services, which refuse them too."""
     crm = connector("crm-one", "CRM One", partner)
     with pytest.raises(ValidationError):
-        services.create_account(partner=partner, name=name, external_id="cust-9", actor=None)
+        create_account(partner=partner, name=name, external_id="cust-9", actor=None)
     with pytest.raises(ValidationError):
-        services.create_install(account=account, connector=crm, name=name, actor=None)
-    install = services.create_install(account=account, connector=crm, name="CRM", actor=None)
+        create_install(account=account, connector=crm, name=name, actor=None)
+    install = create_install(account=account, connector=crm, name="CRM", actor=None)
     with pytest.raises(ValidationError):
-        services.update_install_values(install=install, name=name, values={}, actor=None)
+        update_install_values(install=install, name=name, values={}, actor=None)
     assert Account.objects.count() == 1 and Install.objects.get().name == "CRM"
 
 

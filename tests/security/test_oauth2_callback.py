@@ -12,7 +12,8 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from connectors.auth.base import InvalidCallback
-from installs import services
+from core.sessions import session_hash
+from installs import signin
 from installs.models import AuthAttempt, Install
 from links import services as links
 from tests.factories import (
@@ -39,7 +40,8 @@ def browser_request(client: Client) -> Any:
 
 def claim(state: str, request: Any) -> str:
     try:
-        services.claim_attempt(state=state, request=request)
+        signin.claim_attempt(state=state, browser=signin.Browser(
+            console_session=session_hash(request.session), customer_session=""))
     except InvalidCallback:
         return "refused"
     return "claimed"
@@ -63,7 +65,7 @@ def test_two_simultaneous_callbacks_with_one_state_claim_it_once(admin_client, o
                 outcomes.append(("second", claim(state, browser_request(admin_client))))
             return real_now()
 
-    monkeypatch.setattr(services, "timezone", Interleave)
+    monkeypatch.setattr(signin, "timezone", Interleave)
     outcomes.append(("first", claim(state, browser_request(admin_client))))
     assert outcomes == [("second", "claimed"), ("first", "refused")]
     attempt = AuthAttempt.objects.get()
@@ -102,8 +104,10 @@ def test_another_users_browser_cannot_use_the_state(admin_client, alice, partner
 
 def test_redirect_uri_comes_from_public_url_not_the_host_header(admin_client, fake,
                                                                 oauth2_install, settings):
-    """Host: evil.example changes neither the authorize nor the token request's redirect_uri."""
+    """Host: evil.example changes neither the authorize nor the token request's redirect_uri
+    (with the redirect to PUBLIC_URL's host off, so the pages are served on that host)."""
     settings.ALLOWED_HOSTS = ["*"]
+    settings.PUBLIC_HOST_REDIRECT = False
     settings.PUBLIC_URL = "https://console.example.com"
     expected = "https://console.example.com/connectors/callback"
     start = admin_client.post(install_path(oauth2_install, "authenticate"),
@@ -249,4 +253,4 @@ def test_link_provider_error_is_escaped_on_the_result_page(client, fake, link_to
     html = client.get(response["Location"]).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "open the link you were given once more" in html
+    assert ">Try again</button>" in html  # the retry, on the page itself

@@ -10,6 +10,7 @@ import requests
 
 from connectors import http
 from connectors.auth.base import AuthError
+from tests.connectors import test_auth_api_key_basic as keyed
 from tests.connectors import test_auth_client_credentials as cc
 from tests.connectors import test_auth_oauth1 as o1
 from tests.connectors import test_auth_oauth2 as o2
@@ -110,3 +111,27 @@ def test_a_session_follows_redirects_again_after_a_token_request(fake):
     session.fetch_token(f"{o2.BASE}/token", code="fake-code-1",
                         client_secret="fake-client-secret-123")
     assert session.get(hops(fake, 2)).text == "ok"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("kind", ["api_key", "basic", "oauth2"])
+def test_verify_requests_do_not_follow_a_redirect(fake, status, kind):
+    """A verify request carries the install's key, password or token: answered with a
+    redirect it fails the check, and nothing is sent to where the redirect points."""
+    if kind == "oauth2":
+        method, url = o2.make_method(), f"{o2.BASE}/api/me"
+        credentials = {"access_token": "fake-access-1", "token_type": "bearer"}
+    else:
+        fields = keyed.KEY_FIELD if kind == "api_key" else keyed.BASIC_FIELDS
+        values = ({"api_key": keyed.API_KEY} if kind == "api_key" else
+                  {"username": "ann@example.test", "password": "fake-password-1"})
+        auth = {"type": "api_key", "header": "X-API-Key"} if kind == "api_key" else {
+            "type": "basic"}
+        method, url = keyed.make_method(auth, fields, values), f"{keyed.BASE}/api/me"
+        credentials = method.complete(None, {}).data
+    fake.add("GET", url, status=status, headers={"Location": ELSEWHERE})
+    fake.add("GET", ELSEWHERE, json_body={"ok": True})
+    with pytest.raises(AuthError) as caught:
+        method.verify(credentials)
+    assert caught.value.kind == "verify_failed"
+    assert fake.calls_to(ELSEWHERE) == []

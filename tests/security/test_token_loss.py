@@ -12,8 +12,9 @@ import requests
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from installs import refresh, services
+from installs import refresh
 from installs.models import Install
+from installs.verification import check_connection
 from tests.factories import (
     CLIENT_SECRET,
     TOKEN_JSON,
@@ -27,7 +28,6 @@ from tests.factories import (
 from tests.fake_provider import HOST, FakeProvider
 
 VERIFY_URL = f"{HOST}/api/me"
-CALLBACK = "/connectors/callback"
 
 
 class WatchingProvider(FakeProvider):
@@ -73,7 +73,8 @@ def verified_install(account) -> Install:
 
 def sign_in(client, install: Install) -> Any:
     state = query(authenticate(client, install))["state"]
-    return client.get(CALLBACK, {"code": "fake-code-1", "state": state})
+    return client.get(f"/connectors/{install.connector.slug}/callback",
+                      {"code": "fake-code-1", "state": state})
 
 
 def test_tokens_are_committed_before_the_verify_request(admin_client, watching,
@@ -130,5 +131,5 @@ def test_refresh_requests_wait_refresh_timeout(settings, watching, verified_inst
     assert watching.timeouts[TOKEN_URL] == 42.0
     install = Install.objects.get(pk=verified_install.pk)
     watching.add("GET", VERIFY_URL, json_body={"id": "fake-user"})
-    assert services.test_connection(install=install, actor=None).ok
+    assert check_connection(install=install, actor=None).ok
     assert watching.timeouts[VERIFY_URL] == 7.0

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from standardwebhooks.webhooks import Webhook
 
 from audit.models import AuditEvent
-from installs import services as install_services
+from installs.installing import create_install
 from tests.factories import catalogue_connector
 from webhooks import delivery
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -49,7 +49,7 @@ def test_deliver_webhooks_relays_and_delivers(partner, receiver, account):
     out = StringIO()
     call_command("create_webhook_endpoint", "--partner", "acme", "--url", receiver.url,
                  stdout=out)
-    install_services.create_install(account=account, connector=catalogue_connector(
+    create_install(account=account, connector=catalogue_connector(
         "sandbox-api-key"), actor=None)
     lines = StringIO()
     call_command("deliver_webhooks", stdout=lines)
@@ -77,8 +77,8 @@ def test_worker_loop_stops_on_sigterm(partner, receiver, account, monkeypatch):
                  stdout=StringIO())
     connector = catalogue_connector("sandbox-api-key")
     for n in range(3):
-        install_services.create_install(account=account, connector=connector, actor=None,
-                                        name=f"Install {n}")
+        create_install(account=account, connector=connector, actor=None,
+                       name=f"Install {n}")
     real = delivery.attempt
     handled = []
 

@@ -10,12 +10,12 @@ import re
 from collections import Counter
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from audit.models import Action, AuditEvent
 from tests.installs.test_refresh_concurrency import child_env, manage
 from tests.webhooks.conftest import Reply
-from webhooks import services
+from webhooks import delivery, relay, services
 from webhooks.models import WebhookDelivery, WebhookEvent
 
 pytestmark = [
@@ -52,3 +52,28 @@ def test_two_workers_deliver_500_events_once_each(transactional_db, partner, acc
                  for out in outputs]
     assert sum(delivered) == EVENTS and min(delivered) > 0, outputs
     assert not AuditEvent.objects.filter(relayed_at__isnull=True).exists()
+
+
+def test_an_endpoint_has_at_most_its_in_flight_slots(transactional_db, partner, account,
+                                                     receiver, settings):
+    """While another worker holds every in-flight slot of an endpoint, a delivery pass
+    leaves that endpoint's deliveries alone and delivers the other endpoint's."""
+    settings.WEBHOOK_MAX_IN_FLIGHT = 2
+    busy, _ = services.create_endpoint(partner=partner, url=receiver.url + "/busy")
+    free, _ = services.create_endpoint(partner=partner, url=receiver.url + "/free")
+    AuditEvent.objects.create(partner=partner, account=account, action=Action.ACCOUNT_CREATED,
+                              actor_label="test")
+    relay.relay_pass()
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:  # another worker, mid-delivery on both slots
+            for slot in range(2):
+                cursor.execute("SELECT pg_advisory_lock(%s)",
+                               [delivery._SLOTS | busy.pk << 8 | slot])
+        assert delivery.deliver_pass() == {delivery.DELIVERED: 1}
+        assert [r.path for r in receiver.requests] == ["/hooks/free"]
+        assert WebhookDelivery.objects.get(endpoint=busy).attempts == 0
+    finally:
+        other.close()
+    assert delivery.deliver_pass() == {delivery.DELIVERED: 1}
+    assert sorted(r.path for r in receiver.requests) == ["/hooks/busy", "/hooks/free"]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from audit.models import AuditEvent
-from installs import services as install_services
+from installs.installing import create_install
 from tests.factories import catalogue_connector
 from tests.webhooks.conftest import Reply, deliver_all, later, relay_all
 from webhooks import delivery, services
@@ -21,7 +21,7 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint, new_secret
 
 def one_event(account) -> WebhookDelivery:
     """An install.created event for `account`, relayed to the endpoints."""
-    install_services.create_install(account=account, connector=catalogue_connector(
+    create_install(account=account, connector=catalogue_connector(
         "sandbox-api-key"), actor=None)
     relay_all()
     return WebhookDelivery.objects.get()

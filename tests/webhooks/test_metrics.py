@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
-from installs import services
+from installs.accounts import create_account
 from tests.webhooks.conftest import deliver_all, relay_all
 
 
@@ -15,7 +15,7 @@ def sample(name: str, labels: dict[str, str]) -> float:
 def test_webhook_deliveries_are_counted(partner, endpoint):
     """A delivered webhook moves hatchway_webhook_deliveries_total{outcome="delivered"}."""
     before = sample("hatchway_webhook_deliveries_total", {"outcome": "delivered"})
-    services.create_account(partner=partner, name="Initech", external_id="cust-m", actor=None)
+    create_account(partner=partner, name="Initech", external_id="cust-m", actor=None)
     relay_all()
     deliver_all()
     assert sample("hatchway_webhook_deliveries_total", {"outcome": "delivered"}) == before + 1

@@ -17,7 +17,7 @@ from connectors import http
 from connectors.auth.base import InvalidGrant, TransientError
 from connectors.models import Connector
 from installs import refresh
-from installs import services as install_services
+from installs.installing import create_install
 from installs.models import Install
 from tests.api.helpers import bearer, call, make_key
 from tests.factories import catalogue_connector, configure_sandbox, install_path, make_link
@@ -85,7 +85,7 @@ def test_customer_pages_send_one_event_each(client: Client, partner, catalog,
                                             sandbox_transport, endpoint):
     """A customer connecting through an install link: install.created, .authenticated and
     install_link.used, once each."""
-    configure_sandbox(partner, callback="http://testserver/connectors/callback")
+    configure_sandbox(partner, base="http://testserver")
     account = Account.objects.create(partner=partner, name="Initech", external_id="cust-1")
     _, token = make_link(account, list(Connector.objects.filter(slug="sandbox-oauth2")))
     connect_oauth2(client, token)
@@ -154,7 +154,7 @@ def test_rolled_back_transition_sends_nothing(account, endpoint):
     """A change whose transaction rolls back leaves no audit event, so no webhook."""
     connector = catalogue_connector("sandbox-api-key")
     with pytest.raises(RuntimeError), transaction.atomic():
-        install_services.create_install(account=account, connector=connector, actor=None)
+        create_install(account=account, connector=connector, actor=None)
         raise RuntimeError("the rest of the request failed")
     assert not Install.objects.exists()
     assert sent() == {}
@@ -163,7 +163,7 @@ def test_rolled_back_transition_sends_nothing(account, endpoint):
 
 def test_each_audit_event_is_relayed_once(account, endpoint):
     """A second relay pass finds nothing; a relayed event is never fanned out again."""
-    install_services.create_install(account=account, connector=catalogue_connector(
+    create_install(account=account, connector=catalogue_connector(
         "sandbox-api-key"), actor=None)
     assert sent() == {"install.created": 1}
     assert relay.relay_pass() == {}
@@ -177,7 +177,7 @@ def test_subscriptions_and_disabled_endpoints(account, endpoint, partner, receiv
     off, _ = create_endpoint(partner=partner, url=receiver.url + "/off")
     off.enabled = False
     off.save()
-    install_services.create_install(account=account, connector=catalogue_connector(
+    create_install(account=account, connector=catalogue_connector(
         "sandbox-api-key"), actor=None)
     sent()
     assert list(WebhookDelivery.objects.values_list("endpoint", flat=True)) == [
@@ -193,7 +193,7 @@ def test_other_audit_events_are_marked_relayed_without_webhook(account, endpoint
 
 def test_a_broken_event_does_not_block_the_rest(account, endpoint, monkeypatch, partner):
     """An event whose payload cannot be built is logged and passed over; the next is sent."""
-    install_services.create_install(account=account, connector=catalogue_connector(
+    create_install(account=account, connector=catalogue_connector(
         "sandbox-api-key"), actor=None)
     AuditEvent.objects.create(partner=partner, account=account, action="account.created")
     real = relay.payload

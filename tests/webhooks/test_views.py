@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from tests.webhooks.conftest import Reply, deliver_all
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -164,3 +165,30 @@ def test_other_partner_gets_404(other_client, endpoint):
 def test_nav_has_webhooks(viewer_client):
     """Every member finds the Webhooks page in the navigation."""
     assert '<a href="/webhooks/"' in viewer_client.get("/webhooks/").content.decode()
+
+
+def test_delivery_log_says_what_happened(admin_client, partner, receiver):
+    """An attempt answered with HTTP 500 reads "Retrying (attempt 1, next at …)", not
+    "Pending"; delivered and given-up ones read "Delivered" and "Failed"; "Show failed
+    deliveries" lists every delivery whose last attempt failed (retrying or failed), and
+    the time shown is the event's."""
+    row, _ = services.create_endpoint(partner=partner, url=receiver.url)
+    for _ in range(3):
+        services.send_test(endpoint=row)
+    retrying, delivered, failed = WebhookDelivery.objects.order_by("pk")
+    WebhookEvent.objects.filter(pk=retrying.event_id).update(
+        created_at=timezone.make_aware(timezone.datetime(2026, 1, 2, 3, 4, 5)))
+    receiver.script = [Reply(500, b"boom"), Reply(200), Reply(500, b"boom")]
+    deliver_all()  # the endpoint failed: passed over for the rest of this pass
+    deliver_all()
+    WebhookDelivery.objects.filter(pk=failed.pk).update(status="failed", next_attempt_at=None)
+    retrying.refresh_from_db()
+    assert retrying.status == "pending" and retrying.attempts == 1
+    html = admin_client.get(f"/webhooks/{row.pk}/").content.decode()
+    next_at = timezone.localtime(retrying.next_attempt_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"Retrying (attempt 1, next at {next_at} UTC)" in html
+    assert ">Delivered<" in html and ">Failed<" in html and ">Pending<" not in html
+    assert "2026-01-02 03:04:05" in html
+    only_failed = admin_client.get(f"/webhooks/{row.pk}/?failed=1").content.decode()
+    assert retrying.event.public_id in only_failed and failed.event.public_id in only_failed
+    assert delivered.event.public_id not in only_failed

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             Membership.objects.update_or_create(
-                user=user, defaults={"partner": partner, "role": Membership.Role.ADMIN}
+                user=user, partner=partner, defaults={"role": Membership.Role.ADMIN}
             )
             Account.objects.get_or_create(partner=partner, external_id="cust-001",
                                           defaults={"name": "Northwind Traders"})
@@ -54,6 +54,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Console:   {settings.PUBLIC_URL}/")
         self.stdout.write(f"  Log in:    {DEMO_EMAIL} / {password}")
+        if settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
+            self.stdout.write("  Email:     invitations and password resets are printed on the "
+                              "server's console (EMAIL_URL)")
         self.stdout.write(f"  Sandbox:   user {SANDBOX_USER!r}, password {SANDBOX_PASSWORD!r}, "
                           f"API key {SANDBOX_API_KEY!r} (for the Basic and API key installs)")
 
@@ -61,7 +64,6 @@ class Command(BaseCommand):
         if not SandboxUser.objects.filter(username=SANDBOX_USER).exists():
             services.create_user(username=SANDBOX_USER, password=SANDBOX_PASSWORD,
                                  api_key=SANDBOX_API_KEY)
-        callback = callback_url()
         for slug, kind, id_key, secret_key in (
             ("sandbox-oauth2", "oauth2", "client_id", "client_secret"),
             ("sandbox-client-credentials", "oauth2", "client_id", "client_secret"),
@@ -72,7 +74,7 @@ class Command(BaseCommand):
             if existing.filter(saved_at__isnull=False).exists():
                 continue
             client_id, client_secret = services.register_client(
-                name=f"Demo Partner ({connector.name})", redirect_uri=callback, kind=kind
+                name=f"Demo Partner ({connector.name})", redirect_uri=callback_url(slug), kind=kind
             )
             PartnerAuthSettings.objects.update_or_create(
                 partner=partner, connector=connector,

@@ -34,8 +34,12 @@ class Command(BaseCommand):
             problems = "; ".join(f"{name}: {' '.join(str(e) for e in errors)}"
                                  for name, errors in form.errors.items())
             raise CommandError(problems)
-        _, secret = services.create_endpoint(
-            partner=found, url=form.cleaned_data["url"],
-            description=form.cleaned_data["description"],
-            event_types=form.cleaned_data["event_types"], actor_label="create_webhook_endpoint")
+        try:
+            _, secret = services.create_endpoint(
+                partner=found, url=form.cleaned_data["url"],
+                description=form.cleaned_data["description"],
+                event_types=form.cleaned_data["event_types"],
+                actor_label="create_webhook_endpoint")
+        except services.TooManyEndpoints as refused:
+            raise CommandError(str(refused)) from None
         self.stdout.write(secret)

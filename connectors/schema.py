@@ -1,0 +1,393 @@
+"""The connector catalogue format, declared once: these models validate a catalogue file or
+any dict of its shape (an API body), are the spec objects the code reads (`connector.spec`),
+and generate `catalog.schema.json`. A rule about one value sits on its type, a rule relating
+parts on the smallest model holding them; it raises `At(key, message)`, the key relative to
+that model (connectors/spec.py makes it the file's dotted key)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar, get_args
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+
+from connectors.patterns import anchors_https_host, compiled
+
+AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "api_key", "basic", "none"]
+AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
+AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
+                    "oauth2_client_credentials": "OAuth 2.0 client credentials",
+                    "api_key": "API key", "basic": "Basic", "none": "No authentication"}
+TokenAuth = Literal["client_secret_post", "client_secret_basic"]
+BodyFormat = Literal["form", "json"]
+# Where a captured value comes from: the token response (a dotted path) or the callback.
+DOTTED = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
+CAPTURE_RE = re.compile(rf"^(token|callback)\.({DOTTED})$")
+VERIFY_RE = re.compile(r"^(GET|POST|HEAD) (\S+)$")
+ERROR_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")  # an OAuth error code
+PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+BUILTIN_PLACEHOLDERS = {"public_url"}  # lets the sandbox entries point at this very server
+# RFC 9110 field values: no control character but the tab (CR, LF and NUL above all).
+HEADER_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Headers an [api] table may not set: the auth method and the transport own them.
+RESERVED_HEADERS = {"authorization", "cookie", "host", "content-length", "transfer-encoding",
+                    "connection", "proxy-authorization"}
+REQUIRED_URLS = {"oauth1": ("request_token_url", "authorize_url", "access_token_url"),
+                 "oauth2": ("authorize_url", "token_url"),
+                 "oauth2_client_credentials": ("token_url",)}
+# Field keys with a meaning each auth type requires.
+REQUIRED_FIELDS = {"oauth1": ("consumer_key", "consumer_secret"), "oauth2": ("client_id",),
+                   "oauth2_client_credentials": ("client_id", "client_secret"),
+                   "api_key": ("api_key",), "basic": ("username", "password")}
+# The fields api_key and basic move from the values into the credentials (their methods'
+# `credential_keys`): they are not there for an `[api] headers` placeholder to use.
+CREDENTIAL_FIELDS = {auth_type: REQUIRED_FIELDS[auth_type] for auth_type in ("api_key", "basic")}
+OAUTH2_ONLY = ("token_params", "refresh_params", "body_format", "revoke_auth", "revoke_method",
+               "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
+               "invalid_grant_errors")
+APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
+           "oauth2_client_credentials": OAUTH2_ONLY}
+
+
+M = TypeVar("M", bound=BaseModel)
+STORED = {"stored": True}  # validation context of data checked when it was stored
+
+
+def checked(info: ValidationInfo) -> bool:
+    """Whether rules run: always, but on stored data (see ConnectorSpec.from_data)."""
+    return not (info.context or {}).get("stored")
+
+
+def rule(check: Callable[[Any], object]) -> AfterValidator:
+    """A value's rule: `check` raises ValueError to refuse it."""
+    def run(value: Any, info: ValidationInfo) -> Any:
+        if checked(info):
+            check(value)
+        return value
+    return AfterValidator(run)
+
+
+def rules(check: Callable[[M], None]) -> Any:
+    """A model's rules: `check` raises At to refuse it."""
+    def run(self: M, info: ValidationInfo) -> M:
+        if checked(info):
+            check(self)
+        return self
+    return model_validator(mode="after")(run)
+
+
+class At(ValueError):
+    """A refusal naming its key, relative to the model that raises it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+def _text(value: str) -> None:
+    if not value.strip() or "\x00" in value:
+        raise ValueError("must be text, not empty and without NUL")
+
+
+def _url(value: str) -> None:
+    """An https URL template; one that starts with a placeholder continues with '/'."""
+    first = PLACEHOLDER_RE.match(value)
+    if first:
+        if value[first.end():first.end() + 1] not in ("", "/"):
+            raise ValueError("must continue with '/' after its base URL")
+        return
+    parts = urlsplit(PLACEHOLDER_RE.sub("x", value))
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be an https:// URL")
+    if parts.username or parts.password:
+        raise ValueError("must not contain a user name or password")
+
+
+def _header_name(name: str) -> None:
+    if name.lower() in RESERVED_HEADERS:
+        raise ValueError("is not a header this table may set")
+
+
+def _header_value(value: str) -> None:
+    plain = PLACEHOLDER_RE.sub("", value)
+    if HEADER_CONTROL_RE.search(value) or "{" in plain or "}" in plain:
+        raise ValueError("must be one line of plain text with {field} placeholders only")
+
+
+def _scalar(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValueError:
+        raise ValueError("must be a string, a boolean or an integer") from None
+
+
+_TEXT = rule(_text)
+Text100 = Annotated[str, StringConstraints(max_length=100), _TEXT]
+Text500 = Annotated[str, StringConstraints(max_length=500), _TEXT]
+LAX = Field(strict=False)  # a list in TOML and JSON, a tuple on the spec
+Url = Annotated[Text500, rule(_url),
+                Field(json_schema_extra={"pattern": r"^(https://|\{[a-z_][a-z0-9_]*\}(/|$))"})]
+Dotted = Annotated[str, StringConstraints(pattern=f"^{DOTTED}$")]
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"),
+                       rule(_header_name)]
+# A choice's mapped value goes into URLs: a host name or a plain path segment, nothing more.
+ChoiceValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")]
+Params = dict[str, str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid",
+                              use_attribute_docstrings=True)
+
+
+class FieldSpec(_Model):
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    label: Text100
+    help: str = ""
+    level: Literal["partner", "account", "captured"] = "partner"
+    """partner: Authentication Settings; account: asked at install; captured: from sign-in."""
+    secret: bool = False
+    required: bool = True
+    pattern: Annotated[str, rule(compiled)] = ""
+    """Matched with RE2 against the whole value (connectors/patterns.py)."""
+    capture_from: Annotated[str, Field(alias="from", pattern=CAPTURE_RE.pattern)] = ""
+    """level "captured": where the value comes from ("token.instance_url", "callback.realmId")."""
+    choices: Annotated[dict[Text100, ChoiceValue], Field(min_length=1)] = Field(
+        default_factory=dict)
+    """A select: label -> the value stored and put into URLs."""
+
+    @rules
+    def _level_rules(self) -> None:
+        if self.choices and self.secret:
+            raise At("secret", "a choice is not a secret")
+        if len(set(self.choices.values())) < len(self.choices):
+            raise At("choices", "maps two labels to the same value")
+        if not self.is_captured:
+            if "capture_from" in self.model_fields_set:
+                raise At("from", "is only for level = 'captured'")
+        elif not self.capture_from:
+            raise At("from", "is required: 'token.<path>' or 'callback.<parameter>'")
+        elif not (self.pattern.startswith("^") and self.pattern.endswith("$")):
+            raise At("pattern", "is required for captured values, anchored with ^ and $")
+        elif self.secret or self.choices:
+            raise At("level", "captured values are non-secret facts, not secrets or choices")
+
+    @property
+    def is_partner_level(self) -> bool:
+        return self.level == "partner"
+
+    @property
+    def is_captured(self) -> bool:
+        """Filled from the sign-in (token response or callback), never asked."""
+        return self.level == "captured"
+
+    @property
+    def is_origin(self) -> bool:
+        """A captured value that is a whole https origin (it may start a URL)."""
+        return self.is_captured and anchors_https_host(self.pattern)
+
+
+class AuthSpec(_Model):
+    type: AuthType
+    """The auth method (connectors/auth/): it decides which other keys apply."""
+    request_token_url: Url = ""
+    authorize_url: Url = ""
+    access_token_url: Url = ""
+    token_url: Url = ""
+    refresh_url: Url = ""
+    revoke_url: Url = ""
+    scopes: Annotated[tuple[str, ...], LAX] = ()
+    scope_separator: str = " "
+    pkce: bool = True
+    token_auth: TokenAuth = "client_secret_post"
+    authorize_params: Params = Field(default_factory=dict)
+    header: str = ""
+    prefix: str = ""
+    query_param: str = ""
+    token_params: Params = Field(default_factory=dict)
+    refresh_params: Params = Field(default_factory=dict)
+    body_format: BodyFormat = "form"
+    revoke_auth: TokenAuth | None = None
+    revoke_method: Literal["POST", "DELETE"] = "POST"
+    revoke_body_format: BodyFormat | None = None
+    default_expires_in: Annotated[int, Field(ge=60, le=366 * 86400)] = 0
+    access_token_path: Dotted = ""
+    token_type: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")] = ""
+    invalid_grant_errors: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=ERROR_CODE_RE.pattern)], ...], LAX] = ()
+    """Error codes that, like `invalid_grant`, say the grant itself is gone (RFC 6749 §5.2):
+    only these ask the customer to consent again; any other failed refresh is retried."""
+    signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = "HMAC-SHA1"
+    realm: Annotated[str, StringConstraints(max_length=200), _TEXT] = ""
+    issuer: Url = ""
+    """The authorization server's issuer identifier: a callback's `iss` must equal it
+    (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
+
+    @rules
+    def _per_type(self) -> None:
+        for key in REQUIRED_URLS.get(self.type, ()):
+            if not getattr(self, key):
+                raise At(key, f"is required for {self.type}")
+        only = {*OAUTH2_ONLY, *APPLIES["oauth1"]} - set(APPLIES.get(self.type, ()))
+        for key in sorted(self.model_fields_set & only):
+            raise At(key, f"does not apply to {self.type}")
+        if self.type == "api_key" and bool(self.header) == bool(self.query_param):
+            raise At("header", "api_key needs exactly one of header or query_param")
+
+    @property
+    def effective_refresh_url(self) -> str:
+        return self.refresh_url or self.token_url
+
+    @property
+    def effective_revoke_auth(self) -> str:
+        return self.revoke_auth or self.token_auth
+
+    @property
+    def effective_revoke_body_format(self) -> str:
+        return self.revoke_body_format or self.body_format
+
+
+URL_KEYS = tuple(key for key in AuthSpec.model_fields if key.endswith("_url"))
+
+
+class ApiSpec(_Model):
+    base_url: Url = ""
+    verify: Annotated[str, StringConstraints(pattern=VERIFY_RE.pattern)] = ""
+    """The request that proves credentials work: "GET /me" (or a whole URL after the method)."""
+    headers: dict[HeaderName, Annotated[Text500, rule(_header_value)]] = Field(default_factory=dict)
+    """Sent on verify, on authorised sessions and on proxied calls."""
+    verify_expect: dict[Dotted, Annotated[str | bool | int, WrapValidator(_scalar)]] = Field(
+        default_factory=dict)
+    """Dotted JSON paths -> the values the verify response must hold."""
+
+    @field_validator("verify")
+    @classmethod
+    def _verify_url(cls, value: str, info: ValidationInfo) -> str:
+        path = value.split(" ", 1)[1]
+        if checked(info) and not path.startswith("/"):  # a whole URL, checked like the others
+            _url(path)
+        return value
+
+    @rules
+    def _verify_needs(self) -> None:
+        if self.verify and not self.base_url:
+            raise At("base_url", "is required when api.verify is set")
+        if self.verify_expect and not self.verify:
+            raise At("verify", "is required when api.verify_expect is set")
+
+
+class ConnectorSpec(_Model):
+    name: Text100
+    description: Text500
+    categories: Annotated[tuple[Annotated[str, StringConstraints(max_length=50), _TEXT], ...],
+                          LAX] = ()
+    website: Url = ""
+    api_docs: Url = ""
+    fields: Annotated[tuple[FieldSpec, ...], LAX] = ()
+    auth: AuthSpec
+    api: ApiSpec = Field(default_factory=ApiSpec)
+    guide: dict[Literal["requirements", "credentials", "account_setup"], str] = Field(
+        default_factory=dict)
+    _slug: str = PrivateAttr("")
+
+    @rules
+    def _references(self) -> None:
+        """Every placeholder names a declared field, and only an https origin starts a URL."""
+        keys = [f.key for f in self.fields]
+        for index, key in enumerate(keys):
+            if key in keys[:index]:
+                raise At(f"fields[{index}].key", f"duplicate field {key!r}")
+        for key in REQUIRED_FIELDS.get(self.auth.type, ()):
+            if key not in keys:
+                raise At("fields", f"a field with key {key!r} is required")
+        origins = {f.key for f in self.fields if f.is_origin}
+        for where, url in (("website", self.website), ("api_docs", self.api_docs)):
+            _check_url_refs(where, url, set(), set())
+        for where, url in self._urls():
+            _check_url_refs(where, url, {*keys}, origins)
+        for where, text in self._texts():
+            _check_refs(where, text, {*keys, *BUILTIN_PLACEHOLDERS})
+        moved = CREDENTIAL_FIELDS.get(self.auth.type, ())
+        for name, value in self.api.headers.items():
+            _check_refs(f"api.headers.{name}", value, {*keys})
+            for ref in {*PLACEHOLDER_RE.findall(value)} & {*moved}:
+                raise At(f"api.headers.{name}",
+                         f"may not use {{{ref}}}: {self.auth.type} sends it as the credentials")
+
+    def _urls(self) -> list[tuple[str, str]]:
+        """The URL templates that may use fields: the endpoints, base URL and verify URL."""
+        urls = [*((f"auth.{key}", getattr(self.auth, key)) for key in URL_KEYS),
+                ("api.base_url", self.api.base_url)]
+        if self.verify_request and not self.verify_request[1].startswith("/"):
+            urls.append(("api.verify", self.verify_request[1]))
+        return urls
+
+    def _texts(self) -> list[tuple[str, str]]:
+        params = ("authorize_params", "token_params", "refresh_params")
+        return [*((f"auth.{key}", value) for key in params
+                  for value in getattr(self.auth, key).values()), ("auth.realm", self.auth.realm)]
+
+    @classmethod
+    def from_data(cls, slug: str, data: dict[str, Any]) -> ConnectorSpec:
+        """Rebuild from stored data (`connector.spec`, on request paths): its types are
+        checked again, its rules are not -- they held when it was stored and may have grown."""
+        spec = cls.model_validate(data, context=STORED)
+        spec._slug = slug
+        return spec
+
+    @property
+    def slug(self) -> str:
+        return self._slug
+
+    @property
+    def partner_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.is_partner_level)
+
+    @property
+    def account_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.level == "account")
+
+    @property
+    def captured_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.is_captured)
+
+    def field(self, key: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    @property
+    def verify_request(self) -> tuple[str, str] | None:
+        """(method, path) of the request that proves credentials work, if any."""
+        match = VERIFY_RE.match(self.api.verify)
+        return (match.group(1), match.group(2)) if match else None
+
+
+def _check_refs(where: str, text: str, known: set[str]) -> None:
+    for name in PLACEHOLDER_RE.findall(text):
+        if name not in known:
+            raise At(where, f"refers to {{{name}}}, which is not a field")
+
+
+def _check_url_refs(where: str, url: str, keys: set[str], origins: set[str]) -> None:
+    """Placeholders name fields; only `{public_url}` or a captured origin starts a URL."""
+    _check_refs(where, url, keys | BUILTIN_PLACEHOLDERS)
+    for name in PLACEHOLDER_RE.findall(url):
+        if name in origins and not url.startswith(f"{{{name}}}"):
+            raise At(where, f"may use {{{name}}} (a whole URL) only at its start")
+    first = PLACEHOLDER_RE.match(url)
+    if first and first.group(1) not in origins | BUILTIN_PLACEHOLDERS:
+        raise At(where, f"may start with {first.group(0)} only when it is a captured field "
+                        "whose pattern anchors an https host")

@@ -1,0 +1,156 @@
+"""Invitations to join a partner's console (issue 23).
+
+The link's token is shown only in the email; the row keeps its SHA-256 (core.tokens: the
+token has 256 random bits). Each transition locks the row, changes it and writes its
+audit event in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Partner, User
+from audit import events as audit
+from core.tokens import hash_token, new_state
+
+VALID_FOR = timedelta(days=7)
+
+
+class InvitationRefused(Exception):
+    """The invitation cannot be used; the message says why, for the page."""
+
+
+class Invitation(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.partner} ({self.get_role_display()})"
+
+    @classmethod
+    def find(cls, token: str) -> Invitation | None:
+        return cls.objects.select_related("partner").filter(token_hash=hash_token(token)).first()
+
+    @classmethod
+    def issue(cls, *, partner: Partner, email: str, role: str, by: User) -> tuple[Invitation, str]:
+        """A new invitation and its token (for the email; never stored)."""
+        token = new_state()
+        with transaction.atomic():
+            invitation = cls.objects.create(partner=partner, email=email, role=role, invited_by=by,
+                                            token_hash=hash_token(token),
+                                            expires_at=timezone.now() + VALID_FOR)
+            audit.record(audit.Action.MEMBER_INVITED, partner=partner, actor=by, email=email,
+                         role=role)
+        return invitation, token
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return self.State.ACCEPTED
+        if self.revoked_at:
+            return self.State.REVOKED
+        return self.State.EXPIRED if self.expires_at <= timezone.now() else self.State.PENDING
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == self.State.PENDING
+
+    def refusal(self) -> str | None:
+        """Why the link cannot be used now (None: it can)."""
+        refusals: dict[str, str] = {
+            self.State.ACCEPTED: "This invitation has already been used.",
+            self.State.REVOKED: "This invitation has been revoked.",
+            self.State.EXPIRED: "This invitation has expired. Ask an admin to send a new one.",
+        }
+        return refusals.get(self.state)
+
+    def _locked(self) -> Invitation:
+        return Invitation.objects.select_for_update().select_related("partner").get(pk=self.pk)
+
+    def resend(self, *, by: User) -> str:
+        """A new token and seven more days; the old link stops working. Returns the token."""
+        token = new_state()
+        with transaction.atomic():
+            row = self._locked()
+            if row.accepted_at or row.revoked_at:
+                raise InvitationRefused("Only an open invitation can be resent.")
+            now = timezone.now()
+            Invitation.objects.filter(pk=self.pk).update(token_hash=hash_token(token), sent_at=now,
+                                                         expires_at=now + VALID_FOR)
+            audit.record(audit.Action.INVITATION_RESENT, partner=self.partner_id, actor=by,
+                         email=self.email, role=self.role)
+        self.refresh_from_db()
+        return token
+
+    def revoke(self, *, by: User) -> None:
+        with transaction.atomic():
+            row = self._locked()
+            if row.accepted_at or row.revoked_at:
+                raise InvitationRefused("Only an open invitation can be revoked.")
+            Invitation.objects.filter(pk=self.pk).update(revoked_at=timezone.now())
+            audit.record(audit.Action.INVITATION_REVOKED, partner=self.partner_id, actor=by,
+                         email=self.email, role=self.role)
+        self.refresh_from_db()
+
+    def accept(self, user: User) -> Membership:
+        """Join `user` (whose email is the invited one) to the partner; single use.
+
+        A user who is already a member keeps the role they have."""
+        with transaction.atomic():
+            row = self._locked()
+            refusal = row.refusal()
+            if refusal:
+                raise InvitationRefused(refusal)
+            if user.email.lower() != row.email.lower():
+                raise InvitationRefused("This invitation is for another email address.")
+            membership, created = Membership.objects.get_or_create(
+                user=user, partner_id=row.partner_id, defaults={"role": row.role})
+            Invitation.objects.filter(pk=self.pk).update(accepted_at=timezone.now(),
+                                                         accepted_by=user)
+            audit.record(audit.Action.INVITATION_ACCEPTED, partner=row.partner_id, actor=user,
+                         email=row.email, role=membership.role, already_member=not created)
+        self.refresh_from_db()
+        return membership
+
+
+class ConsoleSession(models.Model):
+    """A console login's session, for the Security page's list: the device (its user agent,
+    shortened) and when it was last seen. The session itself lives in Django's store."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="console_sessions")
+    session_key = models.CharField(max_length=40, unique=True, editable=False)
+    user_agent = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.user_agent or 'an unknown device'}"

@@ -1,0 +1,193 @@
+"""The Security page (two-factor authentication for each user), the login's second step
+("Authentication code"), and the partner's "Require two-factor authentication"."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from axes.handlers.proxy import AxesProxyHandler
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login, user_login_failed
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts.access import SECOND_FACTOR_KEY, PartnerRequest, admin_view
+from accounts.models import User
+from audit.logins import locked_out
+from core.forms import ConsoleForm
+from teams import members, sessions, two_factor
+from teams.models import ConsoleSession
+
+PENDING_KEY = "teams_pending_login"
+PENDING_SECONDS = 300
+BACKEND = "accounts.backends.MemberBackend"
+
+
+class CodeForm(ConsoleForm):
+    code = forms.CharField(label="Authentication code", max_length=20, strip=True,
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code",
+                                                         "inputmode": "numeric",
+                                                         "autofocus": True}))
+
+
+def start_second_step(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
+    """After the password: remember who is half logged in (not logged in yet) and ask
+    for the authentication code."""
+    request.session.cycle_key()
+    request.session[PENDING_KEY] = {"user": user.pk, "at": time.time(), "next": next_url}
+    return redirect("login_code")
+
+
+def _pending_user(request: HttpRequest) -> tuple[User | None, str]:
+    pending = request.session.get(PENDING_KEY) or {}
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        return None, ""
+    return User.objects.filter(pk=pending["user"], is_active=True).first(), pending["next"]
+
+
+@sensitive_post_parameters("code")
+def login_code(request: HttpRequest) -> HttpResponse:
+    user, next_url = _pending_user(request)
+    if user is None:
+        messages.error(request, "Log in again: the sign-in took too long.")
+        return redirect("login")
+    credentials = {"username": user.email}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return locked_out(request)
+    form = CodeForm(request.POST or None)
+    if form.is_valid():
+        if two_factor.verify(user=user, code=form.cleaned_data["code"]):
+            del request.session[PENDING_KEY]
+            login(request, user, backend=BACKEND)
+            request.session[SECOND_FACTOR_KEY] = True
+            members.after_login(request, user)
+            safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()},
+                                                   request.is_secure())
+            return redirect(next_url if next_url and safe else "connectors:library")
+        # Counted by the login throttling (axes) and audited like a wrong password.
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        if getattr(request, "axes_locked_out", False):
+            return locked_out(request)
+        form.add_error("code", "That code is not right, or was already used.")
+    return render(request, "teams/login_code.html", {"form": form},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+def security(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    context: dict[str, Any] = {"nav": "security", "is_on": two_factor.is_on(user),
+                               "form": CodeForm(), "sessions": sessions.active(user),
+                               "this_session": request.session.session_key}
+    if not context["is_on"]:
+        device = two_factor.pending_device(user)
+        image = qrcode.make(two_factor.setup_uri(device),
+                            image_factory=qrcode.image.svg.SvgPathImage)
+        context.update(qr_svg=image.to_string(encoding="unicode"),
+                       secret=two_factor.secret_text(device))
+    return render(request, "teams/security.html", context)
+
+
+@require_POST
+@login_required
+@sensitive_post_parameters("code")
+def confirm_totp(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    form = CodeForm(request.POST)
+    codes = two_factor.confirm(user=user, code=form.cleaned_data["code"]) if form.is_valid() \
+        else None
+    if codes is None:
+        messages.error(request, "That code is not right. Check the time on your phone and "
+                                "enter the code the app shows now.")
+        return redirect("teams:security")
+    request.session[SECOND_FACTOR_KEY] = True
+    return render(request, "teams/recovery_codes.html", {"codes": codes, "nav": "security"})
+
+
+@require_POST
+@login_required
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if not two_factor.is_on(user):
+        return redirect("teams:security")
+    codes = two_factor.new_recovery_codes(user=user)
+    return render(request, "teams/recovery_codes.html", {"codes": codes, "nav": "security"})
+
+
+@require_POST
+@login_required
+@sensitive_post_parameters("code")
+def turn_off(request: HttpRequest) -> HttpResponse:
+    """Turning it off asks for a current code (or a recovery code) first."""
+    user = request.user
+    assert isinstance(user, User)
+    form = CodeForm(request.POST)
+    if not form.is_valid() or not two_factor.verify(user=user, code=form.cleaned_data["code"]):
+        messages.error(request, "That code is not right: two-factor authentication stays on.")
+        return redirect("teams:security")
+    two_factor.turn_off(user=user)
+    request.session.pop(SECOND_FACTOR_KEY, None)
+    messages.success(request, "Two-factor authentication is off.")
+    return redirect("teams:security")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change the password on the Security page: this session stays, every other ends
+    (their auth hash no longer matches) and leaves the list."""
+
+    template_name = "teams/password_change.html"
+    success_url = reverse_lazy("teams:security")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)  # keeps this session, under a new key
+        ConsoleSession.objects.filter(session_key=old_key).update(
+            session_key=self.request.session.session_key)
+        sessions.end_all(type(self.request.session), form.user,
+                         keep=self.request.session.session_key)
+        messages.success(self.request, "Your password is changed; your other sessions ended.")
+        return response
+
+
+@require_POST
+@login_required
+def end_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """End one of the user's other sessions (another user's: 404)."""
+    row = get_object_or_404(ConsoleSession, pk=pk, user=request.user.pk)
+    sessions.end(type(request.session), [row])
+    messages.success(request, "The session has ended.")
+    return redirect("teams:security")
+
+
+@require_POST
+@login_required
+def end_other_sessions(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    sessions.end_all(type(request.session), user, keep=request.session.session_key)
+    messages.success(request, "Your other sessions have ended.")
+    return redirect("teams:security")
+
+
+@require_POST
+@admin_view
+def require_two_factor(request: PartnerRequest) -> HttpResponse:
+    required = request.POST.get("require_two_factor") == "on"
+    two_factor.set_required(partner=request.partner, required=required, by=request.user)
+    messages.success(request, "Two-factor authentication is now required." if required else
+                     "Two-factor authentication is no longer required.")
+    return redirect("teams:members")
+

@@ -7,10 +7,11 @@ an instance by `Model.from_db` (the documented hook the ORM itself loads rows wi
 
 Values arrive as the database driver returns them; each column passes through its
 field's `from_db_value` when it has one (JSON, the encrypted fields: the documented
-hook custom fields convert with), and a datetime the driver returned without a zone
-(SQLite keeps UTC as naive text) is made aware in UTC, as Django's SQLite backend
-does. No other conversion is made: a model whose fields need one (decimals, booleans
-on SQLite, …) is refused, so that a field added later cannot be loaded wrong silently.
+hook custom fields convert with), a boolean through `to_python` (SQLite returns 0 or 1),
+and a datetime the driver returned without a zone (SQLite keeps UTC as naive text) is
+made aware in UTC, as Django's SQLite backend does. No other conversion is made: a model
+whose fields need one (decimals, dates, UUIDs, …) is refused, so that a field added
+later cannot be loaded wrong silently.
 Whoever writes such a statement tests its instances against the ORM's (see
 tests/core/test_rows.py and tests/api/test_lookups.py).
 """
@@ -32,7 +33,7 @@ M = TypeVar("M", bound=models.Model)
 
 #: Fields whose values the drivers return as the field holds them.
 PLAIN = (models.AutoField, models.BigAutoField, models.CharField, models.TextField,
-         models.IntegerField, models.ForeignKey, models.DateTimeField)
+         models.IntegerField, models.ForeignKey, models.DateTimeField, models.BooleanField)
 
 
 def fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
@@ -76,6 +77,8 @@ def split(row: Sequence[Any], *models_: type[models.Model]) -> Iterator[Sequence
 def _converted(field: models.Field[Any, Any], value: Any, connection: BaseDatabaseWrapper) -> Any:
     if hasattr(field, "from_db_value"):
         return field.from_db_value(value, None, connection)
+    if isinstance(field, models.BooleanField) and value is not None:
+        return field.to_python(value)
     if isinstance(field, models.DateTimeField) and value is not None:
         if isinstance(value, str):
             value = parse_datetime(value)

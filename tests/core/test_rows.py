@@ -7,8 +7,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from accounts.models import Account
+from connectors.models import Connector
 from core import rows
-from webhooks.models import WebhookEndpoint
+from sandbox.models import SandboxToken
 
 
 def test_an_instance_equals_the_orm_s(partner):
@@ -32,7 +33,20 @@ def test_split_cuts_a_row_into_each_model_s_columns():
         [row[:width], row[width:]]
 
 
+def test_booleans_are_booleans_as_in_the_orm(db):
+    """SQLite returns 0 and 1: loaded as False and True, as the ORM loads them."""
+    connector = Connector.objects.create(slug="flags", name="Flags", description="",
+                                         auth_type="none", spec_data={},
+                                         needs_partner_settings=True, is_example=False)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {rows.columns(Connector, 'c')} FROM {rows.table(Connector)} c "  # noqa: S608
+                       "WHERE c.id = %s", [connector.pk])
+        found = rows.instance(Connector, cursor.fetchone(), connection)
+    assert (found.needs_partner_settings, found.is_example) == (True, False)
+    assert type(found.needs_partner_settings) is bool
+
+
 def test_a_model_whose_fields_need_another_conversion_is_refused():
-    """A boolean (an integer on SQLite) would load wrong: refused, not loaded."""
-    with pytest.raises(ImproperlyConfigured, match="WebhookEndpoint.enabled"):
-        rows.columns(WebhookEndpoint, "w")
+    """A UUID (text on SQLite) would load wrong: refused, not loaded."""
+    with pytest.raises(ImproperlyConfigured, match="SandboxToken.grant"):
+        rows.columns(SandboxToken, "t")

@@ -15,6 +15,7 @@ from connectors.schema import AUTH_TYPE_LABELS
 from connectors.services import callback_url
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
+from installs import importing
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
@@ -161,10 +162,28 @@ class InstallCreateSerializer(serializers.Serializer[Any]):
                                                                allow_blank=True),
                                    required=False, default=dict,
                                    help_text="The install's values by field key (see the "
-                                             "connector's `fields`).")
+                                             "connector's `fields`); with `credentials`, "
+                                             "captured values (e.g. instance_url) too.")
+    credentials = serializers.DictField(
+        required=False,
+        help_text="Import an existing connection: OAuth 2.0 `access_token`, `refresh_token`?, "
+                  "`expires_at`? (RFC 3339) or `expires_in`?, `scope`?, `token_type`?; OAuth "
+                  "1.0a `oauth_token`, `oauth_token_secret`; `{}` for API key and basic (their "
+                  "`values` hold them). Refreshed if expired, verified, then saved.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """The console's install form checks the values: the same rules, the same words."""
+        """The console's install form checks the values: the same rules, the same words.
+        An import (`credentials`) also checks captured values and the tokens
+        (installs/importing.py)."""
+        if "credentials" in attrs:
+            try:
+                attrs["imported"] = importing.check(
+                    account=self.context["account"], connector=attrs["connector"],
+                    name=attrs["name"], values=attrs["values"],
+                    credentials=attrs["credentials"])
+            except importing.InvalidImport as error:
+                raise serializers.ValidationError(error.errors) from None
+            return attrs
         form = InstallForm({"install_name": attrs["name"], **attrs["values"]},
                            connector=attrs["connector"], partner=partner_of(self))
         unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked})
@@ -288,3 +307,38 @@ class EventSerializer(serializers.ModelSerializer[AuditEvent]):
 
     def get_actor(self, event: AuditEvent) -> str:
         return event.actor.email if event.actor else event.actor_label
+
+
+# --- Authentication Settings -----------------------------------------------------------
+
+
+class AuthSettingsSerializer(serializers.Serializer[Any]):
+    """A connector's Authentication Settings for the key's partner: never a secret value."""
+
+    configured = serializers.BooleanField(help_text="Ready to offer: the settings are "
+                                                    "saved, or the connector has no "
+                                                    "partner-level field.")
+    callback_url = serializers.URLField(help_text="Register this as the redirect URI of "
+                                                  "your app at the provider.")
+    values = serializers.DictField(child=serializers.CharField(),
+                                   help_text="The saved non-secret partner-level values.")
+    secrets_set = serializers.ListField(child=serializers.CharField(),
+                                        help_text="The secret fields that have a saved value "
+                                                  "(the value is never shown).")
+    updated_at = serializers.DateTimeField(allow_null=True,
+                                           help_text="When they were last saved.")
+    updated_by = serializers.CharField(allow_null=True,
+                                       help_text="Who saved them last: a member's email or "
+                                                 "an API key.")
+
+
+class AuthSettingsInput(serializers.Serializer[Any]):
+    values = serializers.DictField(
+        child=serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False),
+        help_text="Partner-level field key → new value, or null to clear it. A field left "
+                  "out keeps its saved value (so does a secret: it is never shown back).")
+
+
+class ForceQuery(serializers.Serializer[Any]):
+    force = serializers.BooleanField(required=False, default=False,
+                                     help_text="Clear them even though installs use them.")

@@ -30,12 +30,14 @@ class Action(models.TextChoices):
     PARTNER_UPDATED = "partner.updated", "Partner changed in the admin"
     BRANDING_SAVED = "branding.saved", "Branding saved"
     SETTINGS_SAVED = "settings.saved", "Authentication Settings saved"
+    SETTINGS_CLEARED = "settings.cleared", "Authentication Settings cleared"
     INSTALL_CREATED = "install.created", "Installed"
     INSTALL_UPDATED = "install.updated", "Install details changed"
     INSTALL_AUTH_STARTED = "install.auth_started", "Authentication started"
     INSTALL_AUTHENTICATED = "install.authenticated", "Install authenticated"
     INSTALL_AUTH_FAILED = "install.auth_failed", "Authentication failed"
     INSTALL_CANCELLED = "install.cancelled", "Authentication cancelled"
+    INSTALL_IMPORTED = "install.imported", "Install imported"
     INSTALL_VERIFIED = "install.verified", "Connection verified"
     INSTALL_VERIFY_FAILED = "install.verify_failed", "Connection check failed"
     INSTALL_DEAUTHENTICATED = "install.deauthenticated", "Install deauthenticated"
@@ -68,6 +70,7 @@ class Action(models.TextChoices):
     PASSWORD_RESET = "member.password_reset", "Password reset by email"
     TWO_FACTOR_ENABLED = "member.two_factor_enabled", "Two-factor authentication turned on"
     TWO_FACTOR_DISABLED = "member.two_factor_disabled", "Two-factor authentication turned off"
+    PASSKEY_ADDED = "member.passkey_added", "Passkey added"
     RECOVERY_CODES_REGENERATED = "member.recovery_codes_regenerated", "New recovery codes made"
     TWO_FACTOR_REQUIREMENT_CHANGED = ("partner.two_factor_requirement_changed",
                                       "Two-factor requirement changed")

@@ -98,12 +98,14 @@ def apply_entered(fields: Iterable[FieldSpec], *, values: dict[str, Any], secret
                    changed)
 
 
-def save_auth_settings(*, partner: Partner, connector: Connector, user: User,
-                       cleaned: dict[str, Any]) -> PartnerAuthSettings:
-    """Create or update the partner's Authentication Settings for one connector.
+def save_auth_settings(*, partner: Partner, connector: Connector, user: User | None,
+                       cleaned: dict[str, Any], actor_label: str = "") -> PartnerAuthSettings:
+    """Create or update the partner's Authentication Settings for one connector, from the
+    cleaned data of an `AuthSettingsForm` (the console's, or the API's through it).
 
     Saving, even with nothing changed, marks the connector configured (the padlock
-    closes). The audit event lists the changed field names, never a value.
+    closes). The audit event lists the changed field names, never a value; it names the
+    user, or `actor_label` (an API key) when there is none.
     """
     with transaction.atomic():
         stored, _ = PartnerAuthSettings.objects.select_for_update().get_or_create(
@@ -118,6 +120,24 @@ def save_auth_settings(*, partner: Partner, connector: Connector, user: User,
         stored.saved_by = user
         stored.save()
         partner.auth_settings_changed()
-        audit.record(audit.Action.SETTINGS_SAVED, partner=partner, actor=user, connector=connector,
-                     fields=result.changed)
+        audit.record(audit.Action.SETTINGS_SAVED, partner=partner, actor=user,
+                     actor_label=actor_label, connector=connector, fields=result.changed)
     return stored
+
+
+def clear_auth_settings(*, partner: Partner, connector: Connector, user: User | None,
+                        actor_label: str = "") -> bool:
+    """Delete the partner's Authentication Settings for one connector: every value goes
+    and the padlock opens again. False (and no event) when there was nothing saved."""
+    with transaction.atomic():
+        stored = PartnerAuthSettings.objects.select_for_update().filter(
+            partner=partner, connector=connector).first()
+        if stored is None:
+            return False
+        fields = sorted([*stored.values, *({} if is_unreadable(stored.secret_values)
+                                           else stored.secret_values or {})])
+        stored.delete()
+        partner.auth_settings_changed()
+        audit.record(audit.Action.SETTINGS_CLEARED, partner=partner, actor=user,
+                     actor_label=actor_label, connector=connector, fields=fields)
+    return True

@@ -154,3 +154,22 @@ class ConsoleSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.user_agent or 'an unknown device'}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey) registered as a second factor. It holds the public
+    key only: nothing here signs anything in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="passkeys")
+    name = models.CharField(max_length=100, default="Passkey")
+    credential_id = models.BinaryField(unique=True, editable=False)
+    credential_data = models.BinaryField(editable=False)  # fido2's AttestedCredentialData
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.user}"

@@ -12,9 +12,8 @@ from audit.models import AuditEvent
 from installs.models import Install
 from links.models import InstallLink
 from tests.api.helpers import make_key
-from tests.conftest import make_connector
 from tests.factories import account as make_account
-from tests.factories import api_key_data, install_path, make_link, new_install
+from tests.factories import api_key_data, install_path, make_connector, make_link, new_install
 from webhooks import services as webhooks
 from webhooks.models import WebhookEndpoint
 

@@ -16,12 +16,12 @@ from core.sessions import session_hash
 from installs import signin
 from installs.models import AuthAttempt, Install
 from links import services as links
-from tests.conftest import client_for
 from tests.factories import (
     CLIENT_SECRET,
     TOKEN_JSON,
     TOKEN_URL,
     authenticate,
+    client_for,
     install_path,
     new_install,
     query,
@@ -92,7 +92,7 @@ def test_state_completes_only_the_install_it_was_issued_for(admin_client, accoun
 def test_another_users_browser_cannot_use_the_state(admin_client, alice, partner, fake,
                                                     oauth2_install):
     """A state sent to another logged-in browser (e.g. a phished link): 400, no token request."""
-    from tests.conftest import make_member
+    from tests.factories import make_member
 
     state = query(authenticate(admin_client, oauth2_install))["state"]
     attacker = client_for(make_member(partner, "eve@acme.test", "admin"))

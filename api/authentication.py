@@ -69,6 +69,10 @@ class CanProxy(HasScope):
     scope = Scope.PROXY
 
 
+class CanConfigure(HasScope):
+    scope = Scope.CONFIGURE
+
+
 class IsApiKey(HasScope):
     """Any valid key, whatever its scopes."""
 

@@ -21,12 +21,14 @@ class Scope(models.TextChoices):
     MANAGE = "manage", "Manage"
     CREDENTIALS = "credentials", "Credentials"
     PROXY = "proxy", "Proxy"
+    CONFIGURE = "configure", "Configure"
 
 
 SCOPE_HELP = {
     Scope.MANAGE: "accounts, installs, install links, events",
     Scope.CREDENTIALS: "read decrypted credentials",
     Scope.PROXY: "call third-party APIs through Hatchway",
+    Scope.CONFIGURE: "connectors and their Authentication Settings",
 }
 
 

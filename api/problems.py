@@ -43,6 +43,7 @@ class ProblemCode(StrEnum):
     DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
     LENGTH_REQUIRED = "length_required"
     REQUEST_TOO_LARGE = "request_too_large"
+    SETTINGS_IN_USE = "settings_in_use"
 
 
 Code = ProblemCode | ErrorKind | RefusalCode
@@ -55,9 +56,11 @@ class Problem(exceptions.APIException):
     `Problem(409, "…", code=ProblemCode.DUPLICATE_EXTERNAL_ID)`."""
 
     def __init__(self, status_code: int, detail: str, *, code: Code,
-                 extra: dict[str, Any] | None = None) -> None:
+                 extra: dict[str, Any] | None = None,
+                 errors: dict[str, list[str]] | None = None) -> None:
         super().__init__(detail, code)
         self.status_code, self.code, self.extra = status_code, code, extra or {}
+        self.errors = errors  # a refusal by field that is not a 400 (e.g. a 422)
 
 
 def problem_response(status_code: int, detail: str, *, code: str,
@@ -95,6 +98,8 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
     extra = exc.extra if isinstance(exc, Problem) else {}
+    if isinstance(exc, Problem) and exc.errors is not None:
+        errors = exc.errors
     problem = problem_response(response.status_code, detail, code=code, errors=errors, **extra)
     for name in ("Retry-After", "WWW-Authenticate", "Allow"):
         if name in response:
@@ -133,6 +138,9 @@ class ProblemSerializer(serializers.Serializer[Any]):
         help_text="Validation errors: messages per field.")
     install_status = serializers.CharField(required=False,
                                            help_text="409 on an install: its status.")
+    installs = serializers.IntegerField(required=False,
+                                        help_text="409 on clearing Authentication Settings: "
+                                                  "how many installs use them.")
 
 
 #: What each error status means, for the schema.

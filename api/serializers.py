@@ -12,6 +12,7 @@ from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
 from connectors.models import Connector
 from connectors.schema import AUTH_TYPE_LABELS
+from connectors.services import callback_url
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
@@ -71,6 +72,12 @@ class ConnectorSerializer(serializers.Serializer[Any]):
                                           help_text="Ready to offer: the partner's "
                                                     "Authentication Settings are saved, or the "
                                                     "connector has no partner-level field.")
+    callback_url = serializers.SerializerMethodField(
+        help_text="This connector's own callback (redirect) URL, to register with the "
+                  "provider; null when its sign-in sends nobody back (no browser flow).")
+
+    def get_callback_url(self, connector: Connector) -> str | None:
+        return callback_url(connector.slug) if connector.uses_callback else None
 
 
 class ConnectorDetailSerializer(ConnectorSerializer):
@@ -279,3 +286,38 @@ class EventSerializer(serializers.ModelSerializer[AuditEvent]):
 
     def get_actor(self, event: AuditEvent) -> str:
         return event.actor.email if event.actor else event.actor_label
+
+
+# --- Authentication Settings -----------------------------------------------------------
+
+
+class AuthSettingsSerializer(serializers.Serializer[Any]):
+    """A connector's Authentication Settings for the key's partner: never a secret value."""
+
+    configured = serializers.BooleanField(help_text="Ready to offer: the settings are "
+                                                    "saved, or the connector has no "
+                                                    "partner-level field.")
+    callback_url = serializers.URLField(help_text="Register this as the redirect URI of "
+                                                  "your app at the provider.")
+    values = serializers.DictField(child=serializers.CharField(),
+                                   help_text="The saved non-secret partner-level values.")
+    secrets_set = serializers.ListField(child=serializers.CharField(),
+                                        help_text="The secret fields that have a saved value "
+                                                  "(the value is never shown).")
+    updated_at = serializers.DateTimeField(allow_null=True,
+                                           help_text="When they were last saved.")
+    updated_by = serializers.CharField(allow_null=True,
+                                       help_text="Who saved them last: a member's email or "
+                                                 "an API key.")
+
+
+class AuthSettingsInput(serializers.Serializer[Any]):
+    values = serializers.DictField(
+        child=serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False),
+        help_text="Partner-level field key → new value, or null to clear it. A field left "
+                  "out keeps its saved value (so does a secret: it is never shown back).")
+
+
+class ForceQuery(serializers.Serializer[Any]):
+    force = serializers.BooleanField(required=False, default=False,
+                                     help_text="Clear them even though installs use them.")

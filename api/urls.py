@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import views
+from api import auth_settings, proxy_views, views
 
 app_name = "api"
 
 urlpatterns = [
     path("v1/connectors", views.ConnectorList.as_view(), name="connectors"),
     path("v1/connectors/<slug:slug>", views.ConnectorDetail.as_view(), name="connector"),
+    path("v1/connectors/<slug:slug>/settings", auth_settings.ConnectorSettings.as_view(),
+         name="connector_settings"),
     path("v1/accounts", views.AccountList.as_view(), name="accounts"),
     path("v1/accounts/<str:external_id>", views.AccountDetail.as_view(), name="account"),
     path("v1/accounts/<str:external_id>/installs", views.AccountInstalls.as_view(),
@@ -28,7 +30,7 @@ urlpatterns = [
     path("v1/install-links/<int:link_id>", views.InstallLinkDetail.as_view(),
          name="install_link"),
     path("v1/events", views.EventList.as_view(), name="events"),
-    path("v1/proxy/<int:install_id>/<path:path>", views.Proxy.as_view(), name="proxy"),
+    path("v1/proxy/<int:install_id>/<path:path>", proxy_views.Proxy.as_view(), name="proxy"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.ApiDocs.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^v1/", views.NotFoundView.as_view(), name="not_found"),

@@ -10,11 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpResponseBase, StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import serializers, status
@@ -27,7 +24,7 @@ from rest_framework.views import APIView
 from accounts.access import Lookup, find_scoped
 from accounts.models import Account, Partner
 from api import serializers as shapes
-from api.authentication import CanManage, CanProxy, CanReadCredentials
+from api.authentication import CanManage, CanReadCredentials
 from api.input import check_path_and_query
 from api.models import ApiKey
 from api.pagination import MAX_ID, BySlug, Cursor
@@ -36,10 +33,8 @@ from audit.models import AuditEvent
 from connectors.auth.base import AuthError
 from connectors.models import Connector
 from core import metrics
-from core.middleware import content_length
 from core.prepared import PreparedLookup
 from core.text import external_id_forms
-from installs import proxy
 from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
 from installs.credentials import NotWorking, share_credentials
 from installs.installing import create_install
@@ -433,60 +428,6 @@ class EventList(ApiView):
         if "until" in query:
             events = events.filter(created_at__lt=query["until"])
         return self.page(events, shapes.EventSerializer)
-
-
-# --- the proxy -------------------------------------------------------------------------
-
-PROXY_METHODS = ["get", "post", "put", "patch", "delete"]
-
-
-class Proxy(ApiView):
-    """Call the provider's API as the install: `/proxy/{install_id}/{path}`."""
-
-    permission_classes = [CanProxy]
-    http_method_names = [*PROXY_METHODS, "head", "options"]  # any method is forwarded
-
-    @extend_schema(summary="Call the provider's API as the install",
-                   description="Forwards to the connector's API base URL joined with `path` "
-                               "(query string kept), with the install's authentication. "
-                               "Answers with the provider's status, body and safe headers.",
-                   request={"*/*": OpenApiTypes.BINARY},
-                   parameters=[INSTALL, OpenApiParameter("path", str, OpenApiParameter.PATH,
-                                                description="Under the API base URL.")],
-                   responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY,
-                                                             description="The provider's "
-                                                             "answer, whatever its status."),
-                              **problems(400, 404, 409, 411, 413, 502, 504)},
-                   methods=[m.upper() for m in PROXY_METHODS])
-    def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
-        install = self.install(install_id)
-        if "HTTP_TRANSFER_ENCODING" in request.META and not content_length(request._request):
-            raise Problem(411, "Send the body with a Content-Length.",
-                          code=ProblemCode.LENGTH_REQUIRED)
-        max_body = int(settings.PROXY_MAX_BODY)
-        # Content-Length was checked against the limit before the body was read (middleware).
-        body = request.stream.read(max_body + 1) if request.stream else b""
-        if len(body) > max_body:
-            raise Problem(413, f"The request body is over {max_body} bytes.",
-                          code=ProblemCode.REQUEST_TOO_LARGE)
-        try:
-            answer = proxy.call(install=install, verb=request.method or "GET", path=path,
-                                query=request.META.get("QUERY_STRING", ""),
-                                headers=request.headers, body=body, max_body=max_body)
-        except proxy.ProxyRefused as refused:
-            extra = {"install_status": install.status} if refused.status == 409 else None
-            raise Problem(refused.status, refused.message, code=refused.code,
-                          extra=extra) from None
-        response = StreamingHttpResponse(answer.body, status=answer.status)
-        for name, value in answer.headers.items():
-            response[name] = value
-        response["Cache-Control"] = "no-store"  # the provider's caching is not ours to pass
-        if answer.length is not None:
-            response["Content-Length"] = str(answer.length)
-        return response
-
-    get = post = put = patch = delete = head = forward
-    options = forward  # type: ignore[assignment]  # forwarded too, not DRF's metadata
 
 
 @extend_schema(exclude=True)

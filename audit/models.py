@@ -30,6 +30,7 @@ class Action(models.TextChoices):
     PARTNER_UPDATED = "partner.updated", "Partner changed in the admin"
     BRANDING_SAVED = "branding.saved", "Branding saved"
     SETTINGS_SAVED = "settings.saved", "Authentication Settings saved"
+    SETTINGS_CLEARED = "settings.cleared", "Authentication Settings cleared"
     INSTALL_CREATED = "install.created", "Installed"
     INSTALL_UPDATED = "install.updated", "Install details changed"
     INSTALL_AUTH_STARTED = "install.auth_started", "Authentication started"
@@ -68,6 +69,7 @@ class Action(models.TextChoices):
     PASSWORD_RESET = "member.password_reset", "Password reset by email"
     TWO_FACTOR_ENABLED = "member.two_factor_enabled", "Two-factor authentication turned on"
     TWO_FACTOR_DISABLED = "member.two_factor_disabled", "Two-factor authentication turned off"
+    PASSKEY_ADDED = "member.passkey_added", "Passkey added"
     RECOVERY_CODES_REGENERATED = "member.recovery_codes_regenerated", "New recovery codes made"
     TWO_FACTOR_REQUIREMENT_CHANGED = ("partner.two_factor_requirement_changed",
                                       "Two-factor requirement changed")

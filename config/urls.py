@@ -19,6 +19,9 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("login/", ConsoleLoginView.as_view(), name="login"),
     path("login/code", security_views.login_code, name="login_code"),
+    path("login/passkey/begin", security_views.login_passkey_begin, name="login_passkey_begin"),
+    path("login/passkey/complete", security_views.login_passkey_complete,
+         name="login_passkey_complete"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", password_reset.ResetRequestView.as_view(), name="password_reset"),
     path("password-reset/sent", password_reset.ResetDoneView.as_view(),
@@ -27,7 +30,9 @@ urlpatterns = [
          name="password_reset_confirm"),
     path("reset/done", password_reset.ResetCompleteView.as_view(),
          name="password_reset_complete"),
-    # The one callback URL of every connector (see connectors.services.callback_url).
+    # Each connector's own callback URL, and the one they all shared before (kept for
+    # sign-ins begun with it; see connectors.services.callback_url).
+    path("connectors/<slug:slug>/callback", callback.callback, name="connector_callback"),
     path("connectors/callback", callback.callback, name="callback"),
     path("connectors/", include("connectors.urls")),
     path("accounts/", include("installs.urls")),

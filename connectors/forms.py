@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django import forms
@@ -145,6 +145,26 @@ class AuthSettingsForm(ConsoleForm):
         if read_only:
             for form_field in self.fields.values():
                 form_field.disabled = True
+
+    @staticmethod
+    def data_for(spec: ConnectorSpec, saved: PartnerAuthSettings | None,
+                 values: Mapping[str, str | None]) -> dict[str, str]:
+        """The form data the console would post to apply `values` (a field key's new
+        value, or None to clear it) to the saved settings: a field not in `values` keeps
+        its saved value (a secret by being left blank, as on the page)."""
+        data: dict[str, str] = {}
+        for field in spec.partner_fields:
+            new = values.get(field.key)
+            if field.secret:
+                if field.key in values and new is None:
+                    data[clear_name(field.key)] = "on"
+                elif new is not None:
+                    data[field.key] = new
+            elif field.key in values:
+                data[field.key] = new or ""
+            elif saved is not None:
+                data[field.key] = str(saved.values.get(field.key, ""))
+        return data
 
     def _input(self, field: FieldSpec) -> forms.Field:
         if field.choices:  # blank: asked at install

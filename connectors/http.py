@@ -153,7 +153,8 @@ class Watchdog:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="outbound-deadlines")
                 self._thread.start()
-            self._wakeup.notify()
+            if self._due[0][2] is watch:  # sooner than the one it waits for: wake it
+                self._wakeup.notify()
         return watch
 
     def _run(self) -> None:

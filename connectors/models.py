@@ -161,6 +161,10 @@ class PartnerAuthSettings(models.Model):
     saved_at = models.DateTimeField(null=True, blank=True)
     saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                  null=True, blank=True, related_name="+")
+    shared_callback = models.BooleanField(
+        default=False,
+        help_text="Saved when every connector shared one callback URL: sign-ins keep using "
+                  "it until the partner has registered the connector's own and switches.")
 
     objects = PartnerAuthSettingsQuerySet.as_manager()
 

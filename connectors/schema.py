@@ -233,6 +233,9 @@ class AuthSpec(_Model):
     only these ask the customer to consent again; any other failed refresh is retried."""
     signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = "HMAC-SHA1"
     realm: Annotated[str, StringConstraints(max_length=200), _TEXT] = ""
+    issuer: Url = ""
+    """The authorization server's issuer identifier: a callback's `iss` must equal it
+    (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
 
     @rules
     def _per_type(self) -> None:

@@ -19,12 +19,42 @@ from connectors.schema import FieldSpec
 from core.fields import is_unreadable
 
 
-def callback_url() -> str:
-    """The one callback URL of every connector, built from PUBLIC_URL (never the Host header).
+def callback_url(slug: str) -> str:
+    """The connector's own callback URL, `<PUBLIC_URL>/connectors/<slug>/callback`, built
+    from PUBLIC_URL (never the Host header). Its own, so that a provider's answer arriving
+    for another connector's sign-in is recognised and refused (RFC 9700 §4.4, mix-up).
 
     The view behind it is the sign-in flow's (installs); it is found by its URL name.
     """
+    return f"{settings.PUBLIC_URL}{reverse('connector_callback', args=[slug])}"
+
+
+def shared_callback_url() -> str:
+    """`<PUBLIC_URL>/connectors/callback`, once every connector's: still served for sign-ins
+    begun with it, and used by settings saved before each connector had its own."""
     return f"{settings.PUBLIC_URL}{reverse('callback')}"
+
+
+def sign_in_callback_url(connector: Connector, saved: PartnerAuthSettings | None) -> str:
+    """The callback URL a new sign-in sends: the connector's own, unless the partner's
+    settings predate it and the partner has not switched (their app registered the shared
+    one: sending another would break their sign-ins)."""
+    if saved is not None and saved.shared_callback:
+        return shared_callback_url()
+    return callback_url(connector.slug)
+
+
+def use_own_callback(*, partner: Partner, connector: Connector, user: User) -> None:
+    """Switch the partner's sign-ins of this connector to its own callback URL (the partner
+    has registered it with the provider), audited like a save."""
+    with transaction.atomic():
+        updated = PartnerAuthSettings.objects.filter(
+            partner=partner, connector=connector, shared_callback=True).update(
+            shared_callback=False)
+        if updated:
+            partner.auth_settings_changed()
+            audit.record(audit.Action.SETTINGS_SAVED, partner=partner, actor=user,
+                         connector=connector, fields=["callback_url"])
 
 
 @dataclass
@@ -68,12 +98,14 @@ def apply_entered(fields: Iterable[FieldSpec], *, values: dict[str, Any], secret
                    changed)
 
 
-def save_auth_settings(*, partner: Partner, connector: Connector, user: User,
-                       cleaned: dict[str, Any]) -> PartnerAuthSettings:
-    """Create or update the partner's Authentication Settings for one connector.
+def save_auth_settings(*, partner: Partner, connector: Connector, user: User | None,
+                       cleaned: dict[str, Any], actor_label: str = "") -> PartnerAuthSettings:
+    """Create or update the partner's Authentication Settings for one connector, from the
+    cleaned data of an `AuthSettingsForm` (the console's, or the API's through it).
 
     Saving, even with nothing changed, marks the connector configured (the padlock
-    closes). The audit event lists the changed field names, never a value.
+    closes). The audit event lists the changed field names, never a value; it names the
+    user, or `actor_label` (an API key) when there is none.
     """
     with transaction.atomic():
         stored, _ = PartnerAuthSettings.objects.select_for_update().get_or_create(
@@ -88,6 +120,24 @@ def save_auth_settings(*, partner: Partner, connector: Connector, user: User,
         stored.saved_by = user
         stored.save()
         partner.auth_settings_changed()
-        audit.record(audit.Action.SETTINGS_SAVED, partner=partner, actor=user, connector=connector,
-                     fields=result.changed)
+        audit.record(audit.Action.SETTINGS_SAVED, partner=partner, actor=user,
+                     actor_label=actor_label, connector=connector, fields=result.changed)
     return stored
+
+
+def clear_auth_settings(*, partner: Partner, connector: Connector, user: User | None,
+                        actor_label: str = "") -> bool:
+    """Delete the partner's Authentication Settings for one connector: every value goes
+    and the padlock opens again. False (and no event) when there was nothing saved."""
+    with transaction.atomic():
+        stored = PartnerAuthSettings.objects.select_for_update().filter(
+            partner=partner, connector=connector).first()
+        if stored is None:
+            return False
+        fields = sorted([*stored.values, *({} if is_unreadable(stored.secret_values)
+                                           else stored.secret_values or {})])
+        stored.delete()
+        partner.auth_settings_changed()
+        audit.record(audit.Action.SETTINGS_CLEARED, partner=partner, actor=user,
+                     actor_label=actor_label, connector=connector, fields=fields)
+    return True

@@ -9,12 +9,18 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from accounts.access import PartnerRequest, get_scoped, partner_view
 from connectors.cards import CARD_COLUMNS, cached_listing, render_cards
 from connectors.forms import AuthSettingsForm, ConnectorSearchForm, LibraryFilterForm
 from connectors.models import Catalogue, Connector, PartnerAuthSettings
-from connectors.services import callback_url, save_auth_settings
+from connectors.services import (
+    callback_url,
+    save_auth_settings,
+    shared_callback_url,
+    use_own_callback,
+)
 from core.paging import page_of
 
 PAGE_SIZE = 48
@@ -67,8 +73,21 @@ def auth_settings(request: PartnerRequest, slug: str) -> HttpResponse:
         return redirect("connectors:settings", slug=connector.slug)
     return render(request, "connectors/settings.html", {
         "connector": connector, "form": form, "saved": saved,
-        "callback_url": callback_url(), "nav": "connectors",
+        "callback_url": callback_url(connector.slug), "nav": "connectors",
+        "shared_callback": shared_callback_url() if saved and saved.shared_callback
+        and connector.uses_callback else "",
     })
+
+
+@require_POST
+@partner_view
+def switch_callback(request: PartnerRequest, slug: str) -> HttpResponse:
+    """"Use the new Callback URL": the partner has registered the connector's own callback
+    URL with the provider; its sign-ins stop using the shared one (admins only)."""
+    connector = get_scoped(Connector.objects.active(), request, slug=slug)
+    use_own_callback(partner=request.partner, connector=connector, user=request.user)
+    messages.success(request, f"Sign-ins now use the Callback URL {callback_url(slug)}.")
+    return redirect("connectors:settings", slug=connector.slug)
 
 
 @partner_view
@@ -93,6 +112,7 @@ def guide(request: PartnerRequest, slug: str) -> HttpResponse:
     """One connector's Authentication Setup Guide, from its `[guide]` text and fields."""
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     return render(request, "connectors/guide.html", {
-        "connector": connector, "spec": connector.spec, "callback_url": callback_url(),
+        "connector": connector, "spec": connector.spec,
+        "callback_url": callback_url(connector.slug),
         "nav": "guides",
     })

@@ -1,10 +1,14 @@
-"""`<PUBLIC_URL>/connectors/callback`: where every provider sends the browser back.
+"""`<PUBLIC_URL>/connectors/<slug>/callback`: where a connector's provider sends the
+browser back (and `<PUBLIC_URL>/connectors/callback`, once every connector's, for sign-ins
+begun with it).
 
-One URL serves every connector and both kinds of sign-in: the state finds the attempt
-(for OAuth 1.0a it rides on the callback URL). A console sign-in ends on the install's
-page; a customer's, started through an install link, on that link's result page: the
-install link pages (links/) sit above this app, so they register the function that ends
-those (`register_link_finisher`, from their `AppConfig.ready()`).
+The state finds the attempt (for OAuth 1.0a it rides on the callback URL); it must have
+been begun with the callback URL the answer arrives at, or it is refused: a provider's
+answer for one connector's sign-in at another's is the mix-up attack (RFC 9700 §4.4).
+A console sign-in ends on the install's page; a customer's, started through an install
+link, on that link's result page: the install link pages (links/) sit above this app, so
+they register the function that ends those (`register_link_finisher`, from their
+`AppConfig.ready()`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import security_log
 from connectors.auth.base import InvalidCallback
+from connectors.services import callback_url, shared_callback_url
 from core.sessions import customer_session, session_hash
 from installs.models import AuthAttempt, SignInOutcome
 from installs.signin import STALE_MESSAGE, Browser, CallbackOutcome, claim_attempt, finish_callback
@@ -83,12 +88,13 @@ def _invalid(request: HttpRequest, reason: str = "") -> HttpResponse:
 @never_cache
 @require_GET
 @sensitive_variables()
-def callback(request: HttpRequest) -> HttpResponse:
-    """`<PUBLIC_URL>/connectors/callback`: where every provider sends the browser back.
+def callback(request: HttpRequest, slug: str = "") -> HttpResponse:
+    """`<PUBLIC_URL>/connectors/<slug>/callback` (or the shared `/connectors/callback`).
 
     The state finds the attempt (for OAuth 1.0a it rides on the callback URL). Anything
-    wrong with the state is a 400 before any token request; the outcome of a good one is
-    a redirect (console) or the install link's result page (customers).
+    wrong with the state -- or an attempt begun with another callback URL -- is a 400
+    before any token request; the outcome of a good one is a redirect (console) or the
+    install link's result page (customers).
     """
     try:
         params = callback_params(request)
@@ -99,13 +105,20 @@ def callback(request: HttpRequest) -> HttpResponse:
     try:
         attempt = claim_attempt(state=params["state"], browser=Browser(
             console_session=session_hash(request.session),
-            customer_session=session_hash(customer_session(request))))
+            customer_session=session_hash(customer_session(request))),
+            callback_url=arrived_at(slug))
     except InvalidCallback:  # claim_attempt logged why
         return _invalid(request)
     outcome = finish_callback(attempt=attempt, params=params)
     if attempt.install_link_id:  # a customer's sign-in: the install link pages' result
         return link_finisher()(request, attempt, outcome.outcome, outcome.message)
     return _console_outcome(request, outcome)
+
+
+def arrived_at(slug: str) -> str:
+    """The callback URL this answer arrived at, as the sign-in would have sent it (built
+    from PUBLIC_URL like that one, never from the Host header)."""
+    return callback_url(slug) if slug else shared_callback_url()
 
 
 LinkFinisher = Callable[[HttpRequest, AuthAttempt, str, str], HttpResponse]

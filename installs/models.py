@@ -372,6 +372,10 @@ class AuthAttempt(models.Model):
     secrets = EncryptedJSONField(help_text="PKCE verifier or request-token secret.")
     request_token = models.CharField(max_length=500, blank=True,
                                      help_text="OAuth 1.0a request token (public).")
+    redirect_uri = models.CharField(
+        max_length=500, blank=True,
+        help_text="The callback URL the sign-in was begun with: its answer must arrive there. "
+                  "Blank: the shared one (attempts begun before each connector had its own).")
     install_link = models.ForeignKey("links.InstallLink", on_delete=models.SET_NULL, null=True,
                                      blank=True, related_name="auth_attempts")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,

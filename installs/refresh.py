@@ -26,7 +26,8 @@ import requests
 from django.db.models import Q
 from django.utils import timezone
 
-from connectors.auth.base import AuthError, ErrorKind, InvalidGrant, TransientError, keep_unreturned
+from connectors.auth.base import AuthError, ErrorKind, InvalidGrant, TransientError
+from connectors.auth.tokens import keep_unreturned
 from core import metrics
 from core.backoff import backoff_seconds
 from core.fields import is_unreadable

@@ -32,6 +32,7 @@ from connectors.auth.base import (
     no_unexpected_errors,
 )
 from connectors.models import Connector
+from connectors.services import shared_callback_url
 from core.fields import is_unreadable
 from installs.installing import link_actor_label, save_new_install, unsaved_install
 from installs.models import AuthAttempt, Install, SignInOutcome
@@ -67,6 +68,7 @@ def start_authentication(*, install: Install, session_hash: str, actor: Any = No
         return None
     attempt = AuthAttempt(install=install, session_hash=session_hash, install_link_id=link_id,
                           expires_at=timezone.now() + AuthAttempt.LIFETIME,
+                          redirect_uri=method.context.callback_url,
                           created_by=audit.as_user(actor))
     try:
         with no_unexpected_errors("Starting the sign-in"):
@@ -279,12 +281,13 @@ class CallbackOutcome:
     bad_request: bool = False
 
 
-def claim_attempt(*, state: str, browser: Browser) -> AuthAttempt:
+def claim_attempt(*, state: str, browser: Browser, callback_url: str) -> AuthAttempt:
     """The attempt `state` names, marked used (single use) with its secrets deleted.
 
     Raises InvalidCallback when the state is unknown, used, expired, belongs to another
-    browser session or was started through an install link revoked since. A found attempt
-    is consumed whatever the reason.
+    browser session, arrived at another callback URL than the one the sign-in was begun
+    with (another connector's: the mix-up attack, RFC 9700 §4.4) or was started through an
+    install link revoked since. A found attempt is consumed whatever the reason.
     """
     attempt = (AuthAttempt.objects.select_related("install__connector", "install__account__partner",
                                                   "install_link__account__partner")
@@ -304,6 +307,8 @@ def claim_attempt(*, state: str, browser: Browser) -> AuthAttempt:
         reason = "expired"
     elif not hmac.compare_digest(attempt.session_hash, session):
         reason = "another browser session"
+    elif callback_url != begun_with(attempt):
+        reason = f"arrived at {callback_url}, not at the callback URL it was begun with"
     elif attempt.install_link is not None and not attempt.install_link.is_active:
         # Revoking a link (e.g. one that leaked) also stops sign-ins it already started,
         # and a sign-in started just before the link expired cannot finish after it.
@@ -314,13 +319,18 @@ def claim_attempt(*, state: str, browser: Browser) -> AuthAttempt:
     return attempt
 
 
+def begun_with(attempt: AuthAttempt) -> str:
+    """The callback URL the sign-in was begun with (the token request sends it again)."""
+    return attempt.redirect_uri or shared_callback_url()
+
+
 def finish_callback(*, attempt: AuthAttempt, params: dict[str, str]) -> CallbackOutcome:
     """Complete a claimed attempt with the provider's callback parameters."""
     install = attempt.install
     link_id = attempt.install_link_id
     try:
         with no_unexpected_errors("The sign-in"):
-            method = Setup.of(install).method(browser=True)
+            method = Setup.of(install).method(browser=True, callback_url=begun_with(attempt))
         install = _authenticate(install, method, attempt=attempt, params=params,
                                 actor=attempt.created_by,
                                 actor_label=link_actor_label(link_id))

@@ -22,7 +22,7 @@ from connectors.auth import build_method
 from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.schema import FieldSpec
-from connectors.services import callback_url
+from connectors.services import sign_in_callback_url
 from core.fields import is_unreadable
 from installs.models import Install, InstallQuerySet
 
@@ -156,11 +156,14 @@ class Setup:
         return [f for f in self.install.connector.spec.fields
                 if f.required and not f.is_captured and not self.values.get(f.key)]
 
-    def method(self, *, browser: bool = False) -> AuthMethod:
+    def method(self, *, browser: bool = False, callback_url: str = "") -> AuthMethod:
         """The connector's auth method with the merged values; `browser` adds the callback
-        URL that only sign-ins need (workers never build it)."""
+        URL that only sign-ins need (workers never build it): `callback_url`, the one the
+        sign-in was begun with, or for a new sign-in the one the partner's settings use."""
+        if browser and not callback_url:
+            callback_url = sign_in_callback_url(self.install.connector, self.settings)
         context = Context(spec=self.install.connector.spec, values=self.values,
-                          callback_url=callback_url() if browser else "")
+                          callback_url=callback_url if browser else "")
         return build_method(context)
 
 

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from accounts.access import current_membership
 from accounts.models import Membership, User
 from audit import events as audit
+from teams import sessions
 
 #: The session's list of (membership id, partner name) for the header's partner switcher,
 #: kept so that pages do not query the user's memberships on every request.
@@ -77,7 +78,8 @@ def remember_partners(request: HttpRequest, user: User) -> None:
 
 
 def after_login(request: HttpRequest, user: User) -> None:
-    """Choose the partner the console shows (no query on the next page) and remember the
-    user's partners for the switcher."""
+    """Choose the partner the console shows (no query on the next page), remember the
+    user's partners for the switcher, and list the session on the Security page."""
     current_membership(user)
     remember_partners(request, user)
+    sessions.record(request, user)

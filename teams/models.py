@@ -135,3 +135,41 @@ class Invitation(models.Model):
                          email=row.email, role=membership.role, already_member=not created)
         self.refresh_from_db()
         return membership
+
+
+class ConsoleSession(models.Model):
+    """A console login's session, for the Security page's list: the device (its user agent,
+    shortened) and when it was last seen. The session itself lives in Django's store."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="console_sessions")
+    session_key = models.CharField(max_length=40, unique=True, editable=False)
+    user_agent = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.user_agent or 'an unknown device'}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey) registered as a second factor. It holds the public
+    key only: nothing here signs anything in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="passkeys")
+    name = models.CharField(max_length=100, default="Passkey")
+    credential_id = models.BinaryField(unique=True, editable=False)
+    credential_data = models.BinaryField(editable=False)  # fido2's AttestedCredentialData
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.user}"

@@ -25,6 +25,7 @@ from django.urls import reverse_lazy
 from accounts.models import User
 from audit import events as audit
 from audit.logins import client_address
+from teams import sessions
 
 WINDOW_SECONDS = 3600
 
@@ -72,6 +73,7 @@ class ResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         user: User = form.user
+        sessions.end_all(type(self.request.session), user)  # ended already: off the list
         for partner_id in user.memberships.values_list("partner_id", flat=True):
             audit.record(audit.Action.PASSWORD_RESET, partner=partner_id, actor=user)
         return response

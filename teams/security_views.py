@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -12,9 +13,11 @@ from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, user_login_failed
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -23,7 +26,8 @@ from accounts.access import SECOND_FACTOR_KEY, PartnerRequest, admin_view
 from accounts.models import User
 from audit.logins import locked_out
 from core.forms import ConsoleForm
-from teams import members, two_factor
+from teams import members, passkeys, sessions, two_factor
+from teams.models import ConsoleSession, Passkey
 
 PENDING_KEY = "teams_pending_login"
 PENDING_SECONDS = 300
@@ -64,28 +68,96 @@ def login_code(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if form.is_valid():
         if two_factor.verify(user=user, code=form.cleaned_data["code"]):
-            del request.session[PENDING_KEY]
-            login(request, user, backend=BACKEND)
-            request.session[SECOND_FACTOR_KEY] = True
-            members.after_login(request, user)
-            safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()},
-                                                   request.is_secure())
-            return redirect(next_url if next_url and safe else "connectors:library")
-        # Counted by the login throttling (axes) and audited like a wrong password.
-        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-        if getattr(request, "axes_locked_out", False):
+            return redirect(_finish_login(request, user, next_url))
+        if _count_failure(request, credentials):
             return locked_out(request)
         form.add_error("code", "That code is not right, or was already used.")
-    return render(request, "teams/login_code.html", {"form": form},
+    return render(request, "teams/login_code.html",
+                  {"form": form, "has_app": two_factor.has_app(user),
+                   "has_passkey": user.passkeys.exists()},
                   status=400 if form.is_bound else 200)
+
+
+def _finish_login(request: HttpRequest, user: User, next_url: str) -> str:
+    """The second factor passed: log in (a new session key) and say where to go."""
+    del request.session[PENDING_KEY]
+    login(request, user, backend=BACKEND)
+    request.session[SECOND_FACTOR_KEY] = True
+    members.after_login(request, user)
+    safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure())
+    return next_url if next_url and safe else reverse("connectors:library")
+
+
+def _count_failure(request: HttpRequest, credentials: dict[str, str]) -> bool:
+    """A wrong second factor, counted by the login throttling (axes) and audited like a
+    wrong password; True once it locks the login."""
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    return bool(getattr(request, "axes_locked_out", False))
+
+
+@require_POST
+def login_passkey_begin(request: HttpRequest) -> HttpResponse:
+    user, _ = _pending_user(request)
+    if user is None or not user.passkeys.exists():
+        return JsonResponse({"error": "Log in again."}, status=400)
+    return JsonResponse(passkeys.authenticate_begin(request.session, user))
+
+
+@require_POST
+def login_passkey_complete(request: HttpRequest) -> HttpResponse:
+    user, next_url = _pending_user(request)
+    if user is None:
+        return JsonResponse({"error": "Log in again."}, status=400)
+    credentials = {"username": user.email}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return locked_out(request)
+    try:
+        passkeys.authenticate_complete(request.session, user, json.loads(request.body))
+    except (ValueError, KeyError, TypeError):
+        if _count_failure(request, credentials):
+            return locked_out(request)
+        return JsonResponse({"error": "The passkey was not accepted."}, status=400)
+    return JsonResponse({"redirect": _finish_login(request, user, next_url)})
+
+
+@require_POST
+@login_required
+def passkey_register_begin(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    return JsonResponse(passkeys.register_begin(request.session, user))
+
+
+@require_POST
+@login_required
+def passkey_register_complete(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    try:
+        passkeys.register_complete(request.session, user, json.loads(request.body))
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "The passkey could not be added."}, status=400)
+    request.session[SECOND_FACTOR_KEY] = True
+    messages.success(request, "Passkey added.")
+    return JsonResponse({"redirect": reverse("teams:security")})
+
+
+@require_POST
+@login_required
+def passkey_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Passkey, pk=pk, user=request.user.pk).delete()
+    messages.success(request, "Passkey removed.")
+    return redirect("teams:security")
 
 
 @login_required
 def security(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    context: dict[str, Any] = {"nav": "security", "is_on": two_factor.is_on(user),
-                               "form": CodeForm()}
+    context: dict[str, Any] = {"nav": "security", "is_on": two_factor.has_app(user),
+                               "passkeys": user.passkeys.all(),
+                               "form": CodeForm(), "sessions": sessions.active(user),
+                               "this_session": request.session.session_key}
     if not context["is_on"]:
         device = two_factor.pending_device(user)
         image = qrcode.make(two_factor.setup_uri(device),
@@ -137,6 +209,44 @@ def turn_off(request: HttpRequest) -> HttpResponse:
     two_factor.turn_off(user=user)
     request.session.pop(SECOND_FACTOR_KEY, None)
     messages.success(request, "Two-factor authentication is off.")
+    return redirect("teams:security")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change the password on the Security page: this session stays, every other ends
+    (their auth hash no longer matches) and leaves the list."""
+
+    template_name = "teams/password_change.html"
+    success_url = reverse_lazy("teams:security")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)  # keeps this session, under a new key
+        ConsoleSession.objects.filter(session_key=old_key).update(
+            session_key=self.request.session.session_key)
+        sessions.end_all(type(self.request.session), form.user,
+                         keep=self.request.session.session_key)
+        messages.success(self.request, "Your password is changed; your other sessions ended.")
+        return response
+
+
+@require_POST
+@login_required
+def end_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """End one of the user's other sessions (another user's: 404)."""
+    row = get_object_or_404(ConsoleSession, pk=pk, user=request.user.pk)
+    sessions.end(type(request.session), [row])
+    messages.success(request, "The session has ended.")
+    return redirect("teams:security")
+
+
+@require_POST
+@login_required
+def end_other_sessions(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    sessions.end_all(type(request.session), user, keep=request.session.session_key)
+    messages.success(request, "Your other sessions have ended.")
     return redirect("teams:security")
 
 

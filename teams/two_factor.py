@@ -15,12 +15,13 @@ import secrets
 from base64 import b32encode
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Partner, User
 from audit import events as audit
+from teams.models import Passkey
 
 RECOVERY_CODES = 10
 TOTP_NAME = "Authenticator app"
@@ -28,12 +29,19 @@ RECOVERY_NAME = "Recovery codes"
 
 
 def is_on(user: User) -> bool:
+    """An authenticator app or a passkey."""
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+                or Passkey.objects.filter(user=user).exists())
+
+
+def has_app(user: User) -> bool:
     return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
-def is_on_for_member() -> Exists:
+def is_on_for_member() -> Q:
     """`is_on` of a membership's user, as an annotation (the Members list)."""
-    return Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True))
+    return (Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True))
+            | Exists(Passkey.objects.filter(user=OuterRef("user"))))
 
 
 def pending_device(user: User) -> TOTPDevice:

@@ -12,13 +12,15 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
 from accounts.forms import LoginForm
 from accounts.models import Membership, User
-from teams import members, two_factor
+from teams import members, sessions, two_factor
 from teams.emails import send_invitation
 from teams.forms import ExistingUserForm, InviteForm, NewMemberForm, RoleForm
 from teams.models import Invitation, InvitationRefused
@@ -128,6 +130,7 @@ def remove(request: PartnerRequest, pk: int) -> HttpResponse:
     membership = _member(request, pk)
     try:
         members.remove_member(membership=membership, by=request.user)
+        sessions.end_all(type(request.session), membership.user)
     except members.LastAdmin as exc:
         messages.error(request, str(exc))
     else:
@@ -158,6 +161,11 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.is_authenticated and request.user != existing:
         return _refused(request, f"This invitation is for {invitation.email}. Log out, then "
                                  "open the link again.", status=403)
+    if existing and not request.user.is_authenticated and two_factor.is_on(existing):
+        # A password alone must not sign in a user who has a second factor: log in first.
+        login_url = f"{reverse('login')}?{urlencode({'next': request.path})}"
+        return render(request, "teams/accept.html", {"invitation": invitation,
+                                                     "login_first": login_url})
     form = _acceptance_form(request, invitation, existing)
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
@@ -169,7 +177,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         if not request.user.is_authenticated:
             login(request, user, backend=BACKEND)
         members.switch_partner(user=user, membership=membership)
-        members.remember_partners(request, user)
+        members.after_login(request, user)
         messages.success(request, f"Welcome to {invitation.partner.name}.")
         return redirect("connectors:library")
     return render(request, "teams/accept.html", {"invitation": invitation, "form": form,

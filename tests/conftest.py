@@ -26,7 +26,9 @@ PASSWORD = "correct-horse-battery-staple-test"
 
 def make_member(partner: Partner, email: str, role: str) -> User:
     user = User.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(user=user, partner=partner, role=role)
+    # Working in that partner, as the login (teams.members.after_login) would choose.
+    user.current_membership = Membership.objects.create(user=user, partner=partner, role=role)
+    user.save(update_fields=["current_membership"])
     return user
 
 

@@ -24,7 +24,12 @@ from links.models import InstallLink
 from tests.conftest import make_connector
 from tests.fake_provider import HOST
 
-CALLBACK = "http://testserver/connectors/callback"
+CALLBACK = "http://testserver/connectors/callback"  # shared by all, before issue 19 item 10
+
+
+def callback_for(slug: str, base: str = "http://testserver") -> str:
+    """A connector's own callback URL (PUBLIC_URL is http://testserver in tests)."""
+    return f"{base}/connectors/{slug}/callback"
 
 
 def catalogue_connector(slug: str) -> Connector:
@@ -47,7 +52,8 @@ def sandbox_oauth2(partner: Partner, *, require_pkce: bool = True) -> Connector:
     from sandbox.services import register_client
 
     connector = catalogue_connector("sandbox-oauth2")
-    client_id, secret = register_client(name=f"{partner.name} app", redirect_uri=CALLBACK,
+    client_id, secret = register_client(name=f"{partner.name} app",
+                                        redirect_uri=callback_for(connector.slug),
                                         require_pkce=require_pkce)
     save_settings(partner, connector, {"client_id": client_id}, {"client_secret": secret})
     return connector
@@ -57,8 +63,8 @@ def sandbox_oauth1(partner: Partner) -> Connector:
     from sandbox.services import register_client
 
     connector = catalogue_connector("sandbox-oauth1")
-    key, secret = register_client(name=f"{partner.name} app", redirect_uri=CALLBACK,
-                                  kind="oauth1")
+    key, secret = register_client(name=f"{partner.name} app",
+                                  redirect_uri=callback_for(connector.slug), kind="oauth1")
     save_settings(partner, connector, {"consumer_key": key}, {"consumer_secret": secret})
     return connector
 
@@ -67,7 +73,8 @@ def sandbox_client_credentials(partner: Partner) -> Connector:
     from sandbox.services import register_client
 
     connector = catalogue_connector("sandbox-client-credentials")
-    client_id, secret = register_client(name=f"{partner.name} machine", redirect_uri=CALLBACK)
+    client_id, secret = register_client(name=f"{partner.name} machine",
+                                        redirect_uri=callback_for(connector.slug))
     save_settings(partner, connector, {"client_id": client_id}, {"client_secret": secret})
     return connector
 
@@ -100,7 +107,8 @@ def consent(client: Client, provider_url: str, decision: str = "allow") -> str:
     response = client.post(path_and_query(provider_url), {"decision": decision})
     assert response.status_code == 302, response.content[:500]
     location = response["Location"]
-    assert location.startswith(CALLBACK), location
+    assert location.startswith("http://testserver/connectors/"), location
+    assert "/callback?" in location, location
     return location
 
 
@@ -197,14 +205,15 @@ def expire(link: InstallLink) -> None:
         expires_at=timezone.now() - timedelta(seconds=1))
 
 
-def configure_sandbox(partner: Partner, *, callback: str) -> None:
-    """Sandbox OAuth 2.0 client registered and saved as the partner's settings; the API-key
-    connector saved as configured (it has no partner-level fields). Needs the catalogue."""
+def configure_sandbox(partner: Partner, *, base: str = "http://testserver") -> None:
+    """Sandbox OAuth 2.0 client registered (with the connector's callback URL on the server
+    at `base`) and saved as the partner's settings; the API-key connector saved as
+    configured (it has no partner-level fields). Needs the catalogue."""
     from sandbox import services as sandbox
     from sandbox.models import SandboxUser
 
-    client_id, client_secret = sandbox.register_client(name="Acme integration",
-                                                       redirect_uri=callback)
+    client_id, client_secret = sandbox.register_client(
+        name="Acme integration", redirect_uri=callback_for("sandbox-oauth2", base))
     PartnerAuthSettings.objects.create(
         partner=partner, connector=Connector.objects.get(slug="sandbox-oauth2"),
         values={"client_id": client_id}, secret_values={"client_secret": client_secret},

@@ -49,3 +49,19 @@ def test_every_relative_link_exists():
     for page in PAGES:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def environment_settings() -> set[str]:
+    """Every variable config/settings.py reads from the environment (env.str(…), env(…),
+    env.email_url(…), os.environ.get(…))."""
+    source = (ROOT / "config" / "settings.py").read_text()
+    return set(re.findall(r'env(?:\.[a-z_]+)?\(\s*"([A-Z][A-Z0-9_]+)"', source))
+
+
+def test_every_setting_is_in_the_readme_table():
+    """A setting an operator can set is in the README's Configuration table."""
+    readme = (ROOT / "README.md").read_text()
+    settings = environment_settings()
+    assert {"DATABASE_URL", "EMAIL_URL", "WEBHOOK_MAX_ENDPOINTS"} <= settings
+    missing = sorted(name for name in settings if f"| `{name}` |" not in readme)
+    assert not missing, f"not in README's Configuration table: {missing}"

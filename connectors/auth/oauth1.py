@@ -30,11 +30,10 @@ from connectors.auth.base import (
     Credentials,
     ErrorKind,
     InvalidCallback,
-    check_tokens,
     outbound_errors,
-    public_info,
     raise_if_unavailable,
 )
+from connectors.auth.tokens import check_tokens, public_info
 
 
 @contextmanager

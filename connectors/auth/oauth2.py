@@ -9,7 +9,9 @@ from the callback -- is returned as ``Credentials.info``, which the services kee
 
 from __future__ import annotations
 
+import hmac
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -35,19 +37,23 @@ from connectors.auth.base import (
     InvalidCallback,
     InvalidGrant,
     TransientError,
-    check_tokens,
     dotted_get,
-    expiry,
     faults_are_transient,
-    keep_unreturned,
     outbound_errors,
-    public_info,
     raise_if_unavailable,
     safe_error_code,
+)
+from connectors.auth.tokens import (
+    check_tokens,
+    expiry,
+    keep_unreturned,
+    public_info,
     sane_expires_in,
     unknown_lifetime,
 )
 from connectors.schema import AuthSpec
+
+security_log = logging.getLogger("hatchway.security")
 
 # Callback parameters some providers add that are worth keeping (non-secret).
 CALLBACK_INFO_KEYS = ("realmId", "shop", "location", "accounts-server")
@@ -250,6 +256,7 @@ class OAuth2(AuthMethod):
         return url
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
+        self.check_issuer(params)
         if params.get("error"):
             raise callback_error(params)
         code = params.get("code")
@@ -269,6 +276,18 @@ class OAuth2(AuthMethod):
         credentials = credentials_from_token(dict(token), extra_info=info)
         credentials.captured = self.captured(dict(token), params)
         return credentials
+
+    def check_issuer(self, params: dict[str, str]) -> None:
+        """RFC 9207: an answer naming its issuer (`iss`, also on errors) must name this
+        connector's, when the catalogue declares it -- else it came from another
+        authorization server (the mix-up attack) and no token request is made."""
+        if "iss" not in params or not self.spec.auth.issuer:
+            return
+        issuer = self.url(self.spec.auth.issuer)
+        if not hmac.compare_digest(params["iss"].encode(), issuer.encode()):
+            security_log.warning("callback refused: iss is not the connector's issuer")
+            raise InvalidCallback("The answer came from another authorization server than "
+                                  "this connector's — restart the install.")
 
     def refresh(self, credentials: dict[str, Any]) -> Credentials:
         refresh_token = credentials.get("refresh_token")

@@ -40,7 +40,7 @@ def test_create_shows_the_url_once(api, account):
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"connectors": ["sandbox-basic"]}, "connectors"),
+    ({"connectors": ["sandbox-oauth2"]}, "connectors"),
     ({"connectors": ["nope"]}, "connectors"),
     ({"connectors": ["sandbox-api-key"], "expires_minutes": 10081}, "expires_minutes"),
     ({"connectors": ["sandbox-api-key"], "expires_minutes": 0}, "expires_minutes"),

@@ -46,27 +46,27 @@ def proxied(partner, base: str, settings) -> tuple[object, Install]:
 def test_a_provider_trickling_its_headers_is_cut_off_with_504(partner, settings):
     """OUTBOUND_TIMEOUT bounds the whole call, not each byte: 504 in about that time."""
     settings.OUTBOUND_TIMEOUT = 1
-    with slow_server(Script(drip_head=True, pause=0.05)) as base:
+    with slow_server(Script(drip_head=True, pause=0.2)) as base:
         api, install = proxied(partner, base, settings)
         started = time.monotonic()
         response = api.get(f"/api/v1/proxy/{install.pk}/me")
         took = time.monotonic() - started
     assert response.status_code == 504
-    assert took < 2.5
+    assert took < 6  # the provider would take 14 s or more; the API's own work is counted
 
 
 def test_a_provider_trickling_its_body_is_cut_off(partner, settings):
     """A declared-length answer is streamed as it comes (its status is sent already): the
     stream ends at the deadline, short, instead of lasting as long as the provider likes."""
     settings.OUTBOUND_TIMEOUT = 1
-    with slow_server(Script(body=b"x" * 400, drip_body=True, pause=0.01)) as base:
+    with slow_server(Script(body=b"x" * 2000, drip_body=True, pause=0.01)) as base:
         api, install = proxied(partner, base, settings)
         started = time.monotonic()
         response = api.get(f"/api/v1/proxy/{install.pk}/me")
         body = b"".join(response.streaming_content)
         took = time.monotonic() - started
-    assert len(body) < 400
-    assert took < 2.5
+    assert len(body) < 2000
+    assert took < 6  # the provider would take 14 s or more; the API's own work is counted
 
 
 def test_a_gzip_bomb_is_refused(partner, settings):

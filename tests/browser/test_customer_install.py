@@ -33,7 +33,7 @@ def test_customer_connects_through_install_link(page, browser, live_server, tran
                                      allowed_return_origins=[live_server.url])
     user = User.objects.create_user(email=EMAIL, password=PASSWORD)
     Membership.objects.create(user=user, partner=partner, role=Membership.Role.ADMIN)
-    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
+    configure_sandbox(partner, base=live_server.url)
     customer = account(partner, "Initech", "cust-42")
     return_url = f"{live_server.url}/login/"
 

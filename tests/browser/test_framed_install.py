@@ -28,7 +28,7 @@ def test_customer_connects_inside_a_cross_site_iframe(page, live_server, transac
     sync_catalog()
     partner = Partner.objects.create(name="Acme Cloud", slug="acme", display_name="Acme Apps",
                                      allowed_frame_origins=[embedder])
-    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
+    configure_sandbox(partner, base=live_server.url)
     customer = account(partner, "Initech", "cust-42")
     _link, token = links.create_link(account=customer, connectors=list(
         links.configured_connectors(partner)))

@@ -33,7 +33,7 @@ def register(partner, live, slug: str, kind: str) -> None:
     from sandbox.services import register_client
 
     client_id, secret = register_client(name="Acme app", kind=kind,
-                                        redirect_uri=f"{live.url}/connectors/callback")
+                                        redirect_uri=f"{live.url}/connectors/{slug}/callback")
     keys = ("client_id", "client_secret") if kind == "oauth2" else ("consumer_key",
                                                                     "consumer_secret")
     save_settings(partner, catalogue_connector(slug), {keys[0]: client_id}, {keys[1]: secret})

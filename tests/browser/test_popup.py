@@ -40,7 +40,7 @@ def open_as_popup(page, live_server, settings, partner_site, *, slug: str,
     sync_catalog()
     partner = Partner.objects.create(name="Acme Cloud", slug="acme",
                                      allowed_return_origins=allowed or [origin])
-    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
+    configure_sandbox(partner, base=live_server.url)
     customer = account(partner, "Initech", "cust-42")
     _, token = make_link(customer, [Connector.objects.get(slug=slug)])
     content["html"] = PARTNER_PAGE.format(live=live_server.url,

@@ -55,7 +55,7 @@ def test_partner_admin_configures_1st_connect(page, live_server, transactional_d
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "1st Connect Authentication Settings")
     expect(page.get_by_label("Callback URL")).to_have_value(
-        f"{live_server.url}/connectors/callback")
+        f"{live_server.url}/connectors/1st-connect/callback")
     page.get_by_label("Consumer Key").fill(CONSUMER_KEY)
     page.get_by_label("Consumer Secret").fill(CONSUMER_SECRET)
     page.get_by_role("button", name="Save Changes").click()

@@ -80,7 +80,7 @@ def test_guide_sections_and_table(admin_client, connectors, settings):
     assert '<th scope="row">Consumer Key</th><td>The key of your app.' in html
     assert '<th scope="row">Consumer Secret</th><td>Shown next to the key. Secret' in html
     assert ('<th scope="row">Callback URL</th><td><code>'
-            'https://console.example.com/connectors/callback</code>') in html
+            'https://console.example.com/connectors/1st-connect/callback</code>') in html
     assert "<p>A 1st Connect developer account.</p>" in html
     assert "<strong>Region</strong>: eu or us." in html
     assert "partner-level value left blank in the Authentication Settings is asked" in html

@@ -29,37 +29,37 @@ def timed(call) -> float:
 
 
 @pytest.mark.parametrize("script", [
-    Script(body=BODY, drip_body=True, pause=0.01),
-    Script(drip_head=True, pause=0.05),
+    Script(body=BODY, drip_body=True, pause=0.05),
+    Script(drip_head=True, pause=0.2),
     Script(hang=5),
 ], ids=["body", "headers", "silent"])
 def test_a_trickling_answer_is_cut_off_at_the_deadline(script):
     """1 s in all, though every byte arrives well within the per-read timeout."""
     with slow_server(script) as base:
         took = timed(lambda: http.Session().get(f"{base}/me", timeout=1))
-    assert took < 2
+    assert took < 3  # the provider would take 14 s or more
 
 
 def test_token_requests_have_the_deadline_too(settings):
     """A refresh (REFRESH_TIMEOUT) answered a byte at a time gives up in time."""
     settings.REFRESH_TIMEOUT = 1
-    with slow_server(Script(body=BODY, drip_body=True, pause=0.01)) as base:
+    with slow_server(Script(body=BODY, drip_body=True, pause=0.05)) as base:
         session = http.OAuth2(client_id="fake-client-id",
                               token={"access_token": "a", "refresh_token": "fake-refresh"})
         took = timed(lambda: session.refresh_token(f"{base}/token",
                                                    refresh_token="fake-refresh"))
-    assert took < 2
+    assert took < 3  # the provider would take 14 s or more
 
 
 def test_a_streamed_answer_is_cut_off_too():
     """stream=True (the proxy's): reading the body stops at the deadline."""
-    with slow_server(Script(body=BODY, drip_body=True, pause=0.01)) as base:
+    with slow_server(Script(body=BODY, drip_body=True, pause=0.05)) as base:
         response = http.Session().get(f"{base}/me", timeout=1, stream=True)
         started = time.monotonic()
         with pytest.raises(requests.RequestException):
             b"".join(response.iter_content(1024))
         assert http.past_deadline(response)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3
 
 
 def test_kept_connections_outlive_an_earlier_request_s_deadline():

@@ -75,7 +75,7 @@ def test_page_shows_partner_fields_callback_url_and_guide_button(admin_client, c
     assert 'id="id_consumer_key_helptext">The Consumer Key of your 1st Connect application.' in html
     assert "Region" not in html  # account-level: asked at install, not here
     assert ('<input type="text" id="callback-url" '
-            'value="https://console.example.com/connectors/callback" readonly') in html
+            'value="https://console.example.com/connectors/1st-connect/callback" readonly') in html
     assert 'data-copy-target="callback-url">Copy</button>' in html
     assert ">Save Changes</button>" in html
     assert "Any value left blank will be asked for when the connector is installed" in html

@@ -68,7 +68,7 @@ def seed_due_installs(partner: Partner, count: int, *, expires_in: float = 60) -
     """`count` authenticated installs of the sandbox connector, all due for refresh."""
     connector = sandbox_connector()
     client_id, client_secret = sandbox.register_client(name=f"Refresh {partner.slug}",
-                                                       redirect_uri=callback_url())
+                                                       redirect_uri=callback_url(connector.slug))
     client = SandboxClient.objects.get(client_id=client_id)
     PartnerAuthSettings.objects.update_or_create(
         partner=partner, connector=connector,

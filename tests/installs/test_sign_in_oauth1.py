@@ -85,7 +85,7 @@ def test_another_oauth_token_is_rejected(admin_client, install, sandbox_transpor
     callback = consent(admin_client, authenticate(admin_client, install))
     params = query(callback)
     params["oauth_token"] = "someone-elses-token"
-    response = admin_client.get("/connectors/callback", params)
+    response = admin_client.get("/connectors/sandbox-oauth1/callback", params)
     assert response.status_code == 400
     assert access_token_requests(sandbox_transport) == 0
     assert AuthAttempt.objects.get().secrets == {}
@@ -98,7 +98,7 @@ def test_missing_verifier_is_a_bad_request(admin_client, install, sandbox_transp
     callback = consent(admin_client, authenticate(admin_client, install))
     params = query(callback)
     del params["oauth_verifier"]
-    response = admin_client.get("/connectors/callback", params)
+    response = admin_client.get("/connectors/sandbox-oauth1/callback", params)
     assert response.status_code == 400
     assert "oauth_verifier" in response.content.decode()
     assert access_token_requests(sandbox_transport) == 0
@@ -147,7 +147,7 @@ def test_access_token_failure_deletes_the_request_token_secret(admin_client, fak
     url = authenticate(admin_client, fake_install)
     state = AuthAttempt.objects.get().state
     assert query(url)["oauth_token"] == "fake-rt"
-    response = admin_client.get("/connectors/callback", {
+    response = admin_client.get("/connectors/fake-oauth1/callback", {
         "state": state, "oauth_token": "fake-rt", "oauth_verifier": "fake-verifier"})
     assert "Sign-in failed" in response.content.decode()
     attempt = AuthAttempt.objects.get()

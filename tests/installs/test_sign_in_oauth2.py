@@ -63,7 +63,7 @@ def test_authenticate_redirects_to_the_provider_with_state_and_pkce(admin_client
     attempt = AuthAttempt.objects.get(install=install)
     assert url.startswith("http://testserver/sandbox/oauth2/authorize?")
     assert params["state"] == attempt.state
-    assert params["redirect_uri"] == "http://testserver/connectors/callback"
+    assert params["redirect_uri"] == "http://testserver/connectors/sandbox-oauth2/callback"
     assert params["code_challenge_method"] == "S256"
     assert attempt.secrets["code_verifier"] not in url
     assert attempt.expires_at - timezone.now() <= timedelta(minutes=10)
@@ -197,7 +197,7 @@ def test_state_without_any_session_is_refused(admin_client, install, sandbox_tra
 def test_malformed_callbacks_are_refused(admin_client, install, sandbox_transport, query_string):
     """Duplicated, contradictory, oversized, non-UTF-8 or NUL parameters: 400, no token request."""
     state = query(authenticate(admin_client, install))["state"]
-    response = admin_client.get("/connectors/callback",
+    response = admin_client.get("/connectors/sandbox-oauth2/callback",
                                 QUERY_STRING=query_string.format(state=state))
     assert response.status_code == 400
     assert response["Referrer-Policy"] == "no-referrer"
@@ -208,7 +208,7 @@ def test_malformed_callbacks_are_refused(admin_client, install, sandbox_transpor
 
 def test_callback_accepts_only_get(admin_client):
     """Providers redirect with GET; a POST is refused and still carries no-referrer."""
-    response = admin_client.post("/connectors/callback")
+    response = admin_client.post("/connectors/sandbox-oauth2/callback")
     assert response.status_code == 405
     assert response["Referrer-Policy"] == "no-referrer"
 
@@ -222,7 +222,7 @@ def test_callback_accepts_only_get(admin_client):
 def test_provider_errors_show_an_escaped_description(admin_client, install, error, retry):
     """Other errors → error page; the description escaped; retry offered when transient."""
     state = query(authenticate(admin_client, install))["state"]
-    response = admin_client.get("/connectors/callback", {
+    response = admin_client.get("/connectors/sandbox-oauth2/callback", {
         "error": error, "error_description": "<script>alert(1)</script>", "state": state})
     html = response.content.decode()
     assert response.status_code == 200
@@ -259,7 +259,8 @@ def test_token_endpoint_failures_leave_nothing_half_saved(admin_client, fake, fa
     """invalid_grant, 5xx, non-JSON, no access_token: error page, status Error, no credentials."""
     fake.add("POST", f"{HOST}/token", **canned)
     state = query(authenticate(admin_client, fake_install))["state"]
-    response = admin_client.get("/connectors/callback", {"code": "fake-code-1", "state": state})
+    response = admin_client.get("/connectors/fake-oauth2/callback",
+                                {"code": "fake-code-1", "state": state})
     html = response.content.decode()
     assert response.status_code == 200
     assert "Sign-in failed" in html and message in html
@@ -278,7 +279,7 @@ def test_token_endpoint_timeout_offers_a_retry(admin_client, fake, fake_install)
 
     fake.add("POST", f"{HOST}/token", raises=requests.Timeout("slow"))
     state = query(authenticate(admin_client, fake_install))["state"]
-    html = admin_client.get("/connectors/callback",
+    html = admin_client.get("/connectors/fake-oauth2/callback",
                             {"code": "fake-code-1", "state": state}).content.decode()
     assert "timed out" in html and "Try again" in html
     fake_install.refresh_from_db()
@@ -293,7 +294,7 @@ def test_failed_reauthentication_keeps_working_credentials(admin_client, fake, f
     fake_install.save()
     fake.add("POST", f"{HOST}/token", status=500)
     state = query(authenticate(admin_client, fake_install))["state"]
-    admin_client.get("/connectors/callback", {"code": "fake-code-1", "state": state})
+    admin_client.get("/connectors/fake-oauth2/callback", {"code": "fake-code-1", "state": state})
     fake_install.refresh_from_db()
     assert fake_install.status == Install.Status.AUTHENTICATED
     assert fake_install.credentials == {"access_token": "fake-old-access"}

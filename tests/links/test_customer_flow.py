@@ -23,7 +23,7 @@ RETURN = "https://app.acme.test/integrations"
 def setup(partner, catalog, sandbox_transport):
     partner.allowed_return_origins = ["https://app.acme.test"]
     partner.save()
-    configure_sandbox(partner, callback="http://testserver/connectors/callback")
+    configure_sandbox(partner, base="http://testserver")
     acct = account(partner)
     offered = list(Connector.objects.filter(slug__in=["sandbox-oauth2", "sandbox-api-key"]))
     link, token = make_link(acct, offered, return_url=RETURN)
@@ -44,7 +44,7 @@ def connect_oauth2(client: Client, token: str, decision: str = "allow"):
     assert start.status_code == 302
     assert start["Location"].startswith("http://testserver/sandbox/oauth2/authorize?")
     back = consent(client, start["Location"], decision)
-    assert back.startswith("http://testserver/connectors/callback?")
+    assert back.startswith("http://testserver/connectors/sandbox-oauth2/callback?")
     return client.get(back)
 
 

@@ -19,7 +19,7 @@ RETURN = "https://app.acme.test/integrations"
 def token(partner, catalog, sandbox_transport) -> str:
     partner.allowed_return_origins = ["https://app.acme.test"]
     partner.save()
-    configure_sandbox(partner, callback="http://testserver/connectors/callback")
+    configure_sandbox(partner, base="http://testserver")
     offered = list(Connector.objects.filter(slug__in=["sandbox-oauth2", "sandbox-api-key"]))
     return make_link(account(partner), offered, return_url=RETURN)[1]
 

@@ -28,7 +28,7 @@ SCRIPT = '<script src="/static/js/install-popup.js" defer></script>'
 def setup(partner, catalog, sandbox_transport):
     partner.allowed_return_origins = [ORIGIN]
     partner.save()
-    configure_sandbox(partner, callback="http://testserver/connectors/callback")
+    configure_sandbox(partner, base="http://testserver")
     acct = account(partner, external_id="cust-77")
     offered = list(Connector.objects.filter(slug__in=["sandbox-oauth2", "sandbox-api-key"]))
     link, token = make_link(acct, offered, return_url=f"{ORIGIN}/integrations")
@@ -55,7 +55,7 @@ def connect_oauth2(client: Client, token: str, decision: str = "allow"):
     assert start["Location"].startswith("http://testserver/sandbox/oauth2/authorize?")
     assert client.get(start["Location"]).status_code == 200
     back = client.post(start["Location"], {"decision": decision})["Location"]
-    assert back.startswith("http://testserver/connectors/callback?")
+    assert back.startswith("http://testserver/connectors/sandbox-oauth2/callback?")
     return client.get(back)
 
 

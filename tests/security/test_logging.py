@@ -154,10 +154,10 @@ def test_console_flows_log_no_secret(admin_client, account, sandbox_transport, r
     failing = new_install(account, oauth2.connector)
     state = query(authenticate(admin_client, failing))["state"]
     secrets += list(AuthAttempt.objects.get(state=state).secrets.values())
-    admin_client.get("/connectors/callback", {"code": "fake-forged-code-raw-3", "state": state})
-    admin_client.get("/connectors/callback", {"code": "fake-forged-code-raw-4", "state": state})
-    admin_client.get("/connectors/callback", {"code": "fake-forged-code-raw-5",
-                                              "state": "fake-unknown-state-raw"})
+    back = f"/connectors/{failing.connector.slug}/callback"
+    admin_client.get(back, {"code": "fake-forged-code-raw-3", "state": state})
+    admin_client.get(back, {"code": "fake-forged-code-raw-4", "state": state})
+    admin_client.get(back, {"code": "fake-forged-code-raw-5", "state": "fake-unknown-state-raw"})
     secrets += ["fake-forged-code-raw-3", "fake-forged-code-raw-4", "fake-forged-code-raw-5"]
 
     secrets += partner_secrets()
@@ -195,10 +195,11 @@ def test_state_failures_and_foreign_ids_are_security_events(admin_client, other_
     caplog.set_level(logging.INFO, logger="hatchway.security")
     install = new_install(account, sandbox_oauth2(account.partner))
     state = query(authenticate(admin_client, install))["state"]
-    Client().get("/connectors/callback", {"code": "fake-code-x", "state": state})
-    admin_client.get("/connectors/callback", {"code": "fake-code-x", "state": state})
-    admin_client.get("/connectors/callback", {"code": "fake-code-x", "state": "forged"})
-    admin_client.get("/connectors/callback", {"code": "fake-code-x"})
+    back = "/connectors/sandbox-oauth2/callback"
+    Client().get(back, {"code": "fake-code-x", "state": state})
+    admin_client.get(back, {"code": "fake-code-x", "state": state})
+    admin_client.get(back, {"code": "fake-code-x", "state": "forged"})
+    admin_client.get(back, {"code": "fake-code-x"})
     assert other_client.get(install_path(install)).status_code == 404
     messages = security_messages(caplog)
     assert any("another browser session" in m for m in messages)

@@ -45,7 +45,7 @@ def test_request_token_secret_is_deleted_on_every_outcome(admin_client, fake, oa
     attempt = AuthAttempt.objects.get()
     assert attempt.secrets == {"request_token_secret": "fake-rt-secret-9"}
     params = {k: v for k, v in {**good_params(attempt.state), **change}.items() if v is not None}
-    response = admin_client.get("/connectors/callback", params)
+    response = admin_client.get("/connectors/fake-oauth1/callback", params)
     assert response.status_code == status
     attempt.refresh_from_db()
     assert attempt.secrets == {} and attempt.used_at is not None
@@ -77,10 +77,10 @@ def test_refused_states_also_delete_the_secret(admin_client, alice, fake, oauth1
     elif path == "another browser":
         browser = client_for(alice)
     else:
-        assert admin_client.get("/connectors/callback", good_params(attempt.state)
+        assert admin_client.get("/connectors/fake-oauth1/callback", good_params(attempt.state)
                                 ).status_code == 302
     exchanges = len(fake.calls_to(f"{HOST}/access_token"))
-    response = browser.get("/connectors/callback", good_params(attempt.state))
+    response = browser.get("/connectors/fake-oauth1/callback", good_params(attempt.state))
     assert response.status_code == 400
     assert len(fake.calls_to(f"{HOST}/access_token")) == exchanges
     attempt.refresh_from_db()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.auth.base import public_info
+from connectors.auth.tokens import public_info
 from tests.connectors import test_auth_oauth1 as o1
 from tests.connectors import test_auth_oauth2 as o2
 

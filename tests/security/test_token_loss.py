@@ -28,7 +28,6 @@ from tests.factories import (
 from tests.fake_provider import HOST, FakeProvider
 
 VERIFY_URL = f"{HOST}/api/me"
-CALLBACK = "/connectors/callback"
 
 
 class WatchingProvider(FakeProvider):
@@ -74,7 +73,8 @@ def verified_install(account) -> Install:
 
 def sign_in(client, install: Install) -> Any:
     state = query(authenticate(client, install))["state"]
-    return client.get(CALLBACK, {"code": "fake-code-1", "state": state})
+    return client.get(f"/connectors/{install.connector.slug}/callback",
+                      {"code": "fake-code-1", "state": state})
 
 
 def test_tokens_are_committed_before_the_verify_request(admin_client, watching,

@@ -211,3 +211,21 @@ def test_the_token_appears_in_no_log_audit_event_or_admin_page(admin_client, par
                 reverse("admin:teams_invitation_change", args=[invitation.pk])):
         html = staff.get(url).content.decode()
         assert token not in html and invitation.token_hash not in html
+
+
+def test_an_existing_user_with_two_factor_must_log_in_fully_to_accept(admin_client, mallory,
+                                                                     partner):
+    """Mallory has an authenticator app: her password on the invitation page is not enough
+    (no membership, not logged in); the page sends her to log in, back to the link."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=mallory, name="app", confirmed=True)
+    invite(admin_client, "mallory@globex.test")
+    path, _ = last_link()
+    client = Client()
+    page = client.get(path).content.decode()
+    assert 'name="password"' not in page and "/login/?next=%2Finvitations%2F" in page
+    response = client.post(path, {"password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert not Membership.objects.filter(user=mallory, partner=partner).exists()
+    assert response.status_code == 200

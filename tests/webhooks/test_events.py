@@ -85,7 +85,7 @@ def test_customer_pages_send_one_event_each(client: Client, partner, catalog,
                                             sandbox_transport, endpoint):
     """A customer connecting through an install link: install.created, .authenticated and
     install_link.used, once each."""
-    configure_sandbox(partner, callback="http://testserver/connectors/callback")
+    configure_sandbox(partner, base="http://testserver")
     account = Account.objects.create(partner=partner, name="Initech", external_id="cust-1")
     _, token = make_link(account, list(Connector.objects.filter(slug="sandbox-oauth2")))
     connect_oauth2(client, token)

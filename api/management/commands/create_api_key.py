@@ -1,4 +1,6 @@
-"""`manage.py create_api_key --partner SLUG --name NAME --scopes manage,credentials,proxy`.
+"""`manage.py create_api_key --partner SLUG --name NAME --scopes manage,proxy,configure`.
+
+Scopes: manage, credentials, proxy, configure (connectors and Authentication Settings).
 
 Prints the new key alone on standard output (so `KEY=$(manage.py create_api_key …)` works);
 it is shown this once and audited like a key created in the console.

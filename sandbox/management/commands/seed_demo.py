@@ -64,7 +64,6 @@ class Command(BaseCommand):
         if not SandboxUser.objects.filter(username=SANDBOX_USER).exists():
             services.create_user(username=SANDBOX_USER, password=SANDBOX_PASSWORD,
                                  api_key=SANDBOX_API_KEY)
-        callback = callback_url()
         for slug, kind, id_key, secret_key in (
             ("sandbox-oauth2", "oauth2", "client_id", "client_secret"),
             ("sandbox-client-credentials", "oauth2", "client_id", "client_secret"),
@@ -75,7 +74,7 @@ class Command(BaseCommand):
             if existing.filter(saved_at__isnull=False).exists():
                 continue
             client_id, client_secret = services.register_client(
-                name=f"Demo Partner ({connector.name})", redirect_uri=callback, kind=kind
+                name=f"Demo Partner ({connector.name})", redirect_uri=callback_url(slug), kind=kind
             )
             PartnerAuthSettings.objects.update_or_create(
                 partner=partner, connector=connector,

@@ -71,14 +71,18 @@ class AccountForm(forms.ModelForm[Account]):
         return name
 
     def clean_external_id(self) -> str:
-        """In NFC and following the rule (core/text.py), unless it is the account's own,
-        unchanged; not another account's in any normal form."""
-        external_id: str = self.cleaned_data["external_id"]
-        if external_id == self.instance.external_id:
-            return external_id
-        external_id = normal_external_id(external_id)
-        validate_external_id(external_id)
-        others = Account.objects.filter(partner=self.partner).exclude(pk=self.instance.pk)
-        if others.same_external_id(external_id).exists():
-            raise ValidationError(DUPLICATE_EXTERNAL_ID, code="duplicate")
+        return checked_external_id(self.cleaned_data["external_id"], account=self.instance,
+                                   partner_id=self.partner.pk)
+
+
+def checked_external_id(external_id: str, *, account: Account, partner_id: int) -> str:
+    """A form's external id: in NFC and following the rule (core/text.py), unless it is the
+    account's own, unchanged; not another account's in any normal form (ValidationError)."""
+    if external_id == account.external_id:
         return external_id
+    external_id = normal_external_id(external_id)
+    validate_external_id(external_id)
+    others = Account.objects.filter(partner_id=partner_id).exclude(pk=account.pk)
+    if others.same_external_id(external_id).exists():
+        raise ValidationError(DUPLICATE_EXTERNAL_ID, code="duplicate")
+    return external_id

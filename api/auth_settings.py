@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -92,15 +94,16 @@ def form_key(name: str) -> str:
 class ConnectorSettings(ApiView):
     permission_classes = [CanConfigure]
 
-    def connector(self, slug: str) -> tuple[Connector, PartnerAuthSettings | None]:
-        connector = self.scoped(Connector.objects.active().with_configured(self.partner),
-                                slug=slug)
-        saved = (PartnerAuthSettings.objects.for_partner(self.partner)
-                 .filter(connector=connector).select_related("saved_by").first())
-        return connector, saved
+    def connector(self, slug: str) -> Connector:
+        return self.scoped(Connector.objects.active().with_configured(self.partner), slug=slug)
+
+    def saved(self, connector: Connector, *, lock: bool = False) -> PartnerAuthSettings | None:
+        saved = PartnerAuthSettings.objects.for_partner(self.partner).filter(connector=connector)
+        return (saved.select_for_update() if lock else saved.select_related("saved_by")).first()
 
     def answer(self, slug: str) -> Response:
-        return Response(settings_data(*self.connector(slug)))
+        connector = self.connector(slug)
+        return Response(settings_data(connector, self.saved(connector)))
 
     @extend_schema(operation_id="connector_settings_retrieve", parameters=[SLUG],
                    summary="A connector's Authentication Settings (never a secret value)",
@@ -115,12 +118,14 @@ class ConnectorSettings(ApiView):
                                "value; null clears it.",
                    request=shapes.AuthSettingsInput,
                    responses={**answers(shapes.AuthSettingsSerializer, 400, 404), **INVALID})
+    @method_decorator(sensitive_variables("values", "cleaned"))
     def put(self, request: Request, slug: str) -> Response:
-        connector, saved = self.connector(slug)
-        cleaned = validated(connector, saved,
-                            self.body(shapes.AuthSettingsInput).validated_data["values"])
-        save_auth_settings(partner=self.partner, connector=connector, user=None,
-                           cleaned=cleaned, actor_label=self.key.actor_label)
+        connector = self.connector(slug)
+        values = self.body(shapes.AuthSettingsInput).validated_data["values"]
+        with transaction.atomic():  # the fields left out keep what is saved at this moment
+            cleaned = validated(connector, self.saved(connector, lock=True), values)
+            save_auth_settings(partner=self.partner, connector=connector, user=None,
+                               cleaned=cleaned, actor_label=self.key.actor_label)
         return self.answer(slug)
 
     @extend_schema(operation_id="connector_settings_destroy", parameters=[SLUG, shapes.ForceQuery],
@@ -129,9 +134,9 @@ class ConnectorSettings(ApiView):
                                "use them, unless `force=true`.",
                    responses={**answers(None, 400, 404, ok_status=204), **IN_USE})
     def delete(self, request: Request, slug: str) -> Response:
-        connector, saved = self.connector(slug)
+        connector = self.connector(slug)
         force = self.query(shapes.ForceQuery)["force"]
-        if saved is not None and not force:
+        if self.saved(connector) is not None and not force:
             using = (Install.objects.filter(account__partner=self.partner, connector=connector)
                      .exclude(status=Install.Status.DEAUTHENTICATED).count())
             if using:

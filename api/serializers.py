@@ -15,6 +15,7 @@ from connectors.schema import AUTH_TYPE_LABELS
 from connectors.services import callback_url
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
+from installs import importing
 from installs.forms import MAX_VALUE_LENGTH, InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
@@ -159,10 +160,28 @@ class InstallCreateSerializer(serializers.Serializer[Any]):
                                                                allow_blank=True),
                                    required=False, default=dict,
                                    help_text="The install's values by field key (see the "
-                                             "connector's `fields`).")
+                                             "connector's `fields`); with `credentials`, "
+                                             "captured values (e.g. instance_url) too.")
+    credentials = serializers.DictField(
+        required=False,
+        help_text="Import an existing connection: OAuth 2.0 `access_token`, `refresh_token`?, "
+                  "`expires_at`? (RFC 3339) or `expires_in`?, `scope`?, `token_type`?; OAuth "
+                  "1.0a `oauth_token`, `oauth_token_secret`; `{}` for API key and basic (their "
+                  "`values` hold them). Refreshed if expired, verified, then saved.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """The console's install form checks the values: the same rules, the same words."""
+        """The console's install form checks the values: the same rules, the same words.
+        An import (`credentials`) also checks captured values and the tokens
+        (installs/importing.py)."""
+        if "credentials" in attrs:
+            try:
+                attrs["imported"] = importing.check(
+                    account=self.context["account"], connector=attrs["connector"],
+                    name=attrs["name"], values=attrs["values"],
+                    credentials=attrs["credentials"])
+            except importing.InvalidImport as error:
+                raise serializers.ValidationError(error.errors) from None
+            return attrs
         form = InstallForm({"install_name": attrs["name"], **attrs["values"]},
                            connector=attrs["connector"], partner=partner_of(self))
         unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked})

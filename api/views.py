@@ -37,6 +37,7 @@ from core.prepared import PreparedLookup
 from core.text import external_id_forms
 from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
 from installs.credentials import NotWorking, share_credentials
+from installs.importing import import_install
 from installs.installing import create_install
 from installs.models import Install
 from installs.removal import deauthenticate, delete_install
@@ -286,18 +287,25 @@ class AccountInstalls(ApiView):
                    description="API key, basic, client credentials and none authenticate at "
                                "once (201 `authenticated`, or 422 and nothing saved); browser "
                                "flows answer 201 `pending`, to complete through an install "
-                               "link.",
+                               "link. With `credentials` an existing connection is imported: "
+                               "an expired access token is refreshed, the connector's verify "
+                               "request runs, then 201 `authenticated` -- or 422 with the "
+                               "provider's message and nothing saved.",
                    request=shapes.InstallCreateSerializer,
                    responses=answers(shapes.InstallSerializer, 400, 404, 422, ok_status=201))
     def post(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
-        data = self.body(shapes.InstallCreateSerializer).validated_data
-        create = (create_install if data["connector"].uses_callback
-                  else create_authenticated_install)
+        data = self.body(shapes.InstallCreateSerializer, account=account).validated_data
         try:
-            install = create(account=account, connector=data["connector"], name=data["name"],
-                             values=data["values"], actor=None,
-                             actor_label=self.key.actor_label)
+            if "imported" in data:
+                install = import_install(data["imported"], actor=None,
+                                         actor_label=self.key.actor_label)
+            else:
+                create = (create_install if data["connector"].uses_callback
+                          else create_authenticated_install)
+                install = create(account=account, connector=data["connector"],
+                                 name=data["name"], values=data["values"], actor=None,
+                                 actor_label=self.key.actor_label)
         except MissingValues as error:
             raise ValidationError({f"values.{f.key}": [error.message]
                                    for f in error.fields}) from None

@@ -37,6 +37,7 @@ class Action(models.TextChoices):
     INSTALL_AUTHENTICATED = "install.authenticated", "Install authenticated"
     INSTALL_AUTH_FAILED = "install.auth_failed", "Authentication failed"
     INSTALL_CANCELLED = "install.cancelled", "Authentication cancelled"
+    INSTALL_IMPORTED = "install.imported", "Install imported"
     INSTALL_VERIFIED = "install.verified", "Connection verified"
     INSTALL_VERIFY_FAILED = "install.verify_failed", "Connection check failed"
     INSTALL_DEAUTHENTICATED = "install.deauthenticated", "Install deauthenticated"

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.forms import checked_external_id
 from accounts.models import Account
 from core.admin import ReadOnlyAdmin, secret_summary
 from installs.accounts import delete_account
@@ -48,8 +51,25 @@ def report_revocations(admin_: admin.ModelAdmin[Any], request: HttpRequest,
                             "provider; the local credentials are deleted.", messages.WARNING)
 
 
+class AccountAdminForm(forms.ModelForm[Account]):
+    """The console's rule for external ids (accounts.forms.checked_external_id)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        partner = cleaned.get("partner") or (self.instance.partner if self.instance.pk
+                                             else None)
+        if partner is not None and cleaned.get("external_id"):
+            try:
+                cleaned["external_id"] = checked_external_id(
+                    cleaned["external_id"], account=self.instance, partner_id=partner.pk)
+            except ValidationError as error:
+                self.add_error("external_id", error)
+        return cleaned
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin[Account]):
+    form = AccountAdminForm
     list_display = ("name", "external_id", "partner", "created_at")
     list_filter = ("partner",)
     list_select_related = ("partner",)

@@ -26,7 +26,14 @@ import requests
 from django.db.models import Q
 from django.utils import timezone
 
-from connectors.auth.base import AuthError, ErrorKind, InvalidGrant, TransientError
+from connectors.auth.base import (
+    AuthError,
+    AuthMethod,
+    Credentials,
+    ErrorKind,
+    InvalidGrant,
+    TransientError,
+)
 from connectors.auth.tokens import keep_unreturned
 from core import metrics
 from core.backoff import backoff_seconds
@@ -144,7 +151,7 @@ def _refresh_locked(install: Install, now: datetime, saved: SavedSettings | None
         method = method_for(install, saved=saved)
         if not method.can_refresh(used):
             return _cannot_refresh(install, now)
-        fresh = method.refresh(used)
+        fresh = refreshed_credentials(method, used)
     except InvalidGrant as exc:
         if _token_changed(install, used):
             log.info("install %s: refreshed by another worker meanwhile", install.pk)
@@ -162,6 +169,15 @@ def _refresh_locked(install: Install, now: datetime, saved: SavedSettings | None
     return _save_refreshed(install, used, fresh, now)
 
 
+def refreshed_credentials(method: AuthMethod, used: dict[str, Any]) -> Credentials:
+    """One refresh request: the provider's fresh credentials, with the refresh token and
+    scope of `used` where it returned none. The workers' path, which an import whose access
+    token is missing or expired also takes (installs/importing.py)."""
+    fresh = method.refresh(used)
+    fresh.data = keep_unreturned(used, fresh.data)
+    return fresh
+
+
 def _token_changed(install: Install, used: dict[str, Any]) -> bool:
     """Whether the stored credentials differ from the ones the failed refresh used."""
     current = Install.objects.filter(pk=install.pk).first()
@@ -175,7 +191,7 @@ def _token_changed(install: Install, used: dict[str, Any]) -> bool:
 
 def _save_refreshed(install: Install, used: dict[str, Any], fresh: Any,
                     now: datetime) -> RefreshOutcome:
-    install.mark_refreshed(credentials=keep_unreturned(used, fresh.data),
+    install.mark_refreshed(credentials=fresh.data,
                            expires_at=fresh.expires_at, now=now)
     log.info("install %s: token refreshed", install.pk)
     return REFRESHED

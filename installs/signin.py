@@ -213,7 +213,7 @@ def _record_success(install_id: int, method: AuthMethod, credentials: Credential
                     actor: Any, actor_label: str) -> Install:
     with transaction.atomic():
         install = Install.objects.for_update().get(pk=install_id)
-        _drop_entered_credentials(install, method)  # they are in the credentials now
+        drop_entered_credentials(install, method)  # they are in the credentials now
         install.values.update(credentials.captured)  # checked against their patterns
         install.mark_authenticated(credentials=credentials.data,
                                    expires_at=credentials.expires_at,
@@ -224,7 +224,7 @@ def _record_success(install_id: int, method: AuthMethod, credentials: Credential
     return install
 
 
-def _drop_entered_credentials(install: Install, method: AuthMethod) -> None:
+def drop_entered_credentials(install: Install, method: AuthMethod) -> None:
     """Take the entered values that authenticate (api_key, basic) off the install's values."""
     install.values = {k: v for k, v in install.values.items() if k not in method.credential_keys}
     if not is_unreadable(install.secret_values):
@@ -252,7 +252,7 @@ def _record_failure(install_id: int, method: AuthMethod, error: AuthError, *, ac
             return
         if error.kind == ErrorKind.VERIFY_FAILED:
             # Rejected keys or passwords are not kept: reauthenticating asks for them again.
-            _drop_entered_credentials(install, method)
+            drop_entered_credentials(install, method)
         install.mark_auth_failed(error=error.message, kind=error.kind, stage=stage,
                                  actor=actor, actor_label=actor_label)
     log.info("install %s: authentication failed (%s at %s)", install_id, error.kind, stage)

@@ -82,14 +82,16 @@ def event_type(event: AuditEvent) -> EventType | None:
 
 
 def payload(event: AuditEvent, type_: EventType, public_id: str) -> dict[str, Any]:
-    """`{"id", "type", "created_at", "data": {"account", "install", "error"?}}`: names,
-    ids and statuses only, never a secret -- as they were when the event was written (its
+    """`{"id", "type", "created_at", "data": {"account", "install", "error"?, "imported"?}}`:
+    names, ids and statuses only, never a secret -- as they were when the event was written (its
     `subject`), not as the rows are now: they may have changed or be gone by the relay."""
     subject = event.subject or _subject_of_rows(event)
     data: dict[str, Any] = {"account": _account(event, subject),
                             "install": _install(event, type_, subject)}
     if type_ in ERRORS:
         data["error"] = (subject.get("install") or {}).get("error") or ERRORS[type_]
+    if event.action == Action.INSTALL_AUTHENTICATED and event.detail.get("imported"):
+        data["imported"] = True  # credentials imported, not a sign-in (installs/importing.py)
     return {"id": public_id, "type": type_, "created_at": event.created_at.isoformat(),
             "data": data}
 

@@ -43,7 +43,7 @@ from connectors.schema import ERROR_CODE_RE, HEADER_CONTROL_RE, PLACEHOLDER_RE
 from connectors.templating import TemplateValueError, is_safe_value, matches_pattern, render_url
 
 if TYPE_CHECKING:
-    from connectors.schema import ConnectorSpec
+    from connectors.schema import ConnectorSpec, FieldSpec
 
 
 def dotted_get(data: Any, path: str) -> Any:
@@ -151,6 +151,14 @@ class Context:
     callback_url: str = ""
 
 
+def is_acceptable_captured(spec_field: FieldSpec, value: str) -> bool:
+    """Whether a captured value may be stored: its pattern (and, for a base URL, a bare
+    https origin). A sign-in's captured values and imported ones pass the same check."""
+    if spec_field.is_origin:
+        return is_safe_value(spec_field, value, at_start=True)
+    return len(value) <= 500 and matches_pattern(spec_field, value)
+
+
 class AuthMethod:
     """Base class. Subclasses set `type` and override what their protocol supports."""
 
@@ -218,9 +226,7 @@ class AuthMethod:
                     raise AuthError(f"The provider did not return the {spec_field.label}, so "
                                     "sign-in was stopped.", kind=ErrorKind.TOKEN_ERROR)
                 continue
-            safe = is_safe_value(spec_field, value, at_start=True) if spec_field.is_origin \
-                else len(value) <= 500 and matches_pattern(spec_field, value)
-            if not safe:
+            if not is_acceptable_captured(spec_field, value):
                 raise AuthError(f"The provider returned a {spec_field.label} this connector "
                                 "does not accept, so sign-in was stopped.",
                                 kind=ErrorKind.TOKEN_ERROR)

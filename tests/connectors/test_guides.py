@@ -69,6 +69,7 @@ def test_index_search(admin_client, connectors):
 def test_guide_sections_and_table(admin_client, connectors, settings):
     """The guide has its title, the three sections, and the Value/Description table."""
     settings.PUBLIC_URL = "https://console.example.com"
+    settings.PUBLIC_HOST_REDIRECT = False  # the URL shown comes from PUBLIC_URL, not the Host
     html = admin_client.get(guide_url()).content.decode()
     assert "<h1>1st Connect Authentication Setup Guide</h1>" in html
     for heading in ('<h2 id="connector-setup">Connector setup</h2>', "<h3>Requirements</h3>",

@@ -66,6 +66,7 @@ def test_page_shows_partner_fields_callback_url_and_guide_button(admin_client, c
                                                                  settings):
     """The page has its heading, labelled inputs, the callback URL and the guide button."""
     settings.PUBLIC_URL = "https://console.example.com"
+    settings.PUBLIC_HOST_REDIRECT = False  # the URL shown comes from PUBLIC_URL, not the Host
     html = admin_client.get(url()).content.decode()
     assert "<h1>1st Connect Authentication Settings</h1>" in html
     assert '<label for="id_consumer_key">Consumer Key</label>' in html

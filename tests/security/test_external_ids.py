@@ -165,3 +165,39 @@ def test_check_command_is_quiet_when_all_is_well(partner):
     out = StringIO()
     call_command("check_external_ids", stdout=out)
     assert out.getvalue().strip() == "Every external id follows the rules."
+
+
+@pytest.fixture
+def superuser_client(db):
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.create_superuser(email="root@hatchway.test",
+                                                     password="fake-password-123"))
+    return client
+
+
+def test_the_admin_applies_the_same_rule(superuser_client, partner, legacy):
+    """Support staff adding or editing an account in the admin: the same refusals (a bad
+    id, a look-alike of another account's), the id stored in NFC; a legacy id kept as is
+    when only the name changes."""
+    add = reverse("admin:accounts_account_add")
+    for external_id in ("cust/9", "cust\u200b9", COMPOSED):
+        response = superuser_client.post(add, {"partner": partner.pk, "name": "New",
+                                               "external_id": external_id})
+        assert response.status_code == 200, external_id
+    assert not Account.objects.filter(name="New").exists()
+    response = superuser_client.post(add, {"partner": partner.pk, "name": "New",
+                                           "external_id": unicodedata.normalize("NFD", "né-1")})
+    assert response.status_code == 302
+    assert Account.objects.get(name="New").external_id == unicodedata.normalize("NFC", "né-1")
+    slash = legacy["slash"]
+    change = reverse("admin:accounts_account_change", args=[slash.pk])
+    response = superuser_client.post(change, {"name": "Renamed", "external_id": "cust/42"})
+    assert response.status_code == 302
+    slash.refresh_from_db()
+    assert (slash.name, slash.external_id) == ("Renamed", "cust/42")
+    response = superuser_client.post(change, {"name": "Renamed", "external_id": "cust\u200b42"})
+    assert response.status_code == 200 and MESSAGE in response.content.decode()

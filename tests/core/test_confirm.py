@@ -94,6 +94,7 @@ def test_delete_account_asks_first(admin_client, acme, keyed_install):
     assert f'href="/accounts/{acme.pk}/delete/">Delete account</a>' in detail
     html = confirmation(admin_client, f"/accounts/{acme.pk}/delete/")
     assert "Delete Acme Ltd?" in html and "its install are deleted" in html
+    assert f"where the provider offers it ({keyed_install.connector.name})" in html
     assert Account.objects.filter(pk=acme.pk).exists()
     response = admin_client.post(f"/accounts/{acme.pk}/delete/")
     assert response["Location"] == "/accounts/"

@@ -61,7 +61,8 @@ CREDENTIAL_FIELDS = {auth_type: REQUIRED_FIELDS[auth_type] for auth_type in ("ap
 OAUTH2_ONLY = ("token_params", "refresh_params", "body_format", "revoke_auth", "revoke_method",
                "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
                "invalid_grant_errors")
-TWO_STEP_ONLY = ("token_request", "token_path", "expires_in_path", "token_header", "token_prefix")
+TWO_STEP_ONLY = ("token_request", "token_path", "expires_in_path", "token_header", "token_prefix",
+                 "captures")
 APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
            "oauth2_client_credentials": OAUTH2_ONLY,
            "two_step": (*TWO_STEP_ONLY, "default_expires_in")}
@@ -208,8 +209,6 @@ class FieldSpec(_Model):
         if not self.is_captured:
             if "capture_from" in self.model_fields_set:
                 raise At("from", "is only for level = 'captured'")
-        elif not self.capture_from:
-            raise At("from", "is required: 'token.<path>' or 'callback.<parameter>'")
         elif not (self.pattern.startswith("^") and self.pattern.endswith("$")):
             raise At("pattern", "is required for captured values, anchored with ^ and $")
         elif self.secret or self.choices:
@@ -304,6 +303,9 @@ class AuthSpec(_Model):
     """two_step: the header API calls carry the token in."""
     token_prefix: Annotated[str, StringConstraints(max_length=50), rule(_one_line)] = "Bearer "
     """two_step: put before the token in that header ("" for none)."""
+    captures: dict[str, Dotted] = Field(default_factory=dict)
+    """two_step: captured field key -> dotted path of its value in the exchange's answer
+    (the field needs no `from`)."""
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
     (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
@@ -394,12 +396,27 @@ class ConnectorSpec(_Model):
             _check_url_refs(where, url, {*keys}, origins)
         for where, text in self._texts():
             _check_refs(where, text, {*keys, *BUILTIN_PLACEHOLDERS})
+        self._captures_name_captured_fields()
         moved = CREDENTIAL_FIELDS.get(self.auth.type, ())
         for name, value in self.api.headers.items():
             _check_refs(f"api.headers.{name}", value, {*keys})
             for ref in {*PLACEHOLDER_RE.findall(value)} & {*moved}:
                 raise At(f"api.headers.{name}",
                          f"may not use {{{ref}}}: {self.auth.type} sends it as the credentials")
+
+    def _captures_name_captured_fields(self) -> None:
+        """A captured field says where it comes from: its `from`, or `auth.captures`."""
+        captured = {f.key for f in self.captured_fields}
+        for key in self.auth.captures:
+            if key not in captured:
+                raise At(f"auth.captures.{key}", "names no field with level = 'captured'")
+        for index, spec_field in enumerate(self.fields):
+            if spec_field.is_captured and not spec_field.capture_from:
+                if spec_field.key not in self.auth.captures:
+                    raise At(f"fields[{index}].from",
+                             "is required: 'token.<path>' or 'callback.<parameter>'")
+            elif spec_field.key in self.auth.captures:
+                raise At(f"fields[{index}].from", "is set twice: here and in auth.captures")
 
     def _urls(self) -> list[tuple[str, str]]:
         """The URL templates that may use fields: the endpoints, base URL and verify URL."""

@@ -99,11 +99,13 @@ class TwoStep(AuthMethod):
                 for name, value in body.items()}
 
     def fill(self, template: str) -> str:
-        """A body value with its placeholders filled as entered (JSON or form encodes it)."""
+        """A body value with its placeholders filled as entered (JSON or form encodes it);
+        an optional field left empty fills in as ""."""
 
         def value(match: re.Match[str]) -> str:
             key = match.group(1)
-            if not self.value(key):
+            spec_field = self.spec.field(key)
+            if not self.value(key) and not (spec_field and not spec_field.required):
                 raise AuthError(f"The value for “{key}” is missing. Edit the install's "
                                 "details.", kind=ErrorKind.CONFIGURATION)
             return self.value(key)

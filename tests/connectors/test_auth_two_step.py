@@ -153,7 +153,8 @@ def test_a_nested_json_body_and_a_captured_value(fake):
     data = spec_data()
     data["auth"]["token_request"]["body"] = {"credentials": {
         "personalAccessTokenName": "{pat_name}", "personalAccessTokenSecret": "{pat_secret}",
-        "site": {"contentUrl": ""}}}
+        "site": {"contentUrl": "{site}"}}}
+    data["fields"].append({"key": "site", "label": "Site", "level": "account", "required": False})
     data["fields"].append({"key": "site_id", "label": "Site", "level": "captured",
                            "from": "token.credentials.site.id", "pattern": "^[a-z0-9-]+$"})
     spec = ConnectorSpec.from_data("t", validate("t.toml", "t", data))
@@ -163,6 +164,33 @@ def test_a_nested_json_body_and_a_captured_value(fake):
         "personalAccessTokenName": NAME, "personalAccessTokenSecret": SECRET,
         "site": {"contentUrl": ""}}}
     assert credentials.captured == {"site_id": "9a8b-7c6d"}
+
+
+SITE_FIELD = {"key": "site_id", "label": "Site", "level": "captured", "pattern": "^[a-z0-9-]+$"}
+
+
+def test_captures_keeps_a_value_from_the_answer(fake):
+    """The issue's `captures = { site_id = "credentials.site.id" }`: no `from` needed."""
+    fake.add("POST", f"{BASE}/api/auth/signin", json_body={
+        "credentials": {"token": "tok", "site": {"id": "9a8b-7c6d"}}})
+    data = spec_data(captures={"site_id": "credentials.site.id"})
+    data["fields"].append(SITE_FIELD)
+    spec = ConnectorSpec.from_data("t", validate("t.toml", "t", data))
+    credentials = build_method(Context(spec=spec, values={
+        "pod": "eu", "pat_name": NAME, "pat_secret": SECRET})).complete(None, {})
+    assert credentials.captured == {"site_id": "9a8b-7c6d"}
+
+
+def test_captures_must_name_a_captured_field():
+    data = spec_data(captures={"pat_name": "credentials.site.id"})
+    assert "auth.captures.pat_name" in refusal(data)
+
+
+def test_a_captured_field_still_needs_a_source():
+    data = spec_data()
+    data["fields"].append(SITE_FIELD)
+    message = refusal(data)
+    assert "fields[3].from" in message and "is required" in message
 
 
 def test_form_body_default_expiry_and_bearer_default(fake):

@@ -1,9 +1,9 @@
 """An OAuth 2.0 authorization server we did not write: Authlib's, on a real socket.
 
 Everything protocol-shaped is Authlib's own code (its Flask AuthorizationServer and
-ResourceProtector, the RFC 6749 grant classes, RFC 7636 `CodeChallenge`, RFC 7009
-`RevocationEndpoint`); this module only supplies what Authlib leaves to its user -- the
-storage (in memory, inspectable by the tests) and the routes:
+ResourceProtector, the RFC 6749 grant classes, RFC 7636 `CodeChallenge` -- here demanded
+of every client --, RFC 7009 `RevocationEndpoint`); this module only supplies what Authlib
+leaves to its user -- the storage (in memory, inspectable by the tests) and the routes:
 
     GET  /oauth/authorize   consent is approved at once for the one user, "ada"
     POST /oauth/token       authorization_code (PKCE S256 required), refresh_token
@@ -27,6 +27,7 @@ from typing import Any
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -215,6 +216,22 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         token.access_token_revoked = token.refresh_token_revoked = True
 
 
+class RequiredS256(CodeChallenge):  # type: ignore[misc]
+    """Authlib's PKCE extension. Its `required` covers public clients only; this server
+    demands an S256 challenge of every client (as RFC 9700 recommends), so a relying
+    party that omits PKCE or downgrades to "plain" is refused at the authorize step."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge'")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Unsupported 'code_challenge_method'")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
 class Bearer(BearerTokenValidator):  # type: ignore[misc]
     def authenticate_token(self, token_string: str) -> Token | None:
         return STORE.by_access(token_string)
@@ -232,7 +249,7 @@ def create_app() -> Flask:
     app.config.update(OAUTH2_REFRESH_TOKEN_GENERATOR=True, OAUTH2_TOKEN_EXPIRES_IN={
         "authorization_code": 3600, "refresh_token": 3600, "client_credentials": 600})
     server = AuthorizationServer(app, query_client=STORE.clients.get, save_token=save_token)
-    server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+    server.register_grant(AuthorizationCodeGrant, [RequiredS256(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(Revocation)

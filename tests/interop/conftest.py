@@ -59,8 +59,8 @@ def live_connector(slug: str, base: str, auth: dict[str, Any]) -> Connector:
     return connector
 
 
-def code_flow_connector(partner: Partner, store: Store, *, redirect_uri: str | None = None
-                        ) -> tuple[Connector, Client]:
+def code_flow_connector(partner: Partner, store: Store, *, redirect_uri: str | None = None,
+                        pkce: bool = True) -> tuple[Connector, Client]:
     """The authorization code connector, and its client registered at Authlib (with the
     connector's own callback URL unless `redirect_uri` says otherwise) saved as the
     partner's Authentication Settings."""
@@ -68,7 +68,7 @@ def code_flow_connector(partner: Partner, store: Store, *, redirect_uri: str | N
     connector = live_connector(slug, store.base, {
         "type": "oauth2", "authorize_url": f"{STAND_IN}/oauth/authorize",
         "token_url": f"{STAND_IN}/oauth/token", "revoke_url": f"{STAND_IN}/oauth/revoke",
-        "scopes": ["read", "write"], "pkce": True, "token_auth": "client_secret_basic",
+        "scopes": ["read", "write"], "pkce": pkce, "token_auth": "client_secret_basic",
     })
     client = store.register(redirect_uri=callback_for(slug) if redirect_uri is None
                             else redirect_uri)

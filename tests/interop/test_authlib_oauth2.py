@@ -194,3 +194,23 @@ def test_wrong_redirect_uri_is_refused_by_authlib(admin_client, account, authlib
     assert authlib.codes == {} and authlib.tokens == []
     install.refresh_from_db()
     assert install.status == Install.Status.PENDING and install.credentials == {}
+    page = admin_client.get(install_path(install)).content.decode()
+    assert "Pending" in page and "Authenticated" not in page
+
+
+def test_authlib_enforces_pkce(admin_client, account, authlib):
+    """The server really requires PKCE: a connector that does not send a code_challenge is
+    refused at the authorize step, so the verifier checks above are Authlib's."""
+    connector, _ = code_flow_connector(account.partner, authlib, pkce=False)
+    install = new_install(account, connector)
+    url = authenticate(admin_client, install)
+    assert "code_challenge" not in query(url)
+    answer = to_authlib(url)
+    assert answer.status_code == 302  # an error sent back to the (registered) callback
+    params = query(answer.headers["Location"])
+    assert params["error"] == "invalid_request" and "code_challenge" in params["error_description"]
+    assert authlib.codes == {} and authlib.tokens == []
+    response = admin_client.get(path_and_query(answer.headers["Location"]))
+    assert "code_challenge" in response.content.decode()
+    install.refresh_from_db()
+    assert install.status != Install.Status.AUTHENTICATED and install.credentials == {}

@@ -12,8 +12,7 @@ import pytest
 
 from accounts.models import Account, Partner
 from connectors.models import Connector
-from tests.conftest import make_connector
-from tests.factories import callback_for, save_settings
+from tests.factories import callback_for, make_connector, save_settings
 from tests.interop.authlib_server import STORE, Client, Store, running_server
 
 # The catalogue schema accepts only https:// URLs (or {public_url}); the connector is

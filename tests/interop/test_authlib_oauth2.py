@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from installs import refresh
 from installs.models import AuthAttempt, Install
-from tests.conftest import raw_value
 from tests.factories import (
     authenticate,
     callback_for,
@@ -23,6 +22,7 @@ from tests.factories import (
     new_install,
     path_and_query,
     query,
+    raw_value,
 )
 from tests.interop.authlib_server import Client as AuthlibClient
 from tests.interop.authlib_server import Store

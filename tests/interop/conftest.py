@@ -58,17 +58,22 @@ def live_connector(slug: str, base: str, auth: dict[str, Any]) -> Connector:
     return connector
 
 
+def code_flow_live(store: Store, *, pkce: bool = True) -> Connector:
+    """The authorization code connector at Authlib (no Authentication Settings yet)."""
+    return live_connector("authlib-oauth2", store.base, {
+        "type": "oauth2", "authorize_url": f"{STAND_IN}/oauth/authorize",
+        "token_url": f"{STAND_IN}/oauth/token", "revoke_url": f"{STAND_IN}/oauth/revoke",
+        "scopes": ["read", "write"], "pkce": pkce, "token_auth": "client_secret_basic",
+    })
+
+
 def code_flow_connector(partner: Partner, store: Store, *, redirect_uri: str | None = None,
                         pkce: bool = True) -> tuple[Connector, Client]:
     """The authorization code connector, and its client registered at Authlib (with the
     connector's own callback URL unless `redirect_uri` says otherwise) saved as the
     partner's Authentication Settings."""
-    slug = "authlib-oauth2"
-    connector = live_connector(slug, store.base, {
-        "type": "oauth2", "authorize_url": f"{STAND_IN}/oauth/authorize",
-        "token_url": f"{STAND_IN}/oauth/token", "revoke_url": f"{STAND_IN}/oauth/revoke",
-        "scopes": ["read", "write"], "pkce": pkce, "token_auth": "client_secret_basic",
-    })
+    connector = code_flow_live(store, pkce=pkce)
+    slug = connector.slug
     client = store.register(redirect_uri=callback_for(slug) if redirect_uri is None
                             else redirect_uri)
     save_settings(partner, connector, {"client_id": client.client_id},

@@ -5,12 +5,14 @@ the callback goes to Hatchway through Django's test client."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
 
 import requests
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from installs import refresh
@@ -19,6 +21,7 @@ from tests.factories import (
     authenticate,
     callback_for,
     install_path,
+    make_link,
     new_install,
     path_and_query,
     query,
@@ -26,7 +29,11 @@ from tests.factories import (
 )
 from tests.interop.authlib_server import Client as AuthlibClient
 from tests.interop.authlib_server import Store
-from tests.interop.conftest import client_credentials_connector, code_flow_connector
+from tests.interop.conftest import (
+    client_credentials_connector,
+    code_flow_connector,
+    code_flow_live,
+)
 
 TIMEOUT = 5
 
@@ -214,3 +221,33 @@ def test_authlib_enforces_pkce(admin_client, account, authlib):
     assert "code_challenge" in response.content.decode()
     install.refresh_from_db()
     assert install.status != Install.Status.AUTHENTICATED and install.credentials == {}
+
+
+def test_settings_saved_in_the_console_then_a_customer_install_link(admin_client, client,
+                                                                      account, authlib):
+    """The partner registers the Callback URL the Authentication Settings page shows at
+    Authlib and saves the client there; a customer then connects through an install link."""
+    connector = code_flow_live(authlib)
+    settings_url = reverse("connectors:settings", args=[connector.slug])
+    page = admin_client.get(settings_url).content.decode()
+    match = re.search(r'id="callback-url" value="([^"]+)"', page)
+    assert match and match.group(1) == callback_for(connector.slug)
+    registered = authlib.register(redirect_uri=match.group(1))
+    saved = admin_client.post(settings_url, {"client_id": registered.client_id,
+                                             "client_secret": registered.client_secret})
+    assert saved.status_code == 302
+
+    _, token = make_link(account, [connector])
+    client.get(reverse("install:landing", args=[token]))
+    start = client.post(reverse("install:connect", args=[token, connector.slug]))
+    assert start.status_code == 302 and start["Location"].startswith(authlib.base)
+    answer = to_authlib(start["Location"])
+    back = client.get(path_and_query(answer.headers["Location"]))
+    assert back.status_code == 302 and back["Location"] == reverse("install:result")
+    assert "<h1>Connected</h1>" in client.get(back["Location"]).content.decode()
+    install = Install.objects.get()
+    assert install.account == account and install.status == Install.Status.AUTHENTICATED
+    [issued] = authlib.tokens
+    assert issued.client_id == registered.client_id
+    assert install.credentials["access_token"] == issued.access_token
+    assert authlib.api_calls == [issued.access_token]

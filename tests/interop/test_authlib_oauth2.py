@@ -15,8 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from api.models import Scope
 from installs import refresh
 from installs.models import AuthAttempt, Install
+from tests.api.helpers import bearer, make_key
 from tests.factories import (
     authenticate,
     callback_for,
@@ -251,3 +253,23 @@ def test_settings_saved_in_the_console_then_a_customer_install_link(admin_client
     assert issued.client_id == registered.client_id
     assert install.credentials["access_token"] == issued.access_token
     assert authlib.api_calls == [issued.access_token]
+
+
+def test_proxy_reaches_authlib_and_a_401_renews_the_token(admin_client, account, authlib):
+    """A partner API proxy call is answered by Authlib's protected resource; when Authlib
+    withdraws the access token, the proxy's forced refresh gets a new pair and retries."""
+    install, _ = signed_in(admin_client, account, authlib)
+    api = bearer(make_key(account.partner, Scope.PROXY)[1])
+    response = api.get(f"/api/v1/proxy/{install.pk}/me")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200 and b'"id":"ada"' in body.replace(b" ", b"")
+    assert authlib.api_calls[-1] == install.credentials["access_token"]
+
+    authlib.tokens[0].access_token_revoked = True  # Authlib now answers 401 to it
+    response = api.get(f"/api/v1/proxy/{install.pk}/me")
+    assert response.status_code == 200
+    first, second = authlib.tokens
+    assert first.refresh_token_revoked  # rotated
+    install.refresh_from_db()
+    assert install.credentials["access_token"] == second.access_token
+    assert authlib.api_calls[-1] == second.access_token

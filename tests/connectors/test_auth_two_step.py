@@ -29,6 +29,7 @@ from sandbox.models import SandboxUser
 from tests.api.helpers import bearer, call, make_key
 from tests.factories import catalogue_connector
 from tests.fake_provider import FakeProvider, install_fake
+from tests.installs.conftest import worker_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -280,7 +281,7 @@ def make_due(install: Install) -> None:
 def test_the_worker_exchanges_again_before_expiry(installed):
     old = installed.credentials["access_token"]
     make_due(installed)
-    assert refresh.refresh_install(installed.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     installed.refresh_from_db()
     assert installed.credentials["access_token"] != old
     assert sandbox.two_step_user(installed.credentials["access_token"]) is not None
@@ -290,7 +291,7 @@ def test_the_worker_exchanges_again_before_expiry(installed):
 def test_a_refused_exchange_requires_reauthentication(installed):
     SandboxUser.objects.filter(username=NAME).update(api_key_hash="revoked")
     make_due(installed)
-    assert refresh.refresh_install(installed.pk) == refresh.REAUTH_REQUIRED
+    assert worker_pass() == refresh.REAUTH_REQUIRED
     installed.refresh_from_db()
     assert installed.status == Install.Status.REAUTH_REQUIRED
 
@@ -300,7 +301,7 @@ def test_a_500_at_exchange_is_refresh_failing(installed, monkeypatch, settings):
     fake.add("POST", f"{settings.PUBLIC_URL}/sandbox/two-step/signin", status=500, text="boom")
     before = dict(installed.credentials)
     make_due(installed)
-    assert refresh.refresh_install(installed.pk) == refresh.FAILING
+    assert worker_pass() == refresh.FAILING
     installed.refresh_from_db()
     assert installed.status == Install.Status.REFRESH_FAILING
     assert installed.credentials == before
@@ -313,7 +314,7 @@ def test_no_secret_or_token_in_audit_or_log(api, account, caplog):
     assert code == 201
     install = Install.objects.get()
     make_due(install)
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     install.refresh_from_db()
     token = install.credentials["access_token"]
     events = json.dumps([e.detail for e in AuditEvent.objects.all()], default=str)

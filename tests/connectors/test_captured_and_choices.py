@@ -21,6 +21,7 @@ from installs.models import AuthAttempt, Install
 from installs.signin import finish_callback
 from tests.factories import make_connector
 from tests.fake_provider import FakeProvider, install_fake
+from tests.installs.conftest import worker_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +121,7 @@ def test_captured_instance_url_is_stored_and_used_and_the_default_expiry_refresh
     fake.add("POST", f"{LOGIN}/token", json_body={"access_token": "fake-access-2",
                                                   "token_type": "Bearer",
                                                   "instance_url": INSTANCE})
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     install.refresh_from_db()
     assert install.credentials["access_token"] == "fake-access-2"
     assert install.credentials["refresh_token"] == "fake-refresh-1"

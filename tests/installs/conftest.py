@@ -103,3 +103,11 @@ def fake_method(monkeypatch) -> FakeMethod:
     method = FakeMethod()
     monkeypatch.setattr(refresh, "method_for", lambda install, **kwargs: method)
     return method
+
+
+def worker_pass(*, now: datetime | None = None) -> str:
+    """One pass of the `refresh_tokens` worker (`refresh.run_pass`) over a database with at
+    most one due install: that install's outcome, or "not_due" when nothing was due."""
+    counts = refresh.run_pass(now=now)
+    assert sum(counts.values()) <= 1, counts
+    return next(iter(counts), refresh.NOT_DUE)

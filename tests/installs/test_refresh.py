@@ -17,7 +17,7 @@ from core import backoff
 from core.fields import Unreadable
 from installs import models, refresh
 from installs.models import Install
-from tests.installs.conftest import foreign_ciphertext, make_install
+from tests.installs.conftest import foreign_ciphertext, make_install, worker_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def test_refresh_saves_new_tokens_status_and_audit(install, fake_method):
     """A successful refresh stores the new tokens, resets failures and writes an audit event."""
     Install.objects.filter(pk=install.pk).update(status=Install.Status.REFRESH_FAILING,
                                                  refresh_failures=3, last_error="old problem")
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     install.refresh_from_db()
     assert fake_method.calls == [{"access_token": "fake-access-1",
                                   "refresh_token": "fake-refresh-1", "token_type": "Bearer"}]
@@ -72,17 +72,17 @@ def test_refresh_saves_new_tokens_status_and_audit(install, fake_method):
 def test_response_without_refresh_token_keeps_the_old_one(install, fake_method):
     """RFC 6749 §6: no refresh_token in the response → the stored one stays."""
     fake_method.script = [{"access_token": "fake-new-access", "token_type": "Bearer"}]
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     install.refresh_from_db()
     assert install.credentials == {"access_token": "fake-new-access",
                                    "refresh_token": "fake-refresh-1", "token_type": "Bearer"}
 
 
 def test_not_due_install_is_left_alone(account, connector, fake_method):
-    """An install far from expiry is not refreshed; an unknown id is 'not_due'."""
-    fresh = make_install(account, connector, expires_in=3600)
-    assert refresh.refresh_install(fresh.pk) == refresh.NOT_DUE
-    assert refresh.refresh_install(fresh.pk + 1000) == refresh.NOT_DUE
+    """An install far from expiry is not refreshed: a pass finds nothing to do."""
+    make_install(account, connector, expires_in=3600)
+    assert refresh.run_pass() == {}
+    assert worker_pass() == refresh.NOT_DUE
     assert fake_method.calls == []
 
 
@@ -90,7 +90,7 @@ def test_invalid_grant_requires_reauthentication(install, fake_method, caplog):
     """invalid_grant → Reauthentication required, tokens kept, audit + security log."""
     fake_method.script = [InvalidGrant("The provider rejected the authorisation (invalid_grant).")]
     with caplog.at_level(logging.INFO, logger="hatchway.security"):
-        assert refresh.refresh_install(install.pk) == refresh.REAUTH_REQUIRED
+        assert worker_pass() == refresh.REAUTH_REQUIRED
     install.refresh_from_db()
     assert install.status == Install.Status.REAUTH_REQUIRED
     assert install.get_status_display() == "Reauthentication required"
@@ -101,7 +101,7 @@ def test_invalid_grant_requires_reauthentication(install, fake_method, caplog):
                             "previous_status": "authenticated"}
     assert any(r.name == "hatchway.security" and "invalid_grant" in r.getMessage()
                for r in caplog.records)
-    assert refresh.refresh_install(install.pk) == refresh.NOT_DUE  # no longer retried
+    assert worker_pass() == refresh.NOT_DUE  # no longer retried
 
 
 def test_invalid_grant_after_another_worker_won_is_fine(install, fake_method):
@@ -114,7 +114,7 @@ def test_invalid_grant_after_another_worker_won_is_fine(install, fake_method):
 
     fake_method.side_effect = another_worker_saves
     fake_method.script = [InvalidGrant("rejected")]
-    assert refresh.refresh_install(install.pk) == refresh.NOT_DUE
+    assert worker_pass() == refresh.NOT_DUE
     install.refresh_from_db()
     assert install.status == Install.Status.AUTHENTICATED
     assert install.credentials["refresh_token"] == "fake-winner-r"
@@ -125,7 +125,7 @@ def test_transient_failure_keeps_tokens_and_backs_off(install, fake_method):
     """5xx/timeout → Refresh failing, tokens intact, next attempt after a jittered back-off."""
     fake_method.script = [TransientError("The token endpoint is unavailable (HTTP 503).")]
     before = timezone.now()
-    assert refresh.refresh_install(install.pk) == refresh.FAILING
+    assert worker_pass() == refresh.FAILING
     install.refresh_from_db()
     assert install.status == Install.Status.REFRESH_FAILING
     assert install.get_status_display() == "Refresh failing"
@@ -138,16 +138,16 @@ def test_transient_failure_keeps_tokens_and_backs_off(install, fake_method):
     event = AuditEvent.objects.get(action="install.refresh_failed")
     assert event.detail["kind"] == "unavailable" and event.detail["failures"] == 1
     # Backing off: a pass now does not call the provider again.
-    assert refresh.refresh_install(install.pk) == refresh.NOT_DUE
+    assert worker_pass() == refresh.NOT_DUE
     assert len(fake_method.calls) == 1
 
 
 def test_failing_install_recovers_on_a_later_pass(install, fake_method):
     """After the back-off the next pass refreshes it and the status returns to Authenticated."""
     fake_method.script = [TransientError("timeout"), TransientError("timeout")]
-    refresh.refresh_install(install.pk)
+    worker_pass()
     later = timezone.now() + timedelta(minutes=2)
-    assert refresh.refresh_install(install.pk, now=later) == refresh.FAILING
+    assert worker_pass(now=later) == refresh.FAILING
     install.refresh_from_db()
     assert install.refresh_failures == 2
     assert 30 <= (install.next_refresh_at - later).total_seconds() <= 61
@@ -162,7 +162,7 @@ def test_retry_after_is_honoured(install, fake_method):
     """A 429 with Retry-After: 900 waits at least 900 seconds."""
     fake_method.script = [TransientError("rate limited", retry_after=900)]
     before = timezone.now()
-    refresh.refresh_install(install.pk)
+    worker_pass()
     install.refresh_from_db()
     assert (install.next_refresh_at - before).total_seconds() >= 900
 
@@ -186,7 +186,7 @@ def test_unreadable_credentials_require_reentry(install, fake_method):
     """Credentials no key decrypts → reauth required with a clear message, ciphertext unchanged."""
     foreign = foreign_ciphertext({"refresh_token": "fake-refresh-1"})
     Install.objects.filter(pk=install.pk).update(credentials=Unreadable(foreign))
-    assert refresh.refresh_install(install.pk) == refresh.REAUTH_REQUIRED
+    assert worker_pass() == refresh.REAUTH_REQUIRED
     install.refresh_from_db()
     assert isinstance(install.credentials, Unreadable)
     assert install.credentials.ciphertext == foreign
@@ -201,7 +201,7 @@ def test_unreadable_credentials_require_reentry(install, fake_method):
 def test_unexpected_error_is_retried_later(install, fake_method):
     """A bug in a method becomes a back-off, not a crash or a lost token."""
     fake_method.script = [RuntimeError("boom fake-refresh-1")]
-    assert refresh.refresh_install(install.pk) == refresh.FAILING
+    assert worker_pass() == refresh.FAILING
     install.refresh_from_db()
     assert install.status == Install.Status.REFRESH_FAILING
     assert install.credentials["refresh_token"] == "fake-refresh-1"
@@ -212,7 +212,7 @@ def test_configuration_error_requires_reauthentication(install, fake_method):
     """A permanent AuthError (e.g. missing settings) → Reauthentication required with its text."""
     fake_method.script = [AuthError("Enter the Client Secret in Authentication Settings.",
                                     kind="configuration")]
-    assert refresh.refresh_install(install.pk) == refresh.REAUTH_REQUIRED
+    assert worker_pass() == refresh.REAUTH_REQUIRED
     install.refresh_from_db()
     assert install.last_error == "Enter the Client Secret in Authentication Settings."
 
@@ -220,12 +220,12 @@ def test_configuration_error_requires_reauthentication(install, fake_method):
 def test_method_that_cannot_refresh_waits_for_expiry_then_asks(install, fake_method):
     """No refresh possible: look again at expiry; once expired, Reauthentication required."""
     fake_method.refreshes = False
-    assert refresh.refresh_install(install.pk) == refresh.NOT_DUE
+    assert worker_pass() == refresh.NOT_DUE
     install.refresh_from_db()
     assert install.next_refresh_at == install.expires_at
     assert refresh.run_pass() == {}
     later = install.expires_at + timedelta(seconds=1)
-    assert refresh.refresh_install(install.pk, now=later) == refresh.REAUTH_REQUIRED
+    assert worker_pass(now=later) == refresh.REAUTH_REQUIRED
     assert fake_method.calls == []
 
 

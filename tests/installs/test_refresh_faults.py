@@ -20,6 +20,7 @@ from installs import refresh
 from installs.models import Install
 from sandbox.seeding import seed_due_installs
 from tests.fake_provider import FakeProvider, install_fake
+from tests.installs.conftest import worker_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_a_fault_is_refresh_failing_with_the_tokens_kept(fake, install, canned):
     """Item 7: HTML, garbage, no token, 3xx, odd token type, a reset: back-off, tokens kept."""
     before = dict(install.credentials)
     fake.add("POST", token_url(), **canned)
-    assert refresh.refresh_install(install.pk) == refresh.FAILING
+    assert worker_pass() == refresh.FAILING
     install.refresh_from_db()
     assert install.status == Install.Status.REFRESH_FAILING
     assert install.credentials == before
@@ -75,7 +76,7 @@ def test_a_fault_is_refresh_failing_with_the_tokens_kept(fake, install, canned):
 def test_invalid_grant_still_requires_reauthentication(fake, install):
     """Item 7: the OAuth error that says the grant is invalid (RFC 6749 §5.2) → re-consent."""
     fake.add("POST", token_url(), status=400, json_body={"error": "invalid_grant"})
-    assert refresh.refresh_install(install.pk) == refresh.REAUTH_REQUIRED
+    assert worker_pass() == refresh.REAUTH_REQUIRED
     install.refresh_from_db()
     assert install.status == Install.Status.REAUTH_REQUIRED
 
@@ -93,7 +94,7 @@ def test_a_hostile_token_is_not_stored(fake, install, body):
     """Item 8: tokens over 16 KB or with CR, LF or NUL are refused; nothing is stored."""
     before = dict(install.credentials)
     fake.add("POST", token_url(), json_body=body)
-    assert refresh.refresh_install(install.pk) == refresh.FAILING
+    assert worker_pass() == refresh.FAILING
     install.refresh_from_db()
     assert install.credentials == before
     assert "a" * 100 not in install.last_error and "abc" not in install.last_error
@@ -102,7 +103,7 @@ def test_a_hostile_token_is_not_stored(fake, install, body):
 def test_a_16_kb_token_is_accepted(fake, install):
     """Item 8: the bound is 16 KB; a token of exactly that size is stored."""
     fake.add("POST", token_url(), json_body=tokens(access_token="a" * (16 * 1024)))
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     install.refresh_from_db()
     assert install.credentials["access_token"] == "a" * (16 * 1024)
 
@@ -113,7 +114,7 @@ def test_a_nonsense_expiry_is_refreshed_within_the_margin(fake, install, expires
     """Item 8: expires_in ≤ 0, absurd or not a number → unknown: refreshed again within the
     margin (never "valid forever", never a crash)."""
     fake.add("POST", token_url(), json_body=tokens(expires_in=expires_in))
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     install.refresh_from_db()
     assert install.credentials["access_token"] == "fake-access-new"
     margin = timedelta(seconds=settings.TOKEN_REFRESH_MARGIN)
@@ -129,7 +130,7 @@ def test_a_nonsense_expiry_uses_the_catalogues_default(fake, install):
     install.connector.spec_data = spec_data
     install.connector.save()
     fake.add("POST", token_url(), json_body=tokens(expires_in=-1))
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     install.refresh_from_db()
     left = (install.expires_at - timezone.now()).total_seconds()
     assert 7100 < left <= 7200
@@ -140,6 +141,6 @@ def test_a_missing_expiry_still_means_no_expiry(fake, install):
     body = tokens()
     del body["expires_in"]
     fake.add("POST", token_url(), json_body=body)
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     install.refresh_from_db()
     assert install.expires_at is None

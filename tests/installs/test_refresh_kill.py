@@ -21,6 +21,7 @@ from django.db import DatabaseError, connection, transaction
 from installs import refresh
 from installs.models import Install
 from sandbox.seeding import sandbox_accepts, seed_due_installs
+from tests.installs.conftest import worker_pass
 from tests.installs.test_refresh_concurrency import child_env, manage
 
 pytestmark = [
@@ -100,7 +101,7 @@ def test_sigkill_mid_refresh_leaves_the_row_unchanged_and_unlocked(
     assert lock_is_free(install.pk, within=10)
     assert snapshot(install.pk) == before
     # A later refresh (here in process, against the sandbox) succeeds from that row.
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     refreshed = Install.objects.get(pk=install.pk)
     assert refreshed.status == Install.Status.AUTHENTICATED
     assert refreshed.credentials != before["credentials"]

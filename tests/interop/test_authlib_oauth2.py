@@ -29,6 +29,7 @@ from tests.factories import (
     query,
     raw_value,
 )
+from tests.installs.conftest import worker_pass
 from tests.interop.authlib_server import Client as AuthlibClient
 from tests.interop.authlib_server import Store
 from tests.interop.conftest import (
@@ -106,13 +107,13 @@ def test_code_flow_with_pkce_authenticates_and_verifies(admin_client, account, a
 
 def test_refresh_rotates_at_authlib_and_the_old_refresh_token_is_refused(
         admin_client, account, authlib):
-    """The workers' refresh (refresh_install on a due install) gets a new pair from
+    """The workers' refresh (a `refresh.run_pass` with one due install) gets a new pair from
     Authlib; Authlib then refuses the old refresh token and the old access token."""
     install, authlib_client = signed_in(admin_client, account, authlib)
     old = dict(install.credentials)
     Install.objects.filter(pk=install.pk).update(expires_at=timezone.now() + timedelta(seconds=5))
 
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
 
     install.refresh_from_db()
     first, second = authlib.tokens

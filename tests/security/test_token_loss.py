@@ -26,6 +26,7 @@ from tests.factories import (
     save_settings,
 )
 from tests.fake_provider import HOST, FakeProvider
+from tests.installs.conftest import worker_pass
 
 VERIFY_URL = f"{HOST}/api/me"
 
@@ -127,7 +128,7 @@ def test_refresh_requests_wait_refresh_timeout(settings, watching, verified_inst
         status=Install.Status.AUTHENTICATED, expires_at=timezone.now() + timedelta(seconds=5),
         credentials={"access_token": "fake-access-old", "refresh_token": "fake-refresh-old"})
     watching.add("POST", TOKEN_URL, json_body=TOKEN_JSON)
-    assert refresh.refresh_install(verified_install.pk) == refresh.REFRESHED
+    assert worker_pass() == refresh.REFRESHED
     assert watching.timeouts[TOKEN_URL] == 42.0
     install = Install.objects.get(pk=verified_install.pk)
     watching.add("GET", VERIFY_URL, json_body={"id": "fake-user"})

@@ -66,19 +66,6 @@ for _outcome in RefreshOutcome:
 # --- one install -----------------------------------------------------------------------
 
 
-def refresh_install(install_id: int, *, now: datetime | None = None) -> RefreshOutcome:
-    """Refresh one install if it is due, unless another worker holds its row right now."""
-    with row_lock_scope():
-        install = _locked(Install.objects.filter(pk=install_id), skip_locked=True)
-        if install is None:
-            gone = not Install.objects.filter(pk=install_id).exists()
-            return _counted(NOT_DUE if gone else SKIPPED_LOCKED)
-        now = now or timezone.now()
-        if not install.is_due(now):
-            return NOT_DUE
-        return _refresh_guarded(install, now)
-
-
 def ensure_fresh(install: Install, *, force: bool = False,
                  cooldown: timedelta | None = None) -> Install:
     """Before credentials are used: refresh them if they are expiring, return the fresh row.

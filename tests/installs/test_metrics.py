@@ -32,7 +32,7 @@ def scrape(client) -> str:
 def test_a_successful_refresh_moves_the_refreshed_counter(install, fake_method, client):
     """One refresh: refreshed +1, failing unchanged, and the scrape shows the new count."""
     before, failing = refreshes("refreshed"), refreshes("failing")
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert refresh.run_pass() == {refresh.REFRESHED: 1}
     assert refreshes("refreshed") == before + 1
     assert refreshes("failing") == failing
     assert f'hatchway_token_refreshes_total{{outcome="refreshed"}} {before + 1}' in scrape(client)
@@ -43,9 +43,11 @@ def test_failed_refreshes_move_the_failing_and_reauth_counters(account, connecto
     outage, rejected = make_install(account, connector, n=1), make_install(account, connector, n=2)
     counts = {o: refreshes(o) for o in ("refreshed", "failing", "reauth_required")}
     fake_method.script = [TransientError("The token endpoint is unavailable (HTTP 503).")]
-    assert refresh.refresh_install(outage.pk) == refresh.FAILING
+    assert refresh.run_pass(batch_size=1) == {refresh.FAILING: 1}
     fake_method.script = [InvalidGrant("The provider rejected the refresh token.")]
-    assert refresh.refresh_install(rejected.pk) == refresh.REAUTH_REQUIRED
+    assert refresh.run_pass(batch_size=1) == {refresh.REAUTH_REQUIRED: 1}
+    assert Install.objects.get(pk=outage.pk).status == Install.Status.REFRESH_FAILING
+    assert Install.objects.get(pk=rejected.pk).status == Install.Status.REAUTH_REQUIRED
     assert refreshes("failing") == counts["failing"] + 1
     assert refreshes("reauth_required") == counts["reauth_required"] + 1
     assert refreshes("refreshed") == counts["refreshed"]

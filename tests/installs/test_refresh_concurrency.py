@@ -128,18 +128,18 @@ def test_two_workers_one_install_one_upstream_call(transactional_db, partner, sl
     seeded = seed_due_installs(partner, 1)
     install = seeded.installs[0]
     old = dict(install.credentials)
-    first, first_result = in_thread(refresh.refresh_install, install.pk)
+    first, first_result = in_thread(refresh.run_pass)
     assert slow_sandbox.in_flight.wait(5)  # the first worker holds the row, mid-call
-    second, second_result = in_thread(refresh.refresh_install, install.pk)
+    second, second_result = in_thread(refresh.run_pass)  # skips the locked row
     on_demand, fresh = in_thread(refresh.ensure_fresh, install)  # a stale copy, as a view has
     for thread in (first, second, on_demand):
         thread.join(10)
-    assert (first_result, second_result) == ([refresh.REFRESHED], [refresh.SKIPPED_LOCKED])
+    assert (first_result, second_result) == ([{refresh.REFRESHED: 1}], [{}])
     assert len(slow_sandbox.calls) == 1  # exactly one upstream refresh
     stored = Install.objects.get(pk=install.pk).credentials
     assert stored["refresh_token"] != old["refresh_token"]
     assert fresh[0].credentials == stored  # the waiting caller got the winner's token
-    assert refresh.refresh_install(install.pk) == refresh.NOT_DUE  # and the second worker too
+    assert refresh.run_pass() == {}  # and for the next pass nothing is due
     assert sandbox_accepts(stored) and not sandbox_accepts(old)
     assert sandbox.refresh_count() == 1
 
@@ -151,14 +151,14 @@ def test_rotation_during_a_refresh_loses_nothing(transactional_db, partner, slow
     seeded = seed_due_installs(partner, 3)
     target = seeded.installs[1]
     settings.FERNET_KEYS = [NEW_KEY, OLD_KEY]
-    worker, outcome = in_thread(refresh.refresh_install, target.pk)
+    worker, outcome = in_thread(refresh.ensure_fresh, target)  # an on-demand refresh
     assert slow_sandbox.in_flight.wait(5)  # the refresh holds the row lock across its call
     # Rotate the credentials column now: its UPDATE of the target row waits for the lock.
     report = rotation.Report()
     rotation.rotate_field(Install, Install._meta.get_field("credentials"), batch_size=2,
                           report=report)
     worker.join(10)
-    assert outcome == [refresh.REFRESHED]
+    assert outcome[0].last_refreshed_at is not None
     assert report.retried["installs.Install.credentials"] == 1
     assert report.rotated["installs.Install.credentials"] == 3
     rotation.rotate_all()  # the other columns

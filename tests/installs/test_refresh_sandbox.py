@@ -120,7 +120,7 @@ def test_rejected_refresh_token_requires_reauthentication(seeded, sandbox_transp
     original = stored(install)
     SandboxToken.objects.filter(token_hash=digest(original["refresh_token"])).update(
         used_at=timezone.now())
-    assert refresh.refresh_install(install.pk) == refresh.REAUTH_REQUIRED
+    assert refresh.run_pass(batch_size=1) == {refresh.REAUTH_REQUIRED: 1}  # the first in line
     install.refresh_from_db()
     assert install.get_status_display() == "Reauthentication required"
     assert install.credentials == original
@@ -153,7 +153,7 @@ def test_client_credentials_token_is_fetched_anew(partner, sandbox_transport):
         account=seeded.account, connector=connector, status=Install.Status.AUTHENTICATED,
         credentials={"access_token": "fake-old-cc-token", "token_type": "Bearer"},
         expires_at=timezone.now() + timedelta(seconds=30))
-    assert refresh.refresh_install(install.pk) == refresh.REFRESHED
+    assert refresh.run_pass() == {refresh.REFRESHED: 2}  # the seeded one and this one
     install.refresh_from_db()
     assert install.credentials["access_token"] != "fake-old-cc-token"
     assert "refresh_token" not in install.credentials
@@ -195,14 +195,14 @@ def test_no_token_in_logs_at_debug(seeded, monkeypatch, sandbox_transport, caplo
     """Refresh success, outage and rejection logged at DEBUG: no token or secret appears."""
     old = [stored(i) for i in seeded.installs]
     caplog.set_level(logging.DEBUG)
-    refresh.refresh_install(seeded.installs[0].pk)
+    refresh.run_pass(batch_size=1)  # installs[0]: refreshed
     Outage.status, Outage.error = 503, None
     monkeypatch.setattr(http, "transport", Outage)
-    refresh.refresh_install(seeded.installs[1].pk)
+    refresh.run_pass(batch_size=1)  # installs[1]: outage
     monkeypatch.setattr(http, "transport", sandbox_transport)
     SandboxToken.objects.filter(token_hash=digest(old[2]["refresh_token"])).update(
         used_at=timezone.now())
-    refresh.refresh_install(seeded.installs[2].pk)
+    refresh.run_pass(batch_size=1)  # installs[2]: rejected
     secrets = [seeded.client_secret, *(v for c in old for v in c.values() if len(v) > 12),
                *stored(seeded.installs[0]).values()]
     assert "token refreshed" in caplog.text and "reauthentication required" in caplog.text

@@ -25,7 +25,7 @@ from installs import models, refresh, rotation
 from installs.models import Install
 from sandbox import services as sandbox
 from sandbox.seeding import accepted_count, sandbox_accepts, seed_due_installs
-from tests.installs.test_rotate_keys import NEW_KEY, OLD_KEY, raw, under
+from tests.installs.test_rotation import NEW_KEY, OLD_KEY, raw, under
 from tests.wsgi_transport import WSGITransport
 
 pytestmark = [

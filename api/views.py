@@ -296,6 +296,10 @@ class AccountInstalls(ApiView):
     def post(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
         data = self.body(shapes.InstallCreateSerializer, account=account).validated_data
+        if data.get("scope_errors"):
+            raise Problem(422, "The scopes are invalid; see `errors`. Nothing was saved.",
+                          code=ProblemCode.VALIDATION_ERROR,
+                          errors={"scopes": data["scope_errors"]})
         try:
             if "imported" in data:
                 install = import_install(data["imported"], actor=None,
@@ -305,7 +309,7 @@ class AccountInstalls(ApiView):
                           else create_authenticated_install)
                 install = create(account=account, connector=data["connector"],
                                  name=data["name"], values=data["values"], actor=None,
-                                 actor_label=self.key.actor_label)
+                                 actor_label=self.key.actor_label, scopes=data.get("scopes"))
         except MissingValues as error:
             raise ValidationError({f"values.{f.key}": [error.message]
                                    for f in error.fields}) from None

@@ -4,10 +4,27 @@ Authentication Settings' Scopes, and what a sign-in's authorize request asks for
 from __future__ import annotations
 
 import copy
+import re
+from typing import Any
 
 import pytest
+from django.urls import reverse
 
+from audit.models import AuditEvent
+from connectors.models import Connector, PartnerAuthSettings
 from connectors.spec import CatalogError, parse
+from installs.installing import create_install
+from installs.models import Install
+from tests.conftest import make_connector
+from tests.factories import (
+    account,
+    authenticate,
+    consent,
+    new_install,
+    path_and_query,
+    query,
+    sandbox_oauth2,
+)
 
 BODY = {"name": "Acme", "description": "A connector with optional scopes.",
         "auth": {"type": "oauth2", "authorize_url": "https://acme.example.com/authorize",
@@ -51,3 +68,100 @@ def test_optional_scopes_apply_to_oauth2_only():
            "fields": [{"key": "api_key", "label": "API key", "level": "account"}]}
     with pytest.raises(CatalogError, match=r"auth\.optional_scopes: does not apply"):
         parse("body", bad)
+
+
+# --- Authentication Settings: Scopes ----------------------------------------------------
+
+
+def settings_url(slug: str = "sandbox-oauth2") -> str:
+    return reverse("connectors:settings", args=[slug])
+
+
+@pytest.fixture
+def sandbox(partner, sandbox_transport) -> Connector:
+    return sandbox_oauth2(partner)
+
+
+def stored(partner, connector) -> PartnerAuthSettings:
+    return PartnerAuthSettings.objects.get(partner=partner, connector=connector)
+
+
+def post_scopes(client, connector, partner, **data: Any):
+    saved = stored(partner, connector)
+    return client.post(settings_url(), {"client_id": saved.values["client_id"], **data})
+
+
+def test_the_settings_page_shows_scopes_prefilled_with_the_defaults(admin_client, sandbox):
+    page = admin_client.get(settings_url()).content.decode()
+    assert re.search(r'<input[^>]*name="scopes"[^>]*value="read write"', page), page
+    for optional in ("profile", "email", "offline_access"):
+        assert re.search(rf'<input[^>]*type="checkbox"[^>]*name="optional_scopes"[^>]*'
+                         rf'value="{optional}"', page)
+
+
+def test_a_settings_page_without_oauth2_has_no_scopes(admin_client, partner, db):
+    make_connector("open-data", {"name": "Open Data", "description": "Public data.",
+                                 "auth": {"type": "none"}})
+    assert 'name="scopes"' not in admin_client.get(settings_url("open-data")).content.decode()
+
+
+def test_saved_scopes_are_audited_and_reach_the_authorize_request(admin_client, partner,
+                                                                  sandbox):
+    """Scopes chosen in Authentication Settings: saved with Save Changes, audited by name,
+    and what a sign-in of an install without its own scopes asks the provider for."""
+    response = post_scopes(admin_client, sandbox, partner, scopes="read",
+                           optional_scopes=["profile", "email"])
+    assert response.status_code == 302
+    assert stored(partner, sandbox).scopes == ["read", "profile", "email"]
+    event = AuditEvent.objects.filter(action="settings.saved").latest("id")
+    assert event.detail["fields"] == ["scopes"]
+    page = admin_client.get(settings_url()).content.decode()
+    assert re.search(r'<input[^>]*name="scopes"[^>]*value="read"', page)
+    assert re.search(r'value="profile"[^>]*checked|checked[^>]*value="profile"', page)
+
+    install = new_install(account(partner), sandbox)  # no scopes of its own
+    assert query(authenticate(admin_client, install))["scope"] == "read profile email"
+
+
+def test_blank_scopes_go_back_to_the_defaults(admin_client, partner, sandbox):
+    post_scopes(admin_client, sandbox, partner, scopes="read", optional_scopes=["email"])
+    post_scopes(admin_client, sandbox, partner, scopes="")
+    assert stored(partner, sandbox).scopes is None
+    install = new_install(account(partner), sandbox)
+    assert query(authenticate(admin_client, install))["scope"] == "read write"
+
+
+@pytest.mark.parametrize("entered", ['read "write"', "read back\\slash", "caf\u00e9"])
+def test_an_invalid_scope_is_a_form_error_and_nothing_is_saved(admin_client, partner, sandbox,
+                                                               entered):
+    before = AuditEvent.objects.count()
+    response = post_scopes(admin_client, sandbox, partner, scopes=entered)
+    assert response.status_code == 200
+    assert "is not a valid scope" in response.content.decode()
+    assert stored(partner, sandbox).scopes is None
+    assert AuditEvent.objects.count() == before
+
+
+def test_an_installs_own_scopes_win_and_reauthentication_asks_for_them_again(
+        admin_client, partner, sandbox):
+    """The install's scopes over the partner's; a second sign-in requests the same."""
+    post_scopes(admin_client, sandbox, partner, scopes="read write")
+    install = create_install(account=account(partner), connector=sandbox, actor=None,
+                             scopes=["read", "offline_access"])
+    assert install.requested_scopes == ["read", "offline_access"]
+    post_scopes(admin_client, sandbox, partner, scopes="write")  # later change: not this one's
+    callback = consent(admin_client, authenticate(admin_client, install))
+    assert query(callback).get("code")
+    admin_client.get(path_and_query(callback))
+    install.refresh_from_db()
+    assert install.status == Install.Status.AUTHENTICATED
+    assert install.granted_scopes == ["read", "offline_access"]
+    assert query(authenticate(admin_client, install))["scope"] == "read offline_access"
+
+
+def test_a_new_install_keeps_the_partners_scopes_of_its_time(admin_client, partner, sandbox):
+    post_scopes(admin_client, sandbox, partner, scopes="read", optional_scopes=["email"])
+    install = create_install(account=account(partner), connector=sandbox, actor=None)
+    assert install.requested_scopes == ["read", "email"]
+    post_scopes(admin_client, sandbox, partner, scopes="write")
+    assert query(authenticate(admin_client, install))["scope"] == "read email"

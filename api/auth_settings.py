@@ -27,7 +27,8 @@ from core.fields import is_unreadable
 from installs.models import Install
 
 INVALID = {(422, MEDIA_TYPE): OpenApiResponse(
-    ProblemSerializer, description="Invalid values (`errors` by `values.<key>`, or `scopes`); nothing saved.")}
+    ProblemSerializer,
+    description="Invalid values (`errors` by `values.<key>`, or `scopes`); nothing saved.")}
 IN_USE = {(409, MEDIA_TYPE): OpenApiResponse(
     ProblemSerializer, description="Installs use the settings (`installs`: how many); send "
                                    "`?force=true` to clear them anyway.")}

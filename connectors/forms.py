@@ -158,7 +158,7 @@ class ScopesField(forms.CharField):
                                                            "spellcheck": "false"}))
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[str]:
         return parse_scopes(super().clean(value) or "")
 
 

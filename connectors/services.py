@@ -104,9 +104,10 @@ def save_auth_settings(*, partner: Partner, connector: Connector, user: User | N
     cleaned data of an `AuthSettingsForm` (the console's, or the API's through it).
 
     `chosen_scopes` (when the connector has Scopes): the scopes new installs request, or
-    None for the catalogue's defaults. Saving, even with nothing changed, marks the connector configured (the padlock
-    closes). The audit event lists the changed field names, never a value; it names the
-    user, or `actor_label` (an API key) when there is none.
+    None for the catalogue's defaults. Saving, even with nothing changed, marks the
+    connector configured (the padlock closes). The audit event lists the changed field
+    names, never a value; it names the user, or `actor_label` (an API key) when there is
+    none.
     """
     with transaction.atomic():
         stored, _ = PartnerAuthSettings.objects.select_for_update().get_or_create(

@@ -77,9 +77,7 @@ def save_new_install(install: Install, *, actor: Any, link_id: int | None = None
         install.save()
         audit.record(audit.Action.INSTALL_CREATED, partner=install.account.partner,
                      actor=actor, actor_label=link_actor_label(link_id, actor_label),
-                     install=install, fields=sorted({*install.values, *install.secret_values}),
-                     **({"scopes": install.requested_scopes}
-                        if install.requested_scopes is not None else {}))
+                     install=install, fields=sorted({*install.values, *install.secret_values}))
     return install
 
 

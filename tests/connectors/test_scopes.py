@@ -165,3 +165,32 @@ def test_a_new_install_keeps_the_partners_scopes_of_its_time(admin_client, partn
     assert install.requested_scopes == ["read", "email"]
     post_scopes(admin_client, sandbox, partner, scopes="write")
     assert query(authenticate(admin_client, install))["scope"] == "read email"
+
+
+# --- the console's install form ---------------------------------------------------------
+
+
+def test_the_install_form_has_scopes_under_advanced_prefilled_from_the_partners(
+        admin_client, partner, sandbox):
+    PartnerAuthSettings.objects.filter(connector=sandbox).update(scopes=["read", "email"])
+    customer = account(partner)
+    url = reverse("accounts:install_new", args=[customer.pk, "sandbox-oauth2"])
+    page = admin_client.get(url).content.decode()
+    assert re.search(r'<details[^>]*>\s*<summary>Advanced</summary>.*name="scopes"[^>]*'
+                     r'value="read email"', page, re.S), page
+    response = admin_client.post(url, {"install_name": "CRM", "scopes": "read profile"})
+    assert response.status_code == 302
+    install = Install.objects.get()
+    assert install.requested_scopes == ["read", "profile"]
+    assert query(authenticate(admin_client, install))["scope"] == "read profile"
+
+
+def test_an_invalid_install_scope_is_a_form_error_and_no_install(admin_client, partner,
+                                                                 sandbox):
+    customer = account(partner)
+    url = reverse("accounts:install_new", args=[customer.pk, "sandbox-oauth2"])
+    response = admin_client.post(url, {"install_name": "CRM", "scopes": 'read "all"'})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "is not a valid scope" in page and "<details class=\"advanced\" open>" in page
+    assert not Install.objects.exists()

@@ -275,6 +275,13 @@ class InstallLinkCreateSerializer(serializers.Serializer[Any]):
                                                  default=None, min_value=1,
                                                  help_text="An install of this account to "
                                                            "reauthenticate in place.")
+    scopes = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(
+            max_length=200, trim_whitespace=False, allow_blank=True), max_length=100),
+        required=False, default=dict,
+        help_text="Connector slug → the scopes an install made through the link requests "
+                  "(OAuth 2.0 and client credentials; each an RFC 6749 scope-token). Else "
+                  "the partner's Authentication Settings'.")
 
     def validate_connectors(self, slugs: list[str]) -> list[Connector]:
         found = {c.slug: c for c in configured_connectors(partner_of(self)).filter(

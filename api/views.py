@@ -391,16 +391,24 @@ class AccountInstallLinks(ApiView):
     @extend_schema(operation_id="install_links_create", parameters=[ACCOUNT],
                    summary="Create an install link",
                    request=shapes.InstallLinkCreateSerializer,
-                   responses=answers(shapes.InstallLinkSerializer, 400, 404, ok_status=201))
+                   responses=answers(shapes.InstallLinkSerializer, 400, 404, 422, ok_status=201))
     def post(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
         data = self.body(shapes.InstallLinkCreateSerializer, account=account).validated_data
+        offered = [*data["connectors"], *([data["reconnect_install"].connector]
+                                          if data["reconnect_install"] else [])]
+        try:
+            links.link_scopes(offered, data["scopes"])
+        except DjangoValidationError as error:
+            raise Problem(422, "The scopes are invalid; see `errors`. Nothing was saved.",
+                          code=ProblemCode.VALIDATION_ERROR,
+                          errors={"scopes": error.messages}) from None
         try:
             link, token = links.create_link(
                 account=account, connectors=data["connectors"],
                 expires_in=timedelta(minutes=data["expires_minutes"]),
                 return_url=data["return_url"], install=data["reconnect_install"], actor=None,
-                actor_label=self.key.actor_label)
+                actor_label=self.key.actor_label, scopes=data["scopes"])
         except DjangoValidationError as error:
             raise ValidationError({"non_field_errors": error.messages}) from None
         return Response({"id": link.pk, "url": links.link_url(token),

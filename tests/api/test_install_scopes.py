@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import Account
 from audit.models import Action, AuditEvent
 from connectors.models import PartnerAuthSettings
 from installs.models import Install
+from links.models import InstallLink
 from tests.api.helpers import assert_problem, call
 from tests.factories import (
     authenticate,
@@ -126,3 +128,36 @@ def test_invalid_settings_scopes_are_422_and_nothing_is_saved(api, partner, sand
     row = PartnerAuthSettings.objects.get(connector=sandbox)
     assert row.scopes is None and row.values["client_id"] != "changed"
     assert not AuditEvent.objects.filter(action=Action.SETTINGS_SAVED).exists()
+
+
+# --- install links --------------------------------------------------------------------
+
+LINKS = "/api/v1/accounts/cust-1/install-links"
+
+
+def test_a_links_scopes_reach_the_authorize_request_and_the_install(api, client, sandbox):
+    """An install link with scopes for a connector: the customer's Connect asks the sandbox
+    for them, and the install made through the link keeps and is granted them."""
+    code, body = call(api, "post", LINKS, {"connectors": ["sandbox-oauth2"],
+                                           "scopes": {"sandbox-oauth2": ["read", "email"]}})
+    assert code == 201, body
+    token = body["url"].rstrip("/").rsplit("/", 1)[1]
+    client.get(reverse("install:landing", args=[token]))
+    start = client.post(reverse("install:connect", args=[token, "sandbox-oauth2"]))
+    assert query(start["Location"])["scope"] == "read email"
+    client.get(path_and_query(consent(client, start["Location"])))
+    install = Install.objects.get()
+    assert install.status == Install.Status.AUTHENTICATED
+    code, body = call(api, "get", f"/api/v1/installs/{install.pk}")
+    assert body["requested_scopes"] == ["read", "email"]
+    assert body["granted_scopes"] == ["read", "email"]
+
+
+@pytest.mark.parametrize("scopes", [{"sandbox-oauth2": ["no good"]},
+                                    {"sandbox-api-key": ["read"]}])
+def test_invalid_link_scopes_are_422_and_no_link(api, sandbox, scopes):
+    response = api.post(LINKS, {"connectors": ["sandbox-oauth2"], "scopes": scopes},
+                        content_type="application/json")
+    assert_problem(response, 422)
+    assert list(response.json()["errors"]) == ["scopes"]
+    assert not InstallLink.objects.exists()

@@ -31,7 +31,7 @@ M_co = TypeVar("M_co", bound=Model, covariant=True)
 
 
 class Lookup(Protocol[M_co]):
-    """What `find_scoped` looks in: a queryset, or a `core.prepared.PreparedLookup`."""
+    """What `find_scoped` looks in: a queryset, or a lookup of the same shape (`api.lookups`)."""
 
     @property
     def model(self) -> type[M_co]: ...
@@ -105,7 +105,7 @@ def _refuse_viewer(request: HttpRequest, reason: str) -> NoReturn:
 
 
 def find_scoped(queryset: Lookup[M], *, who: str, **lookup: Any) -> M | None:
-    """One object from an already partner-scoped queryset or prepared lookup (the lookup
+    """One object from an already partner-scoped queryset or lookup (the lookup
     names at most one row: a pk or a unique key), or None, logged as a miss by `who`
     ("user 7", an API key). Another partner's id and one that does not exist are the same
     miss."""

@@ -86,10 +86,12 @@ class ConnectorSerializer(serializers.Serializer[Any]):
 class ConnectorDetailSerializer(ConnectorSerializer):
     """A connector with its fields (what they are, never a value)."""
 
-
-# "fields" is a Serializer attribute, so the field of that name is declared this way.
-ConnectorDetailSerializer._declared_fields["fields"] = FieldSerializer(many=True,
-                                                                       source="spec.fields")
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # "fields" is a Serializer attribute, so the field of that name cannot be declared
+        # as a class attribute; get_fields() is DRF's public hook for the field map.
+        found = super().get_fields()
+        found["fields"] = FieldSerializer(many=True, source="spec.fields")
+        return found
 
 
 # --- accounts --------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from accounts.models import Account, Partner
 from api import serializers as shapes
 from api.authentication import CanManage, CanReadCredentials
 from api.input import check_path_and_query
+from api.lookups import INSTALL_WITH_SECRETS
 from api.models import ApiKey
 from api.pagination import MAX_ID, BySlug, Cursor
 from api.problems import DESCRIPTIONS, MEDIA_TYPE, Problem, ProblemCode, ProblemSerializer
@@ -33,7 +34,6 @@ from audit.models import AuditEvent
 from connectors.auth.base import AuthError
 from connectors.models import Connector
 from core import metrics
-from core.prepared import PreparedLookup
 from core.text import external_id_forms
 from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
 from installs.credentials import NotWorking, share_credentials
@@ -74,16 +74,6 @@ SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The con
 
 def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[Any, Any]:
     return {ok_status: ok, **problems(*codes)}
-
-
-# The install of a credentials read or a proxied call, with its account, connector and the
-# partner's settings: compiled once (core/prepared.py), since Django compiling these four
-# tables' join cost more than PostgreSQL running it, on the API's hottest path.
-INSTALL_WITH_SECRETS = PreparedLookup(
-    Install,
-    lambda install, partner: Install.objects.filter(pk=install, account__partner_id=partner)
-    .select_related("account", "connector").with_saved_settings(),
-    "install", "partner")
 
 
 class ApiView(APIView):
@@ -130,7 +120,7 @@ class ApiView(APIView):
     def install(self, install_id: int, *, secrets: bool = True) -> Install:
         """With its secrets (and the partner's settings, joined in: the views that need
         the secrets configure the auth method), or without either."""
-        if install_id > MAX_ID:  # the prepared lookup's raw parameter would overflow SQLite
+        if install_id > MAX_ID:  # the lookup's raw SQL parameter would overflow SQLite
             raise NotFound("No install found.")
         if secrets:
             install = self.scoped(INSTALL_WITH_SECRETS, install=install_id,

@@ -10,7 +10,7 @@ What it does, all on this machine (both servers listen on 127.0.0.1 only):
 1. creates a scratch database `<name>_bench` next to the one DATABASE_URL names (dropped
    again at the end unless --keep), migrates it and seeds a partner (branded, with a
    64 KB logo) with an API key of every scope and one authenticated "Sandbox (OAuth 2.0)"
-   install whose tokens the sandbox issued (bench/refresh.py's seeding), valid for a
+   install whose tokens the sandbox issued (sandbox/seeding.py), valid for a
    day: no refresh is due;
 2. starts two gunicorns, each with config/gunicorn.conf.py and W sync workers: the
    sandbox playing the provider, and Hatchway, whose PUBLIC_URL is the sandbox's (so
@@ -18,7 +18,7 @@ What it does, all on this machine (both servers listen on 127.0.0.1 only):
    bench/api_urls.py: the project's URLs plus one bench-only view that only checks the
    key (bench/api_settings.py; the project itself gains no endpoint);
 3. loads four requests in 3 interleaved rounds (so that a change in the machine's other
-   load falls on each alike), with wrk when it is on PATH (else bench/web.py's bounded
+   load falls on each alike), with wrk when it is on PATH (else bench/common.py's bounded
    Python loop of C client threads):
    - the key-only view, `GET /api/bench/key-only` with the key;
    - `GET /api/v1/installs/{id}/credentials` with the key;
@@ -57,16 +57,19 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from pages import bench_environment, setup_django
-from refresh import free_port, fresh_database, scratch_database
-from web import (
+from common import (
     ROUNDS,
     CpuMeter,
     Result,
+    bench_environment,
     combined,
+    free_port,
+    fresh_database,
     py_spied,
     run_python,
     run_wrk,
+    scratch_database,
+    setup_django,
     start_server,
     stop_server,
 )
@@ -126,7 +129,7 @@ def seed() -> dict[str, Any]:
     from api import services as keys
     from api.models import Scope
     from sandbox.models import SandboxToken
-    from tests.installs.seed import seed_due_installs
+    from sandbox.seeding import seed_due_installs
 
     call_command("migrate", verbosity=0)
     # Branded, as partners' install pages are: a logo of a usual size (at most 256 KB).

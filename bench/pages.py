@@ -19,18 +19,15 @@ request, as the first after a change to the catalogue or the partner's settings 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from refresh import fresh_database, scratch_database, settle
+from common import bench_environment, fresh_database, scratch_database, seed_catalogue, setup_django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 WARM_UP = 20
-CATEGORIES = 23  # as many as the real catalogue has: each is an option of a filter
 LISTED = ("library", "guides")  # pages whose listing is cached (connectors/cards.py)
 
 
@@ -44,56 +41,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def bench_environment(bench_url: str, **extra: str) -> dict[str, str]:
-    """Production-like settings with bench-only keys, for this process and its children."""
-    os.environ.update({
-        "DATABASE_URL": bench_url, "DEBUG": "false", "SANDBOX_ENABLED": "false",
-        "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING",
-        "SECRET_KEY": "bench-only-secret-key-" + os.urandom(16).hex(),
-        "FERNET_KEYS": "bench-only-fernet-key-" + os.urandom(16).hex(),
-        **extra,
-    })
-    return {**os.environ}
 
 
-def setup_django() -> None:
-    sys.path.insert(0, str(BASE_DIR))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
-def seed_catalogue(count: int) -> dict[str, Any]:
-    """N connectors in 23 categories; a partner, its admin (3 configured) and an account."""
-    from django.core.management import call_command
-    from django.utils import timezone
-
-    from accounts.models import Account, Membership, Partner, User
-    from connectors.models import Catalogue, Category, Connector, PartnerAuthSettings
-
-    call_command("migrate", verbosity=0)
-    spec = {"name": "x", "description": "x", "auth": {"type": "none"}, "fields": []}
-    categories = [f"Category {i:02d}" for i in range(CATEGORIES)]
-    connectors = Connector.objects.bulk_create(
-        Connector(slug=f"bench-{i:05d}", name=f"Bench {i:05d}",
-                  category_names=[categories[i % CATEGORIES]],
-                  description="A benchmark connector with a description of a usual length, "
-                              "long enough to be truncated on its card in the library.",
-                  auth_type="none", spec_data=spec, search_text=f"bench {i:05d} bench")
-        for i in range(count))
-    Category.objects.bulk_create(Category(name=name) for name in categories)
-    Catalogue.changed()  # as sync_connectors does
-    partner = Partner.objects.create(name="Bench", slug="bench")
-    user = User.objects.create_user(email="admin@bench.example", password=os.urandom(8).hex())
-    Membership.objects.create(user=user, partner=partner, role=Membership.Role.ADMIN)
-    for connector in connectors[:3]:
-        PartnerAuthSettings.objects.create(partner=partner, connector=connector,
-                                           saved_at=timezone.now())
-    partner.auth_settings_changed()  # as Save Changes does
-    account = Account.objects.create(partner=partner, name="Bench account", external_id="b-1")
-    settle()
-    return {"user": user, "account": account}
 
 
 def page_urls(account: Any) -> dict[str, str]:

@@ -38,24 +38,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import environ
-import psycopg
 import requests
+from common import (
+    bench_environment,
+    free_port,
+    fresh_database,
+    print_profile,
+    process_cpu,
+    profiled,
+    scratch_database,
+    settle,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TOKEN_PATH = "/sandbox/oauth2/token"
@@ -78,65 +81,12 @@ def parse_args() -> argparse.Namespace:
 # --- the scratch database and the environment ---------------------------------------------
 
 
-def scratch_database() -> tuple[dict[str, Any], str]:
-    url = os.environ.get("DATABASE_URL", "")
-    config = environ.Env.db_url_config(url) if url else {}
-    if "postgresql" not in config.get("ENGINE", ""):
-        sys.exit("bench/refresh.py needs PostgreSQL: set DATABASE_URL=postgres://…")
-    name = f"{config['NAME']}_bench"
-    user = config.get("USER") or "postgres"
-    password = config.get("PASSWORD") or ""
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    host, port = config.get("HOST") or "127.0.0.1", config.get("PORT") or 5432
-    bench_url = f"postgres://{auth}{host}:{port}/{name}"
-    return {**config, "NAME": name}, bench_url
 
 
-def admin_sql(config: dict[str, Any], statement: str) -> None:
-    """CREATE/DROP DATABASE, run from the server's maintenance database."""
-    with psycopg.connect(dbname="postgres", user=config.get("USER") or "postgres",
-                         password=config.get("PASSWORD") or None,
-                         host=config.get("HOST") or "127.0.0.1", port=config.get("PORT") or 5432,
-                         autocommit=True) as conn:
-        conn.execute(statement)
 
 
-@contextmanager
-def fresh_database(config: dict[str, Any], *, keep: bool) -> Iterator[None]:
-    """A new, empty scratch database for one run, dropped afterwards (unless `keep`)."""
-    admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
-    admin_sql(config, f'CREATE DATABASE "{config["NAME"]}"')
-    try:
-        yield
-    finally:
-        if "django" in sys.modules:  # this process's connections, before the DROP
-            from django.db import connections
-
-            connections.close_all()
-        if not keep:
-            admin_sql(config, f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def bench_environment(bench_url: str, port: int) -> dict[str, str]:
-    env = {
-        "DATABASE_URL": bench_url,
-        "SANDBOX_ENABLED": "true",
-        "DEBUG": "false",
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
-        "SECRET_KEY": "bench-only-secret-key-" + os.urandom(16).hex(),
-        "FERNET_KEYS": "bench-only-fernet-key-" + os.urandom(16).hex(),
-    }
-    os.environ.update(env)
-    return {**os.environ}
 
 
 # --- phases --------------------------------------------------------------------------------
@@ -154,8 +104,8 @@ def seed(installs: int) -> dict[str, Any]:
 
     from accounts.models import Partner
     from sandbox.models import SandboxToken
+    from sandbox.seeding import issue_pair, seed_due_installs
     from sandbox.services import acting_user
-    from tests.installs.seed import issue_pair, seed_due_installs
 
     partner = Partner.objects.create(name="Bench", slug=f"bench-{os.urandom(3).hex()}")
     seeded = seed_due_installs(partner, installs)
@@ -170,17 +120,6 @@ def seed(installs: int) -> dict[str, Any]:
     return {"seeded": seeded, "direct": direct}
 
 
-def settle() -> None:
-    """What autovacuum does to a database in use within a minute or so: the planner's
-    statistics and the visibility map, so freshly seeded tables are planned as a running
-    deployment's would be. (Seeded and claimed at once, the install table has none: the
-    claim is then planned for one due row and sorts them all at every claim, 12 ms at
-    3,000 due installs against 0.07 ms once analysed.)"""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
 
 
 def start_server(env: dict[str, str], port: int, workers: int, log: Path,
@@ -239,39 +178,10 @@ def run_workers(env: dict[str, str], workers: int, batch: int, timeout: float,
     return time.monotonic() - started, reports
 
 
-def py_spy() -> str:
-    return shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 
 
-def profiled(profile: Path) -> list[str]:
-    """The py-spy command line a profiled worker runs under (idle threads not sampled)."""
-    return [py_spy(), "record", "--format", "raw", "--rate", "500", "--gil", "--nonblocking",
-            "-o", str(profile), "--"]
 
 
-def print_profile(profile: Path, top: int = 25, *, anchor: str = "call_command ",
-                  title: str = "the first worker's pass") -> None:
-    """Where the profiled work spent its CPU: functions by inclusive and by own samples,
-    counting only stacks through the frame that starts with `anchor` (the rest is
-    start-up, or the server waiting for a request)."""
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
-    for line in profile.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
-        if not any(f.startswith(anchor) for f in frames):
-            continue
-        frames = frames[next(i for i, f in enumerate(frames) if f.startswith(anchor)):]
-        total += int(count)
-        own[frames[-1]] += int(count)
-        for frame in set(frames):
-            inclusive[frame] += int(count)
-    print(f"\nProfile of {title}: {total} CPU samples ({profile})")
-    for heading, counts in (("inclusive", inclusive), ("own", own)):
-        print(f"  by {heading} samples:")
-        for frame, n in counts.most_common(top):
-            print(f"    {100 * n / max(total, 1):5.1f}%  {frame}")
 
 
 def worker_pass(batch: int) -> None:
@@ -295,19 +205,6 @@ def worker_pass(batch: int) -> None:
     print(json.dumps({"start": start, "end": end, "cpu": cpu}), flush=True)
 
 
-def process_cpu(pids: list[int], *, waited_children: bool = False) -> float:
-    """CPU seconds (user + sys) these processes used so far (Linux /proc; 0 elsewhere);
-    `waited_children` adds their children's that have exited (PostgreSQL's postmaster
-    thus counts the backends that are gone)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks = fields[11:15] if waited_children else fields[11:13]
-        total += sum(int(n) for n in ticks) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
@@ -340,7 +237,9 @@ def main() -> None:
     with fresh_database(config, keep=args.keep):
         try:
             port = free_port()
-            env = bench_environment(bench_url, port)
+            env = bench_environment(bench_url, SANDBOX_ENABLED="true",
+                                    PUBLIC_URL=f"http://127.0.0.1:{port}",
+                                    ALLOWED_HOSTS="127.0.0.1,localhost")
             print(f"Seeding {args.installs} due installs in {config['NAME']} …", flush=True)
             data = seed(args.installs)
             seeded = data["seeded"]
@@ -361,7 +260,7 @@ def report(args: argparse.Namespace, env: dict[str, str], port: int, seeded: Any
     from installs import refresh
     from installs.models import Install
     from sandbox import services as sandbox
-    from tests.installs.seed import accepted_count
+    from sandbox.seeding import accepted_count
 
     print(f"Direct: {len(direct)} refresh requests to the sandbox from {args.workers} threads …",
           flush=True)

@@ -9,8 +9,8 @@ What it does, all on this machine (gunicorn listens on 127.0.0.1 only):
 
 1. creates a scratch database `<name>_bench` next to the one DATABASE_URL names (dropped
    again at the end unless --keep), migrates it and seeds 2,000 connectors (as
-   bench/pages.py does), a partner whose admin is logged in, an account with an install,
-   and an install link for that account;
+   bench/pages.py does: `common.seed_catalogue`), a partner whose admin is logged in,
+   an account with an install, and an install link for that account;
 2. starts gunicorn with config/gunicorn.conf.py, W sync workers (or --threads), on a free
    loopback port;
 3. loads each page for --duration seconds, in 3 interleaved rounds (so that a change in
@@ -39,35 +39,35 @@ happens. Secrets are bench-only values.
 from __future__ import annotations
 
 import argparse
-import re
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
-from pages import bench_environment, seed_catalogue, setup_django
-from refresh import (
+from common import (
+    ROUNDS,
+    CpuMeter,
+    Result,
+    bench_environment,
+    combined,
     free_port,
     fresh_database,
-    print_profile,
-    process_cpu,
-    py_spy,
+    py_spied,
+    run_python,
+    run_wrk,
     scratch_database,
+    seed_catalogue,
+    setup_django,
+    start_server,
+    stop_server,
+    worker_pids,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RSS_AFTER = 10_000  # requests
-ROUNDS = 3  # each page (and mode) gets a third of --duration in each of 3 rounds
 CONNECTION_MODES = {
     "new connection per request": {"CONN_MAX_AGE": "0", "DATABASE_POOL": "false"},
     "CONN_MAX_AGE=60": {"CONN_MAX_AGE": "60", "DATABASE_POOL": "false"},
@@ -95,24 +95,13 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-@dataclass
-class Result:
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    errors: int  # non-2xx/3xx answers and socket errors
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
 
 
 # --- seeding -------------------------------------------------------------------------------
 
 
 def seed(connectors: int) -> dict[str, Any]:
-    """The catalogue and a logged-in admin (bench/pages.py), an install and an install link."""
+    """The catalogue and a logged-in admin (`seed_catalogue`), an install and an install link."""
     from django.test import Client
 
     from connectors.models import Connector
@@ -147,113 +136,16 @@ def pages(seeded: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 # --- the server ----------------------------------------------------------------------------
 
 
-def start_server(env: dict[str, str], port: int, args: argparse.Namespace,
-                 log: Path) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.conf.py",
-         "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-         "--threads", str(args.threads),
-         "--access-logfile", str(log), "--error-logfile", "-"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz/live", timeout=5).ok:
-                return server
-        except (requests.ConnectionError, requests.Timeout):  # starting, on a busy machine
-            time.sleep(0.2)
-        except BaseException:
-            stop_server(server)
-            raise
-    stop_server(server)
-    sys.exit("gunicorn did not start")
 
 
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
 
 
-def worker_pids(server: subprocess.Popen[bytes]) -> list[int]:
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return sorted(int(pid) for pid in children)
 
 
-def postgres_pids() -> list[int]:
-    """This machine's PostgreSQL processes (the server's backends included)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
 
 
-class CpuMeter:
-    """The CPU each part of the machine spends per request of each kind: the gunicorns'
-    workers, PostgreSQL (all its processes) and the load client (wrk, a child process; or
-    the Python loop, in this one). On a machine whose parts share 2 cores, it is what a
-    ratio of two request rates is made of."""
-
-    def __init__(self, servers: dict[str, subprocess.Popen[bytes]], use_wrk: bool) -> None:
-        self.servers, self.use_wrk = servers, use_wrk
-        self.used: dict[str, Counter[str]] = defaultdict(Counter)
-        self.served: Counter[str] = Counter()
-
-    def now(self) -> dict[str, float]:
-        client = resource.getrusage(resource.RUSAGE_CHILDREN if self.use_wrk
-                                    else resource.RUSAGE_SELF)
-        return {**{name: process_cpu(worker_pids(server))
-                   for name, server in self.servers.items()},
-                "postgres": process_cpu(postgres_pids(), waited_children=True),
-                "client": client.ru_utime + client.ru_stime}
-
-    def measure(self, name: str, load: Callable[[], Result]) -> Result:
-        """Run one load of request `name`, adding what it cost to that request's totals."""
-        before = self.now()
-        result = load()
-        for part, seconds in self.now().items():
-            self.used[name][part] += seconds - before[part]
-        self.served[name] += result.requests
-        return result
-
-    def print(self) -> None:
-        parts = [*self.servers, "postgres", "client"]
-        print(f"\nCPU per request, ms{'':<8}" + "".join(f"{p:>10}" for p in parts)
-              + f"{'all':>10}")
-        for name, used in self.used.items():
-            per = {p: 1000 * used[p] / max(self.served[name], 1) for p in parts}
-            print(f"{name:<26}" + "".join(f"{per[p]:>10.2f}" for p in parts)
-                  + f"{sum(per.values()):>10.2f}")
 
 
-def py_spied(servers: dict[str, subprocess.Popen[bytes]], load: Callable[[], Result],
-             seconds: float, workdir: Path, label: str) -> None:
-    """Run `load` while py-spy samples every worker of each server, then print where each
-    server's workers spent their CPU serving it (samples holding the GIL only: running
-    Python, not waiting for the database)."""
-    stacks = {name: [(pid, workdir / f"py-spy-{pid}.txt") for pid in worker_pids(server)]
-              for name, server in servers.items()}
-    spies = [subprocess.Popen([py_spy(), "record", "--format", "raw", "--rate", "500",
-                               "--gil", "--nonblocking", "--pid", str(pid), "-o", str(out),
-                               "--duration", str(int(seconds) + 1)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for each in stacks.values() for pid, out in each]
-    result = load()
-    for each in spies:
-        each.wait(timeout=60)
-    print(f"{label}: {result.rate:.1f} req/s under py-spy (slower than unprofiled)")
-    for name, each in stacks.items():
-        merged = workdir / f"py-spy-{name}.txt"
-        merged.write_text("".join(out.read_text() for _, out in each if out.exists()))
-        print_profile(merged, 40, anchor="WSGIHandler.__call__ ",
-                      title=f"the {name} workers serving {label}")
 
 
 def rss_mb(pid: int) -> float:
@@ -281,56 +173,10 @@ def check_page(url: str, cookie: str) -> None:
         sys.exit(f"{url} answered {response.status_code}, not 200: not benchmarking it")
 
 
-WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
-UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, headers: dict[str, str], duration: float, connections: int) -> Result:
-    command = ["wrk", "-t", str(min(2, connections)), "-c", str(connections),
-               "-d", f"{max(1, round(duration))}s", "--latency", "--timeout", "10s", url]
-    for name, value in headers.items():
-        command[1:1] = ["-H", f"{name}: {value}"]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30,
-                         check=True).stdout
-    latency = {p: float(v) * UNITS_MS[u] for p, v, u in WRK_LATENCY.findall(out)}
-    done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", out)
-    if done is None or not latency:
-        sys.exit(f"could not read wrk's output:\n{out}")
-    seconds = float(done[2]) * {"ms": 0.001, "s": 1, "m": 60}[done[3]]
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    return Result(int(done[1]), seconds, latency["50"], latency["99"], errors)
 
 
-def run_python(url: str, headers: dict[str, str], duration: float, connections: int) -> Result:
-    """C threads, each its own HTTP session, until the deadline (or 100,000 requests)."""
-    deadline = time.monotonic() + duration
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-
-    def client() -> None:
-        session = requests.Session()
-        while time.monotonic() < deadline and len(latencies) < 100_000:
-            started = time.perf_counter()
-            try:
-                ok = session.get(url, headers=headers, timeout=10, allow_redirects=False).ok
-            except requests.RequestException:
-                ok = False
-            with lock:
-                latencies.append(time.perf_counter() - started)
-                errors[0] += not ok
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=duration + 20)
-    ms = sorted(s * 1000 for s in latencies)
-    p99 = ms[max(0, int(len(ms) * 0.99) - 1)] if ms else 0.0
-    return Result(len(ms), time.monotonic() - started, statistics.median(ms) if ms else 0.0,
-                  p99, errors[0])
 
 
 # --- runs ----------------------------------------------------------------------------------
@@ -426,12 +272,6 @@ class Bench:
                 f"{by_name[n]:>17.1f} ({by_name[n] / baseline[n]:4.2f}×)" for n in names))
 
 
-def combined(rounds: list[Result]) -> Result:
-    """One page's rounds together: all requests over all seconds, the median of the rounds'
-    p50 and the worst of their p99."""
-    return Result(sum(r.requests for r in rounds), sum(r.seconds for r in rounds),
-                  statistics.median(r.p50_ms for r in rounds), max(r.p99_ms for r in rounds),
-                  sum(r.errors for r in rounds))
 
 
 def print_results(results: dict[str, Result], reference: str) -> None:

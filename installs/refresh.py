@@ -39,7 +39,6 @@ from core import metrics
 from core.backoff import backoff_seconds
 from core.fields import is_unreadable
 from core.locking import in_savepoint, row_lock_scope, work_through
-from core.prepared import CompiledQuery
 from installs.models import Install, InstallQuerySet, RefreshOutcome, due_filter
 from installs.values import SavedSettings, method_for, with_settings_saved_at
 
@@ -241,8 +240,7 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
     clock: Callable[[], datetime] = (lambda: now) if now else timezone.now
     started = clock()
     saved = SavedSettings()
-    # The same query for every claim of the pass: compiled once (core/prepared.py).
-    claim = CompiledQuery(_claimable(started).for_update(skip_locked=True, partner=False))
+    claim = _claimable(started).for_update(skip_locked=True, partner=False)
 
     def refresh_if_due(install: Install) -> RefreshOutcome:
         at = clock()
@@ -256,10 +254,10 @@ def run_pass(*, batch_size: int = 1000, now: datetime | None = None,
 def _claimable(started: datetime) -> InstallQuerySet:
     """The pass's queue: installs due when it started, most urgent first.
 
-    Built and compiled once per pass (that costs more CPU than running it); each claim
-    runs the same SQL. An install that falls due during the pass waits for the next one,
-    well within the refresh margin. Rows refreshed during this pass are excluded even if
-    their new token is short-lived.
+    Built once per pass; each claim runs it again (`first()`: a new query each time,
+    whose SKIP LOCKED skips the rows locked by then). An install that falls due during
+    the pass waits for the next one, well within the refresh margin. Rows refreshed during
+    this pass are excluded even if their new token is short-lived.
     """
     not_this_pass = Q(last_refreshed_at__isnull=True) | Q(last_refreshed_at__lt=started)
     queryset = Install.objects.filter(due_filter(started), not_this_pass)

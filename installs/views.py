@@ -106,17 +106,26 @@ def account_delete(request: PartnerRequest, account_id: int) -> HttpResponse:
         delete_account(account=account, actor=request.user)
         messages.success(request, f"Account “{account.name}” was deleted.")
         return redirect("accounts:list")
-    count = account.installs.count()
-    installs = "its install" if count == 1 else f"its {count} installs"
     return confirm_page(request, Confirmation(
         title=f"Delete {account.name}",
-        consequence=f"The account and {installs} are deleted, with their stored credentials; "
-                    "tokens are revoked at each provider that offers revocation. Its install "
-                    "links stop working. This cannot be undone.",
+        consequence=_account_deletion_consequence(account),
         button="Delete account", cancel_url=reverse("accounts:detail", args=[account.pk]),
         breadcrumbs=[("Accounts", reverse("accounts:list")),
                      (account.name, reverse("accounts:detail", args=[account.pk]))],
         nav="accounts"))
+
+
+def _account_deletion_consequence(account: Account) -> str:
+    """What deleting the account does, naming the providers its tokens are revoked at."""
+    names = sorted(set(account.installs.values_list("connector__name", flat=True)))
+    if not names:
+        return "The account is deleted. Its install links stop working. This cannot be undone."
+    installs = "its install" if len(names) == 1 and account.installs.count() == 1 else \
+        f"its {account.installs.count()} installs"
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"The account and {installs} are deleted, with their stored credentials; tokens "
+            f"are revoked first where the provider offers it ({shown}). Its install links "
+            "stop working. This cannot be undone.")
 
 
 @partner_view

@@ -4,8 +4,6 @@ partner), catalogue connectors, and the in-process sandbox transport."""
 from __future__ import annotations
 
 import io
-import logging
-from typing import Any
 
 import pytest
 from django.core.cache import caches
@@ -13,29 +11,11 @@ from django.test import Client
 
 from accounts.models import Membership, Partner, User
 from config.log_format import JsonFormatter
-from config.log_scrub import ScrubSecretsFilter
 from connectors.cards import LISTINGS_ALIAS
-from connectors.models import Catalogue, Connector
-from connectors.spec import validate
-from connectors.sync import is_example, needs_partner_settings, sync_catalog
+from connectors.sync import sync_catalog
+from tests.factories import capture_console, client_for, make_member
 
 pytest_plugins = ["tests.link_fixtures"]
-
-PASSWORD = "correct-horse-battery-staple-test"
-
-
-def make_member(partner: Partner, email: str, role: str) -> User:
-    user = User.objects.create_user(email=email, password=PASSWORD)
-    # Working in that partner, as the login (teams.members.after_login) would choose.
-    user.current_membership = Membership.objects.create(user=user, partner=partner, role=role)
-    user.save(update_fields=["current_membership"])
-    return user
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -79,19 +59,6 @@ def other_client(mallory) -> Client:
     return client_for(mallory)
 
 
-def make_connector(slug: str, data: dict[str, Any]) -> Connector:
-    """A Connector row from catalogue data (validated exactly like a catalogue file)."""
-    data = validate(f"{slug}.toml", slug, data)
-    connector = Connector.objects.create(
-        slug=slug, name=data["name"], description=data["description"],
-        category_names=data.get("categories", []), auth_type=data["auth"]["type"],
-        spec_data=data, search_text=data["name"].lower(),
-        needs_partner_settings=needs_partner_settings(data), is_example=is_example(data),
-    )
-    Catalogue.changed()  # as a sync would
-    return connector
-
-
 @pytest.fixture(autouse=True)
 def fresh_listings() -> None:
     """Each test starts with no cached catalogue listing, as its database starts fresh."""
@@ -113,44 +80,6 @@ def sandbox_transport(monkeypatch, settings):
     WSGITransport.calls = []
     monkeypatch.setattr(http, "transport", WSGITransport)
     return WSGITransport
-
-
-def raw_value(instance: Any, field_name: str) -> bytes | None:
-    """The stored bytes of one column, read with SQL (no decryption on the way)."""
-    from django.db import connection
-
-    meta = instance._meta
-    column = meta.get_field(field_name).column
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT "{column}" FROM "{meta.db_table}" WHERE "{meta.pk.column}" = %s',
-            [instance.pk],
-        )
-        value = cursor.fetchone()[0]
-    return None if value is None else bytes(value)
-
-
-def write_raw_value(instance: Any, field_name: str, value: bytes) -> None:
-    """Overwrite one column's stored bytes with SQL (to simulate tampering)."""
-    from django.db import connection
-
-    meta = instance._meta
-    column = meta.get_field(field_name).column
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{meta.db_table}" SET "{column}" = %s WHERE "{meta.pk.column}" = %s',
-            [value, instance.pk],
-        )
-
-
-def capture_console(monkeypatch: pytest.MonkeyPatch, formatter: logging.Formatter) -> io.StringIO:
-    """Make the settings' console handler, its filters included, write to a buffer."""
-    handler = next(h for h in logging.getLogger().handlers
-                   if any(isinstance(f, ScrubSecretsFilter) for f in h.filters))
-    buffer = io.StringIO()
-    monkeypatch.setattr(handler, "stream", buffer)
-    monkeypatch.setattr(handler, "formatter", formatter)
-    return buffer
 
 
 @pytest.fixture

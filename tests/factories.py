@@ -4,24 +4,28 @@ sandbox's consent page with Django's test client."""
 
 from __future__ import annotations
 
+import io
+import logging
 import tomllib
 from datetime import timedelta
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Account, Partner
-from connectors.models import Connector, PartnerAuthSettings
-from connectors.spec import CATALOG_DIR
+from accounts.models import Account, Membership, Partner, User
+from config.log_scrub import ScrubSecretsFilter
+from connectors.models import Catalogue, Connector, PartnerAuthSettings
+from connectors.spec import CATALOG_DIR, validate
+from connectors.sync import is_example, needs_partner_settings
 from installs.models import Install
 from links import services as links
 from links.models import InstallLink
-from tests.conftest import make_connector
 from tests.fake_provider import HOST
 
 CALLBACK = "http://testserver/connectors/callback"  # shared by all, before issue 19 item 10
@@ -30,6 +34,74 @@ CALLBACK = "http://testserver/connectors/callback"  # shared by all, before issu
 def callback_for(slug: str, base: str = "http://testserver") -> str:
     """A connector's own callback URL (PUBLIC_URL is http://testserver in tests)."""
     return f"{base}/connectors/{slug}/callback"
+
+
+PASSWORD = "correct-horse-battery-staple-test"
+
+
+def make_member(partner: Partner, email: str, role: str) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD)
+    # Working in that partner, as the login (teams.members.after_login) would choose.
+    user.current_membership = Membership.objects.create(user=user, partner=partner, role=role)
+    user.save(update_fields=["current_membership"])
+    return user
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def make_connector(slug: str, data: dict[str, Any]) -> Connector:
+    """A Connector row from catalogue data (validated exactly like a catalogue file)."""
+    data = validate(f"{slug}.toml", slug, data)
+    connector = Connector.objects.create(
+        slug=slug, name=data["name"], description=data["description"],
+        category_names=data.get("categories", []), auth_type=data["auth"]["type"],
+        spec_data=data, search_text=data["name"].lower(),
+        needs_partner_settings=needs_partner_settings(data), is_example=is_example(data),
+    )
+    Catalogue.changed()  # as a sync would
+    return connector
+
+
+def raw_value(instance: Any, field_name: str) -> bytes | None:
+    """The stored bytes of one column, read with SQL (no decryption on the way)."""
+    from django.db import connection
+
+    meta = instance._meta
+    column = meta.get_field(field_name).column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "{column}" FROM "{meta.db_table}" WHERE "{meta.pk.column}" = %s',
+            [instance.pk],
+        )
+        value = cursor.fetchone()[0]
+    return None if value is None else bytes(value)
+
+
+def write_raw_value(instance: Any, field_name: str, value: bytes) -> None:
+    """Overwrite one column's stored bytes with SQL (to simulate tampering)."""
+    from django.db import connection
+
+    meta = instance._meta
+    column = meta.get_field(field_name).column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{meta.db_table}" SET "{column}" = %s WHERE "{meta.pk.column}" = %s',
+            [value, instance.pk],
+        )
+
+
+def capture_console(monkeypatch: pytest.MonkeyPatch, formatter: logging.Formatter) -> io.StringIO:
+    """Make the settings' console handler, its filters included, write to a buffer."""
+    handler = next(h for h in logging.getLogger().handlers
+                   if any(isinstance(f, ScrubSecretsFilter) for f in h.filters))
+    buffer = io.StringIO()
+    monkeypatch.setattr(handler, "stream", buffer)
+    monkeypatch.setattr(handler, "formatter", formatter)
+    return buffer
 
 
 def catalogue_connector(slug: str) -> Connector:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from accounts.models import Partner
 from connectors.models import Connector
-from tests.conftest import make_connector
-from tests.factories import CLIENT_SECRET, save_settings
+from tests.factories import CLIENT_SECRET, make_connector, save_settings
 from tests.fake_provider import HOST, FakeProvider
 
 SLUG = "fake-import"

@@ -18,7 +18,7 @@ from connectors.models import PartnerAuthSettings
 from core.tokens import hash_token
 from installs.models import AuthAttempt, Install, PendingRevocation
 from links.models import InstallLink
-from tests.conftest import PASSWORD, make_connector
+from tests.factories import PASSWORD, make_connector
 
 PARTNER_SECRET = "fake-consumer-secret-123"
 INSTALL_SECRET = "fake-account-password-456"

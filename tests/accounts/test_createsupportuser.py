@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from installs.models import Install
-from tests.conftest import PASSWORD, make_connector
-from tests.factories import account, api_key_data
+from tests.factories import PASSWORD, account, api_key_data, make_connector
 
 ACCESS_TOKEN = "fake-support-visible-token-123"
 

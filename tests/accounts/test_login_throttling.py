@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 LOGIN = reverse("login")
 ADMIN_LOGIN = reverse("admin:login")

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from installs.models import Install
-from tests.conftest import make_connector
+from tests.factories import make_connector
 
 DESK = {"name": "Desk", "description": "Tickets.", "auth": {"type": "api_key",
                                                             "header": "X-API-Key"},

@@ -13,8 +13,7 @@ from audit.models import Action, AuditEvent
 from connectors.models import PartnerAuthSettings
 from installs.models import Install
 from tests.api.helpers import assert_problem, bearer, call, make_key
-from tests.conftest import make_connector
-from tests.factories import account, new_install, oauth2_data, save_settings
+from tests.factories import account, make_connector, new_install, oauth2_data, save_settings
 
 SECRET = "fake-client-secret-sec-777"
 URL = "/api/v1/connectors/widgets/settings"

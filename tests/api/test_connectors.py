@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.helpers import call
-from tests.conftest import make_connector
-from tests.factories import catalogue_connector, oauth2_data, save_settings
+from tests.factories import catalogue_connector, make_connector, oauth2_data, save_settings
 
 SECRET = "fake-client-secret-sec-555"
 

@@ -14,9 +14,9 @@ from audit import events as audit_events
 from audit.models import AuditEvent
 from installs.models import Install
 from sandbox import services as sandbox
+from sandbox.seeding import sandbox_accepts, seed_due_installs
 from tests.api.helpers import bearer, call, make_key
 from tests.factories import catalogue_connector
-from tests.installs.seed import sandbox_accepts, seed_due_installs
 from tests.installs.test_refresh_concurrency import in_thread
 
 

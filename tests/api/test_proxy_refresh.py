@@ -18,8 +18,7 @@ from accounts.models import Account
 from api.models import Scope
 from installs.models import Install
 from tests.api.helpers import bearer, make_key
-from tests.conftest import make_connector
-from tests.factories import save_settings
+from tests.factories import make_connector, save_settings
 from tests.fake_provider import HOST, FakeProvider, install_fake
 
 TOKEN_URL = f"{HOST}/token"

@@ -14,8 +14,7 @@ from api.models import Scope
 from connectors import http
 from installs.models import Install
 from tests.api.helpers import bearer, make_key
-from tests.conftest import make_connector
-from tests.factories import save_settings
+from tests.factories import make_connector, save_settings
 from tests.slow_server import Script, slow_server
 
 

@@ -16,9 +16,9 @@ from audit.models import AuditEvent
 from installs.models import Install
 from sandbox import services as sandbox
 from sandbox.models import SandboxToken, digest
+from sandbox.seeding import sandbox_accepts, seed_due_installs
 from tests.api.helpers import bearer, call, make_key
 from tests.factories import path_and_query, sandbox_oauth2
-from tests.installs.seed import sandbox_accepts, seed_due_installs
 from tests.installs.test_refresh_concurrency import in_thread, slow_sandbox  # noqa: F401 (fixture)
 
 

@@ -9,7 +9,7 @@ from audit import events as audit
 from audit.models import ACTION_LABELS, AuditEvent
 from installs.models import Install
 from installs.templatetags.audit_events import audit_action, audit_detail
-from tests.conftest import make_connector
+from tests.factories import make_connector
 
 API_KEY = {"name": "Desk", "description": "Tickets.", "auth": {"type": "api_key",
                                                                "header": "X-API-Key"},

@@ -23,9 +23,10 @@ PASSWORD = "fake-confirm-password-3390"
 
 
 @pytest.mark.browser
-def test_destructive_actions_ask_first(page, live_server, transactional_db):
+def test_destructive_actions_ask_first(page, live_server, transactional_db, settings):
     from playwright.sync_api import expect
 
+    settings.PUBLIC_URL = live_server.url
     sync_catalog()
     partner = Partner.objects.create(name="Acme Cloud", slug="acme")
     user = User.objects.create_user(email=EMAIL, password=PASSWORD)

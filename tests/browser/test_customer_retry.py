@@ -21,7 +21,7 @@ def test_try_again_then_connect_another_app(page, live_server, transactional_db,
     sync_catalog()
     partner = Partner.objects.create(name="Acme Cloud", slug="acme", display_name="Acme Apps",
                                      allowed_return_origins=[live_server.url])
-    configure_sandbox(partner, callback=f"{live_server.url}/connectors/callback")
+    configure_sandbox(partner, base=live_server.url)
     customer = account(partner, "Initech", "cust-42")
     offered = list(Connector.objects.filter(slug__in=["sandbox-oauth2", "sandbox-api-key"]))
     return_url = f"{live_server.url}/login/"

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.browser.test_readme import ROOT, demo_environment, free_port, wait_until_live
+from tests.browser.test_readme import ROOT, demo_environment, free_port
 
 SEND_TEST = """
 from accounts.models import Partner
@@ -46,6 +47,20 @@ def receiver() -> Iterator[tuple[str, list[dict[str, str]]]]:
     yield f"http://127.0.0.1:{server.server_port}/hooks", received
     server.shutdown()
     server.server_close()
+
+
+def wait_until_live(url: str, demo: subprocess.Popen[str], seconds: float = 180) -> None:
+    """The script migrates, syncs the catalogue and seeds first: give it time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert demo.poll() is None, "the demo script exited"
+        try:
+            with urllib.request.urlopen(url + "/healthz/live", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail("the demo server did not come up")
 
 
 def alive(pid: int) -> bool:

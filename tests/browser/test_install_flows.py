@@ -9,8 +9,7 @@ import pytest
 
 from accounts.models import Account
 from installs.models import Install
-from tests.conftest import PASSWORD
-from tests.factories import catalogue_connector, install_path, save_settings
+from tests.factories import PASSWORD, catalogue_connector, install_path, save_settings
 
 pytestmark = pytest.mark.browser
 

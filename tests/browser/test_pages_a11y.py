@@ -43,7 +43,7 @@ def seed(live_url: str) -> dict[str, str]:
                                      allowed_return_origins=[live_url])
     user = User.objects.create_user(email=EMAIL, password=PASSWORD)
     Membership.objects.create(user=user, partner=partner, role=Membership.Role.ADMIN)
-    configure_sandbox(partner, callback=f"{live_url}/connectors/callback")
+    configure_sandbox(partner, base=live_url)
     customer = account(partner, "Initech Corporation International", "cust-42")
     install = Install.objects.create(
         account=customer, connector=Connector.objects.get(slug="sandbox-api-key"),
@@ -70,6 +70,7 @@ def seed(live_url: str) -> dict[str, str]:
         reverse("webhooks:detail", args=[endpoint.pk]), reverse("webhooks:create"),
         reverse("api_keys:list"), reverse("links:branding"),
         reverse("links:link_create", args=[a]),
+        reverse("teams:members"), reverse("teams:security"), reverse("password_reset"),
     ]
     return {"console": console, "token": token}
 

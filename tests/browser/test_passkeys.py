@@ -7,7 +7,7 @@ import pytest
 
 from audit.models import Action, AuditEvent
 from teams.models import Passkey
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from accounts.models import Partner
 from connectors.models import PartnerAuthSettings
 from connectors.sync import sync_catalog
-from tests.conftest import raw_value
+from tests.factories import raw_value
 
 EMAIL = "admin@walkthrough.test"
 PASSWORD = "fake-walkthrough-password-4821"

@@ -19,7 +19,7 @@ from installs.forms import InstallForm
 from installs.installing import create_install
 from installs.models import AuthAttempt, Install
 from installs.signin import finish_callback
-from tests.conftest import make_connector
+from tests.factories import make_connector
 from tests.fake_provider import FakeProvider, install_fake
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connectors.templatetags.guide_text import guide_text
-from tests.conftest import make_connector
+from tests.factories import make_connector
 
 FIRST_CONNECT = {
     "name": "1st Connect",

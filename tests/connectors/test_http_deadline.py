@@ -67,7 +67,9 @@ def test_kept_connections_outlive_an_earlier_request_s_deadline():
     the next request uses."""
     with slow_server(Script(body=BODY)) as base:
         session = http.Session()
-        assert session.get(f"{base}/a", timeout=0.3).content == BODY
-        time.sleep(0.5)
+        # A deadline short enough to pass while the test waits, long enough for a busy
+        # machine to finish the request within it.
+        assert session.get(f"{base}/a", timeout=1.5).content == BODY
+        time.sleep(2)
         assert session.get(f"{base}/b", timeout=5).content == BODY
         assert session.get(f"{base}/c", timeout=5, stream=True).content == BODY

@@ -19,7 +19,7 @@ from connectors.forms import AuthSettingsForm
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.views import auth_settings
 from core.fields import Unreadable
-from tests.conftest import make_connector, write_raw_value
+from tests.factories import make_connector, write_raw_value
 
 SECRET = "fake-consumer-secret-123"
 KEY = "fake-consumer-key-abc"

@@ -12,9 +12,8 @@ from audit.models import AuditEvent
 from installs.models import Install
 from links.models import InstallLink
 from tests.api.helpers import make_key
-from tests.conftest import make_connector
 from tests.factories import account as make_account
-from tests.factories import api_key_data, install_path, make_link, new_install
+from tests.factories import api_key_data, install_path, make_connector, make_link, new_install
 from webhooks import services as webhooks
 from webhooks.models import WebhookEndpoint
 
@@ -94,6 +93,7 @@ def test_delete_account_asks_first(admin_client, acme, keyed_install):
     assert f'href="/accounts/{acme.pk}/delete/">Delete account</a>' in detail
     html = confirmation(admin_client, f"/accounts/{acme.pk}/delete/")
     assert "Delete Acme Ltd?" in html and "its install are deleted" in html
+    assert f"where the provider offers it ({keyed_install.connector.name})" in html
     assert Account.objects.filter(pk=acme.pk).exists()
     response = admin_client.post(f"/accounts/{acme.pk}/delete/")
     assert response["Location"] == "/accounts/"

@@ -19,7 +19,7 @@ from connectors.models import Connector
 from connectors.spec import CATALOG_DIR
 from installs import refresh
 from installs.models import Install
-from tests.conftest import make_connector
+from tests.factories import make_connector
 
 
 def sandbox_oauth2_connector() -> Connector:

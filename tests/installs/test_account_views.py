@@ -10,8 +10,7 @@ from accounts.models import Account
 from audit.models import AuditEvent
 from core.fields import EncryptedJSONField
 from installs.models import Install
-from tests.conftest import make_connector
-from tests.factories import install_path, new_install, save_settings
+from tests.factories import install_path, make_connector, new_install, save_settings
 
 ZENDESK = {
     "name": "Helpdesk", "description": "Tickets.", "categories": ["Support"],

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from installs.models import AuthAttempt, Install
-from tests.conftest import make_connector
+from tests.factories import make_connector
 
 CONNECTOR = {
     "name": "Purge Test", "description": "d",

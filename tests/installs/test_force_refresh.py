@@ -9,8 +9,8 @@ from accounts.models import Account
 from installs import refresh
 from installs.models import Install
 from sandbox import services as sandbox
+from sandbox.seeding import sandbox_accepts, seed_due_installs
 from tests.factories import catalogue_connector
-from tests.installs.seed import sandbox_accepts, seed_due_installs
 
 
 def test_force_refreshes_a_token_not_due(partner, sandbox_transport):

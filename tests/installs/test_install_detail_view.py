@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.models import Account
 from installs.models import Install
 from installs.templatetags.install_details import info_label
-from tests.conftest import make_connector
+from tests.factories import make_connector
 
 BASIC = {"name": "Desk", "description": "Tickets.", "auth": {"type": "basic"},
          "fields": [{"key": "username", "label": "Username", "level": "account"},

@@ -24,7 +24,7 @@ from connectors import http
 from installs import models, refresh, rotation
 from installs.models import Install
 from sandbox import services as sandbox
-from tests.installs.seed import accepted_count, sandbox_accepts, seed_due_installs
+from sandbox.seeding import accepted_count, sandbox_accepts, seed_due_installs
 from tests.installs.test_rotate_keys import NEW_KEY, OLD_KEY, raw, under
 from tests.wsgi_transport import WSGITransport
 

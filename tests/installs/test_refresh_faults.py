@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from installs import refresh
 from installs.models import Install
+from sandbox.seeding import seed_due_installs
 from tests.fake_provider import FakeProvider, install_fake
-from tests.installs.seed import seed_due_installs
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from django.db import DatabaseError, connection, transaction
 
 from installs import refresh
 from installs.models import Install
-from tests.installs.seed import sandbox_accepts, seed_due_installs
+from sandbox.seeding import sandbox_accepts, seed_due_installs
 from tests.installs.test_refresh_concurrency import child_env, manage
 
 pytestmark = [

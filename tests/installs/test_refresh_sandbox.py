@@ -24,8 +24,8 @@ from installs.models import Install
 from installs.values import method_for
 from sandbox import services as sandbox
 from sandbox.models import SandboxToken, digest
-from tests.conftest import make_connector
-from tests.installs.seed import sandbox_accepts, seed_due_installs
+from sandbox.seeding import sandbox_accepts, seed_due_installs
+from tests.factories import make_connector
 
 pytestmark = pytest.mark.django_db
 

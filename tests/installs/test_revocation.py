@@ -25,10 +25,9 @@ from installs import revocation
 from installs.models import Install, PendingRevocation
 from installs.removal import deauthenticate, delete_install
 from sandbox.models import SandboxToken, digest
-from tests.conftest import raw_value, write_raw_value
-from tests.factories import install_path
+from sandbox.seeding import seed_due_installs
+from tests.factories import install_path, raw_value, write_raw_value
 from tests.installs.conftest import foreign_ciphertext
-from tests.installs.seed import seed_due_installs
 from tests.wsgi_transport import WSGITransport
 
 REVOKE_PATH = "/sandbox/oauth2/revoke"

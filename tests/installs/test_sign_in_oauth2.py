@@ -18,10 +18,10 @@ from installs import refresh
 from installs.models import AuthAttempt, Install
 from installs.signin import start_authentication
 from installs.values import method_for
-from tests.conftest import client_for
 from tests.factories import (
     CLIENT_SECRET,
     authenticate,
+    client_for,
     consent,
     customer_session,
     fake_oauth2_connector,

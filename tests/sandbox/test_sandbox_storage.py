@@ -23,7 +23,7 @@ from .conftest import (
     token_request,
     whoami,
 )
-from .test_sandbox_oauth1 import AUTHORIZE, access_token, me_headers, request_token
+from .test_oauth1 import AUTHORIZE, access_token, me_headers, request_token
 
 
 def form_fields(response) -> dict[str, str]:

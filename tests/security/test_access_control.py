@@ -16,7 +16,7 @@ from connectors.models import PartnerAuthSettings
 from installs.models import Install, PendingRevocation
 from links import services as links
 from links.models import InstallLink
-from tests.conftest import client_for, make_connector
+from tests.factories import client_for, make_connector
 from tests.security.test_isolation import CONNECTOR, build_side
 
 

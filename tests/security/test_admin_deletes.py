@@ -13,8 +13,7 @@ from audit.models import AuditEvent
 from installs.models import Install, PendingRevocation
 from links import services as links
 from links.models import InstallLink
-from tests.conftest import PASSWORD
-from tests.factories import new_install
+from tests.factories import PASSWORD, new_install
 from tests.fake_provider import HOST
 
 REVOKE_URL = f"{HOST}/revoke"

@@ -9,8 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership, Partner, User
-from tests.conftest import PASSWORD
-from tests.factories import account, connector, make_link
+from tests.factories import PASSWORD, account, connector, make_link
 
 STAFF_PASSWORD = "fake-staff-chosen-password-7q"
 

@@ -12,8 +12,7 @@ from django.urls import reverse
 from accounts.models import Account, User
 from audit.models import AuditEvent
 from installs.models import Install
-from tests.conftest import PASSWORD
-from tests.factories import catalogue_connector
+from tests.factories import PASSWORD, catalogue_connector
 
 
 def change_url(obj) -> str:

@@ -13,8 +13,7 @@ from django.urls import reverse
 
 from installs.models import Install
 from links import browser
-from tests.conftest import PASSWORD
-from tests.factories import account, connector, make_link
+from tests.factories import PASSWORD, account, connector, make_link
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 

@@ -8,8 +8,7 @@ import pytest
 
 from audit.models import AuditEvent
 from installs.models import Install
-from tests.conftest import raw_value, write_raw_value
-from tests.factories import fake_oauth2_connector, install_path
+from tests.factories import fake_oauth2_connector, install_path, raw_value, write_raw_value
 
 
 @pytest.fixture

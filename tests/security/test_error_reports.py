@@ -8,8 +8,7 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from installs.models import Install
 from links import services as links
-from tests.conftest import make_connector
-from tests.factories import install_path
+from tests.factories import install_path, make_connector
 from tests.security.test_isolation import CONNECTOR
 
 SECRET = "fake-posted-secret-err-1"

@@ -11,8 +11,7 @@ from accounts.models import Account, Partner, User
 from api.models import ApiKey
 from installs.models import Install
 from tests.api.helpers import make_key
-from tests.conftest import PASSWORD
-from tests.factories import connector, make_link
+from tests.factories import PASSWORD, connector, make_link
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"

@@ -10,7 +10,7 @@ import pytest
 from accounts.models import Account
 from audit.models import AuditEvent
 from installs.models import AuthAttempt, Install
-from tests.conftest import make_connector
+from tests.factories import make_connector
 
 
 @dataclass

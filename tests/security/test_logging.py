@@ -25,9 +25,9 @@ from connectors.models import PartnerAuthSettings
 from installs import refresh
 from installs.models import AuthAttempt, Install
 from links import services as links
-from tests.conftest import capture_console
 from tests.factories import (
     authenticate,
+    capture_console,
     catalogue_connector,
     consent,
     install_path,

@@ -13,7 +13,6 @@ from audit.models import AuditEvent
 from connectors.models import PartnerAuthSettings
 from installs.models import AuthAttempt, Install
 from tests.api.helpers import bearer, make_key
-from tests.conftest import make_connector
 from tests.factories import (
     CLIENT_SECRET,
     TOKEN_JSON,
@@ -22,6 +21,7 @@ from tests.factories import (
     catalogue_connector,
     consent,
     fake_oauth2_connector,
+    make_connector,
     new_install,
     query,
     sandbox_oauth2,

@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from installs.models import AuthAttempt, Install
-from tests.conftest import client_for, raw_value
-from tests.factories import CONSUMER_SECRET, authenticate
+from tests.factories import CONSUMER_SECRET, authenticate, client_for, raw_value
 from tests.fake_provider import HOST
 
 REQUEST_TOKEN = (

@@ -16,19 +16,19 @@ from core.sessions import session_hash
 from installs import signin
 from installs.models import AuthAttempt, Install
 from links import services as links
-from tests.conftest import client_for
 from tests.factories import (
     CLIENT_SECRET,
     TOKEN_JSON,
     TOKEN_URL,
     authenticate,
+    client_for,
     install_path,
     new_install,
     query,
 )
 from tests.fake_provider import HOST
 
-CALLBACK = "/connectors/callback"
+CALLBACK = "/connectors/fake-oauth2/callback"  # the connector's own (RFC 9700 §4.4)
 
 
 def browser_request(client: Client) -> Any:
@@ -41,7 +41,8 @@ def browser_request(client: Client) -> Any:
 def claim(state: str, request: Any) -> str:
     try:
         signin.claim_attempt(state=state, browser=signin.Browser(
-            console_session=session_hash(request.session), customer_session=""))
+            console_session=session_hash(request.session), customer_session=""),
+            callback_url=f"http://testserver{CALLBACK}")
     except InvalidCallback:
         return "refused"
     return "claimed"
@@ -91,7 +92,7 @@ def test_state_completes_only_the_install_it_was_issued_for(admin_client, accoun
 def test_another_users_browser_cannot_use_the_state(admin_client, alice, partner, fake,
                                                     oauth2_install):
     """A state sent to another logged-in browser (e.g. a phished link): 400, no token request."""
-    from tests.conftest import make_member
+    from tests.factories import make_member
 
     state = query(authenticate(admin_client, oauth2_install))["state"]
     attacker = client_for(make_member(partner, "eve@acme.test", "admin"))
@@ -109,7 +110,7 @@ def test_redirect_uri_comes_from_public_url_not_the_host_header(admin_client, fa
     settings.ALLOWED_HOSTS = ["*"]
     settings.PUBLIC_HOST_REDIRECT = False
     settings.PUBLIC_URL = "https://console.example.com"
-    expected = "https://console.example.com/connectors/callback"
+    expected = "https://console.example.com/connectors/fake-oauth2/callback"
     start = admin_client.post(install_path(oauth2_install, "authenticate"),
                               HTTP_HOST="evil.example")
     assert query(start["Location"])["redirect_uri"] == expected
@@ -133,7 +134,7 @@ def test_oauth1_callback_url_comes_from_public_url(admin_client, fake, oauth1_in
     admin_client.post(install_path(oauth1_install, "authenticate"), HTTP_HOST="evil.example")
     (request,) = fake.calls_to(f"{HOST}/request_token")
     header = fake.header(request, "Authorization")
-    assert "https%3A%2F%2Fconsole.example.com%2Fconnectors%2Fcallback" in header
+    assert "https%3A%2F%2Fconsole.example.com%2Fconnectors%2Ffake-oauth1%2Fcallback" in header
     assert "evil" not in header
 
 

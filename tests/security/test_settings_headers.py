@@ -9,7 +9,7 @@ import json
 from django.test import Client
 
 from tests.config.test_deploy_settings import run_manage
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 READ_SETTINGS = """
 import json, os

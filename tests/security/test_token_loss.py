@@ -15,12 +15,12 @@ from audit.models import AuditEvent
 from installs import refresh
 from installs.models import Install
 from installs.verification import check_connection
-from tests.conftest import make_connector
 from tests.factories import (
     CLIENT_SECRET,
     TOKEN_JSON,
     TOKEN_URL,
     authenticate,
+    make_connector,
     new_install,
     query,
     save_settings,

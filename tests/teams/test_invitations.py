@@ -14,7 +14,7 @@ from accounts.models import Membership, User
 from audit.models import Action, AuditEvent
 from core.tokens import hash_token
 from teams.models import Invitation
-from tests.conftest import PASSWORD, client_for
+from tests.factories import PASSWORD, client_for
 from tests.teams.conftest import invite, last_link
 
 NEW_PASSWORD = "violet-lantern-harbour-91"

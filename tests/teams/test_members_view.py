@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from audit.models import Action, AuditEvent
-from tests.conftest import client_for
+from tests.factories import client_for
 
 MEMBERS = reverse("teams:members")
 LIBRARY = reverse("connectors:library")

@@ -13,7 +13,7 @@ from fido2.webauthn import Aaguid, AttestedCredentialData
 
 from audit.models import Action, AuditEvent
 from teams.models import Passkey
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 BOGUS = {"id": "AAAA", "rawId": "AAAA", "type": "public-key",
          "response": {"clientDataJSON": "e30", "authenticatorData": "AAAA", "signature": "AAAA"}}

@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from audit.models import Action, AuditEvent
-from tests.conftest import PASSWORD, client_for
+from tests.factories import PASSWORD, client_for
 
 RESET = reverse("password_reset")
 LIBRARY = reverse("connectors:library")

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from teams.models import ConsoleSession
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 SECURITY = reverse("teams:security")
 LIBRARY = reverse("connectors:library")

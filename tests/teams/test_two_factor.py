@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import Membership
 from audit.models import Action, AuditEvent
 from teams import two_factor
-from tests.conftest import PASSWORD, client_for
+from tests.factories import PASSWORD, client_for
 
 LOGIN = reverse("login")
 CODE_STEP = reverse("login_code")

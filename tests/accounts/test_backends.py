@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
-from tests.conftest import PASSWORD, client_for
+from tests.factories import PASSWORD, client_for
 
 LIBRARY = reverse("connectors:library")
 

@@ -13,7 +13,7 @@ from accounts.models import Account
 from connectors.models import PartnerAuthSettings
 from core.fields import Unreadable, current_fernet, is_unreadable
 from installs.models import Install
-from tests.conftest import make_connector, raw_value, write_raw_value
+from tests.factories import make_connector, raw_value, write_raw_value
 
 SECRETS = ["fake-consumer-secret-AT-REST-1", "fake-access-token-AT-REST-2",
            "fake-refresh-token-AT-REST-3"]

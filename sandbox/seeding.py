@@ -1,7 +1,8 @@
 """Seeding due OAuth 2.0 installs whose tokens the sandbox really issued.
 
-Used by the refresh tests and by bench/refresh.py. Going through the consent page a
-thousand times would only measure the browser flow, so the sandbox's token rows are
+Used by the tests (refresh, revocation, credentials) and by the benchmarks (bench/), which
+import no test module: so it lives with the sandbox it plays against. Going through the
+consent page a thousand times would only measure the browser flow, so the sandbox's token rows are
 written directly — exactly the rows its token endpoint writes — and each install holds
 the matching plaintext tokens, expiring within the refresh margin.
 """

@@ -15,11 +15,11 @@ from connectors.models import Connector, PartnerAuthSettings
 from connectors.spec import CatalogError, parse
 from installs.installing import create_install
 from installs.models import Install
-from tests.conftest import make_connector
 from tests.factories import (
     account,
     authenticate,
     consent,
+    make_connector,
     new_install,
     path_and_query,
     query,

@@ -15,6 +15,7 @@ from connectors.models import Connector, PartnerAuthSettings
 from connectors.spec import CatalogError, parse
 from installs.installing import create_install
 from installs.models import Install
+from links.models import InstallLink
 from tests.factories import (
     account,
     authenticate,
@@ -194,3 +195,28 @@ def test_an_invalid_install_scope_is_a_form_error_and_no_install(admin_client, p
     page = response.content.decode()
     assert "is not a valid scope" in page and "<details class=\"advanced\" open>" in page
     assert not Install.objects.exists()
+
+
+# --- the console's install link form ----------------------------------------------------
+
+
+def test_the_link_form_takes_scopes_per_connector(admin_client, partner, sandbox):
+    customer = account(partner)
+    url = reverse("links:link_create", args=[customer.pk])
+    page = admin_client.get(url).content.decode()
+    assert re.search(r"<summary>Advanced</summary>.*name=\"scopes__sandbox-oauth2\"", page,
+                     re.S)
+    response = admin_client.post(url, {"connectors": [sandbox.pk], "expires_minutes": "60",
+                                       "scopes__sandbox-oauth2": "read email"})
+    assert response.status_code == 200 and "/install/" in response.content.decode()
+    assert InstallLink.objects.get().scopes == {"sandbox-oauth2": ["read", "email"]}
+
+
+def test_an_invalid_link_scope_is_a_form_error_and_no_link(admin_client, partner, sandbox):
+    customer = account(partner)
+    url = reverse("links:link_create", args=[customer.pk])
+    response = admin_client.post(url, {"connectors": [sandbox.pk], "expires_minutes": "60",
+                                       "scopes__sandbox-oauth2": "read\\all"})
+    page = response.content.decode()
+    assert "is not a valid scope" in page and '<details class="advanced" open>' in page
+    assert not InstallLink.objects.exists()

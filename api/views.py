@@ -292,6 +292,7 @@ class AccountInstalls(ApiView):
                           errors={"scopes": data["scope_errors"]})
         try:
             if "imported" in data:
+                data["imported"].scopes = data.get("scopes")
                 install = import_install(data["imported"], actor=None,
                                          actor_label=self.key.actor_label)
             else:

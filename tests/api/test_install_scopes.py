@@ -21,6 +21,8 @@ from tests.factories import (
     sandbox_client_credentials,
     sandbox_oauth2,
 )
+from tests.fake_provider import install_fake
+from tests.import_fixtures import accept, import_connector
 from tests.wsgi_transport import WSGITransport
 
 CREATE = "/api/v1/accounts/cust-1/installs"
@@ -161,3 +163,20 @@ def test_invalid_link_scopes_are_422_and_no_link(api, sandbox, scopes):
     assert_problem(response, 422)
     assert list(response.json()["errors"]) == ["scopes"]
     assert not InstallLink.objects.exists()
+
+
+# --- imported connections -------------------------------------------------------------
+
+
+def test_an_imported_install_keeps_its_scopes_and_its_granted_ones(api, partner, monkeypatch):
+    provider = install_fake(monkeypatch)
+    import_connector(partner)
+    Account.objects.create(partner=partner, name="Initech", external_id="cust-1")
+    accept(provider)
+    code, body = call(api, "post", CREATE, {
+        "connector": "fake-import", "name": "Sales", "scopes": ["read", "write"],
+        "credentials": {"access_token": "fake-access-ok-1", "expires_in": 1800,
+                        "scope": "read"}})
+    assert code == 201 and body["status"] == "authenticated", body
+    assert body["requested_scopes"] == ["read", "write"] and body["granted_scopes"] == ["read"]
+    assert Install.objects.get().requested_scopes == ["read", "write"]

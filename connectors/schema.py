@@ -27,10 +27,12 @@ from pydantic import (
 
 from connectors.patterns import anchors_https_host, compiled
 
-AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "api_key", "basic", "none"]
+AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "api_key", "basic",
+                   "none"]
 AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
+                    "two_step": "Two-step token exchange",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
 TokenAuth = Literal["client_secret_post", "client_secret_basic"]
 BodyFormat = Literal["form", "json"]
@@ -50,7 +52,7 @@ RESERVED_HEADERS = {"authorization", "cookie", "host", "content-length", "transf
                     "connection", "proxy-authorization"}
 REQUIRED_URLS = {"oauth1": ("request_token_url", "authorize_url", "access_token_url"),
                  "oauth2": ("authorize_url", "token_url"),
-                 "oauth2_client_credentials": ("token_url",)}
+                 "oauth2_client_credentials": ("token_url",), "two_step": ("token_url",)}
 # Field keys with a meaning each auth type requires.
 REQUIRED_FIELDS = {"oauth1": ("consumer_key", "consumer_secret"), "oauth2": ("client_id",),
                    "oauth2_client_credentials": ("client_id", "client_secret"),
@@ -61,8 +63,11 @@ CREDENTIAL_FIELDS = {auth_type: REQUIRED_FIELDS[auth_type] for auth_type in ("ap
 OAUTH2_ONLY = ("token_params", "refresh_params", "body_format", "revoke_auth", "revoke_method",
                "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
                "invalid_grant_errors", "optional_scopes")
+TWO_STEP_ONLY = ("token_request", "token_path", "expires_in_path", "token_header", "token_prefix",
+                 "captures")
 APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
-           "oauth2_client_credentials": OAUTH2_ONLY}
+           "oauth2_client_credentials": OAUTH2_ONLY,
+           "two_step": (*TWO_STEP_ONLY, "default_expires_in")}
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -124,10 +129,34 @@ def _header_name(name: str) -> None:
         raise ValueError("is not a header this table may set")
 
 
+def _token_header(name: str) -> None:
+    if name.lower() in RESERVED_HEADERS - {"authorization", "cookie"}:
+        raise ValueError("is a header the transport sets")
+
+
 def _header_value(value: str) -> None:
     plain = PLACEHOLDER_RE.sub("", value)
     if HEADER_CONTROL_RE.search(value) or "{" in plain or "}" in plain:
         raise ValueError("must be one line of plain text with {field} placeholders only")
+
+
+def _one_line(value: str) -> None:
+    if HEADER_CONTROL_RE.search(value):
+        raise ValueError("must be one line of text without control characters")
+
+
+def _body(body: dict[str, Any], depth: int = 1) -> None:
+    """A token request body: names of 1-100 characters; text up to 500, or objects of
+    such members, at most four deep."""
+    for name, value in body.items():
+        if not 0 < len(name) <= 100:
+            raise ValueError("member names must be 1 to 100 characters")
+        if isinstance(value, dict):
+            if depth >= 4:
+                raise ValueError("nests objects more than four deep")
+            _body(value, depth + 1)
+        elif not isinstance(value, str) or len(value) > 500 or "\x00" in value:
+            raise ValueError(f"{name}: must be text up to 500 characters or an object")
 
 
 def _scalar(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -149,6 +178,7 @@ HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|
 # A choice's mapped value goes into URLs: a host name or a plain path segment, nothing more.
 ChoiceValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")]
 Params = dict[str, str]
+HeaderValue = Annotated[Text500, rule(_header_value)]
 
 
 class _Model(BaseModel):
@@ -191,8 +221,6 @@ class FieldSpec(_Model):
         if not self.is_captured:
             if "capture_from" in self.model_fields_set:
                 raise At("from", "is only for level = 'captured'")
-        elif not self.capture_from:
-            raise At("from", "is required: 'token.<path>' or 'callback.<parameter>'")
         elif not (self.pattern.startswith("^") and self.pattern.endswith("$")):
             raise At("pattern", "is required for captured values, anchored with ^ and $")
         elif self.secret or self.choices:
@@ -211,6 +239,38 @@ class FieldSpec(_Model):
     def is_origin(self) -> bool:
         """A captured value that is a whole https origin (it may start a URL)."""
         return self.is_captured and anchors_https_host(self.pattern)
+
+
+class TokenRequest(_Model):
+    """two_step: the request that exchanges the entered credentials for a token."""
+
+    method: Literal["POST", "GET", "PUT"] = "POST"
+    body_format: BodyFormat = "json"
+    body: Annotated[dict[str, str | dict[str, Any]], rule(_body)] = Field(default_factory=dict)
+    """Body members: text with `{field}` placeholders (filled with the entered values as
+    they are), or, for JSON, objects of such members (Tableau's `credentials.site`)."""
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+
+    @rules
+    def _body_fits_its_format(self) -> None:
+        if self.body and self.method == "GET":
+            raise At("body", "cannot be sent with GET")
+        if self.body_format == "form" and any(isinstance(v, dict) for v in self.body.values()):
+            raise At("body", "a form body holds text members only, no objects")
+
+    def body_texts(self) -> list[tuple[str, str]]:
+        """(dotted name, text) of every text member, nested ones included."""
+        return _texts_of(self.body)
+
+
+def _texts_of(body: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    texts: list[tuple[str, str]] = []
+    for name, value in body.items():
+        if isinstance(value, dict):
+            texts.extend(_texts_of(value, f"{prefix}{name}."))
+        else:
+            texts.append((f"{prefix}{name}", value))
+    return texts
 
 
 class AuthSpec(_Model):
@@ -249,6 +309,19 @@ class AuthSpec(_Model):
     only these ask the customer to consent again; any other failed refresh is retried."""
     signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = "HMAC-SHA1"
     realm: Annotated[str, StringConstraints(max_length=200), _TEXT] = ""
+    token_request: TokenRequest = Field(default_factory=TokenRequest)
+    token_path: Dotted = ""
+    """two_step: the dotted path of the token in the exchange's JSON answer."""
+    expires_in_path: Dotted = ""
+    """two_step: the dotted path of its lifetime in seconds (else `default_expires_in`)."""
+    token_header: Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"), rule(_token_header)] = "Authorization"
+    """two_step: the header API calls carry the token in."""
+    token_prefix: Annotated[str, StringConstraints(max_length=50), rule(_one_line)] = "Bearer "
+    """two_step: put before the token in that header ("" for none)."""
+    captures: dict[str, Dotted] = Field(default_factory=dict)
+    """two_step: captured field key -> dotted path of its value in the exchange's answer
+    (the field needs no `from`)."""
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
     (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
@@ -258,13 +331,15 @@ class AuthSpec(_Model):
         for key in REQUIRED_URLS.get(self.type, ()):
             if not getattr(self, key):
                 raise At(key, f"is required for {self.type}")
-        only = {*OAUTH2_ONLY, *APPLIES["oauth1"]} - set(APPLIES.get(self.type, ()))
+        only = {*OAUTH2_ONLY, *APPLIES["oauth1"], *TWO_STEP_ONLY} - set(APPLIES.get(self.type, ()))
         for key in sorted(self.model_fields_set & only):
             raise At(key, f"does not apply to {self.type}")
         listed = [o.scope for o in self.optional_scopes]
         for index, scope in enumerate(listed):
             if scope in listed[:index] or scope in self.scopes:
                 raise At(f"optional_scopes[{index}].scope", f"{scope!r} is listed twice")
+        if self.type == "two_step" and not self.token_path:
+            raise At("token_path", "is required for two_step")
         if self.type == "api_key" and bool(self.header) == bool(self.query_param):
             raise At("header", "api_key needs exactly one of header or query_param")
 
@@ -341,12 +416,27 @@ class ConnectorSpec(_Model):
             _check_url_refs(where, url, {*keys}, origins)
         for where, text in self._texts():
             _check_refs(where, text, {*keys, *BUILTIN_PLACEHOLDERS})
+        self._captures_name_captured_fields()
         moved = CREDENTIAL_FIELDS.get(self.auth.type, ())
         for name, value in self.api.headers.items():
             _check_refs(f"api.headers.{name}", value, {*keys})
             for ref in {*PLACEHOLDER_RE.findall(value)} & {*moved}:
                 raise At(f"api.headers.{name}",
                          f"may not use {{{ref}}}: {self.auth.type} sends it as the credentials")
+
+    def _captures_name_captured_fields(self) -> None:
+        """A captured field says where it comes from: its `from`, or `auth.captures`."""
+        captured = {f.key for f in self.captured_fields}
+        for key in self.auth.captures:
+            if key not in captured:
+                raise At(f"auth.captures.{key}", "names no field with level = 'captured'")
+        for index, spec_field in enumerate(self.fields):
+            if spec_field.is_captured and not spec_field.capture_from:
+                if spec_field.key not in self.auth.captures:
+                    raise At(f"fields[{index}].from",
+                             "is required: 'token.<path>' or 'callback.<parameter>'")
+            elif spec_field.key in self.auth.captures:
+                raise At(f"fields[{index}].from", "is set twice: here and in auth.captures")
 
     def _urls(self) -> list[tuple[str, str]]:
         """The URL templates that may use fields: the endpoints, base URL and verify URL."""
@@ -358,8 +448,13 @@ class ConnectorSpec(_Model):
 
     def _texts(self) -> list[tuple[str, str]]:
         params = ("authorize_params", "token_params", "refresh_params")
+        request = self.auth.token_request
         return [*((f"auth.{key}", value) for key in params
-                  for value in getattr(self.auth, key).values()), ("auth.realm", self.auth.realm)]
+                  for value in getattr(self.auth, key).values()), ("auth.realm", self.auth.realm),
+                *((f"auth.token_request.body.{name}", value)
+                  for name, value in request.body_texts()),
+                *((f"auth.token_request.headers.{name}", value)
+                  for name, value in request.headers.items())]
 
     @classmethod
     def from_data(cls, slug: str, data: dict[str, Any]) -> ConnectorSpec:

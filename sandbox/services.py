@@ -7,6 +7,10 @@ A contract for the demo seeding and for other tests: `register_client`, `create_
 from __future__ import annotations
 
 import secrets
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
 
 from .models import (
     SandboxClient,
@@ -45,6 +49,35 @@ def create_user(*, username: str, password: str, api_key: str) -> SandboxUser:
     """A sandbox user who can sign in with Basic `username:password` or an `X-API-Key`."""
     return SandboxUser.objects.create(username=username, password=hash_password(password),
                                       api_key_hash=digest(api_key))
+
+
+#: How long a two-step sign-in's session token lasts.
+TWO_STEP_LIFETIME = 3600
+
+
+def two_step_sign_in(*, username: str, api_key: str) -> str | None:
+    """A session token for a user whose name and API key match (a Tableau-style PAT
+    sign-in), else None. Counted like the token endpoint's (grant type "two_step")."""
+    user = SandboxUser.objects.filter(username=username, api_key_hash=digest(api_key)).first()
+    if user is None or not api_key:
+        return None
+    client, _ = SandboxClient.objects.get_or_create(
+        client_id="two-step-sign-in", defaults={"name": "Two-step sign-in", "secret_hash": "",
+                                                "secrets": {}})
+    token = secrets.token_urlsafe(32)
+    SandboxToken.objects.create(
+        client=client, user=user, kind=SandboxToken.Kind.ACCESS, token_hash=digest(token),
+        grant_type="two_step", grant=uuid.uuid4(),
+        expires_at=timezone.now() + timedelta(seconds=TWO_STEP_LIFETIME))
+    return token
+
+
+def two_step_user(token: str) -> SandboxUser | None:
+    """The user of a usable two-step session token."""
+    row = (SandboxToken.objects.select_related("user")
+           .filter(kind=SandboxToken.Kind.ACCESS, grant_type="two_step",
+                   token_hash=digest(token)).first())
+    return row.user if row is not None and row.is_usable() else None
 
 
 def acting_user() -> SandboxUser:

@@ -15,5 +15,6 @@ urlpatterns = [
     path("oauth1/request_token", views.oauth1_request_token, name="oauth1_request_token"),
     path("oauth1/authorize", views.oauth1_authorize, name="oauth1_authorize"),
     path("oauth1/access_token", views.oauth1_access_token, name="oauth1_access_token"),
+    path("two-step/signin", views.two_step_signin, name="two_step_signin"),
     path("api/me", views.api_me, name="api_me"),
 ]

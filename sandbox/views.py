@@ -7,6 +7,7 @@ are ordinary CSRF-protected forms.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, cast
@@ -24,7 +25,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from . import oauth1, oauth2
 from .models import SCOPES, OAuth1Token, SandboxClient, SandboxUser, digest
 from .oauth2 import SandboxServer, decode_basic
-from .services import acting_user
+from .services import TWO_STEP_LIFETIME, acting_user, two_step_sign_in, two_step_user
 
 # oauthlib endpoints keep no per-request state on themselves: one server serves all.
 server = SandboxServer()
@@ -157,6 +158,27 @@ def oauth2_revoke(request: HttpRequest) -> HttpResponse:
     return oauth2_call(request, server.create_revocation_response)
 
 
+# -- Two-step sign-in -----------------------------------------------------------------
+
+
+@server_to_server
+def two_step_signin(request: HttpRequest) -> HttpResponse:
+    """A JSON sign-in (Tableau's PAT style): {"name", "secret"} -> a session token."""
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return json_error("invalid_request", "Send a JSON object with name and secret.")
+    name, secret = body.get("name"), body.get("secret")
+    token = (two_step_sign_in(username=name, api_key=secret)
+             if isinstance(name, str) and isinstance(secret, str) else None)
+    if token is None:
+        return json_error("invalid_credentials", "The name or secret is wrong.", status=401)
+    return JsonResponse({"credentials": {"token": token, "user": {"name": name}},
+                         "expires_in": TWO_STEP_LIFETIME})
+
+
 # -- OAuth 1.0a -----------------------------------------------------------------------
 
 
@@ -268,6 +290,13 @@ def whoami_api_key(request: HttpRequest) -> dict[str, Any] | None:
     return identity(user, "api_key") if user else None
 
 
+@sensitive_variables("token")
+def whoami_two_step(request: HttpRequest) -> dict[str, Any] | None:
+    token = request.headers.get("X-Sandbox-Auth", "")
+    user = two_step_user(token) if token else None
+    return identity(user, "two_step") if user else None
+
+
 WHOAMI = {"bearer": whoami_oauth2, "oauth": whoami_oauth1, "basic": whoami_basic}
 
 
@@ -281,6 +310,8 @@ def api_me(request: HttpRequest) -> HttpResponse:
         check = WHOAMI[scheme]
     elif "oauth_signature" in request.GET:
         check = whoami_oauth1
+    elif "X-Sandbox-Auth" in request.headers:
+        check = whoami_two_step
     elif "X-API-Key" in request.headers or "api_key" in request.GET:
         check = whoami_api_key
     else:

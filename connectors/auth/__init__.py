@@ -12,11 +12,13 @@ from connectors.auth.client_credentials import ClientCredentials
 from connectors.auth.none import NoAuth
 from connectors.auth.oauth1 import OAuth1
 from connectors.auth.oauth2 import OAuth2
+from connectors.auth.two_step import TwoStep
 
 AUTH_METHODS: dict[str, type[AuthMethod]] = {
     "oauth1": OAuth1,
     "oauth2": OAuth2,
     "oauth2_client_credentials": ClientCredentials,
+    "two_step": TwoStep,
     "api_key": APIKey,
     "basic": Basic,
     "none": NoAuth,

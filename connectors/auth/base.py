@@ -218,7 +218,8 @@ class AuthMethod:
         """
         values: dict[str, str] = {}
         for spec_field in self.spec.captured_fields:
-            source, _, path = spec_field.capture_from.partition(".")
+            source, _, path = (spec_field.capture_from
+                               or f"token.{self.spec.auth.captures[spec_field.key]}").partition(".")
             raw = dotted_get(dict(token), path) if source == "token" else params.get(path)
             value = raw if isinstance(raw, str) else str(raw) if isinstance(raw, int) else ""
             if spec_field.is_origin:

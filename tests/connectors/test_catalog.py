@@ -23,7 +23,7 @@ CATALOG = load_catalog()
 SPECS = {slug: ConnectorSpec.from_data(slug, data) for slug, data in CATALOG.items()}
 SLUGS = sorted(CATALOG)
 SANDBOX = ["sandbox-oauth2", "sandbox-oauth1", "sandbox-client-credentials",
-           "sandbox-api-key", "sandbox-basic"]
+           "sandbox-api-key", "sandbox-basic", "sandbox-two-step"]
 # Field keys whose value is a credential and so must be stored encrypted, never echoed.
 SECRET_KEYS = {"client_secret", "consumer_secret", "api_key", "password"}
 

@@ -58,7 +58,7 @@ class Command(BaseCommand):
             self.stdout.write("  Email:     invitations and password resets are printed on the "
                               "server's console (EMAIL_URL)")
         self.stdout.write(f"  Sandbox:   user {SANDBOX_USER!r}, password {SANDBOX_PASSWORD!r}, "
-                          f"API key {SANDBOX_API_KEY!r} (for the Basic and API key installs)")
+                          f"API key {SANDBOX_API_KEY!r} (Basic, API key, two-step installs)")
 
     def _sandbox(self, partner: Partner, user: User) -> None:
         if not SandboxUser.objects.filter(username=SANDBOX_USER).exists():
@@ -82,9 +82,9 @@ class Command(BaseCommand):
                           "secret_values": {secret_key: client_secret},
                           "saved_at": timezone.now(), "saved_by": user},
             )
-        # API key and Basic have nothing at partner level: saving marks them configured,
+        # API key, Basic and two-step have nothing at partner level: saving marks them configured,
         # so install links offer them too (the customer enters the key or the login).
-        for slug in ("sandbox-api-key", "sandbox-basic"):
+        for slug in ("sandbox-api-key", "sandbox-basic", "sandbox-two-step"):
             PartnerAuthSettings.objects.get_or_create(
                 partner=partner, connector=Connector.objects.get(slug=slug),
                 defaults={"saved_at": timezone.now(), "saved_by": user},

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connectors', '0005_settings_shared_callback'),
+        ('connectors', '0006_connector_auth_type_two_step'),
     ]
 
     operations = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
@@ -19,14 +20,15 @@ from api.authentication import CanConfigure
 from api.problems import MEDIA_TYPE, Problem, ProblemCode, ProblemSerializer
 from api.views import SLUG, ApiView, answers
 from audit.models import Action, AuditEvent
-from connectors.forms import AuthSettingsForm, clear_name
+from connectors.forms import AuthSettingsForm, check_scopes, clear_name, has_scopes
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.services import clear_auth_settings, save_auth_settings, sign_in_callback_url
 from core.fields import is_unreadable
 from installs.models import Install
 
 INVALID = {(422, MEDIA_TYPE): OpenApiResponse(
-    ProblemSerializer, description="Invalid values (`errors` by `values.<key>`); nothing saved.")}
+    ProblemSerializer,
+    description="Invalid values (`errors` by `values.<key>`, or `scopes`); nothing saved.")}
 IN_USE = {(409, MEDIA_TYPE): OpenApiResponse(
     ProblemSerializer, description="Installs use the settings (`installs`: how many); send "
                                    "`?force=true` to clear them anyway.")}
@@ -58,9 +60,28 @@ def settings_data(connector: Connector, saved: PartnerAuthSettings | None) -> di
         "callback_url": sign_in_callback_url(connector, saved),
         "values": {f.key: values[f.key] for f in fields if not f.secret and f.key in values},
         "secrets_set": [f.key for f in fields if f.secret and secrets.get(f.key)],
+        "scopes": list(scopes_of(connector, saved)),
         "updated_at": saved.saved_at if saved else None,
         "updated_by": last_saved_by(saved) if saved else None,
     }
+
+
+def scopes_of(connector: Connector, saved: PartnerAuthSettings | None) -> tuple[str, ...]:
+    """The scopes new installs request ([] for a connector without Scopes)."""
+    if not has_scopes(connector.spec):
+        return ()
+    return saved.sign_in_scopes(connector.spec) if saved else connector.spec.auth.scopes
+
+
+def chosen_scopes(connector: Connector, scopes: list[str]) -> list[str] | None:
+    """A PUT's `scopes`, checked like the console's Scopes; [] is the catalogue's defaults."""
+    if not has_scopes(connector.spec):
+        raise invalid({"scopes": ["Only OAuth 2.0 and client-credentials connectors have "
+                                  "scopes."]})
+    try:
+        return check_scopes(scopes) or None
+    except ValidationError as error:
+        raise invalid({"scopes": list(error.messages)}) from None
 
 
 @sensitive_variables("values", "data")
@@ -80,7 +101,8 @@ def validated(connector: Connector, saved: PartnerAuthSettings | None,
     data = AuthSettingsForm.data_for(connector.spec, saved, values)
     form = AuthSettingsForm(data, spec=connector.spec, saved=saved)
     if not form.is_valid():
-        raise invalid({f"values.{form_key(name)}": [str(m) for m in messages]
+        raise invalid({(name if name == "scopes" else f"values.{form_key(name)}"):
+                       [str(m) for m in messages]
                        for name, messages in form.errors.items()})
     return form.cleaned_data
 
@@ -121,9 +143,12 @@ class ConnectorSettings(ApiView):
     @method_decorator(sensitive_variables("values", "cleaned"))
     def put(self, request: Request, slug: str) -> Response:
         connector = self.connector(slug)
-        values = self.body(shapes.AuthSettingsInput).validated_data["values"]
+        body = self.body(shapes.AuthSettingsInput).validated_data
+        scopes = chosen_scopes(connector, body["scopes"]) if "scopes" in body else None
         with transaction.atomic():  # the fields left out keep what is saved at this moment
-            cleaned = validated(connector, self.saved(connector, lock=True), values)
+            cleaned = validated(connector, self.saved(connector, lock=True), body["values"])
+            if "scopes" in body:
+                cleaned["chosen_scopes"] = scopes
             save_auth_settings(partner=self.partner, connector=connector, user=None,
                                cleaned=cleaned, actor_label=self.key.actor_label)
         return self.answer(slug)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Account, Partner
 from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
+from connectors.forms import check_scopes, has_scopes
 from connectors.models import Connector
 from connectors.schema import AUTH_TYPE_LABELS
 from connectors.services import callback_url
@@ -135,11 +137,19 @@ class InstallSerializer(serializers.ModelSerializer[Install]):
                                        "authentication: granted scope, account names.")
     values = serializers.SerializerMethodField(help_text="Non-secret values: entered at "
                                                "install and captured (e.g. instance_url).")
+    requested_scopes = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True,
+        help_text="The scopes its sign-ins request (OAuth 2.0, client credentials); null for "
+                  "other connectors and for installs made before installs kept their own.")
+    granted_scopes = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True,
+        help_text="The scopes the provider's token response granted; null when it did not "
+                  "say (then it granted those requested).")
 
     class Meta:
         model = Install
         fields = ["id", "connector", "account", "name", "status", "expires_at", "last_error",
-                  "token_info", "values", "created_at"]
+                  "token_info", "values", "requested_scopes", "granted_scopes", "created_at"]
         read_only_fields = fields
 
     def get_values(self, install: Install) -> dict[str, str]:
@@ -170,8 +180,23 @@ class InstallCreateSerializer(serializers.Serializer[Any]):
                   "`expires_at`? (RFC 3339) or `expires_in`?, `scope`?, `token_type`?; OAuth "
                   "1.0a `oauth_token`, `oauth_token_secret`; `{}` for API key and basic (their "
                   "`values` hold them). Refreshed if expired, verified, then saved.")
+    scopes = serializers.ListField(
+        child=serializers.CharField(max_length=200, trim_whitespace=False, allow_blank=True),
+        required=False,
+        max_length=100,
+        help_text="OAuth 2.0 and client credentials: the scopes this install requests, each "
+                  "an RFC 6749 scope-token (default: the partner's Authentication Settings', "
+                  "else the connector's defaults). Requested again on reauthentication.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The scopes first (422 from the view when invalid), then the values."""
+        if "scopes" in attrs:
+            attrs["scope_errors"] = scope_errors(attrs["connector"], attrs["scopes"])
+            if attrs["scope_errors"]:
+                return attrs
+        return self._validate_values(attrs)
+
+    def _validate_values(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The console's install form checks the values: the same rules, the same words.
         An import (`credentials`) also checks captured values and the tokens
         (installs/importing.py)."""
@@ -196,6 +221,17 @@ class InstallCreateSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(errors)
         attrs["values"] = form.field_values()
         return attrs
+
+
+def scope_errors(connector: Connector, scopes: list[str]) -> list[str]:
+    """Why an install's requested scopes are refused ([] when they are fine)."""
+    if not has_scopes(connector.spec):
+        return ["Only OAuth 2.0 and client-credentials connectors take scopes."]
+    try:
+        check_scopes(scopes)
+    except DjangoValidationError as error:
+        return list(error.messages)
+    return []
 
 
 class CredentialsQuery(serializers.Serializer[Any]):
@@ -241,6 +277,13 @@ class InstallLinkCreateSerializer(serializers.Serializer[Any]):
                                                  default=None, min_value=1,
                                                  help_text="An install of this account to "
                                                            "reauthenticate in place.")
+    scopes = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(
+            max_length=200, trim_whitespace=False, allow_blank=True), max_length=100),
+        required=False, default=dict,
+        help_text="Connector slug → the scopes an install made through the link requests "
+                  "(OAuth 2.0 and client credentials; each an RFC 6749 scope-token). Else "
+                  "the partner's Authentication Settings'.")
 
     def validate_connectors(self, slugs: list[str]) -> list[Connector]:
         found = {c.slug: c for c in configured_connectors(partner_of(self)).filter(
@@ -325,6 +368,9 @@ class AuthSettingsSerializer(serializers.Serializer[Any]):
     secrets_set = serializers.ListField(child=serializers.CharField(),
                                         help_text="The secret fields that have a saved value "
                                                   "(the value is never shown).")
+    scopes = serializers.ListField(child=serializers.CharField(),
+                                   help_text="The scopes new installs request (OAuth 2.0 and "
+                                             "client credentials; else empty).")
     updated_at = serializers.DateTimeField(allow_null=True,
                                            help_text="When they were last saved.")
     updated_by = serializers.CharField(allow_null=True,
@@ -337,6 +383,12 @@ class AuthSettingsInput(serializers.Serializer[Any]):
         child=serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False),
         help_text="Partner-level field key → new value, or null to clear it. A field left "
                   "out keeps its saved value (so does a secret: it is never shown back).")
+    scopes = serializers.ListField(
+        child=serializers.CharField(max_length=200, trim_whitespace=False, allow_blank=True),
+        required=False,
+        max_length=100,
+        help_text="The scopes new installs request, each an RFC 6749 scope-token; [] goes "
+                  "back to the connector's defaults. Left out: unchanged.")
 
 
 class ForceQuery(serializers.Serializer[Any]):

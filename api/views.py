@@ -286,8 +286,13 @@ class AccountInstalls(ApiView):
     def post(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
         data = self.body(shapes.InstallCreateSerializer, account=account).validated_data
+        if data.get("scope_errors"):
+            raise Problem(422, "The scopes are invalid; see `errors`. Nothing was saved.",
+                          code=ProblemCode.VALIDATION_ERROR,
+                          errors={"scopes": data["scope_errors"]})
         try:
             if "imported" in data:
+                data["imported"].scopes = data.get("scopes")
                 install = import_install(data["imported"], actor=None,
                                          actor_label=self.key.actor_label)
             else:
@@ -295,7 +300,7 @@ class AccountInstalls(ApiView):
                           else create_authenticated_install)
                 install = create(account=account, connector=data["connector"],
                                  name=data["name"], values=data["values"], actor=None,
-                                 actor_label=self.key.actor_label)
+                                 actor_label=self.key.actor_label, scopes=data.get("scopes"))
         except MissingValues as error:
             raise ValidationError({f"values.{f.key}": [error.message]
                                    for f in error.fields}) from None
@@ -377,16 +382,24 @@ class AccountInstallLinks(ApiView):
     @extend_schema(operation_id="install_links_create", parameters=[ACCOUNT],
                    summary="Create an install link",
                    request=shapes.InstallLinkCreateSerializer,
-                   responses=answers(shapes.InstallLinkSerializer, 400, 404, ok_status=201))
+                   responses=answers(shapes.InstallLinkSerializer, 400, 404, 422, ok_status=201))
     def post(self, request: Request, external_id: str) -> Response:
         account = self.account(external_id)
         data = self.body(shapes.InstallLinkCreateSerializer, account=account).validated_data
+        offered = [*data["connectors"], *([data["reconnect_install"].connector]
+                                          if data["reconnect_install"] else [])]
+        try:
+            links.link_scopes(offered, data["scopes"])
+        except DjangoValidationError as error:
+            raise Problem(422, "The scopes are invalid; see `errors`. Nothing was saved.",
+                          code=ProblemCode.VALIDATION_ERROR,
+                          errors={"scopes": error.messages}) from None
         try:
             link, token = links.create_link(
                 account=account, connectors=data["connectors"],
                 expires_in=timedelta(minutes=data["expires_minutes"]),
                 return_url=data["return_url"], install=data["reconnect_install"], actor=None,
-                actor_label=self.key.actor_label)
+                actor_label=self.key.actor_label, scopes=data["scopes"])
         except DjangoValidationError as error:
             raise ValidationError({"non_field_errors": error.messages}) from None
         return Response({"id": link.pk, "url": links.link_url(token),

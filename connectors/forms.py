@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
-from connectors.schema import AUTH_TYPE_LABELS, ConnectorSpec, FieldSpec
+from connectors.schema import AUTH_TYPE_LABELS, SCOPE_TOKEN_RE, ConnectorSpec, FieldSpec
 from core.fields import is_unreadable
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 
@@ -121,6 +121,47 @@ def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> form
                              choices=options, initial=initial)
 
 
+#: The auth types whose Authentication Settings (and installs) choose the scopes requested.
+SCOPED_AUTH_TYPES = ("oauth2", "oauth2_client_credentials")
+MAX_SCOPES = 100
+
+
+def has_scopes(spec: ConnectorSpec) -> bool:
+    return spec.auth.type in SCOPED_AUTH_TYPES
+
+
+def parse_scopes(text: str) -> list[str]:
+    """Scopes entered as text (spaces, commas or new lines between them): each an RFC 6749
+    scope-token, in order, each once. A ValidationError names the first bad one."""
+    scopes = list(dict.fromkeys(text.replace(",", " ").split()))
+    return check_scopes(scopes)
+
+
+def check_scopes(scopes: Sequence[str]) -> list[str]:
+    if len(scopes) > MAX_SCOPES:
+        raise ValidationError(f"Request at most {MAX_SCOPES} scopes.", code="scopes")
+    for scope in scopes:
+        if not SCOPE_TOKEN_RE.match(scope):
+            shown = scope if len(scope) <= 60 else scope[:60] + "…"
+            raise ValidationError(f"“{shown}” is not a valid scope: a scope is printable "
+                                  "ASCII without spaces, quotes or backslashes.", code="scopes")
+    return list(dict.fromkeys(scopes))
+
+
+class ScopesField(forms.CharField):
+    """Free entry of scopes; cleans to a list (empty when left blank)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", MAX_VALUE_LENGTH)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"autocomplete": "off",
+                                                           "spellcheck": "false"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> list[str]:
+        return parse_scopes(super().clean(value) or "")
+
+
 class AuthSettingsForm(ConsoleForm):
     """One input per partner-level field of a connector.
 
@@ -142,17 +183,40 @@ class AuthSettingsForm(ConsoleForm):
                     label="Clear", required=False,
                     help_text=f"Remove the saved {field.label}.",
                 )
+        if has_scopes(spec):
+            self._scope_fields()
         if read_only:
             for form_field in self.fields.values():
                 form_field.disabled = True
+
+    def _scope_fields(self) -> None:
+        """Scopes: a checkbox per optional scope, and free entry prefilled with the saved
+        scopes (else the catalogue's defaults) that are not among the optional ones."""
+        optional = [o.scope for o in self.spec.auth.optional_scopes]
+        chosen = (self.saved.sign_in_scopes(self.spec) if self.saved else self.spec.auth.scopes)
+        self.fields["scopes"] = ScopesField(
+            label="Scopes", initial=" ".join(s for s in chosen if s not in optional),
+            help_text="The scopes new installs request, separated by spaces. Left blank "
+                      "(with no box ticked), the connector's defaults: "
+                      f"{' '.join(self.spec.auth.scopes) or 'none'}.")
+        if optional:
+            self.fields["optional_scopes"] = forms.MultipleChoiceField(
+                label="Optional scopes", required=False,
+                widget=forms.CheckboxSelectMultiple,
+                choices=[(o.scope, f"{o.scope}: {o.description}")
+                         for o in self.spec.auth.optional_scopes],
+                initial=[s for s in chosen if s in optional])
 
     @staticmethod
     def data_for(spec: ConnectorSpec, saved: PartnerAuthSettings | None,
                  values: Mapping[str, str | None]) -> dict[str, str]:
         """The form data the console would post to apply `values` (a field key's new
         value, or None to clear it) to the saved settings: a field not in `values` keeps
-        its saved value (a secret by being left blank, as on the page)."""
+        its saved value (a secret by being left blank, as on the page). Scopes are kept
+        as saved (the API sets them with `chosen_scopes`)."""
         data: dict[str, str] = {}
+        if has_scopes(spec) and saved is not None and saved.scopes is not None:
+            data["scopes"] = " ".join(saved.scopes)
         for field in spec.partner_fields:
             new = values.get(field.key)
             if field.secret:
@@ -215,4 +279,8 @@ class AuthSettingsForm(ConsoleForm):
             if field.secret and cleaned.get(clear_name(field.key)) and cleaned.get(field.key):
                 self.add_error(clear_name(field.key),
                                f"Either enter a new {field.label} or clear it, not both.")
+        if "scopes" in cleaned:
+            chosen = list(dict.fromkeys([*cleaned["scopes"], *cleaned.get("optional_scopes", ())]))
+            # Nothing chosen: the catalogue's defaults (None keeps following them).
+            cleaned["chosen_scopes"] = chosen or None
         return cleaned

@@ -161,6 +161,10 @@ class PartnerAuthSettings(models.Model):
     saved_at = models.DateTimeField(null=True, blank=True)
     saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                  null=True, blank=True, related_name="+")
+    scopes = models.JSONField(
+        null=True, blank=True,
+        help_text="The scopes new installs request (OAuth 2.0, client credentials); null: "
+                  "the catalogue's defaults.")
     shared_callback = models.BooleanField(
         default=False,
         help_text="Saved when every connector shared one callback URL: sign-ins keep using "
@@ -182,6 +186,10 @@ class PartnerAuthSettings(models.Model):
     def value(self, key: str) -> str:
         """The saved value of a partner-level field, secret or not ('' when blank)."""
         return self.secret_values.get(key) or self.values.get(key) or ""
+
+    def sign_in_scopes(self, spec: ConnectorSpec) -> tuple[str, ...]:
+        """The scopes a new sign-in requests: the partner's choice, else the defaults."""
+        return tuple(self.scopes) if self.scopes is not None else spec.auth.scopes
 
     def is_set(self, key: str) -> bool:
         return bool(self.value(key))

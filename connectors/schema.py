@@ -41,6 +41,8 @@ DOTTED = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
 CAPTURE_RE = re.compile(rf"^(token|callback)\.({DOTTED})$")
 VERIFY_RE = re.compile(r"^(GET|POST|HEAD) (\S+)$")
 ERROR_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")  # an OAuth error code
+# RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ), bounded here.
+SCOPE_TOKEN_RE = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,200}$")
 PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 BUILTIN_PLACEHOLDERS = {"public_url"}  # lets the sandbox entries point at this very server
 # RFC 9110 field values: no control character but the tab (CR, LF and NUL above all).
@@ -60,7 +62,7 @@ REQUIRED_FIELDS = {"oauth1": ("consumer_key", "consumer_secret"), "oauth2": ("cl
 CREDENTIAL_FIELDS = {auth_type: REQUIRED_FIELDS[auth_type] for auth_type in ("api_key", "basic")}
 OAUTH2_ONLY = ("token_params", "refresh_params", "body_format", "revoke_auth", "revoke_method",
                "revoke_body_format", "default_expires_in", "access_token_path", "token_type",
-               "invalid_grant_errors")
+               "invalid_grant_errors", "optional_scopes")
 TWO_STEP_ONLY = ("token_request", "token_path", "expires_in_path", "token_header", "token_prefix",
                  "captures")
 APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
@@ -184,6 +186,16 @@ class _Model(BaseModel):
                               use_attribute_docstrings=True)
 
 
+ScopeToken = Annotated[str, StringConstraints(pattern=SCOPE_TOKEN_RE.pattern)]
+
+
+class OptionalScope(_Model):
+    """A scope Authentication Settings and installs may add to the defaults."""
+
+    scope: ScopeToken
+    description: Text500
+
+
 class FieldSpec(_Model):
     key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     label: Text100
@@ -270,7 +282,11 @@ class AuthSpec(_Model):
     token_url: Url = ""
     refresh_url: Url = ""
     revoke_url: Url = ""
-    scopes: Annotated[tuple[str, ...], LAX] = ()
+    scopes: Annotated[tuple[ScopeToken, ...], LAX] = ()
+    """The default scopes: what a sign-in requests unless the partner or install chose."""
+    optional_scopes: Annotated[tuple[OptionalScope, ...], LAX] = ()
+    """Further scopes offered as checkboxes in Authentication Settings (oauth2 and client
+    credentials only)."""
     scope_separator: str = " "
     pkce: bool = True
     token_auth: TokenAuth = "client_secret_post"
@@ -318,6 +334,10 @@ class AuthSpec(_Model):
         only = {*OAUTH2_ONLY, *APPLIES["oauth1"], *TWO_STEP_ONLY} - set(APPLIES.get(self.type, ()))
         for key in sorted(self.model_fields_set & only):
             raise At(key, f"does not apply to {self.type}")
+        listed = [o.scope for o in self.optional_scopes]
+        for index, scope in enumerate(listed):
+            if scope in listed[:index] or scope in self.scopes:
+                raise At(f"optional_scopes[{index}].scope", f"{scope!r} is listed twice")
         if self.type == "two_step" and not self.token_path:
             raise At("token_path", "is required for two_step")
         if self.type == "api_key" and bool(self.header) == bool(self.query_param):

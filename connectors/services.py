@@ -103,9 +103,11 @@ def save_auth_settings(*, partner: Partner, connector: Connector, user: User | N
     """Create or update the partner's Authentication Settings for one connector, from the
     cleaned data of an `AuthSettingsForm` (the console's, or the API's through it).
 
-    Saving, even with nothing changed, marks the connector configured (the padlock
-    closes). The audit event lists the changed field names, never a value; it names the
-    user, or `actor_label` (an API key) when there is none.
+    `chosen_scopes` (when the connector has Scopes): the scopes new installs request, or
+    None for the catalogue's defaults. Saving, even with nothing changed, marks the
+    connector configured (the padlock closes). The audit event lists the changed field
+    names, never a value; it names the user, or `actor_label` (an API key) when there is
+    none.
     """
     with transaction.atomic():
         stored, _ = PartnerAuthSettings.objects.select_for_update().get_or_create(
@@ -116,6 +118,9 @@ def save_auth_settings(*, partner: Partner, connector: Connector, user: User | N
             entered={f.key: cleaned.get(f.key) or "" for f in fields},
             cleared={f.key for f in fields if f.secret and cleaned.get(clear_name(f.key))})
         stored.values, stored.secret_values = result.values, result.secret_values
+        if "chosen_scopes" in cleaned and cleaned["chosen_scopes"] != stored.scopes:
+            stored.scopes = cleaned["chosen_scopes"]
+            result.changed.append("scopes")
         stored.saved_at = timezone.now()
         stored.saved_by = user
         stored.save()

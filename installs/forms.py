@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import Partner
-from connectors.forms import choice_field
+from connectors.forms import ScopesField, choice_field, has_scopes
 from connectors.models import Connector
 from connectors.patterns import fullmatches
 from connectors.schema import FieldSpec
@@ -91,3 +91,30 @@ class InstallForm(ConsoleForm):
             if value or not spec_field.secret:
                 values[spec_field.key] = value
         return values
+
+
+class InstallScopesForm(ConsoleForm):
+    """The install form's "Advanced" part (OAuth 2.0, client credentials): the scopes this
+    install requests, prefilled with the partner's (else the connector's defaults)."""
+
+    def __init__(self, *args: Any, connector: Connector, partner: Partner,
+                 saved: values.SavedSettings | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = (saved or values.SavedSettings()).of(partner, connector)
+        spec = connector.spec
+        self.default = list(settings.sign_in_scopes(spec) if settings else spec.auth.scopes)
+        offered = ", ".join(o.scope for o in spec.auth.optional_scopes)
+        self.fields["scopes"] = ScopesField(
+            label="Scopes", initial=" ".join(self.default),
+            help_text="The scopes this install requests, separated by spaces; requested "
+                      "again when it is reauthenticated. Left blank: those of the "
+                      f"Authentication Settings.{f' Also offered: {offered}.' if offered else ''}")
+
+    @staticmethod
+    def applies(connector: Connector) -> bool:
+        return has_scopes(connector.spec)
+
+    def chosen(self) -> list[str] | None:
+        """The scopes entered, or None (blank: the partner's)."""
+        scopes: list[str] = self.cleaned_data.get("scopes") or []
+        return scopes or None

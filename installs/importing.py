@@ -79,6 +79,7 @@ class ImportRequest:
     values: dict[str, str]       # entered (account-level) values
     captured: dict[str, str]     # captured values (e.g. instance_url)
     credentials: dict[str, Any]  # as given: tokens, or {} for keys and passwords
+    scopes: list[str] | None = None  # the install's own (checked scope-tokens), if given
 
 
 # --- checking the input ------------------------------------------------------------------
@@ -214,7 +215,7 @@ def import_install(request: ImportRequest, *, actor: Any, actor_label: str = "",
     is missing) and write nothing."""
     install = unsaved_install(account=request.account, connector=request.connector,
                               name=request.name, values=request.values, actor=actor,
-                              saved=saved)
+                              saved=saved, scopes=request.scopes)
     install.values.update(request.captured)
     setup = Setup.of(install, saved=saved)
     missing = setup.missing()

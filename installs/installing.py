@@ -12,6 +12,7 @@ from django.db import transaction
 
 from accounts.models import Account
 from audit import events as audit
+from connectors.forms import has_scopes
 from connectors.models import Connector
 from connectors.services import apply_entered
 from core.text import validate_name
@@ -28,25 +29,45 @@ def link_actor_label(link_id: int | None, label: str = "") -> str:
 def create_install(*, account: Account, connector: Connector, name: str = "",
                    values: dict[str, str] | None = None, actor: Any,
                    link_id: int | None = None, actor_label: str = "",
-                   saved: SavedSettings | None = None) -> Install:
+                   saved: SavedSettings | None = None,
+                   scopes: list[str] | None = None) -> Install:
     """A pending install with the values it asked for (`values` by field key)."""
     install = unsaved_install(account=account, connector=connector, name=name, values=values,
-                              actor=actor, saved=saved)
+                              actor=actor, saved=saved, scopes=scopes)
     return save_new_install(install, actor=actor, link_id=link_id, actor_label=actor_label)
 
 
 def unsaved_install(*, account: Account, connector: Connector, name: str = "",
                     values: dict[str, str] | None = None, actor: Any = None,
-                    saved: SavedSettings | None = None) -> Install:
+                    saved: SavedSettings | None = None,
+                    scopes: list[str] | None = None) -> Install:
     """The install `create_install` writes, not written yet: what a sign-in without a
-    browser tries before anything exists (installs/signin.py)."""
+    browser tries before anything exists (installs/signin.py).
+
+    Its `requested_scopes` are `scopes` (checked scope-tokens), else the partner's at this
+    moment, else the catalogue's defaults: its own from then on, requested again by every
+    reauthentication."""
     validate_name(name)
+    saved = saved or SavedSettings()
     asked = {f.key: f for f in asked_fields(connector, account.partner, saved=saved)}
     entered = {k: v for k, v in (values or {}).items() if k in asked and v}
     return Install(account=account, connector=connector, name=name,
                    values={k: v for k, v in entered.items() if not asked[k].secret},
                    secret_values={k: v for k, v in entered.items() if asked[k].secret},
-                   created_by=audit.as_user(actor))
+                   created_by=audit.as_user(actor),
+                   requested_scopes=own_scopes(account, connector, saved, scopes))
+
+
+def own_scopes(account: Account, connector: Connector, saved: SavedSettings,
+               scopes: list[str] | None) -> list[str] | None:
+    """The scopes a new install keeps (None for a connector without Scopes)."""
+    if not has_scopes(connector.spec):
+        return None
+    if scopes is not None:
+        return list(scopes)
+    settings = saved.of(account.partner_id, connector)
+    return list(settings.sign_in_scopes(connector.spec) if settings
+                else connector.spec.auth.scopes)
 
 
 def save_new_install(install: Install, *, actor: Any, link_id: int | None = None,

@@ -146,6 +146,10 @@ class Install(models.Model):
     credentials = EncryptedJSONField(help_text="Tokens or keys produced by authentication.")
     token_info = models.JSONField(default=dict, blank=True,
                                   help_text="Non-secret facts from authentication (scopes).")
+    requested_scopes = models.JSONField(
+        null=True, blank=True,
+        help_text="The install's own scopes, requested by each of its sign-ins; null: the "
+                  "partner's Authentication Settings' (else the catalogue's defaults).")
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
                                       help_text="When the access token expires.")
     last_error = models.CharField(max_length=MAX_ERROR_LENGTH, blank=True)
@@ -177,6 +181,24 @@ class Install(models.Model):
     @property
     def display_name(self) -> str:
         return self.name or str(self.connector)
+
+    @property
+    def granted_scopes(self) -> list[str] | None:
+        """The scopes the provider granted, from the token response's `scope` (RFC 6749
+        §5.1), or None when it did not say (then it granted what was requested)."""
+        granted = self.token_info.get("scope") if isinstance(self.token_info, dict) else None
+        if not isinstance(granted, str) or not granted.strip():
+            return None
+        separator = self.connector.spec.auth.scope_separator.strip()
+        return (granted.replace(separator, " ") if separator else granted).split()
+
+    @property
+    def scopes_differ(self) -> bool:
+        """The provider granted other scopes than the install requested (fewer, usually):
+        not an error, but shown on the install page."""
+        granted = self.granted_scopes
+        return (granted is not None and self.requested_scopes is not None
+                and set(granted) != set(self.requested_scopes))
 
     @property
     def credentials_unreadable(self) -> bool:

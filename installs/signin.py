@@ -103,7 +103,8 @@ def authenticate_now(*, install: Install, actor: Any, actor_label: str = "") -> 
 def create_authenticated_install(*, account: Account, connector: Connector, name: str = "",
                                  values: dict[str, str] | None = None, actor: Any,
                                  actor_label: str = "",
-                                 saved: SavedSettings | None = None) -> Install:
+                                 saved: SavedSettings | None = None,
+                                 scopes: list[str] | None = None) -> Install:
     """Create an install of a browser-less method, authenticated -- or nothing at all.
 
     The provider is asked first (complete, then verify), for an install not yet written;
@@ -112,7 +113,7 @@ def create_authenticated_install(*, account: Account, connector: Connector, name
     leaves no row, no audit event and no webhook: a refused change sends nothing.
     """
     install = unsaved_install(account=account, connector=connector, name=name, values=values,
-                              actor=actor, saved=saved)
+                              actor=actor, saved=saved, scopes=scopes)
     method = _ready_method(install, saved=saved)
     if method.browser_flow:
         raise AuthError("This connector signs in through a browser: use an install link.",

@@ -148,6 +148,15 @@ class Setup:
                 merged[key] = str(value)
         return merged
 
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """What its sign-ins request: the install's own scopes, else the partner's, else the
+        catalogue's defaults (the same on reauthentication and for client credentials)."""
+        if self.install.requested_scopes is not None:
+            return tuple(self.install.requested_scopes)
+        spec = self.install.connector.spec
+        return self.settings.sign_in_scopes(spec) if self.settings else spec.auth.scopes
+
     def asked(self) -> list[FieldSpec]:
         return _asked(self.install.connector, self.settings)
 
@@ -163,7 +172,7 @@ class Setup:
         if browser and not callback_url:
             callback_url = sign_in_callback_url(self.install.connector, self.settings)
         context = Context(spec=self.install.connector.spec, values=self.values,
-                          callback_url=callback_url if browser else "")
+                          callback_url=callback_url if browser else "", scopes=self.scopes)
         return build_method(context)
 
 

@@ -32,7 +32,7 @@ from core.paging import page_of
 from core.sessions import session_hash
 from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
 from installs.attention import attention_counts, attention_filters, needing_attention
-from installs.forms import InstallForm
+from installs.forms import InstallForm, InstallScopesForm
 from installs.installing import create_install, update_install_values
 from installs.models import Install, Revocation
 from installs.removal import deauthenticate, delete_install
@@ -168,40 +168,47 @@ def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResp
     account = get_account(request, account_id)
     connector = get_scoped(Connector.objects.active(), request, slug=slug)
     saved = SavedSettings()
-    form = InstallForm(request.POST if request.method == "POST" else None,
-                       connector=connector, partner=request.partner, saved=saved)
-    if form.is_valid():
+    data = request.POST if request.method == "POST" else None
+    form = InstallForm(data, connector=connector, partner=request.partner, saved=saved)
+    scopes_form = (InstallScopesForm(data, connector=connector, partner=request.partner,
+                                     saved=saved)
+                   if InstallScopesForm.applies(connector) else None)
+    if form.is_valid() and (scopes_form is None or scopes_form.is_valid()):
+        scopes = scopes_form.chosen() if scopes_form else None
         if not connector.uses_callback:
-            return _install_at_once(request, form, account, connector, saved)
+            return _install_at_once(request, form, account, connector, saved, scopes,
+                                    scopes_form)
         install = create_install(account=account, connector=connector,
                                  name=form.install_name, values=form.field_values(),
-                                 actor=request.user, saved=saved)
+                                 actor=request.user, saved=saved, scopes=scopes)
         messages.success(request, f"{install.display_name} installed. Authenticate it to "
                                   "connect.")
         return redirect(install_url(install))
-    return _install_form(request, account, connector, form)
+    return _install_form(request, account, connector, form, scopes_form)
 
 
 def _install_form(request: PartnerRequest, account: Account, connector: Connector,
-                  form: InstallForm) -> HttpResponse:
+                  form: InstallForm, scopes_form: InstallScopesForm | None) -> HttpResponse:
     return render(request, "installs/install_form.html", {
         "account": account, "connector": connector, "form": form, "nav": "accounts",
+        "scopes_form": scopes_form,
     })
 
 
 @sensitive_variables()
 def _install_at_once(request: PartnerRequest, form: InstallForm, account: Account,
-                     connector: Connector, saved: SavedSettings) -> HttpResponse:
+                     connector: Connector, saved: SavedSettings, scopes: list[str] | None,
+                     scopes_form: InstallScopesForm | None) -> HttpResponse:
     """No browser step (API key, basic, client credentials): the provider checks the entered
     values first; a refusal shows the form again with its message, and nothing is saved."""
     try:
         install = create_authenticated_install(
             account=account, connector=connector, name=form.install_name,
-            values=form.field_values(), actor=request.user, saved=saved)
+            values=form.field_values(), actor=request.user, saved=saved, scopes=scopes)
     except (AuthError, MissingValues) as error:
         form.add_error(None, f"Authentication failed: {error.message}"
                        if isinstance(error, AuthError) else error.message)
-        return _install_form(request, account, connector, form)
+        return _install_form(request, account, connector, form, scopes_form)
     messages.success(request, f"{install.display_name} is installed and authenticated.")
     return redirect(install_url(install))
 

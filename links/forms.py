@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Account
+from connectors.forms import ScopesField, has_scopes
 from connectors.models import Connector
 from core.forms import ConsoleForm
 from installs.models import Install
@@ -60,6 +61,15 @@ class InstallLinkForm(ConsoleForm):
         install_field = cast("InstallChoiceField", self.fields["install"])
         install_field.queryset = (Install.objects.without_secrets()
                                   .filter(account=account).select_related("connector"))
+        # "Advanced": per OAuth 2.0 / client-credentials connector, the scopes new installs
+        # through the link request (blank: the Authentication Settings').
+        self.scope_names = {f"scopes__{c.slug}": c.slug for c in self.configured
+                            if has_scopes(c.spec)}
+        for name, slug in self.scope_names.items():
+            connector = next(c for c in self.configured if c.slug == slug)
+            self.fields[name] = ScopesField(
+                label=f"Scopes for {connector.name}",
+                help_text="Separated by spaces. Blank: those of its Authentication Settings.")
 
     def clean_return_url(self) -> str:
         # Django's CharField has already refused NUL characters and stripped the URL.
@@ -71,6 +81,21 @@ class InstallLinkForm(ConsoleForm):
         if not cleaned.get("connectors") and not cleaned.get("install") and not self.errors:
             raise ValidationError("Choose at least one connector, or an install to reconnect.")
         return cleaned
+
+    def scope_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.scope_names]
+
+    def has_scope_errors(self) -> bool:
+        return any(name in self.errors for name in self.scope_names)
+
+    def link_scopes(self) -> dict[str, list[str]]:
+        """The scopes entered, by slug, for the connectors the link offers."""
+        offered = {c.slug for c in self.cleaned_data.get("connectors") or ()}
+        install = self.cleaned_data.get("install")
+        if install is not None:
+            offered.add(install.connector.slug)
+        return {slug: self.cleaned_data[name] for name, slug in self.scope_names.items()
+                if slug in offered and self.cleaned_data.get(name)}
 
     @property
     def expires_in(self) -> timedelta:

@@ -33,6 +33,9 @@ class InstallLink(models.Model):
                                 related_name="install_links",
                                 help_text="Set when the link reconnects one install.")
     return_url = models.URLField(max_length=500, blank=True)
+    scopes = models.JSONField(default=dict, blank=True,
+                              help_text="Connector slug -> the scopes installs made through "
+                                        "the link request (else the partner's).")
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     use_count = models.PositiveIntegerField(default=0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Partner
 from audit import events as audit
+from connectors.forms import check_scopes, has_scopes
 from connectors.models import Connector, ConnectorQuerySet
 from core import metrics, origins
 from core.tokens import hash_token
@@ -76,8 +77,13 @@ def create_link(
     install: Install | None = None,
     actor: Any = None,
     actor_label: str = "",
+    scopes: Mapping[str, list[str]] | None = None,
 ) -> tuple[InstallLink, str]:
-    """Create a link; return it and its token (the only time the token exists)."""
+    """Create a link; return it and its token (the only time the token exists).
+
+    `scopes`: by connector slug, the scopes an install made through the link requests
+    (each a scope-token, for an OAuth 2.0 or client-credentials connector the link offers).
+    """
     if not timedelta(0) < expires_in <= InstallLink.MAX_LIFETIME:
         raise ValidationError("Expiry must be between 1 minute and 7 days.")
     validate_return_url(return_url, account.partner)
@@ -86,12 +92,13 @@ def create_link(
     connectors = list(connectors)
     if install is not None and install.connector not in connectors:
         connectors.append(install.connector)
+    scopes = link_scopes(connectors, scopes or {})
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         link = InstallLink.objects.create(
             account=account, token_hash=hash_token(token), install=install,
             return_url=return_url, expires_at=timezone.now() + expires_in,
-            created_by=audit.as_user(actor),
+            created_by=audit.as_user(actor), scopes=scopes,
         )
         link.connectors.set(connectors)
         audit.record(audit.Action.LINK_CREATED, partner=account.partner, actor=actor,
@@ -99,6 +106,24 @@ def create_link(
                      link=link.pk, connectors=sorted(c.slug for c in connectors),
                      expires_at=link.expires_at.isoformat(), return_url=bool(return_url))
     return link, token
+
+
+def link_scopes(connectors: list[Connector], scopes: Mapping[str, list[str]]
+                ) -> dict[str, list[str]]:
+    """Checked `scopes` for a link offering `connectors`; a ValidationError by slug."""
+    offered = {c.slug: c for c in connectors}
+    checked: dict[str, list[str]] = {}
+    for slug, chosen in scopes.items():
+        connector = offered.get(slug)
+        if connector is None:
+            raise ValidationError(f"Scopes for {slug}, which the link does not offer.")
+        if not has_scopes(connector.spec):
+            raise ValidationError(f"{connector.name} takes no scopes.")
+        try:
+            checked[slug] = check_scopes(chosen)
+        except ValidationError as error:
+            raise ValidationError(f"{slug}: {error.messages[0]}") from None
+    return checked
 
 
 def find_link(token: str) -> InstallLink | None:
@@ -169,7 +194,7 @@ def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[
         if pending is None:
             return create_install(account=link.account, connector=connector,
                                   values=values, actor=None, link_id=link.pk,
-                                  saved=saved)
+                                  saved=saved, scopes=link.scopes.get(connector.slug))
     if not values:
         return pending
     return update_install_values(install=pending, name=pending.name, values=values,

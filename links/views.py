@@ -29,6 +29,7 @@ def link_create(request: PartnerRequest, account_id: int) -> HttpResponse:
                 account=account, connectors=form.cleaned_data["connectors"],
                 expires_in=form.expires_in, return_url=form.cleaned_data["return_url"],
                 install=form.cleaned_data["install"], actor=request.user,
+                scopes=form.link_scopes(),
             )
         except ValidationError as exc:
             form.add_error(None, exc)

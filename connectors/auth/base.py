@@ -149,6 +149,8 @@ class Context:
     spec: ConnectorSpec
     values: dict[str, str]
     callback_url: str = ""
+    #: The scopes to request, chosen by the install or the partner; None: the catalogue's.
+    scopes: tuple[str, ...] | None = None
 
 
 def is_acceptable_captured(spec_field: FieldSpec, value: str) -> bool:
@@ -236,8 +238,9 @@ class AuthMethod:
         return values
 
     def scope(self) -> str | None:
-        """The catalogue's scopes joined by its separator; None when it lists none."""
-        scopes = self.spec.auth.scopes
+        """The chosen scopes (the context's, else the catalogue's) joined by the catalogue's
+        separator; None when there are none."""
+        scopes = self.spec.auth.scopes if self.context.scopes is None else self.context.scopes
         return self.spec.auth.scope_separator.join(scopes) if scopes else None
 
     def api_url(self, path: str) -> str:

@@ -64,6 +64,7 @@ def seed(live_url: str) -> dict[str, str]:
         reverse("accounts:create"), reverse("accounts:edit", args=[a]),
         reverse("accounts:install_pick", args=[a]),
         reverse("accounts:install_new", args=[a, "sandbox-basic"]),
+        reverse("accounts:install_new", args=[a, "sandbox-oauth2"]),  # Scopes under Advanced
         reverse("accounts:install", args=[a, i]),
         reverse("accounts:install_deauthenticate", args=[a, i]),
         reverse("accounts:needs_attention"), reverse("webhooks:list"),

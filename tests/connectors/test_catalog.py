@@ -86,6 +86,10 @@ def test_1st_connect_has_exactly_the_two_partner_fields():
         "type": "oauth2", "authorize_url": "{public_url}/sandbox/oauth2/authorize",
         "token_url": "{public_url}/sandbox/oauth2/token",
         "revoke_url": "{public_url}/sandbox/oauth2/revoke", "scopes": ["read", "write"],
+        "optional_scopes": [
+            {"scope": "profile", "description": "See the user name"},
+            {"scope": "email", "description": "See the email address"},
+            {"scope": "offline_access", "description": "Stay connected (refresh tokens)"}],
         "pkce": True, "token_auth": "client_secret_post"}),
     ("sandbox-oauth1", "Sandbox (OAuth 1.0a)", {
         "type": "oauth1", "request_token_url": "{public_url}/sandbox/oauth1/request_token",

@@ -44,7 +44,7 @@ def test_customer_connects_through_install_link(page, browser, live_server, tran
     page.get_by_role("button", name="Log in").click()
     page.goto(live_server.url + reverse("accounts:detail", args=[customer.pk]))
     page.get_by_role("link", name="Create install link").click()
-    expect(page.get_by_label("Sandbox (OAuth 2.0)")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Sandbox (OAuth 2.0)")).to_be_checked()
     page.get_by_label("Return URL").fill(return_url)
     page.get_by_role("button", name="Create install link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Install link created")

@@ -19,6 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Account, Membership, Partner, User
+from audit.models import AuditEvent
 from config.log_scrub import ScrubSecretsFilter
 from connectors.models import Catalogue, Connector, PartnerAuthSettings
 from connectors.spec import CATALOG_DIR, validate
@@ -27,6 +28,8 @@ from installs.models import Install
 from links import services as links
 from links.models import InstallLink
 from tests.fake_provider import HOST
+from webhooks import relay
+from webhooks.models import WebhookDelivery
 
 CALLBACK = "http://testserver/connectors/callback"  # shared by all, before issue 19 item 10
 
@@ -307,3 +310,12 @@ def customer_session(client: Client) -> SessionBase:
         session.save()
         client.cookies[settings.CUSTOMER_SESSION_COOKIE_NAME] = session.session_key
     return session
+
+
+def assert_nothing_written(events_before: int) -> None:
+    """A refused change left nothing: no install, no audit event, and so (once relayed) no
+    webhook delivery."""
+    assert not Install.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+    relay.relay_pass()
+    assert not WebhookDelivery.objects.exists()

@@ -14,6 +14,7 @@ from accounts.models import Account
 from audit.models import AuditEvent
 from installs.models import Install
 from tests.api.helpers import call
+from tests.factories import assert_nothing_written
 from tests.fake_provider import install_fake
 from tests.import_fixtures import TOKEN_URL, VERIFY_URL, accept, bearer_of, import_connector
 from webhooks import relay
@@ -92,10 +93,7 @@ def test_refused_token_is_422_and_nothing_saved(api, account, partner, provider)
     code, problem = post_import(api, {"access_token": "fake-access-bad-1"})
     assert code == 422 and "rejected" in problem["detail"]
     assert problem["type"] == "urn:hatchway:problem:verify_failed"
-    assert not Install.objects.exists()
-    assert AuditEvent.objects.count() == events_before
-    relay.relay_pass()
-    assert not WebhookDelivery.objects.exists()
+    assert_nothing_written(events_before)
 
 
 def test_refused_refresh_is_422_and_nothing_saved(api, account, provider):

@@ -28,6 +28,14 @@ class Script:
     requests: list[bytes] = field(default_factory=list)
 
 
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip() or 0)
+    return 0
+
+
 class _Server(ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -40,22 +48,36 @@ def slow_server(script: Script) -> Iterator[str]:
 
     class Handler(BaseRequestHandler):
         def handle(self) -> None:
+            """Answer requests on this connection until the client closes it (HTTP/1.1
+            keep-alive, as a real provider would)."""
             conn: socket.socket = self.request
+            while self._answer_one(conn):
+                pass
+
+        def _answer_one(self, conn: socket.socket) -> bool:
             data = b""
             while b"\r\n\r\n" not in data:
                 chunk = conn.recv(65536)
                 if not chunk:
-                    return
+                    return False
                 data += chunk
-            script.requests.append(data)
+            request_head, _, body = data.partition(b"\r\n\r\n")
+            length = _content_length(request_head)
+            while len(body) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return False
+                body += chunk
+            script.requests.append(request_head + b"\r\n\r\n" + body)
             if stop.wait(script.hang):
-                return
+                return False
             head = script.head + f"Content-Length: {len(script.body)}\r\n\r\n".encode()
             try:
                 self._send(conn, head, script.drip_head)
                 self._send(conn, script.body, script.drip_body)
             except OSError:
-                pass  # the client gave up: what a deadline does
+                return False  # the client gave up: what a deadline does
+            return not stop.is_set()
 
         def _send(self, conn: socket.socket, data: bytes, drip: bool) -> None:
             if not drip:

@@ -214,7 +214,14 @@ class OAuth2(AuthMethod):
 
         session.register_compliance_hook("access_token_response", hook)
         session.register_compliance_hook("refresh_token_response", hook)
+        session.headers.update(self.token_headers)  # on the token and refresh requests
         return session
+
+    @property
+    def token_headers(self) -> dict[str, str]:
+        """The catalogue's `[auth] token_headers`, filled like `[api] headers`."""
+        return {name: self.header_value(name, template)
+                for name, template in self.spec.auth.token_headers.items()}
 
     def basic_auth(self, token_auth: str = "") -> requests.auth.HTTPBasicAuth | None:
         """HTTP Basic client authentication, when `token_auth` (by default the catalogue's)
@@ -318,7 +325,8 @@ class OAuth2(AuthMethod):
             # The [api] headers too: some revocation endpoints are API calls (Notion-Version).
             response = http.Session().request(
                 auth.revoke_method, self.url(auth.revoke_url), data=None if as_json else data,
-                json=data if as_json else None, headers=self.api_headers,
+                json=data if as_json else None,
+                headers={**self.api_headers, **self.token_headers},
                 auth=self.basic_auth(auth.effective_revoke_auth), allow_redirects=False)
         raise_if_unavailable(response, "The provider's revocation endpoint is unavailable "
                                        "(HTTP {status}).")
@@ -332,6 +340,12 @@ class OAuth2(AuthMethod):
         return {hint: credentials[hint]} if credentials.get(hint) else {}
 
     def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+        api = self.spec.api
+        if api.sends_token_its_own_way:  # e.g. Zoho's "Authorization: Zoho-oauthtoken …"
+            session = http.Session()
+            token = credentials.get("access_token", "")
+            session.headers[api.token_header] = f"{api.token_prefix}{token}"
+            return session
         token_type = self.spec.auth.token_type or credentials.get("token_type") or "Bearer"
         token = {"access_token": credentials.get("access_token", ""), "token_type": token_type}
         return http.OAuth2(client_id=self.client_id, token=token)

@@ -64,9 +64,10 @@ def answer(method: AuthMethod, lookup: PostConnection, data: dict[str, Any]) -> 
     status = response.status_code
     raise_if_unavailable(response, WHAT + " found the provider unavailable (HTTP {status}); "
                                           "try again later.")
-    if status >= 300:
-        raise AuthError(f"{WHAT} was refused by the provider (HTTP {status}), so sign-in "
-                        "was stopped.", kind=ErrorKind.TOKEN_ERROR)
+    if status >= 300:  # a redirect is not followed: the request carries the token
+        verb = "was refused by the provider" if status >= 400 else "failed"
+        raise AuthError(f"{WHAT} {verb} (HTTP {status}), so sign-in was stopped.",
+                        kind=ErrorKind.TOKEN_ERROR)
     try:
         return response.json()
     except ValueError:

@@ -375,7 +375,7 @@ def test_a_lookup_answering_garbage_fails_the_sign_in_and_writes_nothing(
     fake.add("GET", LOOKUP_URL, **answer)
     events_before = AuditEvent.objects.count()
     code, body = create_cc(api)
-    assert code == 422, body
+    assert code == 422 and body["type"].endswith(":token_error"), body
     assert body["detail"] == message
     assert "fake-access-1" not in json.dumps(body)
     assert_nothing_written(events_before)
@@ -387,8 +387,9 @@ def test_a_lookup_on_an_unavailable_provider_is_transient(api, account, atlassia
     fake.add("GET", LOOKUP_URL, status=503, text="down")
     events_before = AuditEvent.objects.count()
     code, body = create_cc(api)
-    assert code in (422, 503), body
-    assert "unavailable (HTTP 503)" in body["detail"]
+    assert code == 422 and body["type"].endswith(":unavailable"), body
+    assert body["detail"] == ("The lookup after sign-in found the provider unavailable "
+                              "(HTTP 503); try again later.")
     assert_nothing_written(events_before)
 
 
@@ -460,3 +461,97 @@ def test_post_connection_rules():
     data = cc_data()
     data["fields"][3]["from"] = "token.cloud_id"
     assert "fields[3].from" in refusal(data)
+
+
+# --- the real Jira Cloud entry: lookup after a browser sign-in and after import ---------
+
+
+ATLASSIAN_TOKEN = "https://auth.atlassian.com/oauth/token"
+RESOURCES = "https://api.atlassian.com/oauth/token/accessible-resources"
+MYSELF = f"https://api.atlassian.com/ex/jira/{CLOUD_ID}/rest/api/3/myself"
+
+
+@pytest.fixture
+def jira(partner, production, monkeypatch):
+    from tests.factories import catalogue_connector, save_settings
+
+    monkeypatch.setitem(ADDRESSES, "auth.atlassian.com", "93.184.216.40")
+    monkeypatch.setitem(ADDRESSES, "api.atlassian.com", "93.184.216.41")
+    connector = catalogue_connector("jira-cloud")
+    save_settings(partner, connector, {"client_id": "fake-jira-client"},
+                  {"client_secret": "fake-jira-secret-123"})
+    return connector
+
+
+@pytest.fixture
+def jira_install(account, jira) -> Install:
+    return Install.objects.create(account=account, connector=jira, name="Jira")
+
+
+def sign_in(client, install: Install) -> str:
+    from tests.factories import authenticate, query
+
+    state = query(authenticate(client, install))["state"]
+    response = client.get("/connectors/jira-cloud/callback",
+                          {"code": "fake-code-1", "state": state})
+    assert response.status_code in (200, 302)  # 302: on to the install page
+    return response.content.decode()
+
+
+def atlassian_token(fake: FakeProvider) -> None:
+    fake.add("POST", ATLASSIAN_TOKEN, json_body={
+        "access_token": "fake-jira-access", "refresh_token": "fake-jira-refresh",
+        "token_type": "Bearer", "expires_in": 3600, "scope": "read:me"})
+
+
+def test_jira_cloud_sign_in_looks_up_the_cloud_id(admin_client, fake, jira_install):
+    atlassian_token(fake)
+    fake.add("GET", RESOURCES, json_body=[{"id": CLOUD_ID, "name": "acme",
+                                          "url": "https://acme.atlassian.net"}])
+    fake.add("GET", MYSELF, json_body={"accountId": "fake"})
+    sign_in(admin_client, jira_install)
+    jira_install.refresh_from_db()
+    assert jira_install.status == Install.Status.AUTHENTICATED, jira_install.last_error
+    assert jira_install.values["cloud_id"] == CLOUD_ID
+    lookup = fake.calls_to(RESOURCES)[0]
+    assert fake.header(lookup, "Authorization") == "Bearer fake-jira-access"
+    assert [c.url for c in fake.calls][-1] == MYSELF
+
+
+def test_jira_cloud_sign_in_with_a_garbage_lookup_saves_nothing(admin_client, fake,
+                                                                jira_install):
+    atlassian_token(fake)
+    fake.add("GET", RESOURCES, json_body=[{"id": "not-a-cloud-id"}])
+    html = sign_in(admin_client, jira_install)
+    assert ("The provider returned a Cloud ID this connector does not accept, so sign-in "
+            "was stopped.") in html
+    assert "fake-jira-access" not in html and "not-a-cloud-id" not in html
+    jira_install.refresh_from_db()
+    assert jira_install.status == Install.Status.ERROR
+    assert jira_install.credentials == {} and "cloud_id" not in jira_install.values
+    assert fake.calls_to(MYSELF) == []
+
+
+def test_an_import_runs_the_lookup_too(account, fake, jira):
+    from installs import importing
+
+    fake.add("GET", RESOURCES, json_body=[{"id": CLOUD_ID}])
+    fake.add("GET", MYSELF, json_body={"accountId": "fake"})
+    request = importing.check(account=account, connector=jira, credentials={
+        "access_token": "fake-imported-access", "refresh_token": "fake-imported-refresh"})
+    install = importing.import_install(request, actor=None)
+    assert install.values["cloud_id"] == CLOUD_ID and install.is_working
+
+
+def test_an_import_whose_lookup_answers_garbage_writes_nothing(account, fake, jira):
+    from connectors.auth.base import AuthError
+    from installs import importing
+
+    fake.add("GET", RESOURCES, text="<html>gateway</html>")
+    request = importing.check(account=account, connector=jira, credentials={
+        "access_token": "fake-imported-access"})
+    events_before = AuditEvent.objects.count()
+    with pytest.raises(AuthError) as caught:
+        importing.import_install(request, actor=None)
+    assert "could not be read" in caught.value.message
+    assert_nothing_written(events_before)

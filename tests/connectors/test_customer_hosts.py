@@ -555,3 +555,60 @@ def test_an_import_whose_lookup_answers_garbage_writes_nothing(account, fake, ji
         importing.import_install(request, actor=None)
     assert "could not be read" in caught.value.message
     assert_nothing_written(events_before)
+
+
+# --- token_headers end to end against the sandbox ---------------------------------------
+
+
+def test_token_headers_on_token_refresh_and_revoke_at_the_sandbox(admin_client, account,
+                                                                   sandbox_transport):
+    """A copy of the sandbox's OAuth 2.0 entry with `token_headers` and an explicit
+    `[api] token_prefix`: sign-in, verify, refresh by the worker, revocation."""
+    import tomllib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connectors.spec import CATALOG_DIR
+    from installs import refresh
+    from sandbox.services import register_client
+    from tests.factories import (
+        authenticate,
+        callback_for,
+        consent,
+        install_path,
+        path_and_query,
+        save_settings,
+    )
+    from tests.installs.conftest import worker_pass
+
+    data = tomllib.loads((CATALOG_DIR / "sandbox-oauth2.toml").read_text())
+    data["auth"]["token_headers"] = {"X-Partner-App": "{client_id}", "X-Trace": "hatchway"}
+    data["api"]["token_prefix"] = "Bearer "
+    connector = make_connector("sandbox-headers", data)
+    client_id, secret = register_client(name="Acme app", redirect_uri=callback_for(
+        "sandbox-headers"))
+    save_settings(account.partner, connector, {"client_id": client_id},
+                  {"client_secret": secret})
+    install = Install.objects.create(account=account, connector=connector, name="Sandbox")
+
+    callback = consent(admin_client, authenticate(admin_client, install))
+    admin_client.get(path_and_query(callback))
+    install.refresh_from_db()
+    assert install.status == Install.Status.AUTHENTICATED, install.last_error
+    Install.objects.filter(pk=install.pk).update(expires_at=timezone.now() + timedelta(seconds=5))
+    assert worker_pass() == refresh.REFRESHED
+    admin_client.post(install_path(install, "deauthenticate"))
+
+    def sent_to(path: str) -> list[Any]:
+        return [c for c in sandbox_transport.calls if c.url.endswith(path)]
+
+    token_calls = sent_to("/sandbox/oauth2/token")
+    assert len(token_calls) == 2  # the code exchange and the refresh
+    [revoke] = sent_to("/sandbox/oauth2/revoke")
+    for call_ in (*token_calls, revoke):
+        assert call_.headers["X-Partner-App"] == client_id
+        assert call_.headers["X-Trace"] == "hatchway"
+    for api_call in sent_to("/sandbox/api/me"):  # verify: the token, not the token headers
+        assert "X-Trace" not in api_call.headers
+        assert api_call.headers["Authorization"].startswith("Bearer ")

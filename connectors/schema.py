@@ -34,7 +34,7 @@ AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
                     "two_step": "Two-step token exchange",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
-TokenAuth = Literal["client_secret_post", "client_secret_basic"]
+TokenAuth = Literal["client_secret_post", "client_secret_basic", "private_key_jwt"]
 BodyFormat = Literal["form", "json"]
 # Where a captured value comes from: the token response (a dotted path) or the callback.
 DOTTED = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
@@ -491,6 +491,8 @@ class ConnectorSpec(_Model):
         if self.api.sends_token_its_own_way and self.auth.type not in API_TOKEN_TYPES:
             raise At("api.token_header", f"does not apply to {self.auth.type}: only to "
                                          "OAuth 2.0 modes")
+        if "private_key_jwt" in (self.auth.token_auth, self.auth.revoke_auth):
+            self._private_key_jwt_rules()
         keys = {f.key for f in self.fields}
         origins = {f.key for f in self.fields if f.is_origin or f.is_base_url}
         for name, value in self.auth.token_headers.items():
@@ -515,6 +517,15 @@ class ConnectorSpec(_Model):
                 raise At(f"{where}.request", f"uses {{{key}}} before a lookup captures it")
             later -= set(lookup.capture)
 
+    def _private_key_jwt_rules(self) -> None:
+        """RFC 7523 §2.2 client authentication: OAuth 2.0 modes, with a secret private key."""
+        if self.auth.type not in API_TOKEN_TYPES:
+            raise At("auth.token_auth", f"private_key_jwt does not apply to {self.auth.type}")
+        key = self.field("private_key")
+        if key is None or not key.secret or key.level != "partner":
+            raise At("fields", "private_key_jwt needs a field with key 'private_key', "
+                               "secret and partner-level")
+
     @property
     def post_connection_keys(self) -> tuple[str, ...]:
         """The captured field keys the post-connection lookups fill, in order."""
@@ -529,6 +540,8 @@ class ConnectorSpec(_Model):
             if key in keys[:index]:
                 raise At(f"fields[{index}].key", f"duplicate field {key!r}")
         for key in REQUIRED_FIELDS.get(self.auth.type, ()):
+            if key == "client_secret" and self.auth.token_auth == "private_key_jwt":
+                continue  # the private key authenticates the client instead
             if key not in keys:
                 raise At("fields", f"a field with key {key!r} is required")
         origins = {f.key for f in self.fields if f.is_origin or f.is_base_url}

@@ -27,6 +27,7 @@ from oauthlib.oauth2 import (
 from oauthlib.oauth2.rfc6749.clients.base import Client as OAuthlibClient
 
 from connectors import http
+from connectors.auth import client_assertion
 from connectors.auth.base import (
     ALREADY_MAPPED,
     AuthError,
@@ -233,9 +234,12 @@ class OAuth2(AuthMethod):
 
     def client_params(self, token_auth: str = "") -> dict[str, str]:
         """The client's id (and secret) as body parameters: client_secret_post, or a public
-        client (PKCE, no secret). Empty when the client authenticates with HTTP Basic."""
+        client (PKCE, no secret), or a new client assertion (private_key_jwt). Empty when
+        the client authenticates with HTTP Basic."""
         if self.basic_auth(token_auth):
             return {}
+        if (token_auth or self.spec.auth.token_auth) == "private_key_jwt":
+            return self.assertion_params()
         secret = self.value("client_secret")
         return {"client_id": self.client_id, **({"client_secret": secret} if secret else {})}
 
@@ -244,7 +248,18 @@ class OAuth2(AuthMethod):
         auth = self.basic_auth()
         if auth:
             return {"auth": auth}
+        if self.spec.auth.token_auth == "private_key_jwt":  # client_id: include_client_id
+            params = self.assertion_params()
+            del params["client_id"]
+            return {"include_client_id": True, **params}
         return {"include_client_id": True, "client_secret": self.value("client_secret") or None}
+
+    def assertion_params(self) -> dict[str, str]:
+        """private_key_jwt (RFC 7523 §2.2): a new client assertion for the token endpoint."""
+        return client_assertion.assertion_params(
+            client_id=self.client_id, audience=self.url(self.spec.auth.token_url),
+            pem=self.value(client_assertion.KEY_FIELD),
+            key_id=self.value(client_assertion.KEY_ID_FIELD))
 
     # --- the contract -----------------------------------------------------------------------
 

@@ -612,3 +612,30 @@ def test_token_headers_on_token_refresh_and_revoke_at_the_sandbox(admin_client, 
     for api_call in sent_to("/sandbox/api/me"):  # verify: the token, not the token headers
         assert "X-Trace" not in api_call.headers
         assert api_call.headers["Authorization"].startswith("Bearer ")
+
+
+# --- a partner-level base URL (Authentication Settings) ----------------------------------
+
+
+def partner_level_data() -> dict[str, Any]:
+    data = base_url_data(level="partner")
+    data["fields"][1]["level"] = "account"
+    return data
+
+
+def test_partner_settings_refuse_a_private_base_url_and_save_nothing(api, production):
+    make_connector("partner-host", partner_level_data())
+    code, body = call(api, "put", "/api/v1/connectors/partner-host/settings",
+                      {"values": {"base_url": "https://169.254.169.254"}})
+    assert code == 422 and body["errors"] == {"values.base_url": [hosts.NOT_PUBLIC]}, body
+    from connectors.models import PartnerAuthSettings
+
+    assert not PartnerAuthSettings.objects.exists()
+
+
+def test_partner_settings_store_a_public_base_url_without_its_trailing_slash(api, production):
+    make_connector("partner-host", partner_level_data())
+    code, body = call(api, "put", "/api/v1/connectors/partner-host/settings",
+                      {"values": {"base_url": "https://GIT.acme.test/gitlab/"}})
+    assert code == 200, body
+    assert body["values"]["base_url"] == "https://git.acme.test/gitlab"

@@ -11,6 +11,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from connectors import hosts
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
 from connectors.schema import AUTH_TYPE_LABELS, SCOPE_TOKEN_RE, ConnectorSpec, FieldSpec
@@ -111,6 +112,18 @@ class PatternValidator:
         if len(value) <= MAX_VALUE_LENGTH and not fullmatches(self.pattern, value):
             raise ValidationError(f"Enter the {self.label} in the format it is issued in.",
                                   code="pattern")
+
+
+class BaseUrlValidator:
+    """A field with `kind = "base_url"`: an https URL of a public server (connectors/hosts.py)."""
+
+    def __init__(self, field: FieldSpec) -> None:
+        self.field = field
+
+    def __call__(self, value: str) -> None:
+        problem = hosts.entry_problem(self.field, value)
+        if problem:
+            raise ValidationError(problem, code="base_url")
 
 
 def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> forms.ChoiceField:
@@ -249,7 +262,8 @@ class AuthSettingsForm(ConsoleForm):
             label=field.label, help_text=help_text, required=False,
             max_length=MAX_VALUE_LENGTH, widget=widget,
             initial=None if field.secret else saved_value,
-            validators=[PatternValidator(field)] if field.pattern else [],
+            validators=[PatternValidator(field)] if field.pattern else
+            [BaseUrlValidator(field)] if field.is_base_url else [],
         )
 
     def secret_status(self, key: str) -> str:
@@ -279,6 +293,8 @@ class AuthSettingsForm(ConsoleForm):
             if field.secret and cleaned.get(clear_name(field.key)) and cleaned.get(field.key):
                 self.add_error(clear_name(field.key),
                                f"Either enter a new {field.label} or clear it, not both.")
+            if field.is_base_url and cleaned.get(field.key):  # stored without a trailing /
+                cleaned[field.key] = hosts.normalized(cleaned[field.key])
         if "scopes" in cleaned:
             chosen = list(dict.fromkeys([*cleaned["scopes"], *cleaned.get("optional_scopes", ())]))
             # Nothing chosen: the catalogue's defaults (None keeps following them).

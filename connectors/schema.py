@@ -34,7 +34,7 @@ AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
                     "two_step": "Two-step token exchange",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
-TokenAuth = Literal["client_secret_post", "client_secret_basic"]
+TokenAuth = Literal["client_secret_post", "client_secret_basic", "private_key_jwt"]
 BodyFormat = Literal["form", "json"]
 # Where a captured value comes from: the token response (a dotted path) or the callback.
 DOTTED = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
@@ -68,6 +68,12 @@ TWO_STEP_ONLY = ("token_request", "token_path", "expires_in_path", "token_header
 APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
            "oauth2_client_credentials": OAUTH2_ONLY,
            "two_step": (*TWO_STEP_ONLY, "default_expires_in")}
+
+
+# The modes whose `[auth] token_headers` and `[api] token_header`/`token_prefix` apply.
+API_TOKEN_TYPES = {"oauth2", "oauth2_client_credentials"}
+# A post-connection lookup: "GET https://…" or "GET /path" (relative to [api] base_url).
+LOOKUP_RE = re.compile(r"^(GET|POST) (\S+)$")
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -181,6 +187,11 @@ Params = dict[str, str]
 HeaderValue = Annotated[Text500, rule(_header_value)]
 
 
+TokenHeader = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"),
+                       rule(_token_header)]
+TokenPrefix = Annotated[str, StringConstraints(max_length=50), rule(_one_line)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid",
                               use_attribute_docstrings=True)
@@ -211,6 +222,29 @@ class FieldSpec(_Model):
     choices: Annotated[dict[Text100, ChoiceValue], Field(min_length=1)] = Field(
         default_factory=dict)
     """A select: label -> the value stored and put into URLs."""
+    # --- customer-typed hosts (issue 21 §6) ---
+    kind: Literal["text", "base_url"] = "text"
+    """base_url: the full https URL of the customer's own server; `{key}` may start URLs."""
+    allowed_hosts: Annotated[str, rule(compiled)] = ""
+    """kind base_url: an RE2 pattern (^...$) the server's host name must match."""
+
+    @rules
+    def _base_url_rules(self) -> None:
+        if self.kind != "base_url":
+            if self.allowed_hosts:
+                raise At("allowed_hosts", "is only for kind = 'base_url'")
+            return
+        if self.is_captured or self.secret or self.choices:
+            raise At("kind", "a base URL is typed in: not captured, secret or a choice")
+        if self.allowed_hosts and not (self.allowed_hosts.startswith("^")
+                                       and self.allowed_hosts.endswith("$")):
+            raise At("allowed_hosts", "must be anchored with ^ and $")
+
+    @property
+    def is_base_url(self) -> bool:
+        """A customer-typed https URL of their own server (connectors/hosts.py)."""
+        return self.kind == "base_url"
+    # --- end customer-typed hosts ---
 
     @rules
     def _level_rules(self) -> None:
@@ -314,10 +348,9 @@ class AuthSpec(_Model):
     """two_step: the dotted path of the token in the exchange's JSON answer."""
     expires_in_path: Dotted = ""
     """two_step: the dotted path of its lifetime in seconds (else `default_expires_in`)."""
-    token_header: Annotated[str, StringConstraints(
-        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"), rule(_token_header)] = "Authorization"
+    token_header: TokenHeader = "Authorization"
     """two_step: the header API calls carry the token in."""
-    token_prefix: Annotated[str, StringConstraints(max_length=50), rule(_one_line)] = "Bearer "
+    token_prefix: TokenPrefix = "Bearer "
     """two_step: put before the token in that header ("" for none)."""
     captures: dict[str, Dotted] = Field(default_factory=dict)
     """two_step: captured field key -> dotted path of its value in the exchange's answer
@@ -325,6 +358,16 @@ class AuthSpec(_Model):
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
     (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
+    # --- extra headers on token requests (issue 21 §6) ---
+    token_headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    """OAuth 2.0 modes: extra headers on the token, refresh and revoke requests
+    (`{field}` placeholders allowed)."""
+
+    @rules
+    def _token_headers_apply(self) -> None:
+        if self.token_headers and self.type not in API_TOKEN_TYPES:
+            raise At("token_headers", f"does not apply to {self.type}")
+    # --- end extra headers on token requests ---
 
     @rules
     def _per_type(self) -> None:
@@ -368,6 +411,18 @@ class ApiSpec(_Model):
     verify_expect: dict[Dotted, Annotated[str | bool | int, WrapValidator(_scalar)]] = Field(
         default_factory=dict)
     """Dotted JSON paths -> the values the verify response must hold."""
+    # --- how OAuth 2.0 modes send the access token (issue 21 §6) ---
+    token_header: TokenHeader = "Authorization"
+    """OAuth 2.0 modes: the header API calls carry the access token in."""
+    token_prefix: TokenPrefix = "Bearer "
+    """OAuth 2.0 modes: put before the token in that header (Zoho's "Zoho-oauthtoken ")."""
+
+    @property
+    def sends_token_its_own_way(self) -> bool:
+        """Whether `token_header` or `token_prefix` is declared (else the token type's
+        `Authorization: Bearer`)."""
+        return bool({"token_header", "token_prefix"} & self.model_fields_set)
+    # --- end how OAuth 2.0 modes send the access token ---
 
     @field_validator("verify")
     @classmethod
@@ -385,6 +440,35 @@ class ApiSpec(_Model):
             raise At("verify", "is required when api.verify_expect is set")
 
 
+# --- lookups after sign-in and import (issue 21 §6) ---
+class PostConnection(_Model):
+    """A request run with the new credentials after sign-in and after import, whose JSON
+    answer fills captured fields (Atlassian's cloud id from accessible-resources)."""
+
+    request: Annotated[str, StringConstraints(pattern=LOOKUP_RE.pattern)]
+    """"GET https://…" (a whole URL) or "GET /path" (relative to [api] base_url)."""
+    capture: Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")],
+                            Dotted], Field(min_length=1)]
+    """captured field key -> dotted path in the answer (a number indexes a list: "0.id")."""
+
+    @field_validator("request")
+    @classmethod
+    def _request_url(cls, value: str, info: ValidationInfo) -> str:
+        url = value.split(" ", 1)[1]
+        if checked(info) and not url.startswith("/"):
+            _url(url)
+        return value
+
+    @property
+    def verb(self) -> str:
+        return self.request.split(" ", 1)[0]
+
+    @property
+    def url(self) -> str:
+        return self.request.split(" ", 1)[1]
+# --- end lookups after sign-in and import ---
+
+
 class ConnectorSpec(_Model):
     name: Text100
     description: Text500
@@ -397,7 +481,56 @@ class ConnectorSpec(_Model):
     api: ApiSpec = Field(default_factory=ApiSpec)
     guide: dict[Literal["requirements", "credentials", "account_setup"], str] = Field(
         default_factory=dict)
+    post_connection: Annotated[tuple[PostConnection, ...], LAX] = ()
+    """Lookups after sign-in and import (connectors/auth/post_connection.py)."""
     _slug: str = PrivateAttr("")
+
+    # --- customer-typed hosts, token headers and lookups (issue 21 §6) ---
+    @rules
+    def _hosts_rules(self) -> None:
+        if self.api.sends_token_its_own_way and self.auth.type not in API_TOKEN_TYPES:
+            raise At("api.token_header", f"does not apply to {self.auth.type}: only to "
+                                         "OAuth 2.0 modes")
+        if "private_key_jwt" in (self.auth.token_auth, self.auth.revoke_auth):
+            self._private_key_jwt_rules()
+        keys = {f.key for f in self.fields}
+        origins = {f.key for f in self.fields if f.is_origin or f.is_base_url}
+        for name, value in self.auth.token_headers.items():
+            _check_refs(f"auth.token_headers.{name}", value, keys)
+        captured = {f.key for f in self.captured_fields}
+        later = set(self.post_connection_keys)
+        base_refs = set(PLACEHOLDER_RE.findall(self.api.base_url))
+        for index, lookup in enumerate(self.post_connection):
+            where = f"post_connection[{index}]"
+            for key in lookup.capture:
+                if key not in captured:
+                    raise At(f"{where}.capture.{key}", "names no field with level = 'captured'")
+                if key in self.auth.captures:
+                    raise At(f"{where}.capture.{key}", "is captured twice")
+            uses = base_refs if lookup.url.startswith("/") else set(
+                PLACEHOLDER_RE.findall(lookup.url))
+            if lookup.url.startswith("/") and not self.api.base_url:
+                raise At(f"{where}.request", "a path needs [api] base_url")
+            if not lookup.url.startswith("/"):
+                _check_url_refs(f"{where}.request", lookup.url, keys, origins)
+            for key in sorted(uses & later):
+                raise At(f"{where}.request", f"uses {{{key}}} before a lookup captures it")
+            later -= set(lookup.capture)
+
+    def _private_key_jwt_rules(self) -> None:
+        """RFC 7523 §2.2 client authentication: OAuth 2.0 modes, with a secret private key."""
+        if self.auth.type not in API_TOKEN_TYPES:
+            raise At("auth.token_auth", f"private_key_jwt does not apply to {self.auth.type}")
+        key = self.field("private_key")
+        if key is None or not key.secret or key.level != "partner":
+            raise At("fields", "private_key_jwt needs a field with key 'private_key', "
+                               "secret and partner-level")
+
+    @property
+    def post_connection_keys(self) -> tuple[str, ...]:
+        """The captured field keys the post-connection lookups fill, in order."""
+        return tuple(key for lookup in self.post_connection for key in lookup.capture)
+    # --- end customer-typed hosts, token headers and lookups ---
 
     @rules
     def _references(self) -> None:
@@ -407,9 +540,11 @@ class ConnectorSpec(_Model):
             if key in keys[:index]:
                 raise At(f"fields[{index}].key", f"duplicate field {key!r}")
         for key in REQUIRED_FIELDS.get(self.auth.type, ()):
+            if key == "client_secret" and self.auth.token_auth == "private_key_jwt":
+                continue  # the private key authenticates the client instead
             if key not in keys:
                 raise At("fields", f"a field with key {key!r} is required")
-        origins = {f.key for f in self.fields if f.is_origin}
+        origins = {f.key for f in self.fields if f.is_origin or f.is_base_url}
         for where, url in (("website", self.website), ("api_docs", self.api_docs)):
             _check_url_refs(where, url, set(), set())
         for where, url in self._urls():
@@ -432,11 +567,11 @@ class ConnectorSpec(_Model):
                 raise At(f"auth.captures.{key}", "names no field with level = 'captured'")
         for index, spec_field in enumerate(self.fields):
             if spec_field.is_captured and not spec_field.capture_from:
-                if spec_field.key not in self.auth.captures:
+                if spec_field.key not in {*self.auth.captures, *self.post_connection_keys}:
                     raise At(f"fields[{index}].from",
                              "is required: 'token.<path>' or 'callback.<parameter>'")
-            elif spec_field.key in self.auth.captures:
-                raise At(f"fields[{index}].from", "is set twice: here and in auth.captures")
+            elif spec_field.key in {*self.auth.captures, *self.post_connection_keys}:
+                raise At(f"fields[{index}].from", "is set twice: here and in a capture")
 
     def _urls(self) -> list[tuple[str, str]]:
         """The URL templates that may use fields: the endpoints, base URL and verify URL."""
@@ -504,5 +639,6 @@ def _check_url_refs(where: str, url: str, keys: set[str], origins: set[str]) -> 
             raise At(where, f"may use {{{name}}} (a whole URL) only at its start")
     first = PLACEHOLDER_RE.match(url)
     if first and first.group(1) not in origins | BUILTIN_PLACEHOLDERS:
-        raise At(where, f"may start with {first.group(0)} only when it is a captured field "
-                        "whose pattern anchors an https host")
+        raise At(where, f"may start with {first.group(0)} only when it is a field with "
+                        "kind = 'base_url' or a captured field whose pattern anchors an "
+                        "https host")

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import Partner
+from connectors import hosts
 from connectors.forms import ScopesField, choice_field, has_scopes
 from connectors.models import Connector
 from connectors.patterns import fullmatches
@@ -72,11 +73,21 @@ class InstallForm(ConsoleForm):
             value = cleaned.get(spec_field.key)
             if not value or spec_field.choices:  # a select accepts only its listed values
                 continue
+            if spec_field.is_base_url:  # the customer's own server (connectors/hosts.py)
+                self._clean_base_url(spec_field, value)
+                continue
             if spec_field.pattern and not fullmatches(spec_field.pattern, value):
                 self.add_error(spec_field.key, f"Enter a valid {spec_field.label}.")
             elif spec_field.key in self.url_keys and not is_host_label(value):
                 self.add_error(spec_field.key, HOST_LABEL_MESSAGE)
         return cleaned
+
+    def _clean_base_url(self, spec_field: FieldSpec, value: str) -> None:
+        problem = hosts.entry_problem(spec_field, value)
+        if problem:
+            self.add_error(spec_field.key, problem)
+        else:
+            self.cleaned_data[spec_field.key] = hosts.normalized(value)
 
     @property
     def install_name(self) -> str:

@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Account
 from audit import events as audit
+from connectors.auth import post_connection
 from connectors.auth.base import (
     AuthError,
     AuthMethod,
@@ -199,6 +200,7 @@ def ask_provider(method: AuthMethod, given: dict[str, Any], *, verify: bool
     whether they were refreshed, or the provider's AuthError."""
     with no_unexpected_errors("The import"):
         credentials, refreshed = imported_credentials(method, given)
+        post_connection.run(method, credentials)  # the lookups after import
         if verify:
             method.verify(credentials.data)
     return credentials, refreshed

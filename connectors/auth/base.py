@@ -218,6 +218,8 @@ class AuthMethod:
         """
         values: dict[str, str] = {}
         for spec_field in self.spec.captured_fields:
+            if spec_field.key in self.spec.post_connection_keys:  # filled by the lookups
+                continue
             source, _, path = (spec_field.capture_from
                                or f"token.{self.spec.auth.captures[spec_field.key]}").partition(".")
             raw = dotted_get(dict(token), path) if source == "token" else params.get(path)

@@ -27,6 +27,7 @@ from oauthlib.oauth2 import (
 from oauthlib.oauth2.rfc6749.clients.base import Client as OAuthlibClient
 
 from connectors import http
+from connectors.auth import client_assertion
 from connectors.auth.base import (
     ALREADY_MAPPED,
     AuthError,
@@ -214,7 +215,14 @@ class OAuth2(AuthMethod):
 
         session.register_compliance_hook("access_token_response", hook)
         session.register_compliance_hook("refresh_token_response", hook)
+        session.headers.update(self.token_headers)  # on the token and refresh requests
         return session
+
+    @property
+    def token_headers(self) -> dict[str, str]:
+        """The catalogue's `[auth] token_headers`, filled like `[api] headers`."""
+        return {name: self.header_value(name, template)
+                for name, template in self.spec.auth.token_headers.items()}
 
     def basic_auth(self, token_auth: str = "") -> requests.auth.HTTPBasicAuth | None:
         """HTTP Basic client authentication, when `token_auth` (by default the catalogue's)
@@ -226,9 +234,12 @@ class OAuth2(AuthMethod):
 
     def client_params(self, token_auth: str = "") -> dict[str, str]:
         """The client's id (and secret) as body parameters: client_secret_post, or a public
-        client (PKCE, no secret). Empty when the client authenticates with HTTP Basic."""
+        client (PKCE, no secret), or a new client assertion (private_key_jwt). Empty when
+        the client authenticates with HTTP Basic."""
         if self.basic_auth(token_auth):
             return {}
+        if (token_auth or self.spec.auth.token_auth) == "private_key_jwt":
+            return self.assertion_params()
         secret = self.value("client_secret")
         return {"client_id": self.client_id, **({"client_secret": secret} if secret else {})}
 
@@ -237,7 +248,18 @@ class OAuth2(AuthMethod):
         auth = self.basic_auth()
         if auth:
             return {"auth": auth}
+        if self.spec.auth.token_auth == "private_key_jwt":  # client_id: include_client_id
+            params = self.assertion_params()
+            del params["client_id"]
+            return {"include_client_id": True, **params}
         return {"include_client_id": True, "client_secret": self.value("client_secret") or None}
+
+    def assertion_params(self) -> dict[str, str]:
+        """private_key_jwt (RFC 7523 §2.2): a new client assertion for the token endpoint."""
+        return client_assertion.assertion_params(
+            client_id=self.client_id, audience=self.url(self.spec.auth.token_url),
+            pem=self.value(client_assertion.KEY_FIELD),
+            key_id=self.value(client_assertion.KEY_ID_FIELD))
 
     # --- the contract -----------------------------------------------------------------------
 
@@ -318,7 +340,8 @@ class OAuth2(AuthMethod):
             # The [api] headers too: some revocation endpoints are API calls (Notion-Version).
             response = http.Session().request(
                 auth.revoke_method, self.url(auth.revoke_url), data=None if as_json else data,
-                json=data if as_json else None, headers=self.api_headers,
+                json=data if as_json else None,
+                headers={**self.api_headers, **self.token_headers},
                 auth=self.basic_auth(auth.effective_revoke_auth), allow_redirects=False)
         raise_if_unavailable(response, "The provider's revocation endpoint is unavailable "
                                        "(HTTP {status}).")
@@ -332,6 +355,12 @@ class OAuth2(AuthMethod):
         return {hint: credentials[hint]} if credentials.get(hint) else {}
 
     def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+        api = self.spec.api
+        if api.sends_token_its_own_way:  # e.g. Zoho's "Authorization: Zoho-oauthtoken …"
+            session = http.Session()
+            token = credentials.get("access_token", "")
+            session.headers[api.token_header] = f"{api.token_prefix}{token}"
+            return session
         token_type = self.spec.auth.token_type or credentials.get("token_type") or "Bearer"
         token = {"access_token": credentials.get("access_token", ""), "token_type": token_type}
         return http.OAuth2(client_id=self.client_id, token=token)

@@ -33,10 +33,16 @@ def fields_by_key(slug: str) -> dict[str, dict[str, Any]]:
 
 
 def starts_with_captured_origin(spec: ConnectorSpec, url: str) -> bool:
-    """`{key}/…` where `key` is a captured https origin whose pattern anchors the host."""
+    """`{key}/…` where `key` is a captured https origin whose pattern anchors the host, or
+    a customer-typed base URL (`kind = "base_url"`, checked by connectors/hosts.py)."""
     match = re.match(r"^\{([a-z_]+)\}(/|$)", url)
     field = spec.field(match.group(1)) if match else None
-    return field is not None and field.is_origin
+    return field is not None and (field.is_origin or field.is_base_url)
+
+
+def customer_server(spec: ConnectorSpec) -> bool:
+    """Whether the connector calls a server the customer names (`kind = "base_url"`)."""
+    return any(field.is_base_url for field in spec.fields)
 
 
 def test_every_file_validates_one_by_one():
@@ -171,9 +177,11 @@ def test_freshdesk_sends_the_api_key_as_user_name():
 
 
 def test_oauth_app_credentials_are_partner_level():
-    """Browser-flow OAuth app credentials belong to the partner, not to each account."""
+    """Browser-flow OAuth app credentials belong to the partner, not to each account --
+    but on a customer's own server (GitLab Self-Managed, Mastodon) the customer registers
+    the app there, so they are asked at install."""
     for slug, spec in SPECS.items():
-        if spec.auth.type in ("oauth1", "oauth2"):
+        if spec.auth.type in ("oauth1", "oauth2") and not customer_server(spec):
             for key in ("client_id", "client_secret", "consumer_key", "consumer_secret"):
                 field = spec.field(key)
                 assert field is None or field.level == "partner", f"{slug}: {key}"
@@ -196,7 +204,7 @@ def test_templated_hosts_come_from_account_values_with_a_host_label_pattern():
         for key in url_keys(spec):
             field = spec.field(key)
             assert field is not None and field.level in ("account", "captured"), f"{slug}: {key}"
-            if field.choices:
+            if field.choices or field.is_base_url:  # base URLs: connectors/hosts.py
                 assert field.level == "account", f"{slug}: {key}"
                 continue
             assert field.pattern, f"{slug}: {key} has no pattern"
@@ -369,6 +377,8 @@ def endpoint_hosts(spec: ConnectorSpec) -> list[str]:
         if choices:
             hosts += [urlsplit(url.replace(f"{{{field.key}}}", value)).hostname or ""
                       for field in choices for value in field.choices.values()]
+        elif url.startswith("{") and spec.field(url[1:url.index("}")]).is_base_url:
+            continue  # the customer's own server, checked where entered and on every call
         elif starts_with_captured_origin(spec, url):
             hosts += captured_domains(spec.field(url[1:url.index("}")]).pattern)
         else:
@@ -403,7 +413,7 @@ def test_real_connector_endpoints_are_https_on_public_host_names(slug):
     for url in spec_urls(spec):
         assert url.startswith("https://") or starts_with_captured_origin(spec, url), url
     hosts = endpoint_hosts(spec)
-    assert hosts, slug
+    assert hosts or customer_server(spec), slug
     if slug in PLACEHOLDER_ENDPOINTS:
         assert all(host.endswith(".example") for host in hosts), hosts
         return

@@ -30,14 +30,17 @@ PENDING_KEY = "sso_pending"
 @admin_view
 @sensitive_post_parameters("client_secret")
 def settings_page(request: PartnerRequest) -> HttpResponse:
-    """"Single sign-on": saving finds the issuer's endpoints first (discovery); a provider
-    that cannot be found or does not name itself saves nothing."""
+    """"Single sign-on": saving with sign-in allowed finds the issuer's endpoints first
+    (discovery, which also tests the connection); a provider that cannot be found or does
+    not name itself saves nothing. Turning sign-in off needs no discovery, so a broken
+    provider can always be turned off."""
     sso = SingleSignOn.objects.filter(partner=request.partner).first() or SingleSignOn(
         partner=request.partner)
     form = SettingsForm(request.POST or None, instance=sso)
     if request.method == "POST" and form.is_valid():
         try:
-            form.instance.provider = oidc.discover(form.cleaned_data["issuer"])
+            if form.cleaned_data["enabled"]:
+                form.instance.provider = oidc.discover(form.cleaned_data["issuer"])
         except oidc.ProviderError as exc:
             form.add_error("issuer", str(exc))
         else:

@@ -304,3 +304,30 @@ def test_the_recovery_link_signs_an_admin_in_once(client, sso, alice):
     assert "login.recovery_link_issued" in actions and "login.recovery_link_used" in actions
     token = path.rstrip("/").rsplit("/", 1)[-1]
     assert not AuditEvent.objects.filter(detail__icontains=token).exists()
+
+
+def test_sso_can_be_turned_off_while_the_provider_is_down(admin_client, sso, idp):
+    idp.tamper["discovery_issuer"] = "https://evil.example"  # discovery now fails
+    form = settings_form(idp, sso.client_id, "", enabled="")
+    assert admin_client.post(reverse("sso:settings"), form).status_code == 302
+    sso.refresh_from_db()
+    assert not sso.enabled
+    response = Client().post(reverse("sso:start"), {"email": "nina@acme.test"})
+    assert response.status_code == 400  # the login page no longer sends anyone there
+
+
+def test_nothing_secret_is_logged(client, sso, idp, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    assert sign_in(client).status_code == 302
+    issued = idp.id_tokens[0]
+    # The provider runs in this process: its own logs (Authlib's server side, werkzeug)
+    # are the provider's, not Hatchway's.
+    provider = ("authlib.oauth2.rfc", "authlib.oidc", "authlib.integrations.flask", "werkzeug")
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith(provider)]
+    assert any(r.name.startswith("hatchway") or r.name.startswith("axes") for r in caplog.records)
+    text = "\n".join(ours) + str(list(AuditEvent.objects.values_list("detail", flat=True)))
+    assert sso.client_secret not in text
+    assert issued not in text and issued.split(".")[1] not in text
+    assert idp.tokens[0].access_token not in text

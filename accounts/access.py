@@ -63,8 +63,8 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             raise PermissionDenied("You are not a member of any partner.")
         sso_partner = request.session.get(SSO_PARTNER_KEY)
         if sso_partner is not None and membership.partner_id != sso_partner:
-            raise PermissionDenied("This session signed in with single sign-on to another "
-                                   "partner. Log out and sign in again to work here.")
+            # The user chose another partner in another session: this one stays in its own.
+            membership = _sso_membership(request.user, sso_partner)
         request.membership = membership
         request.partner = membership.partner
         request_id.bind(partner_id=membership.partner_id)
@@ -77,6 +77,17 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _sso_membership(user: User, partner_id: int) -> Membership:
+    """The user's membership at the partner a single sign-on session signed in to (403
+    once they are no longer a member there)."""
+    found = (user.memberships.select_related("partner").defer("partner__logo")
+             .filter(partner_id=partner_id).first())
+    if found is None:
+        raise PermissionDenied("This session signed in with single sign-on to a partner you "
+                               "are no longer a member of. Log out and sign in again.")
+    return found
 
 
 def current_membership(user: User) -> Membership | None:

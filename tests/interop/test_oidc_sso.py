@@ -331,3 +331,15 @@ def test_nothing_secret_is_logged(client, sso, idp, caplog):
     assert sso.client_secret not in text
     assert issued not in text and issued.split(".")[1] not in text
     assert idp.tokens[0].access_token not in text
+
+
+def test_an_sso_session_stays_in_its_partner_when_another_session_switches(
+        client, sso, partner, other_partner, idp):
+    nina = make_member(other_partner, "nina@acme.test", Membership.Role.ADMIN)
+    assert sign_in(client).status_code == 302
+    other = nina.memberships.get(partner=other_partner)
+    User.objects.filter(pk=nina.pk).update(current_membership=other)  # a password session
+    page = client.get(reverse("teams:members"))
+    assert page.status_code == 200 and page.context["partner"] == partner
+    Membership.objects.filter(user=nina, partner=partner).delete()
+    assert client.get(reverse("teams:members")).status_code == 403

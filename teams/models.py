@@ -227,3 +227,25 @@ class SingleSignOnDomain(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SingleSignOnIdentity(models.Model):
+    """Which user a partner's identity provider account (its `sub`) signed in as, first
+    time: an email the provider later gives to someone else (a reused address) does not
+    sign that person in as the user it belonged to."""
+
+    sso = models.ForeignKey(SingleSignOn, on_delete=models.CASCADE, related_name="identities")
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="sso_identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sso", "subject"], name="one_user_per_sso_subject"),
+            models.UniqueConstraint(fields=["sso", "user"], name="one_subject_per_sso_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.sso.partner}"

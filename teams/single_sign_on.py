@@ -13,6 +13,9 @@ Linking rules (an ID token whose email is verified and in one of the partner's d
 - a user has it and is a member: they are signed in;
 - a user has it and is not a member: they join with the default role (a domain belongs to
   one partner only, so no other partner's identity provider can vouch for it);
+- the provider's subject (`sub`) is bound to the user on first sign-in: afterwards an
+  ID token with that email and another subject (an address the provider gave to someone
+  else), or that subject and another email's user, is refused;
 - refused: staff and superusers (the Django admin shares the console's session, so no
   partner's identity provider may sign them in), and deactivated users.
 
@@ -26,10 +29,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Membership, Partner, User
 from audit import events as audit
-from teams.models import SingleSignOn, SingleSignOnDomain
+from teams.models import SingleSignOn, SingleSignOnDomain, SingleSignOnIdentity
 
 
 class SignInRefused(Exception):
@@ -104,6 +109,7 @@ def sign_in(sso: SingleSignOn, identity: Identity) -> tuple[User, Membership]:
         created_user = user is None
         if user is None:
             user = User.objects.create_user(email, first_name=identity.name[:150])
+        _link(sso, identity.subject, user)
         membership, joined = Membership.objects.get_or_create(
             user=user, partner=sso.partner, defaults={"role": sso.default_role})
         if joined:
@@ -112,6 +118,22 @@ def sign_in(sso: SingleSignOn, identity: Identity) -> tuple[User, Membership]:
         audit.record(audit.Action.SSO_LOGIN, partner=sso.partner, actor=user, email=email,
                      issuer=sso.issuer)
     return user, membership
+
+
+def _link(sso: SingleSignOn, subject: str, user: User) -> None:
+    """Bind the provider's subject to the user on first sign-in; afterwards each must
+    match the other (a reused email address, or a second account at the provider with
+    the same email, is refused)."""
+    linked = (SingleSignOnIdentity.objects.select_for_update()
+              .filter(Q(subject=subject) | Q(user=user), sso=sso))
+    if not linked:
+        SingleSignOnIdentity.objects.create(sso=sso, subject=subject, user=user)
+        return
+    if len(linked) > 1 or linked[0].subject != subject or linked[0].user_id != user.pk:
+        raise SignInRefused("This email address belongs to another account at your identity "
+                            "provider than the one that signed in with it before. Ask an "
+                            "admin of your partner.", reason="identity_mismatch")
+    SingleSignOnIdentity.objects.filter(pk=linked[0].pk).update(last_used_at=timezone.now())
 
 
 def record_refusal(sso: SingleSignOn, reason: str, *, email: str = "") -> None:

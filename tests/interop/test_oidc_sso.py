@@ -20,7 +20,7 @@ from django.urls import reverse
 from accounts.access import SSO_PARTNER_KEY
 from accounts.models import Membership, Partner, User
 from audit.models import AuditEvent
-from teams.models import SingleSignOn, SingleSignOnDomain
+from teams.models import SingleSignOn, SingleSignOnDomain, SingleSignOnIdentity
 from tests.factories import make_member, path_and_query
 from tests.interop.oidc_server import OIDC_STORE, OIDCStore, Person, running_server
 
@@ -154,6 +154,7 @@ def test_first_sign_in_makes_a_viewer_just_in_time(client, sso, partner, idp):
     assert not user.has_usable_password()
     assert Membership.objects.get(user=user, partner=partner).role == Membership.Role.VIEWER
     assert client.session[SSO_PARTNER_KEY] == partner.pk
+    assert SingleSignOnIdentity.objects.get(sso=sso).user == user
     assert client.get(reverse("connectors:library")).status_code == 200
     actions = set(AuditEvent.objects.filter(partner=partner).values_list("action", flat=True))
     assert {"member.joined_by_sso", "login.sso"} <= actions
@@ -343,3 +344,16 @@ def test_an_sso_session_stays_in_its_partner_when_another_session_switches(
     assert page.status_code == 200 and page.context["partner"] == partner
     Membership.objects.filter(user=nina, partner=partner).delete()
     assert client.get(reverse("teams:members")).status_code == 403
+
+
+def test_a_reused_email_with_another_subject_is_refused(client, sso, idp):
+    """The provider gave nina@acme.test to another account (another `sub`): it does not
+    sign in as the user the first account made."""
+    assert sign_in(client).status_code == 302
+    nina = User.objects.get(email="nina@acme.test")
+    assert nina.sso_identities.get().subject == "sub-nina"
+    client.logout()
+    idp.user = Person("sub-someone-else", "nina@acme.test")
+    assert_refused(sign_in(client), "belongs to another account", "identity_mismatch",
+                   users_before=User.objects.count())
+    assert nina.sso_identities.count() == 1

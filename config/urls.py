@@ -42,6 +42,7 @@ urlpatterns = [
     path("api-keys/", include("api.console_urls")),
     path("api/", include("api.urls")),
     path("", include("teams.urls")),
+    path("", include("sso.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from authlib.integrations.requests_client import OAuth2Session as AuthlibOAuth2Session
 from django.conf import settings
 from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from requests.adapters import BaseAdapter, HTTPAdapter
@@ -467,3 +468,29 @@ def _read_at_most(response: requests.Response, max_bytes: int, *, deadline: floa
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
+
+
+def get_untrusted(url: str, *, timeout: float, max_bytes: int) -> Answer:
+    """GET a URL a partner entered (an identity provider's discovery document or JWKS):
+    checked and pinned like every request, redirects checked hop by hop, at most
+    `max_bytes` of the answer read and `timeout` seconds in all."""
+    started = time.monotonic()
+    with Session() as session:
+        response = session.get(url, timeout=timeout, stream=True,
+                               headers={"Accept": "application/json"})
+        try:
+            body = _read_at_most(response, max_bytes, deadline=started + timeout)
+        finally:
+            response.close()
+    return Answer(response.status_code, body, time.monotonic() - started)
+
+
+class OIDCClient(_Guarded, AuthlibOAuth2Session):  # type: ignore[misc]  # Authlib: untyped
+    """Authlib's OAuth 2.0 client session (the console's single sign-on: authorization URL
+    with PKCE, the code exchange and its client authentication), guarded like every
+    session here; the token request never redirects."""
+
+    def fetch_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with self.secret_bearing():
+            token: dict[str, Any] = super().fetch_token(*args, **kwargs)
+            return token

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from accounts.models import Account, Partner
 from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
+from connectors.auth.keys import MAX_KEY_LENGTH
 from connectors.forms import check_scopes, has_scopes
 from connectors.models import Connector
 from connectors.schema import AUTH_TYPE_LABELS
@@ -18,7 +19,7 @@ from connectors.services import callback_url
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
 from installs import importing
-from installs.forms import MAX_VALUE_LENGTH, InstallForm
+from installs.forms import InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
 from links.services import configured_connectors, validate_return_url
@@ -168,7 +169,8 @@ class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
 class InstallCreateSerializer(serializers.Serializer[Any]):
     connector = ActiveConnectorField(slug_field="slug", queryset=Connector.objects.all())
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    values = serializers.DictField(child=serializers.CharField(max_length=MAX_VALUE_LENGTH,
+    # The install form limits each value (a PEM private key may be longer than the rest).
+    values = serializers.DictField(child=serializers.CharField(max_length=MAX_KEY_LENGTH,
                                                                allow_blank=True),
                                    required=False, default=dict,
                                    help_text="The install's values by field key (see the "

@@ -11,9 +11,16 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from connectors.auth.keys import MAX_KEY_LENGTH, KeyProblem, load_private_key
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
-from connectors.schema import AUTH_TYPE_LABELS, SCOPE_TOKEN_RE, ConnectorSpec, FieldSpec
+from connectors.schema import (
+    AUTH_TYPE_LABELS,
+    PRIVATE_KEY_FIELD,
+    SCOPE_TOKEN_RE,
+    ConnectorSpec,
+    FieldSpec,
+)
 from core.fields import is_unreadable
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 
@@ -119,6 +126,45 @@ def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> form
     options = [("", "Choose…"), *((value, label) for label, value in field.choices.items())]
     return forms.ChoiceField(label=field.label, help_text=field.help, required=required,
                              choices=options, initial=initial)
+
+
+# --- jwt_bearer (issue 21 §2): private keys entered as PEM ----------------------------
+
+
+class SecretTextarea(forms.Textarea):
+    """A multi-line secret (a PEM key): like PasswordInput(render_value=False), it never
+    renders a stored or just-submitted value."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+def is_private_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
+    """Whether `field` holds the key that signs the connector's JWTs."""
+    return spec.auth.type == "jwt_bearer" and field.key == PRIVATE_KEY_FIELD
+
+
+def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=field.label, help_text=help_text, required=required, max_length=MAX_KEY_LENGTH,
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false",
+                                     "placeholder": "-----BEGIN PRIVATE KEY-----"}))
+
+
+def check_private_keys(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
+    """Each entered private key that cannot sign for this connector is a field error (its
+    message never quotes the key); one that can is kept as a clean PEM, however pasted."""
+    for field in fields:
+        value = form.cleaned_data.get(field.key)
+        if not value or not is_private_key(spec, field):
+            continue
+        try:
+            form.cleaned_data[field.key] = load_private_key(value, spec.auth.algorithm).decode()
+        except KeyProblem as problem:
+            form.add_error(field.key, problem.message)
+
+
+# --- end jwt_bearer ---
 
 
 #: The auth types whose Authentication Settings (and installs) choose the scopes requested.
@@ -236,6 +282,9 @@ class AuthSettingsForm(ConsoleForm):
                                 initial=self.saved.values.get(field.key, "") if self.saved else "")
         # Django links help text (and errors) to the input with aria-describedby; a
         # secret's "Saved" / "Not set" status is rendered inside its help text.
+        if field.secret and is_private_key(self.spec, field):
+            return private_key_input(field, required=False, help_text=field.help or (
+                f"The {field.label} (PEM) is stored encrypted."))
         if field.secret:
             help_text = field.help or f"The {field.label} is stored encrypted."
             # render_value=False: neither a stored nor a just-submitted secret is echoed.
@@ -279,6 +328,7 @@ class AuthSettingsForm(ConsoleForm):
             if field.secret and cleaned.get(clear_name(field.key)) and cleaned.get(field.key):
                 self.add_error(clear_name(field.key),
                                f"Either enter a new {field.label} or clear it, not both.")
+        check_private_keys(self, self.spec, self.spec.partner_fields)
         if "scopes" in cleaned:
             chosen = list(dict.fromkeys([*cleaned["scopes"], *cleaned.get("optional_scopes", ())]))
             # Nothing chosen: the catalogue's defaults (None keeps following them).

@@ -7,7 +7,14 @@ from typing import Any
 from django import forms
 
 from accounts.models import Partner
-from connectors.forms import ScopesField, choice_field, has_scopes
+from connectors.forms import (
+    ScopesField,
+    check_private_keys,
+    choice_field,
+    has_scopes,
+    is_private_key,
+    private_key_input,
+)
 from connectors.models import Connector
 from connectors.patterns import fullmatches
 from connectors.schema import FieldSpec
@@ -51,11 +58,14 @@ class InstallForm(ConsoleForm):
                                 initial=self.install.values.get(spec_field.key, "")
                                 if self.install else "")
         help_text = spec_field.help
+        if spec_field.secret and stored:
+            help_text = f"{help_text} A value is saved; leave blank to keep it.".strip()
+        if is_private_key(self.connector.spec, spec_field):
+            return private_key_input(spec_field, help_text=help_text, required=(
+                spec_field.required and not self.install))
         if spec_field.secret:
             widget: forms.Widget = forms.PasswordInput(render_value=False,
                                                        attrs={"autocomplete": "new-password"})
-            if stored:
-                help_text = f"{help_text} A value is saved; leave blank to keep it.".strip()
         else:
             widget = forms.TextInput(attrs={"autocomplete": "off"})
         initial = "" if spec_field.secret or not self.install else self.install.values.get(
@@ -76,6 +86,7 @@ class InstallForm(ConsoleForm):
                 self.add_error(spec_field.key, f"Enter a valid {spec_field.label}.")
             elif spec_field.key in self.url_keys and not is_host_label(value):
                 self.add_error(spec_field.key, HOST_LABEL_MESSAGE)
+        check_private_keys(self, self.connector.spec, self.asked)
         return cleaned
 
     @property

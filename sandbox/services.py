@@ -144,8 +144,9 @@ def jwt_bearer_token(assertion: str, *, audience: str, scope: str = "") -> str:
         issuer = json_claims(jws.extract_compact(assertion.encode()).payload).get("iss")
     except (JoseError, ValueError):
         raise AssertionRefused("invalid_grant", "The assertion is not a JWS.") from None
-    client = SandboxClient.objects.filter(client_id=issuer).first() if isinstance(
-        issuer, str) else None
+    if not isinstance(issuer, str):
+        raise AssertionRefused("invalid_grant", "The assertion names no issuer.")
+    client = SandboxClient.objects.filter(client_id=issuer).first()
     public_key = (client.secrets or {}).get("public_key") if client else None
     if client is None or not public_key:
         raise AssertionRefused("invalid_grant", "No service account has this issuer.")

@@ -11,8 +11,7 @@ from rest_framework import serializers
 from accounts.models import Account, Partner
 from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
-from connectors.auth.keys import MAX_KEY_LENGTH
-from connectors.forms import check_scopes, has_scopes
+from connectors.forms import KEY_FILE, MAX_KEY_FILE_LENGTH, check_scopes, has_scopes
 from connectors.models import Connector
 from connectors.schema import AUTH_TYPE_LABELS
 from connectors.services import callback_url
@@ -169,8 +168,8 @@ class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
 class InstallCreateSerializer(serializers.Serializer[Any]):
     connector = ActiveConnectorField(slug_field="slug", queryset=Connector.objects.all())
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    # The install form limits each value (a PEM private key may be longer than the rest).
-    values = serializers.DictField(child=serializers.CharField(max_length=MAX_KEY_LENGTH,
+    # The install form limits each value (a PEM key or a key file may be longer than the rest).
+    values = serializers.DictField(child=serializers.CharField(max_length=MAX_KEY_FILE_LENGTH,
                                                                allow_blank=True),
                                    required=False, default=dict,
                                    help_text="The install's values by field key (see the "
@@ -213,7 +212,9 @@ class InstallCreateSerializer(serializers.Serializer[Any]):
             return attrs
         form = InstallForm({"install_name": attrs["name"], **attrs["values"]},
                            connector=attrs["connector"], partner=partner_of(self))
-        unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked})
+        # jwt_bearer's pasted key file (`key_file`) is asked too, where it applies.
+        unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked}
+                         - ({KEY_FILE} & set(form.fields)))
         errors = {f"values.{key}": ["This connector asks for no such value."] for key in unknown}
         if not form.is_valid():
             for key, messages in form.errors.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -11,6 +12,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from connectors.auth.base import dotted_get
 from connectors.auth.keys import MAX_KEY_LENGTH, KeyProblem, load_private_key
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
@@ -164,6 +166,47 @@ def check_private_keys(form: forms.Form, spec: ConnectorSpec, fields: Sequence[F
             form.add_error(field.key, problem.message)
 
 
+#: The form input that takes a whole JSON key file (`auth.key_file`); never stored.
+KEY_FILE = "key_file"
+MAX_KEY_FILE_LENGTH = 20000
+
+
+def key_file_fields(spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> list[FieldSpec]:
+    """Those of `fields` (a form's) that the connector's key file fills."""
+    return [f for f in fields if spec.auth.type == "jwt_bearer" and f.key in spec.auth.key_file]
+
+
+def key_file_input(filled: Sequence[FieldSpec]) -> forms.CharField:
+    listed = ", ".join(f.label for f in filled)
+    return forms.CharField(
+        label="Key file (JSON)", required=False, max_length=MAX_KEY_FILE_LENGTH,
+        help_text=f"Paste the whole JSON key file: it fills in {listed}. Nothing else in it "
+                  "is stored.",
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false",
+                                     "placeholder": '{"type": "service_account", …}'}))
+
+
+def apply_key_file(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
+    """Fill the key file's fields from a pasted key file (before they are checked); the
+    file itself is dropped from the cleaned data. Errors never quote the file."""
+    text = form.cleaned_data.pop(KEY_FILE, "")
+    if not text:
+        return
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        form.add_error(KEY_FILE, "This is not a JSON key file.")
+        return
+    for field in key_file_fields(spec, fields):
+        value = dotted_get(data, spec.auth.key_file[field.key])
+        if isinstance(value, str) and value.strip():
+            form.cleaned_data[field.key] = value.strip()
+        elif field.required:
+            form.add_error(KEY_FILE, f"This key file has no {spec.auth.key_file[field.key]}.")
+
+
 # --- end jwt_bearer ---
 
 
@@ -222,6 +265,9 @@ class AuthSettingsForm(ConsoleForm):
         super().__init__(data, **kwargs)
         self.spec = spec
         self.saved = saved
+        key_filled = key_file_fields(spec, spec.partner_fields)
+        if key_filled:  # jwt_bearer: one pasted key file fills these
+            self.fields[KEY_FILE] = key_file_input(key_filled)
         for field in spec.partner_fields:
             self.fields[field.key] = self._input(field)
             if field.secret:
@@ -310,8 +356,11 @@ class AuthSettingsForm(ConsoleForm):
         return "Saved" if self.saved.secret_values.get(key) else "Not set"
 
     def rows(self) -> list[dict[str, Any]]:
-        """Each partner-level field with what the template needs to render it."""
-        return [
+        """Each partner-level field with what the template needs to render it (first the
+        key file's input, where the connector takes one)."""
+        key_file = [{"field": None, "input": self[KEY_FILE], "clear": None, "status": ""}
+                    ] if KEY_FILE in self.fields else []
+        return [*key_file, *(
             {
                 "field": field,
                 "input": self[field.key],
@@ -319,7 +368,7 @@ class AuthSettingsForm(ConsoleForm):
                 "status": self.secret_status(field.key) if field.secret else "",
             }
             for field in self.spec.partner_fields
-        ]
+        )]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -328,6 +377,7 @@ class AuthSettingsForm(ConsoleForm):
             if field.secret and cleaned.get(clear_name(field.key)) and cleaned.get(field.key):
                 self.add_error(clear_name(field.key),
                                f"Either enter a new {field.label} or clear it, not both.")
+        apply_key_file(self, self.spec, self.spec.partner_fields)
         check_private_keys(self, self.spec, self.spec.partner_fields)
         if "scopes" in cleaned:
             chosen = list(dict.fromkeys([*cleaned["scopes"], *cleaned.get("optional_scopes", ())]))

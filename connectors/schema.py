@@ -71,7 +71,7 @@ APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
            "two_step": (*TWO_STEP_ONLY, "default_expires_in")}
 
 # --- jwt_bearer (issue 21 §2): a signed assertion bought at token_url (RFC 7523 §2.1) ---
-JWT_BEARER_ONLY = ("audience", "algorithm", "assertion_lifetime", "claims")
+JWT_BEARER_ONLY = ("audience", "algorithm", "assertion_lifetime", "claims", "key_file")
 APPLIES["jwt_bearer"] = (*JWT_BEARER_ONLY, "default_expires_in")
 REQUIRED_URLS["jwt_bearer"] = ("token_url",)
 REQUIRED_FIELDS["jwt_bearer"] = ("private_key",)
@@ -352,6 +352,10 @@ class AuthSpec(_Model):
     """jwt_bearer: the assertion's claims, text with {field} placeholders and {scopes}
     (the chosen scopes); aud, exp, iat, jti and nbf are Hatchway's. A claim that fills in
     empty is left out."""
+    key_file: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")],
+                   Dotted] = Field(default_factory=dict)
+    """jwt_bearer: a JSON key file (Google's service-account key) pasted in one input fills
+    these fields: field key -> dotted path in the file. Nothing else of the file is kept."""
 
     @rules
     def _jwt_bearer(self) -> None:
@@ -482,6 +486,20 @@ class ConnectorSpec(_Model):
         for where, text in used:
             if PRIVATE_KEY_FIELD in PLACEHOLDER_RE.findall(text):
                 raise At(where, "may not use {private_key}: the key only signs")
+        self._key_file_fills_fields()
+
+    def _key_file_fills_fields(self) -> None:
+        """`key_file` fills declared fields of one level, the private key among them."""
+        if not self.auth.key_file:
+            return
+        by_key = {f.key: f for f in self.fields}
+        for key in self.auth.key_file:
+            if key not in by_key or by_key[key].is_captured or by_key[key].choices:
+                raise At(f"auth.key_file.{key}", "names no field that is entered as text")
+        if PRIVATE_KEY_FIELD not in self.auth.key_file:
+            raise At("auth.key_file", "must fill the private_key field")
+        if len({by_key[key].level for key in self.auth.key_file}) > 1:
+            raise At("auth.key_file", "fills fields of one level only")
     # --- end jwt_bearer ---
 
     def _captures_name_captured_fields(self) -> None:

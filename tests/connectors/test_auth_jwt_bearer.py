@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -409,3 +410,96 @@ def test_no_key_or_assertion_in_answers_audit_webhooks_or_logs(api, account, par
     for secret in (key_body, *assertions):
         for text in (events, deliveries, caplog.text, json.dumps(body)):
             assert secret not in text
+
+
+# --- a pasted JSON key file (Google's service-account key) ------------------------------
+
+
+def key_file(**changes: Any) -> str:
+    """A service-account key file in Google's shape; only three of its keys are kept."""
+    data = {"type": "service_account", "project_id": "fake-project-123",
+            "private_key_id": "0123456789abcdef0123456789abcdef01234567",
+            "private_key": pem(rsa_key()), "client_email": EMAIL,
+            "client_id": "100000000000000000001", "token_uri": "https://oauth2.googleapis.com/token"}
+    data.update(changes)
+    return json.dumps({k: v for k, v in data.items() if v is not None})
+
+
+def test_a_key_file_must_fill_the_private_key_and_name_fields():
+    data = spec_data(key_file={"client_email": "client_email"})
+    assert "auth.key_file: must fill the private_key field" in refusal(data)
+    data = spec_data(key_file={"private_key": "private_key", "nope": "x"})
+    assert "auth.key_file.nope: names no field" in refusal(data)
+    data = spec_data(key_file={"private_key": "private_key", "client_email": "client_email"})
+    data["fields"][0]["level"] = "partner"
+    assert "auth.key_file: fills fields of one level only" in refusal(data)
+
+
+def test_a_pasted_key_file_fills_the_fields_and_nothing_else_is_kept(api, account):
+    code, body = call(api, "post", CREATE, {"connector": "sandbox-jwt-bearer", "name": "Robot",
+                                            "values": {"key_file": key_file()}})
+    assert code == 201 and body["status"] == "authenticated", body
+    install = Install.objects.get()
+    assert install.values == {"client_email": EMAIL,
+                              "key_id": "0123456789abcdef0123456789abcdef01234567"}
+    assert install.secret_values == {"private_key": pem(rsa_key())}
+    stored = json.dumps([install.values, install.credentials, body], default=str)
+    assert "fake-project-123" not in stored and "100000000000000000001" not in stored
+
+
+@pytest.mark.parametrize("text, where, words", [
+    ("{not json", "values.key_file", "not a JSON key file"),
+    ("[1, 2]", "values.key_file", "not a JSON key file"),
+    (None, "values.key_file", "has no private_key"),
+    ("ec", "values.private_key", "needs an RSA private key"),
+])
+def test_a_bad_key_file_is_refused_without_quoting_it(api, account, text, where, words):
+    if text is None:
+        text = key_file(private_key=None)
+    elif text == "ec":
+        text = key_file(private_key=pem(ec_key()))
+    events_before = AuditEvent.objects.count()
+    code, problem = call(api, "post", CREATE, {"connector": "sandbox-jwt-bearer",
+                                               "values": {"key_file": text}})
+    assert code == 400, problem
+    assert words in problem["errors"][where][0]
+    assert "fake-project-123" not in json.dumps(problem)
+    assert_nothing_written(events_before)
+
+
+def test_the_console_offers_the_key_file_box(admin_client, account):
+    url = reverse("accounts:install_new", args=[account.pk, "sandbox-jwt-bearer"])
+    response = admin_client.post(url, {"key_file": key_file(private_key=pem(ec_key()))})
+    page = response.content.decode()
+    assert '<textarea name="key_file"' in page and "fake-project-123" not in page
+    assert "needs an RSA private key" in page and not Install.objects.exists()
+    admin_client.post(url, {"key_file": key_file()})
+    assert Install.objects.get().status == Install.Status.AUTHENTICATED
+
+
+# --- the Google Drive service-account entry ---------------------------------------------
+
+
+def test_google_drive_service_account_entry(api, partner, monkeypatch):
+    """The real entry against a fake Google: the documented claim set, then verify."""
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *args, **kwargs: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 0))])
+    fake = install_fake(monkeypatch)
+    catalogue_connector("google-service-account-drive")
+    Account.objects.create(partner=partner, name="Initech", external_id="cust-1")
+    fake.add("POST", "https://oauth2.googleapis.com/token", json_body={
+        "access_token": "fake-ya29", "token_type": "Bearer", "expires_in": 3599})
+    fake.add("GET", "https://www.googleapis.com/drive/v3/about",
+             json_body={"user": {"emailAddress": EMAIL}})
+    email = "drive-reader@fake-project-123.iam.gserviceaccount.com"
+    code, body = call(api, "post", CREATE, {
+        "connector": "google-service-account-drive",
+        "values": {"key_file": key_file(client_email=email), "subject": "ada@customer.example"}})
+    assert code == 201 and body["status"] == "authenticated", body.get("errors", body)
+    header, claims = sent_assertion(fake)
+    assert header["kid"] == "0123456789abcdef0123456789abcdef01234567"
+    assert claims["iss"] == email and claims["sub"] == "ada@customer.example"
+    assert claims["scope"] == "https://www.googleapis.com/auth/drive.readonly"
+    assert claims["aud"] == "https://oauth2.googleapis.com/token"
+    assert claims["exp"] - claims["iat"] == 3600
+    assert fake.header(fake.calls[1], "Authorization") == "Bearer fake-ya29"

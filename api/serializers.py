@@ -247,7 +247,8 @@ class CredentialsSerializer(serializers.Serializer[Any]):
     credentials = serializers.DictField(
         child=serializers.CharField(),
         help_text="OAuth 2.0: access_token, token_type, scope; OAuth 1.0a: oauth_token, "
-                  "oauth_token_secret; API key: api_key; basic: username, password.")
+                  "oauth_token_secret; API key: api_key; basic: username, password; "
+                  "JWT bearer: access_token, token_type.")
     expires_at = serializers.DateTimeField(allow_null=True)
     base_url = serializers.CharField(allow_blank=True, help_text="The provider's API base URL.")
 

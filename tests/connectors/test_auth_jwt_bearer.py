@@ -503,3 +503,51 @@ def test_google_drive_service_account_entry(api, partner, monkeypatch):
     assert claims["aud"] == "https://oauth2.googleapis.com/token"
     assert claims["exp"] - claims["iat"] == 3600
     assert fake.header(fake.calls[1], "Authorization") == "Bearer fake-ya29"
+
+
+# --- a partner-level key in Authentication Settings (Salesforce's JWT bearer entry) -----
+
+
+SF_SETTINGS = "/api/v1/connectors/salesforce-jwt/settings"
+
+
+@pytest.mark.parametrize("key, words", [
+    ("fake-not-a-pem", "PEM format"),
+    (None, "needs an RSA private key"),
+])
+def test_settings_refuse_a_bad_key_and_save_nothing(api, partner, key, words):
+    from connectors.models import PartnerAuthSettings
+
+    catalogue_connector("salesforce-jwt")
+    text = key or pem(ec_key())
+    events_before = AuditEvent.objects.count()
+    code, problem = call(api, "put", SF_SETTINGS, {"values": {
+        "consumer_key": "fake-consumer-key", "private_key": text}})
+    assert code == 422 and words in problem["errors"]["values.private_key"][0], problem
+    assert text not in json.dumps(problem)
+    assert not PartnerAuthSettings.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_settings_keep_a_good_key_encrypted_and_never_answer_it(api, admin_client, partner):
+    from connectors.models import PartnerAuthSettings
+
+    catalogue_connector("salesforce-jwt")
+    one_line = pem(rsa_key()).replace("\n", " ")  # pasted into a one-line input
+    code, body = call(api, "put", SF_SETTINGS, {"values": {
+        "consumer_key": "fake-consumer-key", "private_key": one_line}})
+    assert code == 200 and body["secrets_set"] == ["private_key"], body
+    row = PartnerAuthSettings.objects.get()
+    assert row.secret_values == {"private_key": pem(rsa_key())}  # kept as a clean PEM
+    page = admin_client.get(reverse("connectors:settings", args=["salesforce-jwt"]))
+    text = page.content.decode()
+    assert '<textarea name="private_key"' in text
+    for line in pem(rsa_key()).splitlines()[1:4]:
+        assert line not in text and line not in json.dumps(body)
+    response = admin_client.post(reverse("connectors:settings", args=["salesforce-jwt"]),
+                                 {"consumer_key": "fake-consumer-key",
+                                  "private_key": pem(ec_key())})
+    assert "needs an RSA private key" in response.content.decode()
+    assert pem(ec_key()).splitlines()[1] not in response.content.decode()
+    row.refresh_from_db()
+    assert row.secret_values == {"private_key": pem(rsa_key())}  # unchanged

@@ -551,3 +551,16 @@ def test_settings_keep_a_good_key_encrypted_and_never_answer_it(api, admin_clien
     assert pem(ec_key()).splitlines()[1] not in response.content.decode()
     row.refresh_from_db()
     assert row.secret_values == {"private_key": pem(rsa_key())}  # unchanged
+
+
+def test_an_import_checks_the_key_and_takes_a_key_file(api, account):
+    """Importing a service-account install (`credentials: {}`): the same checks, then the
+    token is fetched with the key."""
+    code, problem = call(api, "post", CREATE, {"connector": "sandbox-jwt-bearer", "credentials": {},
+                                               "values": {**VALUES, "private_key": "fake-no-pem"}})
+    assert code == 400 and "PEM format" in problem["errors"]["values.private_key"][0]
+    assert not Install.objects.exists()
+    code, body = call(api, "post", CREATE, {"connector": "sandbox-jwt-bearer", "credentials": {},
+                                            "values": {"key_file": key_file()}})
+    assert code == 201 and body["status"] == "authenticated", body
+    assert Install.objects.get().secret_values == {"private_key": pem(rsa_key())}

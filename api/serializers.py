@@ -11,14 +11,14 @@ from rest_framework import serializers
 from accounts.models import Account, Partner
 from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
-from connectors.forms import check_scopes, has_scopes
+from connectors.forms import KEY_FILE, MAX_KEY_FILE_LENGTH, check_scopes, has_scopes
 from connectors.models import Connector
 from connectors.schema import AUTH_TYPE_LABELS
 from connectors.services import callback_url
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
 from installs import importing
-from installs.forms import MAX_VALUE_LENGTH, InstallForm
+from installs.forms import InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
 from links.services import configured_connectors, validate_return_url
@@ -168,7 +168,8 @@ class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
 class InstallCreateSerializer(serializers.Serializer[Any]):
     connector = ActiveConnectorField(slug_field="slug", queryset=Connector.objects.all())
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    values = serializers.DictField(child=serializers.CharField(max_length=MAX_VALUE_LENGTH,
+    # The install form limits each value (a PEM key or a key file may be longer than the rest).
+    values = serializers.DictField(child=serializers.CharField(max_length=MAX_KEY_FILE_LENGTH,
                                                                allow_blank=True),
                                    required=False, default=dict,
                                    help_text="The install's values by field key (see the "
@@ -211,7 +212,9 @@ class InstallCreateSerializer(serializers.Serializer[Any]):
             return attrs
         form = InstallForm({"install_name": attrs["name"], **attrs["values"]},
                            connector=attrs["connector"], partner=partner_of(self))
-        unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked})
+        # jwt_bearer's pasted key file (`key_file`) is asked too, where it applies.
+        unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked}
+                         - ({KEY_FILE} & set(form.fields)))
         errors = {f"values.{key}": ["This connector asks for no such value."] for key in unknown}
         if not form.is_valid():
             for key, messages in form.errors.items():
@@ -244,7 +247,8 @@ class CredentialsSerializer(serializers.Serializer[Any]):
     credentials = serializers.DictField(
         child=serializers.CharField(),
         help_text="OAuth 2.0: access_token, token_type, scope; OAuth 1.0a: oauth_token, "
-                  "oauth_token_secret; API key: api_key; basic: username, password.")
+                  "oauth_token_secret; API key: api_key; basic: username, password; "
+                  "JWT bearer: access_token, token_type.")
     expires_at = serializers.DateTimeField(allow_null=True)
     base_url = serializers.CharField(allow_blank=True, help_text="The provider's API base URL.")
 

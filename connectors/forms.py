@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -12,9 +13,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from connectors import hosts
+from connectors.auth.base import dotted_get
+from connectors.auth.keys import MAX_KEY_LENGTH, KeyProblem, load_private_key
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
-from connectors.schema import AUTH_TYPE_LABELS, SCOPE_TOKEN_RE, ConnectorSpec, FieldSpec
+from connectors.schema import (
+    AUTH_TYPE_LABELS,
+    PRIVATE_KEY_FIELD,
+    SCOPE_TOKEN_RE,
+    ConnectorSpec,
+    FieldSpec,
+)
 from core.fields import is_unreadable
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 
@@ -134,6 +143,86 @@ def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> form
                              choices=options, initial=initial)
 
 
+# --- jwt_bearer (issue 21 §2): private keys entered as PEM ----------------------------
+
+
+class SecretTextarea(forms.Textarea):
+    """A multi-line secret (a PEM key): like PasswordInput(render_value=False), it never
+    renders a stored or just-submitted value."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+def is_private_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
+    """Whether `field` holds the key that signs the connector's JWTs."""
+    return spec.auth.type == "jwt_bearer" and field.key == PRIVATE_KEY_FIELD
+
+
+def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=field.label, help_text=help_text, required=required, max_length=MAX_KEY_LENGTH,
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false",
+                                     "placeholder": "-----BEGIN PRIVATE KEY-----"}))
+
+
+def check_private_keys(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
+    """Each entered private key that cannot sign for this connector is a field error (its
+    message never quotes the key); one that can is kept as a clean PEM, however pasted."""
+    for field in fields:
+        value = form.cleaned_data.get(field.key)
+        if not value or not is_private_key(spec, field):
+            continue
+        try:
+            form.cleaned_data[field.key] = load_private_key(value, spec.auth.algorithm).decode()
+        except KeyProblem as problem:
+            form.add_error(field.key, problem.message)
+
+
+#: The form input that takes a whole JSON key file (`auth.key_file`); never stored.
+KEY_FILE = "key_file"
+MAX_KEY_FILE_LENGTH = 20000
+
+
+def key_file_fields(spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> list[FieldSpec]:
+    """Those of `fields` (a form's) that the connector's key file fills."""
+    return [f for f in fields if spec.auth.type == "jwt_bearer" and f.key in spec.auth.key_file]
+
+
+def key_file_input(filled: Sequence[FieldSpec]) -> forms.CharField:
+    listed = ", ".join(f.label for f in filled)
+    return forms.CharField(
+        label="Key file (JSON)", required=False, max_length=MAX_KEY_FILE_LENGTH,
+        help_text=f"Paste the whole JSON key file: it fills in {listed}. Nothing else in it "
+                  "is stored.",
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false",
+                                     "placeholder": '{"type": "service_account", …}'}))
+
+
+def apply_key_file(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
+    """Fill the key file's fields from a pasted key file (before they are checked); the
+    file itself is dropped from the cleaned data. Errors never quote the file."""
+    text = form.cleaned_data.pop(KEY_FILE, "")
+    if not text:
+        return
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        form.add_error(KEY_FILE, "This is not a JSON key file.")
+        return
+    for field in key_file_fields(spec, fields):
+        value = dotted_get(data, spec.auth.key_file[field.key])
+        if isinstance(value, str) and value.strip():
+            form.cleaned_data[field.key] = value.strip()
+        elif field.required:
+            form.add_error(KEY_FILE, f"This key file has no {spec.auth.key_file[field.key]}.")
+
+
+# --- end jwt_bearer ---
+
+
 #: The auth types whose Authentication Settings (and installs) choose the scopes requested.
 SCOPED_AUTH_TYPES = ("oauth2", "oauth2_client_credentials")
 MAX_SCOPES = 100
@@ -189,6 +278,9 @@ class AuthSettingsForm(ConsoleForm):
         super().__init__(data, **kwargs)
         self.spec = spec
         self.saved = saved
+        key_filled = key_file_fields(spec, spec.partner_fields)
+        if key_filled:  # jwt_bearer: one pasted key file fills these
+            self.fields[KEY_FILE] = key_file_input(key_filled)
         for field in spec.partner_fields:
             self.fields[field.key] = self._input(field)
             if field.secret:
@@ -249,6 +341,9 @@ class AuthSettingsForm(ConsoleForm):
                                 initial=self.saved.values.get(field.key, "") if self.saved else "")
         # Django links help text (and errors) to the input with aria-describedby; a
         # secret's "Saved" / "Not set" status is rendered inside its help text.
+        if field.secret and is_private_key(self.spec, field):
+            return private_key_input(field, required=False, help_text=field.help or (
+                f"The {field.label} (PEM) is stored encrypted."))
         if field.secret:
             help_text = field.help or f"The {field.label} is stored encrypted."
             # render_value=False: neither a stored nor a just-submitted secret is echoed.
@@ -275,8 +370,11 @@ class AuthSettingsForm(ConsoleForm):
         return "Saved" if self.saved.secret_values.get(key) else "Not set"
 
     def rows(self) -> list[dict[str, Any]]:
-        """Each partner-level field with what the template needs to render it."""
-        return [
+        """Each partner-level field with what the template needs to render it (first the
+        key file's input, where the connector takes one)."""
+        key_file = [{"field": None, "input": self[KEY_FILE], "clear": None, "status": ""}
+                    ] if KEY_FILE in self.fields else []
+        return [*key_file, *(
             {
                 "field": field,
                 "input": self[field.key],
@@ -284,7 +382,7 @@ class AuthSettingsForm(ConsoleForm):
                 "status": self.secret_status(field.key) if field.secret else "",
             }
             for field in self.spec.partner_fields
-        ]
+        )]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -295,6 +393,8 @@ class AuthSettingsForm(ConsoleForm):
                                f"Either enter a new {field.label} or clear it, not both.")
             if field.is_base_url and cleaned.get(field.key):  # stored without a trailing /
                 cleaned[field.key] = hosts.normalized(cleaned[field.key])
+        apply_key_file(self, self.spec, self.spec.partner_fields)
+        check_private_keys(self, self.spec, self.spec.partner_fields)
         if "scopes" in cleaned:
             chosen = list(dict.fromkeys([*cleaned["scopes"], *cleaned.get("optional_scopes", ())]))
             # Nothing chosen: the catalogue's defaults (None keeps following them).

@@ -27,12 +27,13 @@ from pydantic import (
 
 from connectors.patterns import anchors_https_host, compiled
 
-AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "api_key", "basic",
-                   "none"]
+AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "jwt_bearer",
+                   "api_key", "basic", "none"]
 AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
                     "two_step": "Two-step token exchange",
+                    "jwt_bearer": "JWT bearer (service account)",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
 TokenAuth = Literal["client_secret_post", "client_secret_basic", "private_key_jwt"]
 BodyFormat = Literal["form", "json"]
@@ -68,6 +69,20 @@ TWO_STEP_ONLY = ("token_request", "token_path", "expires_in_path", "token_header
 APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
            "oauth2_client_credentials": OAUTH2_ONLY,
            "two_step": (*TWO_STEP_ONLY, "default_expires_in")}
+
+# --- jwt_bearer (issue 21 §2): a signed assertion bought at token_url (RFC 7523 §2.1) ---
+JWT_BEARER_ONLY = ("audience", "algorithm", "assertion_lifetime", "claims", "key_file")
+APPLIES["jwt_bearer"] = (*JWT_BEARER_ONLY, "default_expires_in")
+REQUIRED_URLS["jwt_bearer"] = ("token_url",)
+REQUIRED_FIELDS["jwt_bearer"] = ("private_key",)
+#: Claims every assertion gets from Hatchway itself; `claims` may not set them.
+JWT_SET_CLAIMS = ("aud", "exp", "iat", "jti", "nbf")
+#: What `{scopes}` means in a claim: the chosen scopes, joined by `scope_separator`.
+JWT_SCOPES_PLACEHOLDER = "scopes"
+CLAIM_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,99}$")
+#: The field holding the PEM private key; optional `key_id` becomes the JWT's `kid`.
+PRIVATE_KEY_FIELD, KEY_ID_FIELD = "private_key", "key_id"
+# --- end jwt_bearer ---
 
 
 # The modes whose `[auth] token_headers` and `[api] token_header`/`token_prefix` apply.
@@ -368,13 +383,39 @@ class AuthSpec(_Model):
         if self.token_headers and self.type not in API_TOKEN_TYPES:
             raise At("token_headers", f"does not apply to {self.type}")
     # --- end extra headers on token requests ---
+    # --- jwt_bearer (issue 21 §2) ---
+    audience: Annotated[Text500, rule(_one_line)] = ""
+    """jwt_bearer: the assertion's `aud` ({field} placeholders allowed); default token_url."""
+    algorithm: Literal["RS256", "ES256"] = "RS256"
+    """jwt_bearer: how the assertion is signed with the `private_key` field's key."""
+    assertion_lifetime: Annotated[int, Field(ge=30, le=3600)] = 300
+    """jwt_bearer: seconds from `iat` to `exp` of each assertion (a new one per request)."""
+    claims: dict[Annotated[str, StringConstraints(pattern=CLAIM_NAME_RE.pattern)],
+                 Annotated[Text500, rule(_one_line)]] = Field(default_factory=dict)
+    """jwt_bearer: the assertion's claims, text with {field} placeholders and {scopes}
+    (the chosen scopes); aud, exp, iat, jti and nbf are Hatchway's. A claim that fills in
+    empty is left out."""
+    key_file: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")],
+                   Dotted] = Field(default_factory=dict)
+    """jwt_bearer: a JSON key file (Google's service-account key) pasted in one input fills
+    these fields: field key -> dotted path in the file. Nothing else of the file is kept."""
+
+    @rules
+    def _jwt_bearer(self) -> None:
+        if self.type != "jwt_bearer":
+            return
+        for name in sorted(set(self.claims) & set(JWT_SET_CLAIMS)):
+            raise At(f"claims.{name}", "is set by Hatchway on every assertion")
+        if "iss" not in self.claims:
+            raise At("claims", "needs an iss claim (RFC 7523 §3)")
+    # --- end jwt_bearer ---
 
     @rules
     def _per_type(self) -> None:
         for key in REQUIRED_URLS.get(self.type, ()):
             if not getattr(self, key):
                 raise At(key, f"is required for {self.type}")
-        only = {*OAUTH2_ONLY, *APPLIES["oauth1"], *TWO_STEP_ONLY} - set(APPLIES.get(self.type, ()))
+        only = {key for keys in APPLIES.values() for key in keys} - set(APPLIES.get(self.type, ()))
         for key in sorted(self.model_fields_set & only):
             raise At(key, f"does not apply to {self.type}")
         listed = [o.scope for o in self.optional_scopes]
@@ -558,6 +599,43 @@ class ConnectorSpec(_Model):
             for ref in {*PLACEHOLDER_RE.findall(value)} & {*moved}:
                 raise At(f"api.headers.{name}",
                          f"may not use {{{ref}}}: {self.auth.type} sends it as the credentials")
+
+    # --- jwt_bearer (issue 21 §2) ---
+    @rules
+    def _jwt_references(self) -> None:
+        """Claims and audience name fields (or {scopes}); the private key is a secret that
+        only signs: no claim, header or URL may carry it."""
+        if self.auth.type != "jwt_bearer":
+            return
+        keys = {f.key for f in self.fields}
+        for name, value in self.auth.claims.items():
+            _check_refs(f"auth.claims.{name}", value, keys | {JWT_SCOPES_PLACEHOLDER})
+        _check_refs("auth.audience", self.auth.audience, keys | BUILTIN_PLACEHOLDERS)
+        for index, spec_field in enumerate(self.fields):  # none: `_references` asks for it
+            if spec_field.key == PRIVATE_KEY_FIELD and not spec_field.secret:
+                raise At(f"fields[{index}].secret", "must be true: the private key is a secret")
+        used = [*((f"auth.claims.{name}", value) for name, value in self.auth.claims.items()),
+                ("auth.audience", self.auth.audience),
+                *((f"api.headers.{name}", value) for name, value in self.api.headers.items()),
+                *self._urls()]
+        for where, text in used:
+            if PRIVATE_KEY_FIELD in PLACEHOLDER_RE.findall(text):
+                raise At(where, "may not use {private_key}: the key only signs")
+        self._key_file_fills_fields()
+
+    def _key_file_fills_fields(self) -> None:
+        """`key_file` fills declared fields of one level, the private key among them."""
+        if not self.auth.key_file:
+            return
+        by_key = {f.key: f for f in self.fields}
+        for key in self.auth.key_file:
+            if key not in by_key or by_key[key].is_captured or by_key[key].choices:
+                raise At(f"auth.key_file.{key}", "names no field that is entered as text")
+        if PRIVATE_KEY_FIELD not in self.auth.key_file:
+            raise At("auth.key_file", "must fill the private_key field")
+        if len({by_key[key].level for key in self.auth.key_file}) > 1:
+            raise At("auth.key_file", "fills fields of one level only")
+    # --- end jwt_bearer ---
 
     def _captures_name_captured_fields(self) -> None:
         """A captured field says where it comes from: its `from`, or `auth.captures`."""

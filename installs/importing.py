@@ -37,6 +37,7 @@ from connectors.auth.base import (
 )
 from connectors.auth.oauth2 import credentials_from_token
 from connectors.auth.tokens import check_tokens, public_info, sane_expires_in
+from connectors.forms import KEY_FILE
 from connectors.models import Connector
 from installs.forms import InstallForm
 from installs.installing import save_new_install, unsaved_install
@@ -106,7 +107,8 @@ def check(*, account: Account, connector: Connector, name: str = "",
             captured[key] = value
     form = InstallForm({"install_name": name, **values}, connector=connector,
                        partner=account.partner, saved=saved)
-    for key in sorted(set(values) - {f.key for f in form.asked}):
+    for key in sorted(set(values) - {f.key for f in form.asked}
+                      - ({KEY_FILE} & set(form.fields))):  # jwt_bearer's pasted key file
         errors[f"values.{key}"] = ["This connector asks for no such value."]
     if not form.is_valid():
         for key, messages in form.errors.items():

@@ -16,5 +16,6 @@ urlpatterns = [
     path("oauth1/authorize", views.oauth1_authorize, name="oauth1_authorize"),
     path("oauth1/access_token", views.oauth1_access_token, name="oauth1_access_token"),
     path("two-step/signin", views.two_step_signin, name="two_step_signin"),
+    path("jwt-bearer/token", views.jwt_bearer_token, name="jwt_bearer_token"),
     path("api/me", views.api_me, name="api_me"),
 ]

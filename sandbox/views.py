@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, cast
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -22,10 +23,18 @@ from oauthlib.common import Request, add_params_to_uri
 from oauthlib.oauth1.rfc5849 import errors as oauth1_errors
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
-from . import oauth1, oauth2
+from . import oauth1, oauth2, services
 from .models import SCOPES, OAuth1Token, SandboxClient, SandboxUser, digest
 from .oauth2 import SandboxServer, decode_basic
-from .services import TWO_STEP_LIFETIME, acting_user, two_step_sign_in, two_step_user
+from .services import (
+    JWT_BEARER_GRANT,
+    JWT_BEARER_LIFETIME,
+    JWT_BEARER_PATH,
+    TWO_STEP_LIFETIME,
+    acting_user,
+    two_step_sign_in,
+    two_step_user,
+)
 
 # oauthlib endpoints keep no per-request state on themselves: one server serves all.
 server = SandboxServer()
@@ -177,6 +186,27 @@ def two_step_signin(request: HttpRequest) -> HttpResponse:
         return json_error("invalid_credentials", "The name or secret is wrong.", status=401)
     return JsonResponse({"credentials": {"token": token, "user": {"name": name}},
                          "expires_in": TWO_STEP_LIFETIME})
+
+
+# -- JWT bearer grant (RFC 7523 §2.1) --------------------------------------------------
+
+
+@server_to_server
+def jwt_bearer_token(request: HttpRequest) -> HttpResponse:
+    """A service account's signed assertion -> an access token (verified against the
+    public key registered with `services.register_service_account`)."""
+    if request.POST.get("grant_type") != JWT_BEARER_GRANT:
+        return json_error("unsupported_grant_type", "Use the JWT bearer grant type.")
+    assertion = request.POST.get("assertion", "")
+    if not assertion:
+        return json_error("invalid_request", "Send the signed assertion.")
+    try:
+        token = services.jwt_bearer_token(assertion, scope=request.POST.get("scope", ""),
+                                          audience=settings.PUBLIC_URL + JWT_BEARER_PATH)
+    except services.AssertionRefused as refused:
+        return json_error(refused.error, refused.description)
+    return JsonResponse({"access_token": token, "token_type": "Bearer",
+                         "expires_in": JWT_BEARER_LIFETIME})
 
 
 # -- OAuth 1.0a -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from connectors.auth.api_key import APIKey
 from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.auth.basic import Basic
 from connectors.auth.client_credentials import ClientCredentials
+from connectors.auth.jwt_bearer import JWTBearer
 from connectors.auth.none import NoAuth
 from connectors.auth.oauth1 import OAuth1
 from connectors.auth.oauth2 import OAuth2
@@ -19,6 +20,7 @@ AUTH_METHODS: dict[str, type[AuthMethod]] = {
     "oauth2": OAuth2,
     "oauth2_client_credentials": ClientCredentials,
     "two_step": TwoStep,
+    "jwt_bearer": JWTBearer,
     "api_key": APIKey,
     "basic": Basic,
     "none": NoAuth,

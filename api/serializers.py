@@ -162,7 +162,7 @@ class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
     ones are depends on settings: the sandbox's connectors only where it runs)."""
 
     def get_queryset(self) -> Any:
-        return Connector.objects.active()
+        return Connector.objects.active(self.context["partner"])
 
 
 class InstallCreateSerializer(serializers.Serializer[Any]):

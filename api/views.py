@@ -167,7 +167,7 @@ class ConnectorList(ApiView):
                    responses=answers(shapes.page_of(shapes.ConnectorSerializer), 400))
     def get(self, request: Request) -> Response:
         query = self.query(shapes.ConnectorQuery)
-        connectors = Connector.objects.active().with_configured(self.partner).defer(
+        connectors = Connector.objects.active(self.partner).with_configured(self.partner).defer(
             "spec_data")
         for term in query.get("q", "").lower().split():
             connectors = connectors.filter(search_text__contains=term)
@@ -184,7 +184,7 @@ class ConnectorDetail(ApiView):
                    summary="One connector and its fields",
                    responses=answers(shapes.ConnectorDetailSerializer, 404))
     def get(self, request: Request, slug: str) -> Response:
-        connector = self.scoped(Connector.objects.active().with_configured(self.partner),
+        connector = self.scoped(Connector.objects.active(self.partner).with_configured(self.partner),
                                 slug=slug)
         return Response(shapes.ConnectorDetailSerializer(connector).data)
 

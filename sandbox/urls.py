@@ -17,4 +17,5 @@ urlpatterns = [
     path("oauth1/access_token", views.oauth1_access_token, name="oauth1_access_token"),
     path("two-step/signin", views.two_step_signin, name="two_step_signin"),
     path("api/me", views.api_me, name="api_me"),
+    path(".well-known/openid-configuration", views.oauth2_metadata, name="oidc_metadata"),
 ]

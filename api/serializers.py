@@ -54,6 +54,9 @@ class ConnectorQuery(serializers.Serializer[Any]):
                                           help_text="Whether it is ready to offer: its "
                                                     "Authentication Settings are saved, or it "
                                                     "has none to save.")
+    source = serializers.ChoiceField(choices=["catalogue", "custom"], required=False,
+                                     help_text="Only the catalogue's, or only your own "
+                                               "custom connectors.")
 
 
 class FieldSerializer(serializers.Serializer[Any]):
@@ -78,6 +81,9 @@ class ConnectorSerializer(serializers.Serializer[Any]):
     callback_url = serializers.SerializerMethodField(
         help_text="This connector's own callback (redirect) URL, to register with the "
                   "provider; null when its sign-in sends nobody back (no browser flow).")
+    source = serializers.ChoiceField(
+        choices=["catalogue", "custom"],
+        help_text="`catalogue`: Hatchway's; `custom`: one of your own custom connectors.")
 
     def get_callback_url(self, connector: Connector) -> str | None:
         return callback_url(connector.slug) if connector.uses_callback else None
@@ -92,6 +98,21 @@ class ConnectorDetailSerializer(ConnectorSerializer):
         found = super().get_fields()
         found["fields"] = FieldSerializer(many=True, source="spec.fields")
         return found
+
+
+class CustomConnectorSerializer(ConnectorDetailSerializer):
+    """A custom connector as stored: with its whole definition (the catalogue format)."""
+
+    definition = serializers.SerializerMethodField(
+        help_text="The stored definition in the catalogue format, slug included: discovered "
+                  "endpoints and default fields filled in.")
+    retired = serializers.SerializerMethodField()
+
+    def get_definition(self, connector: Connector) -> dict[str, Any]:
+        return {"slug": connector.slug, **connector.spec_data}
+
+    def get_retired(self, connector: Connector) -> bool:
+        return connector.retired_at is not None
 
 
 # --- accounts --------------------------------------------------------------------------

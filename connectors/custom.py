@@ -118,8 +118,13 @@ def with_discovered(data: dict[str, Any]) -> dict[str, Any]:
         raise refuse("auth.issuer", str(error)) from None
     if auth["type"] != "oauth2":  # client credentials: no browser sign-in to protect
         found = {k: v for k, v in found.items() if k not in ("authorize_url", "pkce", "issuer")}
-    return {**data, "auth": {**found, **{k: v for k, v in auth.items() if k != "issuer"},
-                             **({"issuer": found["issuer"]} if "issuer" in found else {})}}
+    merged_auth = {**found, **{k: v for k, v in auth.items() if k != "issuer"},
+                   **({"issuer": found["issuer"]} if "issuer" in found else {})}
+    defaults = merged_auth.get("scopes")
+    if "optional_scopes" not in auth and isinstance(defaults, list):
+        merged_auth["optional_scopes"] = [o for o in found.get("optional_scopes", [])
+                                          if o["scope"] not in defaults]
+    return {**data, "auth": merged_auth}
 
 
 def checked(partner: Partner, slug: str, data: Any) -> dict[str, Any]:

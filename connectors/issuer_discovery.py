@@ -76,7 +76,7 @@ def fetch_json(url: str) -> dict[str, Any] | None:
             try:
                 if response.status_code != 200:
                     return None
-                body = response.raw.read(MAX_METADATA_BYTES + 1, decode_content=True)
+                body = _read_capped(response)
             finally:
                 response.close()
     except http.UnsafeURL as error:
@@ -90,6 +90,17 @@ def fetch_json(url: str) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _read_capped(response: requests.Response) -> bytes:
+    """At most MAX_METADATA_BYTES + 1 bytes of the body (one more tells it is too large)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=16384):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_METADATA_BYTES:
+            break
+    return b"".join(chunks)
 
 
 def discover(issuer: str) -> Discovered:

@@ -102,7 +102,7 @@ def guides(request: PartnerRequest) -> HttpResponse:
 
     return render(request, "connectors/guides.html", {
         "listing": cached_listing(request, GUIDES_LISTING, context=listing,
-                                  versions=(Catalogue.current().version,)),
+                                  versions=(Catalogue.current().version, request.partner.pk)),
         "nav": "guides",
     })
 

@@ -38,6 +38,8 @@ DEFAULT_FIELDS = {
 }
 DEFAULT_FIELDS["oauth2_client_credentials"] = DEFAULT_FIELDS["oauth2"]
 SLUG_KEY = "slug"
+# Path segments of the console's Connectors pages: a slug there would shadow them.
+RESERVED_SLUGS = {"custom", "new", "guides", "callback"}
 WHOLE = "(definition)"
 
 
@@ -85,6 +87,8 @@ def check_new_slug(partner: Partner, slug: Any) -> str:
     if not isinstance(slug, str) or not CUSTOM_SLUG_RE.match(slug):
         raise refuse(SLUG_KEY, "must be 2 to 63 lower-case letters, digits and '-', starting "
                                "with a letter or digit")
+    if slug in RESERVED_SLUGS:
+        raise refuse(SLUG_KEY, "is reserved for the console's pages: choose another")
     if slug.startswith(SANDBOX_SLUG_PREFIX):
         raise refuse(SLUG_KEY, f"may not start with {SANDBOX_SLUG_PREFIX!r} (the sandbox's)")
     if Connector.objects.catalogue().filter(slug=slug).exists():

@@ -54,9 +54,14 @@ class ConnectorQuery(serializers.Serializer[Any]):
                                           help_text="Whether it is ready to offer: its "
                                                     "Authentication Settings are saved, or it "
                                                     "has none to save.")
-    source = serializers.ChoiceField(choices=["catalogue", "custom"], required=False,
-                                     help_text="Only the catalogue's, or only your own "
-                                               "custom connectors.")
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # "source" is a Field attribute: the field of that name is added here (DRF's hook).
+        found = super().get_fields()
+        found["source"] = serializers.ChoiceField(
+            choices=["catalogue", "custom"], required=False,
+            help_text="Only the catalogue's, or only your own custom connectors.")
+        return found
 
 
 class FieldSerializer(serializers.Serializer[Any]):
@@ -81,9 +86,14 @@ class ConnectorSerializer(serializers.Serializer[Any]):
     callback_url = serializers.SerializerMethodField(
         help_text="This connector's own callback (redirect) URL, to register with the "
                   "provider; null when its sign-in sends nobody back (no browser flow).")
-    source = serializers.ChoiceField(
-        choices=["catalogue", "custom"],
-        help_text="`catalogue`: Hatchway's; `custom`: one of your own custom connectors.")
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # "source" is a Field attribute: the field of that name is added here (DRF's hook).
+        found = super().get_fields()
+        found["source"] = serializers.ChoiceField(
+            choices=["catalogue", "custom"],
+            help_text="`catalogue`: Hatchway's; `custom`: one of your own custom connectors.")
+        return found
 
     def get_callback_url(self, connector: Connector) -> str | None:
         return callback_url(connector.slug) if connector.uses_callback else None

@@ -32,7 +32,7 @@ from connectors.sync import connector_columns
 MAX_DEFINITION_BYTES = 64 * 1024
 CUSTOM_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 # OAuth 2.0 and client credentials without `fields`: a partner-level app.
-DEFAULT_FIELDS = {
+DEFAULT_FIELDS: dict[str, list[dict[str, Any]]] = {
     "oauth2": [{"key": "client_id", "label": "Client ID"},
                {"key": "client_secret", "label": "Client Secret", "secret": True}],
 }
@@ -178,7 +178,7 @@ def check_urls(spec: ConnectorSpec) -> None:
 
 def changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """The top-level keys, and the keys of the tables within, whose values differ."""
-    keys = []
+    keys: list[str] = []
     for key in sorted({*old, *new}):
         before, after = old.get(key), new.get(key)
         if isinstance(before, dict) and isinstance(after, dict):

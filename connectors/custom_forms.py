@@ -5,7 +5,7 @@ its refusals (by dotted key) are put back on the form field they came from."""
 from __future__ import annotations
 
 import tomllib
-from typing import Any
+from typing import Any, cast
 
 import tomli_w
 from django import forms
@@ -98,8 +98,8 @@ class CustomConnectorForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "(none)"), *(
-            (name, name) for name in catalogue_categories())]
+        category = cast(forms.ChoiceField, self.fields["category"])  # declared above
+        category.choices = [("", "(none)"), *((name, name) for name in catalogue_categories())]
 
     def clean_field_tables(self) -> list[dict[str, Any]] | None:
         text = self.cleaned_data["field_tables"].strip()
@@ -196,4 +196,4 @@ class StartFromForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["connector"].choices = choices
+        cast(forms.ChoiceField, self.fields["connector"]).choices = choices

@@ -152,8 +152,8 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
     """"Install connector": choose from the library (active connectors, searchable)."""
     account = get_account(request, account_id)
     form = ConnectorSearchForm(request.GET)
-    connectors = form.filter(Connector.objects.active(request.partner).with_configured(request.partner)
-                             .only(*CARD_COLUMNS))
+    connectors = form.filter(Connector.objects.active(request.partner)
+                             .with_configured(request.partner).only(*CARD_COLUMNS))
     page = page_of(connectors, request.GET.get("page"), CONNECTOR_PAGE_SIZE)
     cards = render_cards("installs/_install_pick_card.html", page, context={"account": account},
                          vary=lambda connector: (connector.is_configured,  # type: ignore[attr-defined]  # annotated

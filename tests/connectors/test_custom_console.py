@@ -57,6 +57,18 @@ def test_admin_creates_by_the_form_with_default_fields(admin_client, partner):
     assert "Setup Required" in page  # the padlock, as for catalogue connectors
     page = admin_client.get("/connectors/acme-crm/guide/").content.decode()
     assert "Acme CRM Authentication Setup Guide" in page
+    assert admin_client.get("/connectors/acme-crm/settings/").status_code == 200
+
+
+def test_the_library_source_filter(admin_client, partner):
+    make_custom(partner)
+    catalogue_connector("sandbox-api-key")
+    custom_only = admin_client.get("/connectors/", {"source": "custom"}).content.decode()
+    assert 'id="connector-acme-crm"' in custom_only
+    assert 'id="connector-sandbox-api-key"' not in custom_only
+    catalogue_only = admin_client.get("/connectors/", {"source": "catalogue"}).content.decode()
+    assert 'id="connector-acme-crm"' not in catalogue_only
+    assert 'id="connector-sandbox-api-key"' in catalogue_only
 
 
 def test_form_refusals_name_the_key_and_save_nothing(admin_client):

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import Partner, User
@@ -59,10 +60,10 @@ def refuse(key: str, message: str) -> DefinitionError:
 class InUse(Exception):
     """The connector has installs: it cannot be deleted (retire it instead)."""
 
-    def __init__(self, installs: int) -> None:
+    def __init__(self, installs: int, reason: str = "") -> None:
         self.installs = installs
-        super().__init__(f"{installs} install(s) use this connector: retire it instead, or "
-                         "delete the installs first.")
+        super().__init__(reason or f"{installs} install(s) use this connector: retire it "
+                                   "instead, or delete the installs first.")
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,11 @@ def delete(*, connector: Connector, actor: User | None, actor_label: str = "") -
         audit.record(audit.Action.CONNECTOR_DELETED, partner=partner, actor=actor,
                      actor_label=actor_label, slug=locked.slug, name=locked.name)
         locked.partner_settings.all().delete()
-        locked.delete()
+        try:
+            locked.delete()
+        except ProtectedError:  # its deleted installs' token revocations are still pending
+            raise InUse(0, "Token revocations of its deleted installs are still pending: "
+                           "retire it, or delete it once they are done.") from None
         partner.auth_settings_changed()
         Catalogue.changed()
 

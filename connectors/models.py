@@ -195,7 +195,9 @@ class PartnerAuthSettings(models.Model):
 
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
                                 related_name="auth_settings")
-    connector = models.ForeignKey(Connector, on_delete=models.PROTECT,
+    # RESTRICT, not PROTECT: a connector with settings is not deleted on its own, but a
+    # partner's deletion takes its custom connectors and its settings for them together.
+    connector = models.ForeignKey(Connector, on_delete=models.RESTRICT,
                                   related_name="partner_settings")
     values = models.JSONField(default=dict, blank=True, help_text="Non-secret field values.")
     secret_values = EncryptedJSONField()

@@ -213,3 +213,13 @@ def test_reserved_and_short_slugs_are_refused(partner, slug):
     with pytest.raises(custom.DefinitionError) as refused:
         make_custom(partner, slug=slug)
     assert list(refused.value.errors) == ["slug"]
+
+
+def test_a_partner_is_deleted_with_its_custom_connectors_and_their_settings(partner):
+    from connectors.models import PartnerAuthSettings
+
+    connector = make_custom(partner)
+    PartnerAuthSettings.objects.create(partner=partner, connector=connector,
+                                       values={"client_id": "fake-id"})
+    partner.delete()
+    assert not Connector.objects.filter(pk=connector.pk).exists()

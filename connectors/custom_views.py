@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
+from audit.models import Action, AuditEvent
 from connectors import custom
 from connectors.custom_forms import (
     CustomConnectorForm,
@@ -23,6 +24,10 @@ from connectors.custom_forms import (
 )
 from connectors.issuer_discovery import DiscoveryError, discover
 from connectors.models import Connector
+
+
+AUDIT_ROWS = 20
+CHANGES = (Action.CONNECTOR_CREATED, Action.CONNECTOR_UPDATED, Action.CONNECTOR_RETIRED)
 
 
 def _own(request: PartnerRequest, slug: str) -> Connector:
@@ -108,9 +113,11 @@ def custom_detail(request: PartnerRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, f"Custom connector {connector.name} saved.")
             return redirect("connectors:custom_detail", slug=connector.slug)
+    events = (AuditEvent.objects.filter(partner=request.partner, connector=connector,
+                                        action__in=CHANGES).select_related("actor")[:AUDIT_ROWS])
     return render(request, "connectors/custom_detail.html", {
         "connector": connector, "form": form, "definition": as_toml(connector.spec_data),
-        "installs": connector.installs.count(), "nav": "connectors"})
+        "installs": connector.installs.count(), "events": events, "nav": "connectors"})
 
 
 @require_POST

@@ -139,6 +139,10 @@ def test_change_retire_and_delete(api, partner):
     assert not Connector.objects.filter(slug="acme-crm").exists()
     assert AuditEvent.objects.filter(action=Action.CONNECTOR_DELETED,
                                      detail__slug="acme-crm").exists()
+    code, events = call(api, "get", "/api/v1/events")
+    assert code == 200, events
+    assert {"connector.created", "connector.updated", "connector.retired",
+            "connector.deleted"} <= {e["action"] for e in events["results"]}
 
 
 def test_delete_with_installs_is_409_and_retired_installs_keep_working(api, partner):

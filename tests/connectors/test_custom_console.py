@@ -129,6 +129,8 @@ def test_admin_edits_retires_and_deletes(admin_client, partner):
     assert Connector.objects.get(pk=connector.pk).description == "Changed."
     assert AuditEvent.objects.get(action=Action.CONNECTOR_UPDATED).detail["keys"] == [
         "description"]
+    page = admin_client.get(detail).content.decode()
+    assert "Custom connector changed" in page and "alice@acme.test" in page
     admin_client.post(f"{detail}retire/")
     assert Connector.objects.get(pk=connector.pk).retired_at is not None
     assert 'id="connector-acme-crm"' not in admin_client.get("/connectors/").content.decode()

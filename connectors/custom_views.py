@@ -25,7 +25,6 @@ from connectors.custom_forms import (
 from connectors.issuer_discovery import DiscoveryError, discover
 from connectors.models import Connector
 
-
 AUDIT_ROWS = 20
 CHANGES = (Action.CONNECTOR_CREATED, Action.CONNECTOR_UPDATED, Action.CONNECTOR_RETIRED)
 

@@ -52,6 +52,7 @@ def test_admin_creates_by_the_form_with_default_fields(admin_client, partner):
     assert spec.auth.optional_scopes[0].scope == "admin"
     assert spec.api.headers == {"Accept": "application/json"}
     assert AuditEvent.objects.filter(action=Action.CONNECTOR_CREATED, connector=connector).exists()
+    assert "New custom connector" in admin_client.get("/connectors/custom/").content.decode()
     page = admin_client.get("/connectors/").content.decode()
     assert "Acme CRM" in page and "status-custom" in page
     assert "Setup Required" in page  # the padlock, as for catalogue connectors
@@ -150,7 +151,8 @@ def test_delete_with_installs_is_refused(admin_client, partner):
 
 def test_viewers_read_and_cannot_change(viewer_client, partner):
     connector = make_custom(partner)
-    assert "Acme CRM" in viewer_client.get("/connectors/custom/").content.decode()
+    listing = viewer_client.get("/connectors/custom/").content.decode()
+    assert "Acme CRM" in listing and "New custom connector" not in listing
     page = viewer_client.get(f"/connectors/custom/{connector.slug}/").content.decode()
     assert "token_url" in page and "Save Changes" not in page
     assert viewer_client.get(NEW).status_code == 403

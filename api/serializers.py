@@ -110,6 +110,32 @@ class ConnectorDetailSerializer(ConnectorSerializer):
         return found
 
 
+class ConnectorDefinitionSerializer(serializers.Serializer[Any]):
+    """A custom connector's definition: the catalogue format (docs/catalogue.md) as JSON.
+    For the schema only: connectors/schema.py validates it (422 with `errors` by key)."""
+
+    slug = serializers.CharField(help_text="2-63 lower-case letters, digits and '-'; "
+                                           "fixed once created.")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField(), required=False,
+                                       help_text="The catalogue's category names only.")
+    website = serializers.CharField(required=False)
+    api_docs = serializers.CharField(required=False)
+    auth = serializers.DictField(help_text="`[auth]`: `type` and its keys. For oauth2 an "
+                                           "`issuer` without `token_url` is discovered.")
+    api = serializers.DictField(required=False, help_text="`[api]`: base_url, verify, headers.")
+    guide = serializers.DictField(child=serializers.CharField(), required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # "fields" is a Serializer attribute: the field of that name is added here.
+        found = super().get_fields()
+        found["fields"] = serializers.ListField(
+            child=serializers.DictField(), required=False,
+            help_text="`[[fields]]`; OAuth 2.0 and client credentials may omit them.")
+        return found
+
+
 class CustomConnectorSerializer(ConnectorDetailSerializer):
     """A custom connector as stored: with its whole definition (the catalogue format)."""
 

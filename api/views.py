@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from accounts.access import Lookup, find_scoped
 from accounts.models import Account, Partner
 from api import serializers as shapes
-from api.authentication import CanManage, CanReadCredentials, ReadsManageOrConfigure
+from api.authentication import CanManage, CanReadCredentials, ReadsManageWritesConfigure
 from api.input import check_path_and_query
 from api.lookups import INSTALL_WITH_SECRETS
 from api.models import ApiKey
@@ -167,9 +167,6 @@ CONNECTOR_INVALID = {(422, MEDIA_TYPE): OpenApiResponse(
                                    "(`auth.token_url`); nothing saved.")}
 CONNECTOR_IN_USE = {(409, MEDIA_TYPE): OpenApiResponse(
     ProblemSerializer, description="Installs use it (`installs`: how many): retire it instead.")}
-DEFINITION_BODY = {"application/json": {"type": "object", "description": (
-    "The catalogue format as JSON: `slug`, `name`, `description`, `categories`, `auth`, "
-    "`api`, `fields`, `guide` (docs/catalogue.md).")}}
 
 
 def definition_refused(error: custom.DefinitionError) -> Problem:
@@ -178,10 +175,10 @@ def definition_refused(error: custom.DefinitionError) -> Problem:
 
 
 class ConnectorView(ApiView):
-    """The connector views: read with Manage or Configure; custom connectors changed with
-    Configure (catalogue ones answer 403)."""
+    """The connector views: read with Manage; custom connectors changed with Configure
+    (catalogue ones answer 403)."""
 
-    permission_classes = [ReadsManageOrConfigure]
+    permission_classes = [ReadsManageWritesConfigure]
 
     def own(self, slug: str) -> Connector:
         """One of the partner's custom connectors (retired too) to change; a catalogue
@@ -225,7 +222,7 @@ class ConnectorList(ConnectorView):
     @extend_schema(operation_id="connectors_create", summary="Create a custom connector",
                    description="Scope Configure. Without endpoints, `auth.issuer` is "
                                "discovered (RFC 8414, OpenID Connect).",
-                   request=DEFINITION_BODY,
+                   request=shapes.ConnectorDefinitionSerializer,
                    responses={**answers(shapes.CustomConnectorSerializer, 400, ok_status=201),
                               **CONNECTOR_INVALID})
     def post(self, request: Request) -> Response:
@@ -258,7 +255,7 @@ class ConnectorDetail(ConnectorView):
         return self.custom_answer(connector)
 
     @extend_schema(operation_id="connectors_update", parameters=[SLUG],
-                   summary="Replace a custom connector's definition", request=DEFINITION_BODY,
+                   summary="Replace a custom connector's definition", request=shapes.ConnectorDefinitionSerializer,
                    responses={**answers(shapes.CustomConnectorSerializer, 400, 404),
                               **CONNECTOR_INVALID})
     def put(self, request: Request, slug: str) -> Response:
@@ -266,7 +263,7 @@ class ConnectorDetail(ConnectorView):
 
     @extend_schema(operation_id="connectors_partial_update", parameters=[SLUG],
                    summary="Change parts of a custom connector's definition",
-                   request=DEFINITION_BODY,
+                   request=shapes.ConnectorDefinitionSerializer,
                    responses={**answers(shapes.CustomConnectorSerializer, 400, 404),
                               **CONNECTOR_INVALID})
     def patch(self, request: Request, slug: str) -> Response:

@@ -79,8 +79,21 @@ def size_of(data: Any) -> int:
 
 
 def check_size(data: Any) -> None:
+    """At most 64 KB, and no NUL anywhere (PostgreSQL stores no NUL in JSON text)."""
     if size_of(data) > MAX_DEFINITION_BYTES:
         raise refuse(WHOLE, f"is larger than {MAX_DEFINITION_BYTES // 1024} KB")
+    if _has_nul(data):
+        raise refuse(WHOLE, "must not contain NUL characters")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def check_new_slug(partner: Partner, slug: Any) -> str:

@@ -198,8 +198,9 @@ def test_configure_scope_is_required_to_change(partner):
     assert call(manage_only, "post", "/api/v1/connectors", definition())[0] == 403
     assert call(manage_only, "get", "/api/v1/connectors")[0] == 200
     configure_only = bearer(make_key(partner, "configure", name="Configurer")[1])
-    assert call(configure_only, "post", "/api/v1/connectors", definition())[0] == 201
-    assert call(configure_only, "get", "/api/v1/connectors/acme-crm")[0] == 200
+    code, body = call(configure_only, "post", "/api/v1/connectors", definition())
+    assert code == 201 and body["slug"] == "acme-crm"
+    assert call(configure_only, "get", "/api/v1/connectors/acme-crm")[0] == 403  # Manage reads
 
 
 # --- isolation ---------------------------------------------------------------------------

@@ -227,3 +227,13 @@ def test_a_partner_is_deleted_with_its_custom_connectors_and_their_settings(part
                                        values={"client_id": "fake-id"})
     partner.delete()
     assert not Connector.objects.filter(pk=connector.pk).exists()
+
+
+def test_nul_in_a_pasted_definition_is_refused(admin_client):
+    """TOML may escape a NUL ("\\u0000"); PostgreSQL could not store it: refused, named."""
+    response = admin_client.post(NEW, {"toml-slug": "acme-crm", "toml-toml": (
+        'name = "A"\ndescription = "B"\n[auth]\ntype = "none"\n'
+        '[guide]\nrequirements = "x\\u0000y"\n')})
+    assert response.context["toml_form"].errors["toml"] == [
+        "(definition): must not contain NUL characters"]
+    assert not Connector.objects.exists()

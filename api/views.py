@@ -255,7 +255,8 @@ class ConnectorDetail(ConnectorView):
         return self.custom_answer(connector)
 
     @extend_schema(operation_id="connectors_update", parameters=[SLUG],
-                   summary="Replace a custom connector's definition", request=shapes.ConnectorDefinitionSerializer,
+                   summary="Replace a custom connector's definition",
+                   request=shapes.ConnectorDefinitionSerializer,
                    responses={**answers(shapes.CustomConnectorSerializer, 400, 404),
                               **CONNECTOR_INVALID})
     def put(self, request: Request, slug: str) -> Response:

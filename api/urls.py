@@ -12,6 +12,8 @@ app_name = "api"
 urlpatterns = [
     path("v1/connectors", views.ConnectorList.as_view(), name="connectors"),
     path("v1/connectors/<slug:slug>", views.ConnectorDetail.as_view(), name="connector"),
+    path("v1/connectors/<slug:slug>/retire", views.ConnectorRetire.as_view(),
+         name="connector_retire"),
     path("v1/connectors/<slug:slug>/settings", auth_settings.ConnectorSettings.as_view(),
          name="connector_settings"),
     path("v1/accounts", views.AccountList.as_view(), name="accounts"),

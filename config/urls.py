@@ -47,4 +47,11 @@ urlpatterns = [
 ]
 
 if settings.SANDBOX_ENABLED:
-    urlpatterns.append(path("sandbox/", include("sandbox.urls")))
+    from sandbox.views import oauth2_metadata
+
+    urlpatterns += [
+        path("sandbox/", include("sandbox.urls")),
+        # RFC 8414 §3: the well-known path goes before the issuer's path ("/sandbox").
+        path(".well-known/oauth-authorization-server/sandbox", oauth2_metadata,
+             name="sandbox_oauth2_metadata"),
+    ]

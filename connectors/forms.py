@@ -85,6 +85,9 @@ class LibraryFilterForm(ConnectorSearchForm):
     )
     status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES,
                                widget=FilterSelect)
+    source = forms.ChoiceField(label="Source", required=False, widget=FilterSelect,
+                               choices=[("", "Catalogue and custom"), ("catalogue", "Catalogue"),
+                                        ("custom", "Custom")])
 
     def __init__(self, *args: Any, categories: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,6 +101,8 @@ class LibraryFilterForm(ConnectorSearchForm):
             connectors = connectors.filter(categories__name=data["category"])
         if data.get("auth_type"):
             connectors = connectors.filter(auth_type=data["auth_type"])
+        if data.get("source"):
+            connectors = connectors.filter(owner__isnull=data["source"] == "catalogue")
         if data.get("status"):
             # Annotated by with_configured(), which the plugin does not follow into this type.
             connectors = connectors.filter(  # type: ignore[misc]

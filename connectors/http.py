@@ -112,6 +112,41 @@ def check_url(url: str) -> None:
     checked_address(url)
 
 
+def check_entered_url(url: str) -> None:
+    """A URL a partner enters to be called later (a custom connector's endpoint): raise
+    UnsafeURL for what `check_url` refuses, but accept a host name that does not resolve
+    now -- every request checks its URL again when it is made."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    unresolved_name = (parts.scheme == "https" and host and not parts.username
+                       and not parts.password and host not in LOCAL_HOSTS
+                       and not host.endswith(".localhost") and not _is_literal(host)
+                       and not _resolves(host))
+    if not unresolved_name:
+        checked_address(url)
+
+
+def _resolves(host: str) -> bool:
+    try:
+        return bool(socket.getaddrinfo(host, None))
+    except (socket.gaierror, UnicodeError):
+        return False
+
+
+def _is_literal(host: str) -> bool:
+    """An address written as one (any form inet_aton reads: 127.1, 0x7f000001, [::1])."""
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
+        pass
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
 # --- the total deadline ------------------------------------------------------------------
 
 

@@ -18,4 +18,5 @@ urlpatterns = [
     path("two-step/signin", views.two_step_signin, name="two_step_signin"),
     path("jwt-bearer/token", views.jwt_bearer_token, name="jwt_bearer_token"),
     path("api/me", views.api_me, name="api_me"),
+    path(".well-known/openid-configuration", views.oauth2_metadata, name="oidc_metadata"),
 ]

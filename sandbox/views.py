@@ -360,3 +360,26 @@ def unauthorized(description: str) -> JsonResponse:
     response = json_error("invalid_token", description, status=401)
     response["WWW-Authenticate"] = 'Bearer realm="sandbox"'
     return response
+
+
+def issuer_url() -> str:
+    """The sandbox's OAuth 2.0 issuer identifier: `<PUBLIC_URL>/sandbox`."""
+    return f"{settings.PUBLIC_URL}/sandbox"
+
+
+@require_http_methods(["GET", "HEAD"])
+def oauth2_metadata(request: HttpRequest) -> HttpResponse:
+    """RFC 8414 authorization server metadata (also served as OpenID Connect discovery),
+    for creating a custom connector from the issuer URL."""
+    issuer = issuer_url()
+    return JsonResponse({
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth2/authorize",
+        "token_endpoint": f"{issuer}/oauth2/token",
+        "revocation_endpoint": f"{issuer}/oauth2/revoke",
+        "scopes_supported": sorted(SCOPES),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    })

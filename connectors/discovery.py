@@ -67,8 +67,9 @@ class ServerMetadata:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ServerMetadata:
         tuples = ("token_endpoint_auth_methods", "code_challenge_methods", "scopes_supported")
-        return cls(**{key: tuple(value) if key in tuples else value
-                      for key, value in data.items() if key in cls.__dataclass_fields__})
+        kept: dict[str, Any] = {key: tuple(value) if key in tuples else value
+                                for key, value in data.items() if key in cls.__dataclass_fields__}
+        return cls(**kept)
 
 
 @dataclass(frozen=True)

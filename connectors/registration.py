@@ -76,14 +76,14 @@ def registered(response: requests.Response, content: bytes, method: str) -> Regi
     if answer is None:
         raise DiscoveryError("The authorization server's registration answer could not be read.")
     client_id, secret = answer.get("client_id"), answer.get("client_secret") or ""
-    chosen = answer.get("token_endpoint_auth_method") or method
+    chosen = str(answer.get("token_endpoint_auth_method") or method)
     if not _usable(client_id) or (secret and not _usable(secret)):
         raise DiscoveryError("The authorization server's registration answer had no usable "
                              "client_id.")
     if chosen not in AUTH_METHOD_PREFERENCE or (chosen != "none" and not secret):
         raise DiscoveryError("The authorization server registered a client this server "
                              "cannot authenticate as.")
-    return RegisteredClient(client_id=client_id, client_secret=secret,
+    return RegisteredClient(client_id=str(client_id), client_secret=str(secret),
                             token_endpoint_auth_method=chosen)
 
 

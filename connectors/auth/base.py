@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -151,6 +151,9 @@ class Context:
     callback_url: str = ""
     #: The scopes to request, chosen by the install or the partner; None: the catalogue's.
     scopes: tuple[str, ...] | None = None
+    #: oauth2 by discovery / dynamic registration (connectors/dynamic.py): called with
+    #: `replace` when needed, it returns the endpoints and client found (else None).
+    discover: Callable[[bool], dict[str, str]] | None = None
 
 
 def is_acceptable_captured(spec_field: FieldSpec, value: str) -> bool:

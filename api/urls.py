@@ -31,6 +31,9 @@ urlpatterns = [
          name="install_link"),
     path("v1/events", views.EventList.as_view(), name="events"),
     path("v1/proxy/<int:install_id>/<path:path>", proxy_views.Proxy.as_view(), name="proxy"),
+    # The base URL itself: an MCP server's one endpoint is its URL (installs/proxy.py).
+    path("v1/proxy/<int:install_id>/", proxy_views.Proxy.as_view(), {"path": ""},
+         name="proxy_base"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.ApiDocs.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^v1/", views.NotFoundView.as_view(), name="not_found"),

@@ -323,6 +323,11 @@ class AuthMethod:
         Raises TransientError when the provider may accept it later, AuthError when it refuses.
         """
 
+    @property
+    def offers_revocation(self) -> bool:
+        """Whether the provider has a revocation endpoint to call."""
+        return bool(self.spec.auth.revoke_url)
+
     def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """The part of `credentials` that `revoke` needs: kept (encrypted) to retry later."""
         return dict(credentials)

@@ -234,6 +234,20 @@ class OAuth2(AuthMethod):
         return self.url(template) if template else ""
 
     @property
+    def base_url(self) -> str:
+        """An MCP server's API is the server URL the customer entered (RFC 9728 resource)."""
+        server_field = self.spec.server_url_field
+        if server_field is not None:
+            return self.value(server_field.key).rstrip("/")
+        return super().base_url
+
+    @property
+    def offers_revocation(self) -> bool:
+        if self.context.discover:
+            return bool(self.endpoint("revoke_url"))
+        return super().offers_revocation
+
+    @property
     def token_auth(self) -> str:
         return self.resolved.get("token_auth") or self.spec.auth.token_auth
 

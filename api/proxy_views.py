@@ -53,7 +53,7 @@ class Proxy(ApiView):
                               **problems(400, 404, 409, 411, 413, 502, 504)},
                    methods=[m.upper() for m in PROXY_METHODS])
     def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
-        install = self.install(install_id)
+        install = self.install(int(install_id))  # the URL's digits (a re_path)
         if "HTTP_TRANSFER_ENCODING" in request.META and not content_length(request._request):
             raise Problem(411, "Send the body with a Content-Length.",
                           code=ProblemCode.LENGTH_REQUIRED)

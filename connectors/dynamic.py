@@ -87,9 +87,10 @@ def _resolve(spec: ConnectorSpec, values: dict[str, str], *, partner_id: int,
 
 
 def server_url_of(spec: ConnectorSpec, values: dict[str, str]) -> str:
-    """The entered server URL, checked: https, no user name, query or fragment, public."""
+    """The catalogue's or the entered server URL, checked: https, no user name, query or
+    fragment, at a public address."""
     spec_field = spec.server_url_field
-    value = values.get(spec_field.key, "") if spec_field else ""
+    value = spec.auth.server_url or (values.get(spec_field.key, "") if spec_field else "")
     if not value:
         raise DiscoveryError("Enter the server URL first.")
     check_identifier(value, "server URL")

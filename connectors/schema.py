@@ -338,8 +338,11 @@ class AuthSpec(_Model):
     7591), once per partner, issuer and callback URL: no client_id field, nothing to save."""
     discovery: Literal["", "protected_resource"] = ""
     """oauth2: "protected_resource" (MCP servers): the authorization server comes from the
-    RFC 9728 metadata of the URL the customer enters (the field with kind = "server_url"),
-    and sign-ins and refreshes send `resource=<that URL>` (RFC 8707)."""
+    RFC 9728 metadata of the server URL -- `server_url`, or what the customer enters in the
+    field with kind = "server_url" -- and sign-ins and refreshes send `resource=<that URL>`
+    (RFC 8707). The proxy's base URL is the server URL."""
+    server_url: Url = ""
+    """protected_resource: the URL of a provider's own remote MCP server."""
 
     @property
     def discovers(self) -> bool:
@@ -354,11 +357,15 @@ class AuthSpec(_Model):
             if key in self.model_fields_set and self.type != "oauth2":
                 raise At(key, f"does not apply to {self.type}")
         if self.discovery == "protected_resource":
+            if self.server_url and PLACEHOLDER_RE.search(self.server_url):
+                raise At("server_url", "must be a whole https URL, without placeholders")
             if self.issuer or self.authorize_url or self.token_url or self.revoke_url:
                 raise At("discovery", "protected_resource finds the issuer and endpoints: "
                                       "declare none")
             if self.registration != "dynamic":
                 raise At("registration", "must be 'dynamic' with protected_resource discovery")
+        elif self.server_url:
+            raise At("server_url", "needs discovery = 'protected_resource'")
         elif self.registration == "dynamic" and not self.discovers:
             raise At("registration", "'dynamic' needs an issuer (without authorize_url and "
                                      "token_url) or discovery = 'protected_resource'")
@@ -472,9 +479,10 @@ class ConnectorSpec(_Model):
     def _server_url_field(self) -> None:
         """discovery = "protected_resource" asks for exactly one server_url field."""
         found = [f for f in self.fields if f.kind == "server_url"]
-        if self.auth.discovery == "protected_resource" and len(found) != 1:
-            raise At("fields", "protected_resource discovery needs exactly one field with "
-                               "kind = 'server_url'")
+        if self.auth.discovery == "protected_resource" and len(found) + bool(
+                self.auth.server_url) != 1:
+            raise At("fields", "protected_resource discovery needs auth.server_url or "
+                               "exactly one field with kind = 'server_url' (not both)")
         if found and self.auth.discovery != "protected_resource":
             raise At("fields", "a kind = 'server_url' field needs auth.discovery = "
                                "'protected_resource'")

@@ -166,7 +166,7 @@ def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[s
           body: bytes) -> requests.Response:
     method = Setup.of(install).method()
     url = target_url(method.base_url, path, query)
-    if not path and method.spec.server_url_field is not None:
+    if not path and method.spec.auth.discovery == "protected_resource":
         url = url.replace("/?", "?", 1) if query else url[:-1]  # an MCP server: its very URL
     session = method.session(dict(install.credentials))
     session.headers["Accept-Encoding"] = "identity"  # bytes returned exactly as sent

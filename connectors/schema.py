@@ -356,6 +356,10 @@ class AuthSpec(_Model):
         for key in ("registration", "discovery"):
             if key in self.model_fields_set and self.type != "oauth2":
                 raise At(key, f"does not apply to {self.type}")
+        if self.issuer and (self.authorize_url or self.token_url) and not (
+                self.authorize_url and self.token_url):
+            raise At("token_url", "declare both authorize_url and token_url, or neither "
+                                  "(discovered from the issuer)")
         if self.discovery == "protected_resource":
             if self.server_url and PLACEHOLDER_RE.search(self.server_url):
                 raise At("server_url", "must be a whole https URL, without placeholders")
@@ -369,10 +373,6 @@ class AuthSpec(_Model):
         elif self.registration == "dynamic" and not self.discovers:
             raise At("registration", "'dynamic' needs an issuer (without authorize_url and "
                                      "token_url) or discovery = 'protected_resource'")
-        if self.issuer and (self.authorize_url or self.token_url) and not (
-                self.authorize_url and self.token_url):
-            raise At("token_url", "declare both authorize_url and token_url, or neither "
-                                  "(discovered from the issuer)")
 
     @rules
     def _per_type(self) -> None:

@@ -37,6 +37,7 @@ from connectors.discovery import (
 from connectors.models import DiscoveredServer, DynamicClient
 from connectors.registration import RegisteredClient, register_client
 from connectors.schema import ConnectorSpec
+from connectors.templating import TemplateValueError, render_url
 from core.fields import is_unreadable
 
 log = logging.getLogger("hatchway.auth")
@@ -72,7 +73,7 @@ def _resolve(spec: ConnectorSpec, values: dict[str, str], *, partner_id: int,
         issuer = resource.authorization_servers[0]
         found["resource"] = server_url
     else:
-        issuer = spec.auth.issuer
+        issuer = filled(spec, spec.auth.issuer, values)
     metadata = server_metadata(issuer)
     found.update(authorize_url=metadata.authorization_endpoint,
                  token_url=metadata.token_endpoint, revoke_url=metadata.revocation_endpoint,
@@ -90,11 +91,20 @@ def server_url_of(spec: ConnectorSpec, values: dict[str, str]) -> str:
     """The catalogue's or the entered server URL, checked: https, no user name, query or
     fragment, at a public address."""
     spec_field = spec.server_url_field
-    value = spec.auth.server_url or (values.get(spec_field.key, "") if spec_field else "")
+    value = filled(spec, spec.auth.server_url, values) if spec.auth.server_url else (
+        values.get(spec_field.key, "") if spec_field else "")
     if not value:
         raise DiscoveryError("Enter the server URL first.")
     check_identifier(value, "server URL")
     return value
+
+
+def filled(spec: ConnectorSpec, template: str, values: dict[str, str]) -> str:
+    """A catalogue URL with its placeholders filled (the sandbox's `{public_url}`)."""
+    try:
+        return render_url(template, values, spec.fields)
+    except TemplateValueError:
+        raise DiscoveryError("The connector's issuer or server URL cannot be filled in.") from None
 
 
 def server_metadata(issuer: str) -> ServerMetadata:

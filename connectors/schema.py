@@ -361,8 +361,9 @@ class AuthSpec(_Model):
             raise At("token_url", "declare both authorize_url and token_url, or neither "
                                   "(discovered from the issuer)")
         if self.discovery == "protected_resource":
-            if self.server_url and PLACEHOLDER_RE.search(self.server_url):
-                raise At("server_url", "must be a whole https URL, without placeholders")
+            if set(PLACEHOLDER_RE.findall(self.server_url)) - BUILTIN_PLACEHOLDERS:
+                raise At("server_url", "must be a whole https URL (only {public_url} may "
+                                       "stand in it)")
             if self.issuer or self.authorize_url or self.token_url or self.revoke_url:
                 raise At("discovery", "protected_resource finds the issuer and endpoints: "
                                       "declare none")

@@ -237,7 +237,7 @@ class OAuth2(AuthMethod):
     def base_url(self) -> str:
         """An MCP server's API is the server URL the customer entered (RFC 9728 resource)."""
         if self.spec.auth.server_url:
-            return self.spec.auth.server_url.rstrip("/")
+            return self.url(self.spec.auth.server_url).rstrip("/")
         server_field = self.spec.server_url_field
         if server_field is not None:
             return self.value(server_field.key).rstrip("/")

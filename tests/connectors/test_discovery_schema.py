@@ -98,3 +98,34 @@ def test_unusable_metadata_is_refused(document, message, settings):
     settings.ALLOW_LOCAL_PROVIDERS = True  # localhost stands in for a public host
     with pytest.raises(DiscoveryError, match=message):
         server_metadata(document, "https://localhost")
+
+
+# --- the server URL a customer enters (installs/forms.py) ---------------------------------
+
+
+@pytest.mark.parametrize(("value", "refused"), [
+    ("https://mcp.acme.example/mcp", False),
+    ("http://mcp.acme.example/mcp", True),
+    ("https://user:pw@mcp.acme.example/mcp", True),
+    ("https://mcp.acme.example/mcp?x=1", True),
+    ("https://mcp.acme.example/mcp#frag", True),
+    ("https://10.0.0.8/mcp", True),
+    ("https://127.0.0.1/mcp", True),
+    ("https://[::1]/mcp", True),
+    ("https://169.254.169.254/mcp", True),
+    ("https://1.1.1.1/mcp", False),
+    ("mcp.acme.example", True),
+])
+def test_the_install_form_refuses_unsafe_server_urls(value, refused, partner, settings):
+    from installs.forms import InstallForm
+    from tests.factories import make_connector
+
+    settings.ALLOW_LOCAL_PROVIDERS = False
+    connector = make_connector("any-mcp", copy.deepcopy(MCP))
+    form = InstallForm({"install_name": "", "server_url": value}, connector=connector,
+                       partner=partner)
+    assert form.is_valid() is not refused
+    if refused:
+        assert form.errors["server_url"] == [
+            "Enter the server's https:// URL, without a user name, query or fragment, at a "
+            "public address."]

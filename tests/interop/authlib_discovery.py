@@ -42,6 +42,7 @@ class Discovery:
     """Switches and records of the discovery routes (reset between tests)."""
 
     registration_status: int = 0  # answer this status instead of registering
+    revocation_status: int = 0  # answer this status instead of revoking
     metadata_override: Any = None  # serve this (bytes or a dict) as the RFC 8414 document
     resource_servers: list[str] | None = None  # authorization_servers in RFC 9728 metadata
     well_known_resource: bool = True  # False: 404 there, only the 401 names the metadata
@@ -106,10 +107,13 @@ def add_routes(app: Flask, server: AuthorizationServer, protect: ResourceProtect
     server.register_endpoint(Registration)
 
     @app.before_request
-    def record_resource() -> None:
+    def record_resource() -> Any:
         resource = request.values.get("resource")
         if resource:
             DISCOVERY.resources.append(resource)
+        if request.path == "/oauth/revoke" and DISCOVERY.revocation_status:
+            return Response(status=DISCOVERY.revocation_status)
+        return None
 
     @app.get("/.well-known/oauth-authorization-server")
     def server_metadata() -> Any:

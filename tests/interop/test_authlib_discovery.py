@@ -21,8 +21,8 @@ from django.utils import timezone
 from api.models import Scope
 from audit.models import AuditEvent
 from connectors.models import Connector, DiscoveredServer, DynamicClient
-from installs import refresh
-from installs.models import AuthAttempt, Install
+from installs import refresh, revocation
+from installs.models import AuthAttempt, Install, PendingRevocation
 from tests.api.helpers import bearer, make_key
 from tests.factories import (
     authenticate,
@@ -179,6 +179,23 @@ def test_a_forgotten_client_is_registered_again_once(admin_client, account, disc
     assert install.status == Install.Status.AUTHENTICATED
     assert discovery.tokens[-1].client_id == new["client_id"]
     assert len(DISCOVERY.registrations) == 2
+
+
+def test_a_failed_revocation_is_retried_with_the_discovered_endpoint(admin_client, account,
+                                                                   discovery):
+    """Authlib's revocation endpoint is down at deauthentication: the workers' retry finds
+    the endpoint and the partner's client again and revokes."""
+    install = new_install(account, issuer_connector(discovery))
+    sign_in(admin_client, install)
+    DISCOVERY.revocation_status = 503
+    admin_client.post(install_path(install, "deauthenticate"))
+    [token] = discovery.tokens
+    assert not token.refresh_token_revoked
+    row = PendingRevocation.objects.get()
+    DISCOVERY.revocation_status = 0
+    revocation.retry_revocations(now=row.next_attempt_at + timedelta(seconds=1))
+    assert token.refresh_token_revoked
+    assert not PendingRevocation.objects.exists()  # revoked at last: the row goes
 
 
 def test_iss_of_another_server_is_refused(admin_client, account, discovery):

@@ -209,17 +209,24 @@ def discover_protected_resource(resource: str) -> ResourceMetadata:
     return resource_metadata(document, resource)
 
 
+#: What an MCP client sends first (without a token, the server answers 401).
+PROBE = {"jsonrpc": "2.0", "id": 0, "method": "ping"}
+
+
 def metadata_named_by_401(resource: str) -> str:
     """The `resource_metadata` URL in the WWW-Authenticate of the resource's 401 to a
-    request without a token ('' when it answers otherwise)."""
+    request without a token: a GET, else (a server that takes only POSTs, 405) a JSON-RPC
+    POST as an MCP client sends; '' when neither is answered so."""
+    accept = {"Accept": "application/json, text/event-stream"}
     with fetching("The server"), http.Session() as session, session.secret_bearing():
-        response = session.get(resource, headers={"Accept": "application/json, "
-                                                  "text/event-stream"})
-        response.close()
-    if response.status_code != 401:
-        return ""
-    match = RESOURCE_METADATA_RE.search(response.headers.get("WWW-Authenticate", ""))
-    return match.group(1) if match else ""
+        for send in ({"method": "GET"}, {"method": "POST", "json": PROBE}):
+            response = session.request(url=resource, headers=accept, stream=True, **send)
+            response.close()
+            if response.status_code == 401:
+                match = RESOURCE_METADATA_RE.search(
+                    response.headers.get("WWW-Authenticate", ""))
+                return match.group(1) if match else ""
+    return ""
 
 
 def resource_metadata(document: dict[str, Any], resource: str) -> ResourceMetadata:

@@ -46,6 +46,7 @@ class Discovery:
     metadata_override: Any = None  # serve this (bytes or a dict) as the RFC 8414 document
     resource_servers: list[str] | None = None  # authorization_servers in RFC 9728 metadata
     well_known_resource: bool = True  # False: 404 there, only the 401 names the metadata
+    post_only: bool = False  # /mcp answers a GET 405 (before checking the token)
     registrations: list[dict[str, Any]] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)  # `resource` params received
     mcp_calls: list[dict[str, Any]] = field(default_factory=list)
@@ -149,6 +150,8 @@ def add_routes(app: Flask, server: AuthorizationServer, protect: ResourceProtect
 
     @app.route("/mcp", methods=["GET", "POST"])
     def mcp() -> Any:
+        if DISCOVERY.post_only and request.method == "GET":
+            return Response(status=405)
         try:
             protect.acquire_token()
         except Exception:  # Authlib raises its OAuth2 error for a missing or bad token

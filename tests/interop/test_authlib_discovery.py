@@ -279,13 +279,16 @@ def rpc(api: Any, install: Install, method: str, **headers: str) -> Any:
         content_type="application/json", **headers)
 
 
-@pytest.mark.parametrize("well_known", [True, False], ids=["well-known", "www-authenticate"])
-def test_mcp_server_end_to_end(admin_client, account, discovery, well_known, caplog):
+@pytest.mark.parametrize(("well_known", "post_only"), [
+    (True, False), (False, False), (False, True)],
+    ids=["well-known", "www-authenticate", "www-authenticate-to-a-post"])
+def test_mcp_server_end_to_end(admin_client, account, discovery, well_known, post_only,
+                               caplog):
     """The customer enters the MCP server's URL; Hatchway finds its authorization server
     (RFC 9728 metadata, at the well-known URL or named by the 401), registers, signs in
     with PKCE and resource=<server URL>, and the proxy passes JSON-RPC and SSE through."""
     caplog.set_level(logging.INFO)
-    DISCOVERY.well_known_resource = well_known
+    DISCOVERY.well_known_resource, DISCOVERY.post_only = well_known, post_only
     install = mcp_install(account, discovery)
     server_url = f"{discovery.base}/mcp"
     url = authenticate(admin_client, install)

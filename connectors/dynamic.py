@@ -132,14 +132,18 @@ def dynamic_client(partner_id: int, metadata: ServerMetadata, *, redirect_uri: s
                                 token_endpoint_auth_method=row.token_endpoint_auth_method)
     client = register_client(metadata, redirect_uri=redirect_uri, client_name=client_name)
     stored = {"client_id": client.client_id, "client_secret": client.client_secret}
-    try:
-        with transaction.atomic():
-            DynamicClient.objects.update_or_create(**key, defaults={
-                "client": stored,
-                "token_endpoint_auth_method": client.token_endpoint_auth_method})
-    except IntegrityError:  # registered concurrently: the first one stored is the client
-        return dynamic_client(partner_id, metadata, redirect_uri=redirect_uri,
-                              client_name=client_name)
+    if row is not None:  # the server refused the stored one: this one replaces it
+        row.client, row.token_endpoint_auth_method = stored, client.token_endpoint_auth_method
+        row.save(update_fields=["client", "token_endpoint_auth_method", "registered_at"])
+    else:
+        try:
+            with transaction.atomic():
+                DynamicClient.objects.create(
+                    **key, client=stored,
+                    token_endpoint_auth_method=client.token_endpoint_auth_method)
+        except IntegrityError:  # registered concurrently: the first one stored is the client
+            return dynamic_client(partner_id, metadata, redirect_uri=redirect_uri,
+                                  client_name=client_name)
     log.info("partner %s: client %s at %s", partner_id,
              "registered again" if row is not None else "registered", metadata.issuer)
     return client

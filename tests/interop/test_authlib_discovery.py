@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection, connections
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from api.models import Scope
 from audit.models import AuditEvent
+from connectors import dynamic
 from connectors.models import Connector, DiscoveredServer, DynamicClient
 from installs import refresh, revocation
 from installs.models import AuthAttempt, Install, PendingRevocation
@@ -39,6 +42,8 @@ from tests.interop.authlib_discovery import DISCOVERY
 from tests.interop.authlib_server import Store
 from tests.interop.conftest import STAND_IN
 from tests.interop.test_authlib_oauth2 import me, to_authlib
+
+CALLBACK = "http://testserver/connectors/authlib-discovered/callback"
 
 
 @pytest.fixture
@@ -341,3 +346,32 @@ def test_unsafe_server_urls_are_refused(admin_client, account, discovery, server
     page = refused_at_begin(admin_client, install)
     assert "server URL" in page
     assert DISCOVERY.registrations == [] and DISCOVERY.mcp_calls == []
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="needs PostgreSQL for concurrent writers: set DATABASE_URL=postgres://…")
+def test_concurrent_first_sign_ins_keep_one_client(transactional_db, partner, discovery):
+    """Two first sign-ins at once both register at Authlib; one client is kept (the
+    unique partner + issuer + callback), and both sign-ins use that one."""
+    metadata = dynamic.server_metadata(discovery.base)
+    start = threading.Barrier(2)
+    results: list[str] = []
+
+    def register() -> None:
+        try:
+            start.wait(timeout=5)
+            client = dynamic.dynamic_client(partner.pk, metadata, redirect_uri=CALLBACK,
+                                            client_name="Hatchway: race")
+            results.append(client.client_id)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=register) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    [row] = DynamicClient.objects.all()
+    assert results == [row.client["client_id"]] * 2
+    assert 1 <= len(DISCOVERY.registrations) <= 2

@@ -211,7 +211,7 @@ class FieldSpec(_Model):
     choices: Annotated[dict[Text100, ChoiceValue], Field(min_length=1)] = Field(
         default_factory=dict)
     """A select: label -> the value stored and put into URLs."""
-    kind: Literal["", "server_url"] = ""
+    kind: Literal["text", "server_url"] = "text"
     """server_url: the whole https URL of an MCP server the customer enters (level
     "account"); `auth.discovery = "protected_resource"` finds its authorization server."""
 

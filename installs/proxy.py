@@ -52,7 +52,8 @@ NOT_FORWARDED = HOP_BY_HOP | {"authorization", "cookie", "host", "accept-encodin
 #: the body as returned, and Content-Encoding never applies: the body comes back decoded
 #: (and bounded while decoding, so a compressed bomb is a 413).
 RETURNED = frozenset({"content-type", "content-language", "content-range", "etag",
-                      "last-modified", "link", "retry-after", "accept-ranges"})
+                      "last-modified", "link", "retry-after", "accept-ranges",
+                      "mcp-session-id"})  # an MCP server's session (Streamable HTTP)
 RETURNED_PREFIXES = ("ratelimit-", "x-ratelimit-")
 #: Returned only with a redirect (3xx): elsewhere it names a provider URL to fetch.
 REDIRECT_ONLY = frozenset({"location"})

@@ -159,7 +159,8 @@ def add_routes(app: Flask, server: AuthorizationServer, protect: ResourceProtect
         if request.method == "GET":
             return Response(status=405)
         call = json.loads(request.get_data() or b"{}")
-        DISCOVERY.mcp_calls.append({"call": call, "token": current_token.access_token})
+        DISCOVERY.mcp_calls.append({"call": call, "token": current_token.access_token,
+                                    "session": request.headers.get("Mcp-Session-Id")})
         answer = {"jsonrpc": "2.0", "id": call.get("id"),
                   "result": {"serverInfo": {"name": "interop-mcp"}, "user": "ada"}}
         if "text/event-stream" in request.headers.get("Accept", "") and call.get(
@@ -169,4 +170,7 @@ def add_routes(app: Flask, server: AuthorizationServer, protect: ResourceProtect
                        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n")
                 yield f"event: message\ndata: {json.dumps(answer)}\n\n"
             return Response(events(), content_type="text/event-stream")
-        return jsonify(answer)
+        response = jsonify(answer)
+        if call.get("method") == "initialize":  # Streamable HTTP: the session's id
+            response.headers["Mcp-Session-Id"] = "interop-session-1"
+        return response

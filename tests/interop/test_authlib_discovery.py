@@ -310,6 +310,9 @@ def test_mcp_server_end_to_end(admin_client, account, discovery, well_known, pos
     body = json.loads(b"".join(answer.streaming_content))
     assert body["result"]["serverInfo"]["name"] == "interop-mcp"
     assert DISCOVERY.mcp_calls[-1]["token"] == install.credentials["access_token"]
+    assert answer["Mcp-Session-Id"] == "interop-session-1"  # passed back, and on
+    rpc(api, install, "tools/list", HTTP_MCP_SESSION_ID="interop-session-1")
+    assert DISCOVERY.mcp_calls[-1]["session"] == "interop-session-1"  # forwarded
 
     streamed = rpc(api, install, "tools/call", HTTP_ACCEPT="text/event-stream")
     assert streamed.status_code == 200 and streamed.streaming

@@ -76,6 +76,9 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
+is_public = _is_public  # for checks of entered URLs before any call (connectors/discovery.py)
+
+
 def _public_address(host: str) -> str:
     """The address to connect to for `host`: its first, when every one it resolves to is
     public (a name that also resolves to a private address is refused as a whole)."""

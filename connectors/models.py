@@ -236,3 +236,40 @@ class PartnerAuthSettings(models.Model):
 
     def is_set(self, key: str) -> bool:
         return bool(self.value(key))
+
+
+# --- Discovery and dynamic client registration (connectors/dynamic.py) ------------------
+
+
+class DiscoveredServer(models.Model):
+    """An authorization server's metadata (RFC 8414 / OpenID Connect discovery), fetched
+    for its issuer and kept (connectors/dynamic.py fetches it again once a day)."""
+
+    issuer = models.CharField(max_length=500, unique=True)
+    metadata = models.JSONField(help_text="The checked metadata Hatchway uses.")
+    fetched_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.issuer
+
+
+class DynamicClient(models.Model):
+    """A client Hatchway registered for a partner at an authorization server (RFC 7591):
+    one per partner, issuer and callback URL. Its id and secret are stored encrypted."""
+
+    partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
+                                related_name="dynamic_clients")
+    issuer = models.CharField(max_length=500)
+    redirect_uri = models.CharField(max_length=500)
+    client = EncryptedJSONField(help_text="client_id and client_secret, encrypted.")
+    token_endpoint_auth_method = models.CharField(max_length=30)
+    registered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "issuer", "redirect_uri"],
+                                    name="one_dynamic_client_per_partner_issuer_callback"),
+        ]
+
+    def __str__(self) -> str:
+        return f"client of {self.partner} at {self.issuer}"

@@ -238,8 +238,10 @@ class FieldSpec(_Model):
         default_factory=dict)
     """A select: label -> the value stored and put into URLs."""
     # --- customer-typed hosts (issue 21 §6) ---
-    kind: Literal["text", "base_url"] = "text"
-    """base_url: the full https URL of the customer's own server; `{key}` may start URLs."""
+    kind: Literal["text", "base_url", "server_url"] = "text"
+    """base_url: the full https URL of the customer's own server; `{key}` may start URLs.
+    server_url: the whole https URL of an MCP server the customer enters (level "account");
+    `auth.discovery = "protected_resource"` finds its authorization server."""
     allowed_hosts: Annotated[str, rule(compiled)] = ""
     """kind base_url: an RE2 pattern (^...$) the server's host name must match."""
 
@@ -263,6 +265,9 @@ class FieldSpec(_Model):
 
     @rules
     def _level_rules(self) -> None:
+        if self.kind == "server_url" and (self.level != "account" or self.secret
+                                          or self.choices):
+            raise At("kind", "a server_url field is a non-secret account-level text field")
         if self.choices and self.secret:
             raise At("secret", "a choice is not a secret")
         if len(set(self.choices.values())) < len(self.choices):
@@ -372,7 +377,8 @@ class AuthSpec(_Model):
     (the field needs no `from`)."""
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
-    (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
+    (RFC 9207; the mix-up defence, RFC 9700 §4.4). oauth2 without `authorize_url` and
+    `token_url`: the endpoints come from its RFC 8414 / OpenID Connect metadata."""
     # --- extra headers on token requests (issue 21 §6) ---
     token_headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
     """OAuth 2.0 modes: extra headers on the token, refresh and revoke requests
@@ -409,10 +415,54 @@ class AuthSpec(_Model):
         if "iss" not in self.claims:
             raise At("claims", "needs an iss claim (RFC 7523 §3)")
     # --- end jwt_bearer ---
+    # --- discovery and dynamic registration (connectors/dynamic.py) -----------------------
+    registration: Literal["static", "dynamic"] = "static"
+    """oauth2: "dynamic" registers a client at the server's registration endpoint (RFC
+    7591), once per partner, issuer and callback URL: no client_id field, nothing to save."""
+    discovery: Literal["", "protected_resource"] = ""
+    """oauth2: "protected_resource" (MCP servers): the authorization server comes from the
+    RFC 9728 metadata of the server URL -- `server_url`, or what the customer enters in the
+    field with kind = "server_url" -- and sign-ins and refreshes send `resource=<that URL>`
+    (RFC 8707). The proxy's base URL is the server URL."""
+    server_url: Url = ""
+    """protected_resource: the URL of a provider's own remote MCP server."""
+
+    @property
+    def discovers(self) -> bool:
+        """oauth2 whose endpoints come from metadata (an issuer, or a protected resource)."""
+        return self.type == "oauth2" and (
+            self.discovery == "protected_resource"
+            or bool(self.issuer and not (self.authorize_url or self.token_url)))
+
+    @rules
+    def _discovery_rules(self) -> None:
+        for key in ("registration", "discovery"):
+            if key in self.model_fields_set and self.type != "oauth2":
+                raise At(key, f"does not apply to {self.type}")
+        if self.issuer and (self.authorize_url or self.token_url) and not (
+                self.authorize_url and self.token_url):
+            raise At("token_url", "declare both authorize_url and token_url, or neither "
+                                  "(discovered from the issuer)")
+        if self.discovery == "protected_resource":
+            if set(PLACEHOLDER_RE.findall(self.server_url)) - BUILTIN_PLACEHOLDERS:
+                raise At("server_url", "must be a whole https URL (only {public_url} may "
+                                       "stand in it)")
+            if self.issuer or self.authorize_url or self.token_url or self.revoke_url:
+                raise At("discovery", "protected_resource finds the issuer and endpoints: "
+                                      "declare none")
+            if self.registration != "dynamic":
+                raise At("registration", "must be 'dynamic' with protected_resource discovery")
+        elif self.server_url:
+            raise At("server_url", "needs discovery = 'protected_resource'")
+        elif self.registration == "dynamic" and not self.discovers:
+            raise At("registration", "'dynamic' needs an issuer (without authorize_url and "
+                                     "token_url) or discovery = 'protected_resource'")
 
     @rules
     def _per_type(self) -> None:
         for key in REQUIRED_URLS.get(self.type, ()):
+            if self.discovers:
+                break
             if not getattr(self, key):
                 raise At(key, f"is required for {self.type}")
         only = {key for keys in APPLIES.values() for key in keys} - set(APPLIES.get(self.type, ()))
@@ -580,7 +630,9 @@ class ConnectorSpec(_Model):
         for index, key in enumerate(keys):
             if key in keys[:index]:
                 raise At(f"fields[{index}].key", f"duplicate field {key!r}")
-        for key in REQUIRED_FIELDS.get(self.auth.type, ()):
+        self._server_url_field()
+        dynamic = self.auth.registration == "dynamic"
+        for key in () if dynamic else REQUIRED_FIELDS.get(self.auth.type, ()):
             if key == "client_secret" and self.auth.token_auth == "private_key_jwt":
                 continue  # the private key authenticates the client instead
             if key not in keys:
@@ -636,6 +688,25 @@ class ConnectorSpec(_Model):
         if len({by_key[key].level for key in self.auth.key_file}) > 1:
             raise At("auth.key_file", "fills fields of one level only")
     # --- end jwt_bearer ---
+
+    def _server_url_field(self) -> None:
+        """discovery = "protected_resource" asks for exactly one server_url field."""
+        found = [f for f in self.fields if f.kind == "server_url"]
+        if self.auth.discovery == "protected_resource" and len(found) + bool(
+                self.auth.server_url) != 1:
+            raise At("fields", "protected_resource discovery needs auth.server_url or "
+                               "exactly one field with kind = 'server_url' (not both)")
+        if found and self.auth.discovery != "protected_resource":
+            raise At("fields", "a kind = 'server_url' field needs auth.discovery = "
+                               "'protected_resource'")
+        if self.auth.registration == "dynamic":
+            for key in ("client_id", "client_secret"):
+                if key in {f.key for f in self.fields}:
+                    raise At("fields", f"{key!r} comes from the dynamic registration")
+
+    @property
+    def server_url_field(self) -> FieldSpec | None:
+        return next((f for f in self.fields if f.kind == "server_url"), None)
 
     def _captures_name_captured_fields(self) -> None:
         """A captured field says where it comes from: its `from`, or `auth.captures`."""

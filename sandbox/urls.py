@@ -18,5 +18,9 @@ urlpatterns = [
     path("two-step/signin", views.two_step_signin, name="two_step_signin"),
     path("jwt-bearer/token", views.jwt_bearer_token, name="jwt_bearer_token"),
     path("api/me", views.api_me, name="api_me"),
-    path(".well-known/openid-configuration", views.oauth2_metadata, name="oidc_metadata"),
+    # Discovery (RFC 8414 at the OIDC path), RFC 7591 registration, an MCP-like resource.
+    path(".well-known/openid-configuration", views.oauth2_metadata, name="oauth2_metadata"),
+    path("oauth2/register", views.oauth2_register, name="oauth2_register"),
+    path("mcp", views.mcp, name="mcp"),
+    path("mcp/metadata", views.mcp_metadata, name="mcp_metadata"),
 ]

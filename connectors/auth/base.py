@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -151,6 +151,9 @@ class Context:
     callback_url: str = ""
     #: The scopes to request, chosen by the install or the partner; None: the catalogue's.
     scopes: tuple[str, ...] | None = None
+    #: oauth2 by discovery / dynamic registration (connectors/dynamic.py): called with
+    #: `replace` when needed, it returns the endpoints and client found (else None).
+    discover: Callable[[bool], dict[str, str]] | None = None
 
 
 def is_acceptable_captured(spec_field: FieldSpec, value: str) -> bool:
@@ -321,6 +324,11 @@ class AuthMethod:
 
         Raises TransientError when the provider may accept it later, AuthError when it refuses.
         """
+
+    @property
+    def offers_revocation(self) -> bool:
+        """Whether the provider has a revocation endpoint to call."""
+        return bool(self.spec.auth.revoke_url)
 
     def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """The part of `credentials` that `revoke` needs: kept (encrypted) to retry later."""

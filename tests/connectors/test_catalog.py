@@ -256,6 +256,8 @@ def test_real_connectors_link_their_site_and_docs_over_https():
         data = CATALOG[slug]
         assert data["website"].startswith("https://"), slug
         assert data["api_docs"].startswith("https://"), slug
+        if SPECS[slug].auth.discovery == "protected_resource":  # an MCP server: its URL
+            continue
         if slug != "mailchimp":  # its API host is per data centre, learned after the token
             base_url = data.get("api", {}).get("base_url", "")
             assert base_url.startswith("https://") or starts_with_captured_origin(
@@ -281,7 +283,8 @@ def test_every_guide_has_the_three_sections_with_numbered_steps():
         assert all(text.strip() for text in guide.values()), slug
         if SPECS[slug].partner_fields:
             assert re.search(r"^1\. ", guide["credentials"], re.MULTILINE), slug
-        if SPECS[slug].auth.type in ("oauth1", "oauth2"):
+        if SPECS[slug].auth.type in ("oauth1", "oauth2") and (
+                SPECS[slug].auth.registration != "dynamic"):  # registered by Hatchway
             assert "Callback URL" in guide["credentials"], slug
 
 
@@ -289,7 +292,9 @@ def test_oauth2_entries_name_their_token_authentication_and_pkce():
     """Every authorization-code entry states pkce and token_auth rather than relying on defaults."""
     for slug, data in CATALOG.items():
         if data["auth"]["type"] == "oauth2":
-            assert "pkce" in data["auth"] and "token_auth" in data["auth"], slug
+            assert "pkce" in data["auth"], slug
+            if data["auth"].get("registration") != "dynamic":  # else the registration's
+                assert "token_auth" in data["auth"], slug
 
 
 @pytest.mark.parametrize(("slug", "auth"), [
@@ -413,6 +418,9 @@ def test_real_connector_endpoints_are_https_on_public_host_names(slug):
     for url in spec_urls(spec):
         assert url.startswith("https://") or starts_with_captured_origin(spec, url), url
     hosts = endpoint_hosts(spec)
+    if spec.server_url_field is not None:  # any MCP server: the customer enters its URL
+        assert hosts == [], slug
+        return
     assert hosts or customer_server(spec), slug
     if slug in PLACEHOLDER_ENDPOINTS:
         assert all(host.endswith(".example") for host in hosts), hosts

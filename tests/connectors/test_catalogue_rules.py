@@ -165,7 +165,8 @@ def identity(slug: str) -> tuple[Any, ...]:
     spec = ConnectorSpec.from_data(slug, CATALOG[slug])
     auth = spec.auth
     return (auth.type, auth.authorize_url, auth.token_url, auth.request_token_url,
-            auth.header, auth.query_param, tuple(sorted(auth.scopes)), spec.api.base_url)
+            auth.header, auth.query_param, tuple(sorted(auth.scopes)), spec.api.base_url,
+            auth.issuer, auth.server_url)  # discovered endpoints: the issuer or MCP server
 
 
 def normalised_name(slug: str) -> str:

@@ -313,6 +313,9 @@ def create_app() -> Flask:
         with STORE.lock:
             return server.create_endpoint_response(Revocation.ENDPOINT_NAME)
 
+    from tests.interop.authlib_discovery import add_routes  # it imports this module
+    add_routes(app, server, require_oauth)
+
     @app.get("/api/me")
     @require_oauth()
     def me() -> Any:

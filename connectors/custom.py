@@ -131,7 +131,7 @@ def with_discovered(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(issuer, str) or not issuer or auth.get("token_url"):
         return data
     try:
-        found = discover(issuer).auth
+        found = discover(issuer, sign_in=auth["type"] == "oauth2").auth
     except DiscoveryError as error:
         raise refuse("auth.issuer", str(error)) from None
     if auth["type"] != "oauth2":  # client credentials: no browser sign-in to protect

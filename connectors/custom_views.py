@@ -90,7 +90,8 @@ def _discovered(form: CustomConnectorForm) -> CustomConnectorForm:
     """The form again, its endpoints filled from the issuer's metadata (nothing saved)."""
     issuer = form.data.get("form-issuer", "").strip()
     try:
-        auth = discover(issuer).auth
+        sign_in = form.data.get("form-auth_type") != "oauth2_client_credentials"
+        auth = discover(issuer, sign_in=sign_in).auth
     except DiscoveryError as error:
         form.is_valid()
         form.add_error("issuer", str(error))

@@ -2,10 +2,11 @@
 authorization server, over connectors/http.py (SSRF guard, pinned address, deadline).
 
 - RFC 8414 (OAuth 2.0 Authorization Server Metadata): `/.well-known/oauth-authorization-server`
-  inserted between the issuer's host and path; then OpenID Connect Discovery 1.0
-  (`<issuer>/.well-known/openid-configuration`). The document's `issuer` must be the issuer
-  asked for, character for character (RFC 8414 §3.3), else it is refused (a server speaking
-  for another one).
+  inserted between the issuer's host and path (§3.1); then OpenID Connect Discovery 1.0 §4
+  (`<issuer>/.well-known/openid-configuration`) and, for an issuer with a path, that suffix
+  inserted the same way (RFC 8414 §5). The document's `issuer` must be the issuer asked
+  for, character for character (RFC 8414 §3.3), else it is refused (a server speaking for
+  another one).
 - RFC 9728 (OAuth 2.0 Protected Resource Metadata): `/.well-known/oauth-protected-resource`
   inserted the same way; when that is not found, the `resource_metadata` URL a 401's
   `WWW-Authenticate` names (RFC 9728 §5.1, how MCP servers point at theirs). Its `resource`
@@ -15,7 +16,7 @@ authorization server, over connectors/http.py (SSRF guard, pinned address, deadl
 Pure: no database. Every failure is a `DiscoveryError` whose message is safe to show (no
 body, no URL query); `transient` says whether trying later may help (5xx, 429, timeout).
 The services that store what was found are in connectors/dynamic.py; a partner's custom
-connector form may call `discover_authorization_server` directly.
+connectors map the metadata to catalogue `[auth]` keys in connectors/issuer_discovery.py.
 """
 
 from __future__ import annotations
@@ -131,30 +132,42 @@ def server_url_problem(value: str) -> str:
 # --- RFC 8414 / OpenID Connect Discovery -------------------------------------------------
 
 
-def discover_authorization_server(issuer: str) -> ServerMetadata:
-    """The metadata of the authorization server `issuer` names (RFC 8414, then OIDC)."""
+def metadata_urls(issuer: str) -> list[str]:
+    """The well-known URLs to try for `issuer`, in order: RFC 8414 §3.1, OpenID Connect
+    Discovery §4 (appended), and for an issuer with a path OIDC's inserted (RFC 8414 §5)."""
+    urls = [well_known(issuer, "oauth-authorization-server"),
+            f"{issuer.rstrip('/')}/.well-known/openid-configuration"]
+    if urlsplit(issuer).path.rstrip("/"):
+        urls.append(well_known(issuer, "openid-configuration"))
+    return urls
+
+
+def discover_authorization_server(issuer: str, *, sign_in: bool = True) -> ServerMetadata:
+    """The metadata of the authorization server `issuer` names (RFC 8414, then OIDC).
+    `sign_in=False` (client credentials: no browser sign-in) needs no authorization
+    endpoint and no PKCE."""
     check_identifier(issuer, "issuer")
-    for url in (well_known(issuer, "oauth-authorization-server"),
-                f"{issuer.rstrip('/')}/.well-known/openid-configuration"):
+    for url in metadata_urls(issuer):
         document = fetch_document(url, "The authorization server's metadata")
         if document is not None:
-            return server_metadata(document, issuer)
+            return server_metadata(document, issuer, sign_in=sign_in)
     raise DiscoveryError("The authorization server publishes no metadata (RFC 8414 or "
                          "OpenID Connect discovery) for this issuer.")
 
 
-def server_metadata(document: dict[str, Any], issuer: str) -> ServerMetadata:
+def server_metadata(document: dict[str, Any], issuer: str, *,
+                    sign_in: bool = True) -> ServerMetadata:
     """Checked metadata: the issuer asked for, https endpoints this server may call, and
-    PKCE S256 when the server lists its challenge methods."""
+    (for a sign-in) PKCE S256 when the server lists its challenge methods."""
     if document.get("issuer") != issuer:
         raise DiscoveryError("The authorization server's metadata names another issuer, so "
                              "it was not used.")
-    endpoints = {key: _endpoint(document, key, required=key in (
-        "authorization_endpoint", "token_endpoint"))
-        for key in ("authorization_endpoint", "token_endpoint", "registration_endpoint",
-                    "revocation_endpoint")}
+    required = ("authorization_endpoint", "token_endpoint") if sign_in else ("token_endpoint",)
+    endpoints = {key: _endpoint(document, key, required=key in required)
+                 for key in ("authorization_endpoint", "token_endpoint",
+                             "registration_endpoint", "revocation_endpoint")}
     methods = _words(document, "code_challenge_methods_supported")
-    if methods and "S256" not in methods:
+    if sign_in and methods and "S256" not in methods:
         raise DiscoveryError("The authorization server does not offer PKCE with S256.")
     return ServerMetadata(
         issuer=issuer, **endpoints,

@@ -1,13 +1,14 @@
-"""Issuer discovery for custom connectors (connectors/issuer_discovery.py): RFC 8414 with
-the path inserted, then OpenID Connect discovery; the metadata's issuer must match; every
-fetch through the SSRF guard."""
+"""Issuer discovery for custom connectors (connectors/issuer_discovery.py over
+connectors/discovery.py): RFC 8414 with the path inserted, then OpenID Connect discovery;
+the metadata's issuer must match; every fetch through the SSRF guard."""
 
 from __future__ import annotations
 
 import pytest
 
 from connectors import http
-from connectors.issuer_discovery import DiscoveryError, discover, metadata_urls
+from connectors.discovery import metadata_urls
+from connectors.issuer_discovery import DiscoveryError, discover
 from tests.fake_provider import HOST, install_fake
 
 
@@ -65,7 +66,7 @@ def test_nothing_found_is_refused(monkeypatch):
     fake = install_fake(monkeypatch)
     for url in metadata_urls(HOST):
         fake.add("GET", url, status=404)
-    with pytest.raises(DiscoveryError, match="No authorization server metadata"):
+    with pytest.raises(DiscoveryError, match="publishes no metadata"):
         discover(HOST)
 
 
@@ -91,3 +92,24 @@ def test_an_entered_name_that_does_not_resolve_yet_is_accepted(settings):
     """Checked again on every call: a provider's host may not resolve from here yet."""
     settings.ALLOW_LOCAL_PROVIDERS = False
     http.check_entered_url("https://api.acme-crm.invalid/v1")
+
+
+def test_falls_back_to_openid_configuration_inserted_before_the_path(monkeypatch):
+    """RFC 8414 §5: the OIDC suffix inserted like RFC 8414's, after both others."""
+    fake = install_fake(monkeypatch)
+    issuer = f"{HOST}/realm"
+    fake.add("GET", f"{HOST}/.well-known/oauth-authorization-server/realm", status=404)
+    fake.add("GET", f"{issuer}/.well-known/openid-configuration", status=404)
+    fake.add("GET", f"{HOST}/.well-known/openid-configuration/realm", json_body=metadata(issuer))
+    assert discover(issuer).auth["token_url"] == f"{issuer}/token"
+
+
+def test_client_credentials_needs_no_authorization_endpoint(monkeypatch):
+    fake = install_fake(monkeypatch)
+    document = {"issuer": HOST, "token_endpoint": f"{HOST}/token",
+                "code_challenge_methods_supported": ["plain"]}
+    fake.add("GET", f"{HOST}/.well-known/oauth-authorization-server", json_body=document)
+    auth = discover(HOST, sign_in=False).auth
+    assert auth["token_url"] == f"{HOST}/token" and "authorize_url" not in auth
+    with pytest.raises(DiscoveryError, match="authorization_endpoint"):
+        discover(HOST)  # a sign-in needs one

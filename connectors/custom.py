@@ -4,9 +4,9 @@ connectors/spec.py), then stored on a Connector row with `owner` set.
 
 A definition is untrusted input. Besides the catalogue's own rules it must be at most
 64 KB, use only the catalogue's categories (a partner's category would show in every
-partner's library filter), point only at public https hosts (connectors/http.py's guard,
-at save time here and again on every call), and not point at this server. Every change
-is audited with the keys that changed; a definition holds no secret value.
+partner's library filter), point only at public https hosts (connectors/hosts.py at save
+time here, connectors/http.py's guard again on every call), and not point at this server.
+Every change is audited with the keys that changed; a definition holds no secret value.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Partner, User
 from audit import events as audit
-from connectors.http import UnsafeURL, check_entered_url
+from connectors.hosts import endpoint_problem
 from connectors.issuer_discovery import DiscoveryError, discover
 from connectors.models import SANDBOX_SLUG_PREFIX, Catalogue, Category, Connector
 from connectors.schema import PLACEHOLDER_RE, ConnectorSpec
@@ -184,10 +184,9 @@ def check_urls(spec: ConnectorSpec) -> None:
             url = settings.PUBLIC_URL + url[first.end():]
         elif first:  # a captured https origin, known at sign-in and checked at each call
             continue
-        try:
-            check_entered_url(PLACEHOLDER_RE.sub("x", url))
-        except UnsafeURL as error:
-            raise refuse(key, str(error)) from None
+        problem = endpoint_problem(PLACEHOLDER_RE.sub("x", url))
+        if problem:
+            raise refuse(key, problem)
 
 
 def changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

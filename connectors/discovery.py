@@ -21,7 +21,6 @@ connectors map the metadata to catalogue `[auth]` keys in connectors/issuer_disc
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -31,7 +30,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
 
 from connectors import http
 
@@ -104,29 +102,6 @@ def check_identifier(url: str, what: str) -> None:
     except http.UnsafeURL:
         raise DiscoveryError(f"The {what} is at an address this server may not call "
                              "(it must be a public https:// address).") from None
-
-
-SERVER_URL_MESSAGE = ("Enter the server's https:// URL, without a user name, query or "
-                      "fragment, at a public address.")
-
-
-def server_url_problem(value: str) -> str:
-    """Why an entered server URL is refused ('' when it is not), without a network call:
-    not https, a user name, a query or fragment, or a literal address that is not public
-    (a host name is checked, and its address pinned, at every call: connectors/http.py)."""
-    parts = urlsplit(value)
-    host = (parts.hostname or "").lower()
-    local = settings.ALLOW_LOCAL_PROVIDERS and (host in http.LOCAL_HOSTS
-                                                or host.endswith(".localhost"))
-    if (len(value) > MAX_URL or not host or parts.username or parts.password or parts.query
-            or parts.fragment or "#" in value or "?" in value
-            or not (parts.scheme == "https" or local and parts.scheme == "http")):
-        return SERVER_URL_MESSAGE
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return ""
-    return "" if local or http.is_public(address) else SERVER_URL_MESSAGE
 
 
 # --- RFC 8414 / OpenID Connect Discovery -------------------------------------------------

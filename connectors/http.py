@@ -76,8 +76,6 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-is_public = _is_public  # for checks of entered URLs before any call (connectors/discovery.py)
-
 
 def _public_address(host: str) -> str:
     """The address to connect to for `host`: its first, when every one it resolves to is
@@ -101,9 +99,7 @@ def checked_address(url: str) -> str | None:
     host = (parts.hostname or "").lower()
     if not host:
         raise UnsafeURL("The URL has no host.")
-    if settings.ALLOW_LOCAL_PROVIDERS and parts.scheme in ("http", "https") and (
-        host in LOCAL_HOSTS or host.endswith(".localhost")
-    ):
+    if is_local(parts.scheme, host):
         return None
     if parts.scheme != "https":
         raise UnsafeURL("Endpoints must use https://.")
@@ -115,28 +111,21 @@ def check_url(url: str) -> None:
     checked_address(url)
 
 
-def check_entered_url(url: str) -> None:
-    """A URL a partner enters to be called later (a custom connector's endpoint): raise
-    UnsafeURL for what `check_url` refuses, but accept a host name that does not resolve
-    now -- every request checks its URL again when it is made."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower().rstrip(".")
-    unresolved_name = (parts.scheme == "https" and host and not parts.username
-                       and not parts.password and host not in LOCAL_HOSTS
-                       and not host.endswith(".localhost") and not _is_literal(host)
-                       and not _resolves(host))
-    if not unresolved_name:
-        checked_address(url)
+def is_local(scheme: str, host: str) -> bool:
+    """A local provider (http or https) the settings allow: development and the sandbox."""
+    return bool(settings.ALLOW_LOCAL_PROVIDERS) and scheme in ("http", "https") and (
+        host in LOCAL_HOSTS or host.endswith(".localhost"))
 
 
-def _resolves(host: str) -> bool:
+def resolves(host: str) -> bool:
+    """Whether the name resolves now (for checks of entered URLs: connectors/hosts.py)."""
     try:
         return bool(socket.getaddrinfo(host, None))
     except (socket.gaierror, UnicodeError):
         return False
 
 
-def _is_literal(host: str) -> bool:
+def is_literal(host: str) -> bool:
     """An address written as one (any form inet_aton reads: 127.1, 0x7f000001, [::1])."""
     try:
         socket.inet_aton(host)

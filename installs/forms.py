@@ -8,7 +8,6 @@ from django import forms
 
 from accounts.models import Partner
 from connectors import hosts
-from connectors.discovery import server_url_problem
 from connectors.forms import (
     KEY_FILE,
     ScopesField,
@@ -103,8 +102,8 @@ class InstallForm(ConsoleForm):
                 continue
             if spec_field.pattern and not fullmatches(spec_field.pattern, value):
                 self.add_error(spec_field.key, f"Enter a valid {spec_field.label}.")
-            elif spec_field.kind == "server_url" and server_url_problem(value):
-                self.add_error(spec_field.key, server_url_problem(value))
+            elif spec_field.kind == "server_url" and hosts.server_url_problem(value):
+                self.add_error(spec_field.key, hosts.server_url_problem(value))
             elif spec_field.key in self.url_keys and not is_host_label(value):
                 self.add_error(spec_field.key, HOST_LABEL_MESSAGE)
         check_private_keys(self, self.connector.spec, self.asked)

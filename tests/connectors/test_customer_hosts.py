@@ -186,6 +186,22 @@ def test_a_public_server_is_accepted(production):
     assert hosts.entry_problem(FIELD, SERVER) == ""
 
 
+@pytest.mark.parametrize("url, message", [
+    ("https://10.0.0.8/x", hosts.NOT_PUBLIC), ("https://localhost/x", hosts.NOT_PUBLIC),
+    ("https://0x7f000001/x", hosts.NOT_PUBLIC), ("http://93.184.216.34/x", hosts.NOT_HTTPS),
+    ("https://user@93.184.216.34/x", hosts.HAS_USERINFO),
+])
+def test_custom_connector_endpoints_are_refused_like_called_ones(production, url, message):
+    """A custom connector's endpoints follow the same rules (connectors/custom.py)."""
+    assert hosts.endpoint_problem(url) == message
+
+
+def test_an_entered_endpoint_name_that_does_not_resolve_yet_is_accepted(production):
+    """Checked again on every call: a provider's host may not resolve from here yet; a
+    query is an endpoint's own."""
+    assert hosts.endpoint_problem("https://api.acme-crm.invalid/v1?tenant=1") == ""
+
+
 def test_a_value_that_bypassed_the_form_never_starts_a_url():
     """Rendering checks again: only a normalized, well-formed https URL."""
     from connectors.templating import TemplateValueError, render_url

@@ -16,7 +16,14 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django_stubs_ext import WithAnnotations
 
-from connectors.models import Catalogue, Category, Connector, PartnerAuthSettings
+from connectors.models import (
+    Catalogue,
+    Category,
+    Connector,
+    DiscoveredServer,
+    DynamicClient,
+    PartnerAuthSettings,
+)
 from core.admin import ReadOnlyAdmin, secret_summary
 
 
@@ -83,3 +90,33 @@ class PartnerAuthSettingsAdmin(ReadOnlyAdmin[PartnerAuthSettings]):
     @admin.display(description="secret values")
     def secret_fields(self, obj: PartnerAuthSettings) -> str:
         return secret_summary(obj.secret_values)
+
+
+@admin.register(DiscoveredServer)
+class DiscoveredServerAdmin(ReadOnlyAdmin[DiscoveredServer]):
+    """Authorization servers' metadata as discovery found it (public documents)."""
+
+    list_display = ("issuer", "fetched_at")
+    search_fields = ("issuer",)
+    fields = ("issuer", "metadata", "fetched_at")
+    readonly_fields = fields
+
+
+@admin.register(DynamicClient)
+class DynamicClientAdmin(ReadOnlyAdmin[DynamicClient]):
+    """Clients registered for partners (RFC 7591): which, where and when; the client's
+    id and secret stay encrypted and unshown (only whether they are set)."""
+
+    list_display = ("partner", "issuer", "token_endpoint_auth_method", "registered_at")
+    list_select_related = ("partner",)
+    search_fields = ("partner__name", "partner__slug", "issuer")
+    fields = ("partner", "issuer", "redirect_uri", "token_endpoint_auth_method",
+              "client_fields", "registered_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DynamicClient]:
+        return super().get_queryset(request).defer("client")
+
+    @admin.display(description="client")
+    def client_fields(self, obj: DynamicClient) -> str:
+        return secret_summary(obj.client)

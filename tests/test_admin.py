@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Partner, User
 from audit.models import AuditEvent
-from connectors.models import PartnerAuthSettings
+from connectors.models import DynamicClient, PartnerAuthSettings
 from core.tokens import hash_token
 from installs.models import AuthAttempt, Install, PendingRevocation
 from links.models import InstallLink
@@ -26,7 +26,9 @@ ACCESS_TOKEN = "fake-access-token-789"
 REFRESH_TOKEN = "fake-refresh-token-012"
 VERIFIER = "fake-pkce-verifier-345"
 LINK_TOKEN = "fake-install-link-token-678"
-SECRETS = (PARTNER_SECRET, INSTALL_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, VERIFIER, LINK_TOKEN)
+DYNAMIC_SECRET = "fake-registered-client-secret-901"
+SECRETS = (PARTNER_SECRET, INSTALL_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, VERIFIER, LINK_TOKEN,
+           DYNAMIC_SECRET)
 
 CONNECTOR = {
     "name": "1st Connect", "description": "CRM.", "categories": ["CRM"],
@@ -79,8 +81,14 @@ def secret_rows(partner, alice):
                               connector=connector, detail={"fields": ["consumer_secret"]})
     AuditEvent.objects.create(partner=partner, actor=alice, action="install.authenticated",
                               install=install, account=account, connector=connector)
+    dynamic = DynamicClient.objects.create(
+        partner=partner, issuer="https://auth.example.com",
+        redirect_uri="https://hatchway.test/connectors/x/callback",
+        client={"client_id": "registered-client", "client_secret": DYNAMIC_SECRET},
+        token_endpoint_auth_method="client_secret_post")
     return {"settings": settings_row, "install": install, "attempt": attempt, "link": link,
-            "account": account, "connector": connector, "pending": pending}
+            "account": account, "connector": connector, "pending": pending,
+            "dynamic": dynamic}
 
 
 def admin_url(obj: object, view: str) -> str:
@@ -108,7 +116,7 @@ def test_every_model_is_registered():
 
 
 @pytest.mark.parametrize("key", ["settings", "install", "attempt", "link", "account",
-                                 "pending"])
+                                 "pending", "dynamic"])
 def test_changelist_change_search_and_history_show_no_secret(support_client, secret_rows, key):
     """List, change, search and history pages never contain a secret or token hash."""
     obj = secret_rows[key]

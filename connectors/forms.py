@@ -11,6 +11,8 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from connectors.auth import AUTH_METHODS
+from connectors.auth.keys import MAX_PEM_LENGTH
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
 from connectors.schema import AUTH_TYPE_LABELS, SCOPE_TOKEN_RE, ConnectorSpec, FieldSpec
@@ -162,6 +164,41 @@ class ScopesField(forms.CharField):
         return parse_scopes(super().clean(value) or "")
 
 
+class UnshownTextarea(forms.Textarea):
+    """A text area for a private key: it never renders a value, saved or just submitted."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
+class KeyValidator:
+    """An auth method's check of a private key field (`AuthMethod.check_key`): its message
+    names what is wrong, never the key."""
+
+    def __init__(self, auth_type: str, key: str) -> None:
+        self.method_class, self.key = AUTH_METHODS[auth_type], key
+
+    def __call__(self, value: str) -> None:
+        try:
+            self.method_class.check_key(self.key, value)
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="private_key") from None
+
+
+def is_key_field(spec: ConnectorSpec, field: FieldSpec) -> bool:
+    """A secret the connector's auth method signs with (a PEM private key)."""
+    method_class = AUTH_METHODS.get(spec.auth.type)
+    return field.secret and method_class is not None and field.key in method_class.key_fields
+
+
+def key_input(spec: ConnectorSpec, field: FieldSpec) -> forms.CharField:
+    return forms.CharField(
+        label=field.label, help_text=field.help or f"The {field.label} is stored encrypted.",
+        required=False, max_length=MAX_PEM_LENGTH,
+        widget=UnshownTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+        validators=[KeyValidator(spec.auth.type, field.key)])
+
+
 class AuthSettingsForm(ConsoleForm):
     """One input per partner-level field of a connector.
 
@@ -231,6 +268,8 @@ class AuthSettingsForm(ConsoleForm):
         return data
 
     def _input(self, field: FieldSpec) -> forms.Field:
+        if is_key_field(self.spec, field):  # PEM text: several lines, checked on save
+            return key_input(self.spec, field)
         if field.choices:  # blank: asked at install
             return choice_field(field, required=False,
                                 initial=self.saved.values.get(field.key, "") if self.saved else "")

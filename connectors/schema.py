@@ -27,12 +27,13 @@ from pydantic import (
 
 from connectors.patterns import anchors_https_host, compiled
 
-AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "api_key", "basic",
-                   "none"]
+AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "app_installation",
+                   "api_key", "basic", "none"]
 AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
                     "two_step": "Two-step token exchange",
+                    "app_installation": "App installation (GitHub Apps)",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
 TokenAuth = Literal["client_secret_post", "client_secret_basic"]
 BodyFormat = Literal["form", "json"]
@@ -68,6 +69,19 @@ TWO_STEP_ONLY = ("token_request", "token_path", "expires_in_path", "token_header
 APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
            "oauth2_client_credentials": OAUTH2_ONLY,
            "two_step": (*TWO_STEP_ONLY, "default_expires_in")}
+
+# --- app_installation (GitHub Apps; connectors/auth/app_installation.py) -----------------
+# The customer installs the partner's app at `install_url`; the provider sends them back to
+# the connector's Callback URL (the app's Setup URL) with the installation id, captured into
+# the `installation_id` field; an app JWT signed with the partner's `private_key` buys an
+# installation token at `access_token_url`.
+APP_INSTALLATION_ONLY = ("install_url",)
+APP_INSTALLATION_FIELDS = {"app_id": "partner", "private_key": "partner",
+                           "installation_id": "captured"}
+APP_INSTALLATION_FROM = "callback.installation_id"
+REQUIRED_URLS["app_installation"] = ("install_url", "access_token_url")
+REQUIRED_FIELDS["app_installation"] = tuple(APP_INSTALLATION_FIELDS)
+APPLIES["app_installation"] = (*APP_INSTALLATION_ONLY, "default_expires_in")
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -322,6 +336,9 @@ class AuthSpec(_Model):
     captures: dict[str, Dotted] = Field(default_factory=dict)
     """two_step: captured field key -> dotted path of its value in the exchange's answer
     (the field needs no `from`)."""
+    install_url: Url = ""
+    """app_installation: where the customer installs the partner's app
+    (`https://github.com/apps/{app_slug}/installations/new`); `state` is added."""
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
     (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
@@ -331,7 +348,8 @@ class AuthSpec(_Model):
         for key in REQUIRED_URLS.get(self.type, ()):
             if not getattr(self, key):
                 raise At(key, f"is required for {self.type}")
-        only = {*OAUTH2_ONLY, *APPLIES["oauth1"], *TWO_STEP_ONLY} - set(APPLIES.get(self.type, ()))
+        only = {*OAUTH2_ONLY, *APPLIES["oauth1"], *TWO_STEP_ONLY, *APP_INSTALLATION_ONLY} - set(
+            APPLIES.get(self.type, ()))
         for key in sorted(self.model_fields_set & only):
             raise At(key, f"does not apply to {self.type}")
         listed = [o.scope for o in self.optional_scopes]
@@ -423,6 +441,22 @@ class ConnectorSpec(_Model):
             for ref in {*PLACEHOLDER_RE.findall(value)} & {*moved}:
                 raise At(f"api.headers.{name}",
                          f"may not use {{{ref}}}: {self.auth.type} sends it as the credentials")
+
+    @rules
+    def _app_installation_fields(self) -> None:
+        """app_installation: the app's id and private key (a secret) are the partner's, the
+        installation id is captured from the callback (the provider's Setup URL redirect)."""
+        if self.auth.type != "app_installation":
+            return
+        for index, spec_field in enumerate(self.fields):
+            level = APP_INSTALLATION_FIELDS.get(spec_field.key)
+            if level and spec_field.level != level:
+                raise At(f"fields[{index}].level", f"must be {level!r} for app_installation")
+            if spec_field.key == "private_key" and not spec_field.secret:
+                raise At(f"fields[{index}].secret", "must be true: the private key is a secret")
+            if spec_field.key == "installation_id" and (
+                    spec_field.capture_from != APP_INSTALLATION_FROM):
+                raise At(f"fields[{index}].from", f"must be {APP_INSTALLATION_FROM!r}")
 
     def _captures_name_captured_fields(self) -> None:
         """A captured field says where it comes from: its `from`, or `auth.captures`."""

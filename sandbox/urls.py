@@ -16,5 +16,9 @@ urlpatterns = [
     path("oauth1/authorize", views.oauth1_authorize, name="oauth1_authorize"),
     path("oauth1/access_token", views.oauth1_access_token, name="oauth1_access_token"),
     path("two-step/signin", views.two_step_signin, name="two_step_signin"),
+    path("apps/<slug:slug>/installations/new", views.app_install, name="app_install"),
+    path("app/installations/<str:installation_id>/access_tokens", views.app_access_tokens,
+         name="app_access_tokens"),
+    path("installation/token", views.app_revoke_token, name="app_revoke_token"),
     path("api/me", views.api_me, name="api_me"),
 ]

@@ -179,6 +179,14 @@ class AuthMethod:
     #: The credential keys the partner API hands out (`GET /credentials`): what calling
     #: the provider needs, never what only Hatchway uses (a refresh token).
     shared_keys: tuple[str, ...] = ()
+    #: Partner-level fields holding a private key as PEM text: Authentication Settings take
+    #: them in a text area that never shows a value, and refuse one `check_key` refuses.
+    key_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def check_key(cls, key: str, value: str) -> None:
+        """Raise ValueError (a message safe to show, never quoting the key) when the value
+        of the key field `key` is not a key this method can sign with."""
 
     def __init__(self, context: Context) -> None:
         self.context = context

@@ -182,12 +182,18 @@ def two_step_signin(request: HttpRequest) -> HttpResponse:
 # -- GitHub-style app installations ---------------------------------------------------
 
 
-@popup_friendly
 @never_cache
 @require_http_methods(["GET", "POST"])
 def app_install(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the install page. POST (Install): a new installation, then back to the app's
-    setup URL with `installation_id`, `setup_action=install` and the `state` given."""
+    setup URL with `installation_id`, `setup_action=install` and the `state` given. Like
+    the consent pages, it keeps `window.opener` (`popup_friendly`)."""
+    response = _app_install(request, slug)
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
+
+
+def _app_install(request: HttpRequest, slug: str) -> HttpResponse:
     app = SandboxApp.objects.filter(slug=slug).first()
     if app is None:
         return error_page(request, "There is no such app.", status=404)

@@ -191,10 +191,12 @@ def is_key_field(spec: ConnectorSpec, field: FieldSpec) -> bool:
     return field.secret and method_class is not None and field.key in method_class.key_fields
 
 
-def key_input(spec: ConnectorSpec, field: FieldSpec) -> forms.CharField:
+def key_input(spec: ConnectorSpec, field: FieldSpec, *, required: bool = False
+              ) -> forms.CharField:
+    """A private key's input (Authentication Settings, or an install asking for it)."""
     return forms.CharField(
         label=field.label, help_text=field.help or f"The {field.label} is stored encrypted.",
-        required=False, max_length=MAX_PEM_LENGTH,
+        required=required, max_length=MAX_PEM_LENGTH,
         widget=UnshownTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
         validators=[KeyValidator(spec.auth.type, field.key)])
 

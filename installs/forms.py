@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import Partner
-from connectors.forms import ScopesField, choice_field, has_scopes
+from connectors.forms import ScopesField, choice_field, has_scopes, is_key_field, key_input
 from connectors.models import Connector
 from connectors.patterns import fullmatches
 from connectors.schema import FieldSpec
@@ -46,6 +46,9 @@ class InstallForm(ConsoleForm):
             self.fields[spec_field.key] = self._form_field(spec_field, spec_field.key in stored)
 
     def _form_field(self, spec_field: FieldSpec, stored: bool) -> forms.Field:
+        if is_key_field(self.connector.spec, spec_field):  # a PEM key left blank by the partner
+            return key_input(self.connector.spec, spec_field, required=spec_field.required and not (
+                self.install and stored))
         if spec_field.choices:
             return choice_field(spec_field, required=spec_field.required,
                                 initial=self.install.values.get(spec_field.key, "")

@@ -365,3 +365,44 @@ def test_no_private_key_jwt_or_token_in_pages_logs_audit_or_webhooks(
         assert secret not in caplog.text
         assert secret not in events
         assert secret not in webhooks
+
+
+# --- the customer, through an install link; the key asked at install ----------------------
+
+
+def test_a_customer_installs_the_app_through_an_install_link(client, partner, connector):
+    from links.models import InstallLink
+    from tests.factories import account as make_account
+    from tests.factories import make_link
+
+    link, token = make_link(make_account(partner), [connector])
+    client.get(reverse("install:landing", args=[token]))
+    start = client.post(reverse("install:connect", args=[token, SLUG]))
+    assert start.status_code == 302
+    assert start["Location"].startswith("http://testserver/sandbox/apps/acme-app/installations/")
+    back = install_at_provider(client, start["Location"])
+    assert back.startswith(f"http://testserver/connectors/{SLUG}/callback?installation_id=")
+    callback = client.get(path_and_query(back))
+    assert callback.status_code == 302 and callback["Location"] == reverse("install:result")
+    assert "<h1>Connected</h1>" in client.get(callback["Location"]).content.decode()
+    install = Install.objects.get()
+    assert install.status == Install.Status.AUTHENTICATED
+    assert install.values["installation_id"] == str(SandboxInstallation.objects.get().pk)
+    assert InstallLink.objects.get(pk=link.pk).use_count == 1
+
+
+def test_a_key_left_blank_by_the_partner_is_asked_and_checked_at_install(admin_client, account,
+                                                                        app):
+    sandbox_app, private_key = app
+    connector = catalogue_connector(SLUG)
+    save_settings(partner=account.partner, connector=connector,
+                  values={"app_id": str(sandbox_app.pk), "app_slug": sandbox_app.slug})
+    url = f"/accounts/{account.pk}/install/{SLUG}/"
+    page = admin_client.get(url).content.decode()
+    assert '<textarea name="private_key"' in page
+    refused = admin_client.post(url, {"install_name": "Repos", "private_key": ec_pem()})
+    assert refused.status_code == 200 and "not an RSA key" in refused.content.decode()
+    assert not Install.objects.exists()
+    created = admin_client.post(url, {"install_name": "Repos", "private_key": private_key})
+    assert created.status_code == 302
+    assert Install.objects.get().secret_values == {"private_key": private_key.strip()}

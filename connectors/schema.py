@@ -75,7 +75,7 @@ APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
 # the connector's Callback URL (the app's Setup URL) with the installation id, captured into
 # the `installation_id` field; an app JWT signed with the partner's `private_key` buys an
 # installation token at `access_token_url`.
-APP_INSTALLATION_ONLY = ("install_url",)
+APP_INSTALLATION_ONLY = ("install_url", "installer_token_url", "installer_installations_url")
 APP_INSTALLATION_FIELDS = {"app_id": "partner", "private_key": "partner",
                            "installation_id": "captured"}
 APP_INSTALLATION_FROM = "callback.installation_id"
@@ -339,6 +339,12 @@ class AuthSpec(_Model):
     install_url: Url = ""
     """app_installation: where the customer installs the partner's app
     (`https://github.com/apps/{app_slug}/installations/new`); `state` is added."""
+    installer_token_url: Url = ""
+    """app_installation, optional: where the callback's `code` (the installer's
+    authorization) buys a user token, to check the installation is theirs."""
+    installer_installations_url: Url = ""
+    """app_installation, with `installer_token_url`: lists the installations that user
+    token can access (`{"installations": [{"id": …}]}`)."""
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
     (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
@@ -457,6 +463,21 @@ class ConnectorSpec(_Model):
             if spec_field.key == "installation_id" and (
                     spec_field.capture_from != APP_INSTALLATION_FROM):
                 raise At(f"fields[{index}].from", f"must be {APP_INSTALLATION_FROM!r}")
+        if bool(self.auth.installer_token_url) != bool(self.auth.installer_installations_url):
+            raise At("auth.installer_installations_url",
+                     "is required with installer_token_url, and only with it")
+        if self.auth.installer_token_url:
+            self._installer_client_fields()
+
+    def _installer_client_fields(self) -> None:
+        """Checking the installer needs the app's OAuth client: its id and secret."""
+        for key, secret in (("client_id", False), ("client_secret", True)):
+            spec_field = self.field(key)
+            if spec_field is None or not spec_field.is_partner_level:
+                raise At("fields", f"a partner-level field with key {key!r} is required with "
+                                   "auth.installer_token_url")
+            if spec_field.secret != secret:
+                raise At("fields", f"the field {key!r} must have secret = {str(secret).lower()}")
 
     def _captures_name_captured_fields(self) -> None:
         """A captured field says where it comes from: its `from`, or `auth.captures`."""

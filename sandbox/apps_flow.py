@@ -24,6 +24,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 from .models import (
+    AuthorizationCode,
     SandboxApp,
     SandboxClient,
     SandboxInstallation,
@@ -55,6 +56,34 @@ def register_app(*, name: str, slug: str, setup_url: str) -> tuple[SandboxApp, s
     private, public = new_key_pair()
     app = SandboxApp.objects.create(name=name, slug=slug, public_key=public, setup_url=setup_url)
     return app, private
+
+
+def authorize_installers(app: SandboxApp) -> tuple[str, str]:
+    """Give the app an OAuth client (GitHub's "Request user authorization during
+    installation"): installing then also returns a `code`. Returns (client_id, secret)."""
+    from .services import register_client
+
+    client_id, secret = register_client(name=f"{app.name} (installers)",
+                                        redirect_uri=app.setup_url)
+    app.client = SandboxClient.objects.get(client_id=client_id)
+    app.save(update_fields=["client"])
+    return client_id, secret
+
+
+def installer_code(app: SandboxApp, user: SandboxUser) -> str:
+    """An authorization code of the app's client for the installing user (single use)."""
+    assert app.client is not None  # only for apps that authorize their installers
+    code = secrets.token_urlsafe(24)
+    AuthorizationCode.objects.create(client=app.client, user=user, code_hash=digest(code),
+                                     scope="", secrets={},
+                                     expires_at=timezone.now() + timedelta(minutes=10))
+    return code
+
+
+def installations_of(token: SandboxToken) -> list[SandboxInstallation]:
+    """The live installations of the token's app that its user made."""
+    return list(SandboxInstallation.objects.filter(app__client=token.client, user=token.user,
+                                                   removed_at__isnull=True).order_by("pk"))
 
 
 def install(app: SandboxApp, user: SandboxUser) -> SandboxInstallation:

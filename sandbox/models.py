@@ -217,6 +217,10 @@ class SandboxApp(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     public_key = models.TextField(help_text="PEM public key (SubjectPublicKeyInfo).")
     setup_url = models.CharField(max_length=500, help_text="Where an installation returns to.")
+    #: The app's OAuth client, when installing also authorizes the installer (the return
+    #: then carries a `code` for a user token that lists the installer's installations).
+    client = models.OneToOneField(SandboxClient, on_delete=models.SET_NULL, null=True,
+                                  blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -20,5 +20,7 @@ urlpatterns = [
     path("app/installations/<str:installation_id>/access_tokens", views.app_access_tokens,
          name="app_access_tokens"),
     path("installation/token", views.app_revoke_token, name="app_revoke_token"),
+    path("login/oauth/access_token", views.app_installer_token, name="app_installer_token"),
+    path("user/installations", views.app_user_installations, name="app_user_installations"),
     path("api/me", views.api_me, name="api_me"),
 ]

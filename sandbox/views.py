@@ -205,6 +205,8 @@ def _app_install(request: HttpRequest, slug: str) -> HttpResponse:
         return error_page(request, "Choose Install.")
     installation = apps_flow.install(app, user)
     params = [("installation_id", str(installation.pk)), ("setup_action", "install")]
+    if app.client is not None:  # the installer is authorized too (GitHub's OAuth option)
+        params.insert(0, ("code", apps_flow.installer_code(app, user)))
     state = request.GET.get("state")
     if state:
         params.append(("state", state))
@@ -234,6 +236,36 @@ def app_access_tokens(request: HttpRequest, installation_id: str) -> HttpRespons
     return JsonResponse({"token": token, "expires_at": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                          "permissions": {"metadata": "read"}, "repository_selection": "all"},
                         status=201)
+
+
+@server_to_server
+def app_installer_token(request: HttpRequest) -> HttpResponse:
+    """GitHub's `POST /login/oauth/access_token`: the code, client id and secret -> a user
+    token. GitHub needs no `grant_type`; oauthlib does, so it is added here."""
+    def create(uri: str, method: str, body: str, headers: dict[str, str]
+               ) -> tuple[dict[str, str], str, int]:
+        if "grant_type=" not in body:
+            body = f"{body}&grant_type=authorization_code" if body else (
+                "grant_type=authorization_code")
+        return server.create_token_response(uri, method, body, headers)
+
+    return oauth2_call(request, create)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET"])
+def app_user_installations(request: HttpRequest) -> HttpResponse:
+    """GitHub's `GET /user/installations` with a user token: the app's installations that
+    user made."""
+    valid, oauth_request = server.verify_request(
+        *oauthlib_args(request), scopes=[])  # type: ignore[arg-type]
+    if not valid:
+        return github_message("Bad credentials", 401)
+    token = cast(oauth2.SandboxRequest, oauth_request).sandbox_token
+    installations = apps_flow.installations_of(token)
+    listed = [{"id": i.pk, "app_id": i.app_id} for i in installations]
+    return JsonResponse({"total_count": len(listed), "installations": listed})
 
 
 @csrf_exempt

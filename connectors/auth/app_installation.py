@@ -13,6 +13,11 @@ and Hatchway, signing as the app, buys short-lived installation tokens.
 - Refusals: 401 or 404 from the exchange mean the app was uninstalled (or its key revoked):
   reauthentication. 5xx, 429 and timeouts are transient: "Refresh failing".
 - Revocation: `DELETE revoke_url` carrying the installation token, where declared.
+- The installer, where declared: GitHub warns that the `installation_id` on the redirect can
+  be spoofed and recommends a user token of the installer to check it. With
+  `installer_token_url` and `installer_installations_url` (and the app's `client_id` and
+  `client_secret`), the callback's `code` buys that token, and the installation must be
+  among those it can access, or the sign-in is refused before any installation token.
 
 Stored credentials (encrypted): ``{"access_token": <installation token>}``. The private
 key and the app JWT are never stored with them, logged or put in an error.
@@ -20,6 +25,7 @@ key and the app JWT are never stored with them, logged or put in an error.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import datetime, timedelta
@@ -45,6 +51,8 @@ from connectors.auth.base import (
 )
 from connectors.auth.keys import UnusableKey, rsa_private_key
 from connectors.auth.tokens import MAX_EXPIRES_IN, check_tokens, unknown_lifetime
+
+security_log = logging.getLogger("hatchway.security")
 
 # GitHub's rules for the app JWT: "iat ... 60 seconds in the past", "exp ... no more than 10
 # minutes into the future", "iss ... the client ID or application ID", RS256:
@@ -86,10 +94,71 @@ class AppInstallation(AuthMethod):
         if not INSTALLATION_ID_RE.match(installation_id):
             raise InvalidCallback("The provider sent an installation id that is not a number "
                                   "— restart the install.")
+        self.check_installer(params.get("code", ""), int(installation_id))
         captured = self.captured({}, params)  # joins the values: the token URL uses it
         credentials = self.exchange()
         credentials.captured = captured
         return credentials
+
+    def check_installer(self, code: str, installation_id: int) -> None:
+        """Where declared, the installation must be one the installer's user token can
+        access (GitHub: "Request user authorization (OAuth) during installation"):
+        https://docs.github.com/en/apps/creating-github-apps/setting-up-a-github-app/about-the-setup-url
+        The user token is used for this one request and not kept."""
+        if not self.spec.auth.installer_installations_url:
+            return
+        if not code:
+            raise InvalidCallback("The provider sent no authorization of the person who "
+                                  "installed the app — restart the install.")
+        if installation_id not in self.installer_installation_ids(self.installer_token(code)):
+            security_log.warning("callback refused: the installation is not the installer's")
+            raise InvalidCallback("That installation is not one the person who installed the "
+                                  "app can access — restart the install.")
+
+    def installer_token(self, code: str) -> str:
+        """The installer's user token, bought with the callback's `code` and the app's
+        OAuth client (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-user-access-token-for-a-github-app)."""
+        data = {"client_id": self.value("client_id"), "client_secret": self.value("client_secret"),
+                "code": code}
+        session = http.Session()
+        with outbound_errors("The installer check"), session.secret_bearing():
+            response = session.post(self.url(self.spec.auth.installer_token_url), data=data,
+                                    headers={"Accept": "application/json"},
+                                    allow_redirects=False)
+        raise_if_unavailable(response, "The provider's sign-in is unavailable (HTTP {status}); "
+                                       "try again later.")
+        answer = self.json_object(response)
+        token = answer.get("access_token") if answer else None
+        if not isinstance(token, str) or not token or not 200 <= response.status_code < 300:
+            raise AuthError("The provider did not confirm who installed the app, so sign-in "
+                            "was stopped.", kind=ErrorKind.TOKEN_ERROR)
+        return token
+
+    def installer_installation_ids(self, user_token: str) -> set[int]:
+        """The ids of the installations the installer's user token can access."""
+        headers = {"Accept": "application/vnd.github+json", **self.api_headers,
+                   "Authorization": f"Bearer {user_token}"}
+        url = add_params_to_uri(self.url(self.spec.auth.installer_installations_url),
+                                [("per_page", "100")])
+        with outbound_errors("The installer check"):
+            response = http.Session().get(url, headers=headers, allow_redirects=False)
+        raise_if_unavailable(response, "The provider is unavailable (HTTP {status}); try "
+                                       "again later.")
+        answer = self.json_object(response) if response.status_code == 200 else None
+        listed = answer.get("installations") if answer else None
+        if not isinstance(listed, list):
+            raise AuthError("The provider did not list the installer's installations, so "
+                            "sign-in was stopped.", kind=ErrorKind.TOKEN_ERROR)
+        return {item["id"] for item in listed
+                if isinstance(item, dict) and type(item.get("id")) is int}
+
+    @staticmethod
+    def json_object(response: requests.Response) -> dict[str, Any] | None:
+        try:
+            answer = response.json()
+        except ValueError:
+            return None
+        return answer if isinstance(answer, dict) else None
 
     # --- tokens --------------------------------------------------------------------------
 

@@ -268,3 +268,79 @@ def test_revocation_failures(fake, status, error):
 def test_api_calls_carry_the_installation_token():
     session = method().session({"access_token": "ghs_fake-token"})
     assert session.headers["Authorization"] == "Bearer ghs_fake-token"
+
+
+# --- the installer check (GitHub's warning about a spoofed installation_id) ----------------
+
+USER_TOKEN_URL = "https://provider.localhost/login/oauth/access_token"
+USER_INSTALLATIONS = f"{API}/user/installations"
+CLIENT_FIELDS = [{"key": "client_id", "label": "Client ID"},
+                 {"key": "client_secret", "label": "Client secret", "secret": True}]
+
+
+def checked_data() -> dict[str, Any]:
+    data = spec_data(installer_token_url=USER_TOKEN_URL,
+                     installer_installations_url=USER_INSTALLATIONS)
+    data["fields"] += [dict(f) for f in CLIENT_FIELDS]
+    return data
+
+
+def checking_method() -> Any:
+    spec = ConnectorSpec.from_data("t", validate("t.toml", "t", checked_data()))
+    return build_method(Context(spec=spec, values={
+        "app_id": "1234", "app_slug": "my-app", "private_key": PRIVATE_KEY,
+        "client_id": "fake-client-id", "client_secret": "fake-client-secret-123"}))
+
+
+def test_the_installer_check_needs_both_urls_and_the_client_fields():
+    data = checked_data()
+    del data["auth"]["installer_installations_url"]
+    assert "auth.installer_installations_url" in refusal(data)
+    data = checked_data()
+    data["fields"] = data["fields"][:-1]
+    assert "client_secret" in refusal(data)
+    data = checked_data()
+    data["fields"][-1]["secret"] = False
+    assert "client_secret" in refusal(data)
+
+
+def test_the_installation_must_be_the_installers(fake):
+    fake.add("POST", USER_TOKEN_URL, json_body={"access_token": "fake-user-token"})
+    fake.add("GET", USER_INSTALLATIONS, json_body={"installations": [{"id": 7}, {"id": 8}]})
+    with pytest.raises(InvalidCallback) as caught:
+        checking_method().complete(None, {"installation_id": "42", "code": "fake-code"})
+    assert "not one the person who installed the app can access" in caught.value.message
+    token_request, listing = fake.calls
+    assert fake.form(token_request) == {"client_id": "fake-client-id",
+                                        "client_secret": "fake-client-secret-123",
+                                        "code": "fake-code"}
+    assert fake.header(listing, "Authorization") == "Bearer fake-user-token"
+    assert not fake.calls_to(TOKENS)  # no installation token was bought
+
+
+def test_the_installers_installation_is_accepted(fake):
+    fake.add("POST", USER_TOKEN_URL, json_body={"access_token": "fake-user-token"})
+    fake.add("GET", USER_INSTALLATIONS, json_body={"installations": [{"id": 42}]})
+    fake.add("POST", TOKENS, status=201, json_body={"token": "ghs_fake"})
+    credentials = checking_method().complete(None, {"installation_id": "42", "code": "c"})
+    assert credentials.data == {"access_token": "ghs_fake"}
+
+
+@pytest.mark.parametrize("token_answer, listing, error", [
+    ({"error": "bad_verification_code"}, None, AuthError),
+    ({"access_token": "t"}, {"installations": "nope"}, AuthError),
+    ({"access_token": "t"}, {"installations": [{"id": True}, {"id": "42"}]}, InvalidCallback),
+])
+def test_a_failed_installer_check_stops_the_sign_in(fake, token_answer, listing, error):
+    fake.add("POST", USER_TOKEN_URL, json_body=token_answer)
+    if listing is not None:
+        fake.add("GET", USER_INSTALLATIONS, json_body=listing)
+    with pytest.raises(error):
+        checking_method().complete(None, {"installation_id": "42", "code": "c"})
+    assert not fake.calls_to(TOKENS)
+
+
+def test_no_code_means_no_installer_check_possible(fake):
+    with pytest.raises(InvalidCallback):
+        checking_method().complete(None, {"installation_id": "42"})
+    assert not fake.calls

@@ -57,11 +57,19 @@ def app() -> tuple[SandboxApp, str]:
 
 
 @pytest.fixture
-def connector(partner, app, sandbox_transport) -> Connector:
+def installer_client(app) -> tuple[str, str]:
+    """The app's OAuth client: installing also authorizes the installer (a `code`)."""
+    return apps_flow.authorize_installers(app[0])
+
+
+@pytest.fixture
+def connector(partner, app, installer_client, sandbox_transport) -> Connector:
     sandbox_app, private_key = app
+    client_id, client_secret = installer_client
     connector = catalogue_connector(SLUG)
-    save_settings(partner, connector, {"app_id": str(sandbox_app.pk), "app_slug": sandbox_app.slug},
-                  {"private_key": private_key})
+    save_settings(partner, connector, {"app_id": str(sandbox_app.pk), "app_slug": sandbox_app.slug,
+                                       "client_id": client_id},
+                  {"private_key": private_key, "client_secret": client_secret})
     return connector
 
 
@@ -124,7 +132,7 @@ def test_a_good_private_key_is_saved_encrypted_and_never_shown(admin_client, par
     catalogue_connector(SLUG)
     response = admin_client.post(settings_url(), {"app_id": "7", "app_slug": "acme-app",
                                                   "private_key": private_key})
-    assert response.status_code == 302
+    assert response.status_code == 302, response.content.decode()[:2000]
     row = PartnerAuthSettings.objects.get()
     assert row.secret_values == {"private_key": private_key.strip()}
     with connection.cursor() as cursor:
@@ -278,6 +286,39 @@ def test_a_non_numeric_installation_id_is_refused(admin_client, install):
     assert apps_flow.issued_installation_tokens() == 0
 
 
+def test_another_persons_installation_is_refused(admin_client, install, app):
+    """The spoofed installation_id GitHub warns of: the installer's user token does not list
+    it, so the sign-in stops before any installation token is bought."""
+    from sandbox.models import SandboxUser
+    from sandbox.services import acting_user
+
+    acting_user()  # the sandbox installs as its first user; the victim is another
+    someone_else = apps_flow.install(app[0], SandboxUser.objects.create(username="victim"))
+    callback = install_at_provider(admin_client, authenticate(admin_client, install))
+    own = query(callback)["installation_id"]
+    spoofed = path_and_query(callback).replace(f"installation_id={own}",
+                                               f"installation_id={someone_else.pk}")
+    response = admin_client.get(spoofed)
+    assert response.status_code == 400
+    assert "not one the person who installed the app can access" in response.content.decode()
+    install.refresh_from_db()
+    assert install.status == Install.Status.PENDING and not install.credentials
+    assert "installation_id" not in install.values
+    assert apps_flow.issued_installation_tokens() == 0
+
+
+def test_a_return_without_the_installers_code_is_refused(admin_client, install):
+    callback = install_at_provider(admin_client, authenticate(admin_client, install))
+    params = query(callback)
+    response = admin_client.get(f"/connectors/{SLUG}/callback?installation_id="
+                                f"{params['installation_id']}&setup_action=install"
+                                f"&state={params['state']}")
+    assert response.status_code == 400
+    install.refresh_from_db()
+    assert install.status == Install.Status.PENDING and not install.credentials
+    assert apps_flow.issued_installation_tokens() == 0
+
+
 def test_an_exchange_refused_with_401_fails_the_sign_in(admin_client, install, app):
     """The app's key at the provider is no longer the one saved: the JWT does not verify."""
     sandbox_app, _ = app
@@ -296,8 +337,13 @@ def test_an_exchange_answering_500_fails_the_sign_in_with_a_retry(admin_client, 
     callback = install_at_provider(admin_client, authenticate(admin_client, install))
     fake = install_fake(monkeypatch)
     installation_id = query(callback)["installation_id"]
-    fake.add("POST", f"{settings.PUBLIC_URL}/sandbox/app/installations/{installation_id}"
-                     "/access_tokens", status=500, text="boom")
+    sandbox = f"{settings.PUBLIC_URL}/sandbox"
+    fake.add("POST", f"{sandbox}/login/oauth/access_token",  # the installer check passes
+             json_body={"access_token": "fake-user-token", "token_type": "bearer"})
+    fake.add("GET", f"{sandbox}/user/installations",
+             json_body={"installations": [{"id": int(installation_id)}]})
+    fake.add("POST", f"{sandbox}/app/installations/{installation_id}/access_tokens",
+             status=500, text="boom")
     response = admin_client.get(path_and_query(callback))
     assert "unavailable (HTTP 500)" in response.content.decode()
     install.refresh_from_db()
@@ -381,7 +427,8 @@ def test_a_customer_installs_the_app_through_an_install_link(client, partner, co
     assert start.status_code == 302
     assert start["Location"].startswith("http://testserver/sandbox/apps/acme-app/installations/")
     back = install_at_provider(client, start["Location"])
-    assert back.startswith(f"http://testserver/connectors/{SLUG}/callback?installation_id=")
+    assert back.startswith(f"http://testserver/connectors/{SLUG}/callback?")
+    assert {"code", "installation_id", "setup_action", "state"} == set(query(back))
     callback = client.get(path_and_query(back))
     assert callback.status_code == 302 and callback["Location"] == reverse("install:result")
     assert "<h1>Connected</h1>" in client.get(callback["Location"]).content.decode()
@@ -392,11 +439,13 @@ def test_a_customer_installs_the_app_through_an_install_link(client, partner, co
 
 
 def test_a_key_left_blank_by_the_partner_is_asked_and_checked_at_install(admin_client, account,
-                                                                        app):
+                                                                        app, installer_client):
     sandbox_app, private_key = app
     connector = catalogue_connector(SLUG)
     save_settings(partner=account.partner, connector=connector,
-                  values={"app_id": str(sandbox_app.pk), "app_slug": sandbox_app.slug})
+                  values={"app_id": str(sandbox_app.pk), "app_slug": sandbox_app.slug,
+                          "client_id": installer_client[0]},
+                  secret_values={"client_secret": installer_client[1]})
     url = f"/accounts/{account.pk}/install/{SLUG}/"
     page = admin_client.get(url).content.decode()
     assert '<textarea name="private_key"' in page

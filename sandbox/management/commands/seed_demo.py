@@ -94,7 +94,8 @@ class Command(BaseCommand):
 
     def _github_app(self, partner: Partner, user: User) -> None:
         """A sandbox app registered with the GitHub-style connector's Callback URL as its setup
-        URL, and its id, slug and private key saved (the key exists only there, encrypted)."""
+        URL, authorizing its installers, and its id, slug, private key and OAuth client saved
+        (the key exists only there, encrypted)."""
         slug = "sandbox-github-app"
         connector = Connector.objects.get(slug=slug)
         existing = PartnerAuthSettings.objects.filter(partner=partner, connector=connector)
@@ -103,9 +104,12 @@ class Command(BaseCommand):
         app, private_key = apps_flow.register_app(
             name="Demo Partner app", slug=f"demo-partner-{secrets.token_hex(3)}",
             setup_url=callback_url(slug))
+        client_id, client_secret = apps_flow.authorize_installers(app)
         PartnerAuthSettings.objects.update_or_create(
             partner=partner, connector=connector,
-            defaults={"values": {"app_id": str(app.pk), "app_slug": app.slug},
-                      "secret_values": {"private_key": private_key},
+            defaults={"values": {"app_id": str(app.pk), "app_slug": app.slug,
+                                 "client_id": client_id},
+                      "secret_values": {"private_key": private_key,
+                                        "client_secret": client_secret},
                       "saved_at": timezone.now(), "saved_by": user},
         )

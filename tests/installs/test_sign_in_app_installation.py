@@ -397,10 +397,13 @@ def test_no_private_key_jwt_or_token_in_pages_logs_audit_or_webhooks(
             if c.url.endswith("/access_tokens")]
     tokens = [c.headers["Authorization"].split(" ", 1)[1] for c in sandbox_transport.calls
               if c.url.endswith("/sandbox/api/me")]
-    assert len(jwts) == 2 and tokens
+    user_tokens = [c.headers["Authorization"].split(" ", 1)[1] for c in sandbox_transport.calls
+                   if "/sandbox/user/installations" in c.url]
+    assert len(jwts) == 2 and tokens and user_tokens
     deauthenticate(install=install, actor=None)
     relay.relay_pass()
-    secrets = [private_key.splitlines()[1], *jwts, *tokens]
+    client_secret = PartnerAuthSettings.objects.get().secret_values["client_secret"]
+    secrets = [private_key.splitlines()[1], *jwts, *tokens, *user_tokens, client_secret]
     pages = "".join(admin_client.get(path).content.decode() for path in (
         install_path(install), settings_url(), reverse("connectors:library")))
     events = json.dumps([e.detail for e in AuditEvent.objects.all()], default=str)

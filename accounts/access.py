@@ -26,6 +26,10 @@ security_log = logging.getLogger("hatchway.security")
 #: Set in the session when the login passed a second factor (or two-factor authentication
 #: was set up in it): a partner that requires two-factor authentication asks for it.
 SECOND_FACTOR_KEY = "second_factor_verified"
+#: Set in the session when it was signed in with a partner's single sign-on (the partner's
+#: id): the session works in that partner only, whatever other memberships the user has --
+#: that partner's identity provider vouched for the user, the others' did not.
+SSO_PARTNER_KEY = "sso_partner"
 M = TypeVar("M", bound=Model)
 M_co = TypeVar("M_co", bound=Model, covariant=True)
 
@@ -57,6 +61,10 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         membership = current_membership(request.user)
         if membership is None:
             raise PermissionDenied("You are not a member of any partner.")
+        sso_partner = request.session.get(SSO_PARTNER_KEY)
+        if sso_partner is not None and membership.partner_id != sso_partner:
+            # The user chose another partner in another session: this one stays in its own.
+            membership = _sso_membership(request.user, sso_partner)
         request.membership = membership
         request.partner = membership.partner
         request_id.bind(partner_id=membership.partner_id)
@@ -69,6 +77,17 @@ def partner_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _sso_membership(user: User, partner_id: int) -> Membership:
+    """The user's membership at the partner a single sign-on session signed in to (403
+    once they are no longer a member there)."""
+    found = (user.memberships.select_related("partner").defer("partner__logo")
+             .filter(partner_id=partner_id).first())
+    if found is None:
+        raise PermissionDenied("This session signed in with single sign-on to a partner you "
+                               "are no longer a member of. Log out and sign in again.")
+    return found
 
 
 def current_membership(user: User) -> Membership | None:

@@ -117,7 +117,8 @@ class ConnectorSettings(ApiView):
     permission_classes = [CanConfigure]
 
     def connector(self, slug: str) -> Connector:
-        return self.scoped(Connector.objects.active().with_configured(self.partner), slug=slug)
+        return self.scoped(
+            Connector.objects.active(self.partner).with_configured(self.partner), slug=slug)
 
     def saved(self, connector: Connector, *, lock: bool = False) -> PartnerAuthSettings | None:
         saved = PartnerAuthSettings.objects.for_partner(self.partner).filter(connector=connector)

@@ -73,6 +73,17 @@ class CanConfigure(HasScope):
     scope = Scope.CONFIGURE
 
 
+class ReadsManageWritesConfigure(permissions.BasePermission):
+    """The connectors: read with scope Manage (as ever), custom ones changed with Configure."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        needed = CanManage() if request.method in permissions.SAFE_METHODS else CanConfigure()
+        allowed = needed.has_permission(request, view)
+        if hasattr(needed, "message"):
+            self.message = needed.message
+        return allowed
+
+
 class IsApiKey(HasScope):
     """Any valid key, whatever its scopes."""
 

@@ -44,6 +44,7 @@ class ProblemCode(StrEnum):
     LENGTH_REQUIRED = "length_required"
     REQUEST_TOO_LARGE = "request_too_large"
     SETTINGS_IN_USE = "settings_in_use"
+    CONNECTOR_IN_USE = "connector_in_use"
 
 
 Code = ProblemCode | ErrorKind | RefusalCode

@@ -3,10 +3,13 @@ install (installs/proxy.py does the call; this view owns the request and the res
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 
 from api.authentication import CanProxy
@@ -18,10 +21,23 @@ from installs import proxy
 PROXY_METHODS = ["get", "post", "put", "patch", "delete"]
 
 
+class ForwardAccept(BaseContentNegotiation):
+    """The caller's Accept is the provider's to answer (an MCP server's text/event-stream):
+    forwarded, not negotiated; Hatchway's own refusals are problem+json whatever it says."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Request, renderers: Any,
+                        format_suffix: str | None = None) -> tuple[Any, str]:
+        return renderers[0], renderers[0].media_type
+
+
 class Proxy(ApiView):
     """Call the provider's API as the install: `/proxy/{install_id}/{path}`."""
 
     permission_classes = [CanProxy]
+    content_negotiation_class = ForwardAccept
     http_method_names = [*PROXY_METHODS, "head", "options"]  # any method is forwarded
 
     @extend_schema(summary="Call the provider's API as the install",
@@ -37,7 +53,7 @@ class Proxy(ApiView):
                               **problems(400, 404, 409, 411, 413, 502, 504)},
                    methods=[m.upper() for m in PROXY_METHODS])
     def forward(self, request: Request, install_id: int, path: str) -> HttpResponseBase:
-        install = self.install(install_id)
+        install = self.install(int(install_id))  # the URL's digits (a re_path)
         if "HTTP_TRANSFER_ENCODING" in request.META and not content_length(request._request):
             raise Problem(411, "Send the body with a Content-Length.",
                           code=ProblemCode.LENGTH_REQUIRED)

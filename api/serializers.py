@@ -11,14 +11,14 @@ from rest_framework import serializers
 from accounts.models import Account, Partner
 from api.pagination import MAX_ID
 from audit.models import Action, AuditEvent
-from connectors.forms import check_scopes, has_scopes
+from connectors.forms import KEY_FILE, MAX_KEY_FILE_LENGTH, check_scopes, has_scopes
 from connectors.models import Connector
 from connectors.schema import AUTH_TYPE_LABELS
 from connectors.services import callback_url
 from core.forms import MAX_QUERY_LENGTH
 from core.text import normal_external_id, validate_external_id, validate_name
 from installs import importing
-from installs.forms import MAX_VALUE_LENGTH, InstallForm
+from installs.forms import InstallForm
 from installs.models import Install
 from links.forms import DEFAULT_MINUTES, MAX_MINUTES
 from links.services import configured_connectors, validate_return_url
@@ -55,6 +55,14 @@ class ConnectorQuery(serializers.Serializer[Any]):
                                                     "Authentication Settings are saved, or it "
                                                     "has none to save.")
 
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # "source" is a Field attribute: the field of that name is added here (DRF's hook).
+        found = super().get_fields()
+        found["source"] = serializers.ChoiceField(
+            choices=["catalogue", "custom"], required=False,
+            help_text="Only the catalogue's, or only your own custom connectors.")
+        return found
+
 
 class FieldSerializer(serializers.Serializer[Any]):
     key = serializers.CharField()
@@ -79,6 +87,14 @@ class ConnectorSerializer(serializers.Serializer[Any]):
         help_text="This connector's own callback (redirect) URL, to register with the "
                   "provider; null when its sign-in sends nobody back (no browser flow).")
 
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # "source" is a Field attribute: the field of that name is added here (DRF's hook).
+        found = super().get_fields()
+        found["source"] = serializers.ChoiceField(
+            choices=["catalogue", "custom"],
+            help_text="`catalogue`: Hatchway's; `custom`: one of your own custom connectors.")
+        return found
+
     def get_callback_url(self, connector: Connector) -> str | None:
         return callback_url(connector.slug) if connector.uses_callback else None
 
@@ -92,6 +108,47 @@ class ConnectorDetailSerializer(ConnectorSerializer):
         found = super().get_fields()
         found["fields"] = FieldSerializer(many=True, source="spec.fields")
         return found
+
+
+class ConnectorDefinitionSerializer(serializers.Serializer[Any]):
+    """A custom connector's definition: the catalogue format (docs/catalogue.md) as JSON.
+    For the schema only: connectors/schema.py validates it (422 with `errors` by key)."""
+
+    slug = serializers.CharField(help_text="2-63 lower-case letters, digits and '-'; "
+                                           "fixed once created.")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField(), required=False,
+                                       help_text="The catalogue's category names only.")
+    website = serializers.CharField(required=False)
+    api_docs = serializers.CharField(required=False)
+    auth = serializers.DictField(help_text="`[auth]`: `type` and its keys. For oauth2 an "
+                                           "`issuer` without `token_url` is discovered.")
+    api = serializers.DictField(required=False, help_text="`[api]`: base_url, verify, headers.")
+    guide = serializers.DictField(child=serializers.CharField(), required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # "fields" is a Serializer attribute: the field of that name is added here.
+        found = super().get_fields()
+        found["fields"] = serializers.ListField(
+            child=serializers.DictField(), required=False,
+            help_text="`[[fields]]`; OAuth 2.0 and client credentials may omit them.")
+        return found
+
+
+class CustomConnectorSerializer(ConnectorDetailSerializer):
+    """A custom connector as stored: with its whole definition (the catalogue format)."""
+
+    definition = serializers.SerializerMethodField(
+        help_text="The stored definition in the catalogue format, slug included: discovered "
+                  "endpoints and default fields filled in.")
+    retired = serializers.SerializerMethodField()
+
+    def get_definition(self, connector: Connector) -> dict[str, Any]:
+        return {"slug": connector.slug, **connector.spec_data}
+
+    def get_retired(self, connector: Connector) -> bool:
+        return connector.retired_at is not None
 
 
 # --- accounts --------------------------------------------------------------------------
@@ -162,13 +219,14 @@ class ActiveConnectorField(serializers.SlugRelatedField[Connector]):
     ones are depends on settings: the sandbox's connectors only where it runs)."""
 
     def get_queryset(self) -> Any:
-        return Connector.objects.active()
+        return Connector.objects.active(self.context["partner"])
 
 
 class InstallCreateSerializer(serializers.Serializer[Any]):
     connector = ActiveConnectorField(slug_field="slug", queryset=Connector.objects.all())
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    values = serializers.DictField(child=serializers.CharField(max_length=MAX_VALUE_LENGTH,
+    # The install form limits each value (a PEM key or a key file may be longer than the rest).
+    values = serializers.DictField(child=serializers.CharField(max_length=MAX_KEY_FILE_LENGTH,
                                                                allow_blank=True),
                                    required=False, default=dict,
                                    help_text="The install's values by field key (see the "
@@ -211,7 +269,9 @@ class InstallCreateSerializer(serializers.Serializer[Any]):
             return attrs
         form = InstallForm({"install_name": attrs["name"], **attrs["values"]},
                            connector=attrs["connector"], partner=partner_of(self))
-        unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked})
+        # jwt_bearer's pasted key file (`key_file`) is asked too, where it applies.
+        unknown = sorted(set(attrs["values"]) - {f.key for f in form.asked}
+                         - ({KEY_FILE} & set(form.fields)))
         errors = {f"values.{key}": ["This connector asks for no such value."] for key in unknown}
         if not form.is_valid():
             for key, messages in form.errors.items():
@@ -244,7 +304,8 @@ class CredentialsSerializer(serializers.Serializer[Any]):
     credentials = serializers.DictField(
         child=serializers.CharField(),
         help_text="OAuth 2.0: access_token, token_type, scope; OAuth 1.0a: oauth_token, "
-                  "oauth_token_secret; API key: api_key; basic: username, password.")
+                  "oauth_token_secret; API key: api_key; basic: username, password; "
+                  "JWT bearer: access_token, token_type.")
     expires_at = serializers.DateTimeField(allow_null=True)
     base_url = serializers.CharField(allow_blank=True, help_text="The provider's API base URL.")
 

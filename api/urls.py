@@ -12,6 +12,8 @@ app_name = "api"
 urlpatterns = [
     path("v1/connectors", views.ConnectorList.as_view(), name="connectors"),
     path("v1/connectors/<slug:slug>", views.ConnectorDetail.as_view(), name="connector"),
+    path("v1/connectors/<slug:slug>/retire", views.ConnectorRetire.as_view(),
+         name="connector_retire"),
     path("v1/connectors/<slug:slug>/settings", auth_settings.ConnectorSettings.as_view(),
          name="connector_settings"),
     path("v1/accounts", views.AccountList.as_view(), name="accounts"),
@@ -30,7 +32,9 @@ urlpatterns = [
     path("v1/install-links/<int:link_id>", views.InstallLinkDetail.as_view(),
          name="install_link"),
     path("v1/events", views.EventList.as_view(), name="events"),
-    path("v1/proxy/<int:install_id>/<path:path>", proxy_views.Proxy.as_view(), name="proxy"),
+    # `path` may be empty: the base URL itself (an MCP server's one endpoint is its URL).
+    re_path(r"^v1/proxy/(?P<install_id>[0-9]+)/(?P<path>.*)$", proxy_views.Proxy.as_view(),
+            name="proxy"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.ApiDocs.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^v1/", views.NotFoundView.as_view(), name="not_found"),

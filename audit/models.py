@@ -31,6 +31,10 @@ class Action(models.TextChoices):
     BRANDING_SAVED = "branding.saved", "Branding saved"
     SETTINGS_SAVED = "settings.saved", "Authentication Settings saved"
     SETTINGS_CLEARED = "settings.cleared", "Authentication Settings cleared"
+    CONNECTOR_CREATED = "connector.created", "Custom connector created"
+    CONNECTOR_UPDATED = "connector.updated", "Custom connector changed"
+    CONNECTOR_RETIRED = "connector.retired", "Custom connector retired"
+    CONNECTOR_DELETED = "connector.deleted", "Custom connector deleted"
     INSTALL_CREATED = "install.created", "Installed"
     INSTALL_UPDATED = "install.updated", "Install details changed"
     INSTALL_AUTH_STARTED = "install.auth_started", "Authentication started"
@@ -76,6 +80,13 @@ class Action(models.TextChoices):
                                       "Two-factor requirement changed")
     LOGIN_FAILED = "login.failed", "Login failed"
     LOGIN_LOCKED_OUT = "login.locked_out", "Login locked after repeated failures"
+    SSO_SETTINGS_CHANGED = "partner.sso_settings_changed", "Single sign-on settings changed"
+    SSO_LOGIN = "login.sso", "Signed in with SSO"
+    SSO_LOGIN_REFUSED = "login.sso_refused", "Sign-in with SSO refused"
+    SSO_MEMBER_JOINED = "member.joined_by_sso", "Member joined by SSO (just-in-time)"
+    SSO_PASSWORD_REFUSED = "login.password_refused_sso", "Password sign-in refused: SSO required"
+    RECOVERY_LINK_ISSUED = "login.recovery_link_issued", "One-time recovery sign-in link issued"
+    RECOVERY_LINK_USED = "login.recovery_link_used", "Signed in with a recovery link"
 
 
 ACTION_LABELS = dict(Action.choices)

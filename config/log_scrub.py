@@ -24,8 +24,9 @@ _PATTERNS = [
     re.compile(r"(?i)\b(Bearer|Basic|OAuth)\s+[A-Za-z0-9._~+/=\-,\" ]{8,}"),
     # Install-link and invitation tokens in request paths (django.request logs 4xx paths)
     re.compile(r"(/install/|/invitations/)[A-Za-z0-9_-]{20,}"),
-    # Password reset tokens (/reset/<uid>/<token>/)
-    re.compile(r"(/reset/[A-Za-z0-9_-]+/)[0-9a-z]+-[0-9a-f]{20,}"),
+    # Password reset and SSO recovery link tokens (/reset/<uid>/<token>/,
+    # /login/recovery/<uid>/<token>/)
+    re.compile(r"((?:/reset/|/login/recovery/)[A-Za-z0-9_-]+/)[0-9a-z]+-[0-9a-f]{20,}"),
 ]
 REDACTED = "[redacted]"
 # C0 controls, DEL, C1 controls and the Unicode line and paragraph separators.

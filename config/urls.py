@@ -42,8 +42,16 @@ urlpatterns = [
     path("api-keys/", include("api.console_urls")),
     path("api/", include("api.urls")),
     path("", include("teams.urls")),
+    path("", include("sso.urls")),
     path("admin/", admin.site.urls),
 ]
 
 if settings.SANDBOX_ENABLED:
-    urlpatterns.append(path("sandbox/", include("sandbox.urls")))
+    from sandbox.views import oauth2_metadata
+
+    urlpatterns += [
+        path("sandbox/", include("sandbox.urls")),
+        # RFC 8414 §3: the well-known path goes before the issuer's path ("/sandbox").
+        path(".well-known/oauth-authorization-server/sandbox", oauth2_metadata,
+             name="sandbox_oauth2_metadata"),
+    ]

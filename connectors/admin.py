@@ -3,7 +3,8 @@
 Encrypted columns are never part of an admin form, list or search: staff see only which
 secret field NAMES are set (`secret_summary`). Catalogue rows come from the TOML files
 and settings are changed by partners in the console (with an audit event), so both are
-read-only here.
+read-only here. A partner's custom connectors (`owner` set) are listed with their partner;
+partners change them in the console or by API.
 """
 
 from __future__ import annotations
@@ -47,15 +48,19 @@ class CategoryAdmin(ReadOnlyAdmin[Category]):
 
 @admin.register(Connector)
 class ConnectorAdmin(ReadOnlyAdmin[Connector]):
-    list_display = ("name", "slug", "auth_type", "categories_list", "retired_at", "synced_at")
-    list_filter = ("auth_type", ("retired_at", admin.EmptyFieldListFilter), "categories")
-    search_fields = ("name", "slug", "search_text")
-    fields = ("name", "slug", "description", "auth_type", "category_names", "spec_data",
-              "synced_at", "retired_at")
+    list_display = ("name", "slug", "owner", "auth_type", "categories_list", "retired_at",
+                    "synced_at")
+    list_filter = ("auth_type", ("retired_at", admin.EmptyFieldListFilter),
+                   ("owner", admin.EmptyFieldListFilter), "categories")
+    list_select_related = ("owner",)
+    search_fields = ("name", "slug", "search_text", "owner__name")
+    fields = ("name", "slug", "owner", "description", "auth_type", "category_names",
+              "spec_data", "synced_at", "retired_at")
     readonly_fields = fields
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # retire by removing the catalogue file and syncing
+        return False  # retire by removing the catalogue file and syncing; a custom
+        # connector is deleted by its partner (connectors/custom.py, audited)
 
     @admin.display(description="categories")
     def categories_list(self, obj: Connector) -> str:

@@ -39,7 +39,7 @@ LISTINGS_ALIAS = "listings"
 # What a card shows of a connector (the columns its page loads, no more: the catalogue data
 # is large); a change to any of them gives the card a new key.
 CARD_COLUMNS = ("slug", "name", "description", "category_names", "auth_type",
-                "needs_partner_settings", "is_example")
+                "needs_partner_settings", "is_example", "owner_id")
 
 
 def template_digest(*template_names: str) -> str:

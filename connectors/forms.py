@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -11,11 +12,18 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from connectors.auth import AUTH_METHODS
-from connectors.auth.keys import MAX_PEM_LENGTH
+from connectors import hosts
+from connectors.auth.base import dotted_get
+from connectors.auth.keys import MAX_KEY_LENGTH, KeyProblem, load_private_key
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
-from connectors.schema import AUTH_TYPE_LABELS, SCOPE_TOKEN_RE, ConnectorSpec, FieldSpec
+from connectors.schema import (
+    AUTH_TYPE_LABELS,
+    PRIVATE_KEY_FIELD,
+    SCOPE_TOKEN_RE,
+    ConnectorSpec,
+    FieldSpec,
+)
 from core.fields import is_unreadable
 from core.forms import MAX_QUERY_LENGTH, ConsoleForm
 
@@ -77,6 +85,9 @@ class LibraryFilterForm(ConnectorSearchForm):
     )
     status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES,
                                widget=FilterSelect)
+    source = forms.ChoiceField(label="Source", required=False, widget=FilterSelect,
+                               choices=[("", "Catalogue and custom"), ("catalogue", "Catalogue"),
+                                        ("custom", "Custom")])
 
     def __init__(self, *args: Any, categories: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +101,8 @@ class LibraryFilterForm(ConnectorSearchForm):
             connectors = connectors.filter(categories__name=data["category"])
         if data.get("auth_type"):
             connectors = connectors.filter(auth_type=data["auth_type"])
+        if data.get("source"):
+            connectors = connectors.filter(owner__isnull=data["source"] == "catalogue")
         if data.get("status"):
             # Annotated by with_configured(), which the plugin does not follow into this type.
             connectors = connectors.filter(  # type: ignore[misc]
@@ -115,12 +128,114 @@ class PatternValidator:
                                   code="pattern")
 
 
+class BaseUrlValidator:
+    """A field with `kind = "base_url"`: an https URL of a public server (connectors/hosts.py)."""
+
+    def __init__(self, field: FieldSpec) -> None:
+        self.field = field
+
+    def __call__(self, value: str) -> None:
+        problem = hosts.entry_problem(self.field, value)
+        if problem:
+            raise ValidationError(problem, code="base_url")
+
+
 def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> forms.ChoiceField:
     """A catalogue field with `choices` as a select: only a listed value is accepted, and
     the value kept is the mapped one (it goes into URLs)."""
     options = [("", "Choose…"), *((value, label) for label, value in field.choices.items())]
     return forms.ChoiceField(label=field.label, help_text=field.help, required=required,
                              choices=options, initial=initial)
+
+
+# --- jwt_bearer, app_installation (issue 21 §2, §4): private keys entered as PEM ------
+
+
+class SecretTextarea(forms.Textarea):
+    """A multi-line secret (a PEM key): like PasswordInput(render_value=False), it never
+    renders a stored or just-submitted value."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+#: The auth types that sign JWTs with a partner's (or customer's) private key.
+KEY_SIGNED_TYPES = ("jwt_bearer", "app_installation")
+
+
+def is_private_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
+    """Whether `field` holds the key that signs the connector's JWTs."""
+    return spec.auth.type in KEY_SIGNED_TYPES and field.key == PRIVATE_KEY_FIELD
+
+
+def signing_algorithm(spec: ConnectorSpec) -> str:
+    """The algorithm the connector's key must fit: declared for jwt_bearer; GitHub App JWTs
+    (app_installation) are always RS256."""
+    return "RS256" if spec.auth.type == "app_installation" else spec.auth.algorithm
+
+
+def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=field.label, help_text=help_text, required=required, max_length=MAX_KEY_LENGTH,
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false",
+                                     "placeholder": "-----BEGIN PRIVATE KEY-----"}))
+
+
+def check_private_keys(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
+    """Each entered private key that cannot sign for this connector is a field error (its
+    message never quotes the key); one that can is kept as a clean PEM, however pasted."""
+    for field in fields:
+        value = form.cleaned_data.get(field.key)
+        if not value or not is_private_key(spec, field):
+            continue
+        try:
+            form.cleaned_data[field.key] = load_private_key(value, signing_algorithm(spec)).decode()
+        except KeyProblem as problem:
+            form.add_error(field.key, problem.message)
+
+
+#: The form input that takes a whole JSON key file (`auth.key_file`); never stored.
+KEY_FILE = "key_file"
+MAX_KEY_FILE_LENGTH = 20000
+
+
+def key_file_fields(spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> list[FieldSpec]:
+    """Those of `fields` (a form's) that the connector's key file fills."""
+    return [f for f in fields if spec.auth.type == "jwt_bearer" and f.key in spec.auth.key_file]
+
+
+def key_file_input(filled: Sequence[FieldSpec]) -> forms.CharField:
+    listed = ", ".join(f.label for f in filled)
+    return forms.CharField(
+        label="Key file (JSON)", required=False, max_length=MAX_KEY_FILE_LENGTH,
+        help_text=f"Paste the whole JSON key file: it fills in {listed}. Nothing else in it "
+                  "is stored.",
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false",
+                                     "placeholder": '{"type": "service_account", …}'}))
+
+
+def apply_key_file(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
+    """Fill the key file's fields from a pasted key file (before they are checked); the
+    file itself is dropped from the cleaned data. Errors never quote the file."""
+    text = form.cleaned_data.pop(KEY_FILE, "")
+    if not text:
+        return
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        form.add_error(KEY_FILE, "This is not a JSON key file.")
+        return
+    for field in key_file_fields(spec, fields):
+        value = dotted_get(data, spec.auth.key_file[field.key])
+        if isinstance(value, str) and value.strip():
+            form.cleaned_data[field.key] = value.strip()
+        elif field.required:
+            form.add_error(KEY_FILE, f"This key file has no {spec.auth.key_file[field.key]}.")
+
+
+# --- end jwt_bearer ---
 
 
 #: The auth types whose Authentication Settings (and installs) choose the scopes requested.
@@ -164,43 +279,6 @@ class ScopesField(forms.CharField):
         return parse_scopes(super().clean(value) or "")
 
 
-class UnshownTextarea(forms.Textarea):
-    """A text area for a private key: it never renders a value, saved or just submitted."""
-
-    def format_value(self, value: Any) -> str | None:
-        return None
-
-
-class KeyValidator:
-    """An auth method's check of a private key field (`AuthMethod.check_key`): its message
-    names what is wrong, never the key."""
-
-    def __init__(self, auth_type: str, key: str) -> None:
-        self.method_class, self.key = AUTH_METHODS[auth_type], key
-
-    def __call__(self, value: str) -> None:
-        try:
-            self.method_class.check_key(self.key, value)
-        except ValueError as exc:
-            raise ValidationError(str(exc), code="private_key") from None
-
-
-def is_key_field(spec: ConnectorSpec, field: FieldSpec) -> bool:
-    """A secret the connector's auth method signs with (a PEM private key)."""
-    method_class = AUTH_METHODS.get(spec.auth.type)
-    return field.secret and method_class is not None and field.key in method_class.key_fields
-
-
-def key_input(spec: ConnectorSpec, field: FieldSpec, *, required: bool = False
-              ) -> forms.CharField:
-    """A private key's input (Authentication Settings, or an install asking for it)."""
-    return forms.CharField(
-        label=field.label, help_text=field.help or f"The {field.label} is stored encrypted.",
-        required=required, max_length=MAX_PEM_LENGTH,
-        widget=UnshownTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
-        validators=[KeyValidator(spec.auth.type, field.key)])
-
-
 class AuthSettingsForm(ConsoleForm):
     """One input per partner-level field of a connector.
 
@@ -215,6 +293,9 @@ class AuthSettingsForm(ConsoleForm):
         super().__init__(data, **kwargs)
         self.spec = spec
         self.saved = saved
+        key_filled = key_file_fields(spec, spec.partner_fields)
+        if key_filled:  # jwt_bearer: one pasted key file fills these
+            self.fields[KEY_FILE] = key_file_input(key_filled)
         for field in spec.partner_fields:
             self.fields[field.key] = self._input(field)
             if field.secret:
@@ -270,13 +351,14 @@ class AuthSettingsForm(ConsoleForm):
         return data
 
     def _input(self, field: FieldSpec) -> forms.Field:
-        if is_key_field(self.spec, field):  # PEM text: several lines, checked on save
-            return key_input(self.spec, field)
         if field.choices:  # blank: asked at install
             return choice_field(field, required=False,
                                 initial=self.saved.values.get(field.key, "") if self.saved else "")
         # Django links help text (and errors) to the input with aria-describedby; a
         # secret's "Saved" / "Not set" status is rendered inside its help text.
+        if field.secret and is_private_key(self.spec, field):
+            return private_key_input(field, required=False, help_text=field.help or (
+                f"The {field.label} (PEM) is stored encrypted."))
         if field.secret:
             help_text = field.help or f"The {field.label} is stored encrypted."
             # render_value=False: neither a stored nor a just-submitted secret is echoed.
@@ -290,7 +372,8 @@ class AuthSettingsForm(ConsoleForm):
             label=field.label, help_text=help_text, required=False,
             max_length=MAX_VALUE_LENGTH, widget=widget,
             initial=None if field.secret else saved_value,
-            validators=[PatternValidator(field)] if field.pattern else [],
+            validators=[PatternValidator(field)] if field.pattern else
+            [BaseUrlValidator(field)] if field.is_base_url else [],
         )
 
     def secret_status(self, key: str) -> str:
@@ -302,8 +385,11 @@ class AuthSettingsForm(ConsoleForm):
         return "Saved" if self.saved.secret_values.get(key) else "Not set"
 
     def rows(self) -> list[dict[str, Any]]:
-        """Each partner-level field with what the template needs to render it."""
-        return [
+        """Each partner-level field with what the template needs to render it (first the
+        key file's input, where the connector takes one)."""
+        key_file = [{"field": None, "input": self[KEY_FILE], "clear": None, "status": ""}
+                    ] if KEY_FILE in self.fields else []
+        return [*key_file, *(
             {
                 "field": field,
                 "input": self[field.key],
@@ -311,7 +397,7 @@ class AuthSettingsForm(ConsoleForm):
                 "status": self.secret_status(field.key) if field.secret else "",
             }
             for field in self.spec.partner_fields
-        ]
+        )]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -320,6 +406,10 @@ class AuthSettingsForm(ConsoleForm):
             if field.secret and cleaned.get(clear_name(field.key)) and cleaned.get(field.key):
                 self.add_error(clear_name(field.key),
                                f"Either enter a new {field.label} or clear it, not both.")
+            if field.is_base_url and cleaned.get(field.key):  # stored without a trailing /
+                cleaned[field.key] = hosts.normalized(cleaned[field.key])
+        apply_key_file(self, self.spec, self.spec.partner_fields)
+        check_private_keys(self, self.spec, self.spec.partner_fields)
         if "scopes" in cleaned:
             chosen = list(dict.fromkeys([*cleaned["scopes"], *cleaned.get("optional_scopes", ())]))
             # Nothing chosen: the catalogue's defaults (None keeps following them).

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from authlib.integrations.requests_client import OAuth2Session as AuthlibOAuth2Session
 from django.conf import settings
 from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from requests.adapters import BaseAdapter, HTTPAdapter
@@ -75,6 +76,9 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
+is_public = _is_public  # for checks of entered URLs before any call (connectors/discovery.py)
+
+
 def _public_address(host: str) -> str:
     """The address to connect to for `host`: its first, when every one it resolves to is
     public (a name that also resolves to a private address is refused as a whole)."""
@@ -109,6 +113,41 @@ def checked_address(url: str) -> str | None:
 def check_url(url: str) -> None:
     """Raise UnsafeURL unless the server may send a request to `url`."""
     checked_address(url)
+
+
+def check_entered_url(url: str) -> None:
+    """A URL a partner enters to be called later (a custom connector's endpoint): raise
+    UnsafeURL for what `check_url` refuses, but accept a host name that does not resolve
+    now -- every request checks its URL again when it is made."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    unresolved_name = (parts.scheme == "https" and host and not parts.username
+                       and not parts.password and host not in LOCAL_HOSTS
+                       and not host.endswith(".localhost") and not _is_literal(host)
+                       and not _resolves(host))
+    if not unresolved_name:
+        checked_address(url)
+
+
+def _resolves(host: str) -> bool:
+    try:
+        return bool(socket.getaddrinfo(host, None))
+    except (socket.gaierror, UnicodeError):
+        return False
+
+
+def _is_literal(host: str) -> bool:
+    """An address written as one (any form inet_aton reads: 127.1, 0x7f000001, [::1])."""
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
+        pass
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
 
 
 # --- the total deadline ------------------------------------------------------------------
@@ -467,3 +506,29 @@ def _read_at_most(response: requests.Response, max_bytes: int, *, deadline: floa
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
+
+
+def get_untrusted(url: str, *, timeout: float, max_bytes: int) -> Answer:
+    """GET a URL a partner entered (an identity provider's discovery document or JWKS):
+    checked and pinned like every request, redirects checked hop by hop, at most
+    `max_bytes` of the answer read and `timeout` seconds in all."""
+    started = time.monotonic()
+    with Session() as session:
+        response = session.get(url, timeout=timeout, stream=True,
+                               headers={"Accept": "application/json"})
+        try:
+            body = _read_at_most(response, max_bytes, deadline=started + timeout)
+        finally:
+            response.close()
+    return Answer(response.status_code, body, time.monotonic() - started)
+
+
+class OIDCClient(_Guarded, AuthlibOAuth2Session):  # type: ignore[misc]  # Authlib: untyped
+    """Authlib's OAuth 2.0 client session (the console's single sign-on: authorization URL
+    with PKCE, the code exchange and its client authentication), guarded like every
+    session here; the token request never redirects."""
+
+    def fetch_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with self.secret_bearing():
+            token: dict[str, Any] = super().fetch_token(*args, **kwargs)
+            return token

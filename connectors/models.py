@@ -69,13 +69,33 @@ SANDBOX_SLUG_PREFIX = "sandbox-"
 
 
 class ConnectorQuerySet(models.QuerySet["Connector"]):
-    def active(self) -> ConnectorQuerySet:
+    def active(self, partner: Partner | None) -> ConnectorQuerySet:
         """The connectors that may be listed, offered and installed: not retired, and not
-        the sandbox's unless it runs (checked on each call: settings decide, not imports)."""
-        active = self.filter(retired_at__isnull=True)
+        the sandbox's unless it runs (checked on each call: settings decide, not imports).
+
+        `partner` is whose custom connectors are included (`visible_to`); None gives the
+        catalogue alone. It is required, so no lookup forgets whose connectors it means."""
+        active = self.visible_to(partner).filter(retired_at__isnull=True)
         if not settings.SANDBOX_ENABLED:
             active = active.exclude(slug__startswith=SANDBOX_SLUG_PREFIX)
         return active
+
+    def catalogue(self) -> ConnectorQuerySet:
+        """The catalogue's connectors (synced from TOML), no partner's custom ones."""
+        return self.filter(owner__isnull=True)
+
+    def custom(self, partner: Partner) -> ConnectorQuerySet:
+        """The partner's own custom connectors, retired ones included."""
+        return self.filter(owner=partner)
+
+    def visible_to(self, partner: Partner | None) -> ConnectorQuerySet:
+        """The catalogue and `partner`'s custom connectors -- never another partner's. A
+        catalogue connector whose slug the partner's own has is left out: the partner
+        keeps its own (a later catalogue may add a slug a partner already uses)."""
+        if partner is None:
+            return self.catalogue()
+        own = Connector.objects.filter(owner=partner, slug=OuterRef("slug"))
+        return self.filter(Q(owner=partner) | (Q(owner__isnull=True) & ~Exists(own)))
 
     def with_configured(self, partner: Partner) -> ConnectorQuerySet:
         """Annotate `is_configured` ("Ready"): the partner has saved its Authentication
@@ -88,9 +108,15 @@ class ConnectorQuerySet(models.QuerySet["Connector"]):
 
 
 class Connector(models.Model):
-    """One catalogue entry, synced from `connectors/catalog/<slug>.toml`."""
+    """One catalogue entry, synced from `connectors/catalog/<slug>.toml`, or a partner's
+    custom connector (`owner` set, made in the console or by the API: connectors/custom.py),
+    validated by the same models and seen by that partner alone."""
 
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100)
+    owner = models.ForeignKey(
+        "accounts.Partner", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="custom_connectors",
+        help_text="The partner whose custom connector this is; empty for the catalogue's.")
     name = models.CharField(max_length=100)
     description = models.TextField()
     categories = models.ManyToManyField(Category, related_name="connectors", blank=True)
@@ -115,6 +141,12 @@ class Connector(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], condition=Q(owner__isnull=True),
+                                    name="one_catalogue_connector_per_slug"),
+            models.UniqueConstraint(fields=["owner", "slug"], condition=Q(owner__isnull=False),
+                                    name="one_custom_connector_per_partner_slug"),
+        ]
         indexes = [
             models.Index(fields=["auth_type"]),
             # The library's unfiltered pages: the first 48 active connectors by name are read
@@ -129,6 +161,15 @@ class Connector(models.Model):
     @cached_property
     def spec(self) -> ConnectorSpec:
         return ConnectorSpec.from_data(self.slug, self.spec_data)
+
+    @property
+    def is_custom(self) -> bool:
+        """A partner's own connector, not the catalogue's."""
+        return self.owner_id is not None
+
+    @property
+    def source(self) -> str:
+        return "custom" if self.is_custom else "catalogue"
 
     @property
     def auth_type_label(self) -> str:
@@ -154,7 +195,9 @@ class PartnerAuthSettings(models.Model):
 
     partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
                                 related_name="auth_settings")
-    connector = models.ForeignKey(Connector, on_delete=models.PROTECT,
+    # RESTRICT, not PROTECT: a connector with settings is not deleted on its own, but a
+    # partner's deletion takes its custom connectors and its settings for them together.
+    connector = models.ForeignKey(Connector, on_delete=models.RESTRICT,
                                   related_name="partner_settings")
     values = models.JSONField(default=dict, blank=True, help_text="Non-secret field values.")
     secret_values = EncryptedJSONField()
@@ -193,3 +236,40 @@ class PartnerAuthSettings(models.Model):
 
     def is_set(self, key: str) -> bool:
         return bool(self.value(key))
+
+
+# --- Discovery and dynamic client registration (connectors/dynamic.py) ------------------
+
+
+class DiscoveredServer(models.Model):
+    """An authorization server's metadata (RFC 8414 / OpenID Connect discovery), fetched
+    for its issuer and kept (connectors/dynamic.py fetches it again once a day)."""
+
+    issuer = models.CharField(max_length=500, unique=True)
+    metadata = models.JSONField(help_text="The checked metadata Hatchway uses.")
+    fetched_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.issuer
+
+
+class DynamicClient(models.Model):
+    """A client Hatchway registered for a partner at an authorization server (RFC 7591):
+    one per partner, issuer and callback URL. Its id and secret are stored encrypted."""
+
+    partner = models.ForeignKey("accounts.Partner", on_delete=models.CASCADE,
+                                related_name="dynamic_clients")
+    issuer = models.CharField(max_length=500)
+    redirect_uri = models.CharField(max_length=500)
+    client = EncryptedJSONField(help_text="client_id and client_secret, encrypted.")
+    token_endpoint_auth_method = models.CharField(max_length=30)
+    registered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "issuer", "redirect_uri"],
+                                    name="one_dynamic_client_per_partner_issuer_callback"),
+        ]
+
+    def __str__(self) -> str:
+        return f"client of {self.partner} at {self.issuer}"

@@ -27,15 +27,16 @@ from pydantic import (
 
 from connectors.patterns import anchors_https_host, compiled
 
-AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "app_installation",
-                   "api_key", "basic", "none"]
+AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "jwt_bearer",
+                   "app_installation", "api_key", "basic", "none"]
 AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
                     "two_step": "Two-step token exchange",
+                    "jwt_bearer": "JWT bearer (service account)",
                     "app_installation": "App installation (GitHub Apps)",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
-TokenAuth = Literal["client_secret_post", "client_secret_basic"]
+TokenAuth = Literal["client_secret_post", "client_secret_basic", "private_key_jwt"]
 BodyFormat = Literal["form", "json"]
 # Where a captured value comes from: the token response (a dotted path) or the callback.
 DOTTED = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
@@ -70,6 +71,21 @@ APPLIES = {"oauth1": ("signature_method", "realm"), "oauth2": OAUTH2_ONLY,
            "oauth2_client_credentials": OAUTH2_ONLY,
            "two_step": (*TWO_STEP_ONLY, "default_expires_in")}
 
+# --- jwt_bearer (issue 21 §2): a signed assertion bought at token_url (RFC 7523 §2.1) ---
+JWT_BEARER_ONLY = ("audience", "algorithm", "assertion_lifetime", "claims", "key_file")
+APPLIES["jwt_bearer"] = (*JWT_BEARER_ONLY, "default_expires_in")
+REQUIRED_URLS["jwt_bearer"] = ("token_url",)
+REQUIRED_FIELDS["jwt_bearer"] = ("private_key",)
+#: Claims every assertion gets from Hatchway itself; `claims` may not set them.
+JWT_SET_CLAIMS = ("aud", "exp", "iat", "jti", "nbf")
+#: What `{scopes}` means in a claim: the chosen scopes, joined by `scope_separator`.
+JWT_SCOPES_PLACEHOLDER = "scopes"
+CLAIM_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,99}$")
+#: The field holding the PEM private key; optional `key_id` becomes the JWT's `kid`.
+PRIVATE_KEY_FIELD, KEY_ID_FIELD = "private_key", "key_id"
+# --- end jwt_bearer ---
+
+
 # --- app_installation (GitHub Apps; connectors/auth/app_installation.py) -----------------
 # The customer installs the partner's app at `install_url`; the provider sends them back to
 # the connector's Callback URL (the app's Setup URL) with the installation id, captured into
@@ -82,6 +98,12 @@ APP_INSTALLATION_FROM = "callback.installation_id"
 REQUIRED_URLS["app_installation"] = ("install_url", "access_token_url")
 REQUIRED_FIELDS["app_installation"] = tuple(APP_INSTALLATION_FIELDS)
 APPLIES["app_installation"] = (*APP_INSTALLATION_ONLY, "default_expires_in")
+
+
+# The modes whose `[auth] token_headers` and `[api] token_header`/`token_prefix` apply.
+API_TOKEN_TYPES = {"oauth2", "oauth2_client_credentials"}
+# A post-connection lookup: "GET https://…" or "GET /path" (relative to [api] base_url).
+LOOKUP_RE = re.compile(r"^(GET|POST) (\S+)$")
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -195,6 +217,11 @@ Params = dict[str, str]
 HeaderValue = Annotated[Text500, rule(_header_value)]
 
 
+TokenHeader = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"),
+                       rule(_token_header)]
+TokenPrefix = Annotated[str, StringConstraints(max_length=50), rule(_one_line)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid",
                               use_attribute_docstrings=True)
@@ -225,9 +252,37 @@ class FieldSpec(_Model):
     choices: Annotated[dict[Text100, ChoiceValue], Field(min_length=1)] = Field(
         default_factory=dict)
     """A select: label -> the value stored and put into URLs."""
+    # --- customer-typed hosts (issue 21 §6) ---
+    kind: Literal["text", "base_url", "server_url"] = "text"
+    """base_url: the full https URL of the customer's own server; `{key}` may start URLs.
+    server_url: the whole https URL of an MCP server the customer enters (level "account");
+    `auth.discovery = "protected_resource"` finds its authorization server."""
+    allowed_hosts: Annotated[str, rule(compiled)] = ""
+    """kind base_url: an RE2 pattern (^...$) the server's host name must match."""
+
+    @rules
+    def _base_url_rules(self) -> None:
+        if self.kind != "base_url":
+            if self.allowed_hosts:
+                raise At("allowed_hosts", "is only for kind = 'base_url'")
+            return
+        if self.is_captured or self.secret or self.choices:
+            raise At("kind", "a base URL is typed in: not captured, secret or a choice")
+        if self.allowed_hosts and not (self.allowed_hosts.startswith("^")
+                                       and self.allowed_hosts.endswith("$")):
+            raise At("allowed_hosts", "must be anchored with ^ and $")
+
+    @property
+    def is_base_url(self) -> bool:
+        """A customer-typed https URL of their own server (connectors/hosts.py)."""
+        return self.kind == "base_url"
+    # --- end customer-typed hosts ---
 
     @rules
     def _level_rules(self) -> None:
+        if self.kind == "server_url" and (self.level != "account" or self.secret
+                                          or self.choices):
+            raise At("kind", "a server_url field is a non-secret account-level text field")
         if self.choices and self.secret:
             raise At("secret", "a choice is not a secret")
         if len(set(self.choices.values())) < len(self.choices):
@@ -328,10 +383,9 @@ class AuthSpec(_Model):
     """two_step: the dotted path of the token in the exchange's JSON answer."""
     expires_in_path: Dotted = ""
     """two_step: the dotted path of its lifetime in seconds (else `default_expires_in`)."""
-    token_header: Annotated[str, StringConstraints(
-        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"), rule(_token_header)] = "Authorization"
+    token_header: TokenHeader = "Authorization"
     """two_step: the header API calls carry the token in."""
-    token_prefix: Annotated[str, StringConstraints(max_length=50), rule(_one_line)] = "Bearer "
+    token_prefix: TokenPrefix = "Bearer "
     """two_step: put before the token in that header ("" for none)."""
     captures: dict[str, Dotted] = Field(default_factory=dict)
     """two_step: captured field key -> dotted path of its value in the exchange's answer
@@ -347,15 +401,95 @@ class AuthSpec(_Model):
     token can access (`{"installations": [{"id": …}]}`)."""
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
-    (RFC 9207; the mix-up defence, RFC 9700 §4.4)."""
+    (RFC 9207; the mix-up defence, RFC 9700 §4.4). oauth2 without `authorize_url` and
+    `token_url`: the endpoints come from its RFC 8414 / OpenID Connect metadata."""
+    # --- extra headers on token requests (issue 21 §6) ---
+    token_headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    """OAuth 2.0 modes: extra headers on the token, refresh and revoke requests
+    (`{field}` placeholders allowed)."""
+
+    @rules
+    def _token_headers_apply(self) -> None:
+        if self.token_headers and self.type not in API_TOKEN_TYPES:
+            raise At("token_headers", f"does not apply to {self.type}")
+    # --- end extra headers on token requests ---
+    # --- jwt_bearer (issue 21 §2) ---
+    audience: Annotated[Text500, rule(_one_line)] = ""
+    """jwt_bearer: the assertion's `aud` ({field} placeholders allowed); default token_url."""
+    algorithm: Literal["RS256", "ES256"] = "RS256"
+    """jwt_bearer: how the assertion is signed with the `private_key` field's key."""
+    assertion_lifetime: Annotated[int, Field(ge=30, le=3600)] = 300
+    """jwt_bearer: seconds from `iat` to `exp` of each assertion (a new one per request)."""
+    claims: dict[Annotated[str, StringConstraints(pattern=CLAIM_NAME_RE.pattern)],
+                 Annotated[Text500, rule(_one_line)]] = Field(default_factory=dict)
+    """jwt_bearer: the assertion's claims, text with {field} placeholders and {scopes}
+    (the chosen scopes); aud, exp, iat, jti and nbf are Hatchway's. A claim that fills in
+    empty is left out."""
+    key_file: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")],
+                   Dotted] = Field(default_factory=dict)
+    """jwt_bearer: a JSON key file (Google's service-account key) pasted in one input fills
+    these fields: field key -> dotted path in the file. Nothing else of the file is kept."""
+
+    @rules
+    def _jwt_bearer(self) -> None:
+        if self.type != "jwt_bearer":
+            return
+        for name in sorted(set(self.claims) & set(JWT_SET_CLAIMS)):
+            raise At(f"claims.{name}", "is set by Hatchway on every assertion")
+        if "iss" not in self.claims:
+            raise At("claims", "needs an iss claim (RFC 7523 §3)")
+    # --- end jwt_bearer ---
+    # --- discovery and dynamic registration (connectors/dynamic.py) -----------------------
+    registration: Literal["static", "dynamic"] = "static"
+    """oauth2: "dynamic" registers a client at the server's registration endpoint (RFC
+    7591), once per partner, issuer and callback URL: no client_id field, nothing to save."""
+    discovery: Literal["", "protected_resource"] = ""
+    """oauth2: "protected_resource" (MCP servers): the authorization server comes from the
+    RFC 9728 metadata of the server URL -- `server_url`, or what the customer enters in the
+    field with kind = "server_url" -- and sign-ins and refreshes send `resource=<that URL>`
+    (RFC 8707). The proxy's base URL is the server URL."""
+    server_url: Url = ""
+    """protected_resource: the URL of a provider's own remote MCP server."""
+
+    @property
+    def discovers(self) -> bool:
+        """oauth2 whose endpoints come from metadata (an issuer, or a protected resource)."""
+        return self.type == "oauth2" and (
+            self.discovery == "protected_resource"
+            or bool(self.issuer and not (self.authorize_url or self.token_url)))
+
+    @rules
+    def _discovery_rules(self) -> None:
+        for key in ("registration", "discovery"):
+            if key in self.model_fields_set and self.type != "oauth2":
+                raise At(key, f"does not apply to {self.type}")
+        if self.issuer and (self.authorize_url or self.token_url) and not (
+                self.authorize_url and self.token_url):
+            raise At("token_url", "declare both authorize_url and token_url, or neither "
+                                  "(discovered from the issuer)")
+        if self.discovery == "protected_resource":
+            if set(PLACEHOLDER_RE.findall(self.server_url)) - BUILTIN_PLACEHOLDERS:
+                raise At("server_url", "must be a whole https URL (only {public_url} may "
+                                       "stand in it)")
+            if self.issuer or self.authorize_url or self.token_url or self.revoke_url:
+                raise At("discovery", "protected_resource finds the issuer and endpoints: "
+                                      "declare none")
+            if self.registration != "dynamic":
+                raise At("registration", "must be 'dynamic' with protected_resource discovery")
+        elif self.server_url:
+            raise At("server_url", "needs discovery = 'protected_resource'")
+        elif self.registration == "dynamic" and not self.discovers:
+            raise At("registration", "'dynamic' needs an issuer (without authorize_url and "
+                                     "token_url) or discovery = 'protected_resource'")
 
     @rules
     def _per_type(self) -> None:
         for key in REQUIRED_URLS.get(self.type, ()):
+            if self.discovers:
+                break
             if not getattr(self, key):
                 raise At(key, f"is required for {self.type}")
-        only = {*OAUTH2_ONLY, *APPLIES["oauth1"], *TWO_STEP_ONLY, *APP_INSTALLATION_ONLY} - set(
-            APPLIES.get(self.type, ()))
+        only = {key for keys in APPLIES.values() for key in keys} - set(APPLIES.get(self.type, ()))
         for key in sorted(self.model_fields_set & only):
             raise At(key, f"does not apply to {self.type}")
         listed = [o.scope for o in self.optional_scopes]
@@ -392,6 +526,18 @@ class ApiSpec(_Model):
     verify_expect: dict[Dotted, Annotated[str | bool | int, WrapValidator(_scalar)]] = Field(
         default_factory=dict)
     """Dotted JSON paths -> the values the verify response must hold."""
+    # --- how OAuth 2.0 modes send the access token (issue 21 §6) ---
+    token_header: TokenHeader = "Authorization"
+    """OAuth 2.0 modes: the header API calls carry the access token in."""
+    token_prefix: TokenPrefix = "Bearer "
+    """OAuth 2.0 modes: put before the token in that header (Zoho's "Zoho-oauthtoken ")."""
+
+    @property
+    def sends_token_its_own_way(self) -> bool:
+        """Whether `token_header` or `token_prefix` is declared (else the token type's
+        `Authorization: Bearer`)."""
+        return bool({"token_header", "token_prefix"} & self.model_fields_set)
+    # --- end how OAuth 2.0 modes send the access token ---
 
     @field_validator("verify")
     @classmethod
@@ -409,6 +555,35 @@ class ApiSpec(_Model):
             raise At("verify", "is required when api.verify_expect is set")
 
 
+# --- lookups after sign-in and import (issue 21 §6) ---
+class PostConnection(_Model):
+    """A request run with the new credentials after sign-in and after import, whose JSON
+    answer fills captured fields (Atlassian's cloud id from accessible-resources)."""
+
+    request: Annotated[str, StringConstraints(pattern=LOOKUP_RE.pattern)]
+    """"GET https://…" (a whole URL) or "GET /path" (relative to [api] base_url)."""
+    capture: Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")],
+                            Dotted], Field(min_length=1)]
+    """captured field key -> dotted path in the answer (a number indexes a list: "0.id")."""
+
+    @field_validator("request")
+    @classmethod
+    def _request_url(cls, value: str, info: ValidationInfo) -> str:
+        url = value.split(" ", 1)[1]
+        if checked(info) and not url.startswith("/"):
+            _url(url)
+        return value
+
+    @property
+    def verb(self) -> str:
+        return self.request.split(" ", 1)[0]
+
+    @property
+    def url(self) -> str:
+        return self.request.split(" ", 1)[1]
+# --- end lookups after sign-in and import ---
+
+
 class ConnectorSpec(_Model):
     name: Text100
     description: Text500
@@ -421,7 +596,56 @@ class ConnectorSpec(_Model):
     api: ApiSpec = Field(default_factory=ApiSpec)
     guide: dict[Literal["requirements", "credentials", "account_setup"], str] = Field(
         default_factory=dict)
+    post_connection: Annotated[tuple[PostConnection, ...], LAX] = ()
+    """Lookups after sign-in and import (connectors/auth/post_connection.py)."""
     _slug: str = PrivateAttr("")
+
+    # --- customer-typed hosts, token headers and lookups (issue 21 §6) ---
+    @rules
+    def _hosts_rules(self) -> None:
+        if self.api.sends_token_its_own_way and self.auth.type not in API_TOKEN_TYPES:
+            raise At("api.token_header", f"does not apply to {self.auth.type}: only to "
+                                         "OAuth 2.0 modes")
+        if "private_key_jwt" in (self.auth.token_auth, self.auth.revoke_auth):
+            self._private_key_jwt_rules()
+        keys = {f.key for f in self.fields}
+        origins = {f.key for f in self.fields if f.is_origin or f.is_base_url}
+        for name, value in self.auth.token_headers.items():
+            _check_refs(f"auth.token_headers.{name}", value, keys)
+        captured = {f.key for f in self.captured_fields}
+        later = set(self.post_connection_keys)
+        base_refs = set(PLACEHOLDER_RE.findall(self.api.base_url))
+        for index, lookup in enumerate(self.post_connection):
+            where = f"post_connection[{index}]"
+            for key in lookup.capture:
+                if key not in captured:
+                    raise At(f"{where}.capture.{key}", "names no field with level = 'captured'")
+                if key in self.auth.captures:
+                    raise At(f"{where}.capture.{key}", "is captured twice")
+            uses = base_refs if lookup.url.startswith("/") else set(
+                PLACEHOLDER_RE.findall(lookup.url))
+            if lookup.url.startswith("/") and not self.api.base_url:
+                raise At(f"{where}.request", "a path needs [api] base_url")
+            if not lookup.url.startswith("/"):
+                _check_url_refs(f"{where}.request", lookup.url, keys, origins)
+            for key in sorted(uses & later):
+                raise At(f"{where}.request", f"uses {{{key}}} before a lookup captures it")
+            later -= set(lookup.capture)
+
+    def _private_key_jwt_rules(self) -> None:
+        """RFC 7523 §2.2 client authentication: OAuth 2.0 modes, with a secret private key."""
+        if self.auth.type not in API_TOKEN_TYPES:
+            raise At("auth.token_auth", f"private_key_jwt does not apply to {self.auth.type}")
+        key = self.field("private_key")
+        if key is None or not key.secret or key.level != "partner":
+            raise At("fields", "private_key_jwt needs a field with key 'private_key', "
+                               "secret and partner-level")
+
+    @property
+    def post_connection_keys(self) -> tuple[str, ...]:
+        """The captured field keys the post-connection lookups fill, in order."""
+        return tuple(key for lookup in self.post_connection for key in lookup.capture)
+    # --- end customer-typed hosts, token headers and lookups ---
 
     @rules
     def _references(self) -> None:
@@ -430,10 +654,14 @@ class ConnectorSpec(_Model):
         for index, key in enumerate(keys):
             if key in keys[:index]:
                 raise At(f"fields[{index}].key", f"duplicate field {key!r}")
-        for key in REQUIRED_FIELDS.get(self.auth.type, ()):
+        self._server_url_field()
+        dynamic = self.auth.registration == "dynamic"
+        for key in () if dynamic else REQUIRED_FIELDS.get(self.auth.type, ()):
+            if key == "client_secret" and self.auth.token_auth == "private_key_jwt":
+                continue  # the private key authenticates the client instead
             if key not in keys:
                 raise At("fields", f"a field with key {key!r} is required")
-        origins = {f.key for f in self.fields if f.is_origin}
+        origins = {f.key for f in self.fields if f.is_origin or f.is_base_url}
         for where, url in (("website", self.website), ("api_docs", self.api_docs)):
             _check_url_refs(where, url, set(), set())
         for where, url in self._urls():
@@ -479,6 +707,62 @@ class ConnectorSpec(_Model):
             if spec_field.secret != secret:
                 raise At("fields", f"the field {key!r} must have secret = {str(secret).lower()}")
 
+    # --- jwt_bearer (issue 21 §2) ---
+    @rules
+    def _jwt_references(self) -> None:
+        """Claims and audience name fields (or {scopes}); the private key is a secret that
+        only signs: no claim, header or URL may carry it."""
+        if self.auth.type != "jwt_bearer":
+            return
+        keys = {f.key for f in self.fields}
+        for name, value in self.auth.claims.items():
+            _check_refs(f"auth.claims.{name}", value, keys | {JWT_SCOPES_PLACEHOLDER})
+        _check_refs("auth.audience", self.auth.audience, keys | BUILTIN_PLACEHOLDERS)
+        for index, spec_field in enumerate(self.fields):  # none: `_references` asks for it
+            if spec_field.key == PRIVATE_KEY_FIELD and not spec_field.secret:
+                raise At(f"fields[{index}].secret", "must be true: the private key is a secret")
+        used = [*((f"auth.claims.{name}", value) for name, value in self.auth.claims.items()),
+                ("auth.audience", self.auth.audience),
+                *((f"api.headers.{name}", value) for name, value in self.api.headers.items()),
+                *self._urls()]
+        for where, text in used:
+            if PRIVATE_KEY_FIELD in PLACEHOLDER_RE.findall(text):
+                raise At(where, "may not use {private_key}: the key only signs")
+        self._key_file_fills_fields()
+
+    def _key_file_fills_fields(self) -> None:
+        """`key_file` fills declared fields of one level, the private key among them."""
+        if not self.auth.key_file:
+            return
+        by_key = {f.key: f for f in self.fields}
+        for key in self.auth.key_file:
+            if key not in by_key or by_key[key].is_captured or by_key[key].choices:
+                raise At(f"auth.key_file.{key}", "names no field that is entered as text")
+        if PRIVATE_KEY_FIELD not in self.auth.key_file:
+            raise At("auth.key_file", "must fill the private_key field")
+        if len({by_key[key].level for key in self.auth.key_file}) > 1:
+            raise At("auth.key_file", "fills fields of one level only")
+    # --- end jwt_bearer ---
+
+    def _server_url_field(self) -> None:
+        """discovery = "protected_resource" asks for exactly one server_url field."""
+        found = [f for f in self.fields if f.kind == "server_url"]
+        if self.auth.discovery == "protected_resource" and len(found) + bool(
+                self.auth.server_url) != 1:
+            raise At("fields", "protected_resource discovery needs auth.server_url or "
+                               "exactly one field with kind = 'server_url' (not both)")
+        if found and self.auth.discovery != "protected_resource":
+            raise At("fields", "a kind = 'server_url' field needs auth.discovery = "
+                               "'protected_resource'")
+        if self.auth.registration == "dynamic":
+            for key in ("client_id", "client_secret"):
+                if key in {f.key for f in self.fields}:
+                    raise At("fields", f"{key!r} comes from the dynamic registration")
+
+    @property
+    def server_url_field(self) -> FieldSpec | None:
+        return next((f for f in self.fields if f.kind == "server_url"), None)
+
     def _captures_name_captured_fields(self) -> None:
         """A captured field says where it comes from: its `from`, or `auth.captures`."""
         captured = {f.key for f in self.captured_fields}
@@ -487,11 +771,11 @@ class ConnectorSpec(_Model):
                 raise At(f"auth.captures.{key}", "names no field with level = 'captured'")
         for index, spec_field in enumerate(self.fields):
             if spec_field.is_captured and not spec_field.capture_from:
-                if spec_field.key not in self.auth.captures:
+                if spec_field.key not in {*self.auth.captures, *self.post_connection_keys}:
                     raise At(f"fields[{index}].from",
                              "is required: 'token.<path>' or 'callback.<parameter>'")
-            elif spec_field.key in self.auth.captures:
-                raise At(f"fields[{index}].from", "is set twice: here and in auth.captures")
+            elif spec_field.key in {*self.auth.captures, *self.post_connection_keys}:
+                raise At(f"fields[{index}].from", "is set twice: here and in a capture")
 
     def _urls(self) -> list[tuple[str, str]]:
         """The URL templates that may use fields: the endpoints, base URL and verify URL."""
@@ -559,5 +843,6 @@ def _check_url_refs(where: str, url: str, keys: set[str], origins: set[str]) -> 
             raise At(where, f"may use {{{name}}} (a whole URL) only at its start")
     first = PLACEHOLDER_RE.match(url)
     if first and first.group(1) not in origins | BUILTIN_PLACEHOLDERS:
-        raise At(where, f"may start with {first.group(0)} only when it is a captured field "
-                        "whose pattern anchors an https host")
+        raise At(where, f"may start with {first.group(0)} only when it is a field with "
+                        "kind = 'base_url' or a captured field whose pattern anchors an "
+                        "https host")

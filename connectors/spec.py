@@ -26,7 +26,7 @@ class CatalogError(ValueError):
     """A catalogue file that does not follow the format; names the file and the key."""
 
     def __init__(self, source: str, key: str, message: str) -> None:
-        self.source, self.key = source, key
+        self.source, self.key, self.message = source, key, message
         super().__init__(f"{source}: {key}: {message}")
 
 

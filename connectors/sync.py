@@ -25,6 +25,9 @@ class SyncResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    # (slug, partner name): a catalogue connector a partner's custom connector shadows --
+    # that partner keeps its own (connectors/custom.py).
+    shadowed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _search_text(data: dict[str, Any]) -> str:
@@ -46,7 +49,7 @@ def is_example(data: dict[str, Any]) -> bool:
                if url.startswith("https://"))
 
 
-def _columns(data: dict[str, Any]) -> dict[str, Any]:
+def connector_columns(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": data["name"],
         "description": data["description"],
@@ -63,7 +66,7 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
 def _apply(slug: str, data: dict[str, Any], connector: Connector | None,
            categories: dict[str, Category], result: SyncResult) -> None:
     """Add or update one connector from its catalogue data, noting which it was."""
-    columns = _columns(data)
+    columns = connector_columns(data)
     if connector is None:
         connector = Connector.objects.create(slug=slug, **columns)
         result.added.append(slug)
@@ -88,7 +91,7 @@ def sync_catalog(directory: Path = CATALOG_DIR, *,
     catalog = load_catalog(directory)
     result = SyncResult()
     with transaction.atomic():
-        existing = {c.slug: c for c in Connector.objects.select_for_update()}
+        existing = {c.slug: c for c in Connector.objects.catalogue().select_for_update()}
         categories = {c.name: c for c in Category.objects.all()}
         new_categories = {n for data in catalog.values()
                           for n in data.get("categories", [])} - categories.keys()
@@ -107,4 +110,6 @@ def sync_catalog(directory: Path = CATALOG_DIR, *,
                 result.retired.append(slug)
         if new_categories or result.added or result.updated or result.retired:
             Catalogue.changed()
+    result.shadowed = list(Connector.objects.filter(owner__isnull=False, slug__in=catalog)
+                           .order_by("slug", "owner__name").values_list("slug", "owner__name"))
     return result

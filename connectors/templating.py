@@ -8,6 +8,8 @@ Two kinds of field are trusted further, on their own terms:
 
 - a select (`choices`): only one of the catalogue's own mapped values, which may be a host
   name (`api.eu.mailgun.net`);
+- a field with `kind = "base_url"` (connectors/hosts.py): at the start of a URL only, an
+  https URL of the customer's own server, checked again on every use;
 - a captured value whose pattern anchors an https host (see `patterns.anchors_https_host`):
   at the start of a URL only, it must match that pattern and be a bare `https://host`
   origin (no user name, port, path, query or fragment), so it stays on the provider's domain.
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from connectors import hosts
 from connectors.patterns import fullmatches
 from connectors.schema import PLACEHOLDER_RE, URL_KEYS, ConnectorSpec, FieldSpec
 
@@ -81,6 +84,8 @@ def is_safe_value(field: FieldSpec | None, value: str, *, at_start: bool = False
         return False
     if field is not None and field.is_origin:
         return at_start and is_bare_origin(value)
+    if field is not None and field.is_base_url:  # a customer-typed server (connectors/hosts.py)
+        return at_start and hosts.is_acceptable(field, value)
     return is_host_label(value)
 
 
@@ -98,7 +103,8 @@ def render_url(template: str, values: Mapping[str, str],
             raise TemplateValueError(key, f"The value for “{key}” is missing.")
         field = by_key.get(key)
         if not is_safe_value(field, value, at_start=match.start() == 0):
-            plain = field is None or not (field.choices or field.is_captured)
+            plain = field is None or not (field.choices or field.is_captured
+                                          or field.is_base_url)
             reason = "is not a plain name" if plain else "is not one this connector accepts"
             raise TemplateValueError(key, f"The value for “{key}” {reason}.")
         return value

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from connectors import views
+from connectors import custom_views, views
 
 app_name = "connectors"
 
@@ -9,6 +9,11 @@ app_name = "connectors"
 urlpatterns = [
     path("", views.library, name="library"),
     path("guides/", views.guides, name="guides"),
+    path("custom/", custom_views.custom_list, name="custom_list"),
+    path("custom/new/", custom_views.custom_new, name="custom_new"),
+    path("custom/<slug:slug>/", custom_views.custom_detail, name="custom_detail"),
+    path("custom/<slug:slug>/retire/", custom_views.custom_retire, name="custom_retire"),
+    path("custom/<slug:slug>/delete/", custom_views.custom_delete, name="custom_delete"),
     path("<slug:slug>/settings/", views.auth_settings, name="settings"),
     path("<slug:slug>/settings/callback/", views.switch_callback, name="switch_callback"),
     path("<slug:slug>/guide/", views.guide, name="guide"),

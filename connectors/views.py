@@ -42,7 +42,7 @@ def library(request: PartnerRequest) -> HttpResponse:
     def listing() -> dict[str, Any]:
         form = LibraryFilterForm(request.GET, categories=catalogue.category_names)
         connectors = form.filter(
-            Connector.objects.active().with_configured(partner).only(*CARD_COLUMNS))
+            Connector.objects.active(partner).with_configured(partner).only(*CARD_COLUMNS))
         page = page_of(connectors, request.GET.get("page"), PAGE_SIZE)
         cards = render_cards(LIBRARY_LISTING[1], page,
                              vary=lambda connector: (connector.is_configured,))  # type: ignore[attr-defined]  # with_configured() annotates it
@@ -60,7 +60,7 @@ def library(request: PartnerRequest) -> HttpResponse:
 @partner_view
 def auth_settings(request: PartnerRequest, slug: str) -> HttpResponse:
     """The partner's Authentication Settings for one connector (admins save, viewers read)."""
-    connector = get_scoped(Connector.objects.active(), request, slug=slug)
+    connector = get_scoped(Connector.objects.active(request.partner), request, slug=slug)
     saved = PartnerAuthSettings.objects.for_partner(request.partner).filter(
         connector=connector).first()
     form = AuthSettingsForm(request.POST if request.method == "POST" else None,
@@ -84,7 +84,7 @@ def auth_settings(request: PartnerRequest, slug: str) -> HttpResponse:
 def switch_callback(request: PartnerRequest, slug: str) -> HttpResponse:
     """"Use the new Callback URL": the partner has registered the connector's own callback
     URL with the provider; its sign-ins stop using the shared one (admins only)."""
-    connector = get_scoped(Connector.objects.active(), request, slug=slug)
+    connector = get_scoped(Connector.objects.active(request.partner), request, slug=slug)
     use_own_callback(partner=request.partner, connector=connector, user=request.user)
     messages.success(request, f"Sign-ins now use the Callback URL {callback_url(slug)}.")
     return redirect("connectors:settings", slug=connector.slug)
@@ -95,14 +95,14 @@ def guides(request: PartnerRequest) -> HttpResponse:
     """The "Connector guides" index, searchable like the library and cached like it."""
     def listing() -> dict[str, Any]:
         form = ConnectorSearchForm(request.GET)
-        connectors = form.filter(Connector.objects.active().only(*CARD_COLUMNS))
+        connectors = form.filter(Connector.objects.active(request.partner).only(*CARD_COLUMNS))
         page = page_of(connectors, request.GET.get("page"), PAGE_SIZE)
         return {"form": form, "page": page,
                 "cards": render_cards(GUIDES_LISTING[1], page)}
 
     return render(request, "connectors/guides.html", {
         "listing": cached_listing(request, GUIDES_LISTING, context=listing,
-                                  versions=(Catalogue.current().version,)),
+                                  versions=(Catalogue.current().version, request.partner.pk)),
         "nav": "guides",
     })
 
@@ -110,7 +110,7 @@ def guides(request: PartnerRequest) -> HttpResponse:
 @partner_view
 def guide(request: PartnerRequest, slug: str) -> HttpResponse:
     """One connector's Authentication Setup Guide, from its `[guide]` text and fields."""
-    connector = get_scoped(Connector.objects.active(), request, slug=slug)
+    connector = get_scoped(Connector.objects.active(request.partner), request, slug=slug)
     return render(request, "connectors/guide.html", {
         "connector": connector, "spec": connector.spec,
         "callback_url": callback_url(connector.slug),

@@ -7,7 +7,20 @@ from typing import Any
 from django import forms
 
 from accounts.models import Partner
-from connectors.forms import ScopesField, choice_field, has_scopes, is_key_field, key_input
+from connectors import hosts
+from connectors.discovery import server_url_problem
+from connectors.forms import (
+    KEY_FILE,
+    ScopesField,
+    apply_key_file,
+    check_private_keys,
+    choice_field,
+    has_scopes,
+    is_private_key,
+    key_file_fields,
+    key_file_input,
+    private_key_input,
+)
 from connectors.models import Connector
 from connectors.patterns import fullmatches
 from connectors.schema import FieldSpec
@@ -41,45 +54,78 @@ class InstallForm(ConsoleForm):
                 label="Name", max_length=200, required=False, validators=[validate_name],
                 initial=install.name if install else "",
                 help_text="Optional: tells several installs of the same connector apart.")
-        stored = set(install.secret_values) if install else set()
+        self.stored = set(install.secret_values) if install else set()
+        # jwt_bearer: a pasted key file may fill these instead (then they are optional here).
+        self.key_filled = key_file_fields(connector.spec, self.asked)
+        if self.key_filled:
+            self.fields[KEY_FILE] = key_file_input(self.key_filled)
         for spec_field in self.asked:
-            self.fields[spec_field.key] = self._form_field(spec_field, spec_field.key in stored)
+            self.fields[spec_field.key] = self._form_field(spec_field,
+                                                           spec_field.key in self.stored)
 
     def _form_field(self, spec_field: FieldSpec, stored: bool) -> forms.Field:
-        if is_key_field(self.connector.spec, spec_field):  # a PEM key left blank by the partner
-            return key_input(self.connector.spec, spec_field, required=spec_field.required and not (
-                self.install and stored))
         if spec_field.choices:
             return choice_field(spec_field, required=spec_field.required,
                                 initial=self.install.values.get(spec_field.key, "")
                                 if self.install else "")
         help_text = spec_field.help
+        if spec_field.secret and stored:
+            help_text = f"{help_text} A value is saved; leave blank to keep it.".strip()
+        if is_private_key(self.connector.spec, spec_field):
+            return private_key_input(spec_field, help_text=help_text, required=(
+                self.needs(spec_field) and spec_field not in self.key_filled))
         if spec_field.secret:
             widget: forms.Widget = forms.PasswordInput(render_value=False,
                                                        attrs={"autocomplete": "new-password"})
-            if stored:
-                help_text = f"{help_text} A value is saved; leave blank to keep it.".strip()
         else:
             widget = forms.TextInput(attrs={"autocomplete": "off"})
         initial = "" if spec_field.secret or not self.install else self.install.values.get(
             spec_field.key, "")
         # Editing: secrets are optional (blank keeps the stored value).
-        required = spec_field.required and not (self.install and spec_field.secret)
+        required = self.needs(spec_field) and spec_field not in self.key_filled
         return forms.CharField(label=spec_field.label, help_text=help_text, required=required,
                                max_length=MAX_VALUE_LENGTH, widget=widget, initial=initial)
+
+    def needs(self, spec_field: FieldSpec) -> bool:
+        """Whether a value must be entered (editing, a blank secret keeps the stored one)."""
+        return spec_field.required and not (self.install and spec_field.secret)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data  # what Form.clean returns (its stubs allow None)
+        self._fill_from_key_file()
         for spec_field in self.asked:
             value = cleaned.get(spec_field.key)
             if not value or spec_field.choices:  # a select accepts only its listed values
                 continue
+            if spec_field.is_base_url:  # the customer's own server (connectors/hosts.py)
+                self._clean_base_url(spec_field, value)
+                continue
             if spec_field.pattern and not fullmatches(spec_field.pattern, value):
                 self.add_error(spec_field.key, f"Enter a valid {spec_field.label}.")
+            elif spec_field.kind == "server_url" and server_url_problem(value):
+                self.add_error(spec_field.key, server_url_problem(value))
             elif spec_field.key in self.url_keys and not is_host_label(value):
                 self.add_error(spec_field.key, HOST_LABEL_MESSAGE)
+        check_private_keys(self, self.connector.spec, self.asked)
         return cleaned
+
+    def _clean_base_url(self, spec_field: FieldSpec, value: str) -> None:
+        problem = hosts.entry_problem(spec_field, value)
+        if problem:
+            self.add_error(spec_field.key, problem)
+        else:
+            self.cleaned_data[spec_field.key] = hosts.normalized(value)
+
+    def _fill_from_key_file(self) -> None:
+        if not self.key_filled:
+            return
+        apply_key_file(self, self.connector.spec, self.asked)
+        for spec_field in self.key_filled:
+            if self.needs(spec_field) and not self.cleaned_data.get(spec_field.key) and (
+                    spec_field.key not in self.errors):
+                self.add_error(spec_field.key, f"Enter the {spec_field.label}, or paste the "
+                                               "key file.")
 
     @property
     def install_name(self) -> str:

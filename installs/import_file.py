@@ -86,7 +86,7 @@ class FileImport:
         return importing.Outcome.UPDATED if existing else importing.Outcome.CREATED
 
     def _connector(self, slug: str) -> Connector:
-        connector = Connector.objects.active().filter(slug=slug).first()
+        connector = Connector.objects.active(self.partner).filter(slug=slug).first()
         if connector is None:
             raise LineError(f"no connector {slug!r}")
         return connector

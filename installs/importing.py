@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Account
 from audit import events as audit
+from connectors.auth import post_connection
 from connectors.auth.base import (
     AuthError,
     AuthMethod,
@@ -36,6 +37,7 @@ from connectors.auth.base import (
 )
 from connectors.auth.oauth2 import credentials_from_token
 from connectors.auth.tokens import check_tokens, public_info, sane_expires_in
+from connectors.forms import KEY_FILE
 from connectors.models import Connector
 from installs.forms import InstallForm
 from installs.installing import save_new_install, unsaved_install
@@ -105,7 +107,8 @@ def check(*, account: Account, connector: Connector, name: str = "",
             captured[key] = value
     form = InstallForm({"install_name": name, **values}, connector=connector,
                        partner=account.partner, saved=saved)
-    for key in sorted(set(values) - {f.key for f in form.asked}):
+    for key in sorted(set(values) - {f.key for f in form.asked}
+                      - ({KEY_FILE} & set(form.fields))):  # jwt_bearer's pasted key file
         errors[f"values.{key}"] = ["This connector asks for no such value."]
     if not form.is_valid():
         for key, messages in form.errors.items():
@@ -199,6 +202,7 @@ def ask_provider(method: AuthMethod, given: dict[str, Any], *, verify: bool
     whether they were refreshed, or the provider's AuthError."""
     with no_unexpected_errors("The import"):
         credentials, refreshed = imported_credentials(method, given)
+        post_connection.run(method, credentials)  # the lookups after import
         if verify:
             method.verify(credentials.data)
     return credentials, refreshed

@@ -52,7 +52,8 @@ NOT_FORWARDED = HOP_BY_HOP | {"authorization", "cookie", "host", "accept-encodin
 #: the body as returned, and Content-Encoding never applies: the body comes back decoded
 #: (and bounded while decoding, so a compressed bomb is a 413).
 RETURNED = frozenset({"content-type", "content-language", "content-range", "etag",
-                      "last-modified", "link", "retry-after", "accept-ranges"})
+                      "last-modified", "link", "retry-after", "accept-ranges",
+                      "mcp-session-id"})  # an MCP server's session (Streamable HTTP)
 RETURNED_PREFIXES = ("ratelimit-", "x-ratelimit-")
 #: Returned only with a redirect (3xx): elsewhere it names a provider URL to fetch.
 REDIRECT_ONLY = frozenset({"location"})
@@ -166,8 +167,14 @@ def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[s
           body: bytes) -> requests.Response:
     method = Setup.of(install).method()
     url = target_url(method.base_url, path, query)
+    if not path and method.spec.auth.discovery == "protected_resource":
+        url = url.replace("/?", "?", 1) if query else url[:-1]  # an MCP server: its very URL
     session = method.session(dict(install.credentials))
     session.headers["Accept-Encoding"] = "identity"  # bytes returned exactly as sent
+    if "accept" not in {name.lower() for name in method.api_headers}:
+        # requests' default "*/*" is not the catalogue's: the caller's Accept goes through
+        # (an MCP client asks for application/json and text/event-stream).
+        session.headers.pop("Accept", None)
     keep_out = {name.lower() for name in session.headers}
     try:
         return session.request(verb, url, data=body or None, stream=True,
@@ -195,6 +202,8 @@ def returned_headers(response: requests.Response) -> dict[str, str]:
 
 def _answer(response: requests.Response, max_body: int) -> Answer:
     headers = returned_headers(response)
+    if is_event_stream(response):  # passed through as it comes, cut off at the limit
+        return Answer(response.status_code, headers, _event_stream(response, max_body), None)
     length = _declared_length(response)
     if length is not None and length > max_body:
         response.close()
@@ -238,6 +247,44 @@ def _stream(response: requests.Response) -> Iterator[bytes]:
         log.warning("proxied answer broke off (%s)", type(exc).__name__)
     finally:
         response.close()
+
+
+# --- Server-sent events (MCP's Streamable HTTP answers) -----------------------------------
+
+
+def is_event_stream(response: requests.Response) -> bool:
+    """A `text/event-stream` answer (MCP servers stream JSON-RPC answers so): it is passed
+    on chunk by chunk as it arrives, not read up to the limit first."""
+    content_type = response.headers.get("Content-Type", "")
+    return content_type.split(";")[0].strip().lower() == "text/event-stream"
+
+
+def _event_stream(response: requests.Response, max_body: int) -> Iterator[bytes]:
+    """The events as they come, each chunk as soon as it is read; the stream ends at
+    `max_body` bytes (its status is sent already, so it is cut off, not refused)."""
+    sent = 0
+    try:
+        for chunk in _as_it_arrives(response):
+            sent += len(chunk)
+            if sent > max_body:
+                log.warning("proxied event stream cut off at the proxy's limit")
+                return
+            yield chunk
+    except requests.RequestException as exc:
+        log.warning("proxied event stream broke off (%s)", type(exc).__name__)
+    finally:
+        response.close()
+
+
+def _as_it_arrives(response: requests.Response) -> Iterator[bytes]:
+    """Whatever one socket read brings (`read1`), so an event is not held back waiting for
+    a whole buffer; a transport without a socket (the tests' in-process one) is iterated."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(CHUNK)
+        return
+    while chunk := read1(CHUNK):
+        yield chunk
 
 
 def _too_large(max_body: int) -> ProxyRefused:

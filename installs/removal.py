@@ -44,10 +44,10 @@ def _revoke(install: Install) -> Revoked:
     if install.credentials_unreadable or not install.credentials:
         return Revoked(Revocation.NOTHING_TO_REVOKE)
     method = Setup.of(install).method()
-    if not method.spec.auth.revoke_url:
-        return Revoked(Revocation.NOT_SUPPORTED)
     try:
         with no_unexpected_errors("The revocation"):
+            if not method.offers_revocation:  # may discover it (connectors/dynamic.py)
+                return Revoked(Revocation.NOT_SUPPORTED)
             method.revoke(dict(install.credentials))
     except TransientError as error:
         return Revoked(Revocation.UNAVAILABLE, Unrevoked(

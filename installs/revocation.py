@@ -27,8 +27,10 @@ from datetime import datetime
 import requests
 from django.utils import timezone
 
+from connectors import dynamic
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, Context, ErrorKind, TransientError
+from connectors.services import callback_url
 from core import metrics
 from core.fields import is_unreadable
 from core.locking import in_savepoint, work_through
@@ -91,12 +93,14 @@ def _retry_locked(row: PendingRevocation, now: datetime) -> RetryOutcome:
     if is_unreadable(row.credentials) or is_unreadable(row.values):
         return _give_up(row, kind=ErrorKind.CREDENTIALS_UNREADABLE, outcome=REFUSED)
     spec = row.connector.spec
-    if not row.credentials or not spec.auth.revoke_url:
+    if not row.credentials or not (spec.auth.revoke_url or spec.auth.discovers):
         # The catalogue entry lost its revocation endpoint since: nothing left to call.
         return _give_up(row, kind=ErrorKind.NOT_SUPPORTED, outcome=REFUSED)
     row.attempts += 1  # saved with whatever comes of it
     try:
-        method = build_method(Context(spec=spec, values=dict(row.values)))
+        method = build_method(_context(row))
+        if not method.offers_revocation:  # the discovered metadata lost its endpoint
+            return _give_up(row, kind=ErrorKind.NOT_SUPPORTED, outcome=REFUSED)
         method.revoke(dict(row.credentials))
     except TransientError as exc:
         return _postpone(row, now, message=exc.message, kind=exc.kind,
@@ -108,6 +112,17 @@ def _retry_locked(row: PendingRevocation, now: datetime) -> RetryOutcome:
         return _give_up(row, kind=exc.kind, outcome=REFUSED)
     row.mark_revoked()
     return REVOKED
+
+
+def _context(row: PendingRevocation) -> Context:
+    """The method's context; a connector found by discovery gets its endpoints and the
+    partner's registered client again (connectors/dynamic.py)."""
+    spec = row.connector.spec
+    context = Context(spec=spec, values=dict(row.values))
+    if spec.auth.discovers:
+        context.discover = dynamic.resolver(spec, context.values, partner_id=row.partner_id,
+                                            redirect_uri=callback_url(row.connector.slug))
+    return context
 
 
 def _postpone(row: PendingRevocation, now: datetime, *, message: str, kind: str,

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from audit import events as audit
+from connectors.auth import post_connection
 from connectors.auth.base import (
     AuthError,
     AuthMethod,
@@ -121,6 +122,7 @@ def create_authenticated_install(*, account: Account, connector: Connector, name
     try:
         with no_unexpected_errors("The sign-in"):
             credentials = method.complete(None, {})
+            post_connection.run(method, credentials)
             method.verify(credentials.data)
     except AuthError as error:
         log.info("install of %s into account %s refused (%s): nothing saved", connector.slug,
@@ -170,6 +172,7 @@ def _authenticate(install: Install, method: AuthMethod, *, attempt: AuthAttempt 
     try:
         with no_unexpected_errors("The sign-in"):
             credentials = method.complete(attempt, params)
+            post_connection.run(method, credentials)  # nothing stored when a lookup fails
     except AuthError as error:
         _record_failure(install.pk, method, error, actor=actor, actor_label=actor_label,
                         stage="complete")

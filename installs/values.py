@@ -18,6 +18,7 @@ from typing import Any, cast
 from django.db.models import OuterRef, Subquery
 
 from accounts.models import Partner
+from connectors import dynamic
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.models import Connector, PartnerAuthSettings
@@ -171,8 +172,14 @@ class Setup:
         sign-in was begun with, or for a new sign-in the one the partner's settings use."""
         if browser and not callback_url:
             callback_url = sign_in_callback_url(self.install.connector, self.settings)
-        context = Context(spec=self.install.connector.spec, values=self.values,
+        spec = self.install.connector.spec
+        context = Context(spec=spec, values=self.values,
                           callback_url=callback_url if browser else "", scopes=self.scopes)
+        if spec.auth.discovers:  # endpoints and client found when needed (connectors/dynamic.py)
+            context.discover = dynamic.resolver(
+                spec, self.values, partner_id=self.install.account.partner_id,
+                redirect_uri=callback_url or sign_in_callback_url(self.install.connector,
+                                                                  self.settings))
         return build_method(context)
 
 

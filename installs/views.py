@@ -152,8 +152,8 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
     """"Install connector": choose from the library (active connectors, searchable)."""
     account = get_account(request, account_id)
     form = ConnectorSearchForm(request.GET)
-    connectors = form.filter(Connector.objects.active().with_configured(request.partner)
-                             .only(*CARD_COLUMNS))
+    connectors = form.filter(Connector.objects.active(request.partner)
+                             .with_configured(request.partner).only(*CARD_COLUMNS))
     page = page_of(connectors, request.GET.get("page"), CONNECTOR_PAGE_SIZE)
     cards = render_cards("installs/_install_pick_card.html", page, context={"account": account},
                          vary=lambda connector: (connector.is_configured,  # type: ignore[attr-defined]  # annotated
@@ -166,7 +166,7 @@ def install_pick(request: PartnerRequest, account_id: int) -> HttpResponse:
 @admin_view
 def install_new(request: PartnerRequest, account_id: int, slug: str) -> HttpResponse:
     account = get_account(request, account_id)
-    connector = get_scoped(Connector.objects.active(), request, slug=slug)
+    connector = get_scoped(Connector.objects.active(request.partner), request, slug=slug)
     saved = SavedSettings()
     data = request.POST if request.method == "POST" else None
     form = InstallForm(data, connector=connector, partner=request.partner, saved=saved)

@@ -251,7 +251,8 @@ def result(request: HttpRequest) -> HttpResponseBase:
             "explanation": "There is no recent connection in this browser.",
         }, status=404)
     outcome, link = found
-    connector = Connector.objects.filter(slug=outcome["connector"]).first()
+    connector = Connector.objects.visible_to(link.account.partner).filter(
+        slug=outcome["connector"]).first()
     return_url = _return_url(link)
     partner = link.account.partner
     others = _still_to_connect(link, outcome["connector"]) if link.is_active else []

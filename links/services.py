@@ -64,7 +64,7 @@ def link_url(token: str) -> str:
 def configured_connectors(partner: Partner) -> ConnectorQuerySet:
     """Connectors a link may offer: active ones whose Authentication Settings are saved."""
     # Annotated by with_configured(), which the plugin does not follow into this type.
-    return Connector.objects.active().with_configured(partner).filter(  # type: ignore[misc]
+    return Connector.objects.active(partner).with_configured(partner).filter(  # type: ignore[misc]
         is_configured=True)
 
 
@@ -173,7 +173,7 @@ def offered_connectors(link: InstallLink) -> list[Connector]:
     """What this link lets the customer connect: its connectors that are still active."""
     if link.install is not None:
         return [link.install.connector]
-    return list(link.connectors.active().order_by("name"))
+    return list(link.connectors.active(link.account.partner).order_by("name"))
 
 
 def install_to_connect(*, link: InstallLink, connector: Connector, values: dict[str, str],

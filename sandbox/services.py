@@ -6,11 +6,18 @@ A contract for the demo seeding and for other tests: `register_client`, `create_
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from datetime import timedelta
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.cache import cache
 from django.utils import timezone
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, RSAKey
 
 from .models import (
     SandboxClient,
@@ -99,3 +106,87 @@ def issued_count(grant_type: str | None = None) -> int:
 def refresh_count() -> int:
     """Successful refreshes (each one issued a new access token and rotated the refresh)."""
     return issued_count("refresh_token")
+
+
+# -- JWT bearer grant (RFC 7523 §2.1; issue 21 §2) ----------------------------------------
+
+#: How long an access token bought with a JWT assertion lasts, and the longest assertion
+#: the sandbox accepts (Google's limit).
+JWT_BEARER_LIFETIME = 3600
+MAX_ASSERTION_LIFETIME = 3600
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_BEARER_PATH = "/sandbox/jwt-bearer/token"
+
+
+class AssertionRefused(Exception):
+    """Why an assertion was refused: an RFC 6749 error code and a description."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error, self.description = error, description
+
+
+def register_service_account(*, issuer: str, public_key: str, username: str) -> SandboxClient:
+    """A service account: assertions whose `iss` is `issuer`, signed with the private half
+    of `public_key` (PEM), act as `username` (or as the user their `sub` names)."""
+    user, _ = SandboxUser.objects.get_or_create(username=username)
+    client, _ = SandboxClient.objects.update_or_create(
+        client_id=issuer, defaults={"name": f"Service account {issuer}", "secret_hash": "",
+                                    "secrets": {"public_key": public_key,
+                                                "username": user.username}})
+    return client
+
+
+def jwt_bearer_token(assertion: str, *, audience: str, scope: str = "") -> str:
+    """An access token for a valid assertion (signature by the registered key, `aud` this
+    endpoint, unexpired, `exp` at most an hour after `iat`, `jti` not seen before)."""
+    try:
+        issuer = json_claims(jws.extract_compact(assertion.encode()).payload).get("iss")
+    except (JoseError, ValueError):
+        raise AssertionRefused("invalid_grant", "The assertion is not a JWS.") from None
+    if not isinstance(issuer, str):
+        raise AssertionRefused("invalid_grant", "The assertion names no issuer.")
+    client = SandboxClient.objects.filter(client_id=issuer).first()
+    public_key = (client.secrets or {}).get("public_key") if client else None
+    if client is None or not public_key:
+        raise AssertionRefused("invalid_grant", "No service account has this issuer.")
+    try:
+        token = jwt.decode(assertion, public_jwk(public_key), algorithms=["RS256", "ES256"])
+        jwt.JWTClaimsRegistry(leeway=30, iss={"essential": True, "value": issuer},
+                              aud={"essential": True, "value": audience},
+                              exp={"essential": True}, iat={"essential": True},
+                              jti={"essential": True}).validate(token.claims)
+    except (JoseError, ValueError):
+        raise AssertionRefused("invalid_grant", "The assertion's signature or claims are "
+                                                "not valid.") from None
+    claims = token.claims
+    if int(claims["exp"]) - int(claims["iat"]) > MAX_ASSERTION_LIFETIME:
+        raise AssertionRefused("invalid_grant", "The assertion lives longer than an hour.")
+    if not cache.add(f"sandbox-jti:{issuer}:{claims['jti']}", 1, MAX_ASSERTION_LIFETIME + 60):
+        raise AssertionRefused("invalid_grant", "The assertion was used before (jti).")
+    username = claims.get("sub") or client.secrets.get("username")
+    user = SandboxUser.objects.filter(username=username).first() if isinstance(
+        username, str) else None
+    if user is None:
+        raise AssertionRefused("invalid_grant", "The subject is not a sandbox user.")
+    access = secrets.token_urlsafe(32)
+    SandboxToken.objects.create(
+        client=client, user=user, kind=SandboxToken.Kind.ACCESS, token_hash=digest(access),
+        grant_type="jwt_bearer", grant=uuid.uuid4(), scope=scope or str(claims.get("scope", "")),
+        expires_at=timezone.now() + timedelta(seconds=JWT_BEARER_LIFETIME))
+    return access
+
+
+def public_jwk(public_key: str) -> RSAKey | ECKey:
+    """The registered PEM public key as a JWK (a `kid` in the assertion names no other)."""
+    loaded = serialization.load_pem_public_key(public_key.encode())
+    if isinstance(loaded, rsa.RSAPublicKey):
+        return RSAKey.import_key(public_key)
+    return ECKey.import_key(public_key)
+
+
+def json_claims(payload: bytes) -> dict[str, object]:
+    claims = json.loads(payload)
+    if not isinstance(claims, dict):
+        raise ValueError("not an object")
+    return claims

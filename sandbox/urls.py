@@ -22,5 +22,11 @@ urlpatterns = [
     path("installation/token", views.app_revoke_token, name="app_revoke_token"),
     path("login/oauth/access_token", views.app_installer_token, name="app_installer_token"),
     path("user/installations", views.app_user_installations, name="app_user_installations"),
+    path("jwt-bearer/token", views.jwt_bearer_token, name="jwt_bearer_token"),
     path("api/me", views.api_me, name="api_me"),
+    # Discovery (RFC 8414 at the OIDC path), RFC 7591 registration, an MCP-like resource.
+    path(".well-known/openid-configuration", views.oauth2_metadata, name="oauth2_metadata"),
+    path("oauth2/register", views.oauth2_register, name="oauth2_register"),
+    path("mcp", views.mcp, name="mcp"),
+    path("mcp/metadata", views.mcp_metadata, name="mcp_metadata"),
 ]

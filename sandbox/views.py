@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, cast
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -22,10 +23,19 @@ from oauthlib.common import Request, add_params_to_uri
 from oauthlib.oauth1.rfc5849 import errors as oauth1_errors
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
-from . import apps_flow, oauth1, oauth2
+from . import apps_flow, oauth1, oauth2, services
 from .models import SCOPES, OAuth1Token, SandboxApp, SandboxClient, SandboxUser, digest
 from .oauth2 import SandboxServer, decode_basic
-from .services import TWO_STEP_LIFETIME, acting_user, two_step_sign_in, two_step_user
+from .services import (
+    JWT_BEARER_GRANT,
+    JWT_BEARER_LIFETIME,
+    JWT_BEARER_PATH,
+    TWO_STEP_LIFETIME,
+    acting_user,
+    register_client,
+    two_step_sign_in,
+    two_step_user,
+)
 
 # oauthlib endpoints keep no per-request state on themselves: one server serves all.
 server = SandboxServer()
@@ -283,6 +293,27 @@ def app_revoke_token(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+# -- JWT bearer grant (RFC 7523 §2.1) --------------------------------------------------
+
+
+@server_to_server
+def jwt_bearer_token(request: HttpRequest) -> HttpResponse:
+    """A service account's signed assertion -> an access token (verified against the
+    public key registered with `services.register_service_account`)."""
+    if request.POST.get("grant_type") != JWT_BEARER_GRANT:
+        return json_error("unsupported_grant_type", "Use the JWT bearer grant type.")
+    assertion = request.POST.get("assertion", "")
+    if not assertion:
+        return json_error("invalid_request", "Send the signed assertion.")
+    try:
+        token = services.jwt_bearer_token(assertion, scope=request.POST.get("scope", ""),
+                                          audience=settings.PUBLIC_URL + JWT_BEARER_PATH)
+    except services.AssertionRefused as refused:
+        return json_error(refused.error, refused.description)
+    return JsonResponse({"access_token": token, "token_type": "Bearer",
+                         "expires_in": JWT_BEARER_LIFETIME})
+
+
 # -- OAuth 1.0a -----------------------------------------------------------------------
 
 
@@ -450,3 +481,95 @@ def unauthorized(description: str) -> JsonResponse:
     response = json_error("invalid_token", description, status=401)
     response["WWW-Authenticate"] = 'Bearer realm="sandbox"'
     return response
+
+
+# -- discovery, dynamic registration and an MCP-like resource ----------------------------
+# RFC 8414 metadata is served at the OpenID Connect discovery path under the issuer
+# ({public_url}/sandbox: the RFC 8414 well-known path would sit outside /sandbox/), RFC 7591
+# registration is open (as MCP servers offer it), and /sandbox/mcp is a protected resource
+# whose 401 names its RFC 9728 metadata (again, the well-known path is outside /sandbox/).
+
+
+def sandbox_issuer(request: HttpRequest) -> str:
+    """`{public_url}/sandbox`, as the catalogue entries name it."""
+    return f"{settings.PUBLIC_URL}/sandbox"
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def oauth2_metadata(request: HttpRequest) -> HttpResponse:
+    """RFC 8414 authorization server metadata (at the OpenID Connect discovery path, and at
+    the RFC 8414 path config/urls.py serves): for dynamic registration, MCP and creating a
+    custom connector from the issuer URL."""
+    issuer = sandbox_issuer(request)
+    return JsonResponse({
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth2/authorize",
+        "token_endpoint": f"{issuer}/oauth2/token",
+        "revocation_endpoint": f"{issuer}/oauth2/revoke",
+        "registration_endpoint": f"{issuer}/oauth2/register",
+        "scopes_supported": sorted(SCOPES),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256", "plain"],
+    })
+
+
+@server_to_server
+def oauth2_register(request: HttpRequest) -> HttpResponse:
+    """RFC 7591 dynamic client registration: one redirect URI, PKCE required."""
+    try:
+        metadata = json.loads(request.body or b"{}")
+    except ValueError:
+        metadata = None
+    uris = metadata.get("redirect_uris") if isinstance(metadata, dict) else None
+    if not isinstance(uris, list) or len(uris) != 1 or not isinstance(uris[0], str):
+        return json_error("invalid_redirect_uri", "Register exactly one redirect URI.")
+    name = str(metadata.get("client_name") or "Registered client")[:200]
+    client_id, secret = register_client(name=name, redirect_uri=uris[0], require_pkce=True)
+    return JsonResponse({"client_id": client_id, "client_secret": secret,
+                         "client_secret_expires_at": 0, "redirect_uris": uris,
+                         "token_endpoint_auth_method": "client_secret_post",
+                         "grant_types": ["authorization_code", "refresh_token"]}, status=201)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def mcp_metadata(request: HttpRequest) -> HttpResponse:
+    """RFC 9728 protected resource metadata of /sandbox/mcp."""
+    issuer = sandbox_issuer(request)
+    return JsonResponse({"resource": f"{issuer}/mcp", "authorization_servers": [issuer],
+                         "scopes_supported": list(SCOPES)})
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def mcp(request: HttpRequest) -> HttpResponse:
+    """An MCP-like endpoint: a bearer token, a JSON-RPC request in, its answer out (as
+    text/event-stream when asked for); a 401 naming the resource metadata otherwise."""
+    try:
+        found = whoami_oauth2(request) if request.headers.get(
+            "Authorization", "").lower().startswith("bearer ") else None
+    except BadRequest:
+        found = None
+    if found is None:
+        response = json_error("invalid_token", "Send a Bearer token.", status=401)
+        named = f"{sandbox_issuer(request)}/mcp/metadata"
+        response["WWW-Authenticate"] = f'Bearer resource_metadata="{named}"'
+        return response
+    if request.method != "POST":
+        return json_error("invalid_request", "POST a JSON-RPC request.", status=405)
+    try:
+        call = json.loads(request.body or b"{}")
+    except ValueError:
+        call = None
+    if not isinstance(call, dict):
+        return json_error("invalid_request", "The body is not a JSON-RPC request.")
+    answer = {"jsonrpc": "2.0", "id": call.get("id"),
+              "result": {"serverInfo": {"name": "sandbox-mcp"}, "user": found["username"]}}
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        return HttpResponse(f"event: message\ndata: {json.dumps(answer)}\n\n",
+                            content_type="text/event-stream")
+    return JsonResponse(answer)

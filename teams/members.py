@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest
 
-from accounts.access import current_membership
+from accounts.access import SSO_PARTNER_KEY, current_membership
 from accounts.models import Membership, User
 from audit import events as audit
 from teams import sessions
@@ -72,6 +72,9 @@ def switch_partner(*, user: User, membership: Membership) -> None:
 
 
 def remember_partners(request: HttpRequest, user: User) -> None:
+    if request.session.get(SSO_PARTNER_KEY) is not None:  # an SSO session: one partner only
+        request.session[PARTNERS_KEY] = []
+        return
     choices = [[m.pk, m.partner.name] for m in user.memberships.select_related("partner")
                .defer("partner__logo")]
     request.session[PARTNERS_KEY] = choices if len(choices) > 1 else []

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Partner, User
 from audit import events as audit
+from core.fields import EncryptedJSONField
 from core.tokens import hash_token, new_state
 
 VALID_FOR = timedelta(days=7)
@@ -173,3 +174,78 @@ class Passkey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} of {self.user}"
+
+
+class SingleSignOn(models.Model):
+    """A partner's single sign-on (OpenID Connect): its identity provider, the email
+    domains it vouches for, and whether password sign-in is turned off for its members.
+
+    The client secret is encrypted at rest (`secrets`, a Fernet token, never shown again
+    after it is saved). The issuer and the client id are not secrets; the domains are
+    rows of their own (`SingleSignOnDomain`) so that the database keeps each domain to one
+    partner. The protocol itself -- discovery, the code flow, the ID token's checks -- is
+    the `sso` app's, which may make outbound requests (connectors/http.py).
+    """
+
+    partner = models.OneToOneField(Partner, on_delete=models.CASCADE,
+                                   related_name="single_sign_on")
+    enabled = models.BooleanField("Allow sign-in with SSO", default=False)
+    issuer = models.URLField("Issuer URL", max_length=300)
+    client_id = models.CharField("Client ID", max_length=300)
+    secrets = EncryptedJSONField(help_text="The client secret.")
+    default_role = models.CharField(max_length=10, choices=Membership.Role.choices,
+                                    default=Membership.Role.VIEWER)
+    require_sso = models.BooleanField(
+        "Require SSO", default=False,
+        help_text="Members cannot sign in with a password (a superuser can issue a one-time "
+                  "recovery link).")
+    # From the issuer's discovery document when the settings were saved: the endpoints
+    # (authorization, token, JWKS) the sign-in uses. Never a secret.
+    provider = models.JSONField(default=dict, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Single sign-on of {self.partner}"
+
+    @property
+    def client_secret(self) -> str:
+        return str(self.secrets.get("client_secret", ""))
+
+    @property
+    def domain_list(self) -> list[str]:
+        return sorted(d.domain for d in self.domains.all())
+
+
+class SingleSignOnDomain(models.Model):
+    """An email domain whose users sign in through one partner's identity provider."""
+
+    sso = models.ForeignKey(SingleSignOn, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class SingleSignOnIdentity(models.Model):
+    """Which user a partner's identity provider account (its `sub`) signed in as, first
+    time: an email the provider later gives to someone else (a reused address) does not
+    sign that person in as the user it belonged to."""
+
+    sso = models.ForeignKey(SingleSignOn, on_delete=models.CASCADE, related_name="identities")
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="sso_identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sso", "subject"], name="one_user_per_sso_subject"),
+            models.UniqueConstraint(fields=["sso", "user"], name="one_subject_per_sso_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.sso.partner}"

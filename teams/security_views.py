@@ -18,16 +18,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts.access import SECOND_FACTOR_KEY, PartnerRequest, admin_view
+from accounts.access import SECOND_FACTOR_KEY, SSO_PARTNER_KEY, PartnerRequest, admin_view
 from accounts.models import User
+from audit import events as audit
 from audit.logins import locked_out
 from core.forms import ConsoleForm
 from teams import members, passkeys, sessions, two_factor
 from teams.models import ConsoleSession, Passkey
+from teams.single_sign_on import recovery_tokens
 
 PENDING_KEY = "teams_pending_login"
 PENDING_SECONDS = 300
@@ -259,3 +261,35 @@ def require_two_factor(request: PartnerRequest) -> HttpResponse:
                      "Two-factor authentication is no longer required.")
     return redirect("teams:members")
 
+
+
+def recovery_sign_in(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The one-time recovery link (`manage.py sso_recovery_link`): a button to press (so a
+    link previewer does not spend it), then the sign-in -- past "Require SSO", and then
+    the user's second factor, if they have one, as after a password."""
+    user = recovery_user(uidb64, token)
+    if user is None:
+        return render(request, "teams/invitation_refused.html", {
+            "message": "This recovery link is not valid: it was used, has expired, or was "
+                       "replaced. Ask the operator for a new one."}, status=410)
+    if request.method != "POST":
+        return render(request, "teams/recovery_sign_in.html", {"email": user.email})
+    for partner_id in user.memberships.values_list("partner_id", flat=True):
+        audit.record(audit.Action.RECOVERY_LINK_USED, partner=partner_id, actor=user)
+    request.session.pop(SSO_PARTNER_KEY, None)
+    if two_factor.is_on(user):
+        return start_second_step(request, user, "")
+    login(request, user, backend=BACKEND)  # updates last_login: the link is spent
+    members.after_login(request, user)
+    return redirect("connectors:library")
+
+
+def recovery_user(uidb64: str, token: str) -> User | None:
+    try:
+        pk = urlsafe_base64_decode(uidb64).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user = User.objects.filter(pk=pk, is_active=True).first() if pk.isdigit() else None
+    if user is None or not recovery_tokens.check_token(user, token):
+        return None
+    return user

@@ -93,8 +93,17 @@ def _new_recovery_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME)
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=_stored(c)) for c in codes)
     return codes
+
+
+RECOVERY_LENGTH = 16
+
+
+def _stored(recovery_code: str) -> str:
+    """A recovery code as kept: its 16 hex digits without the dash, which django-otp's
+    16-character token column holds; typed with or without the dash alike."""
+    return recovery_code.lower().replace("-", "")
 
 
 def turn_off(*, user: User) -> None:
@@ -114,7 +123,8 @@ def verify(*, user: User, code: str) -> bool:
         if totp is not None and code.isdigit() and totp.verify_token(code):
             return True
         recovery = StaticDevice.objects.select_for_update().filter(user=user).first()
-        return bool(recovery is not None and "-" in code and recovery.verify_token(code.lower()))
+        return bool(recovery is not None and len(_stored(code)) == RECOVERY_LENGTH
+                    and recovery.verify_token(_stored(code)))
 
 
 def set_required(*, partner: Partner, required: bool, by: User) -> None:

@@ -28,6 +28,8 @@ urlpatterns = [
     path("security/sessions/<int:pk>/end", security_views.end_session, name="end_session"),
     path("security/sessions/end-others", security_views.end_other_sessions,
          name="end_other_sessions"),
+    path("login/recovery/<str:uidb64>/<str:token>/", security_views.recovery_sign_in,
+         name="recovery_sign_in"),
     path("members/require-two-factor", security_views.require_two_factor,
          name="require_two_factor"),
 ]

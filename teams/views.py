@@ -17,23 +17,40 @@ from django.utils.http import urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
+from accounts.access import SSO_PARTNER_KEY, PartnerRequest, admin_view, get_scoped, partner_view
 from accounts.forms import LoginForm
 from accounts.models import Membership, User
-from teams import members, sessions, two_factor
+from audit import events as audit
+from teams import members, sessions, single_sign_on, two_factor
 from teams.emails import send_invitation
 from teams.forms import ExistingUserForm, InviteForm, NewMemberForm, RoleForm
-from teams.models import Invitation, InvitationRefused
+from teams.models import Invitation, InvitationRefused, SingleSignOn
 from teams.security_views import start_second_step
 
 BACKEND = "accounts.backends.MemberBackend"
+
+
+def sso_offered() -> bool:
+    """Whether the login page offers "Sign in with SSO" (some partner has it on)."""
+    return SingleSignOn.objects.filter(enabled=True).exists()
+
 
 class ConsoleLoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "sso_offered": sso_offered()}
+
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
+        refusing = single_sign_on.password_refused(user)
+        if refusing is not None:  # "Require SSO": the password was right, and is not enough
+            audit.record(audit.Action.SSO_PASSWORD_REFUSED, partner=refusing, actor=user)
+            form.add_error(None, f"{refusing.name} requires single sign-on: use Sign in with "
+                                 "SSO.")
+            return self.form_invalid(form)
+        self.request.session.pop(SSO_PARTNER_KEY, None)
         if two_factor.is_on(user):  # not logged in yet: the authentication code first
             return start_second_step(self.request, user, self.get_success_url())
         response = super().form_valid(form)
@@ -144,6 +161,11 @@ def switch_partner(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # login_required
     membership = get_object_or_404(Membership, user=user, pk=request.POST.get("membership", ""))
+    sso_partner = request.session.get(SSO_PARTNER_KEY)
+    if sso_partner is not None and membership.partner_id != sso_partner:
+        messages.error(request, "This session signed in with single sign-on: log out and sign "
+                                "in again to work in another partner.")
+        return redirect("connectors:library")
     members.switch_partner(user=user, membership=membership)
     return redirect("connectors:library")
 
@@ -167,6 +189,10 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "teams/accept.html", {"invitation": invitation,
                                                      "login_first": login_url})
     form = _acceptance_form(request, invitation, existing)
+    if isinstance(form, ExistingUserForm) and existing and \
+            single_sign_on.password_refused(existing):
+        return _refused(request, "Your partner requires single sign-on: sign in with SSO, "
+                                 "then open the link again.", status=403)
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
             with transaction.atomic():  # a refused acceptance creates no account either

@@ -33,8 +33,6 @@ from typing import Any
 
 import requests
 from django.utils import timezone
-from joserfc import jwt
-from joserfc.jwk import RSAKey
 from oauthlib.common import add_params_to_uri
 
 from connectors import http
@@ -49,7 +47,7 @@ from connectors.auth.base import (
     outbound_errors,
     raise_if_unavailable,
 )
-from connectors.auth.keys import UnusableKey, rsa_private_key
+from connectors.auth.keys import KeyProblem, load_private_key, sign
 from connectors.auth.tokens import MAX_EXPIRES_IN, check_tokens, unknown_lifetime
 
 security_log = logging.getLogger("hatchway.security")
@@ -69,12 +67,6 @@ class AppInstallation(AuthMethod):
     refreshes = True
     shared_keys = ("access_token",)
     credential_label = "installation token"
-    key_fields = ("private_key",)
-
-    @classmethod
-    def check_key(cls, key: str, value: str) -> None:
-        """Authentication Settings' check of the private key: a usable RSA key."""
-        rsa_private_key(value)
 
     # --- sign-in -------------------------------------------------------------------------
 
@@ -175,14 +167,14 @@ class AppInstallation(AuthMethod):
         if not APP_ID_RE.match(app_id):
             raise AuthError("The app ID is missing or malformed. Edit the Authentication "
                             "Settings.", kind=ErrorKind.CONFIGURATION)
-        try:
-            key = rsa_private_key(self.value("private_key"))
-        except UnusableKey as exc:
-            raise AuthError(f"{exc} Edit the Authentication Settings.",
+        try:  # GitHub App JWTs are RS256: an RSA key of at least 2048 bits
+            pem = load_private_key(self.value("private_key"), "RS256")
+        except KeyProblem as problem:
+            raise AuthError(f"{problem.message} Edit the Authentication Settings.",
                             kind=ErrorKind.CONFIGURATION) from None
         now = int(time.time())
         claims = {"iat": now - JWT_BACKDATE, "exp": now + JWT_LIFETIME, "iss": app_id}
-        return jwt.encode({"alg": "RS256"}, claims, RSAKey.import_key(key))
+        return sign({}, claims, pem, "RS256")
 
     def exchange(self) -> Credentials:
         """POST the app JWT to `access_token_url`; the installation token it answers."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -151,6 +151,9 @@ class Context:
     callback_url: str = ""
     #: The scopes to request, chosen by the install or the partner; None: the catalogue's.
     scopes: tuple[str, ...] | None = None
+    #: oauth2 by discovery / dynamic registration (connectors/dynamic.py): called with
+    #: `replace` when needed, it returns the endpoints and client found (else None).
+    discover: Callable[[bool], dict[str, str]] | None = None
 
 
 def is_acceptable_captured(spec_field: FieldSpec, value: str) -> bool:
@@ -179,14 +182,6 @@ class AuthMethod:
     #: The credential keys the partner API hands out (`GET /credentials`): what calling
     #: the provider needs, never what only Hatchway uses (a refresh token).
     shared_keys: tuple[str, ...] = ()
-    #: Partner-level fields holding a private key as PEM text: Authentication Settings take
-    #: them in a text area that never shows a value, and refuse one `check_key` refuses.
-    key_fields: tuple[str, ...] = ()
-
-    @classmethod
-    def check_key(cls, key: str, value: str) -> None:
-        """Raise ValueError (a message safe to show, never quoting the key) when the value
-        of the key field `key` is not a key this method can sign with."""
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -226,6 +221,8 @@ class AuthMethod:
         """
         values: dict[str, str] = {}
         for spec_field in self.spec.captured_fields:
+            if spec_field.key in self.spec.post_connection_keys:  # filled by the lookups
+                continue
             source, _, path = (spec_field.capture_from
                                or f"token.{self.spec.auth.captures[spec_field.key]}").partition(".")
             raw = dotted_get(dict(token), path) if source == "token" else params.get(path)
@@ -327,6 +324,11 @@ class AuthMethod:
 
         Raises TransientError when the provider may accept it later, AuthError when it refuses.
         """
+
+    @property
+    def offers_revocation(self) -> bool:
+        """Whether the provider has a revocation endpoint to call."""
+        return bool(self.spec.auth.revoke_url)
 
     def revocation_credentials(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """The part of `credentials` that `revoke` needs: kept (encrypted) to retry later."""

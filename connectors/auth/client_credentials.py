@@ -27,7 +27,7 @@ class ClientCredentials(OAuth2):
         return None
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
-        if not self.value("client_secret"):
+        if not self.value("client_secret") and self.spec.auth.token_auth != "private_key_jwt":
             raise AuthError("The Client Secret is missing.", kind=ErrorKind.CONFIGURATION)
         session = self.oauth_session(BackendApplicationClient(self.client_id))
         extra: dict[str, Any] = {**self.authorize_params(),

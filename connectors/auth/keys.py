@@ -1,45 +1,101 @@
-"""Private keys entered as PEM text: read with `cryptography`, refused with a message that
-names what is wrong and never quotes the key.
+"""Private keys that sign JWTs (`jwt_bearer`, issue 21 §2): read, checked, used to sign.
 
-`rsa_private_key` is what Authentication Settings validate a key field with on save (see
-`AuthMethod.key_fields`) and what a method signs with; a key refused here is never stored.
+A key is entered as PEM (PKCS #8 `PRIVATE KEY`, or the older `RSA PRIVATE KEY` /
+`EC PRIVATE KEY`). People paste keys in every shape -- from a JSON file with escaped
+newlines, from a one-line input that dropped them -- so the PEM is rebuilt from its
+base64 body before `cryptography` reads it. A key is accepted only when it is readable,
+unencrypted and fits the connector's algorithm: RS256 wants an RSA key of at least 2048
+bits, ES256 an EC key on P-256. `KeyProblem` messages name what is wrong, never the key.
+
+Signing uses joserfc (JWS compact serialisation, RFC 7515/7519).
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
 
-#: A 4096-bit RSA key in PEM is about 3.3 KB; room for 8192 bits and line endings.
-MAX_PEM_LENGTH = 8000
+PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----(.*?)-----END \1-----", re.S)
+PRIVATE_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY")
+BASE64_RE = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+#: Longer than any RSA-4096 PEM; keeps hostile input a field error.
+MAX_KEY_LENGTH = 8000
 MIN_RSA_BITS = 2048
+ALGORITHMS = ("RS256", "ES256")
 
 
-class UnusableKey(ValueError):
-    """A private key that cannot be used; the message is safe to show."""
+class KeyProblem(ValueError):
+    """Why a private key is refused; the message is safe to show (it never holds the key)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-def rsa_private_key(pem: str) -> RSAPrivateKey:
-    """The RSA private key in `pem` (PKCS#1 or PKCS#8, unencrypted, at least 2048 bits)."""
-    text = pem.strip()
-    if len(text) > MAX_PEM_LENGTH:
-        raise UnusableKey("The private key is longer than any RSA key this connector accepts.")
-    if "-----BEGIN" not in text or "PRIVATE KEY-----" not in text:
-        raise UnusableKey("The private key must be a PEM file: paste it whole, from "
-                        "“-----BEGIN … PRIVATE KEY-----” to the matching END line.")
+def normalized_pem(text: str) -> bytes:
+    """The PEM block in `text`, re-wrapped; KeyProblem when there is none to read."""
+    if len(text) > MAX_KEY_LENGTH:
+        raise KeyProblem("This is too long to be a private key.")
+    found = PEM_RE.search(text.replace("\\n", "\n"))
+    if found is None:
+        raise KeyProblem("Enter the private key in PEM format: from “-----BEGIN PRIVATE "
+                         "KEY-----” to “-----END PRIVATE KEY-----”.")
+    label, body = found.group(1), found.group(2)
+    if "ENCRYPTED" in label or "Proc-Type:" in body:
+        raise KeyProblem("This private key is protected by a passphrase; export it without "
+                         "one.")
+    if label not in PRIVATE_LABELS:
+        raise KeyProblem(f"This is a {label.lower()}, not a private key.")
+    data = "".join(body.split())
+    if not BASE64_RE.match(data):
+        raise KeyProblem("This private key could not be read: its PEM body is damaged.")
+    lines = "\n".join(data[index:index + 64] for index in range(0, len(data), 64))
+    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n".encode()
+
+
+def load_private_key(text: str, algorithm: str) -> bytes:
+    """The key's PEM (normalised) when it is readable and fits `algorithm`; else KeyProblem."""
+    pem = normalized_pem(text)
     try:
-        key = load_pem_private_key(text.encode(), password=None)
-    except TypeError:  # a passphrase is needed
-        raise UnusableKey("The private key is protected by a passphrase: paste the key without "
-                        "one.") from None
+        key = serialization.load_pem_private_key(pem, password=None)
+    except TypeError:  # cryptography: "Password was not given but private key is encrypted"
+        raise KeyProblem("This private key is protected by a passphrase; export it without "
+                         "one.") from None
     except (ValueError, UnsupportedAlgorithm):
-        raise UnusableKey("The private key could not be read: it is not a valid PEM private "
-                        "key.") from None
-    if not isinstance(key, RSAPrivateKey):
-        raise UnusableKey("The private key is not an RSA key: this connector signs RS256 "
-                        "tokens, which need one.")
-    if key.key_size < MIN_RSA_BITS:
-        raise UnusableKey(f"The RSA key is {key.key_size} bits: at least {MIN_RSA_BITS} are "
-                        "needed.")
-    return key
+        raise KeyProblem("This private key could not be read: its PEM body is damaged.") from None
+    if algorithm == "RS256":
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise KeyProblem("This connector signs with RS256, which needs an RSA private key; "
+                             f"this is {kind_of(key)}.")
+        if key.key_size < MIN_RSA_BITS:
+            raise KeyProblem(f"This RSA key has {key.key_size} bits; RS256 needs at least "
+                             f"{MIN_RSA_BITS}.")
+    elif algorithm == "ES256":
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(
+                key.curve, ec.SECP256R1):
+            raise KeyProblem("This connector signs with ES256, which needs an EC private key on "
+                             f"the P-256 curve; this is {kind_of(key)}.")
+    else:
+        raise KeyProblem(f"The algorithm {algorithm} is not supported.")
+    return pem
+
+
+def kind_of(key: Any) -> str:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "an RSA key"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return f"an EC key on {key.curve.name}"
+    return "another kind of key"
+
+
+def sign(header: dict[str, Any], claims: dict[str, Any], pem: bytes, algorithm: str) -> str:
+    """A compact JWS of `claims`, signed with the (already checked) key."""
+    key = RSAKey.import_key(pem) if algorithm == "RS256" else ECKey.import_key(pem)
+    return jwt.encode({**header, "alg": algorithm, "typ": "JWT"}, claims, key,
+                      algorithms=[algorithm])

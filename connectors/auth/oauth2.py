@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import requests
@@ -27,6 +28,7 @@ from oauthlib.oauth2 import (
 from oauthlib.oauth2.rfc6749.clients.base import Client as OAuthlibClient
 
 from connectors import http
+from connectors.auth import client_assertion
 from connectors.auth.base import (
     ALREADY_MAPPED,
     AuthError,
@@ -62,6 +64,10 @@ RETRYABLE_ERRORS = ("temporarily_unavailable", "server_error")
 TOKEN_OBJECT_KEYS = ("refresh_token", "expires_in", "scope", "token_type")
 
 
+class InvalidClient(AuthError):
+    """The token endpoint refused the client itself (RFC 6749 §5.2 `invalid_client`)."""
+
+
 def check_token_response(response: requests.Response, auth: AuthSpec) -> requests.Response:
     """Classify a token endpoint's answer before oauthlib parses the body.
 
@@ -74,6 +80,9 @@ def check_token_response(response: requests.Response, auth: AuthSpec) -> request
                                    "(HTTP {status}); try again later.")
     status = response.status_code
     code = _error_code(response)
+    if code == "invalid_client":
+        raise InvalidClient("The provider no longer accepts this client (invalid_client).",
+                            kind=ErrorKind.TOKEN_ERROR)
     if code == "invalid_grant" or code and code in auth.invalid_grant_errors:
         raise InvalidGrant(f"The provider rejected the authorisation ({code}); "
                            "reauthenticate the install.")
@@ -202,7 +211,67 @@ class OAuth2(AuthMethod):
 
     @property
     def client_id(self) -> str:
-        return self.value("client_id")
+        return self.resolved.get("client_id") or self.value("client_id")
+
+    @property
+    def client_secret(self) -> str:
+        return self.resolved.get("client_secret") or self.value("client_secret")
+
+    # --- discovery and dynamic registration (connectors/dynamic.py resolves) ---------------
+
+    @cached_property
+    def resolved(self) -> dict[str, str]:
+        """What discovery found (endpoints, issuer, registered client); {} without."""
+        return self.context.discover(False) if self.context.discover else {}
+
+    def endpoint(self, key: str) -> str:
+        """authorize_url, token_url, refresh_url or revoke_url: the discovered one, else
+        the catalogue's with its placeholders filled ('' when there is none)."""
+        if self.context.discover:
+            return self.resolved.get(key) or (
+                self.resolved.get("token_url", "") if key == "refresh_url" else "")
+        template = (self.spec.auth.effective_refresh_url if key == "refresh_url"
+                    else getattr(self.spec.auth, key))
+        return self.url(template) if template else ""
+
+    @property
+    def base_url(self) -> str:
+        """An MCP server's API is the server URL the customer entered (RFC 9728 resource)."""
+        if self.spec.auth.server_url:
+            return self.url(self.spec.auth.server_url).rstrip("/")
+        server_field = self.spec.server_url_field
+        if server_field is not None:
+            return self.value(server_field.key).rstrip("/")
+        return super().base_url
+
+    @property
+    def offers_revocation(self) -> bool:
+        if self.context.discover:
+            return bool(self.endpoint("revoke_url"))
+        return super().offers_revocation
+
+    @property
+    def token_auth(self) -> str:
+        return self.resolved.get("token_auth") or self.spec.auth.token_auth
+
+    def resource_params(self) -> dict[str, str]:
+        """RFC 8707: the resource the token is for (an MCP server), where there is one."""
+        resource = self.resolved.get("resource") if self.context.discover else None
+        return {"resource": resource} if resource else {}
+
+    @contextmanager
+    def client_refusals(self) -> Iterator[None]:
+        """A dynamically registered client the server no longer knows is registered again
+        (once, on this refusal); the grant it held is gone with it: sign in again."""
+        try:
+            yield
+        except InvalidClient:
+            if not (self.context.discover and self.resolved.get("client_id")
+                    and self.spec.auth.registration == "dynamic"):
+                raise
+            self.context.discover(True)
+            raise InvalidGrant("The authorization server no longer knew this server's "
+                               "client, so a new one was registered; sign in again.") from None
 
     def oauth_session(self, client: OAuthlibClient | None = None, **kwargs: Any) -> http.OAuth2:
         session = http.OAuth2(client=client or WebApplicationClient(self.client_id), **kwargs)
@@ -214,22 +283,32 @@ class OAuth2(AuthMethod):
 
         session.register_compliance_hook("access_token_response", hook)
         session.register_compliance_hook("refresh_token_response", hook)
+        session.headers.update(self.token_headers)  # on the token and refresh requests
         return session
+
+    @property
+    def token_headers(self) -> dict[str, str]:
+        """The catalogue's `[auth] token_headers`, filled like `[api] headers`."""
+        return {name: self.header_value(name, template)
+                for name, template in self.spec.auth.token_headers.items()}
 
     def basic_auth(self, token_auth: str = "") -> requests.auth.HTTPBasicAuth | None:
         """HTTP Basic client authentication, when `token_auth` (by default the catalogue's)
         asks for it and there is a secret."""
-        secret = self.value("client_secret")
-        if (token_auth or self.spec.auth.token_auth) == "client_secret_basic" and secret:
+        secret = self.client_secret
+        if (token_auth or self.token_auth) == "client_secret_basic" and secret:
             return requests.auth.HTTPBasicAuth(self.client_id, secret)
         return None
 
     def client_params(self, token_auth: str = "") -> dict[str, str]:
         """The client's id (and secret) as body parameters: client_secret_post, or a public
-        client (PKCE, no secret). Empty when the client authenticates with HTTP Basic."""
+        client (PKCE, no secret), or a new client assertion (private_key_jwt). Empty when
+        the client authenticates with HTTP Basic."""
         if self.basic_auth(token_auth):
             return {}
-        secret = self.value("client_secret")
+        if (token_auth or self.token_auth) == "private_key_jwt":
+            return self.assertion_params()
+        secret = self.client_secret
         return {"client_id": self.client_id, **({"client_secret": secret} if secret else {})}
 
     def client_auth(self) -> dict[str, Any]:
@@ -237,21 +316,32 @@ class OAuth2(AuthMethod):
         auth = self.basic_auth()
         if auth:
             return {"auth": auth}
-        return {"include_client_id": True, "client_secret": self.value("client_secret") or None}
+        if self.token_auth == "private_key_jwt":  # client_id: include_client_id
+            params = self.assertion_params()
+            del params["client_id"]
+            return {"include_client_id": True, **params}
+        return {"include_client_id": True, "client_secret": self.client_secret or None}
+
+    def assertion_params(self) -> dict[str, str]:
+        """private_key_jwt (RFC 7523 §2.2): a new client assertion for the token endpoint."""
+        return client_assertion.assertion_params(
+            client_id=self.client_id, audience=self.endpoint("token_url"),
+            pem=self.value(client_assertion.KEY_FIELD),
+            key_id=self.value(client_assertion.KEY_ID_FIELD))
 
     # --- the contract -----------------------------------------------------------------------
 
     def begin(self, attempt: Any) -> str | None:
         session = self.oauth_session(redirect_uri=self.context.callback_url, scope=self.scope())
-        params = self.authorize_params()
-        if self.spec.auth.pkce:
+        params = {**self.authorize_params(), **self.resource_params()}
+        if self.spec.auth.pkce or self.context.discover:
             client = WebApplicationClient(self.client_id)
             verifier = client.create_code_verifier(64)
             params["code_challenge"] = client.create_code_challenge(verifier, "S256")
             params["code_challenge_method"] = "S256"
             # The verifier stays server-side, encrypted on the attempt.
             attempt.secrets = {"code_verifier": verifier}
-        url, _state = session.authorization_url(self.url(self.spec.auth.authorize_url),
+        url, _state = session.authorization_url(self.endpoint("authorize_url"),
                                                 state=attempt.state, **params)
         return url
 
@@ -262,15 +352,16 @@ class OAuth2(AuthMethod):
         code = params.get("code")
         if not code:
             raise InvalidCallback("The provider sent no authorisation code.")
-        verifier = (attempt.secrets or {}).get("code_verifier") if self.spec.auth.pkce else None
-        if self.spec.auth.pkce and not verifier:
+        pkce = self.spec.auth.pkce or bool(self.context.discover)
+        verifier = (attempt.secrets or {}).get("code_verifier") if pkce else None
+        if pkce and not verifier:
             raise InvalidCallback("This sign-in link is no longer valid — restart the install.")
         session = self.oauth_session(redirect_uri=self.context.callback_url)
-        extra = self.filled(self.spec.auth.token_params)
+        extra = {**self.filled(self.spec.auth.token_params), **self.resource_params()}
         if verifier:
             extra["code_verifier"] = verifier
-        with token_errors():
-            token = session.fetch_token(self.url(self.spec.auth.token_url), code=code,
+        with self.client_refusals(), token_errors():
+            token = session.fetch_token(self.endpoint("token_url"), code=code,
                                         **self.client_auth(), **extra)
         info = {key: params[key] for key in CALLBACK_INFO_KEYS if params.get(key)}
         credentials = credentials_from_token(dict(token), extra_info=info)
@@ -281,9 +372,15 @@ class OAuth2(AuthMethod):
         """RFC 9207: an answer naming its issuer (`iss`, also on errors) must name this
         connector's, when the catalogue declares it -- else it came from another
         authorization server (the mix-up attack) and no token request is made."""
-        if "iss" not in params or not self.spec.auth.issuer:
+        issuer = self.resolved.get("issuer") or (
+            self.url(self.spec.auth.issuer) if self.spec.auth.issuer else "")
+        if "iss" not in params and self.resolved.get("iss_required"):
+            # RFC 9207 §2.4: a server that says it sends `iss` always sends it.
+            security_log.warning("callback refused: no iss from a server that sends it")
+            raise InvalidCallback("The answer did not name its authorization server, which "
+                                  "this one always does — restart the install.")
+        if "iss" not in params or not issuer:
             return
-        issuer = self.url(self.spec.auth.issuer)
         if not hmac.compare_digest(params["iss"].encode(), issuer.encode()):
             security_log.warning("callback refused: iss is not the connector's issuer")
             raise InvalidCallback("The answer came from another authorization server than "
@@ -295,31 +392,34 @@ class OAuth2(AuthMethod):
             raise InvalidGrant("There is no refresh token; reauthenticate the install.")
         session = self.oauth_session()
         with faults_are_transient():
-            with token_errors("The token refresh"):
-                token = session.refresh_token(self.url(self.spec.auth.effective_refresh_url),
+            with self.client_refusals(), token_errors("The token refresh"):
+                token = session.refresh_token(self.endpoint("refresh_url"),
                                               refresh_token=refresh_token,
                                               auth=self.basic_auth(), **self.client_params(),
-                                              **self.filled(self.spec.auth.refresh_params))
+                                              **self.filled(self.spec.auth.refresh_params),
+                                              **self.resource_params())
             return credentials_from_token(dict(token), previous=credentials)
 
     def revoke(self, credentials: dict[str, Any]) -> None:
         """RFC 7009: revoke the refresh token (ending the grant), else the access token."""
-        if not self.spec.auth.revoke_url:
+        revoke_url = self.endpoint("revoke_url")
+        if not revoke_url:
             return
         wanted = self.revocation_credentials(credentials)
         if not wanted:
             return
         hint, token = next(iter(wanted.items()))
         auth = self.spec.auth
-        data = {"token": token, "token_type_hint": hint,
-                **self.client_params(auth.effective_revoke_auth)}
+        revoke_auth = auth.revoke_auth or self.token_auth
+        data = {"token": token, "token_type_hint": hint, **self.client_params(revoke_auth)}
         as_json = auth.effective_revoke_body_format == "json"
         with outbound_errors("The revocation request"):
             # The [api] headers too: some revocation endpoints are API calls (Notion-Version).
             response = http.Session().request(
-                auth.revoke_method, self.url(auth.revoke_url), data=None if as_json else data,
-                json=data if as_json else None, headers=self.api_headers,
-                auth=self.basic_auth(auth.effective_revoke_auth), allow_redirects=False)
+                auth.revoke_method, revoke_url, data=None if as_json else data,
+                json=data if as_json else None,
+                headers={**self.api_headers, **self.token_headers},
+                auth=self.basic_auth(revoke_auth), allow_redirects=False)
         raise_if_unavailable(response, "The provider's revocation endpoint is unavailable "
                                        "(HTTP {status}).")
         if response.status_code >= 300:
@@ -332,9 +432,16 @@ class OAuth2(AuthMethod):
         return {hint: credentials[hint]} if credentials.get(hint) else {}
 
     def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+        api = self.spec.api
+        if api.sends_token_its_own_way:  # e.g. Zoho's "Authorization: Zoho-oauthtoken …"
+            session = http.Session()
+            token = credentials.get("access_token", "")
+            session.headers[api.token_header] = f"{api.token_prefix}{token}"
+            return session
         token_type = self.spec.auth.token_type or credentials.get("token_type") or "Bearer"
         token = {"access_token": credentials.get("access_token", ""), "token_type": token_type}
-        return http.OAuth2(client_id=self.client_id, token=token)
+        # The entered client_id only: a discovered one is not needed to send a bearer token.
+        return http.OAuth2(client_id=self.value("client_id"), token=token)
 
 
 def callback_error(params: dict[str, str]) -> AuthError:

@@ -72,6 +72,7 @@ def seed(live_url: str) -> dict[str, str]:
         reverse("api_keys:list"), reverse("links:branding"),
         reverse("links:link_create", args=[a]),
         reverse("teams:members"), reverse("teams:security"), reverse("password_reset"),
+        reverse("sso:settings"), reverse("sso:start"),
     ]
     return {"console": console, "token": token}
 

@@ -36,3 +36,13 @@ def test_invitation_and_password_reset_tokens_in_paths_are_redacted():
     reset = "GET /reset/MTI/cz5k1c-0d6e3b5f1a2c4e6f8a0b1c2d3e4f5a6b/ 302"
     assert "Zx3_kQ9vA" not in scrub(invitation) and "/invitations/[redacted]" in scrub(invitation)
     assert "0d6e3b5f1a2c" not in scrub(reset) and "/reset/MTI/[redacted]" in scrub(reset)
+
+
+def test_sso_recovery_link_tokens_and_callback_codes_are_redacted():
+    """The one-time recovery link (manage.py sso_recovery_link) and the SSO callback's
+    authorization code keep no secret in an access-log line."""
+    recovery = "POST /login/recovery/MQ/dj81y9-35a51ae460b843e11ed3/ 302"
+    callback = "GET /login/sso/callback?code=fake-code-123&state=abc 302"
+    assert "35a51ae460b8" not in scrub(recovery)
+    assert "/login/recovery/MQ/[redacted]" in scrub(recovery)
+    assert "fake-code-123" not in scrub(callback)

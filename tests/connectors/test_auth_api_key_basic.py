@@ -112,6 +112,39 @@ def test_basic_rejection_message(fake):
     assert caught.value.message == "The user name or password was rejected (HTTP 401)."
 
 
+KEY_AS_USER_FIELDS = [{"key": "username", "label": "API key", "secret": True, "level": "account"},
+                      {"key": "password", "label": "Password", "secret": True,
+                       "level": "account", "required": False}]
+
+
+def test_basic_with_an_optional_password_sends_the_key_and_a_blank_password(fake):
+    """Ashby, Chargebee, Dropbox Sign: the key is the user name, the password is blank, as
+    `username:` -- allowed because the catalogue makes the password field optional."""
+    fake.add("GET", f"{BASE}/api/me", json_body={"ok": True})
+    method = make_method({"type": "basic"}, KEY_AS_USER_FIELDS, {"username": API_KEY})
+    credentials = method.complete(None, {})
+    method.verify(credentials.data)
+    assert credentials.data == {"username": API_KEY, "password": ""}
+    expected = base64.b64encode(f"{API_KEY}:".encode()).decode()
+    assert fake.calls[0].headers["Authorization"] == f"Basic {expected}"
+
+
+def test_basic_with_an_optional_password_still_needs_the_user_name(fake):
+    method = make_method({"type": "basic"}, KEY_AS_USER_FIELDS, {"password": ""})
+    with pytest.raises(AuthError) as caught:
+        method.complete(None, {})
+    assert caught.value.kind == "configuration"
+    assert fake.calls == []
+
+
+def test_basic_refuses_a_blank_password_where_the_field_is_required(fake):
+    method = make_method({"type": "basic"}, BASIC_FIELDS, {"username": "ann@example.test"})
+    with pytest.raises(AuthError) as caught:
+        method.complete(None, {})
+    assert caught.value.message == "Enter the user name and password first."
+    assert fake.calls == []
+
+
 def test_no_auth_completes_with_empty_credentials(fake):
     """type none: nothing to store, verify runs without credentials."""
     fake.add("GET", f"{BASE}/api/me", json_body={"ok": True})

@@ -33,10 +33,16 @@ def fields_by_key(slug: str) -> dict[str, dict[str, Any]]:
 
 
 def starts_with_captured_origin(spec: ConnectorSpec, url: str) -> bool:
-    """`{key}/…` where `key` is a captured https origin whose pattern anchors the host."""
+    """`{key}/…` where `key` is a captured https origin whose pattern anchors the host, or
+    a customer-typed base URL (`kind = "base_url"`, checked by connectors/hosts.py)."""
     match = re.match(r"^\{([a-z_]+)\}(/|$)", url)
     field = spec.field(match.group(1)) if match else None
-    return field is not None and field.is_origin
+    return field is not None and (field.is_origin or field.is_base_url)
+
+
+def customer_server(spec: ConnectorSpec) -> bool:
+    """Whether the connector calls a server the customer names (`kind = "base_url"`)."""
+    return any(field.is_base_url for field in spec.fields)
 
 
 def test_every_file_validates_one_by_one():
@@ -63,7 +69,7 @@ def test_sync_connectors_loads_the_shipped_catalogue():
     out = StringIO()
     call_command("sync_connectors", stdout=out)
     assert f"{len(SLUGS)} added, 0 updated, 0 unchanged, 0 retired" in out.getvalue()
-    assert sorted(Connector.objects.active().values_list("slug", flat=True)) == SLUGS
+    assert sorted(Connector.objects.active(None).values_list("slug", flat=True)) == SLUGS
     first = Connector.objects.get(slug="1st-connect")
     assert first.name == "1st Connect" and first.auth_type == "oauth1"
     assert first.spec.partner_fields[1].label == "Consumer Secret"
@@ -171,9 +177,11 @@ def test_freshdesk_sends_the_api_key_as_user_name():
 
 
 def test_oauth_app_credentials_are_partner_level():
-    """Browser-flow OAuth app credentials belong to the partner, not to each account."""
+    """Browser-flow OAuth app credentials belong to the partner, not to each account --
+    but on a customer's own server (GitLab Self-Managed, Mastodon) the customer registers
+    the app there, so they are asked at install."""
     for slug, spec in SPECS.items():
-        if spec.auth.type in ("oauth1", "oauth2"):
+        if spec.auth.type in ("oauth1", "oauth2") and not customer_server(spec):
             for key in ("client_id", "client_secret", "consumer_key", "consumer_secret"):
                 field = spec.field(key)
                 assert field is None or field.level == "partner", f"{slug}: {key}"
@@ -199,7 +207,7 @@ def test_templated_hosts_come_from_account_values_with_a_host_label_pattern():
             levels = ("account", "captured", *(
                 ("partner",) if spec.auth.type == "app_installation" else ()))
             assert field is not None and field.level in levels, f"{slug}: {key}"
-            if field.choices:
+            if field.choices or field.is_base_url:  # base URLs: connectors/hosts.py
                 assert field.level == "account", f"{slug}: {key}"
                 continue
             assert field.pattern, f"{slug}: {key} has no pattern"
@@ -251,6 +259,8 @@ def test_real_connectors_link_their_site_and_docs_over_https():
         data = CATALOG[slug]
         assert data["website"].startswith("https://"), slug
         assert data["api_docs"].startswith("https://"), slug
+        if SPECS[slug].auth.discovery == "protected_resource":  # an MCP server: its URL
+            continue
         if slug != "mailchimp":  # its API host is per data centre, learned after the token
             base_url = data.get("api", {}).get("base_url", "")
             assert base_url.startswith("https://") or starts_with_captured_origin(
@@ -276,7 +286,8 @@ def test_every_guide_has_the_three_sections_with_numbered_steps():
         assert all(text.strip() for text in guide.values()), slug
         if SPECS[slug].partner_fields:
             assert re.search(r"^1\. ", guide["credentials"], re.MULTILINE), slug
-        if SPECS[slug].auth.type in ("oauth1", "oauth2"):
+        if SPECS[slug].auth.type in ("oauth1", "oauth2") and (
+                SPECS[slug].auth.registration != "dynamic"):  # registered by Hatchway
             assert "Callback URL" in guide["credentials"], slug
 
 
@@ -284,7 +295,9 @@ def test_oauth2_entries_name_their_token_authentication_and_pkce():
     """Every authorization-code entry states pkce and token_auth rather than relying on defaults."""
     for slug, data in CATALOG.items():
         if data["auth"]["type"] == "oauth2":
-            assert "pkce" in data["auth"] and "token_auth" in data["auth"], slug
+            assert "pkce" in data["auth"], slug
+            if data["auth"].get("registration") != "dynamic":  # else the registration's
+                assert "token_auth" in data["auth"], slug
 
 
 @pytest.mark.parametrize(("slug", "auth"), [
@@ -372,6 +385,8 @@ def endpoint_hosts(spec: ConnectorSpec) -> list[str]:
         if choices:
             hosts += [urlsplit(url.replace(f"{{{field.key}}}", value)).hostname or ""
                       for field in choices for value in field.choices.values()]
+        elif url.startswith("{") and spec.field(url[1:url.index("}")]).is_base_url:
+            continue  # the customer's own server, checked where entered and on every call
         elif starts_with_captured_origin(spec, url):
             hosts += captured_domains(spec.field(url[1:url.index("}")]).pattern)
         else:
@@ -406,7 +421,10 @@ def test_real_connector_endpoints_are_https_on_public_host_names(slug):
     for url in spec_urls(spec):
         assert url.startswith("https://") or starts_with_captured_origin(spec, url), url
     hosts = endpoint_hosts(spec)
-    assert hosts, slug
+    if spec.server_url_field is not None:  # any MCP server: the customer enters its URL
+        assert hosts == [], slug
+        return
+    assert hosts or customer_server(spec), slug
     if slug in PLACEHOLDER_ENDPOINTS:
         assert all(host.endswith(".example") for host in hosts), hosts
         return

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from connectors.schema import PLACEHOLDER_RE, ConnectorSpec
+from connectors.schema import JWT_SCOPES_PLACEHOLDER, PLACEHOLDER_RE, ConnectorSpec
 from connectors.spec import CATALOG_DIR, load_catalog
 
 CATALOG = load_catalog()
@@ -87,6 +87,8 @@ def test_every_placeholder_names_a_declared_field(slug):
     the schema's URL rules."""
     keys = {field["key"] for field in CATALOG[slug]["fields"]} | BUILTIN
     for path, name in placeholder_uses(CATALOG[slug]):
+        if path.startswith(".auth.claims.") and name == JWT_SCOPES_PLACEHOLDER:
+            continue  # jwt_bearer: the chosen scopes, not a field
         assert name in keys, f"{slug}{path}: {{{name}}} is not a declared field"
 
 
@@ -163,7 +165,8 @@ def identity(slug: str) -> tuple[Any, ...]:
     spec = ConnectorSpec.from_data(slug, CATALOG[slug])
     auth = spec.auth
     return (auth.type, auth.authorize_url, auth.token_url, auth.request_token_url,
-            auth.header, auth.query_param, tuple(sorted(auth.scopes)), spec.api.base_url)
+            auth.header, auth.query_param, tuple(sorted(auth.scopes)), spec.api.base_url,
+            auth.issuer, auth.server_url)  # discovered endpoints: the issuer or MCP server
 
 
 def normalised_name(slug: str) -> str:

@@ -116,7 +116,7 @@ def test_removed_file_retires_the_connector_and_keeps_settings_and_installs(sync
     assert "0 added, 0 updated" in output and "1 retired" in output
     trello.refresh_from_db()
     assert trello.retired_at is not None
-    assert not Connector.objects.active().filter(slug="trello").exists()
+    assert not Connector.objects.active(None).filter(slug="trello").exists()
     settings = PartnerAuthSettings.objects.get(partner=partner, connector=trello)
     assert settings.value("consumer_secret") == "fake-secret-123"
     assert Install.objects.get(pk=install.pk).connector_id == trello.pk
@@ -145,7 +145,7 @@ def test_returning_file_revives_the_connector(synced, partner):
     assert "0 added, 1 updated" in sync(synced)
     github.refresh_from_db()
     assert github.retired_at is None
-    assert Connector.objects.active().filter(slug="github").exists()
+    assert Connector.objects.active(None).filter(slug="github").exists()
     assert PartnerAuthSettings.objects.get(connector=github).value("client_id") == "fake-client-id"
 
 

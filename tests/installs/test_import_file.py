@@ -51,3 +51,24 @@ def test_scopes_become_the_granted_scope_of_oauth2_credentials_only():
 def test_read_lines_numbers_lines_skips_blanks_and_overlong_ones():
     stream = io.StringIO("first\n\n   \n" + "x" * 25 + "\nlast")
     assert list(read_lines(stream, max_length=10)) == [(1, "first\n"), (4, None), (5, "last")]
+
+
+def test_a_file_names_the_partners_own_custom_connector_never_anothers(partner, other_partner):
+    """`import_installs` finds the partner's custom connectors; another partner's slug is
+    as unknown as one that does not exist (issue 20 §1, isolation)."""
+    from connectors import custom
+    from installs.import_file import FileImport
+    from installs.models import Install
+
+    custom.create(partner=partner, actor=None, data={
+        "slug": "acme-crm", "name": "Acme CRM", "description": "Our own CRM.",
+        "auth": {"type": "api_key", "header": "X-Key"},
+        "fields": [{"key": "api_key", "label": "API key", "level": "account",
+                    "secret": True}]})
+    line = json.dumps({"account": {"external_id": "cust-1", "name": "Initech"},
+                       "connector": "acme-crm", "credentials": {},
+                       "values": {"api_key": "fake-key"}})
+    with pytest.raises(LineError, match="no connector 'acme-crm'"):
+        FileImport(other_partner, verify=False).line(line)
+    FileImport(partner, verify=False).line(line)
+    assert Install.objects.get().connector.owner == partner

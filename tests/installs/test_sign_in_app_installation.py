@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from audit.models import AuditEvent
+from connectors.auth.keys import load_private_key
 from connectors.models import Connector, PartnerAuthSettings
 from installs import refresh
 from installs.models import AuthAttempt, Install
@@ -111,8 +112,8 @@ def ec_pem() -> str:
 
 @pytest.mark.parametrize("value, message", [
     ("-----BEGIN PRIVATE KEY-----\nZmFrZS1rZXk=\n-----END PRIVATE KEY-----", "could not be read"),
-    ("fake-not-a-pem", "must be a PEM file"),
-    (ec_pem(), "not an RSA key")])
+    ("fake-not-a-pem", "in PEM format"),
+    (ec_pem(), "needs an RSA private key")])
 def test_a_bad_private_key_is_a_field_error_and_nothing_is_saved(admin_client, partner, value,
                                                                   message, sandbox_transport):
     catalogue_connector(SLUG)
@@ -134,7 +135,7 @@ def test_a_good_private_key_is_saved_encrypted_and_never_shown(admin_client, par
                                                   "private_key": private_key})
     assert response.status_code == 302, response.content.decode()[:2000]
     row = PartnerAuthSettings.objects.get()
-    assert row.secret_values == {"private_key": private_key.strip()}
+    assert row.secret_values == {"private_key": load_private_key(private_key, "RS256").decode()}
     with connection.cursor() as cursor:
         cursor.execute("SELECT secret_values FROM connectors_partnerauthsettings WHERE id = %s",
                        [row.pk])
@@ -153,7 +154,7 @@ def test_the_api_refuses_a_bad_private_key_too(partner):
     api = bearer(make_key(partner)[1])
     code, body = call(api, "put", f"/api/v1/connectors/{SLUG}/settings",
                       {"values": {"app_id": "7", "app_slug": "a", "private_key": ec_pem()}})
-    assert code == 422 and "not an RSA key" in json.dumps(body)
+    assert code == 422 and "needs an RSA private key" in json.dumps(body)
     assert not PartnerAuthSettings.objects.exists()
 
 
@@ -453,8 +454,9 @@ def test_a_key_left_blank_by_the_partner_is_asked_and_checked_at_install(admin_c
     page = admin_client.get(url).content.decode()
     assert '<textarea name="private_key"' in page
     refused = admin_client.post(url, {"install_name": "Repos", "private_key": ec_pem()})
-    assert refused.status_code == 200 and "not an RSA key" in refused.content.decode()
+    assert refused.status_code == 200 and "needs an RSA private key" in refused.content.decode()
     assert not Install.objects.exists()
     created = admin_client.post(url, {"install_name": "Repos", "private_key": private_key})
     assert created.status_code == 302
-    assert Install.objects.get().secret_values == {"private_key": private_key.strip()}
+    kept = load_private_key(private_key, "RS256").decode()  # a clean PEM, however pasted
+    assert Install.objects.get().secret_values == {"private_key": kept}

@@ -7,7 +7,9 @@ leaves to its user -- the storage (in memory, inspectable by the tests) and the 
 
     GET  /oauth/authorize   consent is approved at once for the one user, "ada"
     POST /oauth/token       authorization_code (PKCE S256 required), refresh_token
-                            (rotating: the old refresh token is revoked), client_credentials
+                            (rotating: the old refresh token is revoked), client_credentials,
+                            RFC 7523 JWT bearer (Authlib's `JWTBearerGrant`: the assertion's
+                            signature by the client's registered public key, iss, aud, exp)
     POST /oauth/revoke      RFC 7009
     GET  /api/me            a protected resource (bearer token), for verify and proxy calls
 
@@ -30,12 +32,17 @@ from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMix
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify
+from joserfc.jwk import ECKey, RSAKey
 from werkzeug.serving import make_server
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 USER_ID = "ada"
+GRANT_JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"  # RFC 7523 §2.1
 
 
 @dataclass
@@ -45,6 +52,7 @@ class Client(ClientMixin):  # type: ignore[misc]
     redirect_uris: list[str]
     grant_types: list[str]
     scope: str = "read write"
+    public_key: str = field(default="", repr=False)  # PEM: verifies its JWT-bearer assertions
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -131,16 +139,18 @@ class Store:
     codes: dict[str, Code] = field(default_factory=dict)
     tokens: list[Token] = field(default_factory=list)
     api_calls: list[str] = field(default_factory=list)  # access tokens /api/me accepted
+    assertions: list[str] = field(default_factory=list)  # JWT-bearer assertions received
+    token_outage: bool = False  # the token endpoint answers 503 (a test's outage)
     base: str = ""  # the running server's URL
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register(self, *, redirect_uri: str = "",
-                 grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
-                 ) -> Client:
+                 grant_types: tuple[str, ...] = ("authorization_code", "refresh_token"),
+                 public_key: str = "") -> Client:
         client = Client(client_id=f"interop-{secrets.token_hex(4)}",
                         client_secret=f"interop-secret-{secrets.token_hex(12)}",
                         redirect_uris=[redirect_uri] if redirect_uri else [],
-                        grant_types=list(grant_types))
+                        grant_types=list(grant_types), public_key=public_key)
         self.clients[client.client_id] = client
         return client
 
@@ -156,6 +166,8 @@ class Store:
             self.codes.clear()
             self.tokens.clear()
             self.api_calls.clear()
+            self.assertions.clear()
+            self.token_outage = False
 
 
 STORE = Store()  # one server per test session; `reset` between tests
@@ -204,6 +216,29 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
 
+class JWTBearer(JWTBearerGrant):  # type: ignore[misc]
+    """RFC 7523 §2.1: the client named by the assertion's `iss`, its key registered as PEM;
+    `sub` must be the one user; the audience is this server's token endpoint."""
+
+    def resolve_issuer_client(self, issuer: str) -> Client | None:
+        return STORE.clients.get(issuer)
+
+    def resolve_client_public_key(self, client: Client) -> Any:
+        STORE.assertions.append(self.request.form.get("assertion", ""))
+        loaded = serialization.load_pem_public_key(client.public_key.encode())
+        key_class = RSAKey if isinstance(loaded, rsa.RSAPublicKey) else ECKey
+        return key_class.import_key(client.public_key)
+
+    def authenticate_user(self, subject: str) -> str | None:
+        return subject if subject == USER_ID else None
+
+    def has_granted_permission(self, client: Client, user: str) -> bool:
+        return True
+
+    def get_audiences(self) -> list[str]:
+        return [f"{STORE.base}/oauth/token"]
+
+
 class Revocation(RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
@@ -247,11 +282,13 @@ def save_token(token: dict[str, Any], req: Any) -> None:
 def create_app() -> Flask:
     app = Flask("authlib-interop")
     app.config.update(OAUTH2_REFRESH_TOKEN_GENERATOR=True, OAUTH2_TOKEN_EXPIRES_IN={
-        "authorization_code": 3600, "refresh_token": 3600, "client_credentials": 600})
+        "authorization_code": 3600, "refresh_token": 3600, "client_credentials": 600,
+        JWTBearerGrant.GRANT_TYPE: 3600})
     server = AuthorizationServer(app, query_client=STORE.clients.get, save_token=save_token)
     server.register_grant(AuthorizationCodeGrant, [RequiredS256(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(JWTBearer)
     server.register_endpoint(Revocation)
     require_oauth = ResourceProtector()
     require_oauth.register_token_validator(Bearer())
@@ -266,6 +303,8 @@ def create_app() -> Flask:
 
     @app.post("/oauth/token")
     def issue_token() -> Any:
+        if STORE.token_outage:
+            return jsonify(error="temporarily_unavailable"), 503
         with STORE.lock:
             return server.create_token_response()
 
@@ -273,6 +312,9 @@ def create_app() -> Flask:
     def revoke_token() -> Any:
         with STORE.lock:
             return server.create_endpoint_response(Revocation.ENDPOINT_NAME)
+
+    from tests.interop.authlib_discovery import add_routes  # it imports this module
+    add_routes(app, server, require_oauth)
 
     @app.get("/api/me")
     @require_oauth()

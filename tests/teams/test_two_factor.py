@@ -115,6 +115,17 @@ def test_a_recovery_code_works_once(alice_2fa):
     assert StaticToken.objects.count() == 9
 
 
+def test_a_recovery_code_typed_without_its_dash_or_in_capitals_works(alice_2fa):
+    """Kept as 16 hex digits (django-otp's column is 16 characters, which PostgreSQL
+    enforces): the dash and the case are how it is shown, not part of it."""
+    _, codes = alice_2fa
+    assert all(len(t) == 16 for t in StaticToken.objects.values_list("token", flat=True))
+    client = Client()
+    password_step(client)
+    typed = codes[1].replace("-", "").upper()
+    assert client.post(CODE_STEP, {"code": typed}).status_code == 302
+
+
 @override_settings(AXES_FAILURE_LIMIT=3)
 def test_wrong_codes_count_toward_the_lockout(client, alice_2fa):
     """Past the limit: 429, and then even the right code is refused; audited."""

@@ -42,3 +42,7 @@ class Command(BaseCommand):
             f"{len(result.unchanged)} unchanged, {len(result.retired)} retired "
             f"in {time.monotonic() - started:.1f} s."
         )
+        for slug, partner in result.shadowed:
+            self.stderr.write(self.style.WARNING(
+                f"Warning: partner {partner!r} has a custom connector {slug!r}; it keeps "
+                f"its own, and does not see the catalogue's {slug!r}."))

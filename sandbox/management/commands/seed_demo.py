@@ -97,7 +97,7 @@ class Command(BaseCommand):
         URL, authorizing its installers, and its id, slug, private key and OAuth client saved
         (the key exists only there, encrypted)."""
         slug = "sandbox-github-app"
-        connector = Connector.objects.get(slug=slug)
+        connector = Connector.objects.catalogue().get(slug=slug)
         existing = PartnerAuthSettings.objects.filter(partner=partner, connector=connector)
         if existing.filter(saved_at__isnull=False).exists():
             return

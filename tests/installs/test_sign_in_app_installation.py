@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tomllib
 from datetime import timedelta
 from typing import Any
 
@@ -460,3 +461,47 @@ def test_a_key_left_blank_by_the_partner_is_asked_and_checked_at_install(admin_c
     assert created.status_code == 302
     kept = load_private_key(private_key, "RS256").decode()  # a clean PEM, however pasted
     assert Install.objects.get().secret_values == {"private_key": kept}
+
+
+# --- a partner's custom connector of this type (issue 20 §1) ------------------------------
+
+
+def test_a_custom_connector_can_be_an_app_installation(client, partner, sandbox_transport):
+    """The sandbox entry's definition, posted as a partner's own connector: its settings
+    refuse a bad key like a catalogue entry's, and a customer installs the app through it."""
+    from connectors.spec import CATALOG_DIR
+    from tests.factories import account as make_account
+    from tests.factories import make_link
+
+    slug = "acme-github-app"
+    definition = tomllib.loads((CATALOG_DIR / f"{SLUG}.toml").read_text())
+    del definition["categories"]  # "Sandbox" is no category a partner may use
+    cache.clear()
+    api = bearer(make_key(partner)[1])
+    code, body = call(api, "post", "/api/v1/connectors", {**definition, "slug": slug})
+    assert code == 201, body.get("errors")
+    assert body["source"] == "custom" and body["callback_url"] == callback_for(slug)
+    sandbox_app, private_key = apps_flow.register_app(name="Acme own app", slug="acme-own-app",
+                                                      setup_url=callback_for(slug))
+    client_id, client_secret = apps_flow.authorize_installers(sandbox_app)
+    values = {"app_id": str(sandbox_app.pk), "app_slug": sandbox_app.slug,
+              "client_id": client_id, "client_secret": client_secret}
+    code, body = call(api, "put", f"/api/v1/connectors/{slug}/settings",
+                      {"values": {**values, "private_key": ec_pem()}})
+    assert code == 422 and "needs an RSA private key" in json.dumps(body)
+    assert not PartnerAuthSettings.objects.exists()
+    code, body = call(api, "put", f"/api/v1/connectors/{slug}/settings",
+                      {"values": {**values, "private_key": private_key}})
+    assert code == 200 and body["configured"] is True, body
+
+    custom = Connector.objects.custom(partner).get(slug=slug)
+    _, token = make_link(make_account(partner), [custom])
+    client.get(reverse("install:landing", args=[token]))
+    start = client.post(reverse("install:connect", args=[token, slug]))
+    assert start["Location"].startswith("http://testserver/sandbox/apps/acme-own-app/")
+    back = install_at_provider(client, start["Location"])
+    assert back.startswith(f"{callback_for(slug)}?")
+    assert client.get(path_and_query(back))["Location"] == reverse("install:result")
+    install = Install.objects.get(connector=custom)
+    assert install.status == Install.Status.AUTHENTICATED
+    assert apps_flow.installation_token(install.credentials["access_token"]) is not None

@@ -691,6 +691,7 @@ class ConnectorSpec(_Model):
             if spec_field.key == "installation_id" and (
                     spec_field.capture_from != APP_INSTALLATION_FROM):
                 raise At(f"fields[{index}].from", f"must be {APP_INSTALLATION_FROM!r}")
+        self._key_only_signs()
         if bool(self.auth.installer_token_url) != bool(self.auth.installer_installations_url):
             raise At("auth.installer_installations_url",
                      "is required with installer_token_url, and only with it")
@@ -721,6 +722,11 @@ class ConnectorSpec(_Model):
         for index, spec_field in enumerate(self.fields):  # none: `_references` asks for it
             if spec_field.key == PRIVATE_KEY_FIELD and not spec_field.secret:
                 raise At(f"fields[{index}].secret", "must be true: the private key is a secret")
+        self._key_only_signs()
+        self._key_file_fills_fields()
+
+    def _key_only_signs(self) -> None:
+        """jwt_bearer, app_installation: no claim, header or URL may carry the private key."""
         used = [*((f"auth.claims.{name}", value) for name, value in self.auth.claims.items()),
                 ("auth.audience", self.auth.audience),
                 *((f"api.headers.{name}", value) for name, value in self.api.headers.items()),
@@ -728,7 +734,6 @@ class ConnectorSpec(_Model):
         for where, text in used:
             if PRIVATE_KEY_FIELD in PLACEHOLDER_RE.findall(text):
                 raise At(where, "may not use {private_key}: the key only signs")
-        self._key_file_fills_fields()
 
     def _key_file_fills_fields(self) -> None:
         """`key_file` fills declared fields of one level, the private key among them."""

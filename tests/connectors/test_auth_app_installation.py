@@ -102,6 +102,18 @@ def test_the_private_key_must_be_a_partner_secret():
     assert "fields[2].level" in refusal(data)
 
 
+@pytest.mark.parametrize("where, key", [
+    ("api", "headers"), ("auth", "install_url"), ("auth", "access_token_url")])
+def test_no_header_or_url_may_carry_the_private_key(where, key):
+    data = spec_data()
+    if key == "headers":
+        data["api"]["headers"] = {"X-Key": "{private_key}"}
+    else:
+        data["auth"][key] = f"{API}/{{private_key}}/{{installation_id}}"
+    message = refusal(data)
+    assert f"{where}.{key}" in message and "the key only signs" in message
+
+
 def test_the_installation_id_is_captured_from_the_callback():
     data = spec_data()
     data["fields"][3]["from"] = "token.installation_id"

@@ -71,7 +71,7 @@ class CustomConnectorForm(forms.Form):
     request_token_url = forms.CharField(required=False, max_length=500,
                                         label="Request token URL (OAuth 1.0a)")
     access_token_url = forms.CharField(required=False, max_length=500,
-                                       label="Access token URL (OAuth 1.0a)")
+                                       label="Access token URL (OAuth 1.0a, app installation)")
     pkce = forms.BooleanField(required=False, initial=True, label="PKCE (S256)")
     token_auth = forms.ChoiceField(
         label="Token endpoint client authentication", initial="client_secret_post",

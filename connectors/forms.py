@@ -148,7 +148,7 @@ def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> form
                              choices=options, initial=initial)
 
 
-# --- jwt_bearer (issue 21 §2): private keys entered as PEM ----------------------------
+# --- jwt_bearer, app_installation (issue 21 §2, §4): private keys entered as PEM ------
 
 
 class SecretTextarea(forms.Textarea):
@@ -159,9 +159,19 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
+#: The auth types that sign JWTs with a partner's (or customer's) private key.
+KEY_SIGNED_TYPES = ("jwt_bearer", "app_installation")
+
+
 def is_private_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
     """Whether `field` holds the key that signs the connector's JWTs."""
-    return spec.auth.type == "jwt_bearer" and field.key == PRIVATE_KEY_FIELD
+    return spec.auth.type in KEY_SIGNED_TYPES and field.key == PRIVATE_KEY_FIELD
+
+
+def signing_algorithm(spec: ConnectorSpec) -> str:
+    """The algorithm the connector's key must fit: declared for jwt_bearer; GitHub App JWTs
+    (app_installation) are always RS256."""
+    return "RS256" if spec.auth.type == "app_installation" else spec.auth.algorithm
 
 
 def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> forms.CharField:
@@ -179,7 +189,7 @@ def check_private_keys(form: forms.Form, spec: ConnectorSpec, fields: Sequence[F
         if not value or not is_private_key(spec, field):
             continue
         try:
-            form.cleaned_data[field.key] = load_private_key(value, spec.auth.algorithm).decode()
+            form.cleaned_data[field.key] = load_private_key(value, signing_algorithm(spec)).decode()
         except KeyProblem as problem:
             form.add_error(field.key, problem.message)
 

@@ -28,12 +28,13 @@ from pydantic import (
 from connectors.patterns import anchors_https_host, compiled
 
 AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "jwt_bearer",
-                   "api_key", "basic", "none"]
+                   "app_installation", "api_key", "basic", "none"]
 AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
                     "two_step": "Two-step token exchange",
                     "jwt_bearer": "JWT bearer (service account)",
+                    "app_installation": "App installation (GitHub Apps)",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
 TokenAuth = Literal["client_secret_post", "client_secret_basic", "private_key_jwt"]
 BodyFormat = Literal["form", "json"]
@@ -83,6 +84,20 @@ CLAIM_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,99}$")
 #: The field holding the PEM private key; optional `key_id` becomes the JWT's `kid`.
 PRIVATE_KEY_FIELD, KEY_ID_FIELD = "private_key", "key_id"
 # --- end jwt_bearer ---
+
+
+# --- app_installation (GitHub Apps; connectors/auth/app_installation.py) -----------------
+# The customer installs the partner's app at `install_url`; the provider sends them back to
+# the connector's Callback URL (the app's Setup URL) with the installation id, captured into
+# the `installation_id` field; an app JWT signed with the partner's `private_key` buys an
+# installation token at `access_token_url`.
+APP_INSTALLATION_ONLY = ("install_url", "installer_token_url", "installer_installations_url")
+APP_INSTALLATION_FIELDS = {"app_id": "partner", "private_key": "partner",
+                           "installation_id": "captured"}
+APP_INSTALLATION_FROM = "callback.installation_id"
+REQUIRED_URLS["app_installation"] = ("install_url", "access_token_url")
+REQUIRED_FIELDS["app_installation"] = tuple(APP_INSTALLATION_FIELDS)
+APPLIES["app_installation"] = (*APP_INSTALLATION_ONLY, "default_expires_in")
 
 
 # The modes whose `[auth] token_headers` and `[api] token_header`/`token_prefix` apply.
@@ -375,6 +390,15 @@ class AuthSpec(_Model):
     captures: dict[str, Dotted] = Field(default_factory=dict)
     """two_step: captured field key -> dotted path of its value in the exchange's answer
     (the field needs no `from`)."""
+    install_url: Url = ""
+    """app_installation: where the customer installs the partner's app
+    (`https://github.com/apps/{app_slug}/installations/new`); `state` is added."""
+    installer_token_url: Url = ""
+    """app_installation, optional: where the callback's `code` (the installer's
+    authorization) buys a user token, to check the installation is theirs."""
+    installer_installations_url: Url = ""
+    """app_installation, with `installer_token_url`: lists the installations that user
+    token can access (`{"installations": [{"id": …}]}`)."""
     issuer: Url = ""
     """The authorization server's issuer identifier: a callback's `iss` must equal it
     (RFC 9207; the mix-up defence, RFC 9700 §4.4). oauth2 without `authorize_url` and
@@ -652,6 +676,38 @@ class ConnectorSpec(_Model):
                 raise At(f"api.headers.{name}",
                          f"may not use {{{ref}}}: {self.auth.type} sends it as the credentials")
 
+    @rules
+    def _app_installation_fields(self) -> None:
+        """app_installation: the app's id and private key (a secret) are the partner's, the
+        installation id is captured from the callback (the provider's Setup URL redirect)."""
+        if self.auth.type != "app_installation":
+            return
+        for index, spec_field in enumerate(self.fields):
+            level = APP_INSTALLATION_FIELDS.get(spec_field.key)
+            if level and spec_field.level != level:
+                raise At(f"fields[{index}].level", f"must be {level!r} for app_installation")
+            if spec_field.key == "private_key" and not spec_field.secret:
+                raise At(f"fields[{index}].secret", "must be true: the private key is a secret")
+            if spec_field.key == "installation_id" and (
+                    spec_field.capture_from != APP_INSTALLATION_FROM):
+                raise At(f"fields[{index}].from", f"must be {APP_INSTALLATION_FROM!r}")
+        self._key_only_signs()
+        if bool(self.auth.installer_token_url) != bool(self.auth.installer_installations_url):
+            raise At("auth.installer_installations_url",
+                     "is required with installer_token_url, and only with it")
+        if self.auth.installer_token_url:
+            self._installer_client_fields()
+
+    def _installer_client_fields(self) -> None:
+        """Checking the installer needs the app's OAuth client: its id and secret."""
+        for key, secret in (("client_id", False), ("client_secret", True)):
+            spec_field = self.field(key)
+            if spec_field is None or not spec_field.is_partner_level:
+                raise At("fields", f"a partner-level field with key {key!r} is required with "
+                                   "auth.installer_token_url")
+            if spec_field.secret != secret:
+                raise At("fields", f"the field {key!r} must have secret = {str(secret).lower()}")
+
     # --- jwt_bearer (issue 21 §2) ---
     @rules
     def _jwt_references(self) -> None:
@@ -666,6 +722,11 @@ class ConnectorSpec(_Model):
         for index, spec_field in enumerate(self.fields):  # none: `_references` asks for it
             if spec_field.key == PRIVATE_KEY_FIELD and not spec_field.secret:
                 raise At(f"fields[{index}].secret", "must be true: the private key is a secret")
+        self._key_only_signs()
+        self._key_file_fills_fields()
+
+    def _key_only_signs(self) -> None:
+        """jwt_bearer, app_installation: no claim, header or URL may carry the private key."""
         used = [*((f"auth.claims.{name}", value) for name, value in self.auth.claims.items()),
                 ("auth.audience", self.auth.audience),
                 *((f"api.headers.{name}", value) for name, value in self.api.headers.items()),
@@ -673,7 +734,6 @@ class ConnectorSpec(_Model):
         for where, text in used:
             if PRIVATE_KEY_FIELD in PLACEHOLDER_RE.findall(text):
                 raise At(where, "may not use {private_key}: the key only signs")
-        self._key_file_fills_fields()
 
     def _key_file_fills_fields(self) -> None:
         """`key_file` fills declared fields of one level, the private key among them."""

@@ -10,7 +10,15 @@ from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdmin
 
-from .models import AuthorizationCode, OAuth1Token, SandboxClient, SandboxToken, SandboxUser
+from .models import (
+    AuthorizationCode,
+    OAuth1Token,
+    SandboxApp,
+    SandboxClient,
+    SandboxInstallation,
+    SandboxToken,
+    SandboxUser,
+)
 
 
 @admin.register(SandboxUser)
@@ -54,3 +62,15 @@ class OAuth1TokenAdmin(ReadOnlyAdmin[OAuth1Token]):
     list_display = fields = ("kind", "client", "user", "realms", "authorized_at", "used_at",
                              "created_at")
     list_filter = ["kind"]
+
+
+@admin.register(SandboxApp)
+class SandboxAppAdmin(ReadOnlyAdmin[SandboxApp]):
+    """Apps are registered by sandbox.apps_flow.register_app (it hands out the private key)."""
+
+    list_display = fields = ("name", "slug", "setup_url", "created_at")
+
+
+@admin.register(SandboxInstallation)
+class SandboxInstallationAdmin(ReadOnlyAdmin[SandboxInstallation]):
+    list_display = fields = ("app", "user", "removed_at", "created_at")

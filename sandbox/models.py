@@ -207,3 +207,34 @@ class OAuth1Nonce(models.Model):
 
     def __str__(self) -> str:
         return f"Nonce {self.nonce} at {self.timestamp}"
+
+
+class SandboxApp(models.Model):
+    """A GitHub-style app registered at the sandbox: its public key verifies the app JWTs
+    (RS256) it signs; customers install it, and are sent back to its `setup_url`."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    public_key = models.TextField(help_text="PEM public key (SubjectPublicKeyInfo).")
+    setup_url = models.CharField(max_length=500, help_text="Where an installation returns to.")
+    #: The app's OAuth client, when installing also authorizes the installer (the return
+    #: then carries a `code` for a user token that lists the installer's installations).
+    client = models.OneToOneField(SandboxClient, on_delete=models.SET_NULL, null=True,
+                                  blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (app {self.pk})"
+
+
+class SandboxInstallation(models.Model):
+    """One installation of a sandbox app, by a sandbox user (the GitHub account)."""
+
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="installations")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE)
+    #: Set when the app is uninstalled: its token requests then get 404.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Installation {self.pk} of {self.app.name}"

@@ -16,6 +16,12 @@ urlpatterns = [
     path("oauth1/authorize", views.oauth1_authorize, name="oauth1_authorize"),
     path("oauth1/access_token", views.oauth1_access_token, name="oauth1_access_token"),
     path("two-step/signin", views.two_step_signin, name="two_step_signin"),
+    path("apps/<slug:slug>/installations/new", views.app_install, name="app_install"),
+    path("app/installations/<str:installation_id>/access_tokens", views.app_access_tokens,
+         name="app_access_tokens"),
+    path("installation/token", views.app_revoke_token, name="app_revoke_token"),
+    path("login/oauth/access_token", views.app_installer_token, name="app_installer_token"),
+    path("user/installations", views.app_user_installations, name="app_user_installations"),
     path("jwt-bearer/token", views.jwt_bearer_token, name="jwt_bearer_token"),
     path("api/me", views.api_me, name="api_me"),
     # Discovery (RFC 8414 at the OIDC path), RFC 7591 registration, an MCP-like resource.

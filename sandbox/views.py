@@ -23,8 +23,8 @@ from oauthlib.common import Request, add_params_to_uri
 from oauthlib.oauth1.rfc5849 import errors as oauth1_errors
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
-from . import oauth1, oauth2, services
-from .models import SCOPES, OAuth1Token, SandboxClient, SandboxUser, digest
+from . import apps_flow, oauth1, oauth2, services
+from .models import SCOPES, OAuth1Token, SandboxApp, SandboxClient, SandboxUser, digest
 from .oauth2 import SandboxServer, decode_basic
 from .services import (
     JWT_BEARER_GRANT,
@@ -189,6 +189,110 @@ def two_step_signin(request: HttpRequest) -> HttpResponse:
                          "expires_in": TWO_STEP_LIFETIME})
 
 
+# -- GitHub-style app installations ---------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def app_install(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the install page. POST (Install): a new installation, then back to the app's
+    setup URL with `installation_id`, `setup_action=install` and the `state` given. Like
+    the consent pages, it keeps `window.opener` (`popup_friendly`)."""
+    response = _app_install(request, slug)
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
+
+
+def _app_install(request: HttpRequest, slug: str) -> HttpResponse:
+    app = SandboxApp.objects.filter(slug=slug).first()
+    if app is None:
+        return error_page(request, "There is no such app.", status=404)
+    user = acting_user()
+    if request.method == "GET":
+        return render(request, "sandbox/install_app.html", {
+            "app": app, "sandbox_user": user, "action": request.get_full_path()})
+    if request.POST.get("decision") != "install":
+        return error_page(request, "Choose Install.")
+    installation = apps_flow.install(app, user)
+    params = [("installation_id", str(installation.pk)), ("setup_action", "install")]
+    if app.client is not None:  # the installer is authorized too (GitHub's OAuth option)
+        params.insert(0, ("code", apps_flow.installer_code(app, user)))
+    state = request.GET.get("state")
+    if state:
+        params.append(("state", state))
+    return redirect_to(add_params_to_uri(app.setup_url, params))
+
+
+def github_message(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"message": message}, status=status)
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+@sensitive_variables("jwt_token")
+def app_access_tokens(request: HttpRequest, installation_id: str) -> HttpResponse:
+    """`POST /app/installations/{id}/access_tokens` with the app JWT as Bearer: 201 with
+    `token` and `expires_at`; 401 for a JWT that does not verify; 404 for an installation
+    of another app, or removed."""
+    scheme, _, jwt_token = request.headers.get("Authorization", "").partition(" ")
+    app = apps_flow.verified_app(jwt_token) if scheme.lower() == "bearer" else None
+    if app is None:
+        return github_message("A JSON web token could not be decoded", 401)
+    issued = apps_flow.issue_installation_token(app, installation_id)
+    if issued is None:
+        return github_message("Not Found", 404)
+    token, expires_at = issued
+    return JsonResponse({"token": token, "expires_at": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         "permissions": {"metadata": "read"}, "repository_selection": "all"},
+                        status=201)
+
+
+@server_to_server
+def app_installer_token(request: HttpRequest) -> HttpResponse:
+    """GitHub's `POST /login/oauth/access_token`: the code, client id and secret -> a user
+    token. GitHub needs no `grant_type`; oauthlib does, so it is added here."""
+    def create(uri: str, method: str, body: str, headers: dict[str, str]
+               ) -> tuple[dict[str, str], str, int]:
+        if "grant_type=" not in body:
+            body = f"{body}&grant_type=authorization_code" if body else (
+                "grant_type=authorization_code")
+        # The stubs want the method as a Literal; oauthlib takes the request's str as it is.
+        answer: tuple[dict[str, str], str, int] = server.create_token_response(
+            uri, method, body, headers)  # type: ignore[arg-type]
+        return answer
+
+    return oauth2_call(request, create)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET"])
+def app_user_installations(request: HttpRequest) -> HttpResponse:
+    """GitHub's `GET /user/installations` with a user token: the app's installations that
+    user made."""
+    valid, oauth_request = server.verify_request(
+        *oauthlib_args(request), scopes=[])  # type: ignore[arg-type]
+    if not valid:
+        return github_message("Bad credentials", 401)
+    token = cast(oauth2.SandboxRequest, oauth_request).sandbox_token
+    installations = apps_flow.installations_of(token)
+    listed = [{"id": i.pk, "app_id": i.app_id} for i in installations]
+    return JsonResponse({"total_count": len(listed), "installations": listed})
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["DELETE"])
+@sensitive_variables("token")
+def app_revoke_token(request: HttpRequest) -> HttpResponse:
+    """`DELETE /installation/token` with the installation token as Bearer: 204, or 401."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() not in ("bearer", "token") or not apps_flow.revoke_installation_token(token):
+        return github_message("Bad credentials", 401)
+    return HttpResponse(status=204)
+
+
 # -- JWT bearer grant (RFC 7523 §2.1) --------------------------------------------------
 
 
@@ -328,6 +432,20 @@ def whoami_two_step(request: HttpRequest) -> dict[str, Any] | None:
     return identity(user, "two_step") if user else None
 
 
+@sensitive_variables("token")
+def whoami_app_installation(request: HttpRequest) -> dict[str, Any] | None:
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
+    row = apps_flow.installation_token(token)
+    if row is None:
+        return None
+    return {**identity(row.user, "app_installation"), "installation": row.scope}
+
+
+def is_installation_token(request: HttpRequest) -> bool:
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.startswith("ghs_")
+
+
 WHOAMI = {"bearer": whoami_oauth2, "oauth": whoami_oauth1, "basic": whoami_basic}
 
 
@@ -337,7 +455,9 @@ WHOAMI = {"bearer": whoami_oauth2, "oauth": whoami_oauth1, "basic": whoami_basic
 def api_me(request: HttpRequest) -> HttpResponse:
     """Who the credentials belong to: OAuth 2.0 Bearer, OAuth 1.0a, X-API-Key or Basic."""
     scheme = request.headers.get("Authorization", "").split(" ", 1)[0].lower()
-    if scheme in WHOAMI:
+    if scheme == "bearer" and is_installation_token(request):
+        check = whoami_app_installation
+    elif scheme in WHOAMI:
         check = WHOAMI[scheme]
     elif "oauth_signature" in request.GET:
         check = whoami_oauth1

@@ -6,6 +6,7 @@ Explicit on purpose: no import-time discovery.
 from __future__ import annotations
 
 from connectors.auth.api_key import APIKey
+from connectors.auth.app_installation import AppInstallation
 from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.auth.basic import Basic
 from connectors.auth.client_credentials import ClientCredentials
@@ -20,6 +21,7 @@ AUTH_METHODS: dict[str, type[AuthMethod]] = {
     "oauth2": OAuth2,
     "oauth2_client_credentials": ClientCredentials,
     "two_step": TwoStep,
+    "app_installation": AppInstallation,
     "jwt_bearer": JWTBearer,
     "api_key": APIKey,
     "basic": Basic,

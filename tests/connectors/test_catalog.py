@@ -23,7 +23,7 @@ CATALOG = load_catalog()
 SPECS = {slug: ConnectorSpec.from_data(slug, data) for slug, data in CATALOG.items()}
 SLUGS = sorted(CATALOG)
 SANDBOX = ["sandbox-oauth2", "sandbox-oauth1", "sandbox-client-credentials",
-           "sandbox-api-key", "sandbox-basic", "sandbox-two-step"]
+           "sandbox-api-key", "sandbox-basic", "sandbox-two-step", "sandbox-github-app"]
 # Field keys whose value is a credential and so must be stored encrypted, never echoed.
 SECRET_KEYS = {"client_secret", "consumer_secret", "api_key", "password"}
 
@@ -199,11 +199,14 @@ HOSTILE = ("evil.com/x", "a b", "acme.zendesk.com", "-acme", "../x", "", "https:
 
 def test_templated_hosts_come_from_account_values_with_a_host_label_pattern():
     """Every `{key}` in a URL names an account-level field whose pattern admits only host
-    labels, a select of the catalogue's own hosts, or a captured value with a strict pattern."""
+    labels, a select of the catalogue's own hosts, or a captured value with a strict pattern
+    (app_installation: also the partner's app slug, in the install page's path)."""
     for slug, spec in SPECS.items():
         for key in url_keys(spec):
             field = spec.field(key)
-            assert field is not None and field.level in ("account", "captured"), f"{slug}: {key}"
+            levels = ("account", "captured", *(
+                ("partner",) if spec.auth.type == "app_installation" else ()))
+            assert field is not None and field.level in levels, f"{slug}: {key}"
             if field.choices or field.is_base_url:  # base URLs: connectors/hosts.py
                 assert field.level == "account", f"{slug}: {key}"
                 continue

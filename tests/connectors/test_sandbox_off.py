@@ -26,7 +26,7 @@ from tests.factories import catalogue_connector, save_settings
 pytestmark = pytest.mark.django_db
 
 SANDBOX = ("sandbox-api-key", "sandbox-oauth2", "sandbox-basic", "sandbox-oauth1",
-           "sandbox-client-credentials", "sandbox-two-step")
+           "sandbox-client-credentials", "sandbox-two-step", "sandbox-github-app")
 
 
 @pytest.fixture

@@ -55,11 +55,35 @@ def every_flow(client) -> list[str]:
     assert whoami(client, **headers).status_code == 200
     assert whoami(client, **{"X-API-Key": "fake-api-key-123"}).status_code == 200
 
+    app_secrets = app_installation_flow(client)
     return [oauth2.secret, consumer.secret, code, VERIFIER, "fake-password-123",
             "fake-api-key-123", first["access_token"], first["refresh_token"],
             second["access_token"], second["refresh_token"], machine["access_token"],
             issued["oauth_token"], issued["oauth_token_secret"], verifier,
-            access["oauth_token"], access["oauth_token_secret"]]
+            access["oauth_token"], access["oauth_token_secret"], *app_secrets]
+
+
+def app_installation_flow(client) -> list[str]:
+    """Install a GitHub-style app, buy an installation token with an app JWT, use it; return
+    the app JWT and the token."""
+    import time
+
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    from sandbox import apps_flow
+
+    app, private_key = apps_flow.register_app(name="GH App", slug="gh-app", setup_url=CALLBACK)
+    page = f"/sandbox/apps/{app.slug}/installations/new?state=fake-state"
+    location = client.post(page, {"decision": "install"})["Location"]
+    installation_id = query(location)["installation_id"]
+    now = int(time.time())
+    app_jwt = jwt.encode({"alg": "RS256"}, {"iss": str(app.pk), "iat": now - 60,
+                                            "exp": now + 540}, RSAKey.import_key(private_key))
+    answer = client.post(f"/sandbox/app/installations/{installation_id}/access_tokens",
+                         headers={"Authorization": f"Bearer {app_jwt}"}).json()
+    assert whoami(client, Authorization=f"Bearer {answer['token']}").status_code == 200
+    return [app_jwt, answer["token"], private_key.splitlines()[1]]
 
 
 def raw_dump() -> bytes:

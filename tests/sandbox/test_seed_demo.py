@@ -28,7 +28,8 @@ def test_seed_demo_creates_a_partner_admin_account_and_sandbox_settings(catalog)
     configured = set(PartnerAuthSettings.objects.filter(saved_at__isnull=False)
                      .values_list("connector__slug", flat=True))
     assert configured == {"sandbox-oauth2", "sandbox-oauth1", "sandbox-client-credentials",
-                          "sandbox-api-key", "sandbox-basic", "sandbox-two-step"}
+                          "sandbox-api-key", "sandbox-basic", "sandbox-two-step",
+                          "sandbox-github-app"}
     settings_row = PartnerAuthSettings.objects.get(connector__slug="sandbox-oauth2")
     assert settings_row.value("client_id") and settings_row.value("client_secret")
     assert settings_row.value("client_secret") not in output

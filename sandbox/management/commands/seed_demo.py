@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Account, Membership, Partner, User
 from connectors.models import Connector, PartnerAuthSettings
 from connectors.services import callback_url
-from sandbox import services
+from sandbox import apps_flow, services
 from sandbox.models import SandboxUser
 
 DEMO_EMAIL = "admin@demo.example"
@@ -89,4 +89,27 @@ class Command(BaseCommand):
                 partner=partner, connector=Connector.objects.get(slug=slug),
                 defaults={"saved_at": timezone.now(), "saved_by": user},
             )
+        self._github_app(partner, user)
         partner.auth_settings_changed()  # the library's padlocks close (as Save Changes does)
+
+    def _github_app(self, partner: Partner, user: User) -> None:
+        """A sandbox app registered with the GitHub-style connector's Callback URL as its setup
+        URL, authorizing its installers, and its id, slug, private key and OAuth client saved
+        (the key exists only there, encrypted)."""
+        slug = "sandbox-github-app"
+        connector = Connector.objects.catalogue().get(slug=slug)
+        existing = PartnerAuthSettings.objects.filter(partner=partner, connector=connector)
+        if existing.filter(saved_at__isnull=False).exists():
+            return
+        app, private_key = apps_flow.register_app(
+            name="Demo Partner app", slug=f"demo-partner-{secrets.token_hex(3)}",
+            setup_url=callback_url(slug))
+        client_id, client_secret = apps_flow.authorize_installers(app)
+        PartnerAuthSettings.objects.update_or_create(
+            partner=partner, connector=connector,
+            defaults={"values": {"app_id": str(app.pk), "app_slug": app.slug,
+                                 "client_id": client_id},
+                      "secret_values": {"private_key": private_key,
+                                        "client_secret": client_secret},
+                      "saved_at": timezone.now(), "saved_by": user},
+        )

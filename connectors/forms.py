@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from connectors import hosts
 from connectors.auth.base import dotted_get
-from connectors.auth.keys import MAX_KEY_LENGTH, KeyProblem, load_private_key
+from connectors.auth.keys import MAX_KEY_LENGTH, KeyProblem, load_private_key, load_signing_key
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
 from connectors.schema import (
@@ -143,7 +143,7 @@ def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> form
                              choices=options, initial=initial)
 
 
-# --- jwt_bearer (issue 21 §2): private keys entered as PEM ----------------------------
+# --- jwt_bearer (issue 21 §2) and private_key_jwt (§6): private keys entered as PEM ---
 
 
 class SecretTextarea(forms.Textarea):
@@ -155,8 +155,19 @@ class SecretTextarea(forms.Textarea):
 
 
 def is_private_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
-    """Whether `field` holds the key that signs the connector's JWTs."""
-    return spec.auth.type == "jwt_bearer" and field.key == PRIVATE_KEY_FIELD
+    """Whether `field` holds the key that signs the connector's JWTs: the jwt_bearer
+    assertion's, or the private_key_jwt client assertion's."""
+    signs = spec.auth.type == "jwt_bearer" or "private_key_jwt" in (
+        spec.auth.token_auth, spec.auth.revoke_auth)
+    return signs and field.key == PRIVATE_KEY_FIELD
+
+
+def checked_key(spec: ConnectorSpec, value: str) -> str:
+    """The entered key as a clean PEM when it can sign for `spec`; else KeyProblem.
+    jwt_bearer declares its algorithm; private_key_jwt signs by the key's type."""
+    if spec.auth.type == "jwt_bearer":
+        return load_private_key(value, spec.auth.algorithm).decode()
+    return load_signing_key(value)[0].decode()
 
 
 def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> forms.CharField:
@@ -174,7 +185,7 @@ def check_private_keys(form: forms.Form, spec: ConnectorSpec, fields: Sequence[F
         if not value or not is_private_key(spec, field):
             continue
         try:
-            form.cleaned_data[field.key] = load_private_key(value, spec.auth.algorithm).decode()
+            form.cleaned_data[field.key] = checked_key(spec, value)
         except KeyProblem as problem:
             form.add_error(field.key, problem.message)
 

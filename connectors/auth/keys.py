@@ -1,4 +1,5 @@
-"""Private keys that sign JWTs (`jwt_bearer`, issue 21 §2): read, checked, used to sign.
+"""Private keys that sign JWTs (`jwt_bearer`, issue 21 §2, and `token_auth =
+"private_key_jwt"`, §6): read, checked, used to sign -- one loader, one set of messages.
 
 A key is entered as PEM (PKCS #8 `PRIVATE KEY`, or the older `RSA PRIVATE KEY` /
 `EC PRIVATE KEY`). People paste keys in every shape -- from a JSON file with escaped
@@ -59,16 +60,36 @@ def normalized_pem(text: str) -> bytes:
     return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n".encode()
 
 
-def load_private_key(text: str, algorithm: str) -> bytes:
-    """The key's PEM (normalised) when it is readable and fits `algorithm`; else KeyProblem."""
+def read_key(text: str) -> tuple[bytes, Any]:
+    """The key's normalised PEM and the key itself; KeyProblem when it cannot be read."""
     pem = normalized_pem(text)
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
+        return pem, serialization.load_pem_private_key(pem, password=None)
     except TypeError:  # cryptography: "Password was not given but private key is encrypted"
         raise KeyProblem("This private key is protected by a passphrase; export it without "
                          "one.") from None
     except (ValueError, UnsupportedAlgorithm):
         raise KeyProblem("This private key could not be read: its PEM body is damaged.") from None
+
+
+def load_private_key(text: str, algorithm: str) -> bytes:
+    """The key's PEM (normalised) when it is readable and fits `algorithm`; else KeyProblem."""
+    pem, key = read_key(text)
+    check_fits(key, algorithm)
+    return pem
+
+
+def load_signing_key(text: str) -> tuple[bytes, str]:
+    """`private_key_jwt`: the key's PEM and the algorithm its type signs with (RS256 for
+    an RSA key, ES256 for an EC key on P-256); KeyProblem for any other key."""
+    pem, key = read_key(text)
+    algorithm = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256"
+    check_fits(key, algorithm)
+    return pem, algorithm
+
+
+def check_fits(key: Any, algorithm: str) -> None:
+    """KeyProblem unless `key` can sign with `algorithm`."""
     if algorithm == "RS256":
         if not isinstance(key, rsa.RSAPrivateKey):
             raise KeyProblem("This connector signs with RS256, which needs an RSA private key; "
@@ -83,7 +104,6 @@ def load_private_key(text: str, algorithm: str) -> bytes:
                              f"the P-256 curve; this is {kind_of(key)}.")
     else:
         raise KeyProblem(f"The algorithm {algorithm} is not supported.")
-    return pem
 
 
 def kind_of(key: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -14,11 +15,18 @@ from django.utils.safestring import SafeString, mark_safe
 
 from connectors import hosts
 from connectors.auth.base import dotted_get
-from connectors.auth.keys import MAX_KEY_LENGTH, KeyProblem, load_private_key, load_signing_key
+from connectors.auth.keys import (
+    MAX_KEY_LENGTH,
+    KeyProblem,
+    load_hmac_secret,
+    load_private_key,
+    load_signing_key,
+)
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
 from connectors.schema import (
     AUTH_TYPE_LABELS,
+    KEY_ID_FIELD,
     PRIVATE_KEY_FIELD,
     SCOPE_TOKEN_RE,
     ConnectorSpec,
@@ -154,20 +162,51 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
-def is_private_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
+def is_signing_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
     """Whether `field` holds the key that signs the connector's JWTs: the jwt_bearer
-    assertion's, or the private_key_jwt client assertion's."""
-    signs = spec.auth.type == "jwt_bearer" or "private_key_jwt" in (
+    assertion's, the private_key_jwt client assertion's, or the jwt mode's token's."""
+    signs = spec.auth.type in ("jwt_bearer", "jwt") or "private_key_jwt" in (
         spec.auth.token_auth, spec.auth.revoke_auth)
     return signs and field.key == PRIVATE_KEY_FIELD
 
 
+def is_hmac_secret(spec: ConnectorSpec) -> bool:
+    """Whether the signing key is a shared secret (jwt with HS256), not a PEM."""
+    return spec.auth.type == "jwt" and spec.auth.algorithm == "HS256"
+
+
+def is_private_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
+    """Whether `field` holds a PEM private key (entered in a multi-line secret input)."""
+    return is_signing_key(spec, field) and not is_hmac_secret(spec)
+
+
 def checked_key(spec: ConnectorSpec, value: str) -> str:
-    """The entered key as a clean PEM when it can sign for `spec`; else KeyProblem.
-    jwt_bearer declares its algorithm; private_key_jwt signs by the key's type."""
-    if spec.auth.type == "jwt_bearer":
+    """The entered key, clean, when it can sign for `spec`; else KeyProblem. jwt_bearer
+    and jwt declare their algorithm; private_key_jwt signs by the key's type."""
+    if is_hmac_secret(spec):
+        return load_hmac_secret(value).hex()
+    if spec.auth.type in ("jwt_bearer", "jwt"):
         return load_private_key(value, spec.auth.algorithm).decode()
     return load_signing_key(value)[0].decode()
+
+
+def split_key_id(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
+    """An HS256 key pasted whole as "id:secret" (Ghost's Admin API key) fills the form's
+    empty `key_id` field with the part before the colon."""
+    value = form.cleaned_data.get(PRIVATE_KEY_FIELD)
+    if not (is_hmac_secret(spec) and isinstance(value, str) and ":" in value):
+        return
+    key_id, secret = (part.strip() for part in value.split(":", 1))
+    if not KEY_ID_RE.match(key_id):
+        form.add_error(PRIVATE_KEY_FIELD, "This is not a key of the form id:secret.")
+        return
+    if KEY_ID_FIELD in {f.key for f in fields} and not form.cleaned_data.get(KEY_ID_FIELD):
+        form.cleaned_data[KEY_ID_FIELD] = key_id
+    form.cleaned_data[PRIVATE_KEY_FIELD] = secret
+
+
+#: The id part of an "id:secret" key: a plain identifier (it goes into the JWT header).
+KEY_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> forms.CharField:
@@ -180,9 +219,10 @@ def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> fo
 def check_private_keys(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
     """Each entered private key that cannot sign for this connector is a field error (its
     message never quotes the key); one that can is kept as a clean PEM, however pasted."""
+    split_key_id(form, spec, fields)
     for field in fields:
         value = form.cleaned_data.get(field.key)
-        if not value or not is_private_key(spec, field):
+        if not value or not is_signing_key(spec, field):
             continue
         try:
             form.cleaned_data[field.key] = checked_key(spec, value)

@@ -9,6 +9,7 @@ from connectors.auth.api_key import APIKey
 from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.auth.basic import Basic
 from connectors.auth.client_credentials import ClientCredentials
+from connectors.auth.jwt import SelfSignedJWT
 from connectors.auth.jwt_bearer import JWTBearer
 from connectors.auth.none import NoAuth
 from connectors.auth.oauth1 import OAuth1
@@ -21,6 +22,7 @@ AUTH_METHODS: dict[str, type[AuthMethod]] = {
     "oauth2_client_credentials": ClientCredentials,
     "two_step": TwoStep,
     "jwt_bearer": JWTBearer,
+    "jwt": SelfSignedJWT,
     "api_key": APIKey,
     "basic": Basic,
     "none": NoAuth,

@@ -20,7 +20,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwt
-from joserfc.jwk import ECKey, RSAKey
+from joserfc.jwk import ECKey, OctKey, RSAKey
 
 PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----(.*?)-----END \1-----", re.S)
 PRIVATE_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY")
@@ -29,6 +29,10 @@ BASE64_RE = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 MAX_KEY_LENGTH = 8000
 MIN_RSA_BITS = 2048
 ALGORITHMS = ("RS256", "ES256")
+#: An HS256 secret (the `jwt` mode's, Ghost's Admin API key) is entered hex-encoded; at
+#: least the hash's size (RFC 7518 §3.2), at most what a pasted key could sensibly be.
+HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
+MIN_HMAC_BYTES, MAX_HMAC_BYTES = 32, 512
 
 
 class KeyProblem(ValueError):
@@ -106,6 +110,20 @@ def check_fits(key: Any, algorithm: str) -> None:
         raise KeyProblem(f"The algorithm {algorithm} is not supported.")
 
 
+def load_hmac_secret(text: str) -> bytes:
+    """An HS256 secret entered hex-encoded, decoded; KeyProblem (never quoting it) when it
+    is not hex or shorter than RFC 7518 §3.2 allows."""
+    data = "".join(text.split())
+    if not data or len(data) > 2 * MAX_HMAC_BYTES or not HEX_RE.match(data) or len(data) % 2:
+        raise KeyProblem("Enter the secret in hexadecimal (the digits 0-9 and the letters "
+                         "a-f), as the provider shows it.")
+    secret = bytes.fromhex(data)
+    if len(secret) < MIN_HMAC_BYTES:
+        raise KeyProblem(f"This secret has {len(secret)} bytes; HS256 needs at least "
+                         f"{MIN_HMAC_BYTES}.")
+    return secret
+
+
 def kind_of(key: Any) -> str:
     if isinstance(key, rsa.RSAPrivateKey):
         return "an RSA key"
@@ -115,7 +133,12 @@ def kind_of(key: Any) -> str:
 
 
 def sign(header: dict[str, Any], claims: dict[str, Any], pem: bytes, algorithm: str) -> str:
-    """A compact JWS of `claims`, signed with the (already checked) key."""
-    key = RSAKey.import_key(pem) if algorithm == "RS256" else ECKey.import_key(pem)
+    """A compact JWS of `claims`, signed with the (already checked) key: a PEM, or for
+    HS256 the decoded secret."""
+    key: RSAKey | ECKey | OctKey
+    if algorithm == "HS256":
+        key = OctKey.import_key(pem)
+    else:
+        key = RSAKey.import_key(pem) if algorithm == "RS256" else ECKey.import_key(pem)
     return jwt.encode({**header, "alg": algorithm, "typ": "JWT"}, claims, key,
                       algorithms=[algorithm])

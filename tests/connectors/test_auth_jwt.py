@@ -321,3 +321,13 @@ def test_no_key_or_token_in_answers_pages_audit_webhooks_or_logs(
     for secret in (SECRET, *sent):
         for text in texts:
             assert secret not in text
+
+
+def test_an_import_takes_the_key_in_values_like_an_install(api, account, ghost):
+    code, body = call(api, "post", CREATE, {"connector": "ghost-admin", "credentials": {},
+                                            "values": {"base_url": SERVER,
+                                                       "private_key": ADMIN_KEY}})
+    assert code == 201 and body["status"] == "authenticated", body
+    install = Install.objects.get()
+    assert install.secret_values == {"private_key": SECRET}
+    assert install.credentials == {"minted_at_use": True} and install.expires_at is None

@@ -331,3 +331,42 @@ def test_an_import_takes_the_key_in_values_like_an_install(api, account, ghost):
     install = Install.objects.get()
     assert install.secret_values == {"private_key": SECRET}
     assert install.credentials == {"minted_at_use": True} and install.expires_at is None
+
+
+# --- a partner-level key in Authentication Settings -------------------------------------
+
+
+def partner_keyed() -> None:
+    spec = data()
+    for field in spec["fields"][1:]:
+        field["level"] = "partner"  # the partner's own key (App Store Connect's team key)
+    make_connector("app-store", spec)
+
+
+@pytest.mark.parametrize("key, words", [
+    (lambda: "fake-not-a-pem", "PEM format"),
+    (lambda: pem(rsa_key()), "needs an EC private key"),
+])
+def test_settings_refuse_a_key_that_cannot_sign_and_save_nothing(api, partner, key, words):
+    from connectors.models import PartnerAuthSettings
+
+    partner_keyed()
+    text = key()
+    events_before = AuditEvent.objects.count()
+    code, problem = call(api, "put", "/api/v1/connectors/app-store/settings", {"values": {
+        "key_id": "FAKEKEY1", "private_key": text}})
+    assert code == 422 and words in problem["errors"]["values.private_key"][0], problem
+    assert text not in json.dumps(problem)
+    assert not PartnerAuthSettings.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_settings_keep_a_good_key_as_a_clean_pem(api, partner):
+    from connectors.models import PartnerAuthSettings
+
+    partner_keyed()
+    key = ec_key()
+    code, body = call(api, "put", "/api/v1/connectors/app-store/settings", {"values": {
+        "key_id": "FAKEKEY1", "private_key": pem(key).replace("\n", " ")}})
+    assert code == 200 and body["secrets_set"] == ["private_key"], body
+    assert PartnerAuthSettings.objects.get().secret_values == {"private_key": pem(key)}

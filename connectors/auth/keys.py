@@ -1,5 +1,6 @@
-"""Private keys that sign JWTs (`jwt_bearer`, issue 21 §2, and `token_auth =
-"private_key_jwt"`, §6): read, checked, used to sign -- one loader, one set of messages.
+"""Keys that sign JWTs (`jwt_bearer`, issue 21 §2; `token_auth = "private_key_jwt"`, §6;
+`jwt`, §3): read, checked, used to sign -- one loader, one set of messages. (The `jwt`
+mode's HS256 shared secrets are entered hex-encoded: `load_hmac_secret`.)
 
 A key is entered as PEM (PKCS #8 `PRIVATE KEY`, or the older `RSA PRIVATE KEY` /
 `EC PRIVATE KEY`). People paste keys in every shape -- from a JSON file with escaped

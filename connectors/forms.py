@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -14,11 +15,18 @@ from django.utils.safestring import SafeString, mark_safe
 
 from connectors import hosts
 from connectors.auth.base import dotted_get
-from connectors.auth.keys import MAX_KEY_LENGTH, KeyProblem, load_private_key
+from connectors.auth.keys import (
+    MAX_KEY_LENGTH,
+    KeyProblem,
+    load_hmac_secret,
+    load_private_key,
+    load_signing_key,
+)
 from connectors.models import ConnectorQuerySet, PartnerAuthSettings
 from connectors.patterns import fullmatches
 from connectors.schema import (
     AUTH_TYPE_LABELS,
+    KEY_ID_FIELD,
     PRIVATE_KEY_FIELD,
     SCOPE_TOKEN_RE,
     ConnectorSpec,
@@ -148,7 +156,7 @@ def choice_field(field: FieldSpec, *, required: bool, initial: str = "") -> form
                              choices=options, initial=initial)
 
 
-# --- jwt_bearer, app_installation (issue 21 §2, §4): private keys entered as PEM ------
+# --- jwt_bearer, jwt, app_installation (issue 21 §2-§4) and private_key_jwt (§6): keys ---
 
 
 class SecretTextarea(forms.Textarea):
@@ -159,19 +167,55 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
-#: The auth types that sign JWTs with a partner's (or customer's) private key.
-KEY_SIGNED_TYPES = ("jwt_bearer", "app_installation")
+def is_signing_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
+    """Whether `field` holds the key that signs the connector's JWTs: the jwt_bearer
+    assertion's, the GitHub App JWT's (app_installation), the private_key_jwt client
+    assertion's, or the jwt mode's token's."""
+    signs = spec.auth.type in ("jwt_bearer", "jwt", "app_installation") or (
+        "private_key_jwt" in (spec.auth.token_auth, spec.auth.revoke_auth))
+    return signs and field.key == PRIVATE_KEY_FIELD
+
+
+def is_hmac_secret(spec: ConnectorSpec) -> bool:
+    """Whether the signing key is a shared secret (jwt with HS256), not a PEM."""
+    return spec.auth.type == "jwt" and spec.auth.algorithm == "HS256"
 
 
 def is_private_key(spec: ConnectorSpec, field: FieldSpec) -> bool:
-    """Whether `field` holds the key that signs the connector's JWTs."""
-    return spec.auth.type in KEY_SIGNED_TYPES and field.key == PRIVATE_KEY_FIELD
+    """Whether `field` holds a PEM private key (entered in a multi-line secret input)."""
+    return is_signing_key(spec, field) and not is_hmac_secret(spec)
 
 
-def signing_algorithm(spec: ConnectorSpec) -> str:
-    """The algorithm the connector's key must fit: declared for jwt_bearer; GitHub App JWTs
-    (app_installation) are always RS256."""
-    return "RS256" if spec.auth.type == "app_installation" else spec.auth.algorithm
+def checked_key(spec: ConnectorSpec, value: str) -> str:
+    """The entered key, clean, when it can sign for `spec`; else KeyProblem. jwt_bearer
+    and jwt declare their algorithm; GitHub App JWTs are RS256; private_key_jwt signs by
+    the key's type."""
+    if is_hmac_secret(spec):
+        return load_hmac_secret(value).hex()
+    if spec.auth.type == "app_installation":
+        return load_private_key(value, "RS256").decode()
+    if spec.auth.type in ("jwt_bearer", "jwt"):
+        return load_private_key(value, spec.auth.algorithm).decode()
+    return load_signing_key(value)[0].decode()
+
+
+def split_key_id(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
+    """An HS256 key pasted whole as "id:secret" (Ghost's Admin API key) fills the form's
+    empty `key_id` field with the part before the colon."""
+    value = form.cleaned_data.get(PRIVATE_KEY_FIELD)
+    if not (is_hmac_secret(spec) and isinstance(value, str) and ":" in value):
+        return
+    key_id, secret = (part.strip() for part in value.split(":", 1))
+    if not KEY_ID_RE.match(key_id):
+        form.add_error(PRIVATE_KEY_FIELD, "This is not a key of the form id:secret.")
+        return
+    if KEY_ID_FIELD in {f.key for f in fields} and not form.cleaned_data.get(KEY_ID_FIELD):
+        form.cleaned_data[KEY_ID_FIELD] = key_id
+    form.cleaned_data[PRIVATE_KEY_FIELD] = secret
+
+
+#: The id part of an "id:secret" key: a plain identifier (it goes into the JWT header).
+KEY_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> forms.CharField:
@@ -184,12 +228,13 @@ def private_key_input(field: FieldSpec, *, required: bool, help_text: str) -> fo
 def check_private_keys(form: forms.Form, spec: ConnectorSpec, fields: Sequence[FieldSpec]) -> None:
     """Each entered private key that cannot sign for this connector is a field error (its
     message never quotes the key); one that can is kept as a clean PEM, however pasted."""
+    split_key_id(form, spec, fields)
     for field in fields:
         value = form.cleaned_data.get(field.key)
-        if not value or not is_private_key(spec, field):
+        if not value or not is_signing_key(spec, field):
             continue
         try:
-            form.cleaned_data[field.key] = load_private_key(value, signing_algorithm(spec)).decode()
+            form.cleaned_data[field.key] = checked_key(spec, value)
         except KeyProblem as problem:
             form.add_error(field.key, problem.message)
 

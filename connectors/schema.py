@@ -28,13 +28,14 @@ from pydantic import (
 from connectors.patterns import anchors_https_host, compiled
 
 AuthType = Literal["oauth1", "oauth2", "oauth2_client_credentials", "two_step", "jwt_bearer",
-                   "app_installation", "api_key", "basic", "none"]
+                   "app_installation", "jwt", "api_key", "basic", "none"]
 AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 AUTH_TYPE_LABELS = {"oauth1": "OAuth 1.0a", "oauth2": "OAuth 2.0",
                     "oauth2_client_credentials": "OAuth 2.0 client credentials",
                     "two_step": "Two-step token exchange",
                     "jwt_bearer": "JWT bearer (service account)",
                     "app_installation": "App installation (GitHub Apps)",
+                    "jwt": "Self-signed JWT",
                     "api_key": "API key", "basic": "Basic", "none": "No authentication"}
 TokenAuth = Literal["client_secret_post", "client_secret_basic", "private_key_jwt"]
 BodyFormat = Literal["form", "json"]
@@ -84,6 +85,16 @@ CLAIM_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,99}$")
 #: The field holding the PEM private key; optional `key_id` becomes the JWT's `kid`.
 PRIVATE_KEY_FIELD, KEY_ID_FIELD = "private_key", "key_id"
 # --- end jwt_bearer ---
+
+# --- jwt (issue 21 §3): a self-signed token sent as it is, no token endpoint ---
+APPLIES["jwt"] = ("algorithm", "claims", "jwt_header", "lifetime", "token_header",
+                  "token_prefix")
+REQUIRED_FIELDS["jwt"] = (PRIVATE_KEY_FIELD,)
+#: Claims every token gets from Hatchway itself; `claims` may not set them.
+JWT_SELF_SET_CLAIMS = ("exp", "iat")
+#: Header parameters Hatchway sets (`alg` from `algorithm`, `typ` JWT).
+JWT_SET_HEADER = ("alg", "typ")
+# --- end jwt ---
 
 
 # --- app_installation (GitHub Apps; connectors/auth/app_installation.py) -----------------
@@ -384,9 +395,9 @@ class AuthSpec(_Model):
     expires_in_path: Dotted = ""
     """two_step: the dotted path of its lifetime in seconds (else `default_expires_in`)."""
     token_header: TokenHeader = "Authorization"
-    """two_step: the header API calls carry the token in."""
+    """two_step, jwt: the header API calls carry the token in."""
     token_prefix: TokenPrefix = "Bearer "
-    """two_step: put before the token in that header ("" for none)."""
+    """two_step, jwt: put before the token in that header ("" for none)."""
     captures: dict[str, Dotted] = Field(default_factory=dict)
     """two_step: captured field key -> dotted path of its value in the exchange's answer
     (the field needs no `from`)."""
@@ -416,8 +427,9 @@ class AuthSpec(_Model):
     # --- jwt_bearer (issue 21 §2) ---
     audience: Annotated[Text500, rule(_one_line)] = ""
     """jwt_bearer: the assertion's `aud` ({field} placeholders allowed); default token_url."""
-    algorithm: Literal["RS256", "ES256"] = "RS256"
-    """jwt_bearer: how the assertion is signed with the `private_key` field's key."""
+    algorithm: Literal["RS256", "ES256", "HS256"] = "RS256"
+    """jwt_bearer, jwt: how the JWT is signed with the `private_key` field's key (HS256,
+    jwt only: the field holds a shared secret, hex-encoded)."""
     assertion_lifetime: Annotated[int, Field(ge=30, le=3600)] = 300
     """jwt_bearer: seconds from `iat` to `exp` of each assertion (a new one per request)."""
     claims: dict[Annotated[str, StringConstraints(pattern=CLAIM_NAME_RE.pattern)],
@@ -438,6 +450,8 @@ class AuthSpec(_Model):
             raise At(f"claims.{name}", "is set by Hatchway on every assertion")
         if "iss" not in self.claims:
             raise At("claims", "needs an iss claim (RFC 7523 §3)")
+        if self.algorithm == "HS256":
+            raise At("algorithm", "jwt_bearer signs with a private key: RS256 or ES256")
     # --- end jwt_bearer ---
     # --- discovery and dynamic registration (connectors/dynamic.py) -----------------------
     registration: Literal["static", "dynamic"] = "static"
@@ -481,6 +495,26 @@ class AuthSpec(_Model):
         elif self.registration == "dynamic" and not self.discovers:
             raise At("registration", "'dynamic' needs an issuer (without authorize_url and "
                                      "token_url) or discovery = 'protected_resource'")
+    # --- jwt (issue 21 §3) ---
+    jwt_header: dict[Annotated[str, StringConstraints(pattern=CLAIM_NAME_RE.pattern)],
+                     Annotated[Text500, rule(_one_line)]] = Field(default_factory=dict)
+    """jwt: extra JOSE header parameters, e.g. kid = "{key_id}" ({field} placeholders
+    allowed; alg and typ are Hatchway's)."""
+    lifetime: Annotated[int, Field(ge=30, le=3600)] = 300
+    """jwt: seconds from `iat` to `exp` of each token (one is minted whenever it is used)."""
+
+    @rules
+    def _jwt(self) -> None:
+        if self.type != "jwt":
+            return
+        for name in sorted(set(self.claims) & set(JWT_SELF_SET_CLAIMS)):
+            raise At(f"claims.{name}", "is set by Hatchway on every token")
+        for name in sorted(set(self.jwt_header) & set(JWT_SET_HEADER)):
+            raise At(f"jwt_header.{name}", "is set by Hatchway on every token")
+        for key in sorted(k for k in type(self).model_fields if k.endswith("_url")):
+            if getattr(self, key):
+                raise At(key, "does not apply to jwt: no token endpoint is involved")
+    # --- end jwt ---
 
     @rules
     def _per_type(self) -> None:
@@ -719,15 +753,20 @@ class ConnectorSpec(_Model):
         for name, value in self.auth.claims.items():
             _check_refs(f"auth.claims.{name}", value, keys | {JWT_SCOPES_PLACEHOLDER})
         _check_refs("auth.audience", self.auth.audience, keys | BUILTIN_PLACEHOLDERS)
-        for index, spec_field in enumerate(self.fields):  # none: `_references` asks for it
-            if spec_field.key == PRIVATE_KEY_FIELD and not spec_field.secret:
-                raise At(f"fields[{index}].secret", "must be true: the private key is a secret")
+        self._private_key_is_secret()
         self._key_only_signs()
         self._key_file_fills_fields()
 
+    def _private_key_is_secret(self) -> None:
+        for index, spec_field in enumerate(self.fields):  # none: `_references` asks for it
+            if spec_field.key == PRIVATE_KEY_FIELD and not spec_field.secret:
+                raise At(f"fields[{index}].secret", "must be true: the private key is a secret")
+
     def _key_only_signs(self) -> None:
-        """jwt_bearer, app_installation: no claim, header or URL may carry the private key."""
+        """jwt_bearer, jwt, app_installation: no claim, header or URL may carry the key."""
         used = [*((f"auth.claims.{name}", value) for name, value in self.auth.claims.items()),
+                *((f"auth.jwt_header.{name}", value)
+                  for name, value in self.auth.jwt_header.items()),
                 ("auth.audience", self.auth.audience),
                 *((f"api.headers.{name}", value) for name, value in self.api.headers.items()),
                 *self._urls()]
@@ -767,6 +806,21 @@ class ConnectorSpec(_Model):
     @property
     def server_url_field(self) -> FieldSpec | None:
         return next((f for f in self.fields if f.kind == "server_url"), None)
+
+    # --- jwt (issue 21 §3) ---
+    @rules
+    def _self_signed_references(self) -> None:
+        """Claims and header name fields; the key is a secret that only signs."""
+        if self.auth.type != "jwt":
+            return
+        keys = {f.key for f in self.fields}
+        for name, value in self.auth.claims.items():
+            _check_refs(f"auth.claims.{name}", value, keys)
+        for name, value in self.auth.jwt_header.items():
+            _check_refs(f"auth.jwt_header.{name}", value, keys)
+        self._private_key_is_secret()
+        self._key_only_signs()
+    # --- end jwt ---
 
     def _captures_name_captured_fields(self) -> None:
         """A captured field says where it comes from: its `from`, or `auth.captures`."""

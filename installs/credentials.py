@@ -52,6 +52,6 @@ def share_credentials(*, install: Install, actor_label: str,
     data = dict(install.credentials)
     audit.record_counted(audit.Action.INSTALL_CREDENTIALS_READ, partner=install.account.partner,
                          actor_label=actor_label, install=install)
-    return SharedCredentials(type=method.type,
-                             credentials={k: data[k] for k in method.shared_keys if k in data},
-                             expires_at=install.expires_at, base_url=method.base_url)
+    credentials, expires_at = method.shared(data, install.expires_at)
+    return SharedCredentials(type=method.type, credentials=credentials,
+                             expires_at=expires_at, base_url=method.base_url)

@@ -10,6 +10,7 @@ from connectors.auth.app_installation import AppInstallation
 from connectors.auth.base import AuthError, AuthMethod, Context, ErrorKind
 from connectors.auth.basic import Basic
 from connectors.auth.client_credentials import ClientCredentials
+from connectors.auth.jwt import SelfSignedJWT
 from connectors.auth.jwt_bearer import JWTBearer
 from connectors.auth.none import NoAuth
 from connectors.auth.oauth1 import OAuth1
@@ -23,6 +24,7 @@ AUTH_METHODS: dict[str, type[AuthMethod]] = {
     "two_step": TwoStep,
     "app_installation": AppInstallation,
     "jwt_bearer": JWTBearer,
+    "jwt": SelfSignedJWT,
     "api_key": APIKey,
     "basic": Basic,
     "none": NoAuth,

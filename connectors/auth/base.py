@@ -300,6 +300,12 @@ class AuthMethod:
                                 f"{str(wanted).lower() if isinstance(wanted, bool) else wanted}.",
                                 kind=ErrorKind.VERIFY_FAILED)
 
+    def shared(self, credentials: dict[str, Any], expires_at: datetime | None
+               ) -> tuple[dict[str, Any], datetime | None]:
+        """What a credentials read hands out (`shared_keys` of the stored credentials) and
+        when it expires; a mode that mints its token at use time (`jwt`) overrides it."""
+        return {k: credentials[k] for k in self.shared_keys if k in credentials}, expires_at
+
     def begin(self, attempt: Any) -> str | None:
         """Start authentication. Return the provider URL to redirect to, or None."""
         return None

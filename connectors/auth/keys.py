@@ -1,4 +1,6 @@
-"""Private keys that sign JWTs (`jwt_bearer`, issue 21 §2): read, checked, used to sign.
+"""Keys that sign JWTs (`jwt_bearer`, issue 21 §2; `token_auth = "private_key_jwt"`, §6;
+`jwt`, §3): read, checked, used to sign -- one loader, one set of messages. (The `jwt`
+mode's HS256 shared secrets are entered hex-encoded: `load_hmac_secret`.)
 
 A key is entered as PEM (PKCS #8 `PRIVATE KEY`, or the older `RSA PRIVATE KEY` /
 `EC PRIVATE KEY`). People paste keys in every shape -- from a JSON file with escaped
@@ -19,7 +21,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwt
-from joserfc.jwk import ECKey, RSAKey
+from joserfc.jwk import ECKey, OctKey, RSAKey
 
 PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----(.*?)-----END \1-----", re.S)
 PRIVATE_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY")
@@ -28,6 +30,10 @@ BASE64_RE = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 MAX_KEY_LENGTH = 8000
 MIN_RSA_BITS = 2048
 ALGORITHMS = ("RS256", "ES256")
+#: An HS256 secret (the `jwt` mode's, Ghost's Admin API key) is entered hex-encoded; at
+#: least the hash's size (RFC 7518 §3.2), at most what a pasted key could sensibly be.
+HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
+MIN_HMAC_BYTES, MAX_HMAC_BYTES = 32, 512
 
 
 class KeyProblem(ValueError):
@@ -59,16 +65,36 @@ def normalized_pem(text: str) -> bytes:
     return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n".encode()
 
 
-def load_private_key(text: str, algorithm: str) -> bytes:
-    """The key's PEM (normalised) when it is readable and fits `algorithm`; else KeyProblem."""
+def read_key(text: str) -> tuple[bytes, Any]:
+    """The key's normalised PEM and the key itself; KeyProblem when it cannot be read."""
     pem = normalized_pem(text)
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
+        return pem, serialization.load_pem_private_key(pem, password=None)
     except TypeError:  # cryptography: "Password was not given but private key is encrypted"
         raise KeyProblem("This private key is protected by a passphrase; export it without "
                          "one.") from None
     except (ValueError, UnsupportedAlgorithm):
         raise KeyProblem("This private key could not be read: its PEM body is damaged.") from None
+
+
+def load_private_key(text: str, algorithm: str) -> bytes:
+    """The key's PEM (normalised) when it is readable and fits `algorithm`; else KeyProblem."""
+    pem, key = read_key(text)
+    check_fits(key, algorithm)
+    return pem
+
+
+def load_signing_key(text: str) -> tuple[bytes, str]:
+    """`private_key_jwt`: the key's PEM and the algorithm its type signs with (RS256 for
+    an RSA key, ES256 for an EC key on P-256); KeyProblem for any other key."""
+    pem, key = read_key(text)
+    algorithm = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256"
+    check_fits(key, algorithm)
+    return pem, algorithm
+
+
+def check_fits(key: Any, algorithm: str) -> None:
+    """KeyProblem unless `key` can sign with `algorithm`."""
     if algorithm == "RS256":
         if not isinstance(key, rsa.RSAPrivateKey):
             raise KeyProblem("This connector signs with RS256, which needs an RSA private key; "
@@ -83,7 +109,20 @@ def load_private_key(text: str, algorithm: str) -> bytes:
                              f"the P-256 curve; this is {kind_of(key)}.")
     else:
         raise KeyProblem(f"The algorithm {algorithm} is not supported.")
-    return pem
+
+
+def load_hmac_secret(text: str) -> bytes:
+    """An HS256 secret entered hex-encoded, decoded; KeyProblem (never quoting it) when it
+    is not hex or shorter than RFC 7518 §3.2 allows."""
+    data = "".join(text.split())
+    if not data or len(data) > 2 * MAX_HMAC_BYTES or not HEX_RE.match(data) or len(data) % 2:
+        raise KeyProblem("Enter the secret in hexadecimal (the digits 0-9 and the letters "
+                         "a-f), as the provider shows it.")
+    secret = bytes.fromhex(data)
+    if len(secret) < MIN_HMAC_BYTES:
+        raise KeyProblem(f"This secret has {len(secret)} bytes; HS256 needs at least "
+                         f"{MIN_HMAC_BYTES}.")
+    return secret
 
 
 def kind_of(key: Any) -> str:
@@ -95,7 +134,12 @@ def kind_of(key: Any) -> str:
 
 
 def sign(header: dict[str, Any], claims: dict[str, Any], pem: bytes, algorithm: str) -> str:
-    """A compact JWS of `claims`, signed with the (already checked) key."""
-    key = RSAKey.import_key(pem) if algorithm == "RS256" else ECKey.import_key(pem)
+    """A compact JWS of `claims`, signed with the (already checked) key: a PEM, or for
+    HS256 the decoded secret."""
+    key: RSAKey | ECKey | OctKey
+    if algorithm == "HS256":
+        key = OctKey.import_key(pem)
+    else:
+        key = RSAKey.import_key(pem) if algorithm == "RS256" else ECKey.import_key(pem)
     return jwt.encode({**header, "alg": algorithm, "typ": "JWT"}, claims, key,
                       algorithms=[algorithm])

@@ -53,7 +53,7 @@ from connectors.auth.tokens import (
     sane_expires_in,
     unknown_lifetime,
 )
-from connectors.schema import AuthSpec
+from connectors.schema import KEY_ID_FIELD, AuthSpec
 
 security_log = logging.getLogger("hatchway.security")
 
@@ -327,7 +327,7 @@ class OAuth2(AuthMethod):
         return client_assertion.assertion_params(
             client_id=self.client_id, audience=self.endpoint("token_url"),
             pem=self.value(client_assertion.KEY_FIELD),
-            key_id=self.value(client_assertion.KEY_ID_FIELD))
+            key_id=self.value(KEY_ID_FIELD))
 
     # --- the contract -----------------------------------------------------------------------
 

@@ -77,7 +77,8 @@ def test_registry_maps_every_auth_type_to_a_method():
     assert {name: cls.type for name, cls in AUTH_METHODS.items()} == {
         name: name for name in AUTH_METHODS}
     assert set(AUTH_METHODS) == {"oauth1", "oauth2", "oauth2_client_credentials", "api_key",
-                                 "basic", "two_step", "jwt_bearer", "app_installation", "none"}
+                                 "basic", "two_step", "jwt_bearer", "app_installation", "jwt",
+                                 "none"}
 
 
 def test_begin_builds_the_authorize_url_with_state_pkce_scopes_and_params():

@@ -238,8 +238,8 @@ def test_a_key_that_cannot_sign_is_a_configuration_error_without_the_key(bad):
     with pytest.raises(AuthError) as caught:
         method(bad).client_auth()
     assert caught.value.kind == ErrorKind.CONFIGURATION
-    assert "not a PEM private key" in caught.value.message
-    assert "BEGIN" not in caught.value.message and "ZmFrZQ" not in caught.value.message
+    assert "The private key cannot be used" in caught.value.message
+    assert "MII" not in caught.value.message and "ZmFrZQ" not in caught.value.message  # no key
 
 
 def test_private_key_jwt_needs_a_secret_partner_level_private_key():
@@ -254,3 +254,39 @@ def test_private_key_jwt_needs_a_secret_partner_level_private_key():
     with pytest.raises(CatalogError) as caught:
         validate("t.toml", "t", api_key)
     assert "auth.token_auth" in str(caught.value)
+
+
+# --- the partner-level key checked when Authentication Settings are saved -------------
+
+
+SETTINGS = "/api/v1/connectors/authlib-jwt/settings"
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("fake-not-a-pem", "PEM format"),
+    (pem(rsa.generate_private_key(public_exponent=65537, key_size=1024)), "at least 2048"),
+    (pem(ec.generate_private_key(ec.SECP384R1())), "P-256"),
+    (public_pem(RSA_KEY), "not a private key"),
+])
+def test_settings_refuse_a_key_that_cannot_sign_and_save_nothing(api, connector, bad, words):
+    from connectors.models import PartnerAuthSettings
+
+    events_before = AuditEvent.objects.count()
+    code, problem = call(api, "put", SETTINGS, {"values": {
+        "client_id": CLIENT_ID, "private_key": bad}})
+    assert code == 422 and words in problem["errors"]["values.private_key"][0], problem
+    assert bad.strip().splitlines()[-2 if "\n" in bad.strip() else 0] not in json.dumps(problem)
+    assert not PartnerAuthSettings.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+
+
+@pytest.mark.parametrize("key", [RSA_KEY, EC_KEY])
+def test_settings_keep_a_good_key_as_a_clean_pem(api, connector, key):
+    from connectors.models import PartnerAuthSettings
+
+    one_line = pem(key).replace("\n", " ")  # pasted into a one-line input
+    code, body = call(api, "put", SETTINGS, {"values": {
+        "client_id": CLIENT_ID, "private_key": one_line}})
+    assert code == 200 and body["secrets_set"] == ["private_key"], body
+    assert PartnerAuthSettings.objects.get().secret_values == {"private_key": pem(key)}
+    assert pem(key).splitlines()[1] not in json.dumps(body)

@@ -352,6 +352,8 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 # Gauges computed at each scrape by the apps that own the rows (webhooks adds its own).
 METRICS_COLLECTORS = ["installs.metrics.InstallsCollector", "webhooks.metrics.DeliveriesCollector"]
+# Seconds a scrape's gauges are reused (core/metrics.py): they read whole tables.
+METRICS_GAUGES_TTL = env.int("METRICS_GAUGES_TTL", default=15)
 # Several processes, one /metrics: prometheus_client's multiprocess mode keeps each
 # process's counters in this directory (config/gunicorn.conf.py marks exited workers dead).
 # Made here, before any counter exists, so every process -- web, worker, command -- finds it.

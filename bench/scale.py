@@ -48,7 +48,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from common import bench_environment, fresh_database, scratch_database, seed_catalogue, settle, setup_django
+from common import (
+    bench_environment,
+    fresh_database,
+    scratch_database,
+    seed_catalogue,
+    settle,
+    setup_django,
+)
 
 # whitenoise warns on every in-process request when collectstatic has not run (as in tests)
 warnings.filterwarnings("ignore", "No directory at", UserWarning)
@@ -103,7 +110,8 @@ def seed_fixed() -> World:
     _, key = create_key(partner=big, name="Bench backend", scopes=Scope.values, actor=None)
     endpoints = WebhookEndpoint.objects.bulk_create(
         WebhookEndpoint(partner=big, url=f"https://hooks{n}.bench.example/in", event_types=[],
-                        secrets={"current": "bench-only-secret"}, created_at=timezone.now(), updated_at=timezone.now())
+                        secrets={"current": "bench-only-secret"}, created_at=timezone.now(),
+                        updated_at=timezone.now())
         for n in range(ENDPOINTS))
     field_ = Install._meta.get_field("credentials")
     ciphertexts = [field_.get_db_prep_save({"access_token": f"bench-only-token-{n}"}, connection)
@@ -116,7 +124,7 @@ def seed_fixed() -> World:
                  ciphertexts=[bytes(getattr(c, "obj", c)) for c in ciphertexts])
 
 
-PARTNER_OF_ACCOUNT = "(CASE WHEN a % 20 = 0 THEN %(p2)s WHEN a % 20 = 1 THEN %(p3)s ELSE %(p1)s END)"
+PARTNER_OF_ACCOUNT = "(CASE WHEN a % 20 = 0 THEN {p2} WHEN a % 20 = 1 THEN {p3} ELSE {p1} END)"
 
 SEED_SQL = [
     ("accounts", """
@@ -187,8 +195,7 @@ def grow(world: World, installs: int) -> None:
     params = {"i0": i0, "i1": i1, "a0": a0, "a1": a1, "p1": p1, "p2": p2, "p3": p3,
               "cipher": world.ciphertexts, "connectors": world.connectors,
               "endpoints": world.endpoints}
-    partner = PARTNER_OF_ACCOUNT.replace("%(p2)s", str(p2)).replace("%(p3)s", str(p3)) \
-        .replace("%(p1)s", str(p1))
+    partner = PARTNER_OF_ACCOUNT.format(p1=p1, p2=p2, p3=p3)
     with connection.cursor() as cursor:
         for what, sql in SEED_SQL:
             started = time.monotonic()

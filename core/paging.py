@@ -14,10 +14,13 @@ page).
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
+
+from core.keyset import COUNT_CAP
 
 TOTAL = "page_total"
 #: The largest OFFSET + LIMIT a query may carry (PostgreSQL's bigint, SQLite's INTEGER).
@@ -57,3 +60,21 @@ def _page_number(number: Any) -> int | None:
     except (TypeError, ValueError):  # Django's PageNotAnInteger: the first page
         return 1
     return wanted if wanted >= 1 else None
+
+
+class CappedPaginator(Paginator):
+    """A `Paginator` over at most the first `COUNT_CAP` rows: its count reads no further
+    (``SELECT COUNT(*) FROM (… LIMIT COUNT_CAP + 1)``), so page 1 costs the same at any
+    size, and so does the last page it offers. `capped` says there were more."""
+
+    @cached_property
+    def _seen(self) -> int:
+        return int(self.object_list.order_by().values("pk")[:COUNT_CAP + 1].count())
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._seen, COUNT_CAP)
+
+    @property
+    def capped(self) -> bool:
+        return self._seen > COUNT_CAP

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, Count, F, Q, QuerySet, When
+from django.db.models import Case, F, Q, QuerySet, When
 
+from core.keyset import COUNT_CAP
 from installs.models import Install, due_filter
 
 
@@ -35,7 +36,16 @@ def needing_attention(installs: QuerySet[Install], *, now: datetime | None = Non
             .order_by("attention_priority", F("expires_at").asc(nulls_last=True), "pk"))
 
 
-def attention_counts(installs: QuerySet[Install], *, now: datetime | None = None) -> dict[str, int]:
-    """How many installs of each kind need attention, in one query."""
-    return installs.aggregate(**{group: Count("pk", filter=condition)
-                                 for group, condition in attention_filters(now).items()})
+def attention_counts(installs: QuerySet[Install], *, now: datetime | None = None) -> dict[str, str]:
+    """How many installs of each kind need attention, and in all, as shown: each counted up
+    to COUNT_CAP only ("1000+"), so the cost stays flat however many installs the partner
+    has (a `LIMIT` inside each count; one query a kind)."""
+    counts = {group: installs.filter(condition).order_by().values("pk")[:COUNT_CAP + 1].count()
+              for group, condition in attention_filters(now).items()}
+    shown = {group: _capped(n) for group, n in counts.items()}
+    shown["all"] = _capped(sum(counts.values()))
+    return shown
+
+
+def _capped(count: int) -> str:
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)

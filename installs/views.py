@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
@@ -30,7 +29,7 @@ from connectors.forms import ConnectorSearchForm
 from connectors.models import Connector
 from core.confirm import Confirmation, confirm_page
 from core.keyset import InvalidCursor, keyset_page
-from core.paging import page_of
+from core.paging import CappedPaginator, page_of
 from core.sessions import session_hash
 from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
 from installs.attention import attention_counts, attention_filters, needing_attention
@@ -398,7 +397,7 @@ def needs_attention(request: PartnerRequest) -> HttpResponse:
                                      group=group or None)
     return render(request, "installs/needs_attention.html", {
         "nav": "attention",
-        "page": Paginator(rows, ATTENTION_PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": CappedPaginator(rows, ATTENTION_PAGE_SIZE).get_page(request.GET.get("page")),
         "counts": attention_counts(installs, now=now),
         "show": group,
         "now": now,

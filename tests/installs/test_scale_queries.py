@@ -52,7 +52,8 @@ def queries(client, url: str) -> int:
 def test_console_lists_run_as_many_queries_at_60_accounts_as_at_6(admin_client, partner,
                                                                    connector, page):
     grow(partner, connector, 6)
-    ids = list(Account.objects.filter(partner=partner).order_by("name").values_list("pk", flat=True))
+    ids = list(Account.objects.filter(partner=partner).order_by("name")
+               .values_list("pk", flat=True))
     url = page.format(middle=ids[3], first=ids[0])
     small = queries(admin_client, url)
     grow(partner, connector, 54, start=6)
@@ -133,3 +134,25 @@ def test_a_search_hides_a_cursor_outside_it(admin_client, partner):
     outside = Account.objects.create(partner=partner, name="Umbrella", external_id="u-1")
     assert admin_client.get(f"/accounts/?q=init&after={kept.pk}").status_code == 200
     assert admin_client.get(f"/accounts/?q=init&after={outside.pk}").status_code == 400
+
+
+def test_needs_attention_counts_and_lists_up_to_the_cap(admin_client, partner, connector,
+                                                        monkeypatch):
+    """Past the cap the counts say "3+" and the list offers the first 3, most serious
+    first, with a note; under it, exact counts."""
+    monkeypatch.setattr("installs.attention.COUNT_CAP", 3)
+    monkeypatch.setattr("core.paging.COUNT_CAP", 3)
+    account = Account.objects.create(partner=partner, name="Initech", external_id="i-1")
+    Install.objects.bulk_create(
+        Install(account=account, connector=connector, name=f"Failing {n}",
+                status=Install.Status.REFRESH_FAILING,
+                expires_at=timezone.now() + timedelta(hours=n))
+        for n in range(5))
+    Install.objects.create(account=account, connector=connector, name="Reauth 0",
+                           status=Install.Status.REAUTH_REQUIRED)
+    html = admin_client.get("/accounts/needs-attention/").content.decode()
+    assert "All (3+)" in html and "Refresh failing (3+)" in html
+    assert "Reauthentication required (1)" in html and "Due for refresh (0)" in html
+    assert "Reauth 0" in html and "Failing 0" in html and "Failing 1" in html
+    assert "Failing 2" not in html
+    assert "Showing the first 3" in html

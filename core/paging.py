@@ -62,14 +62,18 @@ def _page_number(number: Any) -> int | None:
     return wanted if wanted >= 1 else None
 
 
-class CappedPaginator(Paginator):
-    """A `Paginator` over at most the first `COUNT_CAP` rows: its count reads no further
-    (``SELECT COUNT(*) FROM (… LIMIT COUNT_CAP + 1)``), so page 1 costs the same at any
-    size, and so does the last page it offers. `capped` says there were more."""
+class CappedPaginator(Paginator):  # type: ignore[type-arg]
+    """A `Paginator` over at most the first `COUNT_CAP` rows of a queryset: its count reads
+    no further (``SELECT COUNT(*) FROM (… LIMIT COUNT_CAP + 1)``), so page 1 costs the same
+    at any size, and so does the last page it offers. `capped` says there were more."""
+
+    def __init__(self, queryset: QuerySet[Any], per_page: int) -> None:
+        super().__init__(queryset, per_page)
+        self.queryset = queryset
 
     @cached_property
     def _seen(self) -> int:
-        return int(self.object_list.order_by().values("pk")[:COUNT_CAP + 1].count())
+        return self.queryset.order_by().values("pk")[:COUNT_CAP + 1].count()
 
     @cached_property
     def count(self) -> int:

@@ -27,7 +27,8 @@ What it does, all in this process (Django's test client, no socket, no gunicorn)
 3. at each size, times each hot path --repeat times after one warm-up (p50 and p99, in ms)
    and counts its queries; the relay is measured as events relayed per second into the
    10 endpoints, the webhook retention as the time to delete what is past
-   WEBHOOK_RETENTION_DAYS (batches of 1,000);
+   WEBHOOK_RETENTION_DAYS (batches of 1,000), the audit retention as its first 5 batches
+   of 1,000 past AUDIT_RETENTION_DAYS (400), each per 1,000 rows deleted;
 4. prints one table: each figure, its query count and its ratio to the smallest size's.
    `--explain` also prints EXPLAIN (ANALYZE, BUFFERS) of each path's slowest SELECT.
 
@@ -358,6 +359,31 @@ def retention() -> Figure:
     return Figure(per_thousand, per_thousand, len(c.captured_queries), unit="ms/1k")
 
 
+def audit_retention() -> Figure:
+    """Audit retention's batches of 1,000 (AUDIT_RETENTION_DAYS=400: the seeded events span
+    450 days): the first 5 batches, in ms per 1,000 events deleted. Skipped (0) where the
+    project has none yet."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    try:
+        from webhooks.retention import prune_audit
+    except ImportError:
+        return Figure(0.0, 0.0, 0)
+    batches = []
+
+    def five_done() -> bool:
+        batches.append(None)
+        return len(batches) > 5
+
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        deleted = prune_audit(batch_size=1000, should_stop=five_done)
+        ms = 1000 * (time.perf_counter() - started)
+    per_thousand = ms / max(deleted / 1000, 1)
+    return Figure(per_thousand, per_thousand, len(captured.captured_queries), unit="ms/1k")
+
+
 def explain(sql: str) -> None:
     from django.db import connection
 
@@ -376,6 +402,7 @@ def measure(world: World, repeat: int, *, show_plans: bool) -> dict[str, Figure]
             explain(figures[name].slowest)
     figures["relay (events/s)"] = relay_rate()
     figures["webhook retention (ms per 1k)"] = retention()
+    figures["audit retention (ms per 1k)"] = audit_retention()
     return figures
 
 

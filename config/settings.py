@@ -337,6 +337,10 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=30.0)
 WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=3600.0)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# Audit events older than this are deleted by the webhook workers (webhooks/retention.py),
+# except those still needed: not relayed yet, an undelivered webhook's, an install's last
+# of each kind.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
 # Endpoints one partner may have: each is a delivery per event on workers all partners share.
 WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
 # Deliveries to one endpoint in flight at once, across all workers (PostgreSQL).

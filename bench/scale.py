@@ -355,7 +355,7 @@ def retention() -> Figure:
         started = time.perf_counter()
         deleted = prune()
         ms = 1000 * (time.perf_counter() - started)
-    per_thousand = ms / max(deleted / 1000, 1)
+    per_thousand = ms / (deleted / 1000) if deleted else 0.0
     return Figure(per_thousand, per_thousand, len(c.captured_queries), unit="ms/1k")
 
 
@@ -380,7 +380,7 @@ def audit_retention() -> Figure:
         started = time.perf_counter()
         deleted = prune_audit(batch_size=1000, should_stop=five_done)
         ms = 1000 * (time.perf_counter() - started)
-    per_thousand = ms / max(deleted / 1000, 1)
+    per_thousand = ms / (deleted / 1000) if deleted else 0.0
     return Figure(per_thousand, per_thousand, len(captured.captured_queries), unit="ms/1k")
 
 

@@ -122,8 +122,10 @@ class AuditEvent(models.Model):
                          name="auditevent_unrelayed"),
             # An account's and an install's recent events (their console pages): newest
             # first from the index, not every event by date filtered down to theirs.
-            models.Index(fields=["account", "-created_at", "-id"], name="auditevent_account_recent"),
-            models.Index(fields=["install", "-created_at", "-id"], name="auditevent_install_recent"),
+            models.Index(fields=["account", "-created_at", "-id"],
+                         name="auditevent_account_recent"),
+            models.Index(fields=["install", "-created_at", "-id"],
+                         name="auditevent_install_recent"),
         ]
 
     def __str__(self) -> str:

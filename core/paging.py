@@ -65,15 +65,20 @@ def _page_number(number: Any) -> int | None:
 class CappedPaginator(Paginator):  # type: ignore[type-arg]
     """A `Paginator` over at most the first `COUNT_CAP` rows of a queryset: its count reads
     no further (``SELECT COUNT(*) FROM (… LIMIT COUNT_CAP + 1)``), so page 1 costs the same
-    at any size, and so does the last page it offers. `capped` says there were more."""
+    at any size, and so does the last page it offers. `capped` says there were more.
 
-    def __init__(self, queryset: QuerySet[Any], per_page: int) -> None:
-        super().__init__(queryset, per_page)
-        self.queryset = queryset
+    `seen`: the rows, counted up to COUNT_CAP + 1 already by the caller; the object list is
+    then anything sliceable (`installs.attention.AttentionRows`)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, seen: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        self.rows, self.seen = object_list, seen
 
     @cached_property
     def _seen(self) -> int:
-        return self.queryset.order_by().values("pk")[:COUNT_CAP + 1].count()
+        if self.seen is not None:
+            return self.seen
+        return int(self.rows.order_by().values("pk")[:COUNT_CAP + 1].count())
 
     @cached_property
     def count(self) -> int:

@@ -32,7 +32,13 @@ from core.keyset import InvalidCursor, keyset_page
 from core.paging import CappedPaginator, page_of
 from core.sessions import session_hash
 from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
-from installs.attention import attention_counts, attention_filters, needing_attention
+from installs.attention import (
+    AttentionRows,
+    attention_counts,
+    attention_filters,
+    attention_numbers,
+    needing_attention,
+)
 from installs.forms import InstallForm, InstallScopesForm
 from installs.installing import create_install, update_install_values
 from installs.models import Install, Revocation
@@ -393,12 +399,15 @@ def needs_attention(request: PartnerRequest) -> HttpResponse:
     installs = Install.objects.for_partner(request.partner).without_secrets()
     group = request.GET.get("show", "")
     group = group if group in attention_filters() else ""
-    rows = needing_attention(installs.select_related("account", "connector"), now=now,
-                                     group=group or None)
+    rows = AttentionRows(installs.select_related("account", "connector"), now=now,
+                         group=group or None)
+    numbers = attention_numbers(installs, now=now)
+    seen = numbers[group] if group else sum(numbers.values())
+    page = CappedPaginator(rows, ATTENTION_PAGE_SIZE, seen=seen).get_page(request.GET.get("page"))
     return render(request, "installs/needs_attention.html", {
         "nav": "attention",
-        "page": CappedPaginator(rows, ATTENTION_PAGE_SIZE).get_page(request.GET.get("page")),
-        "counts": attention_counts(installs, now=now),
+        "page": page,
+        "counts": attention_counts(numbers),
         "show": group,
         "now": now,
     })

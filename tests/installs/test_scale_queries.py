@@ -156,3 +156,26 @@ def test_needs_attention_counts_and_lists_up_to_the_cap(admin_client, partner, c
     assert "Reauth 0" in html and "Failing 0" in html and "Failing 1" in html
     assert "Failing 2" not in html
     assert "Showing the first 3" in html
+
+
+def test_needs_attention_pages_run_across_the_kinds_in_order(admin_client, partner, connector,
+                                                             monkeypatch):
+    """Reauthentication first, then failing, then due, each by expiry: a page that ends
+    inside one kind continues there on the next."""
+    monkeypatch.setattr("installs.views.ATTENTION_PAGE_SIZE", 3)
+    account = Account.objects.create(partner=partner, name="Initech", external_id="i-1")
+    soon = timezone.now() + timedelta(seconds=30)
+    for name, status, hours in (("R-late", "reauth_required", 2), ("R-early", "reauth_required", 1),
+                                ("F-late", "refresh_failing", 2), ("F-early", "refresh_failing", 1),
+                                ("D-only", "authenticated", 0)):
+        Install.objects.create(account=account, connector=connector, name=name, status=status,
+                               expires_at=soon + timedelta(hours=hours))
+
+    def shown(url: str) -> list[str]:
+        html = admin_client.get(url).content.decode()
+        return re.findall(r">([RFD]-[a-z]+)</a>", html)
+
+    assert shown("/accounts/needs-attention/") == ["R-early", "R-late", "F-early"]
+    assert shown("/accounts/needs-attention/?page=2") == ["F-late", "D-only"]
+    assert shown("/accounts/needs-attention/?show=failing") == ["F-early", "F-late"]
+    assert shown("/accounts/needs-attention/?show=due") == ["D-only"]

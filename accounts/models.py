@@ -175,6 +175,10 @@ class Account(models.Model):
             models.UniqueConstraint(fields=["partner", "external_id"],
                                     name="unique_external_id_per_partner"),
         ]
+        indexes = [
+            # The console's accounts list, a keyset page at a time (core/keyset.py).
+            models.Index(fields=["partner", "name", "id"], name="account_by_name"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -535,7 +535,8 @@ class EventList(ApiView):
         events = AuditEvent.objects.filter(partner=self.partner).select_related(
             "actor", "account", "connector")
         if "account" in query:
-            events = events.filter(account__external_id=query["account"])
+            events = events.filter(account__partner=self.partner,
+                                   account__external_id=query["account"])
         if "install" in query:
             events = events.filter(install_id=query["install"])
         if "action" in query:

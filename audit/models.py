@@ -131,6 +131,12 @@ class AuditEvent(models.Model):
             # The relay's queue: only the few events not taken yet are in it.
             models.Index(fields=["id"], condition=models.Q(relayed_at__isnull=True),
                          name="auditevent_unrelayed"),
+            # An account's and an install's recent events (their console pages): newest
+            # first from the index, not every event by date filtered down to theirs.
+            models.Index(fields=["account", "-created_at", "-id"],
+                         name="auditevent_account_recent"),
+            models.Index(fields=["install", "-created_at", "-id"],
+                         name="auditevent_install_recent"),
         ]
 
     def __str__(self) -> str:

@@ -337,6 +337,10 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=30.0)
 WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=3600.0)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# Audit events older than this are deleted by the webhook workers (webhooks/retention.py),
+# except those still needed: not relayed yet, an undelivered webhook's, an install's last
+# of each kind.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
 # Endpoints one partner may have: each is a delivery per event on workers all partners share.
 WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
 # Deliveries to one endpoint in flight at once, across all workers (PostgreSQL).
@@ -352,6 +356,8 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 # Gauges computed at each scrape by the apps that own the rows (webhooks adds its own).
 METRICS_COLLECTORS = ["installs.metrics.InstallsCollector", "webhooks.metrics.DeliveriesCollector"]
+# Seconds a scrape's gauges are reused (core/metrics.py): they read whole tables.
+METRICS_GAUGES_TTL = env.int("METRICS_GAUGES_TTL", default=15)
 # Several processes, one /metrics: prometheus_client's multiprocess mode keeps each
 # process's counters in this directory (config/gunicorn.conf.py marks exited workers dead).
 # Made here, before any counter exists, so every process -- web, worker, command -- finds it.

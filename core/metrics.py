@@ -16,7 +16,10 @@ counter per vocabulary, by the code where they happen:
 
 Gauges that describe the database (installs by status, due work) are computed when
 Prometheus scrapes, by the collectors named in `METRICS_COLLECTORS` (installs/metrics.py;
-core imports none of them), one GROUP BY or COUNT each.
+core imports none of them), one GROUP BY or COUNT each. Those read whole tables (a
+million installs: tens of ms a scrape, growing with the rows), so what they computed is
+kept in the default cache for `METRICS_GAUGES_TTL` seconds (`CachedGauges`): scrapes within
+that time run no query, and a gauge is at most that old. 0 computes them at every scrape.
 
 Several processes: with `PROMETHEUS_MULTIPROC_DIR` set (before the process starts),
 prometheus_client keeps every process's counters in files in that directory and
@@ -38,6 +41,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
@@ -94,6 +98,32 @@ class _ThisProcess:
         return REGISTRY.collect()
 
 
+GAUGES_KEY = "metrics:gauges:"
+
+
+class CachedGauges:
+    """A `METRICS_COLLECTORS` collector whose metric families are reused for
+    `METRICS_GAUGES_TTL` seconds (in the default cache: shared by the processes that
+    share it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self) -> Iterable[Metric]:
+        ttl = settings.METRICS_GAUGES_TTL
+        families: list[Metric] | None = cache.get(GAUGES_KEY + self.path) if ttl else None
+        if families is None:
+            families = list(import_string(self.path)().collect())
+            if ttl:
+                cache.set(GAUGES_KEY + self.path, families, ttl)
+        return families
+
+
+def forget_gauges() -> None:
+    """Drop the cached gauges: the next scrape computes them."""
+    cache.delete_many([GAUGES_KEY + path for path in settings.METRICS_COLLECTORS])
+
+
 def scrape_registry() -> CollectorRegistry:
     """What one scrape reports: every process's counters (or this one's) and the gauges
     the apps compute now."""
@@ -103,7 +133,7 @@ def scrape_registry() -> CollectorRegistry:
     else:
         registry.register(_ThisProcess())
     for path in settings.METRICS_COLLECTORS:
-        registry.register(import_string(path)())
+        registry.register(CachedGauges(path))
     return registry
 
 

@@ -14,10 +14,13 @@ page).
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
+
+from core.keyset import COUNT_CAP
 
 TOTAL = "page_total"
 #: The largest OFFSET + LIMIT a query may carry (PostgreSQL's bigint, SQLite's INTEGER).
@@ -57,3 +60,30 @@ def _page_number(number: Any) -> int | None:
     except (TypeError, ValueError):  # Django's PageNotAnInteger: the first page
         return 1
     return wanted if wanted >= 1 else None
+
+
+class CappedPaginator(Paginator):  # type: ignore[type-arg]
+    """A `Paginator` over at most the first `COUNT_CAP` rows of a queryset: its count reads
+    no further (``SELECT COUNT(*) FROM (… LIMIT COUNT_CAP + 1)``), so page 1 costs the same
+    at any size, and so does the last page it offers. `capped` says there were more.
+
+    `seen`: the rows, counted up to COUNT_CAP + 1 already by the caller; the object list is
+    then anything sliceable (`installs.attention.AttentionRows`)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, seen: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        self.rows, self.seen = object_list, seen
+
+    @cached_property
+    def _seen(self) -> int:
+        if self.seen is not None:
+            return self.seen
+        return int(self.rows.order_by().values("pk")[:COUNT_CAP + 1].count())
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._seen, COUNT_CAP)
+
+    @property
+    def capped(self) -> bool:
+        return self._seen > COUNT_CAP

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, Count, F, Q, QuerySet, When
+from django.db.models import Case, F, Q, QuerySet, When
 
+from core.keyset import COUNT_CAP
 from installs.models import Install, due_filter
 
 
@@ -35,7 +36,48 @@ def needing_attention(installs: QuerySet[Install], *, now: datetime | None = Non
             .order_by("attention_priority", F("expires_at").asc(nulls_last=True), "pk"))
 
 
-def attention_counts(installs: QuerySet[Install], *, now: datetime | None = None) -> dict[str, int]:
-    """How many installs of each kind need attention, in one query."""
-    return installs.aggregate(**{group: Count("pk", filter=condition)
-                                 for group, condition in attention_filters(now).items()})
+class AttentionRows:
+    """`needing_attention(installs, group=…)` for a paginator to slice, each slice in at
+    most three queries bounded by its end: the kinds come in order (reauthentication, then
+    failing, then due), so a slice is the first rows of the first kind, then of the next…
+    each read in (expires_at, id) order from an index (`install_attention`, or the refresh
+    queue for the due ones) and stopped at the slice's end -- never a sort of every install
+    needing attention, whatever their number."""
+
+    ORDER = ("reauth", "failing", "due")
+
+    def __init__(self, installs: QuerySet[Install], *, now: datetime | None = None,
+                 group: str | None = None) -> None:
+        filters = attention_filters(now)
+        self.kinds = [installs.filter(filters[kind]).order_by(
+            F("expires_at").asc(nulls_last=True), "pk")
+            for kind in self.ORDER if group in (None, kind)]
+
+    def __getitem__(self, wanted: slice) -> list[Install]:
+        end = wanted.stop if wanted.stop is not None else 0
+        rows: list[Install] = []
+        for kind in self.kinds:
+            if len(rows) >= end:
+                break
+            rows += list(kind[:end - len(rows)])
+        return rows[wanted]
+
+
+def attention_numbers(installs: QuerySet[Install], *,
+                      now: datetime | None = None) -> dict[str, int]:
+    """How many installs of each kind need attention, each counted up to COUNT_CAP + 1
+    only (a `LIMIT` inside each count, one query a kind), so the cost stays flat however
+    many installs the partner has."""
+    return {group: installs.filter(condition).order_by().values("pk")[:COUNT_CAP + 1].count()
+            for group, condition in attention_filters(now).items()}
+
+
+def attention_counts(numbers: dict[str, int]) -> dict[str, str]:
+    """`attention_numbers` as shown, and their sum as "all": "1000+" past the cap."""
+    shown = {group: _capped(n) for group, n in numbers.items()}
+    shown["all"] = _capped(sum(numbers.values()))
+    return shown
+
+
+def _capped(count: int) -> str:
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)

@@ -173,6 +173,9 @@ class Install(models.Model):
             # sorting every due install at each claim. (The statuses are REFRESHABLE's.)
             models.Index(fields=["expires_at", "id"], name="install_refresh_queue",
                          condition=Q(status__in=["authenticated", "refresh_failing"])),
+            # "Needs attention" (`attention.AttentionRows`): the installs of one status
+            # (reauthentication required, refresh failing) in expiry order, a page's worth.
+            models.Index(fields=["status", "expires_at", "id"], name="install_attention"),
         ]
 
     def __str__(self) -> str:

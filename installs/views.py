@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,10 +28,17 @@ from connectors.cards import CARD_COLUMNS, render_cards
 from connectors.forms import ConnectorSearchForm
 from connectors.models import Connector
 from core.confirm import Confirmation, confirm_page
-from core.paging import page_of
+from core.keyset import InvalidCursor, keyset_page
+from core.paging import CappedPaginator, page_of
 from core.sessions import session_hash
 from installs.accounts import DuplicateExternalId, create_account, delete_account, update_account
-from installs.attention import attention_counts, attention_filters, needing_attention
+from installs.attention import (
+    AttentionRows,
+    attention_counts,
+    attention_filters,
+    attention_numbers,
+    needing_attention,
+)
 from installs.forms import InstallForm, InstallScopesForm
 from installs.installing import create_install, update_install_values
 from installs.models import Install, Revocation
@@ -51,14 +58,29 @@ AUDIT_ROWS = 20
 
 @partner_view
 def account_list(request: PartnerRequest) -> HttpResponse:
-    """Accounts, searchable by name or external id."""
+    """Accounts, searchable by name or external id, by name in keyset pages (core/keyset.py):
+    the same few queries on the first page and the thousandth. A page link the list never
+    handed out is a 400 showing the first page."""
     form = AccountSearchForm(request.GET)
-    accounts = form.filter(Account.objects.filter(partner=request.partner).annotate(
-        install_count=Count("installs")).order_by("name", "pk"))
-    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    installs = (Install.objects.filter(account=OuterRef("pk")).order_by()
+                .values("account").annotate(n=Count("pk")).values("n"))
+    accounts = form.filter(Account.objects.filter(partner=request.partner)).annotate(
+        install_count=Coalesce(Subquery(installs), 0))
+    status = 200
+    try:
+        page = keyset_page(accounts, key="name", per_page=PAGE_SIZE,
+                           after=request.GET.get("after"), before=request.GET.get("before"))
+    except InvalidCursor as refusal:
+        messages.error(request, str(refusal))
+        page, status = keyset_page(accounts, key="name", per_page=PAGE_SIZE), 400
     return render(request, "accounts/account_list.html", {
         "page": page, "form": form, "query": form.cleaned_data.get("q", ""), "nav": "accounts",
-    })
+    }, status=status)
+
+
+def accounts_after(account: Account) -> str:
+    """The query string of the accounts page that starts after `account` (bench/scale.py)."""
+    return f"after={account.pk}"
 
 
 @admin_view
@@ -377,12 +399,15 @@ def needs_attention(request: PartnerRequest) -> HttpResponse:
     installs = Install.objects.for_partner(request.partner).without_secrets()
     group = request.GET.get("show", "")
     group = group if group in attention_filters() else ""
-    rows = needing_attention(installs.select_related("account", "connector"), now=now,
-                                     group=group or None)
+    rows = AttentionRows(installs.select_related("account", "connector"), now=now,
+                         group=group or None)
+    numbers = attention_numbers(installs, now=now)
+    seen = numbers[group] if group else sum(numbers.values())
+    page = CappedPaginator(rows, ATTENTION_PAGE_SIZE, seen=seen).get_page(request.GET.get("page"))
     return render(request, "installs/needs_attention.html", {
         "nav": "attention",
-        "page": Paginator(rows, ATTENTION_PAGE_SIZE).get_page(request.GET.get("page")),
-        "counts": attention_counts(installs, now=now),
+        "page": page,
+        "counts": attention_counts(numbers),
         "show": group,
         "now": now,
     })

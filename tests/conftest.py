@@ -13,6 +13,7 @@ from accounts.models import Membership, Partner, User
 from config.log_format import JsonFormatter
 from connectors.cards import LISTINGS_ALIAS
 from connectors.sync import sync_catalog
+from core.metrics import forget_gauges
 from tests.factories import capture_console, client_for, make_member
 
 pytest_plugins = ["tests.link_fixtures"]
@@ -63,6 +64,7 @@ def other_client(mallory) -> Client:
 def fresh_listings() -> None:
     """Each test starts with no cached catalogue listing, as its database starts fresh."""
     caches[LISTINGS_ALIAS].clear()
+    forget_gauges()  # and no cached /metrics gauges (core/metrics.py)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +31,8 @@ def imported(path: Path) -> set[str]:
 
 
 def test_the_scripts_are_found():
-    assert {path.stem for path in SCRIPTS} >= {"api", "pages", "refresh", "web"}
-    assert {"pages", "refresh", "web"} <= SIBLINGS
+    assert {path.stem for path in SCRIPTS} >= {"api", "pages", "refresh", "scale", "web"}
+    assert {"pages", "refresh", "scale", "web"} <= SIBLINGS
     assert (BENCH / "common.py") in MODULES
 
 
@@ -59,3 +60,18 @@ def test_each_script_starts(path):
                           text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage:")
+
+
+@pytest.mark.skipif("postgres" not in os.environ.get("DATABASE_URL", ""),
+                    reason="bench/scale.py seeds in PostgreSQL's SQL")
+def test_scale_runs_at_a_toy_size():
+    """bench/scale.py end to end at 200 and 400 installs: it seeds, measures every path
+    (none answers an error) and prints its table."""
+    done = subprocess.run([sys.executable, str(BENCH / "scale.py"), "--sizes", "200,400",
+                           "--repeat", "1"], capture_output=True, text=True, timeout=600,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = done.stdout.split("\npath", 1)[1]
+    assert "console accounts, deep page" in table and "relay (events/s)" in table
+    assert "!" not in table.replace("(ms unless named; q: queries per run; ×: p50 against "
+                                    "the first size; !: a run answered an error)", "")

@@ -165,6 +165,8 @@ class WebhookDelivery(models.Model):
             # The delivery workers' queue: only pending rows, most overdue first.
             models.Index(fields=["next_attempt_at", "id"],
                          condition=models.Q(status="pending"), name="webhookdelivery_due"),
+            # An endpoint's delivery log (its console page), newest first from the index.
+            models.Index(fields=["endpoint", "-created_at", "-id"], name="webhookdelivery_log"),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,6 @@ never redirected through a message or the session.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import PartnerRequest, admin_view, get_scoped, partner_view
 from core.confirm import Confirmation, confirm_page
+from core.paging import CappedPaginator
 from webhooks import services
 from webhooks.forms import EndpointForm
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
@@ -73,7 +73,7 @@ def endpoint_detail(request: PartnerRequest, endpoint_id: int) -> HttpResponse:
     deliveries = endpoint.deliveries.select_related("event").defer("event__body")
     if failed:
         deliveries = deliveries.filter(WebhookDelivery.last_attempt_failed())
-    page = Paginator(deliveries, DELIVERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(deliveries, DELIVERY_PAGE_SIZE).get_page(request.GET.get("page"))
     labels = dict(EventType.choices)
     return render(request, "webhooks/endpoint_detail.html", {
         "nav": "webhooks", "endpoint": endpoint, "page": page, "failed": failed,

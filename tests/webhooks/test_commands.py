@@ -57,6 +57,7 @@ def test_deliver_webhooks_relays_and_delivers(partner, receiver, account):
     assert report[0].startswith("Webhook relay: 1 webhook events")
     assert report[1].startswith("Webhook deliveries: 1 delivered")
     assert report[2].startswith("Old webhook deliveries: 0 events pruned")
+    assert report[3].startswith("Old audit events: 0 audit events deleted")
     received = receiver.requests[0]
     assert Webhook(out.getvalue().strip()).verify(received.body, received.headers)["type"] == (
         "install.created")
@@ -68,7 +69,8 @@ def test_worker_once_runs_every_job(partner):
     call_command("worker", "--once", stdout=out)
     titles = [line.split(":")[0] for line in out.getvalue().splitlines()]
     assert titles == ["Token refresh pass", "Pending revocations", "Expired sign-ins",
-                      "Webhook relay", "Webhook deliveries", "Old webhook deliveries"]
+                      "Webhook relay", "Webhook deliveries", "Old webhook deliveries",
+                      "Old audit events"]
 
 
 def test_worker_loop_stops_on_sigterm(partner, receiver, account, monkeypatch):

@@ -29,6 +29,8 @@ server (for the refusals).
 
 from __future__ import annotations
 
+import html
+import logging
 import secrets
 import socket
 import threading
@@ -224,13 +226,13 @@ def build_server(base: str, issuer: str | None) -> MCPServer:
         client_registration_options=ClientRegistrationOptions(
             enabled=True, valid_scopes=SCOPES, default_scopes=SCOPES),
         revocation_options=RevocationOptions(enabled=True))
-    server = MCPServer(
-        name="sdk-interop", version="1.0",
-        # Its own authorization server (the SDK then verifies tokens with the provider),
-        # or a resource server only, verifying them with the same store.
-        auth_server_provider=None if issuer else PROVIDER,  # type: ignore[arg-type]
-        token_verifier=ProviderTokenVerifier(PROVIDER) if issuer else None,  # type: ignore[arg-type]
-        auth=auth)
+    root = logging.getLogger()  # MCPServer calls logging.basicConfig: the tests' logging stays
+    handlers, level = root.handlers[:], root.level
+    try:
+        server = _mcp_server(auth, issuer)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
     @server.tool()
     def whoami() -> str:
@@ -245,11 +247,21 @@ def build_server(base: str, issuer: str | None) -> MCPServer:
         if request.method == "GET":
             pending = request.query_params.get("request", "")
             return HTMLResponse(f'<form method="post"><input type="hidden" name="request" '
-                                f'value="{pending}"><button>Allow</button></form>')
+                                f'value="{html.escape(pending)}"><button>Allow</button></form>')
         form = await request.form()
         return RedirectResponse(PROVIDER.approve(str(form["request"])), status_code=302)
 
     return server
+
+
+def _mcp_server(auth: AuthSettings, issuer: str | None) -> MCPServer:
+    return MCPServer(
+        name="sdk-interop", version="1.0",
+        # Its own authorization server (the SDK then verifies tokens with the provider),
+        # or a resource server only, verifying them with the same store.
+        auth_server_provider=None if issuer else PROVIDER,  # type: ignore[arg-type]
+        token_verifier=ProviderTokenVerifier(PROVIDER) if issuer else None,  # type: ignore[arg-type]
+        auth=auth)
 
 
 @contextmanager
@@ -264,7 +276,7 @@ def running_sdk_server(issuer: str | None = None) -> Iterator[str]:
     if issuer is None:
         PROVIDER.base = base
     app = switched(build_server(base, issuer).streamable_http_app(), base)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name="mcp-sdk-interop", daemon=True)

@@ -29,6 +29,7 @@ server (for the refusals).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import secrets
@@ -137,6 +138,7 @@ class Provider:
     async def exchange_refresh_token(self, client: OAuthClientInformationFull,
                                      refresh_token: RefreshToken,
                                      scopes: list[str]) -> OAuthToken:
+        await asyncio.sleep(SWITCHES.token_delay)
         self.revoked.add(refresh_token.token)  # rotated
         self.token_resources.append(refresh_token.resource)
         return self._issue(client.client_id or "", scopes or refresh_token.scopes,
@@ -179,6 +181,7 @@ class Switches:
     well_known: bool = True  # False: the RFC 9728 well-known URL answers 404
     well_known_asked: int = 0
     basic_only: bool = False  # the RFC 8414 metadata offers client_secret_basic alone
+    token_delay: float = 0.0  # seconds the refresh grant takes
 
     def reset(self) -> None:
         self.__init__()  # type: ignore[misc]

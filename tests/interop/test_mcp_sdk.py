@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
+from django.db import connection, connections
 from django.utils import timezone
 
 from api.models import Scope
@@ -36,6 +38,7 @@ TIMEOUT = 10
 SLUG = "mcp-server"  # the catalogue's "MCP server (any)"
 PROTOCOL = "2025-06-18"  # a revision the SDK speaks with Streamable HTTP sessions
 ACCEPT = "application/json, text/event-stream"  # what an MCP client sends
+WORKERS = 4
 
 
 @pytest.fixture(scope="session")
@@ -177,6 +180,10 @@ def test_mcp_sdk_server_end_to_end(admin_client, account, sdk, sdk_base, well_kn
     assert sdk.token_resources == [server_url]  # the code was bound to the server (RFC 8707)
     assert sdk.access[issued.access_token].resource == server_url
 
+    manage = bearer(make_key(account.partner, Scope.MANAGE)[1])
+    checked = manage.post(f"/api/v1/installs/{install.pk}/verify").json()
+    assert checked["ok"] is True  # the MCP entry defines no test request (api.verify)
+    assert "defines no test request" in checked["message"]
     api = bearer(make_key(account.partner, Scope.PROXY, Scope.CREDENTIALS)[1])
     shared = api.get(f"/api/v1/installs/{install.pk}/credentials").json()
     assert shared["credentials"]["access_token"] == issued.access_token
@@ -213,6 +220,39 @@ def test_mcp_sdk_server_end_to_end(admin_client, account, sdk, sdk_base, well_kn
     for secret in secrets_of(sdk):
         for text in (page, gone.content.decode(), events, caplog.text):
             assert secret not in text
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="needs PostgreSQL for row locks: set DATABASE_URL=postgres://…")
+def test_concurrent_workers_renew_once_at_the_sdk(transactional_db, admin_client, account,
+                                                  sdk, sdk_base):
+    """Four refresh workers at once on a due install: the SDK's token endpoint is asked
+    once (the others skip the locked row), and the install holds the one new token."""
+    install = api_install(account, f"{sdk_base}/mcp")
+    admin_client.get(path_and_query(consent_at_sdk(authenticate(admin_client, install))))
+    Install.objects.filter(pk=install.pk).update(expires_at=timezone.now() + timedelta(seconds=5))
+    SWITCHES.token_delay = 0.5  # the SDK answers slowly: the workers overlap
+    start = threading.Barrier(WORKERS)
+    outcomes: list[dict[str, int]] = []
+
+    def work() -> None:
+        try:
+            start.wait(timeout=10)
+            outcomes.append(dict(refresh.run_pass()))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sum(o.get(refresh.REFRESHED, 0) for o in outcomes) == 1, outcomes
+    first, second = sdk.issued  # one refresh at the SDK
+    install.refresh_from_db()
+    assert install.credentials["access_token"] == second.access_token
+    assert first.refresh_token in sdk.revoked
 
 
 def test_http_basic_at_the_sdk(admin_client, account, sdk, sdk_base):

@@ -5,9 +5,10 @@ resource-bound tokens, refresh, RFC 7009 revocation): tests/interop/mcp_sdk_serv
 
 End to end with the catalogue's own "MCP server (any)" connector: install by the API with
 the server's URL, sign-in (the SDK's authorize redirect, its consent page approved),
-authenticated, credentials, JSON-RPC `initialize`, `tools/list` and `tools/call` through
+authenticated, verify, credentials, JSON-RPC `initialize`, `tools/list` and `tools/call` through
 the proxy (the SDK answers with server-sent events, streamed back), refresh by the
-workers, revocation -- and the refusal of metadata naming a private authorization server.
+workers (once across concurrent workers, on PostgreSQL), revocation -- HTTP Basic at the
+SDK too -- and the refusal of metadata naming a private authorization server.
 """
 
 from __future__ import annotations

@@ -35,7 +35,12 @@ from connectors.discovery import (
     discover_protected_resource,
 )
 from connectors.models import DiscoveredServer, DynamicClient
-from connectors.registration import RegisteredClient, register_client
+from connectors.registration import (
+    AUTH_METHOD_PREFERENCE,
+    MCP_AUTH_METHOD_PREFERENCE,
+    RegisteredClient,
+    register_client,
+)
 from connectors.schema import ConnectorSpec
 from connectors.templating import TemplateValueError, render_url
 from core.fields import is_unreadable
@@ -80,8 +85,11 @@ def _resolve(spec: ConnectorSpec, values: dict[str, str], *, partner_id: int,
                  issuer=metadata.issuer,
                  iss_required="1" if metadata.iss_parameter_supported else "")
     if spec.auth.registration == "dynamic":
+        preference = (MCP_AUTH_METHOD_PREFERENCE if spec.auth.discovery == "protected_resource"
+                      else AUTH_METHOD_PREFERENCE)
         client = dynamic_client(partner_id, metadata, redirect_uri=redirect_uri,
-                                client_name=f"Hatchway: {spec.name}", replace=replace)
+                                client_name=f"Hatchway: {spec.name}", replace=replace,
+                                preference=preference)
         found.update(client_id=client.client_id, client_secret=client.client_secret,
                      token_auth=client.token_endpoint_auth_method)
     return found
@@ -119,7 +127,8 @@ def server_metadata(issuer: str) -> ServerMetadata:
 
 
 def dynamic_client(partner_id: int, metadata: ServerMetadata, *, redirect_uri: str,
-                   client_name: str, replace: bool = False) -> RegisteredClient:
+                   client_name: str, replace: bool = False,
+                   preference: tuple[str, ...] = AUTH_METHOD_PREFERENCE) -> RegisteredClient:
     """The partner's client at this issuer for this callback URL, registered when there is
     none yet (or `replace`: the server refused the stored one). Nothing is stored when the
     registration fails."""
@@ -130,7 +139,8 @@ def dynamic_client(partner_id: int, metadata: ServerMetadata, *, redirect_uri: s
         return RegisteredClient(client_id=row.client["client_id"],
                                 client_secret=row.client.get("client_secret", ""),
                                 token_endpoint_auth_method=row.token_endpoint_auth_method)
-    client = register_client(metadata, redirect_uri=redirect_uri, client_name=client_name)
+    client = register_client(metadata, redirect_uri=redirect_uri, client_name=client_name,
+                             preference=preference)
     stored = {"client_id": client.client_id, "client_secret": client.client_secret}
     if row is not None:  # the server refused the stored one: this one replaces it
         row.client, row.token_endpoint_auth_method = stored, client.token_endpoint_auth_method
@@ -143,7 +153,7 @@ def dynamic_client(partner_id: int, metadata: ServerMetadata, *, redirect_uri: s
                     token_endpoint_auth_method=client.token_endpoint_auth_method)
         except IntegrityError:  # registered concurrently: the first one stored is the client
             return dynamic_client(partner_id, metadata, redirect_uri=redirect_uri,
-                                  client_name=client_name)
+                                  client_name=client_name, preference=preference)
     log.info("partner %s: client %s at %s", partner_id,
              "registered again" if row is not None else "registered", metadata.issuer)
     return client

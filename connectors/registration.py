@@ -21,6 +21,12 @@ from connectors.schema import ERROR_CODE_RE
 #: Token endpoint client authentication, best first (RFC 7591 §2): a confidential client
 #: when the server lets it be one, else a public client (PKCE only).
 AUTH_METHOD_PREFERENCE = ("client_secret_basic", "client_secret_post", "none")
+#: The authorization server of an MCP server (found by its RFC 9728 metadata): the body
+#: first. The `mcp` SDK's authorization server offers HTTP Basic but takes it at its token
+#: endpoint only with `client_id` in the body too, and refuses it at its revocation
+#: endpoint (its RevocationRequest requires a `client_secret` form field), while
+#: client_secret_post works throughout: tests/interop/test_mcp_sdk.py.
+MCP_AUTH_METHOD_PREFERENCE = ("client_secret_post", "client_secret_basic", "none")
 MAX_CLIENT_VALUE = 500
 
 
@@ -31,10 +37,11 @@ class RegisteredClient:
     token_endpoint_auth_method: str
 
 
-def chosen_auth_method(metadata: ServerMetadata) -> str:
+def chosen_auth_method(metadata: ServerMetadata,
+                       preference: tuple[str, ...] = AUTH_METHOD_PREFERENCE) -> str:
     """The token endpoint auth method to ask for: the first of ours the server offers."""
     offered = metadata.token_endpoint_auth_methods
-    for method in AUTH_METHOD_PREFERENCE:
+    for method in preference:
         if method in offered:
             return method
     raise DiscoveryError("The authorization server offers no client authentication this "
@@ -42,12 +49,14 @@ def chosen_auth_method(metadata: ServerMetadata) -> str:
 
 
 def register_client(metadata: ServerMetadata, *, redirect_uri: str, client_name: str,
-                    scope: str = "") -> RegisteredClient:
-    """Register an authorization code client (PKCE, the callback URL) at the server."""
+                    scope: str = "",
+                    preference: tuple[str, ...] = AUTH_METHOD_PREFERENCE) -> RegisteredClient:
+    """Register an authorization code client (PKCE, the callback URL) at the server, with
+    the first client authentication of `preference` it offers."""
     if not metadata.registration_endpoint:
         raise DiscoveryError("The authorization server offers no dynamic client "
                              "registration (RFC 7591).")
-    method = chosen_auth_method(metadata)
+    method = chosen_auth_method(metadata, preference)
     body = {"redirect_uris": [redirect_uri], "client_name": client_name[:100],
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"], "token_endpoint_auth_method": method,

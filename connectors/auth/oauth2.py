@@ -300,12 +300,20 @@ class OAuth2(AuthMethod):
             return requests.auth.HTTPBasicAuth(self.client_id, secret)
         return None
 
+    @property
+    def names_client_in_body(self) -> bool:
+        """A dynamically registered client names itself in the body even with HTTP Basic.
+        RFC 6749 §2.3.1 does not forbid it, and the MCP SDKs' authorization servers (those
+        an MCP server found by discovery is usually built on) require `client_id` in the
+        form whatever the client authentication: tests/interop/test_mcp_sdk.py."""
+        return bool(self.context.discover and self.resolved.get("client_id"))
+
     def client_params(self, token_auth: str = "") -> dict[str, str]:
         """The client's id (and secret) as body parameters: client_secret_post, or a public
-        client (PKCE, no secret), or a new client assertion (private_key_jwt). Empty when
-        the client authenticates with HTTP Basic."""
+        client (PKCE, no secret), or a new client assertion (private_key_jwt). With HTTP
+        Basic, the id alone for a registered client (`names_client_in_body`), else none."""
         if self.basic_auth(token_auth):
-            return {}
+            return {"client_id": self.client_id} if self.names_client_in_body else {}
         if (token_auth or self.token_auth) == "private_key_jwt":
             return self.assertion_params()
         secret = self.client_secret
@@ -315,7 +323,7 @@ class OAuth2(AuthMethod):
         """`fetch_token` keyword arguments authenticating the client per `token_auth`."""
         auth = self.basic_auth()
         if auth:
-            return {"auth": auth}
+            return {"auth": auth, "include_client_id": self.names_client_in_body}
         if self.token_auth == "private_key_jwt":  # client_id: include_client_id
             params = self.assertion_params()
             del params["client_id"]

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from connectors import hosts
-from connectors.discovery import DiscoveryError, server_metadata, well_known
+from connectors.discovery import DiscoveryError, ServerMetadata, server_metadata, well_known
+from connectors.registration import MCP_AUTH_METHOD_PREFERENCE, chosen_auth_method
 from connectors.spec import CatalogError, parse
 from connectors.sync import needs_partner_settings
 
@@ -130,3 +131,35 @@ def test_the_install_form_refuses_unsafe_server_urls(value, message, partner, se
     assert form.is_valid() is (message == "")
     if message:
         assert form.errors["server_url"] == [message]
+
+
+# --- the client authentication a registration asks for (connectors/registration.py) ------
+
+
+@pytest.mark.parametrize(("offered", "ordinary", "mcp"), [
+    (("client_secret_basic", "client_secret_post"), "client_secret_basic", "client_secret_post"),
+    (("client_secret_post", "client_secret_basic", "none"), "client_secret_basic",
+     "client_secret_post"),
+    (("client_secret_basic",), "client_secret_basic", "client_secret_basic"),
+    (("none",), "none", "none"),
+])
+def test_registration_asks_basic_first_but_the_body_first_for_an_mcp_server(offered, ordinary,
+                                                                            mcp):
+    """RFC 6749 §2.3.1 recommends HTTP Basic; an MCP server's authorization server (the
+    `mcp` SDK's refuses Basic at revocation: tests/interop/test_mcp_sdk.py) gets
+    client_secret_post first. Either falls back to what the server offers."""
+    metadata = ServerMetadata(issuer="https://auth.acme.example",
+                              authorization_endpoint="https://auth.acme.example/a",
+                              token_endpoint="https://auth.acme.example/t",
+                              token_endpoint_auth_methods=offered)
+    assert chosen_auth_method(metadata) == ordinary
+    assert chosen_auth_method(metadata, MCP_AUTH_METHOD_PREFERENCE) == mcp
+
+
+def test_registration_refuses_a_server_offering_no_method_we_have():
+    metadata = ServerMetadata(issuer="https://auth.acme.example",
+                              authorization_endpoint="https://auth.acme.example/a",
+                              token_endpoint="https://auth.acme.example/t",
+                              token_endpoint_auth_methods=("private_key_jwt",))
+    with pytest.raises(DiscoveryError, match="offers no client authentication"):
+        chosen_auth_method(metadata, MCP_AUTH_METHOD_PREFERENCE)

@@ -132,12 +132,38 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
         """A partner with accounts is protected: its installs' tokens would stay live at the
-        providers, unaudited. Delete its accounts first (each revokes its installs)."""
+        providers, unaudited. Delete its accounts first (each revokes its installs). So is
+        one with token revocations still pending (the cascade would drop them; a custom
+        connector's would even make the delete fail, as they PROTECT their connector)."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         with_accounts = [p for p in objs if p.accounts.exists()]
-        protected = [*protected, *(f"{p}: delete its accounts first, which revokes their "
-                                   "installs at the providers" for p in with_accounts)]
-        return deleted, counts, perms_needed, protected
+        refusals = [*(f"{p}: delete its accounts first, which revokes their installs at the "
+                      "providers" for p in with_accounts), *self._pending_revocations(objs)]
+        if refusals:  # what to do first, rather than the models the cascade would reach
+            perms_needed = set()
+        return deleted, counts, perms_needed, [*self._without_revocations(protected),
+                                               *refusals]
+
+    @staticmethod
+    def _pending_revocations(objs: Any) -> list[str]:
+        """Tokens the workers still have to revoke: the cascade would drop them live (and a
+        custom connector's revocation PROTECTs the connector, so the delete would fail)."""
+        refusals = []
+        for partner in objs:
+            pending = partner.pending_revocations.count()
+            if pending:
+                refusals.append(
+                    f"{partner}: {pending} token revocation(s) are still pending at the "
+                    "providers. The worker retries them for about half a day; delete the "
+                    "partner once they are done.")
+        return refusals
+
+    @staticmethod
+    def _without_revocations(protected: list[Any]) -> list[Any]:
+        """Django's own protected list names each pending revocation row: said once, above."""
+        return [item for item in protected
+                if getattr(item, "_meta", None) is None
+                or item._meta.label != "installs.PendingRevocation"]
 
     @admin.display(description="logo")
     def logo_status(self, obj: Partner) -> str:

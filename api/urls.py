@@ -14,6 +14,8 @@ urlpatterns = [
     path("v1/connectors/<slug:slug>", views.ConnectorDetail.as_view(), name="connector"),
     path("v1/connectors/<slug:slug>/retire", views.ConnectorRetire.as_view(),
          name="connector_retire"),
+    path("v1/connectors/<slug:slug>/restore", views.ConnectorRestore.as_view(),
+         name="connector_restore"),
     path("v1/connectors/<slug:slug>/settings", auth_settings.ConnectorSettings.as_view(),
          name="connector_settings"),
     path("v1/accounts", views.AccountList.as_view(), name="accounts"),

@@ -295,6 +295,19 @@ class ConnectorRetire(ConnectorView):
         return self.custom_answer(connector)
 
 
+class ConnectorRestore(ConnectorView):
+    @extend_schema(operation_id="connectors_restore", parameters=[SLUG], request=None,
+                   summary="Offer a retired custom connector again",
+                   description="Back in the library and offered for new installs; audited "
+                               "as `connector.updated` with `keys` `[\"retired\"]`. A "
+                               "connector that is not retired is answered as it is.",
+                   responses=answers(shapes.CustomConnectorSerializer, 404))
+    def post(self, request: Request, slug: str) -> Response:
+        connector = custom.restore(connector=self.own(slug), actor=None,
+                                   actor_label=self.key.actor_label)
+        return self.custom_answer(connector)
+
+
 # --- accounts --------------------------------------------------------------------------
 
 

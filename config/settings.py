@@ -182,6 +182,13 @@ AUTHENTICATION_BACKENDS = [
 # one email no further email is sent (counted in the default cache: share it, see CACHES).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)
+# Starting a sign-in with SSO (sso/views.py): past SSO_START_LIMIT starts from one client
+# address, or SSO_START_DOMAIN_LIMIT for one email domain, in SSO_START_WINDOW seconds,
+# the answer is a 429 (counted in the default cache, like the password reset's). The
+# limits are high: a company's office shares one address and all its users one domain.
+SSO_START_WINDOW = env.int("SSO_START_WINDOW", default=600)
+SSO_START_LIMIT = env.int("SSO_START_LIMIT", default=30)
+SSO_START_DOMAIN_LIMIT = env.int("SSO_START_DOMAIN_LIMIT", default=300)
 # The issuer authenticator apps show beside the code; a code is accepted for one step
 # (30 s) either side of now; every wrong code also counts toward the login lockout.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hatchway")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.access import SSO_PARTNER_KEY, PartnerRequest, admin_view
 from accounts.models import User
+from audit.logins import client_address
+from core import throttle
 from sso import oidc
 from sso.forms import SettingsForm, StartForm
 from teams import members, two_factor
@@ -65,6 +68,9 @@ def start(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next", "")
     if form.is_valid():
         sso = rules.for_email(form.cleaned_data["email"])
+        refusal = _throttled(request, form.cleaned_data["email"], sso)
+        if refusal is not None:
+            return refusal
         if sso is None:
             form.add_error("email", "Single sign-on is not set up for this email's domain. "
                                     "Log in with your password.")
@@ -74,6 +80,34 @@ def start(request: HttpRequest) -> HttpResponse:
             return redirect(url)
     return render(request, "sso/start.html", {"form": form, "next": next_url},
                   status=400 if form.is_bound else 200)
+
+
+def _throttled(request: HttpRequest, email: str, sso: SingleSignOn | None) -> HttpResponse | None:
+    """Starts are counted per client address and per email domain, each in a window of
+    SSO_START_WINDOW seconds; past SSO_START_LIMIT (address) or SSO_START_DOMAIN_LIMIT
+    (domain) the answer is a 429. The first refusal of a window is audited at the partner
+    whose domain it is."""
+    window: int = settings.SSO_START_WINDOW
+    address = throttle.hit(f"sso-start:ip:{client_address(request)}",
+                           limit=settings.SSO_START_LIMIT, window=window)
+    if address.over:
+        reason = "throttled_address"
+        message = "Too many sign-ins with SSO were started from your network."
+        count = address
+    else:
+        count = throttle.hit(f"sso-start:domain:{rules.email_domain(email)}",
+                             limit=settings.SSO_START_DOMAIN_LIMIT, window=window)
+        reason = "throttled_domain"
+        message = "Too many sign-ins with SSO were started for this email domain."
+        if not count.over:
+            return None
+    security_log.warning("sso start throttled: %s", reason)
+    if sso is not None and count.just_over:
+        rules.record_refusal(sso, reason)
+    minutes = max(1, window // 60)
+    page = _refused(request, f"{message} Try again in {minutes} minutes.", status=429)
+    page["Retry-After"] = str(window)
+    return page
 
 
 def callback(request: HttpRequest) -> HttpResponse:

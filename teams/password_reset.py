@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
@@ -25,22 +24,16 @@ from django.urls import reverse_lazy
 from accounts.models import User
 from audit import events as audit
 from audit.logins import client_address
+from core import throttle
 from teams import sessions
 
 WINDOW_SECONDS = 3600
 
 
 def _over_limit(key: str) -> bool:
-    """Count one request against `key` in the shared cache; True once past the limit."""
-    cache_key = f"password-reset:{key}"
-    cache.add(cache_key, 0, WINDOW_SECONDS)
-    try:
-        count: int = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, WINDOW_SECONDS)
-        count = 1
+    """Count one request against `key`; True once past the limit."""
     limit: int = settings.PASSWORD_RESET_LIMIT
-    return count > limit
+    return throttle.hit(f"password-reset:{key}", limit=limit, window=WINDOW_SECONDS).over
 
 
 class ResetRequestView(auth_views.PasswordResetView):

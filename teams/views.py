@@ -21,6 +21,7 @@ from accounts.access import SSO_PARTNER_KEY, PartnerRequest, admin_view, get_sco
 from accounts.forms import LoginForm
 from accounts.models import Membership, User
 from audit import events as audit
+from core.confirm import Confirmation, confirm_page
 from teams import members, sessions, single_sign_on, two_factor
 from teams.emails import send_invitation
 from teams.forms import ExistingUserForm, InviteForm, NewMemberForm, RoleForm
@@ -141,10 +142,18 @@ def change_role(request: PartnerRequest, pk: int) -> HttpResponse:
     return redirect("teams:members")
 
 
-@require_POST
 @admin_view
 def remove(request: PartnerRequest, pk: int) -> HttpResponse:
+    """A confirmation page (GET), then the removal (POST)."""
     membership = _member(request, pk)
+    if request.method != "POST":
+        return confirm_page(request, Confirmation(
+            title=f"Remove {membership.user.email}",
+            consequence=f"{membership.user.email} loses access to {request.partner.name} at "
+                        "once: their sessions end. To work here again they need a new "
+                        "invitation.",
+            button="Remove member", cancel_url=reverse("teams:members"),
+            breadcrumbs=[("Members", reverse("teams:members"))], nav="members"))
     try:
         members.remove_member(membership=membership, by=request.user)
         sessions.end_all(type(request.session), membership.user)

@@ -135,6 +135,16 @@ def test_change_retire_and_delete(api, partner):
     code, body = call(api, "post", "/api/v1/connectors/acme-crm/retire")
     assert code == 200 and body["retired"] is True
     assert call(api, "get", "/api/v1/connectors/acme-crm")[0] == 404  # hidden from the library
+    code, body = call(api, "post", "/api/v1/connectors/acme-crm/restore")
+    assert code == 200 and body["retired"] is False, body
+    assert Connector.objects.get(slug="acme-crm").retired_at is None
+    assert call(api, "get", "/api/v1/connectors/acme-crm")[0] == 200  # offered again
+    restored = AuditEvent.objects.filter(action=Action.CONNECTOR_UPDATED,
+                                         detail__keys=["retired"]).get()
+    assert restored.actor_label and restored.partner_id == partner.pk
+    code, body = call(api, "post", "/api/v1/connectors/acme-crm/restore")  # not retired
+    assert code == 200 and body["retired"] is False
+    assert AuditEvent.objects.filter(detail__keys=["retired"]).count() == 1  # no change
     assert call(api, "delete", "/api/v1/connectors/acme-crm")[0] == 204
     assert not Connector.objects.filter(slug="acme-crm").exists()
     assert AuditEvent.objects.filter(action=Action.CONNECTOR_DELETED,
@@ -179,6 +189,8 @@ def test_catalogue_connectors_are_403_to_changes(api, partner):
     for method in ("put", "patch", "delete"):
         assert call(api, method, "/api/v1/connectors/sandbox-oauth2", {})[0] == 403
     assert call(api, "post", "/api/v1/connectors/sandbox-oauth2/retire")[0] == 403
+    code, body = call(api, "post", "/api/v1/connectors/sandbox-oauth2/restore")
+    assert code == 403 and "Catalogue connectors cannot be changed" in body["detail"], body
 
 
 def test_slug_of_a_catalogue_connector_or_own_is_refused(api, partner):
@@ -201,6 +213,10 @@ def test_configure_scope_is_required_to_change(partner):
     code, body = call(configure_only, "post", "/api/v1/connectors", definition())
     assert code == 201 and body["slug"] == "acme-crm"
     assert call(configure_only, "get", "/api/v1/connectors/acme-crm")[0] == 403  # Manage reads
+    assert call(configure_only, "post", "/api/v1/connectors/acme-crm/retire")[0] == 200
+    assert call(manage_only, "post", "/api/v1/connectors/acme-crm/restore")[0] == 403
+    assert Connector.objects.get(slug="acme-crm").retired_at is not None  # still retired
+    assert call(configure_only, "post", "/api/v1/connectors/acme-crm/restore")[0] == 200
 
 
 # --- isolation ---------------------------------------------------------------------------
@@ -223,6 +239,10 @@ def test_another_partner_gets_404_everywhere(api, other_api, partner, other_part
     for method in ("put", "patch", "delete"):
         assert call(other_api, method, "/api/v1/connectors/acme-crm", definition())[0] == 404
     assert call(other_api, "post", "/api/v1/connectors/acme-crm/retire")[0] == 404
+    call(api, "post", "/api/v1/connectors/acme-crm/retire")
+    assert call(other_api, "post", "/api/v1/connectors/acme-crm/restore")[0] == 404
+    assert Connector.objects.get(pk=connector.pk).retired_at is not None
+    call(api, "post", "/api/v1/connectors/acme-crm/restore")
     assert call(other_api, "get", "/api/v1/connectors/acme-crm/settings")[0] == 404
     assert call(other_api, "put", "/api/v1/connectors/acme-crm/settings",
                 {"values": {"client_id": "x"}})[0] == 404

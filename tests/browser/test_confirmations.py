@@ -39,6 +39,9 @@ def test_destructive_actions_ask_first(page, live_server, transactional_db, sett
     endpoint, _ = webhooks.create_endpoint(partner=partner, url="https://hooks.acme.test/in")
     key, _ = api_keys.create_key(partner=partner, actor=user, name="Backend", scopes=["manage"])
     link, _ = make_link(customer, [install.connector])
+    colleague = User.objects.create_user(email="victor@confirm.test", password=PASSWORD)
+    seat = Membership.objects.create(user=colleague, partner=partner,
+                                     role=Membership.Role.VIEWER)
     url = live_server.url
     page.goto(f"{url}/login/")
     page.get_by_label("Email").fill(EMAIL)
@@ -73,6 +76,12 @@ def test_destructive_actions_ask_first(page, live_server, transactional_db, sett
     assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
     first_click(install_path, "Delete", "Delete Support desk?")
     assert Install.objects.filter(pk=install.pk).exists()
+    first_click(reverse("teams:members"), "Remove member victor@confirm.test",
+                "Remove victor@confirm.test?")
+    assert Membership.objects.filter(pk=seat.pk).exists()
+    page.get_by_role("button", name="Remove member").click()
+    expect(page.get_by_text("victor@confirm.test was removed.")).to_be_visible()
+    assert not Membership.objects.filter(pk=seat.pk).exists()
     first_click(reverse("accounts:detail", args=[customer.pk]), "Delete account",
                 "Delete Initech?")
     page.get_by_role("button", name="Delete account").click()

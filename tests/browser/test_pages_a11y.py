@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Partner, User
 from api import services as api_keys
+from connectors import custom
 from connectors.models import Connector
 from connectors.sync import sync_catalog
 from installs.models import Install
@@ -54,6 +55,10 @@ def seed(live_url: str) -> dict[str, str]:
     webhooks.send_test(endpoint=endpoint)
     api_keys.create_key(partner=partner, actor=user, name="Billing backend",
                         scopes=["manage"])
+    custom.create(partner=partner, actor=user, data={
+        "slug": "acme-crm", "name": "Acme CRM", "description": "Our own CRM.",
+        "auth": {"type": "oauth2", "authorize_url": "https://93.184.216.34/oauth/authorize",
+                 "token_url": "https://93.184.216.34/oauth/token", "scopes": ["read"]}})
     offered = list(Connector.objects.filter(slug__in=["sandbox-oauth2", "sandbox-api-key"]))
     _, token = make_link(customer, offered, return_url=live_url + "/login/")
     a, i = customer.pk, install.pk
@@ -73,6 +78,12 @@ def seed(live_url: str) -> dict[str, str]:
         reverse("links:link_create", args=[a]),
         reverse("teams:members"), reverse("teams:security"), reverse("password_reset"),
         reverse("sso:settings"), reverse("sso:start"),
+        reverse("connectors:custom_list"), reverse("connectors:custom_new"),
+        reverse("connectors:custom_new") + "?start-connector=github",  # Paste TOML filled
+        reverse("connectors:custom_detail", args=["acme-crm"]),
+        reverse("connectors:custom_delete", args=["acme-crm"]),
+        reverse("connectors:settings", args=["acme-crm"]),
+        reverse("connectors:library") + "?source=custom",
     ]
     return {"console": console, "token": token}
 

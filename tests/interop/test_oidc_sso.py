@@ -12,9 +12,10 @@ from io import StringIO
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from accounts.access import SSO_PARTNER_KEY
@@ -46,6 +47,12 @@ def idp(oidc_base: str) -> Iterator[OIDCStore]:
     OIDC_STORE.base = oidc_base
     yield OIDC_STORE
     OIDC_STORE.reset()
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts() -> None:
+    """Each test starts with no SSO starts counted (the counters live in the default cache)."""
+    cache.clear()
 
 
 def settings_form(idp: OIDCStore, client_id: str, secret: str, **extra: str) -> dict[str, str]:
@@ -357,3 +364,55 @@ def test_a_reused_email_with_another_subject_is_refused(client, sso, idp):
     assert_refused(sign_in(client), "belongs to another account", "identity_mismatch",
                    users_before=User.objects.count())
     assert nina.sso_identities.count() == 1
+
+
+# --- the throttle on starting sign-ins ---------------------------------------------------
+
+
+def start(client: Client, email: str, address: str = "127.0.0.1"):
+    return client.post(reverse("sso:start"), {"email": email}, REMOTE_ADDR=address)
+
+
+@override_settings(SSO_START_LIMIT=2, SSO_START_WINDOW=600)
+def test_starts_from_one_address_are_throttled_and_the_first_refusal_audited(client, sso):
+    """Past the limit one address gets a 429 with a clear message, whatever the email;
+    no sign-in is left pending, and the partner's audit log has the refusal once."""
+    assert start(client, "nina@acme.test").status_code == 302
+    assert start(client, "someone@nowhere.test").status_code == 400  # counted too
+    client.session.flush()
+    for _ in range(2):
+        response = start(client, "nina@acme.test")
+        assert response.status_code == 429
+        assert response["Retry-After"] == "600"
+        html = response.content.decode()
+        assert "Too many sign-ins with SSO were started from your network." in html
+        assert "Try again in 10 minutes." in html
+        assert "sso_pending" not in client.session
+    assert refusals() == ["throttled_address"]
+    event = AuditEvent.objects.get(action="login.sso_refused")
+    assert event.partner_id == sso.partner_id
+    assert start(client, "nina@acme.test", address="10.0.0.7").status_code == 302  # another
+
+
+@override_settings(SSO_START_LIMIT=2)
+def test_an_unknown_domain_throttled_is_audited_nowhere(client, sso):
+    for _ in range(2):
+        assert start(client, "someone@nowhere.test").status_code == 400
+    assert start(client, "someone@nowhere.test").status_code == 429
+    assert refusals() == []
+
+
+@override_settings(SSO_START_DOMAIN_LIMIT=2)
+def test_starts_for_one_email_domain_are_throttled_from_any_address(client, sso):
+    """Past the domain's limit every address gets a 429 for that domain, and others'
+    domains are untouched."""
+    assert start(client, "nina@acme.test", address="10.0.0.1").status_code == 302
+    assert start(client, "omar@ACME.test", address="10.0.0.2").status_code == 302
+    response = start(client, "paula@acme.test", address="10.0.0.3")
+    assert response.status_code == 429
+    assert "Too many sign-ins with SSO were started for this email domain." in \
+        response.content.decode()
+    assert refusals() == ["throttled_domain"]
+    response = start(client, "someone@nowhere.test", address="10.0.0.3")
+    assert response.status_code == 400 and "not set up for this email" in \
+        response.content.decode()

@@ -126,3 +126,35 @@ def test_install_links_are_revoked_in_the_console_not_deleted(support_client, ac
     assert InstallLink.objects.filter(pk=link.pk, revoked_at__isnull=True).exists()
     page = support_client.get(reverse("admin:links_installlink_change", args=[link.pk]))
     assert "Revoke install links in the console" in page.content.decode()
+
+
+def pending_revocation(partner: Partner, connector) -> PendingRevocation:
+    from django.utils import timezone
+
+    return PendingRevocation.objects.create(
+        partner=partner, connector=connector, credentials={"access_token": "fake-pending-1"},
+        values={}, next_attempt_at=timezone.now())
+
+
+def test_a_partner_with_pending_revocations_cannot_be_deleted(support_client, partner):
+    """Its custom connector's revocation still pending (the connector is PROTECTed by it):
+    the page refuses with the reason, not a ProtectedError; nothing is deleted."""
+    from tests.connectors.test_custom_console import make_custom
+
+    connector = make_custom(partner)
+    pending = pending_revocation(partner, connector)
+    url = reverse("admin:accounts_partner_delete", args=[partner.pk])
+    response = support_client.get(url)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "1 token revocation(s) are still pending at the providers" in page
+    assert "fake-pending-1" not in page
+    response = support_client.post(url, {"post": "yes"})
+    assert response.status_code == 200 and "still pending" in response.content.decode()
+    response = support_client.post(reverse("admin:accounts_partner_changelist"), {
+        "action": "delete_selected", "_selected_action": [partner.pk], "post": "yes"})
+    assert response.status_code == 200 and "still pending" in response.content.decode()
+    assert Partner.objects.filter(pk=partner.pk).exists()
+    assert PendingRevocation.objects.filter(pk=pending.pk).exists()
+    assert partner.custom_connectors.filter(pk=connector.pk).exists()
+

@@ -110,3 +110,32 @@ def test_an_invalid_role_is_refused(admin_client, victor):
     admin_client.post(reverse("teams:change_role", args=[membership.pk]), {"role": "owner"})
     membership.refresh_from_db()
     assert membership.role == Membership.Role.VIEWER
+
+
+def test_remove_member_asks_first(admin_client, alice, victor):
+    """The Members page links to a confirmation page; opening it removes nobody."""
+    membership = Membership.objects.get(user=victor)
+    remove = reverse("teams:remove", args=[membership.pk])
+    html = admin_client.get(MEMBERS).content.decode()
+    assert f'href="{remove}"' in html
+    assert f'action="{remove}"' not in html  # no one-click form
+    response = admin_client.get(remove)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Remove victor@acme.test?" in html and "their sessions end" in html
+    assert '<button type="submit" class="danger">Remove member</button>' in html
+    assert f'href="{MEMBERS}">Cancel</a>' in html
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert not AuditEvent.objects.filter(action=Action.MEMBER_REMOVED).exists()
+    response = admin_client.post(remove, follow=True)
+    assert "victor@acme.test was removed." in response.content.decode()
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_the_remove_confirmation_is_refused_to_viewers_and_other_partners(viewer_client,
+                                                                          other_client, alice):
+    """A viewer gets 403 and another partner's admin 404 on the confirmation page too."""
+    remove = reverse("teams:remove", args=[Membership.objects.get(user=alice).pk])
+    assert viewer_client.get(remove).status_code == 403
+    response = other_client.get(remove)
+    assert response.status_code == 404 and "alice@acme.test" not in response.content.decode()

@@ -22,6 +22,7 @@ from fido2.webauthn import Aaguid, AttestedCredentialData
 from audit.models import Action, AuditEvent
 from teams import passkeys
 from teams.models import Passkey
+from tests.factories import PASSWORD
 from tests.teams.test_single_sign_on import sso_for
 
 ORIGIN = "http://localhost"  # PUBLIC_URL below: the relying party is "localhost"
@@ -264,3 +265,18 @@ def test_the_login_page_offers_it_only_to_browsers_that_can(client, settings, db
 def test_new_passkeys_are_asked_to_be_discoverable(admin_client):
     options = admin_client.post(reverse("teams:passkey_register_begin")).json()["publicKey"]
     assert options["authenticatorSelection"]["residentKey"] == "preferred"
+
+
+@pytest.mark.parametrize(("counter", "status"), [(11, 200), (10, 400)])
+def test_the_second_factor_checks_the_sign_count_too(client, alice, counter, status):
+    """After the password, "Use a passkey": the counter must go up there as well."""
+    key = SoftAuthenticator(alice, sign_count=10)
+    response = client.post(reverse("login"), {"username": alice.email, "password": PASSWORD})
+    assert response.url == reverse("login_code")
+    challenge = client.post(reverse("login_passkey_begin")).json()["publicKey"]["challenge"]
+    response = client.post(reverse("login_passkey_complete"),
+                           json.dumps(key.assertion(challenge, counter=counter)),
+                           content_type="application/json")
+    assert response.status_code == status and signed_in(client) is (status == 200)
+    key.passkey.refresh_from_db()
+    assert key.passkey.sign_count == (11 if status == 200 else 10)

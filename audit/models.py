@@ -85,6 +85,8 @@ class Action(models.TextChoices):
     SSO_LOGIN_REFUSED = "login.sso_refused", "Sign-in with SSO refused"
     SSO_MEMBER_JOINED = "member.joined_by_sso", "Member joined by SSO (just-in-time)"
     SSO_PASSWORD_REFUSED = "login.password_refused_sso", "Password sign-in refused: SSO required"
+    PASSKEY_LOGIN = "login.passkey", "Signed in with a passkey"
+    PASSKEY_SSO_REFUSED = "login.passkey_refused_sso", "Passkey sign-in refused: SSO required"
     RECOVERY_LINK_ISSUED = "login.recovery_link_issued", "One-time recovery sign-in link issued"
     RECOVERY_LINK_USED = "login.recovery_link_used", "Signed in with a recovery link"
 

@@ -158,14 +158,17 @@ class ConsoleSession(models.Model):
 
 
 class Passkey(models.Model):
-    """A WebAuthn credential (a passkey) registered as a second factor. It holds the public
-    key only: nothing here signs anything in."""
+    """A WebAuthn credential (a passkey): a second factor after the password and, when the
+    authenticator keeps it as a discoverable credential, a sign-in on its own
+    (teams/passkeys.py). It holds the public key only; `sign_count` is the authenticator's
+    signature counter last seen, which must not go backwards (a cloned authenticator)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="passkeys")
     name = models.CharField(max_length=100, default="Passkey")
     credential_id = models.BinaryField(unique=True, editable=False)
     credential_data = models.BinaryField(editable=False)  # fido2's AttestedCredentialData
+    sign_count = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

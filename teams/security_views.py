@@ -11,6 +11,7 @@ import qrcode
 import qrcode.image.svg
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, user_login_failed
 from django.contrib.auth import views as auth_views
@@ -22,14 +23,19 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_de
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts.access import SECOND_FACTOR_KEY, SSO_PARTNER_KEY, PartnerRequest, admin_view
+from accounts.access import (
+    SECOND_FACTOR_KEY,
+    SSO_PARTNER_KEY,
+    PartnerRequest,
+    admin_view,
+    security_log,
+)
 from accounts.models import User
 from audit import events as audit
 from audit.logins import locked_out
 from core.forms import ConsoleForm
-from teams import members, passkeys, sessions, two_factor
+from teams import members, passkeys, sessions, single_sign_on, two_factor
 from teams.models import ConsoleSession, Passkey
-from teams.single_sign_on import recovery_tokens
 
 PENDING_KEY = "teams_pending_login"
 PENDING_SECONDS = 300
@@ -120,6 +126,64 @@ def login_passkey_complete(request: HttpRequest) -> HttpResponse:
             return locked_out(request)
         return JsonResponse({"error": "The passkey was not accepted."}, status=400)
     return JsonResponse({"redirect": _finish_login(request, user, next_url)})
+
+
+@require_POST
+def sign_in_passkey_begin(request: HttpRequest) -> HttpResponse:
+    """"Sign in with a passkey": a discoverable-credential challenge (single use, short)."""
+    return JsonResponse(passkeys.sign_in_begin(request.session, request.GET.get("next", "")))
+
+
+@require_POST
+def sign_in_passkey_complete(request: HttpRequest) -> HttpResponse:
+    """The passkey is both factors: no authentication code after it. Refused like a password
+    would be for a locked-out login or an inactive user (counted as a failed login), and
+    for a member of a partner that requires SSO."""
+    try:
+        passkey, next_url = passkeys.sign_in_complete(request.session, json.loads(request.body))
+        user: User | None = passkey.user
+    except passkeys.PasskeyRefused as exc:
+        security_log.info("passkey sign-in refused: %s", exc)
+        return _passkey_failure(request, exc.user)
+    except (ValueError, KeyError, TypeError):
+        return _passkey_failure(request, None)
+    assert user is not None
+    if AxesProxyHandler.is_locked(request, {"username": user.email}):
+        return _passkey_locked_out()
+    if not user.is_active:
+        security_log.info("passkey sign-in refused: user %s is inactive", user.pk)
+        return _passkey_failure(request, user)
+    refusing = single_sign_on.password_refused(user)
+    if refusing is not None:
+        audit.record(audit.Action.PASSKEY_SSO_REFUSED, partner=refusing, actor=user)
+        return JsonResponse({"error": f"{refusing.name} requires single sign-on: use Sign in "
+                                      "with SSO."}, status=403)
+    request.session.pop(SSO_PARTNER_KEY, None)
+    login(request, user, backend=BACKEND)
+    request.session[SECOND_FACTOR_KEY] = True
+    members.after_login(request, user)
+    for partner_id in user.memberships.values_list("partner_id", flat=True):
+        audit.record(audit.Action.PASSKEY_LOGIN, partner=partner_id, actor=user,
+                     passkey=passkey.name)
+    safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure())
+    return JsonResponse({"redirect": next_url if next_url and safe
+                         else reverse("connectors:library")})
+
+
+def _passkey_failure(request: HttpRequest, user: User | None) -> HttpResponse:
+    """A failed passkey sign-in, counted by the login throttling against the client address
+    and, when the credential is known, its user's email (the same answer either way)."""
+    if _count_failure(request, {"username": user.email} if user is not None else {}):
+        return _passkey_locked_out()
+    return JsonResponse({"error": "The passkey was not accepted."}, status=400)
+
+
+def _passkey_locked_out() -> HttpResponse:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    response = JsonResponse({"error": "Logging in is paused after too many failed attempts. "
+                                      f"Try again in {minutes} minutes."}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 @require_POST
@@ -290,6 +354,6 @@ def recovery_user(uidb64: str, token: str) -> User | None:
     except (ValueError, UnicodeDecodeError):
         return None
     user = User.objects.filter(pk=pk, is_active=True).first() if pk.isdigit() else None
-    if user is None or not recovery_tokens.check_token(user, token):
+    if user is None or not single_sign_on.recovery_tokens.check_token(user, token):
         return None
     return user

@@ -1,5 +1,6 @@
 // Passkeys (WebAuthn): a button with data-passkey="register" or "login", data-begin and
-// data-complete URLs, inside a form holding the CSRF token. The server's options and the
+// data-complete URLs, inside a form holding the CSRF token. A form marked data-passkey-offer
+// is hidden in the page and shown only where the browser supports WebAuthn (and its JSON). The server's options and the
 // browser's answer travel as WebAuthn's own JSON (parse…FromJSON / toJSON).
 (function () {
   "use strict";
@@ -9,6 +10,13 @@
       headers: {"X-CSRFToken": csrf, "Content-Type": "application/json"},
       body: JSON.stringify(body || {})
     }).then(function (r) { return r.json(); });
+  }
+  var supported = window.PublicKeyCredential &&
+    typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function";
+  if (supported) {
+    document.querySelectorAll("[data-passkey-offer]").forEach(function (offer) {
+      offer.hidden = false;
+    });
   }
   document.querySelectorAll("[data-passkey]").forEach(function (button) {
     button.addEventListener("click", async function (event) {

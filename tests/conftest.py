@@ -19,6 +19,15 @@ from tests.factories import capture_console, client_for, make_member
 pytest_plugins = ["tests.link_fixtures"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Passwords hashed with one MD5 round in tests: the production hasher (PBKDF2, a
+    million iterations, by design slow) cost CI minutes of pure hashing for the users the
+    tests create and sign in. What is tested is who may sign in, not the hash's cost; the
+    production setting is checked in tests/config/test_settings.py."""
+    from django.conf import settings
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def partner(db) -> Partner:
     return Partner.objects.create(name="Acme Cloud", slug="acme", display_name="Acme",

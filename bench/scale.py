@@ -34,7 +34,9 @@ What it does, all in this process (Django's test client, no socket, no gunicorn)
 
 The ratio is what matters: a path whose time grows with the tables (OFFSET, COUNT(*),
 GROUP BY over everything, a missing index) shows a ratio well above 1; a flat one stays
-near 1. Secrets are generated, bench-only values.
+near 1. `--table-sizes` seeds only, and prints each table's rows and size on disk
+(pg_total_relation_size: indexes and TOAST included) at each size instead of timing.
+Secrets are generated, bench-only values.
 """
 
 from __future__ import annotations

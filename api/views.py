@@ -470,6 +470,10 @@ class InstallDeauthenticate(ApiView):
 
 class InstallCredentials(ApiView):
     permission_classes = [CanReadCredentials]
+    #: One serializer for every answer: `to_representation` keeps no state, and building
+    #: its fields anew for each read (DRF deep-copies them per instance) was a sixth of
+    #: this view's CPU beyond the key check (docs/benchmarks.md, "Hot paths near their floor").
+    answer = shapes.CredentialsSerializer()
 
     @extend_schema(operation_id="installs_credentials", summary="Fresh credentials",
                    description="Refreshed first when due (or with `force_refresh`); "
@@ -484,7 +488,7 @@ class InstallCredentials(ApiView):
                                        force_refresh=force)
         except NotWorking as error:
             raise not_working(error.install) from None
-        response = Response(shapes.CredentialsSerializer(shared).data)
+        response = Response(self.answer.to_representation(shared))
         response["Cache-Control"] = "no-store"
         return response
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from api.authentication import BearerKeyAuthentication, IsApiKey
 from config.urls import urlpatterns as project_urlpatterns
+from core.middleware import register_any_host
 
 KEY_ONLY_PATH = "api/bench/key-only"
 
@@ -29,6 +30,10 @@ class KeyOnly(APIView):
     def get(self, request: Request) -> Response:
         return Response({"ok": True})
 
+
+# The API answers on any allowed host (api/apps.py); so does its stand-in, which is
+# served on 127.0.0.1 while PUBLIC_URL names the sandbox's port.
+register_any_host("bench_key_only")
 
 urlpatterns = [path(KEY_ONLY_PATH, KeyOnly.as_view(), name="bench_key_only"),
                *project_urlpatterns]

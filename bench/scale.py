@@ -34,7 +34,9 @@ What it does, all in this process (Django's test client, no socket, no gunicorn)
 
 The ratio is what matters: a path whose time grows with the tables (OFFSET, COUNT(*),
 GROUP BY over everything, a missing index) shows a ratio well above 1; a flat one stays
-near 1. Secrets are generated, bench-only values.
+near 1. `--table-sizes` seeds only, and prints each table's rows and size on disk
+(pg_total_relation_size: indexes and TOAST included) at each size instead of timing.
+Secrets are generated, bench-only values.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=15, help="timed runs of each path")
     parser.add_argument("--explain", action="store_true",
                         help="EXPLAIN (ANALYZE, BUFFERS) each path's slowest SELECT")
+    parser.add_argument("--table-sizes", action="store_true",
+                        help="only seed, and print each table's size on disk at each size")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     return parser.parse_args()
 
@@ -422,6 +426,35 @@ def print_table(sizes: list[int], results: dict[int, dict[str, Figure]]) -> None
           "!: a run answered an error)")
 
 
+def table_sizes() -> dict[str, tuple[int, int]]:
+    """Each of the project's tables that holds rows: (rows, bytes on disk, indexes and
+    TOAST included: pg_total_relation_size), after VACUUM ANALYZE (rows: the estimate)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) "
+                       "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE c.relkind = 'r' AND n.nspname = 'public' "
+                       "ORDER BY pg_total_relation_size(c.oid) DESC")
+        return {name: (max(rows, 0), size) for name, rows, size in cursor.fetchall()}
+
+
+def print_table_sizes(sizes: list[int], found: dict[int, dict[str, tuple[int, int]]]) -> None:
+    """The tables of 1 MB or more at the largest size, each size's rows and MB."""
+    last = found[sizes[-1]]
+    head = "".join(f"{f'{n:,} rows':>16}{'MB':>9}" for n in sizes)
+    print(f"\n{'table':<32}{head}")
+    for name, (_, size) in last.items():
+        if size < 2**20:
+            continue
+        row = "".join(f"{found[n].get(name, (0, 0))[0]:>16,}"
+                      f"{found[n].get(name, (0, 0))[1] / 2**20:>9.1f}" for n in sizes)
+        print(f"{name:<32}{row}")
+    totals = "".join(f"{'':>16}{sum(s for _, s in found[n].values()) / 2**20:>9.1f}"
+                     for n in sizes)
+    print(f"{'all tables':<32}{totals}")
+
+
 def main() -> None:
     args = parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -433,14 +466,20 @@ def main() -> None:
         for noisy in ("django.request", "health_check"):  # "not ready" (no worker) each time
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
         world = seed_fixed()
-        results = {}
+        results, on_disk = {}, {}
         for size in sizes:
             print(f"Seeding up to {size:,} installs …", flush=True)
             started = time.monotonic()
             grow(world, size)
             print(f"  seeded and settled in {time.monotonic() - started:.1f} s", flush=True)
-            results[size] = measure(world, args.repeat, show_plans=args.explain)
-        print_table(sizes, results)
+            if args.table_sizes:
+                on_disk[size] = table_sizes()
+            else:
+                results[size] = measure(world, args.repeat, show_plans=args.explain)
+        if args.table_sizes:
+            print_table_sizes(sizes, on_disk)
+        else:
+            print_table(sizes, results)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ tests/core/test_rows.py and tests/api/test_lookups.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -36,15 +37,31 @@ PLAIN = (models.AutoField, models.BigAutoField, models.CharField, models.TextFie
          models.IntegerField, models.ForeignKey, models.DateTimeField, models.BooleanField)
 
 
-def fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
-    """The model's columns, in the order `columns` selects them."""
-    found = list(model._meta.concrete_fields)
+@functools.cache
+def fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
+    """The model's columns, in the order `columns` selects them (once per model: a
+    model's fields do not change while the process runs)."""
+    found = tuple(model._meta.concrete_fields)
     for field in found:
         if not hasattr(field, "from_db_value") and not isinstance(field, PLAIN):
             raise ImproperlyConfigured(
                 f"{model.__name__}.{field.name} ({type(field).__name__}) needs a conversion "
                 "core.rows does not make.")
     return found
+
+
+@functools.cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [field.attname for field in fields(model)]
+
+
+@functools.cache
+def _conversions(model: type[models.Model]) -> tuple[tuple[int, models.Field[Any, Any]], ...]:
+    """The columns that need converting (`_converted`), by position; the others (ids,
+    text, integers: most of them) are taken as the driver returned them."""
+    return tuple((i, field) for i, field in enumerate(fields(model))
+                 if hasattr(field, "from_db_value")
+                 or isinstance(field, models.BooleanField | models.DateTimeField))
 
 
 def columns(model: type[models.Model], alias: str) -> str:
@@ -59,10 +76,13 @@ def table(model: type[models.Model]) -> str:
 def instance(model: type[M], values: Sequence[Any], connection: BaseDatabaseWrapper) -> M:
     """A `model` instance, as loaded from `connection`'s database, from its columns'
     values in `columns`' order."""
-    own = fields(model)
-    converted = [_converted(field, value, connection) for field, value in zip(own, values,
-                                                                               strict=True)]
-    return model.from_db(connection.alias, [field.attname for field in own], converted)
+    names = _attnames(model)
+    if len(values) != len(names):
+        raise ValueError(f"{model.__name__} has {len(names)} columns, not {len(values)}.")
+    converted = list(values)
+    for i, field in _conversions(model):
+        converted[i] = _converted(field, converted[i], connection)
+    return model.from_db(connection.alias, names, converted)
 
 
 def split(row: Sequence[Any], *models_: type[models.Model]) -> Iterator[Sequence[Any]]:

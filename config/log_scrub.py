@@ -26,7 +26,7 @@ _PATTERNS = [
     re.compile(r"(/install/|/invitations/)[A-Za-z0-9_-]{20,}"),
     # Password reset and SSO recovery link tokens (/reset/<uid>/<token>/,
     # /login/recovery/<uid>/<token>/)
-    re.compile(r"((?:/reset/|/login/recovery/)[A-Za-z0-9_-]+/)[0-9a-z]+-[0-9a-f]{20,}"),
+    re.compile(r"((?:/reset/|/login/recovery/)[A-Za-z0-9_-]+/)[^/\s'\"?]{20,}"),
 ]
 REDACTED = "[redacted]"
 # C0 controls, DEL, C1 controls and the Unicode line and paragraph separators.

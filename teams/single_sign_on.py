@@ -27,10 +27,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.conf import settings
+from django.core.signing import BadSignature, TimestampSigner
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Membership, Partner, User
 from audit import events as audit
@@ -165,20 +167,31 @@ def save_settings(sso: SingleSignOn, *, domains: Iterable[str], changed: list[st
         raise DomainTaken("One of these domains already signs in to another partner.") from None
 
 
-class RecoveryLinkTokens(PasswordResetTokenGenerator):
+class RecoveryLinkTokens:
     """The one-time recovery sign-in link a superuser issues (`manage.py sso_recovery_link`).
 
-    Django's reset tokens: signed, valid PASSWORD_RESET_TIMEOUT seconds, and spent once the
-    user signs in (the token hashes the last login time), under a salt of their own so a
-    password reset token is not a recovery link and the other way round."""
+    Signed with Django's signing (a TimestampSigner under a salt of its own, so neither a
+    password reset token nor any other signed value is a recovery link), valid
+    PASSWORD_RESET_TIMEOUT seconds. It binds the user's password hash and last login, to
+    the microsecond: spent once the user signs in, void once the password changes."""
 
-    key_salt = "hatchway.teams.single_sign_on.RecoveryLinkTokens"
+    salt = "hatchway.teams.single_sign_on.RecoveryLinkTokens"
 
-    def _make_hash_value(self, user: User, timestamp: int) -> str:
-        # The last login to the microsecond (Django's drops them): a sign-in within the
-        # same second as the one before still spends the link.
+    def make_token(self, user: User) -> str:
+        return TimestampSigner(salt=self.salt).sign(self._state(user))
+
+    def check_token(self, user: User, token: str) -> bool:
+        try:
+            state = TimestampSigner(salt=self.salt).unsign(
+                token, max_age=settings.PASSWORD_RESET_TIMEOUT)
+        except BadSignature:  # tampered, or expired (SignatureExpired)
+            return False
+        return constant_time_compare(state, self._state(user))
+
+    def _state(self, user: User) -> str:
         last_login = user.last_login.isoformat() if user.last_login else ""
-        return f"{super()._make_hash_value(user, timestamp)}{last_login}"
+        return salted_hmac(self.salt, f"{user.pk}|{user.password}|{last_login}|{user.email}",
+                           algorithm="sha256").hexdigest()
 
 
 recovery_tokens = RecoveryLinkTokens()

@@ -41,8 +41,10 @@ def test_invitation_and_password_reset_tokens_in_paths_are_redacted():
 def test_sso_recovery_link_tokens_and_callback_codes_are_redacted():
     """The one-time recovery link (manage.py sso_recovery_link) and the SSO callback's
     authorization code keep no secret in an access-log line."""
-    recovery = "POST /login/recovery/MQ/dj81y9-35a51ae460b843e11ed3/ 302"
+    token = ("35a51ae460b843e11ed3c0ffee5f2b9c0e7d6a1b2c3d4e5f60718293a4b5c6d7:1tXyZa:"
+             "AbC-dEf_ghIJklmNOPqrstuVWxyz0123456789abcd")  # TimestampSigner's shape
+    recovery = f"POST /login/recovery/MQ/{token}/ 302"
     callback = "GET /login/sso/callback?code=fake-code-123&state=abc 302"
-    assert "35a51ae460b8" not in scrub(recovery)
+    assert "35a51ae460b8" not in scrub(recovery) and "AbC-dEf" not in scrub(recovery)
     assert "/login/recovery/MQ/[redacted]" in scrub(recovery)
     assert "fake-code-123" not in scrub(callback)

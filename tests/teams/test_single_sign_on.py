@@ -90,6 +90,18 @@ def test_a_forged_or_foreign_recovery_link_is_refused(client, alice, victor):
     assert "_auth_user_id" not in client.session
 
 
+def test_a_recovery_link_expires_and_dies_with_a_password_change(alice, settings):
+    """Valid PASSWORD_RESET_TIMEOUT seconds; a new password voids it at once."""
+    token = rules.recovery_tokens.make_token(alice)
+    assert rules.recovery_tokens.check_token(alice, token)
+    settings.PASSWORD_RESET_TIMEOUT = -1
+    assert not rules.recovery_tokens.check_token(alice, token)
+    settings.PASSWORD_RESET_TIMEOUT = 3600
+    alice.set_password("fake-new-password-5r8")
+    alice.save()
+    assert not rules.recovery_tokens.check_token(alice, token)
+
+
 def test_the_settings_page_is_in_the_admins_navigation(admin_client, viewer_client):
     assert reverse("sso:settings") in admin_client.get(reverse("teams:members")).content.decode()
     assert reverse("sso:settings") not in viewer_client.get(

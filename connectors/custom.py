@@ -1,5 +1,5 @@
 """A partner's custom connectors: connectors only that partner sees, defined in the
-catalogue format and validated by the same models (connectors/schema.py, through
+catalogue format and validated by the same models (connectors/schema/, through
 connectors/spec.py), then stored on a Connector row with `owner` set.
 
 A definition is untrusted input. Besides the catalogue's own rules it must be at most

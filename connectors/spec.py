@@ -1,5 +1,5 @@
 """Loading the connector catalogue: `connectors/catalog/*.toml`, read with `tomllib` and
-validated by the declared models in connectors/schema.py. Any problem raises
+validated by the declared models in connectors/schema/. Any problem raises
 :class:`CatalogError` naming the file and the dotted key
 (`salesforce.toml: auth.token_url: must be an https:// URL`). The validated data is stored
 on the Connector row as JSON and turned back into a :class:`ConnectorSpec` where needed.

@@ -1,4 +1,4 @@
-"""connectors/schema.py: the catalogue format declared once. The models validate a dict as
+"""connectors/schema/: the catalogue format declared once. The models validate a dict as
 well as a file, the JSON Schema generated from them (`manage.py catalogue_schema`) is
 checked in fresh, and every catalogue file points editors at it."""
 
@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from pydantic import ValidationError
 
 from connectors.management.commands.catalogue_schema import SCHEMA_LINE, SCHEMA_PATH
-from connectors.schema import ConnectorSpec
+from connectors.schema import AuthSpec, ConnectorSpec
 from connectors.spec import CATALOG_DIR, CatalogError, parse, validate
 
 BODY = {"name": "Acme", "description": "A custom connector, as an API body.",
@@ -106,3 +106,23 @@ def test_editors_accept_every_shipped_file_and_flag_mistakes():
         data = copy.deepcopy(BODY)
         edit(data)
         assert list(validator.iter_errors(data))
+
+
+def test_every_mode_s_rules_run_once_in_the_order_they_were_declared() -> None:
+    """AuthSpec and ConnectorSpec are composed of one mixin per auth mode: each mixin's
+    rules are collected, and the first refusal reported is the one it always was."""
+    assert list(AuthSpec.__pydantic_decorators__.model_validators) == [
+        "_token_headers_apply", "_jwt_bearer", "_discovery_rules", "_jwt", "_per_type"]
+    assert list(ConnectorSpec.__pydantic_decorators__.model_validators) == [
+        "_hosts_rules", "_references", "_app_installation_fields", "_jwt_references",
+        "_self_signed_references"]
+    with pytest.raises(ValidationError, match="needs an iss claim"):
+        ConnectorSpec.model_validate({**BODY, "auth": {
+            "type": "jwt_bearer", "token_url": "https://acme.example.com/token"}})
+
+
+def test_no_module_of_the_format_exceeds_500_lines() -> None:
+    package = Path(__file__).resolve().parents[2] / "connectors" / "schema"
+    sizes = {path.name: len(path.read_text().splitlines()) for path in package.glob("*.py")}
+    assert len(sizes) > 1
+    assert max(sizes.values()) <= 500, sizes

@@ -1,5 +1,5 @@
 """`manage.py catalogue_schema`: write connectors/catalog.schema.json from the declared models
-(connectors/schema.py); `--check` fails when the checked-in file is stale (CI runs it)."""
+(connectors/schema/); `--check` fails when the checked-in file is stale (CI runs it)."""
 
 from __future__ import annotations
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import auth_settings, proxy_views, views
+from api import auth_settings, connector_views, proxy_views, views
 
 app_name = "api"
 
 urlpatterns = [
-    path("v1/connectors", views.ConnectorList.as_view(), name="connectors"),
-    path("v1/connectors/<slug:slug>", views.ConnectorDetail.as_view(), name="connector"),
-    path("v1/connectors/<slug:slug>/retire", views.ConnectorRetire.as_view(),
+    path("v1/connectors", connector_views.ConnectorList.as_view(), name="connectors"),
+    path("v1/connectors/<slug:slug>", connector_views.ConnectorDetail.as_view(), name="connector"),
+    path("v1/connectors/<slug:slug>/retire", connector_views.ConnectorRetire.as_view(),
          name="connector_retire"),
-    path("v1/connectors/<slug:slug>/restore", views.ConnectorRestore.as_view(),
+    path("v1/connectors/<slug:slug>/restore", connector_views.ConnectorRestore.as_view(),
          name="connector_restore"),
     path("v1/connectors/<slug:slug>/settings", auth_settings.ConnectorSettings.as_view(),
          name="connector_settings"),

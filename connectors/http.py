@@ -2,9 +2,9 @@
 
 Every session made here has a timeout on every request (OUTBOUND_TIMEOUT, token refreshes
 REFRESH_TIMEOUT), which is also the request's total deadline: connecting, sending, waiting
-and reading together (a watchdog shuts the socket of a request still going when it
-passes, so a provider trickling its answer a byte at a time cannot hold a worker or a web
-thread for longer), refuses unsafe URLs (not https, userinfo,
+and reading together (connectors/deadline.py: a watchdog shuts the socket of a request
+still going when it passes, so a provider trickling its answer a byte at a time cannot
+hold a worker or a web thread for longer), refuses unsafe URLs (not https, userinfo,
 private/loopback/link-local/multicast addresses -- unless local providers are allowed in
 development or with the sandbox), follows at most three
 redirects (each hop checked), none at all while it fetches a token, and uses one
@@ -16,16 +16,12 @@ DNS answer (DNS rebinding), while TLS still sends and verifies the host name.
 
 from __future__ import annotations
 
-import heapq
 import ipaddress
-import itertools
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,8 +31,9 @@ from django.conf import settings
 from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests_oauthlib import OAuth1Session, OAuth2Session
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from connectors.deadline import WATCHED_POOLS, send_by_deadline
+from connectors.deadline import past_deadline as past_deadline  # its callers' name for it
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
 MAX_REDIRECTS = 3
@@ -139,118 +136,6 @@ def is_literal(host: str) -> bool:
         return False
 
 
-# --- the total deadline ------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Watch:
-    """One request's deadline and the connections it has used so far."""
-
-    deadline: float
-    connections: list[HTTPConnection] = field(default_factory=list)
-    expired: bool = False
-    done: bool = False
-
-    def expire(self) -> None:
-        """Past the deadline: shut down the sockets this request still holds, so a read
-        blocked in them ends at once (a connection another request took since is left)."""
-        self.expired = True
-        for connection in self.connections:
-            sock = connection.sock
-            if getattr(connection, "watch", None) is self and sock is not None:
-                try:  # the plain socket's: SSLSocket.shutdown would drop the TLS object
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-
-class Watchdog:
-    """One daemon thread that expires requests at their deadlines (earliest first)."""
-
-    def __init__(self) -> None:
-        self._due: list[tuple[float, int, Watch]] = []
-        self._order = itertools.count()
-        self._wakeup = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, seconds: float) -> Watch:
-        watch = Watch(time.monotonic() + seconds)
-        with self._wakeup:
-            heapq.heappush(self._due, (watch.deadline, next(self._order), watch))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="outbound-deadlines")
-                self._thread.start()
-            if self._due[0][2] is watch:  # sooner than the one it waits for: wake it
-                self._wakeup.notify()
-        return watch
-
-    def _run(self) -> None:
-        while True:
-            with self._wakeup:
-                if not self._due:
-                    self._wakeup.wait()
-                    continue
-                wait = self._due[0][0] - time.monotonic()
-                if wait > 0:
-                    self._wakeup.wait(wait)
-                    continue
-                watch = heapq.heappop(self._due)[2]
-            if not watch.done:
-                watch.expire()
-
-
-watchdog = Watchdog()
-#: The request this thread is sending, whose connections the watchdog may shut.
-_sending: ContextVar[Watch | None] = ContextVar("outbound_request", default=None)
-
-
-class _Watched:
-    """Mixin for urllib3 connections: each request sent on one belongs to the Watch of
-    the outbound request being sent (the connection may be a kept one)."""
-
-    watch: Watch | None = None
-
-    def request(self: Any, *args: Any, **kwargs: Any) -> None:
-        watch = _sending.get()
-        if watch is not None:
-            self.watch = watch
-            watch.connections.append(self)
-        super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-class WatchedHTTPConnection(_Watched, HTTPConnection):
-    pass
-
-
-class WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-class WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = WatchedHTTPConnection
-
-
-class WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = WatchedHTTPSConnection
-
-
-WATCHED_POOLS = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
-
-
-def total_seconds(timeout: float | tuple[float | None, float | None]) -> float:
-    """A request's deadline: its timeout, or connect and read timeouts added up."""
-    if isinstance(timeout, tuple):
-        return sum(part or 0.0 for part in timeout) or float(settings.OUTBOUND_TIMEOUT)
-    return float(timeout)
-
-
-def past_deadline(response: requests.Response) -> bool:
-    """The request's deadline passed before its (streamed) body was read."""
-    watch = getattr(response, "watch", None)
-    return bool(watch is not None and watch.expired)
-
-
 class PinnedAdapter(HTTPAdapter):
     """Connects to the address the check let through, so a name that answers a public
     address to the check and 127.0.0.1 to the connection cannot reach 127.0.0.1.
@@ -258,7 +143,7 @@ class PinnedAdapter(HTTPAdapter):
     The connection pool is keyed on that address; TLS gets the host name for SNI and for
     certificate verification, and the Host header names the host. Through an HTTPS proxy
     the tunnel is opened to the checked address as well. Its connections are watched
-    for their request's total deadline (`Watchdog`).
+    for their request's total deadline (connectors/deadline.py).
     """
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -339,7 +224,7 @@ class _Guarded:
             kwargs["timeout"] = settings.OUTBOUND_TIMEOUT
         if not self.follow_redirects:
             kwargs["allow_redirects"] = False
-        response = _send_by_deadline(super().send, request, kwargs)  # type: ignore[misc]
+        response = send_by_deadline(super().send, request, kwargs)  # type: ignore[misc]
         if not self.follow_redirects and response.is_redirect:
             raise RedirectRefused(f"HTTP {response.status_code} redirect not followed.",
                                   response=response)
@@ -353,43 +238,6 @@ class _Guarded:
             yield
         finally:
             self.follow_redirects = previous
-
-
-def _send_by_deadline(send: Callable[..., requests.Response], request: requests.PreparedRequest,
-                      kwargs: dict[str, Any]) -> requests.Response:
-    """`send` under a Watch of the request's total deadline; requests.Timeout once it has
-    passed. A streamed answer stays watched while its body is read, until it is closed."""
-    watch = watchdog.watch(total_seconds(kwargs["timeout"]))
-    sending = _sending.set(watch)
-    try:
-        response = send(request, **kwargs)
-    except requests.RequestException:
-        watch.done = True
-        if watch.expired:
-            raise _late() from None
-        raise
-    finally:
-        _sending.reset(sending)
-    if watch.expired:  # cut off mid-headers, what came may even parse: it is not the answer
-        watch.done = True
-        response.close()
-        raise _late()
-    if not kwargs.get("stream"):
-        watch.done = True
-        return response
-    response.watch = watch  # type: ignore[attr-defined]
-    close = response.close
-
-    def close_and_forget() -> None:
-        watch.done = True
-        close()
-
-    response.close = close_and_forget  # type: ignore[method-assign]
-    return response
-
-
-def _late() -> requests.Timeout:
-    return requests.Timeout("No complete answer within the request's deadline.")
 
 
 class Session(_Guarded, requests.Session):

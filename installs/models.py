@@ -23,7 +23,11 @@ from audit import events as audit
 from connectors.auth.base import ErrorKind, TransientError
 from core.backoff import backoff_seconds
 from core.fields import EncryptedJSONField, is_unreadable
-from core.tokens import new_state
+from installs.attempts import AuthAttempt as AuthAttempt
+from installs.outcomes import RefreshOutcome as RefreshOutcome
+from installs.outcomes import RetryOutcome as RetryOutcome
+from installs.outcomes import Revocation as Revocation
+from installs.outcomes import SignInOutcome as SignInOutcome
 
 log = logging.getLogger("hatchway.refresh")
 security_log = logging.getLogger("hatchway.security")
@@ -36,43 +40,6 @@ MAX_ERROR_LENGTH = 500
 
 def shorten(message: str) -> str:
     return message[:MAX_ERROR_LENGTH]
-
-
-class RefreshOutcome(models.TextChoices):
-    """What one refresh of one install came to."""
-
-    REFRESHED = "refreshed", "Refreshed"
-    NOT_DUE = "not_due", "Not due"
-    SKIPPED_LOCKED = "skipped_locked", "Skipped (another worker holds it)"
-    REAUTH_REQUIRED = "reauth_required", "Reauthentication required"
-    FAILING = "failing", "Failing, retried later"
-
-
-class Revocation(models.TextChoices):
-    """What became of the token at deauthentication or deletion (RFC 7009)."""
-
-    REVOKED = "revoked", "revoked by the provider"
-    NOT_SUPPORTED = "not_supported", "not offered by the provider"
-    UNAVAILABLE = "unavailable", "provider unreachable, will be retried"
-    FAILED = "failed", "refused by the provider"
-    NOTHING_TO_REVOKE = "nothing_to_revoke", "nothing stored"
-
-
-class RetryOutcome(models.TextChoices):
-    """What one retry of a pending revocation came to."""
-
-    REVOKED = "revoked", "Revoked"
-    REFUSED = "refused", "Refused by the provider"
-    POSTPONED = "postponed", "Postponed"
-    GAVE_UP = "gave_up", "Gave up"
-
-
-class SignInOutcome(models.TextChoices):
-    """How a browser sign-in ended, as the callback (and an install link's result) shows it."""
-
-    CONNECTED = "connected", "Connected"
-    CANCELLED = "cancelled", "Cancelled"
-    ERROR = "error", "Error"
 
 
 class InstallQuerySet(models.QuerySet["Install"]):
@@ -379,41 +346,6 @@ def due_filter(now: datetime | None = None) -> Q:
         Q(status__in=Install.REFRESHABLE, expires_at__lte=soon)
         & (Q(next_refresh_at__isnull=True) | Q(next_refresh_at__lte=now))
     )
-
-
-class AuthAttempt(models.Model):
-    """One pending browser authentication of an install.
-
-    Single use (`used_at`), expiring, bound to the browser session that started it. The
-    PKCE verifier or OAuth 1.0a request-token secret stays here, encrypted.
-    """
-
-    LIFETIME = timedelta(minutes=10)
-
-    state = models.CharField(max_length=100, unique=True, default=new_state)
-    install = models.ForeignKey(Install, on_delete=models.CASCADE, related_name="auth_attempts")
-    session_hash = models.CharField(max_length=64,
-                                    help_text="SHA-256 of the browser session key.")
-    secrets = EncryptedJSONField(help_text="PKCE verifier or request-token secret.")
-    request_token = models.CharField(max_length=500, blank=True,
-                                     help_text="OAuth 1.0a request token (public).")
-    redirect_uri = models.CharField(
-        max_length=500, blank=True,
-        help_text="The callback URL the sign-in was begun with: its answer must arrive there. "
-                  "Blank: the shared one (attempts begun before each connector had its own).")
-    install_link = models.ForeignKey("links.InstallLink", on_delete=models.SET_NULL, null=True,
-                                     blank=True, related_name="auth_attempts")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        db_table = "accounts_authattempt"
-
-    def __str__(self) -> str:
-        return f"Authentication of {self.install} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class PendingRevocation(models.Model):

@@ -228,7 +228,10 @@ MAX_UPLOAD_REQUEST_BODY: int = env.int("MAX_UPLOAD_REQUEST_BODY", default=1024 *
 PROXY_MAX_BODY: int = env.int("PROXY_MAX_BODY", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# The install-link form posts a checkbox and a Scopes box per offered connector: the whole
+# catalogue (~350) plus a partner's custom ones must fit. Bodies stay capped by
+# MAX_REQUEST_BODY whatever the count.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 4000
 
 # Security headers and cookies. The provider's redirect back to the callback is a
 # cross-site top-level GET, so the session cookie must be SameSite=Lax, not Strict.

@@ -40,6 +40,22 @@ def test_form_says_when_no_connector_is_configured(admin_client, acct):
     assert "No connector is configured yet" in html and "Not Set Up" not in html
 
 
+def test_the_form_posts_with_every_catalogue_connector_offered(admin_client, acct, catalog,
+                                                               crm):
+    """What a browser sends back -- every ready connector checked, every Scopes box blank --
+    is accepted: the form grows with the catalogue (a checkbox and a Scopes box each), and
+    Django's field-count limit once refused it (400) past about 200 fields."""
+    html = admin_client.get(create_url(acct)).content.decode()
+    offered = re.findall(r'name="connectors" value="(\d+)"', html)
+    scopes = re.findall(r'name="(scopes__[^"]+)"', html)
+    assert len(offered) > 150 and len(offered) + len(scopes) > 200
+    data: dict[str, object] = {"connectors": offered, "expires_minutes": "60",
+                               **{name: "" for name in scopes}}
+    response = admin_client.post(create_url(acct), data)
+    assert response.status_code == 200 and "Install link created" in response.content.decode()
+    assert InstallLink.objects.get().connectors.count() == len(offered)
+
+
 def test_create_shows_the_url_once(admin_client, acct, crm):
     """The created page shows the full URL with a Copy button; the list never shows it again."""
     response = admin_client.post(create_url(acct), {

@@ -38,7 +38,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify
 from joserfc.jwk import ECKey, RSAKey
-from werkzeug.serving import make_server
+
+from tests.interop.serving import serving
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 USER_ID = "ada"
@@ -329,11 +330,5 @@ def create_app() -> Flask:
 @contextmanager
 def running_server() -> Iterator[str]:
     """Serve the app on 127.0.0.1 (a free port) in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="authlib-interop", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(create_app(), "authlib-interop") as base:
+        yield base

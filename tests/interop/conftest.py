@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from accounts.models import Account, Partner
 from connectors.models import Connector
 from tests.factories import callback_for, make_connector, save_settings
 from tests.interop.authlib_server import STORE, Client, Store, running_server
+from tests.interop.serving import plain_http
 
 # The catalogue schema accepts only https:// URLs (or {public_url}); the connector is
 # validated with this stand-in origin, then its stored spec is pointed at the live server.
@@ -27,14 +27,8 @@ FIELDS = [{"key": "client_id", "label": "Client ID"},
 @pytest.fixture(scope="session")
 def authlib_base() -> Iterator[str]:
     """Authlib's server on a free port. Authlib refuses plain http unless told otherwise."""
-    previous = os.environ.get("AUTHLIB_INSECURE_TRANSPORT")
-    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
-    try:
-        with running_server() as base:
-            yield base
-    finally:
-        if previous is None:
-            os.environ.pop("AUTHLIB_INSECURE_TRANSPORT", None)
+    with plain_http(), running_server() as base:
+        yield base
 
 
 @pytest.fixture

@@ -34,9 +34,9 @@ from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, jsonify
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from werkzeug.serving import make_server
 
 from tests.interop.authlib_server import AUTH_METHODS, Client, Code, RequiredS256, Token
+from tests.interop.serving import serving
 
 KEY = RSAKey.generate_key(2048, parameters={"kid": "interop-oidc-1", "use": "sig"})
 FOREIGN_KEY = RSAKey.generate_key(2048, parameters={"kid": "interop-oidc-1", "use": "sig"})
@@ -217,11 +217,6 @@ def create_app() -> Flask:
 
 @contextmanager
 def running_server() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="authlib-oidc", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    """Serve the provider on 127.0.0.1 (a free port) in a thread; yield its base URL."""
+    with serving(create_app(), "authlib-oidc") as base:
+        yield base

@@ -6,7 +6,6 @@ a real HTTP request; the callback comes back to Hatchway through Django's test c
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from io import StringIO
 
@@ -24,6 +23,7 @@ from audit.models import AuditEvent
 from teams.models import SingleSignOn, SingleSignOnDomain, SingleSignOnIdentity
 from tests.factories import make_member, path_and_query
 from tests.interop.oidc_server import OIDC_STORE, OIDCStore, Person, running_server
+from tests.interop.serving import plain_http
 
 TIMEOUT = 5
 CALLBACK = "http://testserver/login/sso/callback"
@@ -31,14 +31,8 @@ CALLBACK = "http://testserver/login/sso/callback"
 
 @pytest.fixture(scope="session")
 def oidc_base() -> Iterator[str]:
-    previous = os.environ.get("AUTHLIB_INSECURE_TRANSPORT")
-    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # both sides speak plain http here
-    try:
-        with running_server() as base:
-            yield base
-    finally:
-        if previous is None:
-            os.environ.pop("AUTHLIB_INSECURE_TRANSPORT", None)
+    with plain_http(), running_server() as base:  # both sides speak plain http here
+        yield base
 
 
 @pytest.fixture

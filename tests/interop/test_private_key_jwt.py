@@ -6,7 +6,6 @@ with another key. Unit checks: the assertion's claims, and keys that cannot sign
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,6 @@ from django.core.cache import cache
 from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import import_key
-from werkzeug.serving import make_server
 
 from accounts.models import Account
 from audit.models import AuditEvent
@@ -33,6 +31,7 @@ from connectors.spec import CatalogError, validate
 from installs.models import Install
 from tests.api.helpers import bearer, call, make_key
 from tests.factories import assert_nothing_written, make_connector, save_settings
+from tests.interop.serving import serving
 
 pytestmark = pytest.mark.django_db
 STAND_IN = "https://authlib-jwt.example"
@@ -123,14 +122,8 @@ def create_app() -> Flask:
 
 @pytest.fixture(scope="module")
 def authlib_base() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(create_app(), "authlib-private-key-jwt") as base:
+        yield base
 
 
 @pytest.fixture

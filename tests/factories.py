@@ -22,7 +22,7 @@ from accounts.models import Account, Membership, Partner, User
 from audit.models import AuditEvent
 from config.log_scrub import ScrubSecretsFilter
 from connectors.models import Catalogue, Connector, PartnerAuthSettings
-from connectors.spec import CATALOG_DIR, validate
+from connectors.spec import CATALOG_DIR, CatalogError, validate
 from connectors.sync import is_example, needs_partner_settings
 from installs.models import Install
 from links import services as links
@@ -319,3 +319,10 @@ def assert_nothing_written(events_before: int) -> None:
     assert AuditEvent.objects.count() == events_before
     relay.relay_pass()
     assert not WebhookDelivery.objects.exists()
+
+
+def catalogue_refusal(data: dict[str, Any]) -> str:
+    """The message with which the catalogue refuses the entry `data` (it must refuse it)."""
+    with pytest.raises(CatalogError) as caught:
+        validate("t.toml", "t", data)
+    return str(caught.value)

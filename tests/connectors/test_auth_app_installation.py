@@ -28,7 +28,8 @@ from connectors.auth.base import (
 )
 from connectors.auth.keys import KeyProblem, load_private_key
 from connectors.schema import ConnectorSpec
-from connectors.spec import CatalogError, validate
+from connectors.spec import validate
+from tests.factories import catalogue_refusal
 from tests.fake_provider import FakeProvider, install_fake
 
 API = "https://api.provider.localhost"
@@ -64,12 +65,6 @@ def spec_data(**auth: Any) -> dict[str, Any]:
     }
 
 
-def refusal(data: dict[str, Any]) -> str:
-    with pytest.raises(CatalogError) as caught:
-        validate("t.toml", "t", data)
-    return str(caught.value)
-
-
 def method(values: dict[str, str] | None = None, **auth: Any) -> Any:
     spec = ConnectorSpec.from_data("t", validate("t.toml", "t", spec_data(**auth)))
     return build_method(Context(spec=spec, values={
@@ -88,18 +83,18 @@ def test_the_example_is_accepted():
 def test_install_url_and_access_token_url_are_required():
     data = spec_data()
     del data["auth"]["install_url"]
-    assert "auth.install_url" in refusal(data)
+    assert "auth.install_url" in catalogue_refusal(data)
     data = spec_data()
     del data["auth"]["access_token_url"]
-    assert "auth.access_token_url" in refusal(data)
+    assert "auth.access_token_url" in catalogue_refusal(data)
 
 
 def test_the_private_key_must_be_a_partner_secret():
     data = spec_data()
     data["fields"][2]["secret"] = False
-    assert "fields[2].secret" in refusal(data)
+    assert "fields[2].secret" in catalogue_refusal(data)
     data["fields"][2].update(secret=True, level="account")
-    assert "fields[2].level" in refusal(data)
+    assert "fields[2].level" in catalogue_refusal(data)
 
 
 @pytest.mark.parametrize("where, key", [
@@ -110,17 +105,17 @@ def test_no_header_or_url_may_carry_the_private_key(where, key):
         data["api"]["headers"] = {"X-Key": "{private_key}"}
     else:
         data["auth"][key] = f"{API}/{{private_key}}/{{installation_id}}"
-    message = refusal(data)
+    message = catalogue_refusal(data)
     assert f"{where}.{key}" in message and "the key only signs" in message
 
 
 def test_the_installation_id_is_captured_from_the_callback():
     data = spec_data()
     data["fields"][3]["from"] = "token.installation_id"
-    assert "fields[3].from" in refusal(data)
+    assert "fields[3].from" in catalogue_refusal(data)
     data = spec_data()
     del data["fields"][3]
-    message = refusal(data)
+    message = catalogue_refusal(data)
     assert "fields" in message and "installation_id" in message
 
 
@@ -129,7 +124,7 @@ def test_install_url_does_not_apply_to_other_types():
     data["auth"] = {"type": "oauth2", "authorize_url": f"{API}/a", "token_url": f"{API}/t",
                     "install_url": f"{API}/i"}
     data["fields"] = [{"key": "client_id", "label": "Client"}]
-    assert "auth.install_url" in refusal(data)
+    assert "auth.install_url" in catalogue_refusal(data)
 
 
 # --- the private key ---------------------------------------------------------------------
@@ -313,13 +308,13 @@ def checking_method() -> Any:
 def test_the_installer_check_needs_both_urls_and_the_client_fields():
     data = checked_data()
     del data["auth"]["installer_installations_url"]
-    assert "auth.installer_installations_url" in refusal(data)
+    assert "auth.installer_installations_url" in catalogue_refusal(data)
     data = checked_data()
     data["fields"] = data["fields"][:-1]
-    assert "client_secret" in refusal(data)
+    assert "client_secret" in catalogue_refusal(data)
     data = checked_data()
     data["fields"][-1]["secret"] = False
-    assert "client_secret" in refusal(data)
+    assert "client_secret" in catalogue_refusal(data)
 
 
 def test_the_installation_must_be_the_installers(fake):

@@ -31,11 +31,16 @@ from audit.models import AuditEvent
 from connectors.auth import build_method
 from connectors.auth.base import AuthError, Context, ErrorKind
 from connectors.schema import ConnectorSpec
-from connectors.spec import CatalogError, validate
+from connectors.spec import validate
 from installs.models import Install, due_filter
 from tests.api.helpers import bearer, call, make_key
 from tests.connectors.jwt_keys import ec_key, pem, public_pem, rsa_key
-from tests.factories import assert_nothing_written, catalogue_connector, make_connector
+from tests.factories import (
+    assert_nothing_written,
+    catalogue_connector,
+    catalogue_refusal,
+    make_connector,
+)
 from tests.fake_provider import FakeProvider
 from tests.installs.conftest import worker_pass
 from webhooks.models import WebhookEvent
@@ -154,12 +159,6 @@ def data(**auth: Any) -> dict[str, Any]:
                         "secret": True}]}
 
 
-def refusal(spec: dict[str, Any]) -> str:
-    with pytest.raises(CatalogError) as caught:
-        validate("t.toml", "t", spec)
-    return str(caught.value)
-
-
 def test_the_ghost_entry_and_an_es256_example_are_accepted():
     spec = catalogue_connector("ghost-admin").spec
     assert (spec.auth.type, spec.auth.algorithm, spec.auth.token_prefix) == ("jwt", "HS256",
@@ -177,14 +176,14 @@ def test_the_ghost_entry_and_an_es256_example_are_accepted():
     ({"token_url": "https://api.provider.test/token"}, "auth.token_url: does not apply"),
 ])
 def test_jwt_declarations_that_cannot_work_are_refused(change, words):
-    assert words in refusal(data(**change))
+    assert words in catalogue_refusal(data(**change))
 
 
 def test_the_key_must_be_a_secret_field_and_jwt_keys_belong_to_jwt():
     spec = data()
     spec["fields"][2]["secret"] = False
-    assert "must be true" in refusal(spec)
-    assert "auth.jwt_header: does not apply" in refusal({
+    assert "must be true" in catalogue_refusal(spec)
+    assert "auth.jwt_header: does not apply" in catalogue_refusal({
         "name": "K", "description": "K.", "auth": {"type": "api_key", "header": "X-Key",
                                                   "jwt_header": {"kid": "x"}},
         "fields": [{"key": "api_key", "label": "Key", "level": "account", "secret": True}]})
@@ -192,7 +191,7 @@ def test_the_key_must_be_a_secret_field_and_jwt_keys_belong_to_jwt():
         "type": "jwt_bearer", "token_url": "https://a.provider.test/t", "algorithm": "HS256",
         "claims": {"iss": "x"}}, "fields": [{"key": "private_key", "label": "K",
                                             "level": "account", "secret": True}]}
-    assert "auth.algorithm: jwt_bearer signs with a private key" in refusal(bearer_hs256)
+    assert "auth.algorithm: jwt_bearer signs with a private key" in catalogue_refusal(bearer_hs256)
 
 
 # --- minting ---------------------------------------------------------------------------

@@ -31,14 +31,14 @@ from connectors.auth import build_method
 from connectors.auth.base import AuthError, Context, ErrorKind, InvalidGrant, TransientError
 from connectors.auth.keys import KeyProblem, load_private_key
 from connectors.schema import ConnectorSpec
-from connectors.spec import CatalogError, validate
+from connectors.spec import validate
 from installs import refresh
 from installs.models import Install
 from sandbox import services as sandbox
 from sandbox.models import SandboxToken
 from tests.api.helpers import bearer, call, make_key
 from tests.connectors.jwt_keys import ec_key, pem, public_pem, rsa_key
-from tests.factories import assert_nothing_written, catalogue_connector
+from tests.factories import assert_nothing_written, catalogue_connector, catalogue_refusal
 from tests.fake_provider import FakeProvider, install_fake
 from tests.installs.conftest import worker_pass
 from webhooks.models import WebhookEvent
@@ -68,12 +68,6 @@ def spec_data(**auth: Any) -> dict[str, Any]:
     }
 
 
-def refusal(data: dict[str, Any]) -> str:
-    with pytest.raises(CatalogError) as caught:
-        validate("t.toml", "t", data)
-    return str(caught.value)
-
-
 # --- the catalogue rules ---------------------------------------------------------------
 
 
@@ -88,20 +82,20 @@ def test_the_issues_example_is_accepted():
 def test_claims_hatchway_sets_are_refused(claim):
     data = spec_data()
     data["auth"]["claims"][claim] = "x"
-    message = refusal(data)
+    message = catalogue_refusal(data)
     assert f"auth.claims.{claim}" in message and "set by Hatchway" in message
 
 
 def test_an_assertion_needs_an_issuer():
     data = spec_data()
     del data["auth"]["claims"]["iss"]
-    assert "auth.claims: needs an iss claim" in refusal(data)
+    assert "auth.claims: needs an iss claim" in catalogue_refusal(data)
 
 
 def test_an_undeclared_placeholder_in_a_claim_is_refused():
     data = spec_data()
     data["auth"]["claims"]["sub"] = "{user_email}"
-    message = refusal(data)
+    message = catalogue_refusal(data)
     assert "auth.claims.sub" in message and "{user_email}" in message
 
 
@@ -113,27 +107,27 @@ def test_the_private_key_may_not_be_sent(where):
     else:
         data["api"] = {"base_url": "https://api.provider.localhost",
                        "headers": {"X-Key": "{private_key}"}}
-    assert "may not use {private_key}" in refusal(data)
+    assert "may not use {private_key}" in catalogue_refusal(data)
 
 
 def test_the_private_key_field_is_required_and_secret():
     data = spec_data()
     data["fields"][1]["secret"] = False
-    assert "fields[1].secret: must be true" in refusal(data)
+    assert "fields[1].secret: must be true" in catalogue_refusal(data)
     data["fields"].pop(1)
-    assert "'private_key' is required" in refusal(data)
+    assert "'private_key' is required" in catalogue_refusal(data)
 
 
 def test_an_unknown_algorithm_and_an_overlong_assertion_are_refused():
-    assert "auth.algorithm" in refusal(spec_data(algorithm="HS256"))
-    assert "auth.assertion_lifetime" in refusal(spec_data(assertion_lifetime=7200))
+    assert "auth.algorithm" in catalogue_refusal(spec_data(algorithm="HS256"))
+    assert "auth.assertion_lifetime" in catalogue_refusal(spec_data(assertion_lifetime=7200))
 
 
 def test_jwt_bearer_keys_do_not_apply_to_other_types():
     data = spec_data()
     data["auth"] = {"type": "two_step", "token_url": TOKEN_URL, "token_path": "token",
                     "claims": {"iss": "x"}}
-    assert "auth.claims: does not apply to two_step" in refusal(data)
+    assert "auth.claims: does not apply to two_step" in catalogue_refusal(data)
 
 
 # --- reading private keys --------------------------------------------------------------
@@ -427,12 +421,12 @@ def key_file(**changes: Any) -> str:
 
 def test_a_key_file_must_fill_the_private_key_and_name_fields():
     data = spec_data(key_file={"client_email": "client_email"})
-    assert "auth.key_file: must fill the private_key field" in refusal(data)
+    assert "auth.key_file: must fill the private_key field" in catalogue_refusal(data)
     data = spec_data(key_file={"private_key": "private_key", "nope": "x"})
-    assert "auth.key_file.nope: names no field" in refusal(data)
+    assert "auth.key_file.nope: names no field" in catalogue_refusal(data)
     data = spec_data(key_file={"private_key": "private_key", "client_email": "client_email"})
     data["fields"][0]["level"] = "partner"
-    assert "auth.key_file: fills fields of one level only" in refusal(data)
+    assert "auth.key_file: fills fields of one level only" in catalogue_refusal(data)
 
 
 def test_a_pasted_key_file_fills_the_fields_and_nothing_else_is_kept(api, account):

@@ -21,13 +21,13 @@ from audit.models import AuditEvent
 from connectors.auth import build_method
 from connectors.auth.base import Context, InvalidGrant, TransientError
 from connectors.schema import ConnectorSpec
-from connectors.spec import CatalogError, validate
+from connectors.spec import validate
 from installs import refresh
 from installs.models import Install
 from sandbox import services as sandbox
 from sandbox.models import SandboxUser
 from tests.api.helpers import bearer, call, make_key
-from tests.factories import catalogue_connector
+from tests.factories import catalogue_connector, catalogue_refusal
 from tests.fake_provider import FakeProvider, install_fake
 from tests.installs.conftest import worker_pass
 
@@ -55,12 +55,6 @@ def spec_data(**auth: Any) -> dict[str, Any]:
     }
 
 
-def refusal(data: dict[str, Any]) -> str:
-    with pytest.raises(CatalogError) as caught:
-        validate("t.toml", "t", data)
-    return str(caught.value)
-
-
 # --- the catalogue rules ---------------------------------------------------------------
 
 
@@ -73,41 +67,41 @@ def test_the_issues_example_is_accepted():
 def test_an_undeclared_placeholder_in_the_body_is_refused():
     data = spec_data()
     data["auth"]["token_request"]["body"]["site"] = "{site_name}"
-    message = refusal(data)
+    message = catalogue_refusal(data)
     assert "auth.token_request.body.site" in message and "{site_name}" in message
 
 
 def test_an_undeclared_placeholder_in_a_header_is_refused():
     data = spec_data()
     data["auth"]["token_request"]["headers"]["X-Site"] = "{nope}"
-    assert "auth.token_request.headers.X-Site" in refusal(data)
+    assert "auth.token_request.headers.X-Site" in catalogue_refusal(data)
 
 
 def test_an_undeclared_placeholder_deep_in_a_json_body_is_refused():
     data = spec_data()
     data["auth"]["token_request"]["body"] = {"credentials": {"site": {"contentUrl": "{x}"}}}
-    assert "auth.token_request.body.credentials.site.contentUrl" in refusal(data)
+    assert "auth.token_request.body.credentials.site.contentUrl" in catalogue_refusal(data)
 
 
 def test_a_form_body_with_an_object_is_refused():
     data = spec_data()
     data["auth"]["token_request"].update(body_format="form", body={"a": {"b": "c"}})
-    assert "auth.token_request.body" in refusal(data)
+    assert "auth.token_request.body" in catalogue_refusal(data)
 
 
 def test_an_http_token_url_is_refused():
-    message = refusal(spec_data(token_url="http://{pod}.provider.localhost/api/auth/signin"))
+    message = catalogue_refusal(spec_data(token_url="http://{pod}.provider.localhost/api/auth/signin"))
     assert "auth.token_url" in message and "https" in message
 
 
 def test_a_missing_token_path_is_refused():
     data = spec_data()
     del data["auth"]["token_path"]
-    assert "auth.token_path" in refusal(data)
+    assert "auth.token_path" in catalogue_refusal(data)
 
 
 def test_a_transport_header_cannot_carry_the_token():
-    assert "auth.token_header" in refusal(spec_data(token_header="Host"))
+    assert "auth.token_header" in catalogue_refusal(spec_data(token_header="Host"))
 
 
 def test_two_step_keys_do_not_apply_to_other_types():
@@ -116,7 +110,7 @@ def test_two_step_keys_do_not_apply_to_other_types():
                     "token_path": "a.b"}
     data["fields"] = [{"key": "client_id", "label": "Client"},
                       {"key": "client_secret", "label": "Secret", "secret": True}]
-    assert "auth.token_path" in refusal(data)
+    assert "auth.token_path" in catalogue_refusal(data)
 
 
 # --- the method against a fake provider -----------------------------------------------
@@ -184,13 +178,13 @@ def test_captures_keeps_a_value_from_the_answer(fake):
 
 def test_captures_must_name_a_captured_field():
     data = spec_data(captures={"pat_name": "credentials.site.id"})
-    assert "auth.captures.pat_name" in refusal(data)
+    assert "auth.captures.pat_name" in catalogue_refusal(data)
 
 
 def test_a_captured_field_still_needs_a_source():
     data = spec_data()
     data["fields"].append(SITE_FIELD)
-    message = refusal(data)
+    message = catalogue_refusal(data)
     assert "fields[3].from" in message and "is required" in message
 
 

@@ -156,6 +156,20 @@ class Context:
     discover: Callable[[bool], dict[str, str]] | None = None
 
 
+def checked_capture(spec_field: FieldSpec, value: str) -> bool:
+    """Whether a value the provider returned for a captured field is to be kept: False when
+    it is empty and optional; AuthError when a required one is missing or it is refused."""
+    if not value:
+        if spec_field.required:
+            raise AuthError(f"The provider did not return the {spec_field.label}, so "
+                            "sign-in was stopped.", kind=ErrorKind.TOKEN_ERROR)
+        return False
+    if not is_acceptable_captured(spec_field, value):
+        raise AuthError(f"The provider returned a {spec_field.label} this connector "
+                        "does not accept, so sign-in was stopped.", kind=ErrorKind.TOKEN_ERROR)
+    return True
+
+
 def is_acceptable_captured(spec_field: FieldSpec, value: str) -> bool:
     """Whether a captured value may be stored: its pattern (and, for a base URL, a bare
     https origin). A sign-in's captured values and imported ones pass the same check."""
@@ -229,16 +243,8 @@ class AuthMethod:
             value = raw if isinstance(raw, str) else str(raw) if isinstance(raw, int) else ""
             if spec_field.is_origin:
                 value = value.lower()  # host names are case-insensitive; patterns are not
-            if not value:
-                if spec_field.required:
-                    raise AuthError(f"The provider did not return the {spec_field.label}, so "
-                                    "sign-in was stopped.", kind=ErrorKind.TOKEN_ERROR)
-                continue
-            if not is_acceptable_captured(spec_field, value):
-                raise AuthError(f"The provider returned a {spec_field.label} this connector "
-                                "does not accept, so sign-in was stopped.",
-                                kind=ErrorKind.TOKEN_ERROR)
-            values[spec_field.key] = value
+            if checked_capture(spec_field, value):
+                values[spec_field.key] = value
         self.context.values.update(values)
         return values
 

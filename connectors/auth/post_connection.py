@@ -26,7 +26,7 @@ from connectors.auth.base import (
     AuthMethod,
     Credentials,
     ErrorKind,
-    is_acceptable_captured,
+    checked_capture,
     outbound_errors,
     raise_if_unavailable,
 )
@@ -85,14 +85,6 @@ def capture(method: AuthMethod, lookup: PostConnection, body: Any) -> dict[str, 
                             kind=ErrorKind.CONFIGURATION)
         raw = path_get(body, path)
         value = raw if isinstance(raw, str) else str(raw) if type(raw) is int else ""
-        if not value:
-            if spec_field.required:
-                raise AuthError(f"The provider did not return the {spec_field.label}, so "
-                                "sign-in was stopped.", kind=ErrorKind.TOKEN_ERROR)
-            continue
-        if not is_acceptable_captured(spec_field, value):
-            raise AuthError(f"The provider returned a {spec_field.label} this connector "
-                            "does not accept, so sign-in was stopped.",
-                            kind=ErrorKind.TOKEN_ERROR)
-        values[key] = value
+        if checked_capture(spec_field, value):
+            values[key] = value
     return values

@@ -360,6 +360,24 @@ class AuthMethod:
         return {name: self.header_value(name, template)
                 for name, template in self.spec.api.headers.items()}
 
+    def filled_text(self, template: str,
+                    builtins: Mapping[str, Callable[[], str]] | None = None) -> str:
+        """Text (a body value, a claim, a JWT header) with its placeholders filled as
+        entered: an optional field left empty fills in as "", a required one is a
+        configuration error. `builtins` fill placeholders that name no field ({scopes})."""
+
+        def fill(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if builtins and key in builtins:
+                return builtins[key]()
+            spec_field = self.spec.field(key)
+            if not self.value(key) and not (spec_field and not spec_field.required):
+                raise AuthError(f"The value for “{key}” is missing. Edit the install's "
+                                "details.", kind=ErrorKind.CONFIGURATION)
+            return self.value(key)
+
+        return PLACEHOLDER_RE.sub(fill, template)
+
     def header_value(self, name: str, template: str) -> str:
         """One filled header; a value that could end the header line (CR, LF, NUL and other
         control characters: header injection) is refused. Errors never hold the value."""

@@ -28,7 +28,7 @@ from django.utils import timezone
 from connectors import http
 from connectors.auth.base import AuthError, AuthMethod, Credentials, ErrorKind
 from connectors.auth.keys import KeyProblem, load_hmac_secret, load_private_key, sign
-from connectors.schema import PLACEHOLDER_RE, PRIVATE_KEY_FIELD
+from connectors.schema import PRIVATE_KEY_FIELD
 
 #: The install's stored credentials: no secret, just "authenticated, tokens minted at use".
 MARKER = {"minted_at_use": True}
@@ -72,20 +72,6 @@ class SelfSignedJWT(AuthMethod):
             self.spec.auth.jwt_header.items()) if value}
         token = sign(header, claims, self.signing_key(), self.spec.auth.algorithm)
         return token, timezone.now() + timedelta(seconds=lifetime)
-
-    def filled_text(self, template: str) -> str:
-        """A claim or header value with its placeholders filled; a required field left
-        empty is a configuration error, an optional one fills in as ""."""
-
-        def fill(match: Any) -> str:
-            key = match.group(1)
-            spec_field = self.spec.field(key)
-            if not self.value(key) and not (spec_field and not spec_field.required):
-                raise AuthError(f"The value for “{key}” is missing. Edit the install's "
-                                "details.", kind=ErrorKind.CONFIGURATION)
-            return self.value(key)
-
-        return str(PLACEHOLDER_RE.sub(fill, template))
 
     def shared(self, credentials: dict[str, Any], expires_at: datetime | None
                ) -> tuple[dict[str, Any], datetime | None]:

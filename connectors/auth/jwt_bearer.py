@@ -18,7 +18,6 @@ reauthentication; 5xx, 429, timeouts and unreadable answers are transient.
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from datetime import timedelta
@@ -101,20 +100,8 @@ class JWTBearer(AuthMethod):
         return sign(header, claims, self.private_key(), self.spec.auth.algorithm)
 
     def claim(self, template: str) -> str:
-        """A claim with its placeholders filled as entered; an optional field left empty
-        (or no scopes for `{scopes}`) fills in as ""."""
-
-        def value(match: re.Match[str]) -> str:
-            key = match.group(1)
-            if key == JWT_SCOPES_PLACEHOLDER:
-                return self.scope() or ""
-            spec_field = self.spec.field(key)
-            if not self.value(key) and not (spec_field and not spec_field.required):
-                raise AuthError(f"The value for “{key}” is missing. Edit the install's "
-                                "details.", kind=ErrorKind.CONFIGURATION)
-            return self.value(key)
-
-        return PLACEHOLDER_RE.sub(value, template)
+        """A claim filled as entered; `{scopes}` is the chosen scopes ("" when none)."""
+        return self.filled_text(template, {JWT_SCOPES_PLACEHOLDER: lambda: self.scope() or ""})
 
     @property
     def scopes_in_claims(self) -> bool:

@@ -14,7 +14,6 @@ transient.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +33,6 @@ from connectors.auth.base import (
     raise_if_unavailable,
 )
 from connectors.auth.tokens import check_tokens, sane_expires_in, unknown_lifetime
-from connectors.schema import PLACEHOLDER_RE
 
 
 class TwoStep(AuthMethod):
@@ -95,22 +93,8 @@ class TwoStep(AuthMethod):
         return answer
 
     def filled_body(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {name: self.filled_body(value) if isinstance(value, dict) else self.fill(value)
-                for name, value in body.items()}
-
-    def fill(self, template: str) -> str:
-        """A body value with its placeholders filled as entered (JSON or form encodes it);
-        an optional field left empty fills in as ""."""
-
-        def value(match: re.Match[str]) -> str:
-            key = match.group(1)
-            spec_field = self.spec.field(key)
-            if not self.value(key) and not (spec_field and not spec_field.required):
-                raise AuthError(f"The value for “{key}” is missing. Edit the install's "
-                                "details.", kind=ErrorKind.CONFIGURATION)
-            return self.value(key)
-
-        return PLACEHOLDER_RE.sub(value, template)
+        return {name: self.filled_body(value) if isinstance(value, dict)
+                else self.filled_text(value) for name, value in body.items()}
 
     def expiry(self, answer: dict[str, Any]) -> datetime:
         path = self.spec.auth.expires_in_path

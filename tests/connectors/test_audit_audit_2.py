@@ -24,3 +24,9 @@ def test_monday_uses_the_oauth_2_1_token_endpoint_with_pkce_that_new_apps_must_u
     assert auth.authorize_url == "https://auth.monday.com/oauth2/authorize"
     assert auth.pkce is True
     assert "developer.monday.com/apps/docs/oauth-2-1" in comments("monday")
+
+
+def test_pagerduty_keys_are_checked_as_the_20_character_strings_pagerduty_documents():
+    field = spec("pagerduty").field("api_key")
+    assert field is not None and field.pattern == r"^\S{20}$"
+    assert "support.pagerduty.com/docs/using-the-api" in comments("pagerduty")

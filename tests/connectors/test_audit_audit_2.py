@@ -30,3 +30,8 @@ def test_pagerduty_keys_are_checked_as_the_20_character_strings_pagerduty_docume
     field = spec("pagerduty").field("api_key")
     assert field is not None and field.pattern == r"^\S{20}$"
     assert "support.pagerduty.com/docs/using-the-api" in comments("pagerduty")
+
+
+def test_personio_declares_its_documented_v2_token_revocation_endpoint():
+    assert spec("personio").auth.revoke_url == "https://api.personio.de/v2/auth/revoke"
+    assert "developer.personio.de/reference/post_v2-auth-revoke" in comments("personio")

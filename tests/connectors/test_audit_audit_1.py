@@ -30,3 +30,10 @@ def test_activecampaign_key_pattern_accepts_the_documented_example_key():
     assert re.fullmatch(pattern("activecampaign", "api_key"), "123abc-def-ghi")
     assert not re.fullmatch(pattern("activecampaign", "api_key"), "123abc def")
     assert "developers.activecampaign.com/docs/authentication" in comments("activecampaign")
+
+
+def test_cloudflare_verify_requires_an_active_token():
+    cloudflare = spec("cloudflare")
+    assert cloudflare.verify_request == ("GET", "/user/tokens/verify")
+    assert CATALOG["cloudflare"]["api"]["verify_expect"] == {"result.status": "active"}
+    assert "developers.cloudflare.com/fundamentals/api/troubleshooting" in comments("cloudflare")

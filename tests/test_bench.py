@@ -31,7 +31,8 @@ def imported(path: Path) -> set[str]:
 
 
 def test_the_scripts_are_found():
-    assert {path.stem for path in SCRIPTS} >= {"api", "pages", "refresh", "scale", "web"}
+    assert {path.stem for path in SCRIPTS} >= {"api", "deliveries", "pages", "refresh", "scale",
+                                               "web"}
     assert {"pages", "refresh", "scale", "web"} <= SIBLINGS
     assert (BENCH / "common.py") in MODULES
 
@@ -75,3 +76,15 @@ def test_scale_runs_at_a_toy_size():
     assert "console accounts, deep page" in table and "relay (events/s)" in table
     assert "!" not in table.replace("(ms unless named; q: queries per run; ×: p50 against "
                                     "the first size; !: a run answered an error)", "")
+
+
+@pytest.mark.skipif("postgres" not in os.environ.get("DATABASE_URL", ""),
+                    reason="the delivery claim takes PostgreSQL's row and advisory locks")
+def test_deliveries_runs_at_a_toy_size():
+    """bench/deliveries.py end to end: every seeded delivery delivered exactly once."""
+    done = subprocess.run([sys.executable, str(BENCH / "deliveries.py"), "--deliveries", "40",
+                           "--endpoints", "3", "--workers", "2"], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    assert "Delivered:        40/40" in done.stdout
+    assert "Receiver got:     40 POSTs (+0 against the delivered rows" in done.stdout

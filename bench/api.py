@@ -93,7 +93,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sandbox-workers", type=int, default=2,
                         help="gunicorn workers playing the sandbox")
     parser.add_argument("--threads", type=int, default=1,
-                        help="threads per worker (1: sync workers; more: gthread)")
+                        help="threads per Hatchway worker (1: sync workers; more: gthread)")
+    parser.add_argument("--sandbox-threads", type=int, default=2,
+                        help="threads per sandbox worker; 2 (gthread) keeps connections alive "
+                             "as providers do, 1 (sync) closes each after its answer")
     parser.add_argument("--connections", type=int, default=4,
                         help="concurrent client connections (C)")
     parser.add_argument("--profile", choices=["credentials", "proxy", "key-only"],
@@ -175,10 +178,11 @@ class Bench:
         """The sandbox first (Hatchway's PUBLIC_URL), then Hatchway with the bench URLs."""
         servers = []
         try:
-            for name, workers, settings in [("sandbox", self.args.sandbox_workers,
-                                             "config.settings"),
-                                            ("hatchway", self.args.workers, SETTINGS)]:
-                options = argparse.Namespace(workers=workers, threads=self.args.threads)
+            for name, workers, threads, settings in [
+                    ("sandbox", self.args.sandbox_workers, self.args.sandbox_threads,
+                     "config.settings"),
+                    ("hatchway", self.args.workers, self.args.threads, SETTINGS)]:
+                options = argparse.Namespace(workers=workers, threads=threads)
                 servers.append(start_server({**self.env, "DJANGO_SETTINGS_MODULE": settings},
                                             self.ports[name], options, self.logs[name]))
                 self.servers[name] = servers[-1]
@@ -382,9 +386,12 @@ def main() -> None:
 
             refreshes_before = sandbox.refresh_count()
             client = "wrk" if bench.use_wrk else "the Python load loop"
-            kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
-            print(f"gunicorn: Hatchway {args.workers} and the sandbox {args.sandbox_workers} "
-                  f"{kind} workers; {client}, {args.connections} connections, "
+            def kind(threads: int) -> str:
+                return "sync" if threads == 1 else f"gthread ({threads} threads)"
+
+            print(f"gunicorn: Hatchway {args.workers} {kind(args.threads)} and the sandbox "
+                  f"{args.sandbox_workers} {kind(args.sandbox_threads)} workers; "
+                  f"{client}, {args.connections} connections, "
                   f"{args.duration:g} s a request in {ROUNDS} rounds; all on 127.0.0.1", flush=True)
             started = time.monotonic()
             results = bench.run()

@@ -28,7 +28,10 @@ What it does, all in this process (Django's test client, no socket, no gunicorn)
    and counts its queries; the relay is measured as events relayed per second into the
    10 endpoints, the webhook retention as the time to delete what is past
    WEBHOOK_RETENTION_DAYS (batches of 1,000), the audit retention as its first 5 batches
-   of 1,000 past AUDIT_RETENTION_DAYS (400), each per 1,000 rows deleted;
+   of 1,000 past AUDIT_RETENTION_DAYS (400), each per 1,000 rows deleted, and
+   `sync_connectors` of the real catalogue (connectors/catalog/) as a deploy runs it,
+   with nothing changed since the last sync (that first sync, and the re-sync, in a
+   transaction rolled back after: the seeded world stays as it was);
 4. prints one table: each figure, its query count and its ratio to the smallest size's.
    `--explain` also prints EXPLAIN (ANALYZE, BUFFERS) of each path's slowest SELECT.
 
@@ -388,6 +391,26 @@ def audit_retention() -> Figure:
     return Figure(per_thousand, per_thousand, len(captured.captured_queries), unit="ms/1k")
 
 
+def catalogue_sync() -> Figure:
+    """`sync_connectors` of the real catalogue with nothing changed (every file read and
+    validated, every row compared), after a first sync that added it; both rolled back."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from connectors.sync import sync_catalog
+
+    with transaction.atomic():
+        sync_catalog()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            result = sync_catalog()
+            ms = 1000 * (time.perf_counter() - started)
+        transaction.set_rollback(True)
+    if result.added or result.updated or result.retired:
+        sys.exit("the catalogue's re-sync changed rows: it is not the deploy's no-op")
+    return Figure(ms, ms, len(captured.captured_queries))
+
+
 def explain(sql: str) -> None:
     from django.db import connection
 
@@ -407,6 +430,7 @@ def measure(world: World, repeat: int, *, show_plans: bool) -> dict[str, Figure]
     figures["relay (events/s)"] = relay_rate()
     figures["webhook retention (ms per 1k)"] = retention()
     figures["audit retention (ms per 1k)"] = audit_retention()
+    figures["sync_connectors, unchanged (ms)"] = catalogue_sync()
     return figures
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from connectors.schema import AUTH_TYPE_LABELS
 from connectors.spec import CATALOG_DIR
@@ -17,9 +18,36 @@ HEADER = ("# Connector coverage\n\n"
           "do not edit by hand. -->\n")
 
 
-def real_entries(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def is_placeholder(data: dict[str, Any]) -> bool:
+    """An illustration on the reserved .example domain (1st Connect), not a real provider."""
+    return (urlsplit(data.get("website", "")).hostname or "").endswith(".example")
+
+
+def listed_entries(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every entry but the sandbox's own."""
     return {slug: data for slug, data in sorted(catalog.items())
             if "Sandbox" not in data.get("categories", ())}
+
+
+def real_entries(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The connectors that count: not regional or test copies of another, not placeholders."""
+    return {slug: data for slug, data in listed_entries(catalog).items()
+            if not data.get("variant_of") and not is_placeholder(data)}
+
+
+def not_counted(catalog: dict[str, dict[str, Any]]) -> list[str]:
+    rows = []
+    for slug, data in listed_entries(catalog).items():
+        if data.get("variant_of"):
+            why = f"a regional or test-environment copy of `{data['variant_of']}`"
+        elif is_placeholder(data):
+            why = "an illustration on the reserved .example domain, not a real provider"
+        else:
+            continue
+        rows.append(f"| {cell(data['name'])} | `{slug}` | {why} |")
+    return ["## Listed but not counted", "",
+            "Kept for the installs that use them; the counts above leave them out.", "",
+            "| Connector | Slug | Why |", "| --- | --- | --- |", *rows]
 
 
 def cell(text: str) -> str:
@@ -62,11 +90,12 @@ def connector_list(entries: dict[str, dict[str, Any]]) -> list[str]:
 def coverage_markdown(catalog: dict[str, dict[str, Any]]) -> str:
     entries = real_entries(catalog)
     categories = {c for data in entries.values() for c in data.get("categories", ())}
-    summary = (f"{len(entries)} connectors in {len(categories)} categories "
-               "(the sandbox's own entries are not counted). The file format and the rules "
-               "each entry is held to are in [catalogue.md](catalogue.md).")
+    summary = (f"{len(entries)} connectors in {len(categories)} categories. Not counted: the "
+               "sandbox's own entries, and the copies and illustrations listed at the end. "
+               "The file format and the rules each entry is held to are in "
+               "[catalogue.md](catalogue.md).")
     parts = [HEADER, summary, "", *by_category(entries), "", *by_auth_mode(entries), "",
-             *connector_list(entries)]
+             *connector_list(entries), "", *not_counted(catalog)]
     return "\n".join(parts) + "\n"
 
 

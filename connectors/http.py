@@ -16,9 +16,12 @@ DNS answer (DNS rebinding), while TLS still sends and verifies the host name.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
 import socket
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -200,6 +203,31 @@ def default_transport() -> BaseAdapter:
     return _shared_adapter
 
 
+@functools.cache
+def environment_ca_bundle() -> str | None:
+    """The CA bundle the environment names (REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE), read
+    once: the environment does not change while the process runs."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+
+
+@functools.cache
+def environment_has_proxies() -> bool:
+    """Whether the environment names an outbound proxy (HTTPS_PROXY and the like)."""
+    return bool(urllib.request.getproxies())
+
+
+def read_environment_once(session: requests.Session) -> None:
+    """With trust_env, requests reads the whole environment for proxies (and ~/.netrc) at
+    every request: a tenth of a proxied call's CPU (docs/benchmarks.md). Without a proxy
+    configured, the one setting it would find is the CA bundle, read once here instead; a
+    provider's credentials never come from a .netrc. With a proxy, requests keeps reading
+    the environment per request, for NO_PROXY's per-host exceptions."""
+    if not environment_has_proxies():
+        session.trust_env = False
+        if (bundle := environment_ca_bundle()) and session.verify is True:
+            session.verify = bundle
+
+
 # Tests point this at an in-process adapter that serves the sandbox app.
 transport: Callable[[], BaseAdapter] = default_transport
 
@@ -217,6 +245,7 @@ class _Guarded:
         self.mount("https://", adapter)
         self.mount("http://", adapter)
         self.max_redirects = MAX_REDIRECTS
+        read_environment_once(self)
 
     def send(self: Any, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         check_url(request.url or "")

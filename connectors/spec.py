@@ -81,4 +81,11 @@ def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, dict[str, Any]]:
     if not paths:
         # A mistyped --catalog must not read as "every connector was removed" and retire all.
         raise CatalogError(str(directory), "(directory)", "contains no catalogue files (*.toml)")
-    return dict(load_file(path) for path in paths)
+    catalog = dict(load_file(path) for path in paths)
+    for slug, data in catalog.items():
+        original = data.get("variant_of", "")
+        if original and (original == slug or catalog.get(original, {}).get("variant_of", "")
+                         or original not in catalog):
+            raise CatalogError(f"{slug}.toml", "variant_of",
+                               "must name another catalogue entry that is not itself a variant")
+    return catalog

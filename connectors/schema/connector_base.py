@@ -33,6 +33,10 @@ class ConnectorBase(_Model):
                           LAX] = ()
     website: Url = ""
     api_docs: Url = ""
+    variant_of: Annotated[str, StringConstraints(pattern=r"^([a-z0-9]+(-[a-z0-9]+)*)?$")] = ""
+    """The slug of the connector this entry is a regional or sandbox copy of: a copy of the
+    same app at the provider, kept for the installs that use it, listed in docs/connectors.md
+    and not counted (connectors/coverage.py)."""
     fields: Annotated[tuple[FieldSpec, ...], LAX] = ()
     auth: AuthSpec
     api: ApiSpec = Field(default_factory=ApiSpec)

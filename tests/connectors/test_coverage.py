@@ -13,10 +13,13 @@ from django.core.management.base import CommandError
 
 from connectors.coverage import DOCS_PATH, coverage_markdown
 from connectors.schema import AUTH_TYPE_LABELS
-from connectors.spec import load_catalog
+from connectors.spec import CatalogError, load_catalog
 
 CATALOG = load_catalog()
-REAL = {slug: data for slug, data in CATALOG.items() if not slug.startswith("sandbox-")}
+LISTED = {slug: data for slug, data in CATALOG.items() if not slug.startswith("sandbox-")}
+COPIES = {slug for slug, data in LISTED.items() if data.get("variant_of")}
+REAL = {slug: data for slug, data in LISTED.items()
+        if slug not in COPIES and slug != "1st-connect"}
 
 
 def test_the_committed_page_is_current():
@@ -40,9 +43,12 @@ def test_check_fails_on_a_stale_page_and_writing_fixes_it(tmp_path):
 
 def test_the_page_lists_every_real_connector_once_and_no_sandbox_entry():
     text = coverage_markdown(CATALOG)
-    listing = text.split("## All connectors", 1)[1]
+    listing, apart = text.split("## All connectors", 1)[1].split("## Listed but not counted")
     listed = re.findall(r"^\| .+? \| `([a-z0-9-]+)` \|", listing, re.MULTILINE)
     assert sorted(listed) == sorted(REAL)
+    not_counted = re.findall(r"^\| .+? \| `([a-z0-9-]+)` \|", apart, re.MULTILINE)
+    assert sorted(not_counted) == sorted({*COPIES, "1st-connect"})
+    assert "| `zoho-crm-eu` | a regional or test-environment copy of `zoho-crm` |" in apart
     assert f"{len(REAL)} connectors in " in text
     assert "sandbox-oauth2" not in text and "| Sandbox |" not in text
 
@@ -55,3 +61,32 @@ def test_category_and_auth_mode_counts_match_the_catalogue():
     modes = Counter(data["auth"]["type"] for data in REAL.values())
     for mode, count in modes.items():
         assert f"| {AUTH_TYPE_LABELS[mode]} | `{mode}` | {count} |" in text, mode
+
+
+def test_regional_and_test_copies_are_not_counted():
+    """Issue 22: regional and sandbox variants count only where they are separate apps."""
+    assert {"zoho-crm-eu", "intercom-au", "mailgun-eu", "salesforce-sandbox"} <= COPIES
+    assert "zoho-crm" in REAL and "zoho-crm-eu" not in REAL
+
+
+@pytest.mark.parametrize("variant_of", ["copy", "missing", "other"])
+def test_variant_of_must_name_another_entry_that_is_no_copy(tmp_path, variant_of):
+    source = DOCS_PATH.parent.parent / "connectors" / "catalog" / "open-meteo.toml"
+    (tmp_path / "other.toml").write_text(source.read_text().replace(
+        'name = "Open-Meteo"', 'name = "Other"\nvariant_of = "open-meteo"'))
+    (tmp_path / "open-meteo.toml").write_text(source.read_text())
+    (tmp_path / "copy.toml").write_text(source.read_text().replace(
+        'name = "Open-Meteo"', f'name = "Copy"\nvariant_of = "{variant_of}"'))
+    with pytest.raises(CatalogError, match="copy.toml: variant_of: must name another"):
+        load_catalog(tmp_path)
+
+
+def test_a_variant_of_a_real_entry_loads(tmp_path):
+    source = DOCS_PATH.parent.parent / "connectors" / "catalog" / "open-meteo.toml"
+    (tmp_path / "open-meteo.toml").write_text(source.read_text())
+    (tmp_path / "copy.toml").write_text(source.read_text().replace(
+        'name = "Open-Meteo"', 'name = "Copy"\nvariant_of = "open-meteo"'))
+    catalog = load_catalog(tmp_path)
+    assert catalog["copy"]["variant_of"] == "open-meteo"
+    assert "| Copy | `copy` | a regional or test-environment copy of `open-meteo` |" in (
+        coverage_markdown(catalog))

@@ -189,6 +189,11 @@ PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)
 SSO_START_WINDOW = env.int("SSO_START_WINDOW", default=600)
 SSO_START_LIMIT = env.int("SSO_START_LIMIT", default=30)
 SSO_START_DOMAIN_LIMIT = env.int("SSO_START_DOMAIN_LIMIT", default=300)
+# "Sign in with a passkey" (teams/security_views.py): each start writes a challenge into a
+# new session, so past PASSKEY_SIGN_IN_LIMIT starts from one client address in
+# PASSKEY_SIGN_IN_WINDOW seconds the answer is a 429 (counted like the SSO starts).
+PASSKEY_SIGN_IN_WINDOW = env.int("PASSKEY_SIGN_IN_WINDOW", default=600)
+PASSKEY_SIGN_IN_LIMIT = env.int("PASSKEY_SIGN_IN_LIMIT", default=30)
 # The issuer authenticator apps show beside the code; a code is accepted for one step
 # (30 s) either side of now; every wrong code also counts toward the login lockout.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hatchway")

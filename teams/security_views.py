@@ -32,7 +32,8 @@ from accounts.access import (
 )
 from accounts.models import User
 from audit import events as audit
-from audit.logins import locked_out
+from audit.logins import client_address, locked_out
+from core import throttle
 from core.forms import ConsoleForm
 from teams import members, passkeys, sessions, single_sign_on, two_factor
 from teams.models import ConsoleSession, Passkey
@@ -130,7 +131,18 @@ def login_passkey_complete(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def sign_in_passkey_begin(request: HttpRequest) -> HttpResponse:
-    """"Sign in with a passkey": a discoverable-credential challenge (single use, short)."""
+    """"Sign in with a passkey": a discoverable-credential challenge (single use, short).
+    Each one writes a session, so starts are counted per client address."""
+    window: int = settings.PASSKEY_SIGN_IN_WINDOW
+    if throttle.hit(f"passkey-sign-in:ip:{client_address(request)}",
+                    limit=settings.PASSKEY_SIGN_IN_LIMIT, window=window).over:
+        security_log.warning("passkey sign-in throttled: address")
+        minutes = max(1, window // 60)
+        response = JsonResponse({"error": "Too many passkey sign-ins were started from your "
+                                          f"network. Try again in {minutes} minutes."},
+                                status=429)
+        response["Retry-After"] = str(window)
+        return response
     return JsonResponse(passkeys.sign_in_begin(request.session, request.GET.get("next", "")))
 
 

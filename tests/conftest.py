@@ -71,8 +71,10 @@ def other_client(mallory) -> Client:
 
 @pytest.fixture(autouse=True)
 def fresh_listings() -> None:
-    """Each test starts with no cached catalogue listing, as its database starts fresh."""
+    """Each test starts with no cached catalogue listing, as its database starts fresh, and
+    no throttle counts (core/throttle.py: the default cache) from earlier tests."""
     caches[LISTINGS_ALIAS].clear()
+    caches["default"].clear()
     forget_gauges()  # and no cached /metrics gauges (core/metrics.py)
 
 

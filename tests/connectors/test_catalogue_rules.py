@@ -4,7 +4,8 @@ Complements test_catalog.py (which already checks https endpoints, site and docs
 anchored patterns and templated hosts): here every URL-like value anywhere in an entry is
 https, every `{placeholder}` (verify paths and headers included) names a declared field, a
 file whose comments talk about revocation either declares a revoke_url or says why not,
-every pattern accepts the examples its field's help gives, and no provider is in twice."""
+every entry has a verify request or says why not (item 4), every pattern accepts the
+examples its field's help gives, and no provider is in twice."""
 
 from __future__ import annotations
 
@@ -124,6 +125,29 @@ def test_the_revoke_rule_catches_a_cited_but_undeclared_endpoint():
     assert not revoke_rule_holds("miro", "# Revoke: https://developers.miro.com/revoke")
     assert revoke_rule_holds("miro", "# Revoke: https://x.example, so no revoke_url.")
     assert revoke_rule_holds("salesforce", "# Revoke: https://help.salesforce.com/revoke")
+
+
+# --- a verify request, or the reason there is none (item 4) ---------------------------------
+
+VERIFY_TALK = re.compile(r"verif", re.IGNORECASE)
+
+
+def verify_rule_holds(slug: str, text: str) -> bool:
+    return bool(CATALOG[slug].get("api", {}).get("verify")) or bool(VERIFY_TALK.search(text))
+
+
+@pytest.mark.parametrize("slug", REAL)
+def test_every_entry_has_a_verify_request_or_says_why_not(slug):
+    """A connector proves new credentials with a cheap request; where the provider has none
+    (only POSTs, no read every grant allows), the file's comments say so."""
+    assert verify_rule_holds(slug, comments(slug)), (
+        f"{slug}: no [api] verify request, and no comment saying why")
+
+
+def test_the_verify_rule_catches_a_silent_entry_without_one():
+    assert not verify_rule_holds("paypal", "# Token: https://developer.paypal.com/api/rest/")
+    assert verify_rule_holds("paypal", "# No verify request: the token request is the check.")
+    assert verify_rule_holds("salesforce", "")  # declares one
 
 
 # --- patterns accept the examples in the help ---------------------------------------------

@@ -280,3 +280,20 @@ def test_the_second_factor_checks_the_sign_count_too(client, alice, counter, sta
     assert response.status_code == status and signed_in(client) is (status == 200)
     key.passkey.refresh_from_db()
     assert key.passkey.sign_count == (11 if status == 200 else 10)
+
+
+@override_settings(PASSKEY_SIGN_IN_LIMIT=2)
+def test_starts_are_throttled_per_client_address(alice, caplog):
+    """Each start writes a session: past the limit from one address, a 429 and no session."""
+    crowd = Client(REMOTE_ADDR="203.0.113.7")
+    for _ in range(2):
+        assert crowd.post(reverse("sign_in_passkey_begin")).status_code == 200
+    refused = Client(REMOTE_ADDR="203.0.113.7")
+    with caplog.at_level(logging.WARNING, logger="hatchway.security"):
+        response = refused.post(reverse("sign_in_passkey_begin"))
+    assert response.status_code == 429 and response["Retry-After"] == "600"
+    assert "Too many passkey sign-ins" in response.json()["error"]
+    assert "publicKey" not in response.json() and "sessionid" not in response.cookies
+    assert "passkey sign-in throttled" in caplog.text
+    other = Client(REMOTE_ADDR="198.51.100.9")  # another address is not held up
+    assert other.post(reverse("sign_in_passkey_begin")).status_code == 200

@@ -3,6 +3,8 @@
 Credentials stored on the install (encrypted): ``{"username": ..., "password": ...}``.
 Some providers (Ashby, Chargebee, Dropbox Sign) take an API key as the user name and a blank
 password: a catalogue entry says so by declaring its password field `required = false`.
+Others (lemlist) take a blank user name and the key as the password: the entry declares its
+username field `required = false`.
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ class Basic(AuthMethod):
     credential_label = "user name or password"
 
     def complete(self, attempt: Any, params: dict[str, str]) -> Credentials:
-        """The entered pair; the password may be blank only where the catalogue makes the
-        password field optional (the provider documents an empty password)."""
-        if self.value("username") and not self.value("password") and not self.password_required:
-            return Credentials(data={"username": self.value("username"), "password": ""})
+        """The entered pair; either half may be blank only where the catalogue makes its
+        field optional (the provider documents an empty user name or password), never both."""
+        data = {key: self.value(key) for key in self.credential_keys}
+        if any(data.values()) and all(data[key] or not self.required(key) for key in data):
+            return Credentials(data=data)
         return super().complete(attempt, params)
 
-    @property
-    def password_required(self) -> bool:
-        return next((f.required for f in self.spec.fields if f.key == "password"), True)
+    def required(self, key: str) -> bool:
+        return next((f.required for f in self.spec.fields if f.key == key), True)
 
     def open_session(self, credentials: dict[str, Any]) -> requests.Session:
         session = http.Session()

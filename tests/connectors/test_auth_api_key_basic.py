@@ -145,6 +145,43 @@ def test_basic_refuses_a_blank_password_where_the_field_is_required(fake):
     assert fake.calls == []
 
 
+KEY_AS_PASSWORD_FIELDS = [{"key": "username", "label": "User name", "level": "account",
+                           "required": False},
+                          {"key": "password", "label": "API key", "secret": True,
+                           "level": "account"}]
+
+
+def test_basic_with_an_optional_user_name_sends_a_blank_user_and_the_key(fake):
+    """lemlist: the user name is blank and the key is the password, as `:key` -- allowed
+    because the catalogue makes the username field optional."""
+    fake.add("GET", f"{BASE}/api/me", json_body={"ok": True})
+    method = make_method({"type": "basic"}, KEY_AS_PASSWORD_FIELDS, {"password": API_KEY})
+    credentials = method.complete(None, {})
+    method.verify(credentials.data)
+    assert credentials.data == {"username": "", "password": API_KEY}
+    expected = base64.b64encode(f":{API_KEY}".encode()).decode()
+    assert fake.calls[0].headers["Authorization"] == f"Basic {expected}"
+
+
+def test_basic_with_an_optional_user_name_still_needs_the_password(fake):
+    """An optional user name does not make the pair optional: a blank key is refused."""
+    method = make_method({"type": "basic"}, KEY_AS_PASSWORD_FIELDS, {"username": ""})
+    with pytest.raises(AuthError) as caught:
+        method.complete(None, {})
+    assert caught.value.kind == "configuration"
+    assert fake.calls == []
+
+
+def test_basic_refuses_a_blank_user_name_where_the_field_is_required(fake):
+    """Where the username field is required a blank user name is refused, key or not."""
+    for fields in (BASIC_FIELDS, KEY_AS_USER_FIELDS):
+        method = make_method({"type": "basic"}, fields, {"password": "fake-password-1"})
+        with pytest.raises(AuthError) as caught:
+            method.complete(None, {})
+        assert caught.value.message == "Enter the user name and password first."
+    assert fake.calls == []
+
+
 def test_no_auth_completes_with_empty_credentials(fake):
     """type none: nothing to store, verify runs without credentials."""
     fake.add("GET", f"{BASE}/api/me", json_body={"ok": True})

@@ -7,15 +7,23 @@ audit event in one transaction.
 
 from __future__ import annotations
 
+import time
+from base64 import b32encode
+from binascii import unhexlify
 from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import random_hex
 
 from accounts.models import Membership, Partner, User
 from audit import events as audit
-from core.fields import EncryptedJSONField
+from core.fields import EncryptedJSONField, is_unreadable
 from core.tokens import hash_token, new_state
 
 VALID_FOR = timedelta(days=7)
@@ -252,3 +260,67 @@ class SingleSignOnIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.sso.partner}"
+
+
+def new_app_secret() -> dict[str, str]:
+    """A TOTP secret: 20 random bytes (RFC 4226's recommended length), hex-encoded."""
+    return {"key": random_hex(20)}
+
+
+class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
+    """A member's authenticator app (TOTP, RFC 6238: SHA-1, 6 digits, 30-second steps), a
+    django-otp device like its `TOTPDevice` but with the shared secret Fernet-encrypted at
+    rest (`secrets`, rotated with the other secrets by `rotate_keys`). A code is accepted
+    only for a time step after the last one used (no replay); wrong codes throttle it."""
+
+    # No reverse accessor on User: django-otp finds devices by their user, not from it.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    secrets = EncryptedJSONField(default=new_app_secret, help_text="The shared secret.")
+    step = 30
+    t0 = 0
+    digits = 6
+    tolerance = 1  # a step either side, for clocks a little off
+    drift = models.SmallIntegerField(default=0, help_text="Steps the app's clock is off by.")
+    last_t = models.BigIntegerField(default=-1, help_text="The time step last accepted.")
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app"
+
+    @property
+    def bin_key(self) -> bytes:
+        """The secret's bytes; empty when no configured Fernet key decrypts it."""
+        return unhexlify(self.secrets.get("key", "")) if not is_unreadable(self.secrets) else b""
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URI authenticator apps read from the QR code (Key Uri Format)."""
+        issuer = str(settings.OTP_TOTP_ISSUER).replace(":", "")
+        label = quote(f"{issuer}:{self.user.get_username()}")
+        query = urlencode({"secret": b32encode(self.bin_key).decode(), "algorithm": "SHA1",
+                           "digits": self.digits, "period": self.step})
+        return f"otpauth://totp/{label}?{query}&issuer={quote(issuer)}"
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
+
+    def verify_token(self, token: Any) -> bool:
+        """Whether `token` is the app's code for now (a step either side), for a step
+        after the last one accepted; the step is then kept, else the failure counted."""
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        key = self.bin_key
+        verified = False
+        if key and str(token).isdigit():
+            totp = TOTP(key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = bool(totp.verify(int(token), self.tolerance, self.last_t + 1))
+        if verified:
+            self.last_t, self.drift = totp.t(), totp.drift
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+        else:
+            self.throttle_increment(commit=True)
+        return verified

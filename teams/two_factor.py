@@ -1,6 +1,7 @@
 """Two-factor authentication with an authenticator app (TOTP, RFC 6238) and recovery codes,
-on django-otp's devices (the TOTP replay check: a code is accepted only for a time step
-after the last one used; wrong codes throttle the device).
+on django-otp's devices: `AuthenticatorApp` (teams/models.py: its secret Fernet-encrypted;
+a code is accepted only for a time step after the last one used; wrong codes throttle it)
+and a `StaticDevice` whose tokens are the recovery codes' hashes, never the codes.
 
 - Set-up: an unconfirmed TOTP device (its secret shown as a QR code and as text), made
   active by a code from the app; then 10 recovery codes, shown once.
@@ -11,17 +12,17 @@ after the last one used; wrong codes throttle the device).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from base64 import b32encode
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Partner, User
 from audit import events as audit
-from teams.models import Passkey
+from teams.models import AuthenticatorApp, Passkey
 
 RECOVERY_CODES = 10
 TOTP_NAME = "Authenticator app"
@@ -30,33 +31,33 @@ RECOVERY_NAME = "Recovery codes"
 
 def is_on(user: User) -> bool:
     """An authenticator app or a passkey."""
-    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
                 or Passkey.objects.filter(user=user).exists())
 
 
 def has_app(user: User) -> bool:
-    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+    return bool(AuthenticatorApp.objects.filter(user=user, confirmed=True).exists())
 
 
 def is_on_for_member() -> Q:
     """`is_on` of a membership's user, as an annotation (the Members list)."""
-    return (Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True))
+    return (Exists(AuthenticatorApp.objects.filter(user=OuterRef("user"), confirmed=True))
             | Exists(Passkey.objects.filter(user=OuterRef("user"))))
 
 
-def pending_device(user: User) -> TOTPDevice:
+def pending_device(user: User) -> AuthenticatorApp:
     """The device being set up (made on first use), never a confirmed one."""
-    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False,
-                                                 defaults={"name": TOTP_NAME})
+    device, _ = AuthenticatorApp.objects.get_or_create(user=user, confirmed=False,
+                                                       defaults={"name": TOTP_NAME})
     return device
 
 
-def setup_uri(device: TOTPDevice) -> str:
+def setup_uri(device: AuthenticatorApp) -> str:
     uri: str = device.config_url
     return uri
 
 
-def secret_text(device: TOTPDevice) -> str:
+def secret_text(device: AuthenticatorApp) -> str:
     """The secret as the base32 text authenticator apps accept when typed in."""
     return b32encode(device.bin_key).decode().rstrip("=")
 
@@ -69,10 +70,11 @@ def confirm(*, user: User, code: str) -> list[str] | None:
     """Turn the pending device on with a code from the app; returns new recovery codes
     (None: the code was wrong)."""
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        device = (AuthenticatorApp.objects.select_for_update()
+                  .filter(user=user, confirmed=False).first())
         if device is None or not device.verify_token(code):
             return None
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        AuthenticatorApp.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _new_recovery_codes(user)
@@ -101,14 +103,16 @@ RECOVERY_LENGTH = 16
 
 
 def _stored(recovery_code: str) -> str:
-    """A recovery code as kept: its 16 hex digits without the dash, which django-otp's
-    16-character token column holds; typed with or without the dash alike."""
-    return recovery_code.lower().replace("-", "")
+    """What is kept of a recovery code: the first 16 hex digits (django-otp's token column)
+    of the SHA-256 of its 16 hex digits, typed with or without the dash alike. A code has
+    64 random bits, so its hash needs no salt or stretching to be as hard to reverse."""
+    digits = recovery_code.lower().replace("-", "")
+    return hashlib.sha256(digits.encode()).hexdigest()[:RECOVERY_LENGTH]
 
 
 def turn_off(*, user: User) -> None:
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
+        AuthenticatorApp.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
         for partner_id in _partners(user):
             audit.record(audit.Action.TWO_FACTOR_DISABLED, partner=partner_id, actor=user)
@@ -118,12 +122,13 @@ def verify(*, user: User, code: str) -> bool:
     """An authentication code from the app, or an unused recovery code (then used up)."""
     code = code.strip().replace(" ", "")
     with transaction.atomic():
-        totp = (TOTPDevice.objects.select_for_update()
+        totp = (AuthenticatorApp.objects.select_for_update()
                 .filter(user=user, confirmed=True).first())
         if totp is not None and code.isdigit() and totp.verify_token(code):
             return True
         recovery = StaticDevice.objects.select_for_update().filter(user=user).first()
-        return bool(recovery is not None and len(_stored(code)) == RECOVERY_LENGTH
+        digits = code.lower().replace("-", "")
+        return bool(recovery is not None and len(digits) == RECOVERY_LENGTH
                     and recovery.verify_token(_stored(code)))
 
 

@@ -267,9 +267,9 @@ def test_staff_cannot_be_signed_in_by_a_partners_provider(client, sso, idp):
 
 
 def test_a_user_with_a_second_factor_still_gives_it(client, sso, alice, idp):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from teams.models import AuthenticatorApp
 
-    TOTPDevice.objects.create(user=alice, name="app", confirmed=True)
+    AuthenticatorApp.objects.create(user=alice, name="app", confirmed=True)
     idp.user = Person("sub-alice", "alice@acme.test")
     response = sign_in(client)
     assert response.status_code == 302 and response["Location"] == reverse("login_code")

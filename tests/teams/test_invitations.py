@@ -217,9 +217,9 @@ def test_an_existing_user_with_two_factor_must_log_in_fully_to_accept(admin_clie
                                                                      partner):
     """Mallory has an authenticator app: her password on the invitation page is not enough
     (no membership, not logged in); the page sends her to log in, back to the link."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from teams.models import AuthenticatorApp
 
-    TOTPDevice.objects.create(user=mallory, name="app", confirmed=True)
+    AuthenticatorApp.objects.create(user=mallory, name="app", confirmed=True)
     invite(admin_client, "mallory@globex.test")
     path, _ = last_link()
     client = Client()

@@ -12,11 +12,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership
 from audit.models import Action, AuditEvent
 from teams import two_factor
+from teams.models import AuthenticatorApp
 from tests.factories import PASSWORD, client_for
 
 LOGIN = reverse("login")
@@ -25,18 +25,18 @@ LIBRARY = reverse("connectors:library")
 SECURITY = reverse("teams:security")
 
 
-def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
+def code_for(device: AuthenticatorApp, steps_ahead: int = 0) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
     return f"{totp.token():06d}"
 
 
 @pytest.fixture
-def alice_2fa(alice) -> tuple[TOTPDevice, list[str]]:
+def alice_2fa(alice) -> tuple[AuthenticatorApp, list[str]]:
     """Alice with an authenticator app and recovery codes (set up through the model)."""
     device = two_factor.pending_device(alice)
     codes = two_factor.confirm(user=alice, code=code_for(device))
-    return TOTPDevice.objects.get(user=alice, confirmed=True), codes
+    return AuthenticatorApp.objects.get(user=alice, confirmed=True), codes
 
 
 def password_step(client: Client, email: str = "alice@acme.test"):
@@ -48,7 +48,7 @@ def test_set_up_shows_qr_and_secret_then_ten_recovery_codes_once(admin_client, a
     recovery codes; the Security page then shows neither secret nor codes."""
     html = admin_client.get(SECURITY).content.decode()
     assert "<svg" in html
-    device = TOTPDevice.objects.get(user=alice, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=alice, confirmed=False)
     secret = two_factor.secret_text(device)
     assert secret in html
     response = admin_client.post(reverse("teams:confirm_totp"), {"code": code_for(device)})
@@ -116,8 +116,8 @@ def test_a_recovery_code_works_once(alice_2fa):
 
 
 def test_a_recovery_code_typed_without_its_dash_or_in_capitals_works(alice_2fa):
-    """Kept as 16 hex digits (django-otp's column is 16 characters, which PostgreSQL
-    enforces): the dash and the case are how it is shown, not part of it."""
+    """Kept as 16 hex digits of a hash (django-otp's column is 16 characters, which
+    PostgreSQL enforces): the dash and the case are how it is shown, not part of it."""
     _, codes = alice_2fa
     assert all(len(t) == 16 for t in StaticToken.objects.values_list("token", flat=True))
     client = Client()
@@ -179,7 +179,7 @@ def test_require_two_factor_is_set_by_admins_and_satisfied_by_setting_it_up(admi
     assert AuditEvent.objects.filter(action=Action.TWO_FACTOR_REQUIREMENT_CHANGED).exists()
     assert admin_client.get(LIBRARY).url == SECURITY
     admin_client.get(SECURITY)
-    device = TOTPDevice.objects.get(user=alice, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=alice, confirmed=False)
     admin_client.post(reverse("teams:confirm_totp"), {"code": code_for(device)})
     assert admin_client.get(LIBRARY).status_code == 200
 
@@ -206,19 +206,61 @@ def test_no_secret_or_recovery_code_in_logs_audit_or_admin(client, alice, json_l
     no log line, audit event or admin page (django-otp's device admin is not offered)."""
     browser = client_for(alice)
     browser.get(SECURITY)
-    device = TOTPDevice.objects.get(user=alice)
+    device = AuthenticatorApp.objects.get(user=alice)
     secret = two_factor.secret_text(device)
     page = browser.post(reverse("teams:confirm_totp"), {"code": code_for(device)})
     codes = re.findall(r"<code>([0-9a-f-]{17})</code>", page.content.decode())
     password_step(client)
     client.post(CODE_STEP, {"code": codes[0]})
     logged = json_log.getvalue()
-    for value in (secret, device.key, *codes):
+    for value in (secret, device.secrets["key"], *codes):
         assert value not in logged
         assert not [e for e in AuditEvent.objects.all() if value in str(e.detail)]
     root = client_for(django_user_model.objects.create_superuser("root@hatchway.test", PASSWORD))
     assert root.get("/admin/otp_totp/totpdevice/").status_code == 404
     assert root.get("/admin/otp_static/staticdevice/").status_code == 404
     html = root.get(reverse("admin:accounts_user_change", args=[alice.pk])).content.decode()
-    assert secret not in html and device.key not in html and codes[1] not in html
+    assert secret not in html and device.secrets["key"] not in html and codes[1] not in html
+    assert root.get("/admin/teams/authenticatorapp/").status_code == 404
     assert Membership.objects.filter(user=alice).exists()
+
+
+def test_the_secret_and_the_recovery_codes_are_not_kept_in_clear(alice_2fa):
+    """The app's secret is Fernet-encrypted in its column; of each recovery code only a
+    hash is kept, from which the code cannot be read back."""
+    from django.db import connection
+
+    device, codes = alice_2fa
+    key = device.secrets["key"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secrets FROM teams_authenticatorapp WHERE id = %s", [device.pk])
+        stored = bytes(cursor.fetchone()[0])
+    assert key.encode() not in stored and stored.startswith(b"gAAAAA")  # a Fernet token
+    kept = set(StaticToken.objects.values_list("token", flat=True))
+    assert len(kept) == 10
+    assert not kept & {code.replace("-", "") for code in codes}
+
+
+def test_the_migration_moves_apps_and_hashes_codes(alice):
+    """Teams 0004 on rows made before it: the app's secret moves, encrypted, to an
+    AuthenticatorApp that accepts the same codes; a recovery code kept in clear becomes
+    its hash and still works."""
+    import importlib
+
+    from django.apps import apps
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    migration = importlib.import_module("teams.migrations.0004_authenticator_app_encrypted")
+    TOTPDevice.objects.create(user=alice, name="Authenticator app", confirmed=True,
+                              key="0f" * 20)
+    static = StaticDevice.objects.create(user=alice, name="Recovery codes")
+    static.token_set.create(token="0123456789abcdef")
+    migration.encrypt_app_secrets(apps, None)
+    migration.hash_recovery_codes(apps, None)
+    assert not TOTPDevice.objects.exists()
+    app = AuthenticatorApp.objects.get(user=alice)
+    assert app.confirmed and app.secrets == {"key": "0f" * 20}
+    assert two_factor.verify(user=alice, code=code_for(app))
+    assert StaticToken.objects.get().token != "0123456789abcdef"
+    assert two_factor.verify(user=alice, code="01234567-89ABCDEF")

@@ -28,8 +28,9 @@ from connectors.auth.base import (
 )
 from connectors.auth.keys import KeyProblem, load_private_key
 from connectors.schema import ConnectorSpec
-from connectors.spec import validate
-from tests.factories import catalogue_refusal
+from connectors.spec import CATALOG_DIR, load_file, validate
+from installs.forms import InstallForm
+from tests.factories import catalogue_refusal, make_connector
 from tests.fake_provider import FakeProvider, install_fake
 
 API = "https://api.provider.localhost"
@@ -357,3 +358,59 @@ def test_no_code_means_no_installer_check_possible(fake):
     with pytest.raises(InvalidCallback):
         checking_method().complete(None, {"installation_id": "42"})
     assert not fake.calls
+
+
+# --- a customer-typed host: GitHub Enterprise Server ----------------------------------------
+
+GHES = "https://ghes.acme.localhost"
+
+
+def ghes_method() -> Any:
+    """The catalogue's GitHub Enterprise Server entry, with the app's details entered at install."""
+    slug, data = load_file(CATALOG_DIR / "github-enterprise-server-app.toml")
+    return build_method(Context(spec=ConnectorSpec.from_data(slug, data), values={
+        "base_url": GHES, "app_id": "1234", "app_slug": "acme-sync", "private_key": PRIVATE_KEY,
+        "client_id": "fake-client-id", "client_secret": "fake-client-secret-123"}))
+
+
+def test_a_customer_typed_host_starts_the_install_page():
+    class Attempt:
+        state = "fake-state-123"
+
+    assert ghes_method().begin(Attempt()) == (
+        f"{GHES}/github-apps/acme-sync/installations/new?state=fake-state-123")
+
+
+def test_a_customer_typed_host_gets_the_installer_check_token_and_revocation(fake):
+    fake.add("POST", f"{GHES}/login/oauth/access_token", json_body={"access_token": "fake-user"})
+    fake.add("GET", f"{GHES}/api/v3/user/installations", json_body={"installations": [{"id": 42}]})
+    fake.add("POST", f"{GHES}/api/v3/app/installations/42/access_tokens", status=201,
+             json_body={"token": "ghs_fake"})
+    fake.add("DELETE", f"{GHES}/api/v3/installation/token", status=204)
+    method = ghes_method()
+    credentials = method.complete(None, {"installation_id": "42", "code": "fake-code"})
+    assert credentials.data == {"access_token": "ghs_fake"}
+    assert credentials.captured == {"installation_id": "42"}
+    method.revoke(credentials.data)
+    assert [call.url.split("?")[0] for call in fake.calls] == [
+        f"{GHES}/login/oauth/access_token", f"{GHES}/api/v3/user/installations",
+        f"{GHES}/api/v3/app/installations/42/access_tokens", f"{GHES}/api/v3/installation/token"]
+
+
+@pytest.mark.django_db
+def test_an_enterprise_server_install_asks_for_the_app_the_partner_left_blank(partner):
+    """Each GitHub Enterprise Server registers its own app: with the partner's settings blank,
+    the install form asks for the server and the app's details, and checks the key."""
+    slug, data = load_file(CATALOG_DIR / "github-enterprise-server-app.toml")
+    connector = make_connector("ghes-app-test", data)
+    entered = {"base_url": "https://ghes.localhost", "app_id": "1234", "app_slug": "acme-sync",
+               "client_id": "fake-client-id", "client_secret": "fake-client-secret-123"}
+    form = InstallForm({**entered, "private_key": PRIVATE_KEY}, connector=connector,
+                       partner=partner, ask_name=False)
+    assert {"base_url", "app_id", "app_slug", "private_key", "client_id",
+            "client_secret"} <= set(form.fields)
+    assert "installation_id" not in form.fields  # captured at sign-in
+    assert form.is_valid(), form.errors
+    refused = InstallForm({**entered, "private_key": "not a key"}, connector=connector,
+                          partner=partner, ask_name=False)
+    assert not refused.is_valid() and "private_key" in refused.errors

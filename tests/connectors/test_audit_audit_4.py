@@ -32,3 +32,20 @@ def test_shopify_sends_the_token_in_its_own_header_and_verifies_the_granted_scop
 def test_xero_cites_xero_not_a_third_party_for_the_scope_change():
     assert "developer.xero.com/faq/granular-scopes" in comments("xero")
     assert "apideck" not in comments("xero")
+
+
+def test_confluence_asks_for_an_unscoped_api_token_and_says_it_expires():
+    """Scoped Atlassian API tokens only work through api.atlassian.com, and API tokens expire
+    after at most a year; the site-URL entry's help must say both."""
+    token = spec("confluence").field("password")
+    assert token is not None
+    assert 'not "with scopes"' in token.help
+    assert "expires after at most one year" in token.help
+    page = "atlassian-account/docs/manage-api-tokens-for-your-atlassian-account"
+    assert page in comments("confluence")
+
+
+def test_discord_cites_discords_own_docs_source():
+    source = "github.com/discord/discord-api-docs/blob/main/docs/topics/oauth2.mdx"
+    assert source in comments("discord")
+    assert "third-party" not in comments("discord")

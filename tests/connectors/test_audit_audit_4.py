@@ -3,8 +3,15 @@ the shipped spec (the URL, header or request the provider's own docs call for)."
 
 from __future__ import annotations
 
+import socket
+
+import pytest
+
+from connectors.auth import build_method
+from connectors.auth.base import Context
 from connectors.schema import ConnectorSpec
 from connectors.spec import CATALOG_DIR, load_catalog
+from tests.fake_provider import FakeProvider, install_fake
 
 CATALOG = load_catalog()
 
@@ -27,6 +34,27 @@ def test_shopify_sends_the_token_in_its_own_header_and_verifies_the_granted_scop
     assert shopify.verify_request == (
         "GET", "https://{shop}.myshopify.com/admin/oauth/access_scopes.json")
     assert "shopify.dev/docs/api/admin-rest/latest/resources/accessscope" in comments("shopify")
+
+
+@pytest.fixture
+def fake(monkeypatch) -> FakeProvider:
+    """The fake provider, with provider host names resolving to a public address."""
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *args, **kwargs: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 0))])
+    return install_fake(monkeypatch)
+
+
+def test_shopify_verify_reaches_the_store_with_the_token_in_its_own_header(fake):
+    """The verify goes to the customer's store and carries X-Shopify-Access-Token, no bearer."""
+    url = "https://acme-store.myshopify.com/admin/oauth/access_scopes.json"
+    fake.add("GET", url, json_body={"access_scopes": [{"handle": "read_products"}]})
+    values = {"client_id": "fake-client", "shop": "acme-store"}
+    build_method(Context(spec=spec("shopify"), values=values)).verify(
+        {"access_token": "shpat_fake", "token_type": "Bearer"})
+    [call] = fake.calls
+    assert call.url == url
+    assert fake.header(call, "X-Shopify-Access-Token") == "shpat_fake"
+    assert "Authorization" not in call.headers
 
 
 def test_xero_cites_xero_not_a_third_party_for_the_scope_change():

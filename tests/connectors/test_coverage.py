@@ -90,3 +90,13 @@ def test_a_variant_of_a_real_entry_loads(tmp_path):
     assert catalog["copy"]["variant_of"] == "open-meteo"
     assert "| Copy | `copy` | a regional or test-environment copy of `open-meteo` |" in (
         coverage_markdown(catalog))
+
+
+def test_the_catalogue_is_deep_enough():
+    """Issue 22's must-holds: at least 400 real connectors (copies and the illustration not
+    counted) in at least 12 categories, and every auth mode used by at least 2 of them."""
+    assert len(REAL) >= 400
+    assert len({c for data in REAL.values() for c in data["categories"]}) >= 12
+    modes = Counter(data["auth"]["type"] for data in REAL.values())
+    assert set(modes) == set(AUTH_TYPE_LABELS), set(AUTH_TYPE_LABELS) - set(modes)
+    assert min(modes.values()) >= 2, modes

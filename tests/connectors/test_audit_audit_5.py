@@ -1,0 +1,48 @@
+"""Issue 22 item 2, audit-5's share: each corrected or added fact of a catalogue entry, checked
+against the shipped spec (the URL or comment the provider's own docs call for)."""
+
+from __future__ import annotations
+
+from connectors.schema import ConnectorSpec
+from connectors.spec import CATALOG_DIR, load_catalog
+from connectors.templating import render_url
+
+CATALOG = load_catalog()
+
+
+def spec(slug: str) -> ConnectorSpec:
+    return ConnectorSpec.from_data(slug, CATALOG[slug])
+
+
+def comments(slug: str) -> str:
+    text = (CATALOG_DIR / f"{slug}.toml").read_text()
+    return "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+
+
+def test_zoho_crm_revokes_at_the_customers_own_accounts_server():
+    """Zoho documents POST <accounts server>/oauth/v2/token/revoke with the refresh token as
+    "token"; the entry had no revoke_url, so deleting an install left the grant alive."""
+    zoho = spec("zoho-crm")
+    assert zoho.auth.revoke_url == "https://{data_centre}/oauth/v2/token/revoke"
+    for centre in ("accounts.zoho.com", "accounts.zoho.eu", "accounts.zoho.uk"):
+        assert render_url(zoho.auth.revoke_url, {"data_centre": centre}, zoho.fields) == (
+            f"https://{centre}/oauth/v2/token/revoke")
+    assert "zoho.com/contracts/api/getting-started/refreshing-access-tokens.html" in comments(
+        "zoho-crm")
+
+
+def test_miro_says_v2_revocation_takes_non_rfc_7009_fields():
+    """The comment said v2's body fields could not be confirmed; Miro's changelog lists them
+    (access_token, clientId, clientSecret), which is why no revoke_url is declared."""
+    text = comments("miro")
+    assert spec("miro").auth.revoke_url == ""
+    assert "access_token, clientId and" in text and "clientSecret" in text
+    assert "could not be\n# confirmed" not in text
+    assert "developers.miro.com/changelog/2024-12-16" in text
+
+
+def test_google_ads_cites_googles_own_page_for_the_api_version():
+    """v26 was cited to a reference page that does not name the version; Google's sunset-dates
+    page recommends starting with v26."""
+    assert spec("google-ads").api.base_url == "https://googleads.googleapis.com/v26"
+    assert "developers.google.com/google-ads/api/docs/sunset-dates" in comments("google-ads")

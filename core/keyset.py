@@ -3,9 +3,12 @@
 `Paginator` pages with ``OFFSET n`` -- the database reads and throws away the n rows before
 the page -- and counts every matching row for "Page 3 of 180". Both grow with the table
 (a partner with 50,000 accounts: a deep page reads 25,000 rows). A keyset page starts
-after (or before) a row instead, ``WHERE (name, id) > (…)``, which an index finds
-directly; its links name that row's id (``?after=123``, ``?before=123``), and the total
-is counted up to `COUNT_CAP` only (``LIMIT`` inside the count): "1,000+ accounts".
+after (or before) a row instead, ``WHERE name >= … AND (name > … OR id > …)``: the
+``name >= …`` bound is what lets the index start at the row (PostgreSQL's plan has it as
+the index condition; the ``OR`` alone was a filter over every row before the page, 22,500
+rows at a million installs); its links name that row's id (``?after=123``,
+``?before=123``), and the total is counted up to `COUNT_CAP` only (``LIMIT`` inside the
+count): "1,000+ accounts".
 
 A link names a row of the list itself: an id that is not a whole number, or not a row
 this list shows (another partner's, deleted since, outside the search), is refused with
@@ -74,10 +77,12 @@ def _from_cursor(queryset: QuerySet[Any], key: str, per_page: int, *, after: str
     row = _cursor_row(queryset, key, after if forward else before)
     value = getattr(row, key)
     if forward:
-        beyond = Q(**{f"{key}__gt": value}) | Q(**{key: value, "pk__gt": row.pk})
+        beyond = Q(**{f"{key}__gte": value}) & (
+            Q(**{f"{key}__gt": value}) | Q(**{key: value, "pk__gt": row.pk}))
         ordered = queryset.filter(beyond).order_by(key, "pk")
     else:
-        beyond = Q(**{f"{key}__lt": value}) | Q(**{key: value, "pk__lt": row.pk})
+        beyond = Q(**{f"{key}__lte": value}) & (
+            Q(**{f"{key}__lt": value}) | Q(**{key: value, "pk__lt": row.pk}))
         ordered = queryset.filter(beyond).order_by(f"-{key}", "-pk")
     rows = list(ordered[:per_page + 1])
     has_more = len(rows) > per_page

@@ -3,19 +3,7 @@ shipped spec (the endpoint, flag or pattern the provider's own docs call for).""
 
 from __future__ import annotations
 
-from connectors.schema import ConnectorSpec
-from connectors.spec import CATALOG_DIR, load_catalog
-
-CATALOG = load_catalog()
-
-
-def spec(slug: str) -> ConnectorSpec:
-    return ConnectorSpec.from_data(slug, CATALOG[slug])
-
-
-def comments(slug: str) -> str:
-    text = (CATALOG_DIR / f"{slug}.toml").read_text()
-    return "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+from tests.connectors.catalogue import comments, spec
 
 
 def test_monday_uses_the_oauth_2_1_token_endpoint_with_pkce_that_new_apps_must_use():

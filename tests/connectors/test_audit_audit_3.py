@@ -5,25 +5,7 @@ from __future__ import annotations
 
 import re
 
-from connectors.schema import ConnectorSpec
-from connectors.spec import CATALOG_DIR, load_catalog
-
-CATALOG = load_catalog()
-
-
-def spec(slug: str) -> ConnectorSpec:
-    return ConnectorSpec.from_data(slug, CATALOG[slug])
-
-
-def pattern(slug: str, key: str) -> str:
-    field = spec(slug).field(key)
-    assert field is not None and field.pattern
-    return field.pattern
-
-
-def comments(slug: str) -> str:
-    text = (CATALOG_DIR / f"{slug}.toml").read_text()
-    return "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+from tests.connectors.catalogue import comments, pattern, spec
 
 
 def test_statuspage_accepts_the_64_hex_key_its_api_reference_shows():

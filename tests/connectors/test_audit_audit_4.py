@@ -9,20 +9,8 @@ import pytest
 
 from connectors.auth import build_method
 from connectors.auth.base import Context
-from connectors.schema import ConnectorSpec
-from connectors.spec import CATALOG_DIR, load_catalog
+from tests.connectors.catalogue import comments, spec
 from tests.fake_provider import FakeProvider, install_fake
-
-CATALOG = load_catalog()
-
-
-def spec(slug: str) -> ConnectorSpec:
-    return ConnectorSpec.from_data(slug, CATALOG[slug])
-
-
-def comments(slug: str) -> str:
-    text = (CATALOG_DIR / f"{slug}.toml").read_text()
-    return "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
 
 
 def test_shopify_sends_the_token_in_its_own_header_and_verifies_the_granted_scopes():

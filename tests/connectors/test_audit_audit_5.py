@@ -3,19 +3,7 @@ against the shipped spec (the URL or comment the provider's own docs call for)."
 
 from __future__ import annotations
 
-from connectors.schema import ConnectorSpec
-from connectors.spec import CATALOG_DIR, load_catalog
-
-CATALOG = load_catalog()
-
-
-def spec(slug: str) -> ConnectorSpec:
-    return ConnectorSpec.from_data(slug, CATALOG[slug])
-
-
-def comments(slug: str) -> str:
-    text = (CATALOG_DIR / f"{slug}.toml").read_text()
-    return "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+from tests.connectors.catalogue import comments, spec
 
 
 def test_zoho_crm_cites_revocation_and_says_why_it_declares_none():

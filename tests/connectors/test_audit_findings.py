@@ -5,26 +5,8 @@ from __future__ import annotations
 
 import re
 
-from connectors.schema import ConnectorSpec
-from connectors.spec import CATALOG_DIR, load_catalog
 from connectors.templating import render_url
-
-CATALOG = load_catalog()
-
-
-def spec(slug: str) -> ConnectorSpec:
-    return ConnectorSpec.from_data(slug, CATALOG[slug])
-
-
-def pattern(slug: str, key: str) -> str:
-    field = spec(slug).field(key)
-    assert field is not None and field.pattern
-    return field.pattern
-
-
-def comments(slug: str) -> str:
-    text = (CATALOG_DIR / f"{slug}.toml").read_text()
-    return "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+from tests.connectors.catalogue import comments, pattern, spec
 
 
 def test_sage_intacct_asks_for_offline_access_so_a_refresh_token_is_issued():

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from connectors.schema import JWT_SCOPES_PLACEHOLDER, PLACEHOLDER_RE, ConnectorSpec
-from connectors.spec import CATALOG_DIR, load_catalog
+from tests.connectors.catalogue import CATALOG, comments
 
-CATALOG = load_catalog()
 SLUGS = sorted(CATALOG)
 REAL = [slug for slug in SLUGS if not slug.startswith("sandbox-")]
 BUILTIN = {"public_url"}
@@ -32,11 +31,6 @@ def strings(value: Any, path: str = "") -> list[tuple[str, str]]:
     if isinstance(value, (list, tuple)):
         return [pair for i, item in enumerate(value) for pair in strings(item, f"{path}[{i}]")]
     return []
-
-
-def comments(slug: str) -> str:
-    text = (CATALOG_DIR / f"{slug}.toml").read_text()
-    return "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
 
 
 # --- URLs are https -----------------------------------------------------------------------

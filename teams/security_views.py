@@ -137,12 +137,8 @@ def sign_in_passkey_begin(request: HttpRequest) -> HttpResponse:
     if throttle.hit(f"passkey-sign-in:ip:{client_address(request)}",
                     limit=settings.PASSKEY_SIGN_IN_LIMIT, window=window).over:
         security_log.warning("passkey sign-in throttled: address")
-        minutes = max(1, window // 60)
-        response = JsonResponse({"error": "Too many passkey sign-ins were started from your "
-                                          f"network. Try again in {minutes} minutes."},
-                                status=429)
-        response["Retry-After"] = str(window)
-        return response
+        return _passkey_paused("Too many passkey sign-ins were started from your network.",
+                               minutes=max(1, window // 60), retry_after=window)
     return JsonResponse(passkeys.sign_in_begin(request.session, request.GET.get("next", "")))
 
 
@@ -192,9 +188,14 @@ def _passkey_failure(request: HttpRequest, user: User | None) -> HttpResponse:
 
 def _passkey_locked_out() -> HttpResponse:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    response = JsonResponse({"error": "Logging in is paused after too many failed attempts. "
-                                      f"Try again in {minutes} minutes."}, status=429)
-    response["Retry-After"] = str(minutes * 60)
+    return _passkey_paused("Logging in is paused after too many failed attempts.",
+                           minutes=minutes, retry_after=minutes * 60)
+
+
+def _passkey_paused(reason: str, *, minutes: int, retry_after: int) -> HttpResponse:
+    """A 429 for the passkey sign-in's script: the reason, when to try again, Retry-After."""
+    response = JsonResponse({"error": f"{reason} Try again in {minutes} minutes."}, status=429)
+    response["Retry-After"] = str(retry_after)
     return response
 
 

@@ -102,12 +102,16 @@ def _new_recovery_codes(user: User) -> list[str]:
 RECOVERY_LENGTH = 16
 
 
+def _digits(recovery_code: str) -> str:
+    """A recovery code's 16 hex digits, typed with or without the dash, in either case."""
+    return recovery_code.lower().replace("-", "")
+
+
 def _stored(recovery_code: str) -> str:
     """What is kept of a recovery code: the first 16 hex digits (django-otp's token column)
-    of the SHA-256 of its 16 hex digits, typed with or without the dash alike. A code has
-    64 random bits, so its hash needs no salt or stretching to be as hard to reverse."""
-    digits = recovery_code.lower().replace("-", "")
-    return hashlib.sha256(digits.encode()).hexdigest()[:RECOVERY_LENGTH]
+    of the SHA-256 of its digits. A code has 64 random bits, so its hash needs no salt or
+    stretching to be as hard to reverse."""
+    return hashlib.sha256(_digits(recovery_code).encode()).hexdigest()[:RECOVERY_LENGTH]
 
 
 def turn_off(*, user: User) -> None:
@@ -127,8 +131,7 @@ def verify(*, user: User, code: str) -> bool:
         if totp is not None and code.isdigit() and totp.verify_token(code):
             return True
         recovery = StaticDevice.objects.select_for_update().filter(user=user).first()
-        digits = code.lower().replace("-", "")
-        return bool(recovery is not None and len(digits) == RECOVERY_LENGTH
+        return bool(recovery is not None and len(_digits(code)) == RECOVERY_LENGTH
                     and recovery.verify_token(_stored(code)))
 
 

@@ -234,8 +234,8 @@ PROXY_MAX_BODY: int = env.int("PROXY_MAX_BODY", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY, MAX_UPLOAD_REQUEST_BODY)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_REQUEST_BODY
 # The install-link form posts a checkbox and a Scopes box per offered connector: the whole
-# catalogue (~350) plus a partner's custom ones must fit. Bodies stay capped by
-# MAX_REQUEST_BODY whatever the count.
+# catalogue (about 520 connectors, two fields each) plus a partner's custom ones must fit.
+# Bodies stay capped by MAX_REQUEST_BODY whatever the count.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 4000
 
 # Security headers and cookies. The provider's redirect back to the callback is a

@@ -23,7 +23,7 @@ from django_otp.util import random_hex
 
 from accounts.models import Membership, Partner, User
 from audit import events as audit
-from core.fields import EncryptedJSONField, is_unreadable
+from core.fields import EncryptedJSONField
 from core.tokens import hash_token, new_state
 
 VALID_FOR = timedelta(days=7)
@@ -289,8 +289,9 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
 
     @property
     def bin_key(self) -> bytes:
-        """The secret's bytes; empty when no configured Fernet key decrypts it."""
-        return unhexlify(self.secrets.get("key", "")) if not is_unreadable(self.secrets) else b""
+        """The secret's bytes; empty when no configured Fernet key decrypts it (an unreadable
+        value loads as an empty dict)."""
+        return unhexlify(self.secrets.get("key", ""))
 
     @property
     def config_url(self) -> str:

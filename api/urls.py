@@ -10,6 +10,12 @@ from api import auth_settings, connector_views, proxy_views, views
 app_name = "api"
 
 urlpatterns = [
+    # The two calls a partner's backend makes most, first (patterns are tried in order).
+    path("v1/installs/<int:install_id>/credentials", views.InstallCredentials.as_view(),
+         name="install_credentials"),
+    # `path` may be empty: the base URL itself (an MCP server's one endpoint is its URL).
+    re_path(r"^v1/proxy/(?P<install_id>[0-9]+)/(?P<path>.*)$", proxy_views.Proxy.as_view(),
+            name="proxy"),
     path("v1/connectors", connector_views.ConnectorList.as_view(), name="connectors"),
     path("v1/connectors/<slug:slug>", connector_views.ConnectorDetail.as_view(), name="connector"),
     path("v1/connectors/<slug:slug>/retire", connector_views.ConnectorRetire.as_view(),
@@ -29,14 +35,9 @@ urlpatterns = [
          name="install_verify"),
     path("v1/installs/<int:install_id>/deauthenticate", views.InstallDeauthenticate.as_view(),
          name="install_deauthenticate"),
-    path("v1/installs/<int:install_id>/credentials", views.InstallCredentials.as_view(),
-         name="install_credentials"),
     path("v1/install-links/<int:link_id>", views.InstallLinkDetail.as_view(),
          name="install_link"),
     path("v1/events", views.EventList.as_view(), name="events"),
-    # `path` may be empty: the base URL itself (an MCP server's one endpoint is its URL).
-    re_path(r"^v1/proxy/(?P<install_id>[0-9]+)/(?P<path>.*)$", proxy_views.Proxy.as_view(),
-            name="proxy"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.ApiDocs.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^v1/", views.NotFoundView.as_view(), name="not_found"),

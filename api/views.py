@@ -7,6 +7,7 @@ answers with a serializer. The audit log names the key (`ApiKey.actor_label`).
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -75,6 +76,17 @@ def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[Any, Any]:
     return {ok_status: ok, **problems(*codes)}
 
 
+@functools.cache
+def no_parameters(serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+    """What a query serializer makes of no parameters at all: its defaults, which are
+    constants (tests/api/test_query_defaults.py), so worked out once per class instead
+    of on every request (building and running a serializer was a tenth of a credentials
+    read's own work: docs/benchmarks.md, "Hot paths near their floor")."""
+    query = serializer_class(data={})
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
 class ApiView(APIView):
     """Base of the API's views: scope Manage unless a view says otherwise."""
 
@@ -131,6 +143,8 @@ class ApiView(APIView):
         return install
 
     def query(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+        if not self.request.query_params:  # the usual call: every parameter left out
+            return dict(no_parameters(serializer_class))
         query = serializer_class(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return dict(query.validated_data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from typing import TYPE_CHECKING, Any, cast
@@ -57,6 +58,21 @@ class ScrubbingLogger(Logger):
 
 
 logger_class = ScrubbingLogger
+
+
+def post_worker_init(worker: Any) -> None:
+    """The worker has loaded Django: load its URLs too (the first request would), then take
+    everything loaded so far out of the garbage collector's full passes (`gc.freeze`). Those
+    objects live as long as the worker; scanning them in every full collection cost the
+    partner API's requests a share of their CPU and most of their slowest times
+    (docs/benchmarks.md, "Hot paths near their floor")."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve("/")
+    except Resolver404:  # the URLs are loaded all the same
+        pass
+    gc.freeze()
 
 
 # /metrics across workers (core/metrics.py): with PROMETHEUS_MULTIPROC_DIR set in the

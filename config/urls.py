@@ -13,6 +13,9 @@ admin.site.site_header = "Hatchway support"
 admin.site.site_title = "Hatchway support"
 
 urlpatterns = [
+    # The partner API first: it is the hot path (a backend's credentials reads and proxied
+    # calls), and Django tries the patterns in order on every request.
+    path("api/", include("api.urls")),
     path("", RedirectView.as_view(pattern_name="connectors:library"), name="home"),
     path("healthz/live", health.live, name="healthz_live"),
     path("healthz/ready", health.ready, name="healthz_ready"),
@@ -44,7 +47,6 @@ urlpatterns = [
     path("install/", include("links.customer_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("api-keys/", include("api.console_urls")),
-    path("api/", include("api.urls")),
     path("", include("teams.urls")),
     path("", include("sso.urls")),
     path("admin/", admin.site.urls),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +15,11 @@ from connectors.auth import AUTH_METHODS
 from connectors.schema import AUTH_TYPE_LABELS, ConnectorSpec
 from core.fields import EncryptedJSONField
 from core.tokens import new_version
+
+#: Specs built in this process, by connector (id, slug): the data each was built from, and
+#: the spec. Bounded: cleared when full (custom connectors are many partners' own).
+_built_specs: dict[tuple[int, str], tuple[dict[str, Any], ConnectorSpec]] = {}
+BUILT_SPECS_MAX = 4096
 
 
 class Category(models.Model):
@@ -160,7 +167,21 @@ class Connector(models.Model):
 
     @cached_property
     def spec(self) -> ConnectorSpec:
-        return ConnectorSpec.from_data(self.slug, self.spec_data)
+        """Its stored data, validated into a spec. Every request loads its connector afresh,
+        and building the spec (pydantic, with the rules' callbacks) was a tenth of a
+        credentials read's own work (docs/benchmarks.md, "Hot paths near their floor"): so
+        a spec is reused, in this process, while the connector's data is equal to what it
+        was built from. Specs are frozen; a changed connector gets a new one."""
+        key = (self.pk, self.slug)
+        known = _built_specs.get(key)
+        if known is not None and known[0] == self.spec_data:
+            return known[1]
+        spec = ConnectorSpec.from_data(self.slug, self.spec_data)
+        if self.pk is not None:
+            if len(_built_specs) >= BUILT_SPECS_MAX:
+                _built_specs.clear()
+            _built_specs[key] = (copy.deepcopy(self.spec_data), spec)
+        return spec
 
     @property
     def is_custom(self) -> bool:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, UnreadablePostError
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -39,11 +39,26 @@ class RefuseFilesHandler(FileUploadHandler):
         return None
 
 
+#: Where `url_match` keeps its answer on the request.
+_URL_MATCH = "hatchway_url_match"
+
+
+def url_match(request: HttpRequest) -> ResolverMatch | None:
+    """The request's path resolved once for the middlewares that route on it (None when
+    no URL matches). Two of them ask for every request; resolving walks the URL patterns
+    each time. Django's handler resolves the path again to call the view."""
+    if _URL_MATCH not in request.__dict__:
+        try:
+            request.__dict__[_URL_MATCH] = resolve(request.path_info)
+        except Resolver404:
+            request.__dict__[_URL_MATCH] = None
+    match: ResolverMatch | None = request.__dict__[_URL_MATCH]
+    return match
+
+
 def view_name(request: HttpRequest) -> str:
-    try:
-        return resolve(request.path_info).view_name
-    except Resolver404:
-        return ""
+    match = url_match(request)
+    return match.view_name if match else ""
 
 
 @dataclass(frozen=True)
@@ -140,9 +155,8 @@ def register_any_host(name: str) -> None:
 
 
 def answers_on_any_host(request: HttpRequest) -> bool:
-    try:
-        match = resolve(request.path_info)
-    except Resolver404:
+    match = url_match(request)
+    if match is None:
         return False
     return match.namespace in ANY_HOST or match.view_name in ANY_HOST
 

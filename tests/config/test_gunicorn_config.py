@@ -49,3 +49,18 @@ def test_json_log_format_covers_gunicorns_own_lines(monkeypatch, capsys):
     assert access["logger"] == "gunicorn.access" and '"GET /install/' in access["message"]
     assert access["message"].endswith(" probe-request-0001")
     assert TOKEN not in captured.out
+
+
+def test_a_worker_freezes_what_it_loaded(db):
+    """post_worker_init loads the URLs and takes what is loaded out of the collector's
+    full passes (gc.freeze)."""
+    import gc
+
+    conf = runpy.run_path(str(CONF))
+    gc.unfreeze()
+    try:
+        conf["post_worker_init"](SimpleNamespace())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0

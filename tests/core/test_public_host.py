@@ -62,3 +62,23 @@ def test_the_stale_sign_in_page_says_what_happened_and_links_back():
     assert "another address than" in html and "localhost:8000" in html
     assert f'href="{PUBLIC}/"' in html
     assert "Hatchway" not in html  # customers see this page too
+
+
+def test_the_middlewares_resolve_a_request_s_path_once(monkeypatch):
+    """The body limit and the host check both route on the URL: one resolve serves both
+    (core.middleware.url_match), beside the one Django's handler makes for the view."""
+    from core import middleware
+
+    calls = []
+    real = middleware.resolve
+
+    def counted(path):
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(middleware, "resolve", counted)
+    assert Client().get("/metrics", HTTP_HOST="127.0.0.1:8000").status_code != 302
+    assert calls == ["/metrics"]
+    calls.clear()
+    assert Client().get("/no-such-page", HTTP_HOST="127.0.0.1:8000").status_code == 302
+    assert calls == ["/no-such-page"]

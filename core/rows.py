@@ -19,7 +19,7 @@ tests/core/test_rows.py and tests/api/test_lookups.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -55,13 +55,16 @@ def _attnames(model: type[models.Model]) -> list[str]:
     return [field.attname for field in fields(model)]
 
 
+Converter = Callable[[Any, BaseDatabaseWrapper], Any]
+
+
 @functools.cache
-def _conversions(model: type[models.Model]) -> tuple[tuple[int, models.Field[Any, Any]], ...]:
-    """The columns that need converting (`_converted`), by position; the others (ids,
+def _conversions(model: type[models.Model]) -> tuple[tuple[int, Converter], ...]:
+    """The columns that need converting, by position, each with its converter (chosen
+    once per model, not per value: a credentials read converts 23); the others (ids,
     text, integers: most of them) are taken as the driver returned them."""
-    return tuple((i, field) for i, field in enumerate(fields(model))
-                 if hasattr(field, "from_db_value")
-                 or isinstance(field, models.BooleanField | models.DateTimeField))
+    return tuple((i, converter) for i, field in enumerate(fields(model))
+                 if (converter := _converter(field)) is not None)
 
 
 def columns(model: type[models.Model], alias: str) -> str:
@@ -80,8 +83,8 @@ def instance(model: type[M], values: Sequence[Any], connection: BaseDatabaseWrap
     if len(values) != len(names):
         raise ValueError(f"{model.__name__} has {len(names)} columns, not {len(values)}.")
     converted = list(values)
-    for i, field in _conversions(model):
-        converted[i] = _converted(field, converted[i], connection)
+    for i, convert in _conversions(model):
+        converted[i] = convert(converted[i], connection)
     return model.from_db(connection.alias, names, converted)
 
 
@@ -94,14 +97,20 @@ def split(row: Sequence[Any], *models_: type[models.Model]) -> Iterator[Sequence
         start += width
 
 
-def _converted(field: models.Field[Any, Any], value: Any, connection: BaseDatabaseWrapper) -> Any:
+def _converter(field: models.Field[Any, Any]) -> Converter | None:
     if hasattr(field, "from_db_value"):
-        return field.from_db_value(value, None, connection)
-    if isinstance(field, models.BooleanField) and value is not None:
-        return field.to_python(value)
-    if isinstance(field, models.DateTimeField) and value is not None:
-        if isinstance(value, str):
-            value = parse_datetime(value)
-        if isinstance(value, datetime) and settings.USE_TZ and timezone.is_naive(value):
-            value = value.replace(tzinfo=UTC)
+        return lambda value, connection: field.from_db_value(value, None, connection)
+    if isinstance(field, models.BooleanField):
+        return lambda value, connection: None if value is None else field.to_python(value)
+    if isinstance(field, models.DateTimeField):
+        return _aware
+    return None
+
+
+def _aware(value: Any, connection: BaseDatabaseWrapper) -> Any:
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    # Naive first (a C call): PostgreSQL's are aware, and the setting is a lazy lookup.
+    if isinstance(value, datetime) and timezone.is_naive(value) and settings.USE_TZ:
+        value = value.replace(tzinfo=UTC)
     return value

@@ -362,3 +362,21 @@ def test_can_refresh_only_with_a_refresh_token():
     assert method.can_refresh({}) is False
     assert method.can_refresh({"access_token": "fake-access-1"}) is False
     assert method.can_refresh({"refresh_token": "fake-refresh-1"}) is True
+
+
+@pytest.mark.parametrize("token_type", ["Bearer", "bearer", "BEARER"])
+def test_a_bearer_token_is_sent_as_rfc_6750_says(fake, token_type):
+    """Set once on a guarded session (no oauthlib per request): `Authorization: Bearer`."""
+    fake.add("GET", f"{BASE}/api/me", json_body={"ok": True})
+    session = make_method().session({"access_token": "fake-access-1", "token_type": token_type})
+    assert session.get(f"{BASE}/api/me").status_code == 200
+    assert fake.header(fake.calls[-1], "Authorization") == "Bearer fake-access-1"
+
+
+def test_a_bearer_session_refuses_plain_http_to_a_public_host(fake):
+    from connectors.http import UnsafeURL
+
+    session = make_method().session({"access_token": "fake-access-1", "token_type": "Bearer"})
+    with pytest.raises(UnsafeURL):
+        session.get("http://api.example.com/me")
+    assert fake.calls == []

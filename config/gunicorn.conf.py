@@ -63,9 +63,8 @@ logger_class = ScrubbingLogger
 def post_worker_init(worker: Any) -> None:
     """The worker has loaded Django: load its URLs too (the first request would), then take
     everything loaded so far out of the garbage collector's full passes (`gc.freeze`). Those
-    objects live as long as the worker; scanning them in every full collection cost the
-    partner API's requests a share of their CPU and most of their slowest times
-    (docs/benchmarks.md, "Hot paths near their floor")."""
+    objects live as long as the worker; scanning them in every full collection cost an API
+    request 2-4 % of its instructions (docs/benchmarks.md, "Hot paths near their floor")."""
     from django.urls import Resolver404, resolve
 
     try:

@@ -37,15 +37,21 @@ What it does, all on this machine (both servers listen on 127.0.0.1 only):
 process instead (Django's test client with the same settings; the proxy still calls the
 sandbox's gunicorn). `--py-spy credentials|proxy|key-only` loads that request alone for
 --duration while py-spy samples every Hatchway gunicorn worker (and the sandbox's for the
-proxy), and prints where the workers spent their time serving it. Every wait is bounded;
-both gunicorns are stopped whatever happens. Secrets are generated, bench-only values.
+proxy), and prints where the workers spent their time serving it. `--instructions` counts,
+with valgrind's cachegrind, the instructions each Hatchway request executes in a child
+process (Django's test client, the same settings; --requests requests minus none): unlike
+CPU time, the same count twice differs by under 0.5 % on a shared machine, so the two
+ratios can be compared between changes. Every wait is bounded; both gunicorns are stopped
+whatever happens. Secrets are generated, bench-only values.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,7 +110,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--py-spy", dest="py_spy", choices=["credentials", "proxy", "key-only"],
                         help="load this request alone while py-spy samples Hatchway's workers")
     parser.add_argument("--requests", type=int, default=500,
-                        help="requests profiled with --profile")
+                        help="requests profiled with --profile (counted with --instructions)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count each request's instructions (valgrind) instead of loading")
+    parser.add_argument("--count-child", dest="count_child", nargs=2,
+                        metavar=("REQUEST", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--python-client", action="store_true",
                         help="use the Python load loop even when wrk is installed")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
@@ -355,11 +365,61 @@ def profile(bench: Bench, name: str, requests_count: int) -> None:
     print(profiler.output_text(unicode=True, color=False, show_all=False, timeline=False))
 
 
+INSTRUCTIONS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def count_child(name: str, count: int) -> None:
+    """In the child `instructions` runs: 20 requests of one kind, then N more (the run with
+    N = 0 makes the 20 too, so only the N are in the difference)."""
+    from django.test import Client
+
+    setup_django()
+    path = os.environ["BENCH_COUNT_PATH"]
+    client = Client(headers={"Authorization": f"Bearer {os.environ['BENCH_COUNT_KEY']}"})
+    for _ in range(20 + count):
+        response = client.get(path)
+        b"".join(response)
+        if response.status_code != 200:
+            sys.exit(f"{name}: {path} answered {response.status_code}")
+
+
+def instructions(bench: Bench, count: int) -> None:
+    """Each Hatchway request's instructions: cachegrind over `count_child` with N requests
+    and with none; the difference over N."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    per: dict[str, float] = {}
+    for name in ("key-only view", "credentials", "proxied GET /me"):
+        env = {**bench.env, "DJANGO_SETTINGS_MODULE": SETTINGS,
+               "BENCH_COUNT_PATH": bench.targets[name].path, "BENCH_COUNT_KEY": bench.seeded["key"]}
+        totals = []
+        for n in (0, count):
+            run = subprocess.run(
+                [valgrind, "--tool=cachegrind", "--cache-sim=no",
+                 "--cachegrind-out-file=/dev/null", sys.executable, __file__,
+                 "--count-child", name, str(n)],
+                env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=1800, check=False)
+            found = INSTRUCTIONS.search(run.stderr)
+            if run.returncode != 0 or found is None:
+                sys.exit(f"{name}: the counting run failed:\n{run.stderr[-2000:]}")
+            totals.append(int(found.group(1).replace(",", "")))
+        per[name] = (totals[1] - totals[0]) / count
+        print(f"{name:<18}{per[name] / 1e6:>8.3f}M instructions a request", flush=True)
+    key_only = per["key-only view"]
+    print(f"Ratio credentials / key-only view: {per['credentials'] / key_only:.3f} "
+          f"(target <= 1.4); proxied GET /me / key-only view: "
+          f"{per['proxied GET /me'] / key_only:.3f} (target <= 1.6)")
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
 def main() -> None:
     args = parse_args()
+    if args.count_child:  # the child `instructions` runs under valgrind
+        count_child(args.count_child[0], int(args.count_child[1]))
+        return
     config, bench_url = scratch_database()
     workdir = Path(tempfile.mkdtemp(prefix="hatchway-api-bench-"))
     servers: list[Any] = []
@@ -381,6 +441,9 @@ def main() -> None:
                 return
             if args.py_spy:
                 spy(bench, args.py_spy, workdir)
+                return
+            if args.instructions:
+                instructions(bench, args.requests)
                 return
             from sandbox import services as sandbox
 

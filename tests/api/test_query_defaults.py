@@ -1,6 +1,7 @@
 """ApiView.query: a request with no query parameters gets its serializer's defaults,
 worked out once per serializer (`no_parameters`) -- which holds only while every query
-serializer's defaults are constants. A request with parameters is validated as before."""
+serializer's defaults are constants. A request with parameters is validated as before
+(tests/api/test_credentials.py: `?force_refresh=maybe` is a 400, `=true` refreshes)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from rest_framework.fields import empty
 
 from api import serializers as shapes
 from api.views import ApiView, no_parameters
-from tests.api.test_credentials import oauth2, path  # noqa: F401  (the fixture)
 
 QUERIES = [cls for _, cls in inspect.getmembers(shapes, inspect.isclass)
            if issubclass(cls, serializers.Serializer) and cls.__name__.endswith("Query")]
@@ -44,10 +44,3 @@ def test_callers_get_their_own_copy():
     mine["force_refresh"] = True
     assert view.query(shapes.CredentialsQuery) == {"force_refresh": False}
 
-
-def test_parameters_are_still_validated_and_used(api, oauth2):  # noqa: F811
-    assert api.get(path(oauth2, "?force_refresh=maybe")).status_code == 400
-    before = oauth2.credentials["access_token"]
-    assert api.get(path(oauth2)).json()["credentials"]["access_token"] == before
-    forced = api.get(path(oauth2, "?force_refresh=true")).json()
-    assert forced["credentials"]["access_token"] != before

@@ -177,8 +177,7 @@ def _send(install: Install, verb: str, path: str, query: str, headers: Mapping[s
         session.headers.pop("Accept", None)
     keep_out = {name.lower() for name in session.headers}
     try:
-        return session.request(verb, url, data=body or None, stream=True,
-                               allow_redirects=False,
+        return session.forward(verb, url, body=body or None,
                                headers=forwarded_headers(headers, keep_out=keep_out))
     except requests.Timeout:
         raise ProxyRefused(504, "The provider did not answer in time.",

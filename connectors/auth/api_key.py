@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from connectors import http
 from connectors.auth.base import AuthMethod
 
@@ -19,7 +17,7 @@ class APIKey(AuthMethod):
     missing_message = "Enter the API key first."
     credential_label = "API key"
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         session = http.Session()
         key = credentials.get("api_key", "")
         if self.spec.auth.query_param:

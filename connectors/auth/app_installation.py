@@ -251,7 +251,7 @@ class AppInstallation(AuthMethod):
         token = credentials.get("access_token")
         return {"access_token": token} if token else {}
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         session = http.Session()
         session.headers["Authorization"] = f"Bearer {credentials.get('access_token', '')}"
         return session

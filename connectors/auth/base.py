@@ -38,6 +38,7 @@ import requests
 from django.utils import timezone
 from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 
+from connectors import http
 from connectors.http import ProtocolError, RedirectRefused, UnsafeURL
 from connectors.schema import ERROR_CODE_RE, HEADER_CONTROL_RE, PLACEHOLDER_RE
 from connectors.templating import TemplateValueError, is_safe_value, matches_pattern, render_url
@@ -346,7 +347,7 @@ class AuthMethod:
         """The part of `credentials` that `revoke` needs: kept (encrypted) to retry later."""
         return dict(credentials)
 
-    def session(self, credentials: dict[str, Any]) -> requests.Session:
+    def session(self, credentials: dict[str, Any]) -> http.Guarded:
         """An authorised session for verify calls, the proxy and callers, with the
         catalogue's `[api] headers` (which the proxy may also read from `api_headers`)."""
         session = self.open_session(credentials)
@@ -396,7 +397,7 @@ class AuthMethod:
 
         return PLACEHOLDER_RE.sub(fill, template)
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         """The method's own authorised session (without the catalogue's headers)."""
         raise NotImplementedError
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from connectors import http
 from connectors.auth.base import AuthMethod, Credentials
 
@@ -34,7 +32,7 @@ class Basic(AuthMethod):
     def required(self, key: str) -> bool:
         return next((f.required for f in self.spec.fields if f.key == key), True)
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         session = http.Session()
         session.auth = (credentials.get("username", ""), credentials.get("password", ""))
         return session

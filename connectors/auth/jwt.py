@@ -22,7 +22,6 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 from django.utils import timezone
 
 from connectors import http
@@ -79,7 +78,7 @@ class SelfSignedJWT(AuthMethod):
         token, expires = self.mint()
         return {"access_token": token}, expires
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         session = http.Session()
         token, _ = self.mint()
         session.headers[self.spec.auth.token_header] = f"{self.spec.auth.token_prefix}{token}"

@@ -143,7 +143,7 @@ class JWTBearer(AuthMethod):
                             kind=ErrorKind.TOKEN_ERROR)
         return answer
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         session = http.Session()
         session.headers["Authorization"] = f"Bearer {credentials.get('access_token', '')}"
         return session

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from connectors import http
 from connectors.auth.base import AuthMethod
 
@@ -16,5 +14,5 @@ class NoAuth(AuthMethod):
     type = "none"
     credential_label = "request"
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         return http.Session()

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
 from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied, VerifierMissing
 
 from connectors import http
@@ -125,6 +124,6 @@ class OAuth1(AuthMethod):
         return Credentials(data=data, info=public_info(token),
                            captured=self.captured(dict(token), params))
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         return self._session(resource_owner_key=credentials.get("oauth_token", ""),
                              resource_owner_secret=credentials.get("oauth_token_secret", ""))

@@ -439,7 +439,7 @@ class OAuth2(AuthMethod):
         hint = "refresh_token" if credentials.get("refresh_token") else "access_token"
         return {hint: credentials[hint]} if credentials.get(hint) else {}
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         api = self.spec.api
         token = credentials.get("access_token", "")
         token_type = self.spec.auth.token_type or credentials.get("token_type") or "Bearer"

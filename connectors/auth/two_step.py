@@ -102,7 +102,7 @@ class TwoStep(AuthMethod):
         seconds = seconds or unknown_lifetime(self.spec.auth.default_expires_in)
         return timezone.now() + timedelta(seconds=seconds)
 
-    def open_session(self, credentials: dict[str, Any]) -> requests.Session:
+    def open_session(self, credentials: dict[str, Any]) -> http.Guarded:
         session = http.Session()
         token = credentials.get("access_token", "")
         session.headers[self.spec.auth.token_header] = f"{self.spec.auth.token_prefix}{token}"

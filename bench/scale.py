@@ -26,7 +26,9 @@ What it does, all in this process (Django's test client, no socket, no gunicorn)
    then settles the tables as autovacuum would (VACUUM ANALYZE);
 3. at each size, times each hot path --repeat times after one warm-up (p50 and p99, in ms)
    and counts its queries; the relay is measured as events relayed per second into the
-   10 endpoints, the webhook retention as the time to delete what is past
+   10 endpoints, in this process and then 1,000 more in two worker processes at once
+   (forked, each claiming with SKIP LOCKED; the run stops unless each event was relayed
+   exactly once), the webhook retention as the time to delete what is past
    WEBHOOK_RETENTION_DAYS (batches of 1,000), the audit retention as its first 5 batches
    of 1,000 past AUDIT_RETENTION_DAYS (400), each per 1,000 rows deleted, and
    `sync_connectors` of the real catalogue (connectors/catalog/) as a deploy runs it,
@@ -71,6 +73,7 @@ INSTALLS_PER_ACCOUNT = 20
 AUDIT_PER_INSTALL = 10
 ENDPOINTS = 10
 UNRELAYED = 500
+RELAYED_IN_PARALLEL = 1000
 FIRST_ID = 1000  # seeded ids start here, clear of the rows the ORM created
 METRICS_TOKEN = "bench-only-metrics-token"
 
@@ -349,6 +352,47 @@ def relay_rate() -> Figure:
     return Figure(rate, rate, len(captured.captured_queries) // max(done, 1), unit="ev/s")
 
 
+def _relay_in_child(done: Any) -> None:
+    """One relay worker process (forked with the parent's settings, its own connection)."""
+    from webhooks.relay import relay_pass
+
+    done.put(sum(relay_pass(batch_size=RELAYED_IN_PARALLEL).values()))
+
+
+def relay_rate_parallel(world: World, processes: int) -> Figure:
+    """RELAYED_IN_PARALLEL new events (and any the paths above wrote) relayed by
+    `processes` worker processes at once, each claiming with SKIP LOCKED as the webhook
+    workers do: events per second in all. Exits unless every event was taken exactly once
+    (the processes' counts add up to the events there were, and none is left)."""
+    import multiprocessing
+
+    from django.db import connection, connections
+
+    unrelayed = "SELECT count(*) FROM accounts_auditevent WHERE relayed_at IS NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(UNRELAYED_SQL.format(count=RELAYED_IN_PARALLEL), {"p1": world.partners[0]})
+        cursor.execute(unrelayed)
+        (waiting,) = cursor.fetchone()
+    connections.close_all()  # each child opens its own
+    fork = multiprocessing.get_context("fork")
+    done = fork.Queue()
+    children = [fork.Process(target=_relay_in_child, args=(done,)) for _ in range(processes)]
+    started = time.perf_counter()
+    for child in children:
+        child.start()
+    relayed = [done.get(timeout=600) for _ in children]
+    seconds = time.perf_counter() - started
+    for child in children:
+        child.join(timeout=60)
+    with connection.cursor() as cursor:
+        cursor.execute(unrelayed)
+        (left,) = cursor.fetchone()
+    if sum(relayed) != waiting or left:
+        sys.exit(f"{processes} relay processes took {relayed} of {waiting} events; {left} left")
+    rate = waiting / seconds
+    return Figure(rate, rate, 0, unit="ev/s")
+
+
 def retention() -> Figure:
     """The webhook retention pass (what is older than WEBHOOK_RETENTION_DAYS: about 1/30
     of the seeded events at a 29-day retention), in batches."""
@@ -428,6 +472,7 @@ def measure(world: World, repeat: int, *, show_plans: bool) -> dict[str, Figure]
             print(f"    {name}: {figures[name].p50:.2f} ms, slowest SELECT:")
             explain(figures[name].slowest)
     figures["relay (events/s)"] = relay_rate()
+    figures["relay, 2 processes (events/s)"] = relay_rate_parallel(world, 2)
     figures["webhook retention (ms per 1k)"] = retention()
     figures["audit retention (ms per 1k)"] = audit_retention()
     figures["sync_connectors, unchanged (ms)"] = catalogue_sync()

@@ -1,5 +1,6 @@
-"""Gauges about webhook deliveries for `/metrics`, computed when Prometheus scrapes
-(METRICS_COLLECTORS): one aggregate query, nothing decrypted."""
+"""Gauges about webhooks for `/metrics`, computed when Prometheus scrapes
+(METRICS_COLLECTORS): the deliveries in one aggregate query, the relay's backlog in one
+count of its partial index; nothing decrypted."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
+from audit.models import AuditEvent
 from webhooks.models import WebhookDelivery
 
 
 class DeliveriesCollector:
-    """Webhook deliveries waiting for a retry, due now, or failed for good."""
+    """Webhook deliveries waiting for a retry, due now, or failed for good; and the audit
+    events the relay has not turned into webhook events yet."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         pending = Q(status=WebhookDelivery.Status.PENDING)
@@ -27,3 +30,8 @@ class DeliveriesCollector:
         for state in ("waiting", "due", "failed"):
             gauge.add_metric([state], counts[state])
         yield gauge
+        # Only the events not taken yet are in the relay's partial index (auditevent_unrelayed):
+        # a count of it stays small however long the audit log grows.
+        yield GaugeMetricFamily("hatchway_audit_events_unrelayed",
+                                "Audit events the webhook relay has not taken yet (its backlog).",
+                                value=AuditEvent.objects.filter(relayed_at__isnull=True).count())

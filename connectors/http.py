@@ -291,10 +291,11 @@ class Session(_Guarded, requests.Session):
                 body: bytes | None) -> requests.Response:
         """`_Guarded.forward` without the parts of requests' `Session.request` a plain
         session has no use for: merging in its cookies, hooks and the environment's
-        settings, then handling cookies and redirects in `Session.send` -- a fifth of a
-        proxied call's outbound instructions (docs/benchmarks.md). The request is prepared
-        from the session's headers, query parameters and basic auth, as requests would, and
-        goes to the same adapter, checked and under its deadline like every send. A session
+        settings, then handling cookies and redirects in `Session.send` -- with the empty
+        parameters below, 0.64M of a proxied call's 2.37M outbound instructions
+        (docs/benchmarks.md). The request is prepared from the session's headers, query
+        parameters and auth, as requests would, and goes to the same adapter, checked and
+        under its deadline like every send. A session
         holding cookies or hooks, or one reading an outbound proxy from the environment,
         takes requests' own path."""
         if self.trust_env or self.cookies or any(self.hooks.values()):

@@ -70,6 +70,12 @@ class Watchdog:
     def _run(self) -> None:
         while True:
             with self._wakeup:
+                # Requests that have finished are dropped before sleeping, so the thread
+                # sleeps until the earliest deadline of one still going: it used to wake at
+                # every finished request's deadline, one wake-up (and a switch of the GIL
+                # away from the request being served) per outbound request.
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)
                 if not self._due:
                     self._wakeup.wait()
                     continue

@@ -4,12 +4,13 @@ is cut off when the request's timeout has passed, in every kind of session."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 import requests
 
-from connectors import http
+from connectors import deadline, http
 from tests.slow_server import Script, slow_server
 
 BODY = b'{"access_token": "fake-token-drip", "token_type": "Bearer", "pad": "' + b"x" * 300 + b'"}'
@@ -73,3 +74,41 @@ def test_kept_connections_outlive_an_earlier_request_s_deadline():
         time.sleep(2)
         assert session.get(f"{base}/b", timeout=5).content == BODY
         assert session.get(f"{base}/c", timeout=5, stream=True).content == BODY
+
+
+class CountingCondition(threading.Condition):
+    """A Condition that counts the waits its watchdog thread starts."""
+
+    waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        return super().wait(timeout)
+
+
+def test_the_watchdog_sleeps_through_the_deadlines_of_finished_requests():
+    """It used to wake at every request's deadline, finished or not: a wake-up, and a
+    switch of the GIL away from the request being served, per outbound request."""
+    dog = deadline.Watchdog()
+    dog._wakeup = CountingCondition()
+    for _ in range(60):
+        watch = dog.watch(0.05)
+        time.sleep(0.002)
+        watch.done = True  # finished long before its deadline, as nearly every request is
+    time.sleep(0.3)  # every deadline has passed
+    assert dog._wakeup.waits < 20  # 61 before: one a request, one more at the start
+
+
+def test_a_request_still_going_is_cut_off_among_finished_ones():
+    """Finished requests are dropped from the watch; one still going behind them is
+    expired at its deadline all the same."""
+    dog = deadline.Watchdog()
+    finished = [dog.watch(0.05) for _ in range(5)]
+    for watch in finished:
+        watch.done = True
+    going = dog.watch(0.2)
+    time.sleep(0.1)
+    assert not going.expired
+    time.sleep(0.4)
+    assert going.expired
+    assert not any(watch.expired for watch in finished)

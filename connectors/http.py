@@ -307,8 +307,14 @@ class Session(_Guarded, requests.Session):
         # runtime-checked Protocol, 0.14M instructions for nothing.
         prepared.prepare(method=method.upper(), url=url, headers=merged, data=body,
                          params=self.params or None, auth=self.auth)
-        return _checked_send(self.get_adapter(url).send, prepared, {
+        return _checked_send(self._adapter_send, prepared, {
             "stream": True, "verify": self.verify, "cert": self.cert, "proxies": self.proxies})
+
+    def _adapter_send(self, request: requests.PreparedRequest,
+                      **kwargs: Any) -> requests.Response:
+        """The adapter's send, looked up only once the URL has passed the check (as in
+        `Session.send`: a URL no adapter serves, ftp:// say, is an UnsafeURL first)."""
+        return self.get_adapter(request.url or "").send(request, **kwargs)
 
 
 class _Signed(_Guarded):

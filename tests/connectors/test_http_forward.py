@@ -80,7 +80,7 @@ def test_an_address_the_server_may_not_call_is_refused_before_sending(monkeypatc
     settings.ALLOW_LOCAL_PROVIDERS = False
     provider = install_fake(monkeypatch)
     for url in ("http://api.example.com/v1", "https://127.0.0.1/v1",
-                "https://user:pw@api.example.com/v1"):
+                "https://user:pw@api.example.com/v1", "ftp://api.example.com/v1"):
         with pytest.raises(http.UnsafeURL):
             plain().forward("GET", url, headers={}, body=None)
     assert provider.calls == []

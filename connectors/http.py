@@ -11,7 +11,8 @@ redirects (each hop checked), none at all while it fetches a token, and uses one
 transport that tests replace (`transport`) to talk to the sandbox in-process.
 
 The default transport connects to the address that passed the check, never to a second
-DNS answer (DNS rebinding), while TLS still sends and verifies the host name.
+DNS answer (DNS rebinding), while TLS still sends and verifies the host name; each request's
+host is resolved once, for the check and the connection both.
 """
 
 from __future__ import annotations
@@ -107,6 +108,16 @@ def checked_address(url: str) -> str | None:
     return _public_address(host)
 
 
+def _address_checked_for(request: requests.PreparedRequest) -> str | None:
+    """The address `_checked_send` let through for this very request and URL, else the
+    URL checked now (the adapter used on its own, or a URL changed since)."""
+    url = request.url or ""
+    checked: tuple[str, str | None] | None = getattr(request, "_checked", None)
+    if checked is not None and checked[0] == url:
+        return checked[1]
+    return checked_address(url)
+
+
 def check_url(url: str) -> None:
     """Raise UnsafeURL unless the server may send a request to `url`."""
     checked_address(url)
@@ -163,9 +174,10 @@ class PinnedAdapter(HTTPAdapter):
              timeout: float | tuple[float | None, float | None] | None = None,
              verify: bool | str = True, cert: str | tuple[str, str] | None = None,
              proxies: dict[str, str] | None = None) -> requests.Response:
+        address = _address_checked_for(request)
         # A copy: the original request is what redirects are rebuilt from.
         request = request.copy()
-        request.checked_address = checked_address(request.url or "")  # type: ignore[attr-defined]
+        request.checked_address = address  # type: ignore[attr-defined]
         request.headers["Host"] = urlsplit(request.url or "").netloc
         return super().send(request, stream, timeout, verify, cert, proxies)
 
@@ -277,8 +289,11 @@ class _Guarded:
 
 def _checked_send(send: Callable[..., requests.Response], request: requests.PreparedRequest,
                   kwargs: dict[str, Any]) -> requests.Response:
-    """`send` once the URL has passed the check, with a timeout that is also its deadline."""
-    check_url(request.url or "")
+    """`send` once the URL has passed the check, with a timeout that is also its deadline.
+    The address that passed is noted on the request for the pinned adapter to connect to,
+    so each request's host is resolved once, not once to check and again to connect."""
+    url = request.url or ""
+    request._checked = (url, checked_address(url))  # type: ignore[attr-defined]
     if not kwargs.get("timeout"):
         kwargs["timeout"] = settings.OUTBOUND_TIMEOUT
     return send_by_deadline(send, request, kwargs)

@@ -39,11 +39,14 @@ class Network:
     def __init__(self, monkeypatch, answers: list[str], server_port: int = 0) -> None:
         self.answers, self.server_port = answers, server_port
         self.connected: list[str] = []
+        self.lookups = 0  # of HOST
         real_connect = urllib3.util.connection.create_connection
 
         def getaddrinfo(host, port, *args, **kwargs):
+            if host != HOST:
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (host, port or 0))]
+            self.lookups += 1
             address = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-            address = address if host == HOST else host
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 0))]
 
         def connect(address, *args, **kwargs):
@@ -64,6 +67,19 @@ def test_a_rebinding_answer_after_the_check_is_never_connected_to(production, mo
     with pytest.raises((outbound.UnsafeURL, requests.ConnectionError)):
         outbound.Session().get(f"https://{HOST}/internal")
     assert "127.0.0.1" not in network.connected
+
+
+def test_the_pinned_adapter_on_its_own_checks_the_url_itself(production, monkeypatch):
+    """Sent straight to the adapter, or with an address noted for another URL, the request
+    is checked (and refused) there: the noted address only serves the URL it was for."""
+    Network(monkeypatch, ["127.0.0.1"])
+    adapter = outbound.PinnedAdapter(max_retries=0)
+    request = requests.Request("GET", f"https://{HOST}/internal").prepare()
+    with pytest.raises(outbound.UnsafeURL):
+        adapter.send(request, timeout=5)
+    request._checked = (f"https://{HOST}/elsewhere", PUBLIC_IP)
+    with pytest.raises(outbound.UnsafeURL):
+        adapter.send(request, timeout=5)
 
 
 def certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
@@ -98,6 +114,12 @@ def tls_server(tmp_path) -> Iterator[dict]:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             seen["host"].append(self.headers["Host"])
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/ping")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -134,3 +156,32 @@ def test_a_certificate_for_another_name_is_refused(production, monkeypatch, tls_
     other_ca, _key = certificate(tmp_path, "other.rebind.test")
     with pytest.raises(requests.exceptions.SSLError):
         outbound.Session().get(f"https://{HOST}/ping", verify=str(other_ca))
+
+
+def test_each_request_resolves_its_host_once(production, monkeypatch, tls_server):
+    """Checked and connected on one answer: not resolved once for the check and again for
+    the connection -- by requests' path, by the proxy's `forward` and at each redirect hop."""
+    network = Network(monkeypatch, [PUBLIC_IP], server_port=tls_server["port"])
+    session = outbound.Session()
+    session.verify = tls_server["cafile"]
+    assert session.get(f"https://{HOST}/ping").text == "ok"
+    assert network.lookups == 1
+    forwarded = session.forward("GET", f"https://{HOST}/ping", headers={}, body=None)
+    assert forwarded.content == b"ok"
+    assert network.lookups == 2
+    assert session.get(f"https://{HOST}/moved").text == "ok"  # two hops
+    assert network.lookups == 4
+    assert set(network.connected) == {PUBLIC_IP}
+
+
+def test_a_rebinding_answer_for_the_next_request_is_refused_by_its_check(
+        production, monkeypatch, tls_server):
+    """Each request is resolved anew: a name that turns to 127.0.0.1 after one request
+    that reached the public address is refused at the next request's check."""
+    network = Network(monkeypatch, [PUBLIC_IP, "127.0.0.1"], server_port=tls_server["port"])
+    session = outbound.Session()
+    session.verify = tls_server["cafile"]
+    assert session.get(f"https://{HOST}/ping").text == "ok"
+    with pytest.raises(outbound.UnsafeURL):
+        session.get(f"https://{HOST}/ping")
+    assert network.connected == [PUBLIC_IP]

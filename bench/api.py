@@ -3,7 +3,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hatchway \\
         .venv/bin/python bench/api.py [--duration 20] [--workers 2] [--connections 4]
-                                      [--profile credentials]
+                                      [--provider static] [--profile credentials]
 
 What it does, all on this machine (both servers listen on 127.0.0.1 only):
 
@@ -27,11 +27,21 @@ What it does, all on this machine (both servers listen on 127.0.0.1 only):
 4. prints requests/s, p50 (the median of the rounds') and p99 (the worst round's) of
    each, the two ratios against their targets (credentials >= 0.5x the key-only view,
    proxied >= 0.7x direct), and what must hold meanwhile: every credentials read counted
-   in the audit log (against gunicorn's access log), no refresh, no error;
+   in the audit log (against gunicorn's access log), no refresh, no error; then the CPU
+   each part of the machine spent per request, and the hot paths' targets: Hatchway's
+   CPU per credentials read <= 1.4x the key-only view's and per proxied GET <= 1.6x,
+   and p99 <= 3x p50 for both;
 5. prints what bounds the ratios here: each Hatchway request's queries, what a durable
    commit costs on this database (every credentials read commits its audit count), and
    the ratio a proxy doing nothing but the key check would reach while the sandbox
    shares the machine's CPU with it.
+
+`--provider static` replaces the sandbox, once the answers are checked, with
+bench/static_provider.py on the same port: one asyncio process answering every request
+with the sandbox's recorded answer to GET /me, byte for byte, and no Django or database
+behind it. The provider's own work then hardly shares the machine's CPUs (and their
+caches) with Hatchway's workers, as a real provider's would not: the proxied GET's
+Hatchway CPU with and without the sandbox's shows what the sandbox adds to it.
 
 `--profile credentials|proxy|key-only` runs pyinstrument over that request in this
 process instead (Django's test client with the same settings; the proxy still calls the
@@ -48,6 +58,7 @@ whatever happens. Secrets are generated, bench-only values.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import shutil
@@ -89,6 +100,9 @@ LOGO_BYTES = 64 * 1024
 WARM_UP = 2.0  # seconds of load per request before the rounds
 #: (measured, baseline, target ratio)
 PAIRS = [("credentials", "key-only view", 0.5), ("proxied GET /me", "direct GET /me", 0.7)]
+#: Hatchway's CPU per request at most this many times the key-only view's
+CPU_TARGETS = {"credentials": 1.4, "proxied GET /me": 1.6}
+TAIL_TARGET = 3.0  # p99 / p50
 
 
 def parse_args() -> argparse.Namespace:
@@ -117,6 +131,9 @@ def parse_args() -> argparse.Namespace:
                         metavar=("REQUEST", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--python-client", action="store_true",
                         help="use the Python load loop even when wrk is installed")
+    parser.add_argument("--provider", choices=["sandbox", "static"], default="sandbox",
+                        help="static: the sandbox's answer to GET /me, recorded and served "
+                             "by bench/static_provider.py")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     return parser.parse_args()
 
@@ -202,6 +219,38 @@ class Bench:
             raise
         return servers
 
+    def replace_provider(self) -> subprocess.Popen[bytes]:
+        """--provider static: record the sandbox's answer to GET /me, then serve it from
+        bench/static_provider.py on the sandbox's port in the sandbox's stead."""
+        target = self.targets["direct GET /me"]
+        connection = http.client.HTTPConnection("127.0.0.1", self.ports["sandbox"], timeout=10)
+        try:
+            connection.request("GET", target.path, headers=target.headers)
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        head = [f"HTTP/1.1 {response.status} {response.reason}",
+                *(f"{name}: {value}" for name, value in response.getheaders()
+                  if name.lower() != "connection")]
+        answer = self.logs["sandbox"].with_name("static-answer.http")
+        answer.write_bytes("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
+        stop_server(self.servers["sandbox"])
+        static = subprocess.Popen(
+            [sys.executable, str(BASE_DIR / "bench" / "static_provider.py"),
+             str(self.ports["sandbox"]), str(answer), str(self.logs["sandbox"])],
+            cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.servers["sandbox"] = static
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url(target), timeout=5).content == body:
+                    return static
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        stop_server(static)
+        sys.exit("bench/static_provider.py did not answer within 30 s")
+
     def url(self, target: Target) -> str:
         return self.bases[target.server] + target.path
 
@@ -260,6 +309,18 @@ def print_results(results: dict[str, Result]) -> None:
         print(f"Ratio {measured} / {baseline}: {ratio:.2f}  (target >= {target}: {verdict})")
 
 
+def print_targets(results: dict[str, Result], meter: CpuMeter) -> None:
+    """The hot paths' targets, read off this run: Hatchway's CPU per request against the
+    key-only view's, and each one's p99 against its p50."""
+    key_only = meter.per_request("key-only view", "hatchway")
+    for name, target in CPU_TARGETS.items():
+        ratio = meter.per_request(name, "hatchway") / key_only
+        tail = results[name].p99_ms / results[name].p50_ms
+        print(f"Hatchway CPU {name} / key-only view: {ratio:.3f} (target <= {target}: "
+              f"{'met' if ratio <= target else 'MISSED'}); p99 / p50: {tail:.2f} "
+              f"(target <= {TAIL_TARGET:g}: {'met' if tail <= TAIL_TARGET else 'MISSED'})")
+
+
 def print_invariants(bench: Bench, refreshes_before: int) -> None:
     """Every credentials read audited, no refresh, both proxied and direct GETs upstream."""
     from django.db.models import IntegerField, Sum
@@ -280,7 +341,7 @@ def print_invariants(bench: Bench, refreshes_before: int) -> None:
     upstream = served(bench.logs["sandbox"], bench.targets["direct GET /me"].path)
     print(f"Credentials reads answered 200: {reads['200']:,}; audited: {audited:,} "
           f"in {events} events ({'every one' if audited == reads['200'] else 'NOT EQUAL'})")
-    print(f"Proxied GETs answered 200: {proxied['200']:,}; the sandbox answered "
+    print(f"Proxied GETs answered 200: {proxied['200']:,}; the {bench.args.provider} answered "
           f"{sum(upstream.values()):,} GET /me in all ({dict(upstream)})")
     print(f"Refreshes during the run: {sandbox.refresh_count() - refreshes_before}")
 
@@ -436,6 +497,9 @@ def main() -> None:
             bench = Bench(args, env, seed(), ports, workdir)
             servers = bench.serve()
             bench.check()
+            if args.provider == "static":
+                servers.append(bench.replace_provider())
+                bench.check()
             if args.profile:
                 profile(bench, args.profile, args.requests)
                 return
@@ -452,8 +516,11 @@ def main() -> None:
             def kind(threads: int) -> str:
                 return "sync" if threads == 1 else f"gthread ({threads} threads)"
 
-            print(f"gunicorn: Hatchway {args.workers} {kind(args.threads)} and the sandbox "
-                  f"{args.sandbox_workers} {kind(args.sandbox_threads)} workers; "
+            provider = ("bench/static_provider.py (one process)" if args.provider == "static"
+                        else f"the sandbox {args.sandbox_workers} "
+                             f"{kind(args.sandbox_threads)} workers")
+            print(f"gunicorn: Hatchway {args.workers} {kind(args.threads)} workers and "
+                  f"{provider}; "
                   f"{client}, {args.connections} connections, "
                   f"{args.duration:g} s a request in {ROUNDS} rounds; all on 127.0.0.1", flush=True)
             started = time.monotonic()
@@ -461,6 +528,8 @@ def main() -> None:
             print_results(results)
             print_invariants(bench, refreshes_before)
             bench.meter.print()
+            print()
+            print_targets(results, bench.meter)
             print_costs(results, queries_per_request(bench), commit_ms())
             print(f"({time.monotonic() - started:.0f} s of load; the machine is shared: compare "
                   "the ratios, not the rates)")

@@ -243,8 +243,10 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 
 def worker_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """The processes doing a server's work: a gunicorn's workers, or a server that starts
+    none (bench/static_provider.py) itself."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return sorted(int(pid) for pid in children)
+    return sorted(int(pid) for pid in children) or [server.pid]
 
 
 def postgres_pids() -> list[int]:
@@ -287,12 +289,16 @@ class CpuMeter:
         self.served[name] += result.requests
         return result
 
+    def per_request(self, name: str, part: str) -> float:
+        """Milliseconds of CPU `part` spent per request `name` so far."""
+        return 1000 * self.used[name][part] / max(self.served[name], 1)
+
     def print(self) -> None:
         parts = [*self.servers, "postgres", "client"]
         print(f"\nCPU per request, ms{'':<8}" + "".join(f"{p:>10}" for p in parts)
               + f"{'all':>10}")
-        for name, used in self.used.items():
-            per = {p: 1000 * used[p] / max(self.served[name], 1) for p in parts}
+        for name in self.used:
+            per = {p: self.per_request(name, p) for p in parts}
             print(f"{name:<26}" + "".join(f"{per[p]:>10.2f}" for p in parts)
                   + f"{sum(per.values()):>10.2f}")
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import http.client
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,57 @@ def test_deliveries_runs_at_a_toy_size():
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     assert "Delivered:        40/40" in done.stdout
     assert "Receiver got:     40 POSTs (+0 against the delivered rows" in done.stdout
+
+
+def test_the_static_provider_answers_as_recorded_on_a_kept_connection(tmp_path):
+    """bench/static_provider.py: the recorded answer to each request of one connection,
+    each logged as gunicorn logs it (the request line and the status)."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n" \
+             b'{"a":1}'
+    (tmp_path / "answer").write_bytes(answer)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(BENCH / "static_provider.py"), str(port),
+                               str(tmp_path / "answer"), str(tmp_path / "log")])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.connect()
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "the static provider did not start"
+                time.sleep(0.1)
+        for path in ("/sandbox/api/me", "/other?x=1"):
+            connection.request("GET", path, headers={"Authorization": "Bearer fake-token"})
+            response = connection.getresponse()
+            assert (response.status, response.read()) == (200, b'{"a":1}')
+            assert response.getheader("Content-Type") == "application/json"
+        connection.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    lines = (tmp_path / "log").read_text().splitlines()
+    assert [line.split('"')[1:] for line in lines] == [
+        ["GET /sandbox/api/me HTTP/1.1", " 200 -"], ["GET /other?x=1 HTTP/1.1", " 200 -"]]
+
+
+@pytest.mark.skipif("postgres" not in os.environ.get("DATABASE_URL", ""),
+                    reason="bench/api.py loads Hatchway on PostgreSQL")
+@pytest.mark.parametrize("provider", ["sandbox", "static"])
+def test_api_runs_briefly(provider):
+    """bench/api.py end to end for a few seconds, with the sandbox and with the static
+    provider in its stead: every request answers, every credentials read is audited, and
+    the hot paths' targets are printed (met or not: a few seconds decide nothing)."""
+    done = subprocess.run([sys.executable, str(BENCH / "api.py"), "--duration", "1.5",
+                           "--provider", provider, "--python-client"], capture_output=True,
+                          text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    results = done.stdout.split("\nrequest ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert len(results) == 4 and all(line.split()[-1] == "0" for line in results), results
+    assert "(every one)" in done.stdout
+    assert "Refreshes during the run: 0" in done.stdout
+    for name in ("credentials", "proxied GET /me"):
+        assert f"Hatchway CPU {name} / key-only view: " in done.stdout

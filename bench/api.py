@@ -41,7 +41,8 @@ bench/static_provider.py on the same port: one asyncio process answering every r
 with the sandbox's recorded answer to GET /me, byte for byte, and no Django or database
 behind it. The provider's own work then hardly shares the machine's CPUs (and their
 caches) with Hatchway's workers, as a real provider's would not: the proxied GET's
-Hatchway CPU with and without the sandbox's shows what the sandbox adds to it.
+Hatchway CPU with and without the sandbox's shows what the sandbox adds to it. (The CPU
+table's "sandbox" column is then the static provider's process.)
 
 `--profile credentials|proxy|key-only` runs pyinstrument over that request in this
 process instead (Django's test client with the same settings; the proxy still calls the
@@ -341,7 +342,8 @@ def print_invariants(bench: Bench, refreshes_before: int) -> None:
     upstream = served(bench.logs["sandbox"], bench.targets["direct GET /me"].path)
     print(f"Credentials reads answered 200: {reads['200']:,}; audited: {audited:,} "
           f"in {events} events ({'every one' if audited == reads['200'] else 'NOT EQUAL'})")
-    print(f"Proxied GETs answered 200: {proxied['200']:,}; the {bench.args.provider} answered "
+    provider = "static provider" if bench.args.provider == "static" else "sandbox"
+    print(f"Proxied GETs answered 200: {proxied['200']:,}; the {provider} answered "
           f"{sum(upstream.values()):,} GET /me in all ({dict(upstream)})")
     print(f"Refreshes during the run: {sandbox.refresh_count() - refreshes_before}")
 
@@ -387,7 +389,7 @@ def print_costs(results: dict[str, Result], queries: dict[str, int], commit: flo
     print(f"A durable commit here: {commit:.2f} ms (each credentials read commits its audit "
           f"count; one key's reads of one install queue on that event's row: at most "
           f"{1000 / commit:,.0f}/s)")
-    print(f"The sandbox shares the CPU: a proxy costing only the key check would reach "
+    print(f"The provider shares the CPU: a proxy costing only the key check would reach "
           f"{key_only / (key_only + direct):.2f} of the direct GET ({1 / key_only * 1000:.2f} "
           f"+ {1 / direct * 1000:.2f} ms of the machine per proxied GET, against "
           f"{1 / direct * 1000:.2f})")

@@ -248,7 +248,8 @@ class Bench:
                 if requests.get(self.url(target), timeout=5).content == body:
                     return static
             except requests.ConnectionError:
-                time.sleep(0.1)
+                pass  # not listening yet
+            time.sleep(0.1)
         stop_server(static)
         sys.exit("bench/static_provider.py did not answer within 30 s")
 

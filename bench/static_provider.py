@@ -27,10 +27,12 @@ async def serve(port: int, answer: bytes, log_path: Path) -> None:
             try:
                 while True:
                     head = await reader.readuntil(b"\r\n\r\n")
-                    writer.write(answer)
-                    await writer.drain()
+                    # Logged (a line flushed) before answering: once a client has its
+                    # answer, the request is in the log.
                     request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
                     log.write(f'127.0.0.1 - - [-] "{request_line}" {status} -\n')
+                    writer.write(answer)
+                    await writer.drain()
             except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                 pass
             finally:

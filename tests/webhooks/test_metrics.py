@@ -6,6 +6,7 @@ from prometheus_client import REGISTRY
 
 from core.metrics import forget_gauges
 from installs.accounts import create_account
+from tests.installs.test_metrics import scrape
 from tests.webhooks.conftest import deliver_all, relay_all
 
 
@@ -30,9 +31,3 @@ def test_the_relays_backlog_is_a_gauge(partner, client):
     relay_all()
     forget_gauges()  # the gauges are kept for METRICS_GAUGES_TTL between scrapes
     assert "hatchway_audit_events_unrelayed 0.0" in scrape(client)
-
-
-def scrape(client) -> str:
-    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
-    assert response.status_code == 200
-    return response.content.decode()
